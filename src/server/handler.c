@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The signaling protocol: one complete text message at a time, plus the
+ * per-connection timer (join deadline, pings). */
+#include "server.h"
+
+#include "peerpipe/error.h"
+#include "peerpipe/log.h"
+
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void sig_handle_join(struct sig_server *srv, struct sig_peer *p, const struct pp_sig_msg *m)
+{
+	struct pp_jwt_claims claims;
+	const char *ref = pp_sig_type_name(m->type);
+
+	if (p->joined || p->room) {
+		sig_peer_send_error(srv, p, SIG_ALREADY_JOINED, "this connection has joined a room already", ref);
+		return;
+	}
+	int rc = pp_jwt_verify(srv->jwt_secret.data, srv->jwt_secret.len, m->token, m->token_len,
+	                       (int64_t)time(NULL), srv->cfg.clock_skew_ms / 1000, &claims);
+	if (rc == 0 && strcmp(claims.room, m->room) != 0)
+		rc = PP_ERR_NOT_FOUND;
+	if (rc < 0) {
+		/* The reason goes to our log only; the peer learns nothing more. */
+		pp_log(PP_LOG_WARN, p->addr, "JOIN_ROOM refused: token %s",
+		       rc == PP_ERR_NOT_FOUND ? "is for another room" : pp_strerror(rc));
+		sig_peer_send_error(srv, p, SIG_UNAUTHORIZED, "authentication failed", ref);
+		sig_peer_close(srv, p, LWS_CLOSE_STATUS_POLICY_VIOLATION, "unauthorized");
+		return;
+	}
+	memcpy(p->name, claims.sub, sizeof(p->name));
+	p->role = claims.role;
+	if (m->fingerprint && !(p->fingerprint = strdup(m->fingerprint))) {
+		sig_peer_send_error(srv, p, SIG_INTERNAL, "out of memory", ref);
+		return;
+	}
+	rc = sig_room_join(srv, p, m->room);
+	if (rc == PP_ERR_TOO_BIG) {
+		sig_peer_send_error(srv, p, SIG_ROOM_FULL, "the room is full", ref);
+	} else if (rc < 0) {
+		pp_log(PP_LOG_ERROR, p->addr, "join failed: %s", pp_strerror(rc));
+		sig_peer_send_error(srv, p, SIG_INTERNAL, "internal error", ref);
+	}
+	if (rc < 0) {
+		free(p->fingerprint);
+		p->fingerprint = NULL;
+		return;
+	}
+	p->ping_sent_ms = 0;
+	lws_set_timer_usecs(p->wsi, srv->cfg.ping_interval_ms * 1000);
+}
+
+static void sig_handle_relay(struct sig_server *srv, struct sig_peer *p, const struct pp_sig_msg *m,
+                             const char *text)
+{
+	const bool sdp = m->type == PP_SIG_SEND_SDP;
+	const char *ref = pp_sig_type_name(m->type);
+
+	if (!p->joined) {
+		sig_peer_send_error(srv, p, SIG_NOT_JOINED, "send JOIN_ROOM first", ref);
+		return;
+	}
+	struct sig_peer *to = sig_room_find_visible(srv, p, m->to);
+	if (!to) {
+		sig_peer_send_error(srv, p, SIG_UNKNOWN_PEER, "no such peer in this room", ref);
+		return;
+	}
+	/* {"type":"FORWARD_SDP","from":"<id>","sdp":<raw>} : the payload is
+	 * copied byte for byte from what the sender wrote. */
+	const char *head = sdp ? "{\"type\":\"FORWARD_SDP\",\"from\":\"" : "{\"type\":\"FORWARD_ICE\",\"from\":\"";
+	const char *mid = sdp ? "\",\"sdp\":" : "\",\"candidate\":";
+	size_t hl = strlen(head), ml = strlen(mid);
+	size_t len = hl + PP_PEER_ID_LEN + ml + m->payload_len + 1;
+	char *out = malloc(len);
+	if (!out) {
+		sig_peer_send_error(srv, p, SIG_INTERNAL, "out of memory", ref);
+		return;
+	}
+	memcpy(out, head, hl);
+	memcpy(out + hl, p->id, PP_PEER_ID_LEN);
+	memcpy(out + hl + PP_PEER_ID_LEN, mid, ml);
+	memcpy(out + hl + PP_PEER_ID_LEN + ml, text + m->payload_off, m->payload_len);
+	out[len - 1] = '}';
+	sig_peer_send(srv, to, out, len);
+	free(out);
+	srv->metrics.messages_relayed_total++;
+}
+
+static void sig_handle_leave(struct sig_server *srv, struct sig_peer *p)
+{
+	if (!p->joined) {
+		sig_peer_send_error(srv, p, SIG_NOT_JOINED, "not in a room", "LEAVE_ROOM");
+		return;
+	}
+	sig_room_leave(srv, p);
+	sig_peer_close(srv, p, LWS_CLOSE_STATUS_NORMAL, "left the room");
+}
+
+static bool sig_rate_ok(struct sig_server *srv, struct sig_peer *p)
+{
+	if (pp_bucket_take(&p->bucket, (uint32_t)srv->cfg.rate, (uint32_t)srv->cfg.burst, pp_now_ms())) {
+		p->strikes = 0;
+		return true;
+	}
+	if (++p->strikes >= (uint32_t)srv->cfg.rate_limit_close) {
+		srv->metrics.refused_total[SIG_RATE_LIMITED]++;
+		sig_peer_close(srv, p, LWS_CLOSE_STATUS_POLICY_VIOLATION, "message rate limit exceeded");
+	} else {
+		sig_peer_send_error(srv, p, SIG_RATE_LIMITED, "too many messages; slow down", NULL);
+	}
+	return false;
+}
+
+void sig_handle_message(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len)
+{
+	struct pp_sig_msg m;
+	const char *why = NULL, *ref = NULL;
+
+	srv->metrics.messages_received_total++;
+	if (p->close_code || !sig_rate_ok(srv, p))
+		return;
+	if (pp_sig_parse(text, len, &m, &why, &ref) < 0) {
+		pp_log(PP_LOG_DEBUG, p->joined ? p->id : p->addr, "bad request: %s", why);
+		sig_peer_send_error(srv, p, SIG_BAD_REQUEST, why, ref);
+		return;
+	}
+	switch (m.type) {
+	case PP_SIG_JOIN_ROOM:
+		sig_handle_join(srv, p, &m);
+		break;
+	case PP_SIG_SEND_SDP:
+	case PP_SIG_SEND_ICE:
+		sig_handle_relay(srv, p, &m, text);
+		break;
+	case PP_SIG_LEAVE_ROOM:
+		sig_handle_leave(srv, p);
+		break;
+	}
+	pp_sig_msg_clear(&m);
+}
+
+void sig_handle_timer(struct sig_server *srv, struct sig_peer *p)
+{
+	if (p->close_code)
+		return;
+	if (!p->joined) {
+		sig_peer_close(srv, p, LWS_CLOSE_STATUS_POLICY_VIOLATION, "no JOIN_ROOM in time");
+		return;
+	}
+	int64_t now = pp_now_ms();
+	if (p->ping_sent_ms) {
+		int64_t waited = now - p->ping_sent_ms;
+		if (waited >= srv->cfg.ping_timeout_ms) {
+			srv->metrics.peers_dropped_total++;
+			sig_room_leave(srv, p); /* announce now, not after the close grace */
+			sig_peer_close(srv, p, LWS_CLOSE_STATUS_GOINGAWAY, "no pong: peer unreachable");
+			return;
+		}
+		lws_set_timer_usecs(p->wsi, (srv->cfg.ping_timeout_ms - waited) * 1000);
+		return;
+	}
+	p->ping_sent_ms = now;
+	p->ping_due = true;
+	lws_callback_on_writable(p->wsi);
+	lws_set_timer_usecs(p->wsi, srv->cfg.ping_timeout_ms * 1000);
+}
+
+void sig_handle_pong(struct sig_server *srv, struct sig_peer *p)
+{
+	if (!p->joined || !p->ping_sent_ms)
+		return;
+	p->ping_sent_ms = 0;
+	lws_set_timer_usecs(p->wsi, srv->cfg.ping_interval_ms * 1000);
+}

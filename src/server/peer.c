@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Per-connection send queue and orderly close. */
+#include "server.h"
+
+#include "peerpipe/log.h"
+
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIG_CLOSE_GRACE_S 2 /* a peer that will not take its close is cut off */
+
+static void sig_peer_drop_queue(struct sig_peer *p)
+{
+	struct sig_out *o = p->outq_head;
+	while (o) {
+		struct sig_out *next = o->next;
+		free(o);
+		o = next;
+	}
+	p->outq_head = p->outq_tail = NULL;
+	p->outq_bytes = 0;
+}
+
+void sig_peer_close(struct sig_server *srv, struct sig_peer *p, uint16_t code, const char *why)
+{
+	if (p->close_code)
+		return;
+	pp_log(PP_LOG_INFO, p->joined ? p->id : p->addr, "closing (%u): %s", code, why);
+	p->close_code = code;
+	lws_callback_on_writable(p->wsi);
+	lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, SIG_CLOSE_GRACE_S);
+	(void)srv;
+}
+
+void sig_peer_send(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len)
+{
+	if (p->close_code)
+		return; /* closing: nothing more goes out */
+	if (p->outq_bytes + len > (size_t)srv->cfg.send_queue_max) {
+		/* The peer does not read: its messages must not pile up here. */
+		sig_peer_drop_queue(p);
+		srv->metrics.peers_dropped_total++;
+		pp_log(PP_LOG_WARN, p->joined ? p->id : p->addr,
+		       "send queue over %lld bytes: peer is not reading, dropping it",
+		       (long long)srv->cfg.send_queue_max);
+		sig_peer_close(srv, p, LWS_CLOSE_STATUS_POLICY_VIOLATION, "send queue overflow");
+		return;
+	}
+	struct sig_out *o = malloc(sizeof(*o) + LWS_PRE + len);
+	if (!o) {
+		sig_peer_close(srv, p, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+		return;
+	}
+	o->next = NULL;
+	o->len = len;
+	memcpy(o->buf + LWS_PRE, text, len);
+	if (p->outq_tail)
+		p->outq_tail->next = o;
+	else
+		p->outq_head = o;
+	p->outq_tail = o;
+	p->outq_bytes += len;
+	lws_callback_on_writable(p->wsi);
+}
+
+void sig_peer_send_error(struct sig_server *srv, struct sig_peer *p, enum sig_refusal code,
+                         const char *message, const char *ref)
+{
+	srv->metrics.refused_total[code]++;
+	json_t *j = json_pack("{s:s, s:s, s:s}", "type", "ERROR", "code",
+	                      sig_refusal_code(code), "message", message);
+	if (!j)
+		return;
+	if (ref)
+		json_object_set_new(j, "ref", json_string(ref));
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (text)
+		sig_peer_send(srv, p, text, strlen(text));
+	free(text);
+}
+
+int sig_peer_writeable(struct sig_server *srv, struct sig_peer *p)
+{
+	if (p->ping_due && !p->close_code) {
+		/* lws 4.1 drops empty pongs before the callback: ping with a payload. */
+		unsigned char buf[LWS_PRE + 4] = { [LWS_PRE] = 'p', 'p', 'v', '1' };
+		p->ping_due = false;
+		if (lws_write(p->wsi, buf + LWS_PRE, 4, LWS_WRITE_PING) < 0)
+			return -1;
+		if (p->outq_head)
+			lws_callback_on_writable(p->wsi);
+		return 0;
+	}
+	struct sig_out *o = p->outq_head;
+	if (o) {
+		p->outq_head = o->next;
+		if (!p->outq_head)
+			p->outq_tail = NULL;
+		p->outq_bytes -= o->len;
+		int n = lws_write(p->wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT);
+		free(o);
+		if (n < 0)
+			return -1;
+		if (p->outq_head || p->close_code)
+			lws_callback_on_writable(p->wsi);
+		return 0;
+	}
+	if (p->close_code) {
+		lws_close_reason(p->wsi, (enum lws_close_status)p->close_code, NULL, 0);
+		return -1;
+	}
+	(void)srv;
+	return 0;
+}
+
+void sig_peer_release(struct sig_server *srv, struct sig_peer *p)
+{
+	sig_room_leave(srv, p);
+	sig_peer_drop_queue(p);
+	pp_buf_free(&p->rx);
+	free(p->fingerprint);
+	p->fingerprint = NULL;
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* peerpipe-signal internals shared by its modules.
+ *
+ * Layers inside the server, one way: ws.c (libwebsockets glue) calls
+ * handler.c (protocol), which uses room.c (membership and visibility) and
+ * peer.c (per-connection send queue and close). Everything runs on the one
+ * libwebsockets service thread. */
+#ifndef PP_SIGNAL_SERVER_H
+#define PP_SIGNAL_SERVER_H
+
+#include "metrics.h"
+#include "sconfig.h"
+
+#include "peerpipe/buf.h"
+#include "peerpipe/jwt.h"
+#include "peerpipe/ratelimit.h"
+#include "peerpipe/secret.h"
+#include "peerpipe/sigmsg.h"
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct lws;
+struct lws_context;
+struct sig_room;
+
+/* One queued outgoing text message; buf holds LWS_PRE bytes of headroom. */
+struct sig_out {
+	struct sig_out *next;
+	size_t len;
+	unsigned char buf[];
+};
+
+/* One WebSocket connection. Lives in libwebsockets' per-session memory. */
+struct sig_peer {
+	struct lws *wsi;
+	struct sig_room *room;          /* NULL until joined */
+	struct sig_peer *room_prev, *room_next;
+	struct sig_out *outq_head, *outq_tail;
+	char *fingerprint;              /* as declared at join, may be NULL */
+	struct pp_buf rx;               /* assembles fragments; freed after each message */
+	struct pp_bucket bucket;
+	size_t outq_bytes;
+	int64_t ping_sent_ms;           /* 0: no ping outstanding */
+	uint32_t strikes;               /* refused messages in a row */
+	uint16_t close_code;            /* non-zero: close once the queue is flushed */
+	bool joined;
+	bool ping_due;
+	bool counted;                   /* included in the connection gauge */
+	bool discard;                   /* rest of an oversized message is dropped */
+	enum pp_role role;
+	char id[PP_PEER_ID_LEN + 1];
+	char name[PP_NAME_MAX + 1];
+	char addr[48];                  /* remote address, for logs */
+};
+
+struct sig_server {
+	struct sig_config cfg;
+	struct pp_secret jwt_secret;
+	struct pp_secret turn_secret;
+	struct lws_context *ctx;
+	GHashTable *rooms;              /* name -> struct sig_room * */
+	GHashTable *peers;              /* peer id -> struct sig_peer * (joined only) */
+	char **stun_urls;               /* NULL-terminated, may be empty */
+	char **turn_urls;
+	struct sig_metrics metrics;
+	int64_t connections;
+	bool stopping;
+};
+
+/* peer.c */
+void sig_peer_send(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len);
+void sig_peer_send_error(struct sig_server *srv, struct sig_peer *p, enum sig_refusal code,
+                         const char *message, const char *ref);
+/* Closes once everything queued so far is sent (and at the latest after 2 s). */
+void sig_peer_close(struct sig_server *srv, struct sig_peer *p, uint16_t code, const char *why);
+void sig_peer_release(struct sig_server *srv, struct sig_peer *p);
+/* Pops and writes one queued item; returns -1 when the connection must close. */
+int sig_peer_writeable(struct sig_server *srv, struct sig_peer *p);
+
+/* room.c */
+int sig_room_join(struct sig_server *srv, struct sig_peer *p, const char *room);
+void sig_room_leave(struct sig_server *srv, struct sig_peer *p);
+bool sig_room_visible(const struct sig_peer *a, const struct sig_peer *b);
+/* Visible peer of `from` with this id, or NULL. */
+struct sig_peer *sig_room_find_visible(struct sig_server *srv, struct sig_peer *from, const char *id);
+size_t sig_room_count(struct sig_server *srv);
+
+/* handler.c */
+void sig_handle_message(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len);
+void sig_handle_timer(struct sig_server *srv, struct sig_peer *p);
+void sig_handle_pong(struct sig_server *srv, struct sig_peer *p);
+
+/* ice.c */
+int sig_ice_load(struct sig_server *srv, char *err, size_t errlen);
+/* Appends the "ice_servers" array for this peer to obj. */
+int sig_ice_servers(struct sig_server *srv, const struct sig_peer *p, void *json_obj);
+
+#endif

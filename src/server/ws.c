@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libwebsockets glue: HTTP (healthz, metrics, upgrade checks) and the
+ * peerpipe.v1 WebSocket protocol. Translates lws callbacks into calls to
+ * handler.c and peer.c; holds no protocol logic of its own. */
+#include "ws.h"
+
+#include "server.h"
+
+#include "peerpipe/log.h"
+
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIG_WS_PATH "/v1/ws"
+#define SIG_SUBPROTOCOL "peerpipe.v1"
+#define SIG_RX_CHUNK 4096
+
+struct sig_http {
+	char *body;
+	size_t len;
+};
+
+static struct sig_server *sig_srv(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+/* Does the comma-separated Sec-WebSocket-Protocol list offer ours? */
+static bool sig_offers_subprotocol(struct lws *wsi)
+{
+	char list[256];
+	if (lws_hdr_copy(wsi, list, sizeof(list), WSI_TOKEN_PROTOCOL) <= 0)
+		return false;
+	char *save = NULL;
+	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (strcmp(g_strstrip(t), SIG_SUBPROTOCOL) == 0)
+			return true;
+	return false;
+}
+
+static int sig_http_reply(struct lws *wsi, struct sig_http *h, unsigned int status,
+                          const char *type, char *body, size_t len)
+{
+	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+
+	h->body = body;
+	h->len = len;
+	if (lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+	                                 (const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int sig_http_request(struct lws *wsi, struct sig_http *h, const char *uri)
+{
+	struct sig_server *srv = sig_srv(wsi);
+
+	if (strcmp(uri, "/healthz") == 0) {
+		char *body = strdup(srv->stopping ? "stopping\n" : "ok\n");
+		return body ? sig_http_reply(wsi, h, srv->stopping ? 503 : 200, "text/plain", body, strlen(body)) : -1;
+	}
+	if (strcmp(uri, "/metrics") == 0) {
+		size_t len = 0;
+		char *body = sig_metrics_render(&srv->metrics, srv->connections, sig_room_count(srv), &len);
+		return body ? sig_http_reply(wsi, h, 200, "text/plain; version=0.0.4", body, len) : -1;
+	}
+	if (strcmp(uri, SIG_WS_PATH) == 0)
+		return lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+		                              "WebSocket upgrade with subprotocol peerpipe.v1 required") ? -1 : 1;
+	return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL) ? -1 : 1;
+}
+
+static int sig_confirm_upgrade(struct lws *wsi)
+{
+	struct sig_server *srv = sig_srv(wsi);
+	char uri[64];
+	unsigned int status = 0;
+	const char *why = NULL;
+
+	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, SIG_WS_PATH) != 0) {
+		status = HTTP_STATUS_NOT_FOUND;
+		why = "unknown path";
+	} else if (!sig_offers_subprotocol(wsi)) {
+		status = HTTP_STATUS_BAD_REQUEST;
+		why = "subprotocol peerpipe.v1 not offered";
+	} else if (srv->stopping || srv->connections >= srv->cfg.max_connections) {
+		status = HTTP_STATUS_SERVICE_UNAVAILABLE;
+		why = srv->stopping ? "shutting down" : "max_connections reached";
+	}
+	if (!status)
+		return 0;
+	char addr[48] = "";
+	lws_get_peer_simple(wsi, addr, sizeof(addr));
+	pp_log(PP_LOG_INFO, addr, "upgrade refused (%u): %s", status, why);
+	srv->metrics.http_rejected_total++;
+	return lws_return_http_status(wsi, status, why) ? -1 : 1;
+}
+
+static int sig_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                             void *in, size_t len)
+{
+	struct sig_http *h = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		/* Idle TLS connections give their 16 KiB record buffers back. */
+		SSL_CTX_set_mode((SSL_CTX *)user, SSL_MODE_RELEASE_BUFFERS);
+		return 0;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return sig_confirm_upgrade(wsi);
+	case LWS_CALLBACK_HTTP:
+		return sig_http_request(wsi, h, in ? (const char *)in : "");
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (!h || !h->body)
+			return 0;
+		if (lws_write(wsi, (unsigned char *)h->body, h->len, LWS_WRITE_HTTP_FINAL) != (int)h->len)
+			return -1;
+		free(h->body);
+		h->body = NULL;
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (h) {
+			free(h->body);
+			h->body = NULL;
+		}
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static void sig_ws_established(struct sig_server *srv, struct lws *wsi, struct sig_peer *p)
+{
+	p->wsi = wsi;
+	lws_get_peer_simple(wsi, p->addr, sizeof(p->addr));
+	pp_buf_init(&p->rx, (size_t)srv->cfg.max_message_size);
+	pp_bucket_init(&p->bucket, (uint32_t)srv->cfg.burst, pp_now_ms());
+	p->counted = true;
+	srv->connections++;
+	srv->metrics.accepted_total++;
+	lws_set_timer_usecs(wsi, srv->cfg.join_timeout_ms * 1000);
+	pp_log(PP_LOG_DEBUG, p->addr, "connected");
+}
+
+static void sig_ws_receive(struct sig_server *srv, struct lws *wsi, struct sig_peer *p,
+                           const char *in, size_t len)
+{
+	bool last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+
+	if (p->close_code)
+		return; /* closing: input is ignored */
+	if (lws_frame_is_binary(wsi)) {
+		sig_peer_close(srv, p, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames are not allowed");
+		return;
+	}
+	if (pp_buf_append(&p->rx, in, len) < 0) {
+		pp_buf_free(&p->rx);
+		srv->metrics.refused_total[SIG_TOO_LARGE]++;
+		sig_peer_close(srv, p, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message over max_message_size");
+		return;
+	}
+	if (!last)
+		return;
+	sig_handle_message(srv, p, (const char *)p->rx.data, p->rx.len);
+	pp_buf_free(&p->rx); /* idle connections hold no receive buffer */
+}
+
+static int sig_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                           void *in, size_t len)
+{
+	struct sig_server *srv = sig_srv(wsi);
+	struct sig_peer *p = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		sig_ws_established(srv, wsi, p);
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+		sig_ws_receive(srv, wsi, p, in, len);
+		return 0;
+	case LWS_CALLBACK_RECEIVE_PONG:
+		sig_handle_pong(srv, p);
+		return 0;
+	case LWS_CALLBACK_TIMER:
+		sig_handle_timer(srv, p);
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (srv->stopping && !p->close_code)
+			sig_peer_close(srv, p, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+		return sig_peer_writeable(srv, p);
+	case LWS_CALLBACK_CLOSED:
+		if (p && p->counted) {
+			sig_peer_release(srv, p);
+			p->counted = false;
+			srv->connections--;
+			pp_log(PP_LOG_DEBUG, p->addr, "disconnected");
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols sig_protocols[] = {
+	{ "pp-http-internal", sig_http_callback, sizeof(struct sig_http), 0, 0, NULL, 0 },
+	{ SIG_SUBPROTOCOL, sig_ws_callback, sizeof(struct sig_peer), SIG_RX_CHUNK, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+void sig_ws_shutdown(struct sig_server *srv)
+{
+	srv->stopping = true;
+	lws_callback_on_writable_all_protocol(srv->ctx, &sig_protocols[1]);
+}
+
+static void sig_lws_log(int level, const char *line)
+{
+	size_t n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	pp_log(level == LLL_ERR ? PP_LOG_WARN : PP_LOG_DEBUG, "lws", "%.*s", (int)n, line);
+}
+
+int sig_ws_start(struct sig_server *srv, const char *host, int port, char *err, size_t errlen)
+{
+	struct lws_context_creation_info info;
+
+	memset(&info, 0, sizeof(info));
+	lws_set_log_level(LLL_ERR | (pp_log_enabled(PP_LOG_DEBUG) ? LLL_WARN : 0), sig_lws_log);
+	info.port = port;
+	info.iface = strcmp(host, "0.0.0.0") == 0 ? NULL : host;
+	info.protocols = sig_protocols;
+	info.user = srv;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6 * (strchr(host, ':') == NULL);
+	info.fd_limit_per_thread = (unsigned int)srv->cfg.max_connections + 64;
+	info.timeout_secs = 10;       /* HTTP and TLS handshakes */
+	info.max_http_header_pool = 64;
+	info.max_http_header_data = 2048;
+	info.alpn = "http/1.1";
+	info.ka_time = 60;
+	info.ka_probes = 3;
+	info.ka_interval = 10;
+	if (!srv->cfg.insecure) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = srv->cfg.tls_cert;
+		info.ssl_private_key_filepath = srv->cfg.tls_key;
+		info.ssl_options_set = SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_RENEGOTIATION;
+	}
+	srv->ctx = lws_create_context(&info);
+	if (!srv->ctx) {
+		snprintf(err, errlen, "cannot listen on %s:%d%s", host, port,
+		         srv->cfg.insecure ? "" : " (or cannot load the TLS certificate/key)");
+		return -1;
+	}
+	struct lws_vhost *vh = lws_get_vhost_by_name(srv->ctx, "default");
+	return vh ? lws_get_vhost_listen_port(vh) : port;
+}
+
+void sig_ws_run(struct sig_server *srv, volatile int *stop)
+{
+	while (!*stop)
+		lws_service(srv->ctx, 0);
+}
+
+void sig_ws_drain(struct sig_server *srv, int64_t deadline_ms)
+{
+	while (srv->connections > 0 && pp_now_ms() < deadline_ms)
+		lws_service(srv->ctx, 0);
+}
+
+void sig_ws_stop(struct sig_server *srv)
+{
+	if (srv->ctx)
+		lws_context_destroy(srv->ctx);
+	srv->ctx = NULL;
+}
+
+void sig_ws_wake(struct sig_server *srv)
+{
+	if (srv->ctx)
+		lws_cancel_service(srv->ctx);
+}
