@@ -69,10 +69,24 @@ static int sig_http_request(struct lws *wsi, struct sig_http *h, const char *uri
 		char *body = sig_metrics_render(&srv->metrics, srv->connections, sig_room_count(srv), &len);
 		return body ? sig_http_reply(wsi, h, 200, "text/plain; version=0.0.4", body, len) : -1;
 	}
-	if (strcmp(uri, SIG_WS_PATH) == 0)
-		return lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
-		                              "WebSocket upgrade with subprotocol peerpipe.v1 required") ? -1 : 1;
-	return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL) ? -1 : 1;
+	bool ws_path = strcmp(uri, SIG_WS_PATH) == 0;
+	char *body = strdup(ws_path ? "WebSocket upgrade with subprotocol peerpipe.v1 required\n" : "not found\n");
+	return body ? sig_http_reply(wsi, h, ws_path ? 400 : 404, "text/plain", body, strlen(body)) : -1;
+}
+
+/* A plain-text HTTP/1.1 refusal written by hand: lws_return_http_status()
+ * answers an upgrade request as HTTP/1.0, which strict clients reject. */
+static int sig_http_refuse(struct lws *wsi, unsigned int status, const char *why)
+{
+	unsigned char buf[LWS_PRE + 512];
+	char *start = (char *)buf + LWS_PRE;
+	const char *text = status == 400 ? "Bad Request" : status == 404 ? "Not Found" : "Service Unavailable";
+	int n = snprintf(start, sizeof(buf) - LWS_PRE,
+	                 "HTTP/1.1 %u %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+	                 "Connection: close\r\n\r\n%s\n", status, text, strlen(why) + 1, why);
+	if (n < 0 || (size_t)n >= sizeof(buf) - LWS_PRE)
+		return -1;
+	return lws_write(wsi, (unsigned char *)start, (size_t)n, LWS_WRITE_HTTP_HEADERS) == n ? 1 : -1;
 }
 
 static int sig_confirm_upgrade(struct lws *wsi)
@@ -98,7 +112,7 @@ static int sig_confirm_upgrade(struct lws *wsi)
 	lws_get_peer_simple(wsi, addr, sizeof(addr));
 	pp_log(PP_LOG_INFO, addr, "upgrade refused (%u): %s", status, why);
 	srv->metrics.http_rejected_total++;
-	return lws_return_http_status(wsi, status, why) ? -1 : 1;
+	return sig_http_refuse(wsi, status, why);
 }
 
 static int sig_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
