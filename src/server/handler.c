@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The signaling protocol: one complete text message at a time, plus the
  * per-connection timer (join deadline, pings). */
+#include "cluster.h"
+#include "room.h"
 #include "server.h"
 
 #include "peerpipe/error.h"
@@ -16,7 +18,7 @@ static void sig_handle_join(struct sig_server *srv, struct sig_peer *p, const st
 	struct pp_jwt_claims claims;
 	const char *ref = pp_sig_type_name(m->type);
 
-	if (p->joined || p->room) {
+	if (p->joined || p->joining || p->room) {
 		sig_peer_send_error(srv, p, SIG_ALREADY_JOINED, "this connection has joined a room already", ref);
 		return;
 	}
@@ -61,11 +63,11 @@ static void sig_handle_relay(struct sig_server *srv, struct sig_peer *p, const s
 	const char *ref = pp_sig_type_name(m->type);
 
 	if (!p->joined) {
-		sig_peer_send_error(srv, p, SIG_NOT_JOINED, "send JOIN_ROOM first", ref);
+		sig_peer_send_error(srv, p, SIG_NOT_JOINED, p->joining ? "JOIN_ROOM is in progress" : "send JOIN_ROOM first", ref);
 		return;
 	}
-	struct sig_peer *to = sig_room_find_visible(srv, p, m->to);
-	if (!to) {
+	struct sig_route to;
+	if (sig_room_route(srv, p, m->to, &to) < 0) {
 		sig_peer_send_error(srv, p, SIG_UNKNOWN_PEER, "no such peer in this room", ref);
 		return;
 	}
@@ -85,7 +87,10 @@ static void sig_handle_relay(struct sig_server *srv, struct sig_peer *p, const s
 	memcpy(out + hl + PP_PEER_ID_LEN, mid, ml);
 	memcpy(out + hl + PP_PEER_ID_LEN + ml, text + m->payload_off, m->payload_len);
 	out[len - 1] = '}';
-	sig_peer_send(srv, to, out, len);
+	if (to.local)
+		sig_peer_send(srv, to.local, out, len);
+	else
+		sig_cluster_forward(srv, to.remote->inst, to.remote->id, out, len);
 	free(out);
 	srv->metrics.messages_relayed_total++;
 }
@@ -147,7 +152,7 @@ void sig_handle_timer(struct sig_server *srv, struct sig_peer *p)
 {
 	if (p->close_code)
 		return;
-	if (!p->joined) {
+	if (!p->joined && !p->joining) {
 		sig_peer_close(srv, p, LWS_CLOSE_STATUS_POLICY_VIOLATION, "no JOIN_ROOM in time");
 		return;
 	}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* peerpipe-signal: the signaling server. See docs/signal-server.md. */
+#include "cluster.h"
 #include "server.h"
 #include "ws.h"
 
@@ -26,6 +27,11 @@ static void sig_on_signal(int signo)
 	sig_stop = 1;
 	if (sig_running)
 		sig_ws_wake(sig_running);
+}
+
+static bool sig_has_connections(const struct sig_server *srv)
+{
+	return srv->connections > 0;
 }
 
 static void sig_usage(FILE *f)
@@ -199,7 +205,9 @@ static int sig_prepare(struct sig_server *srv, char *host, size_t hostlen, int *
 		pp_warn("%s is readable by every user of this machine", cfg->jwt_secret_file);
 	if (cfg->ping_timeout_ms < 1000 && cfg->ping_interval_ms >= 1000)
 		pp_warn("limits.ping_timeout under a second drops peers on slow links");
-	return sig_ice_load(srv, err, errlen);
+	if ((rc = sig_ice_load(srv, err, errlen)) < 0)
+		return rc;
+	return sig_cluster_start(srv, err, errlen); /* no context yet: checks redis.url */
 }
 
 static void sig_free(struct sig_server *srv)
@@ -248,6 +256,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sig_running = &srv;
+	if (sig_cluster_start(&srv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "peerpipe-signal: %s\n", err);
+		goto out;
+	}
 	if (srv.cfg.insecure)
 		pp_warn("INSECURE MODE: plain ws:// without TLS; tokens and SDP cross the wire in clear. "
 		        "Use only for local tests.");
@@ -259,9 +271,12 @@ int main(int argc, char **argv)
 	sig_ws_run(&srv, &sig_stop);
 	pp_info("stopping: closing %lld connections", (long long)srv.connections);
 	sig_ws_shutdown(&srv);
-	sig_ws_drain(&srv, pp_now_ms() + SIG_DRAIN_MS);
+	sig_ws_drain(&srv, pp_now_ms() + SIG_DRAIN_MS, sig_has_connections);
+	sig_cluster_stop(&srv);
+	sig_ws_drain(&srv, pp_now_ms() + 500, sig_cluster_busy); /* the last Redis commands */
 	sig_running = NULL;
 	sig_ws_stop(&srv);
+	sig_cluster_free(&srv);
 	pp_info("stopped");
 	status = 0;
 out:

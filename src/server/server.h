@@ -39,13 +39,16 @@ struct sig_peer {
 	struct sig_peer *room_prev, *room_next;
 	struct sig_out *outq_head, *outq_tail;
 	char *fingerprint;              /* as declared at join, may be NULL */
+	GSList *deferred;               /* NEW_PEER texts held until JOINED is sent */
+	uint64_t seq;                   /* join order in the room; 0 until known */
 	struct pp_buf rx;               /* assembles fragments; freed after each message */
 	struct pp_bucket bucket;
 	size_t outq_bytes;
 	int64_t ping_sent_ms;           /* 0: no ping outstanding */
 	uint32_t strikes;               /* refused messages in a row */
 	uint16_t close_code;            /* non-zero: close once the queue is flushed */
-	bool joined;
+	bool joined;                    /* JOINED sent */
+	bool joining;                   /* JOIN_ROOM accepted, JOINED not sent yet */
 	bool ping_due;
 	bool counted;                   /* included in the connection gauge */
 	bool discard;                   /* rest of an oversized message is dropped */
@@ -55,13 +58,17 @@ struct sig_peer {
 	char addr[48];                  /* remote address, for logs */
 };
 
+struct sig_cluster;
+
 struct sig_server {
 	struct sig_config cfg;
+	struct sig_cluster *cluster;    /* NULL: standalone */
 	struct pp_secret jwt_secret;
 	struct pp_secret turn_secret;
 	struct lws_context *ctx;
 	GHashTable *rooms;              /* name -> struct sig_room * */
-	GHashTable *peers;              /* peer id -> struct sig_peer * (joined only) */
+	GHashTable *peers;              /* peer id -> struct sig_peer * (joined or joining) */
+	uint64_t seq;                   /* join counter when standalone */
 	char **stun_urls;               /* NULL-terminated, may be empty */
 	char **turn_urls;
 	struct sig_metrics metrics;
@@ -79,12 +86,10 @@ void sig_peer_release(struct sig_server *srv, struct sig_peer *p);
 /* Pops and writes one queued item; returns -1 when the connection must close. */
 int sig_peer_writeable(struct sig_server *srv, struct sig_peer *p);
 
-/* room.c */
+/* room.c (more in room.h) */
+/* Starts the join; JOINED follows now or, with scale-out, when Redis answers. */
 int sig_room_join(struct sig_server *srv, struct sig_peer *p, const char *room);
 void sig_room_leave(struct sig_server *srv, struct sig_peer *p);
-bool sig_room_visible(const struct sig_peer *a, const struct sig_peer *b);
-/* Visible peer of `from` with this id, or NULL. */
-struct sig_peer *sig_room_find_visible(struct sig_server *srv, struct sig_peer *from, const char *id);
 size_t sig_room_count(struct sig_server *srv);
 
 /* handler.c */

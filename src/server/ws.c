@@ -4,6 +4,7 @@
  * handler.c and peer.c; holds no protocol logic of its own. */
 #include "ws.h"
 
+#include "cluster.h"
 #include "server.h"
 
 #include "peerpipe/log.h"
@@ -102,9 +103,11 @@ static int sig_confirm_upgrade(struct lws *wsi)
 	} else if (!sig_offers_subprotocol(wsi)) {
 		status = HTTP_STATUS_BAD_REQUEST;
 		why = "subprotocol peerpipe.v1 not offered";
-	} else if (srv->stopping || srv->connections >= srv->cfg.max_connections) {
+	} else if (srv->stopping || srv->connections >= srv->cfg.max_connections ||
+	           !sig_cluster_ready(srv)) {
 		status = HTTP_STATUS_SERVICE_UNAVAILABLE;
-		why = srv->stopping ? "shutting down" : "max_connections reached";
+		why = srv->stopping ? "shutting down" : !sig_cluster_ready(srv) ? "redis unavailable"
+		                                                                 : "max_connections reached";
 	}
 	if (!status)
 		return 0;
@@ -220,9 +223,16 @@ static int sig_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 	}
 }
 
+static int sig_redis_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                              void *in, size_t len)
+{
+	return sig_cluster_raw_callback(wsi, (int)reason, user, in, len);
+}
+
 static const struct lws_protocols sig_protocols[] = {
 	{ "pp-http-internal", sig_http_callback, sizeof(struct sig_http), 0, 0, NULL, 0 },
 	{ SIG_SUBPROTOCOL, sig_ws_callback, sizeof(struct sig_peer), SIG_RX_CHUNK, 0, NULL, 0 },
+	{ "pp-redis-raw", sig_redis_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -281,10 +291,23 @@ void sig_ws_run(struct sig_server *srv, volatile int *stop)
 		lws_service(srv->ctx, 0);
 }
 
-void sig_ws_drain(struct sig_server *srv, int64_t deadline_ms)
+static void sig_ws_wake_cb(lws_sorted_usec_list_t *sul)
 {
-	while (srv->connections > 0 && pp_now_ms() < deadline_ms)
+	(void)sul;
+}
+
+void sig_ws_drain(struct sig_server *srv, int64_t deadline_ms, bool (*busy)(const struct sig_server *))
+{
+	lws_sorted_usec_list_t wake;
+	int64_t now;
+
+	memset(&wake, 0, sizeof(wake));
+	while (busy(srv) && (now = pp_now_ms()) < deadline_ms) {
+		/* lws_service() sleeps until the next event or timer: bound it. */
+		lws_sul_schedule(srv->ctx, 0, &wake, sig_ws_wake_cb, (deadline_ms - now) * 1000);
 		lws_service(srv->ctx, 0);
+	}
+	lws_sul_schedule(srv->ctx, 0, &wake, NULL, LWS_SET_TIMER_USEC_CANCEL);
 }
 
 void sig_ws_stop(struct sig_server *srv)

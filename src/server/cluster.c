@@ -1,0 +1,574 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Scale-out over Redis: membership in the hash pp:members:<room> (values
+ * "seq|instance|peer_id|role|peer-json"), join order from INCR
+ * pp:seq:<room>, events on channel pp:room:<room> ("J|<entry>", "L|<id>"),
+ * relayed messages on pp:inst:<instance> ("<to>|<text>"). A join runs as
+ * one Lua script (check size, number, store, publish, return the roster),
+ * so every instance sees the same order. Instances refresh
+ * pp:alive:<instance>; members of an instance that stops refreshing are
+ * removed by the others. hiredis is driven from the libwebsockets loop
+ * through a dup of each Redis socket adopted as a raw descriptor. */
+#include "cluster.h"
+
+#include "room.h"
+#include "server.h"
+
+#include "peerpipe/error.h"
+#include "peerpipe/log.h"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <libwebsockets.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SIG_HEARTBEAT_US (3 * LWS_US_PER_SEC)
+#define SIG_ALIVE_TTL_S 10
+#define SIG_RECONNECT_US (1 * LWS_US_PER_SEC)
+
+static const char sig_join_lua[] =
+	/* members of instances that stopped refreshing are removed first */
+	"for _, v in ipairs(redis.call('HVALS', KEYS[1])) do "
+	"local inst, id = string.match(v, '^%d+|(%x+)|(%x+)|') "
+	"if inst and redis.call('EXISTS', 'pp:alive:' .. inst) == 0 then "
+	"redis.call('HDEL', KEYS[1], id) redis.call('PUBLISH', KEYS[3], 'L|' .. id) end end "
+	"if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return false end "
+	"local seq = redis.call('INCR', KEYS[2]) "
+	"local v = seq .. '|' .. ARGV[2] "
+	"redis.call('HSET', KEYS[1], ARGV[1], v) "
+	"redis.call('PUBLISH', KEYS[3], 'J|' .. v) "
+	"return redis.call('HVALS', KEYS[1])";
+static const char sig_leave_lua[] =
+	"if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then "
+	"redis.call('PUBLISH', KEYS[3], 'L|' .. ARGV[1]) end "
+	"if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end "
+	"return 1";
+
+struct sig_redis {
+	struct sig_cluster *cl;
+	redisAsyncContext *ac;
+	struct lws *wsi; /* polls a dup of the Redis socket */
+	bool connected;
+};
+
+struct sig_cluster {
+	struct sig_server *srv;
+	struct sig_redis cmd;  /* commands and scripts */
+	struct sig_redis sub;  /* SUBSCRIBE only */
+	lws_sorted_usec_list_t sul;
+	char host[256];
+	int port;
+	bool unix_socket;
+	bool up;               /* both connected and subscribed to our channel */
+	bool stopping;
+	char inst[PP_PEER_ID_LEN + 1];
+};
+
+static void sig_cluster_connect(struct sig_cluster *cl);
+
+bool sig_cluster_enabled(const struct sig_server *srv)
+{
+	return srv->cluster != NULL;
+}
+
+bool sig_cluster_ready(const struct sig_server *srv)
+{
+	return !srv->cluster || srv->cluster->up;
+}
+
+const char *sig_cluster_instance(const struct sig_server *srv)
+{
+	return srv->cluster ? srv->cluster->inst : "";
+}
+
+/* --- hiredis event adapter on libwebsockets ---------------------------- */
+
+static void sig_ev_nop(void *data)
+{
+	(void)data;
+}
+
+static void sig_ev_add_write(void *data)
+{
+	struct sig_redis *r = data;
+	if (r->wsi)
+		lws_callback_on_writable(r->wsi);
+}
+
+static void sig_ev_cleanup(void *data)
+{
+	struct sig_redis *r = data;
+	if (r->wsi) {
+		lws_set_opaque_user_data(r->wsi, NULL);
+		lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	}
+	r->wsi = NULL;
+	r->ac = NULL;
+	r->connected = false;
+}
+
+int sig_cluster_raw_callback(struct lws *wsi, int reason, void *user, void *in, size_t len)
+{
+	struct sig_redis *r = lws_get_opaque_user_data(wsi);
+	(void)user, (void)in, (void)len;
+	if (!r || !r->ac)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		redisAsyncHandleRead(r->ac);
+		break;
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		redisAsyncHandleWrite(r->ac);
+		break;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		r->wsi = NULL;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* --- connection life ----------------------------------------------------- */
+
+/* The broker is gone: every local peer must rejoin once it is back, so the
+ * room state is rebuilt from scratch on every instance. */
+static void sig_cluster_down(struct sig_cluster *cl, const char *why)
+{
+	struct sig_server *srv = cl->srv;
+	GHashTableIter it;
+	gpointer key, value;
+
+	if (cl->up)
+		pp_error("redis: %s; closing local peers until it is back", why);
+	cl->up = false;
+	g_hash_table_iter_init(&it, srv->peers);
+	while (g_hash_table_iter_next(&it, &key, &value))
+		sig_peer_close(srv, value, 1011, "signaling broker unavailable, reconnect");
+	if (cl->cmd.ac)
+		redisAsyncDisconnect(cl->cmd.ac);
+	if (cl->sub.ac)
+		redisAsyncDisconnect(cl->sub.ac);
+}
+
+static void sig_cluster_tick(lws_sorted_usec_list_t *sul);
+
+static void sig_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct sig_redis *r = ac->data;
+	struct sig_cluster *cl = r->cl;
+	r->connected = false;
+	if (cl->stopping)
+		return;
+	sig_cluster_down(cl, status == REDIS_OK ? "connection closed" : ac->errstr);
+	lws_sul_schedule(cl->srv->ctx, 0, &cl->sul, sig_cluster_tick, SIG_RECONNECT_US);
+}
+
+static void sig_on_connect(const redisAsyncContext *ac, int status)
+{
+	struct sig_redis *r = ac->data;
+	struct sig_cluster *cl = r->cl;
+	if (status != REDIS_OK) {
+		pp_warn("redis: cannot connect: %s", ac->errstr);
+		if (!cl->stopping)
+			lws_sul_schedule(cl->srv->ctx, 0, &cl->sul, sig_cluster_tick, SIG_RECONNECT_US);
+		return;
+	}
+	r->connected = true;
+}
+
+static int sig_redis_open(struct sig_cluster *cl, struct sig_redis *r)
+{
+	struct lws_vhost *vh = lws_get_vhost_by_name(cl->srv->ctx, "default");
+	r->cl = cl;
+	r->ac = cl->unix_socket ? redisAsyncConnectUnix(cl->host) : redisAsyncConnect(cl->host, cl->port);
+	if (!r->ac || r->ac->err) {
+		pp_warn("redis: cannot connect to %s: %s", cl->host, r->ac ? r->ac->errstr : "out of memory");
+		if (r->ac)
+			redisAsyncFree(r->ac);
+		r->ac = NULL;
+		return -1;
+	}
+	r->ac->data = r;
+	r->ac->ev.data = r;
+	r->ac->ev.addRead = sig_ev_nop;
+	r->ac->ev.delRead = sig_ev_nop;
+	r->ac->ev.addWrite = sig_ev_add_write;
+	r->ac->ev.delWrite = sig_ev_nop;
+	r->ac->ev.cleanup = sig_ev_cleanup;
+	redisAsyncSetConnectCallback(r->ac, sig_on_connect);
+	redisAsyncSetDisconnectCallback(r->ac, sig_on_disconnect);
+	lws_sock_file_fd_type fd = { .filefd = dup(r->ac->c.fd) };
+	r->wsi = fd.filefd < 0 ? NULL
+	                       : lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd, "pp-redis-raw", NULL);
+	if (!r->wsi) {
+		if (fd.filefd >= 0)
+			close(fd.filefd);
+		redisAsyncFree(r->ac);
+		return -1;
+	}
+	lws_set_opaque_user_data(r->wsi, r);
+	lws_callback_on_writable(r->wsi); /* completes the non-blocking connect */
+	return 0;
+}
+
+/* --- messages from Redis ------------------------------------------------- */
+
+static void sig_on_room_event(struct sig_cluster *cl, const char *room, char *payload)
+{
+	struct sig_server *srv = cl->srv;
+	struct sig_room *r = sig_room_lookup(srv, room);
+	if (!r)
+		return;
+	if (payload[0] == 'L' && payload[1] == '|') {
+		sig_room_remote_leave(srv, r, payload + 2);
+		return;
+	}
+	uint64_t seq;
+	char *inst, *id, *json;
+	enum pp_role role;
+	if (payload[0] != 'J' || payload[1] != '|' ||
+	    sig_room_parse_entry(payload + 2, &seq, &inst, &id, &role, &json) < 0) {
+		pp_warn("redis: malformed event on room %s", room);
+		return;
+	}
+	if (strcmp(inst, cl->inst) == 0) {
+		struct sig_peer *p = g_hash_table_lookup(srv->peers, id);
+		if (!p || p->room != r)
+			return;
+		p->seq = seq; /* may precede the script's reply: NEW_PEERs wait for JOINED */
+	} else {
+		sig_room_remote_add(r, seq, inst, id, role);
+	}
+	sig_room_announce(srv, r, id, role, seq, json);
+}
+
+static void sig_on_forward(struct sig_cluster *cl, const char *payload, size_t len)
+{
+	if (len < PP_PEER_ID_LEN + 1 || payload[PP_PEER_ID_LEN] != '|')
+		return;
+	char id[PP_PEER_ID_LEN + 1];
+	memcpy(id, payload, PP_PEER_ID_LEN);
+	id[PP_PEER_ID_LEN] = '\0';
+	struct sig_peer *p = g_hash_table_lookup(cl->srv->peers, id);
+	if (p && p->joined)
+		sig_peer_send(cl->srv, p, payload + PP_PEER_ID_LEN + 1, len - PP_PEER_ID_LEN - 1);
+}
+
+static void sig_on_sub(redisAsyncContext *ac, void *reply_, void *priv)
+{
+	struct sig_redis *r = ac->data;
+	struct sig_cluster *cl = r->cl;
+	redisReply *reply = reply_;
+	(void)priv;
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING || reply->element[1]->type != REDIS_REPLY_STRING)
+		return;
+	const char *kind = reply->element[0]->str, *channel = reply->element[1]->str;
+	bool own = strncmp(channel, "pp:inst:", 8) == 0;
+	if (strcmp(kind, "subscribe") == 0) {
+		if (own) {
+			cl->up = true;
+			pp_info("redis: connected as instance %s", cl->inst);
+		} else if (strncmp(channel, "pp:room:", 8) == 0) {
+			struct sig_room *room = sig_room_lookup(cl->srv, channel + 8);
+			if (room)
+				sig_room_subscribed(cl->srv, room);
+		}
+	} else if (strcmp(kind, "message") == 0 && reply->element[2]->type == REDIS_REPLY_STRING) {
+		if (own)
+			sig_on_forward(cl, reply->element[2]->str, reply->element[2]->len);
+		else if (strncmp(channel, "pp:room:", 8) == 0)
+			sig_on_room_event(cl, channel + 8, reply->element[2]->str);
+	}
+}
+
+static void sig_on_join_reply(redisAsyncContext *ac, void *reply_, void *priv)
+{
+	struct sig_redis *r = ac->data;
+	struct sig_server *srv = r->cl->srv;
+	redisReply *reply = reply_;
+	char *id = priv;
+	struct sig_peer *p = g_hash_table_lookup(srv->peers, id);
+	g_free(id);
+	if (!p || !p->joining)
+		return; /* gone meanwhile; its LEAVE script follows this one */
+	if (reply && reply->type == REDIS_REPLY_NIL) {
+		sig_peer_send_error(srv, p, SIG_ROOM_FULL, "the room is full", "JOIN_ROOM");
+		p->joining = false; /* not in Redis: leave without announcing */
+		sig_room_leave(srv, p);
+		return;
+	}
+	if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+		pp_error("redis: join script failed: %s", reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "no reply");
+		sig_peer_send_error(srv, p, SIG_INTERNAL, "internal error", "JOIN_ROOM");
+		sig_peer_close(srv, p, 1011, "join failed");
+		return;
+	}
+	char **entries = g_new0(char *, reply->elements + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < reply->elements; i++)
+		if (reply->element[i]->type == REDIS_REPLY_STRING)
+			entries[n++] = reply->element[i]->str;
+	sig_room_join_done(srv, p, entries, n);
+	g_free(entries);
+}
+
+/* --- operations ----------------------------------------------------------- */
+
+void sig_cluster_room_open(struct sig_server *srv, struct sig_room *r)
+{
+	struct sig_cluster *cl = srv->cluster;
+	if (!cl)
+		return;
+	r->remote = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+	r->waiting = g_ptr_array_new_with_free_func(g_free);
+	if (cl->sub.ac)
+		redisAsyncCommand(cl->sub.ac, sig_on_sub, NULL, "SUBSCRIBE pp:room:%s", r->name);
+}
+
+void sig_cluster_room_close(struct sig_server *srv, const char *room)
+{
+	struct sig_cluster *cl = srv->cluster;
+	if (cl && cl->sub.ac && cl->up)
+		redisAsyncCommand(cl->sub.ac, sig_on_sub, NULL, "UNSUBSCRIBE pp:room:%s", room);
+}
+
+static void sig_room_keys(const char *room, char *members, char *seq, char *channel, size_t len)
+{
+	snprintf(members, len, "pp:members:%s", room);
+	snprintf(seq, len, "pp:seq:%s", room);
+	snprintf(channel, len, "pp:room:%s", room);
+}
+
+void sig_cluster_join(struct sig_server *srv, struct sig_peer *p)
+{
+	struct sig_cluster *cl = srv->cluster;
+	char km[96], ks[96], kc[96], max[24];
+	json_t *o = json_pack("{s:s, s:s, s:s}", "peer_id", p->id, "name", p->name, "role", pp_role_name(p->role));
+	if (o && p->fingerprint)
+		json_object_set_new(o, "fingerprint", json_string(p->fingerprint));
+	char *json = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	char *entry = json ? g_strdup_printf("%s|%s|%s|%s", cl->inst, p->id, pp_role_name(p->role), json) : NULL;
+	free(json);
+	if (!entry || !cl->cmd.ac) {
+		sig_peer_send_error(srv, p, SIG_INTERNAL, "internal error", "JOIN_ROOM");
+		sig_peer_close(srv, p, 1011, "join failed");
+		g_free(entry);
+		return;
+	}
+	sig_room_keys(p->room->name, km, ks, kc, sizeof(km));
+	snprintf(max, sizeof(max), "%lld", (long long)srv->cfg.room_max_peers);
+	redisAsyncCommand(cl->cmd.ac, sig_on_join_reply, g_strdup(p->id), "EVAL %s 3 %s %s %s %s %s %s",
+	                  sig_join_lua, km, ks, kc, p->id, entry, max);
+	g_free(entry);
+}
+
+static void sig_cluster_leave_id(struct sig_cluster *cl, const char *room, const char *id)
+{
+	char km[96], ks[96], kc[96];
+	if (!cl->cmd.ac || !cl->up)
+		return;
+	sig_room_keys(room, km, ks, kc, sizeof(km));
+	redisAsyncCommand(cl->cmd.ac, NULL, NULL, "EVAL %s 3 %s %s %s %s", sig_leave_lua, km, ks, kc, id);
+}
+
+void sig_cluster_leave(struct sig_server *srv, struct sig_peer *p)
+{
+	if (srv->cluster && p->room)
+		sig_cluster_leave_id(srv->cluster, p->room->name, p->id);
+}
+
+void sig_cluster_forward(struct sig_server *srv, const char *inst, const char *to,
+                         const char *text, size_t len)
+{
+	struct sig_cluster *cl = srv->cluster;
+	if (!cl || !cl->cmd.ac || !cl->up)
+		return;
+	char *payload = g_malloc(PP_PEER_ID_LEN + 1 + len);
+	memcpy(payload, to, PP_PEER_ID_LEN);
+	payload[PP_PEER_ID_LEN] = '|';
+	memcpy(payload + PP_PEER_ID_LEN + 1, text, len);
+	redisAsyncCommand(cl->cmd.ac, NULL, NULL, "PUBLISH pp:inst:%s %b", inst, payload,
+	                  PP_PEER_ID_LEN + 1 + len);
+	g_free(payload);
+}
+
+/* --- liveness -------------------------------------------------------------- */
+
+struct sig_sweep {
+	struct sig_cluster *cl;
+	char inst[PP_PEER_ID_LEN + 1];
+};
+
+static void sig_on_alive_reply(redisAsyncContext *ac, void *reply_, void *priv)
+{
+	struct sig_sweep *sw = priv;
+	redisReply *reply = reply_;
+	(void)ac;
+	if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
+		/* That instance stopped refreshing: remove its members everywhere. */
+		GHashTableIter it;
+		gpointer key, value;
+		pp_warn("redis: instance %s is gone; removing its peers", sw->inst);
+		g_hash_table_iter_init(&it, sw->cl->srv->rooms);
+		while (g_hash_table_iter_next(&it, &key, &value)) {
+			struct sig_room *r = value;
+			GHashTableIter mi;
+			gpointer mk, mv;
+			g_hash_table_iter_init(&mi, r->remote);
+			while (g_hash_table_iter_next(&mi, &mk, &mv))
+				if (strcmp(((struct sig_remote *)mv)->inst, sw->inst) == 0)
+					sig_cluster_leave_id(sw->cl, r->name, mk);
+		}
+	}
+	g_free(sw);
+}
+
+static void sig_cluster_sweep(struct sig_cluster *cl)
+{
+	GHashTable *insts = g_hash_table_new(g_str_hash, g_str_equal);
+	GHashTableIter it;
+	gpointer key, value;
+	g_hash_table_iter_init(&it, cl->srv->rooms);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		GHashTableIter mi;
+		gpointer mk, mv;
+		g_hash_table_iter_init(&mi, ((struct sig_room *)value)->remote);
+		while (g_hash_table_iter_next(&mi, &mk, &mv))
+			g_hash_table_add(insts, ((struct sig_remote *)mv)->inst);
+	}
+	g_hash_table_iter_init(&it, insts);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		struct sig_sweep *sw = g_new0(struct sig_sweep, 1);
+		sw->cl = cl;
+		g_strlcpy(sw->inst, key, sizeof(sw->inst));
+		redisAsyncCommand(cl->cmd.ac, sig_on_alive_reply, sw, "EXISTS pp:alive:%s", sw->inst);
+	}
+	g_hash_table_destroy(insts);
+}
+
+static void sig_cluster_tick(lws_sorted_usec_list_t *sul)
+{
+	struct sig_cluster *cl = lws_container_of(sul, struct sig_cluster, sul);
+	if (cl->stopping)
+		return;
+	if (!cl->cmd.ac && !cl->sub.ac) {
+		sig_cluster_connect(cl);
+	} else if (cl->up) {
+		redisAsyncCommand(cl->cmd.ac, NULL, NULL, "SET pp:alive:%s 1 EX %d", cl->inst, SIG_ALIVE_TTL_S);
+		sig_cluster_sweep(cl);
+	} else if (!cl->cmd.ac || !cl->sub.ac) {
+		/* one side failed: start both afresh */
+		sig_cluster_down(cl, "partial connection");
+	}
+	lws_sul_schedule(cl->srv->ctx, 0, &cl->sul, sig_cluster_tick,
+	                 cl->up ? SIG_HEARTBEAT_US : SIG_RECONNECT_US);
+}
+
+/* A fresh instance id per connection: members registered under an old one
+ * are swept once its liveness key expires. */
+static int sig_cluster_new_instance(struct sig_cluster *cl)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[PP_PEER_ID_LEN / 2];
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return PP_ERR_CRYPTO;
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		cl->inst[2 * i] = hex[rnd[i] >> 4];
+		cl->inst[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	cl->inst[PP_PEER_ID_LEN] = '\0';
+	return 0;
+}
+
+static void sig_cluster_connect(struct sig_cluster *cl)
+{
+	if (sig_cluster_new_instance(cl) < 0)
+		return;
+	if (sig_redis_open(cl, &cl->cmd) < 0 || sig_redis_open(cl, &cl->sub) < 0) {
+		if (cl->cmd.ac)
+			redisAsyncDisconnect(cl->cmd.ac);
+		return;
+	}
+	redisAsyncCommand(cl->cmd.ac, NULL, NULL, "SET pp:alive:%s 1 EX %d", cl->inst, SIG_ALIVE_TTL_S);
+	redisAsyncCommand(cl->sub.ac, sig_on_sub, NULL, "SUBSCRIBE pp:inst:%s", cl->inst);
+}
+
+/* "redis://host:port", "redis://host" or "unix:/path" */
+static int sig_cluster_parse_url(struct sig_cluster *cl, const char *url, char *err, size_t errlen)
+{
+	if (strncmp(url, "unix:", 5) == 0 && url[5] == '/') {
+		cl->unix_socket = true;
+		return g_strlcpy(cl->host, url + 5, sizeof(cl->host)) < sizeof(cl->host) ? 0 : PP_ERR_CONFIG;
+	}
+	if (strncmp(url, "redis://", 8) != 0)
+		goto bad;
+	const char *h = url + 8, *colon = strrchr(h, ':');
+	size_t hl = colon ? (size_t)(colon - h) : strlen(h);
+	if (hl == 0 || hl >= sizeof(cl->host) || strpbrk(h, "@/"))
+		goto bad;
+	memcpy(cl->host, h, hl);
+	cl->host[hl] = '\0';
+	cl->port = 6379;
+	if (colon) {
+		char *end;
+		long port = strtol(colon + 1, &end, 10);
+		if (*end || port < 1 || port > 65535)
+			goto bad;
+		cl->port = (int)port;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "redis.url \"%s\": expected redis://HOST[:PORT] or unix:/PATH", url);
+	return PP_ERR_CONFIG;
+}
+
+int sig_cluster_start(struct sig_server *srv, char *err, size_t errlen)
+{
+	if (!srv->cfg.redis_url)
+		return 0;
+	struct sig_cluster *cl = g_new0(struct sig_cluster, 1);
+	cl->srv = srv;
+	if (sig_cluster_parse_url(cl, srv->cfg.redis_url, err, errlen) < 0) {
+		g_free(cl);
+		return PP_ERR_CONFIG;
+	}
+	if (!srv->ctx) { /* --check-config: the URL is all there is to check */
+		g_free(cl);
+		return 0;
+	}
+	srv->cluster = cl;
+	sig_cluster_connect(cl);
+	lws_sul_schedule(srv->ctx, 0, &cl->sul, sig_cluster_tick, SIG_RECONNECT_US);
+	return 0;
+}
+
+void sig_cluster_stop(struct sig_server *srv)
+{
+	struct sig_cluster *cl = srv->cluster;
+	if (!cl)
+		return;
+	cl->stopping = true;
+	lws_sul_schedule(srv->ctx, 0, &cl->sul, NULL, LWS_SET_TIMER_USEC_CANCEL);
+	if (cl->cmd.ac) {
+		redisAsyncCommand(cl->cmd.ac, NULL, NULL, "DEL pp:alive:%s", cl->inst);
+		redisAsyncDisconnect(cl->cmd.ac); /* after pending replies */
+	}
+	if (cl->sub.ac)
+		redisAsyncDisconnect(cl->sub.ac);
+}
+
+bool sig_cluster_busy(const struct sig_server *srv)
+{
+	return srv->cluster && (srv->cluster->cmd.ac || srv->cluster->sub.ac);
+}
+
+void sig_cluster_free(struct sig_server *srv)
+{
+	g_free(srv->cluster);
+	srv->cluster = NULL;
+}

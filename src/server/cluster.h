@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Scale-out over Redis (signaling.md §5): several instances serve one
+ * deployment; room membership lives in Redis hashes, events and relayed
+ * messages go through Redis pub/sub. Without redis.url every function is
+ * a no-op and the server is standalone. See docs/signal-server.md. */
+#ifndef PP_SIGNAL_CLUSTER_H
+#define PP_SIGNAL_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct lws;
+struct sig_server;
+struct sig_room;
+struct sig_peer;
+
+/* Before the lws context exists only checks redis.url; after, connects. */
+int sig_cluster_start(struct sig_server *srv, char *err, size_t errlen);
+/* Leaves Redis (our liveness key goes); the loop must run a little more. */
+void sig_cluster_stop(struct sig_server *srv);
+/* True until both Redis connections have closed after sig_cluster_stop(). */
+bool sig_cluster_busy(const struct sig_server *srv);
+void sig_cluster_free(struct sig_server *srv);
+bool sig_cluster_enabled(const struct sig_server *srv);
+/* False while the broker is unreachable: new connections are refused. */
+bool sig_cluster_ready(const struct sig_server *srv);
+/* This instance's id in Redis ("" when standalone). */
+const char *sig_cluster_instance(const struct sig_server *srv);
+
+void sig_cluster_room_open(struct sig_server *srv, struct sig_room *r);
+void sig_cluster_room_close(struct sig_server *srv, const char *room);
+void sig_cluster_join(struct sig_server *srv, struct sig_peer *p);
+void sig_cluster_leave(struct sig_server *srv, struct sig_peer *p);
+void sig_cluster_forward(struct sig_server *srv, const char *inst, const char *to,
+                         const char *text, size_t len);
+
+/* libwebsockets protocol callback polling the Redis sockets. */
+int sig_cluster_raw_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
+
+#endif
