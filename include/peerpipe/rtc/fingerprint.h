@@ -8,7 +8,7 @@
 #ifndef PEERPIPE_RTC_FINGERPRINT_H
 #define PEERPIPE_RTC_FINGERPRINT_H
 
-#include <openssl/x509.h>
+#include <openssl/types.h> /* X509 */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -50,7 +50,7 @@ enum pp_sdp_kind {
 };
 
 enum pp_sdp_setup {
-	PP_SDP_SETUP_NONE = 0, /* absent: RFC 8842 says offer = actpass, answer = active */
+	PP_SDP_SETUP_NONE = 0, /* absent: the peer layer applies RFC 8842 defaults */
 	PP_SDP_SETUP_ACTPASS,
 	PP_SDP_SETUP_ACTIVE,
 	PP_SDP_SETUP_PASSIVE,

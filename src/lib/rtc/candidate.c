@@ -23,8 +23,6 @@ static const char *const pp_cand_tcptypes[] = {
 	[PP_CAND_TCPTYPE_SO] = "so",
 };
 
-#define PP_NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
 const char *pp_candidate_type_name(enum pp_cand_type t)
 {
 	return (unsigned)t < PP_NELEM(pp_cand_types) ? pp_cand_types[t] : "?";
@@ -253,10 +251,11 @@ static struct pp_rtc_span pp_cand_trim(const char *text, size_t len)
 
 	if (pp_rtc_text_prefix(s, "a=", &tail))
 		s = tail;
-	if (s.len && s.p[s.len - 1] == '\n')
+	if (s.len && s.p[s.len - 1] == '\n') {
 		s.len--;
-	if (s.len && s.p[s.len - 1] == '\r')
-		s.len--;
+		if (s.len && s.p[s.len - 1] == '\r')
+			s.len--;
+	}
 	return s;
 }
 

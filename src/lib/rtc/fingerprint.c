@@ -6,6 +6,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <string.h>
 
 static const struct {
@@ -17,8 +18,6 @@ static const struct {
 	{ "sha-256", PP_FP_SHA256, 32 }, { "sha-384", PP_FP_SHA384, 48 },
 	{ "sha-512", PP_FP_SHA512, 64 },
 };
-
-#define PP_FP_NALGS (sizeof(pp_fp_algs) / sizeof(pp_fp_algs[0]))
 
 int pp_fingerprint_compute(X509 *cert, struct pp_fingerprint *out)
 {
@@ -78,7 +77,7 @@ int pp_fingerprint_parse(const char *text, size_t len, struct pp_fingerprint *ou
 	if (pp_fp_parse_hex(hex, out->digest, &out->len) < 0)
 		goto out;
 	out->alg = PP_FP_UNKNOWN;
-	for (size_t a = 0; a < PP_FP_NALGS; a++) {
+	for (size_t a = 0; a < PP_NELEM(pp_fp_algs); a++) {
 		if (!pp_rtc_text_ieq(name, pp_fp_algs[a].name))
 			continue;
 		if (out->len != pp_fp_algs[a].bytes)

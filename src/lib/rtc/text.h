@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define PP_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 struct pp_rtc_span {
 	const char *p;
 	size_t len;
