@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Scale-out (signaling.md §5): two peerpipe-signal instances share rooms
+ * through a real redis-server; the wire protocol must not change. */
+#include "sigpeer.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct {
+	GPid pid;
+	char *dir;
+	char *sock;
+	char *url;
+} Redis;
+
+static Redis *redis_start(void)
+{
+	Redis *r = g_new0(Redis, 1);
+	r->dir = g_dir_make_tmp("pp-redis-XXXXXX", NULL);
+	r->sock = g_build_filename(r->dir, "redis.sock", NULL);
+	r->url = g_strdup_printf("redis.url=unix:%s", r->sock);
+	const char *argv[] = { "redis-server", "--port", "0", "--unixsocket", r->sock,
+	                       "--save", "", "--appendonly", "no", "--dir", r->dir, NULL };
+	GError *err = NULL;
+	g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
+	                            G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+	                            G_SPAWN_STDOUT_TO_DEV_NULL,
+	                            NULL, NULL, &r->pid, &err));
+	g_assert_no_error(err);
+	for (int i = 0; i < 100 && !g_file_test(r->sock, G_FILE_TEST_EXISTS); i++)
+		g_usleep(50000);
+	g_assert_true(g_file_test(r->sock, G_FILE_TEST_EXISTS));
+	return r;
+}
+
+static void redis_stop(Redis *r)
+{
+	kill(r->pid, SIGKILL);
+	waitpid(r->pid, NULL, 0);
+	g_spawn_close_pid(r->pid);
+	unlink(r->sock);
+	rmdir(r->dir);
+	g_free(r->sock);
+	g_free(r->url);
+	g_free(r->dir);
+	g_free(r);
+}
+
+/* Mints every token: both instances of a pair use its secret. */
+static SigServer *issuer;
+
+/* Two instances sharing one secret and one Redis; extra: more --set values. */
+static void start_pair(Redis *r, SigServer **a, SigServer **b, const char *extra)
+{
+	*a = sig_server_new();
+	sig_server_add_args(*a, "--set", r->url, NULL);
+	if (extra)
+		sig_server_add_args(*a, "--set", extra, NULL);
+	sig_server_run(*a);
+	issuer = *a;
+	*b = sig_server_new();
+	sig_server_add_args(*b, "--set", r->url, "--jwt-secret-file",
+	                    sig_server_secret_path(*a), NULL);
+	if (extra)
+		sig_server_add_args(*b, "--set", extra, NULL);
+	sig_server_run(*b);
+}
+
+/* The instances accept peers only once Redis is connected: retry briefly. */
+static SigPeer *join_retry(SigServer *s, const char *room, const char *name, const char *role)
+{
+	for (int i = 0; i < 50; i++) {
+		int status = 0;
+		WsConnectOpts o = { .port = sig_server_port(s), .path = "/v1/ws", .subprotocol = "peerpipe.v1" };
+		WsClient *c = ws_connect_opts(&o, &status, NULL, NULL);
+		if (c)
+			return sig_peer_join_on(c, issuer ? issuer : s, room, name, role);
+		g_assert_cmpint(status, ==, 503);
+		g_usleep(100000);
+	}
+	g_error("instance never became ready");
+}
+
+static void test_cross_instance_flow(void)
+{
+	Redis *r = redis_start();
+	SigServer *a, *b;
+	start_pair(r, &a, &b, NULL);
+
+	SigPeer *gw = join_retry(a, "office", "gw", "gateway");
+	SigPeer *alice = join_retry(b, "office", "alice", "desktop");
+	/* the newcomer on B sees the gateway on A; the gateway gets NEW_PEER */
+	g_assert_cmpuint(json_array_size(json_object_get(alice->joined, "peers")), ==, 1);
+	sig_assert_peer(json_array_get(json_object_get(alice->joined, "peers"), 0), gw);
+	json_t *np = sig_expect(gw->ws, "NEW_PEER", SIG_WAIT_MS);
+	sig_assert_peer(json_object_get(np, "peer"), alice);
+	json_decref(np);
+
+	/* relay both ways, byte for byte */
+	const char *sdp = "{ \"type\":\"offer\",\"sdp\":\"v=0\\r\\n\\u00e9\" , \"x\":1.50e+2}";
+	g_assert_true(ws_send_printf(gw->ws, "{\"type\":\"SEND_SDP\",\"to\":\"%s\",\"sdp\":%s}", alice->id, sdp));
+	char *fwd = sig_expect_raw(alice->ws, "FORWARD_SDP", SIG_WAIT_MS);
+	const char *val;
+	gsize vlen;
+	g_assert_true(sig_json_member_raw(fwd, strlen(fwd), "sdp", &val, &vlen));
+	g_assert_cmpmem(val, vlen, sdp, strlen(sdp));
+	g_free(fwd);
+	g_assert_true(sig_send_ice_marker(alice->ws, gw->id, "mk1"));
+	sig_expect_ice_marker(gw->ws, alice->id, "mk1", SIG_WAIT_MS);
+
+	/* two desktops on different instances never see each other */
+	SigPeer *bob = join_retry(a, "office", "bob", "desktop");
+	g_assert_cmpuint(json_array_size(json_object_get(bob->joined, "peers")), ==, 1);
+	g_assert_null(sig_find_peer(json_object_get(bob->joined, "peers"), alice->id));
+	g_assert_true(ws_send_printf(bob->ws, "{\"type\":\"SEND_SDP\",\"to\":\"%s\",\"sdp\":{\"type\":\"offer\",\"sdp\":\"v=0\"}}", alice->id));
+	json_decref(sig_expect_error(bob->ws, "unknown_peer", "SEND_SDP", SIG_WAIT_MS));
+	json_decref(sig_expect(gw->ws, "NEW_PEER", SIG_WAIT_MS));
+	sig_expect_silence(alice->ws, 300);
+
+	/* leaving on B is announced on A */
+	char *alice_id = g_strdup(alice->id);
+	sig_peer_close(alice);
+	json_t *left = sig_expect(gw->ws, "PEER_LEFT", SIG_WAIT_MS);
+	g_assert_cmpstr(json_string_value(json_object_get(left, "peer_id")), ==, alice_id);
+	json_decref(left);
+	sig_expect_silence(bob->ws, 300);
+	g_free(alice_id);
+	sig_peer_close(bob);
+	sig_peer_close(gw);
+	sig_server_stop_clean(a);
+	sig_server_stop_clean(b);
+	redis_stop(r);
+}
+
+/* Peers joining at once on both instances: for every visible pair exactly
+ * one side is the existing member (gets NEW_PEER), the other the newcomer
+ * (has it in JOINED) — never both, never neither, so exactly one offers. */
+static void test_concurrent_join_order(void)
+{
+	enum { N = 12 };
+	Redis *r = redis_start();
+	SigServer *a, *b, *srv[2];
+	start_pair(r, &a, &b, NULL);
+	srv[0] = a;
+	srv[1] = b;
+	join_retry(a, "warmup", "w1", "gateway");
+	join_retry(b, "warmup", "w2", "gateway");
+
+	WsClient *c[N];
+	char *names[N];
+	for (int i = 0; i < N; i++) {
+		names[i] = g_strdup_printf("p%d", i);
+		c[i] = ws_connect(sig_server_port(srv[i % 2]));
+		g_assert_nonnull(c[i]);
+	}
+	/* send every JOIN_ROOM before reading any answer */
+	for (int i = 0; i < N; i++) {
+		char *tok = sig_token(issuer, names[i], "race", i % 3 ? "gateway" : "desktop");
+		char *fp = sig_fingerprint();
+		char *join = sig_join_text("race", tok, fp);
+		g_free(fp);
+		g_assert_true(ws_send_text(c[i], join));
+		g_free(join);
+		g_free(tok);
+	}
+	char *ids[N];
+	GHashTable *knows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (int i = 0; i < N; i++) {
+		json_t *j = sig_wait_for(c[i], "JOINED", SIG_WAIT_MS, NULL);
+		ids[i] = g_strdup(json_string_value(json_object_get(j, "peer_id")));
+		json_t *peers = json_object_get(j, "peers");
+		for (size_t k = 0; k < json_array_size(peers); k++)
+			g_hash_table_add(knows, g_strdup_printf("%s>%s", ids[i],
+			                 json_string_value(json_object_get(json_array_get(peers, k), "peer_id"))));
+		json_decref(j);
+	}
+	/* collect every NEW_PEER for a while */
+	gint64 end = ws_now_ms() + 1500;
+	for (int i = 0; i < N; i++) {
+		char *text;
+		while (ws_now_ms() < end && (text = ws_recv_text(c[i], 100)) != NULL) {
+			json_t *np = sig_parse(text);
+			g_free(text);
+			if (strcmp(json_string_value(json_object_get(np, "type")), "NEW_PEER") != 0) {
+				json_decref(np);
+				continue;
+			}
+			char *key = g_strdup_printf("%s>%s", ids[i],
+			                            json_string_value(json_object_get(json_object_get(np, "peer"), "peer_id")));
+			g_assert_false(g_hash_table_contains(knows, key)); /* never both */
+			g_hash_table_add(knows, key);
+			json_decref(np);
+		}
+	}
+	for (int i = 0; i < N; i++)
+		for (int k = i + 1; k < N; k++) {
+			gboolean visible = (i % 3) || (k % 3); /* not two desktops */
+			char *ik = g_strdup_printf("%s>%s", ids[i], ids[k]);
+			char *ki = g_strdup_printf("%s>%s", ids[k], ids[i]);
+			int seen = g_hash_table_contains(knows, ik) + g_hash_table_contains(knows, ki);
+			if (seen != (visible ? 2 : 0))
+				g_error("pair %s/%s: %d sides know each other", names[i], names[k], seen);
+			g_free(ik);
+			g_free(ki);
+		}
+	for (int i = 0; i < N; i++) {
+		ws_close(c[i]);
+		g_free(ids[i]);
+		g_free(names[i]);
+	}
+	g_hash_table_destroy(knows);
+	sig_server_stop_clean(a);
+	sig_server_stop_clean(b);
+	redis_stop(r);
+}
+
+static void test_room_full_across_instances(void)
+{
+	Redis *r = redis_start();
+	SigServer *a, *b;
+	start_pair(r, &a, &b, "limits.room_max_peers=2");
+	SigPeer *p1 = join_retry(a, "small", "g1", "gateway");
+	SigPeer *p2 = join_retry(b, "small", "d1", "desktop");
+	WsClient *c = ws_connect(sig_server_port(a));
+	char *tok = sig_token(a, "d2", "small", "desktop");
+	char *fp = sig_fingerprint();
+	char *join = sig_join_text("small", tok, fp);
+	g_free(fp);
+	g_assert_true(ws_send_text(c, join));
+	json_decref(sig_expect_error(c, "room_full", "JOIN_ROOM", SIG_WAIT_MS));
+	g_free(join);
+	g_free(tok);
+	ws_free(c);
+	sig_peer_close(p1);
+	sig_peer_close(p2);
+	sig_server_stop_clean(a);
+	sig_server_stop_clean(b);
+	redis_stop(r);
+}
+
+/* An instance killed without a word: its peers are announced as gone
+ * once its liveness key expires (10 s) and a sweep runs (3 s). */
+static void test_instance_crash(void)
+{
+	Redis *r = redis_start();
+	SigServer *a, *b;
+	start_pair(r, &a, &b, NULL);
+	SigPeer *gw = join_retry(a, "office", "gw", "gateway");
+	SigPeer *d = join_retry(b, "office", "d", "desktop");
+	json_decref(sig_expect(gw->ws, "NEW_PEER", SIG_WAIT_MS));
+	kill(sig_server_pid(b), SIGKILL);
+	json_t *left = sig_expect(gw->ws, "PEER_LEFT", 20000);
+	g_assert_cmpstr(json_string_value(json_object_get(left, "peer_id")), ==, d->id);
+	json_decref(left);
+	/* and a newcomer does not see the ghost */
+	SigPeer *d2 = join_retry(a, "office", "d2", "desktop");
+	g_assert_cmpuint(json_array_size(json_object_get(d2->joined, "peers")), ==, 1);
+	sig_peer_free(d);
+	sig_peer_close(d2);
+	sig_peer_close(gw);
+	sig_server_stop_clean(a);
+	sig_server_wait(b, 1000);
+	sig_server_free(b);
+	redis_stop(r);
+}
+
+/* Redis gone: local peers are closed (1011) and new ones refused (503)
+ * until it is back; then peers rejoin. */
+static void test_broker_loss(void)
+{
+	Redis *r = redis_start();
+	SigServer *a = sig_server_new();
+	sig_server_add_args(a, "--set", r->url, NULL);
+	sig_server_run(a);
+	issuer = a;
+	SigPeer *gw = join_retry(a, "office", "gw", "gateway");
+	kill(r->pid, SIGKILL);
+	waitpid(r->pid, NULL, 0);
+	g_assert_cmpint(ws_recv_close(gw->ws, 5000, NULL), ==, 1011);
+	sig_peer_free(gw);
+	int status = 0;
+	WsConnectOpts o = { .port = sig_server_port(a), .path = "/v1/ws", .subprotocol = "peerpipe.v1" };
+	WsClient *c = ws_connect_opts(&o, &status, NULL, NULL);
+	g_assert_null(c);
+	g_assert_cmpint(status, ==, 503);
+	/* same socket path, new server */
+	unlink(r->sock);
+	const char *argv[] = { "redis-server", "--port", "0", "--unixsocket", r->sock,
+	                       "--save", "", "--appendonly", "no", "--dir", r->dir, NULL };
+	g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
+	                            G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+	                            G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &r->pid, NULL));
+	SigPeer *again = join_retry(a, "office", "gw", "gateway");
+	sig_peer_close(again);
+	sig_server_stop_clean(a);
+	redis_stop(r);
+}
+
+int main(int argc, char **argv)
+{
+	sig_test_init(&argc, &argv);
+	g_test_add_func("/cluster/cross-instance-flow", test_cross_instance_flow);
+	g_test_add_func("/cluster/concurrent-join-order", test_concurrent_join_order);
+	g_test_add_func("/cluster/room-full", test_room_full_across_instances);
+	g_test_add_func("/cluster/instance-crash", test_instance_crash);
+	g_test_add_func("/cluster/broker-loss", test_broker_loss);
+	return g_test_run();
+}
