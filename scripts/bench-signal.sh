@@ -21,7 +21,7 @@ fi
 meson compile -C "$builddir" signal-load peerpipe-signal
 
 # Connections requested (signal-load's -n / --connections, default 20000).
-n=20000
+n=
 prev=
 for a in "$@"; do
 	case "$prev" in
@@ -33,23 +33,27 @@ for a in "$@"; do
 	esac
 	prev=$a
 done
-case "$n" in
+case "${n:-20000}" in
 ''|*[!0-9]*) echo "bench-signal: bad connection count '$n'" >&2; exit 2 ;;
 esac
 
-# Every connection is a socket in signal-load and another in the server.
-need=$((2 * n + 1000))
-if [ "$(ulimit -Sn)" != unlimited ] && [ "$(ulimit -Sn)" -lt "$need" ]; then
-	if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge "$need" ]; then
-		ulimit -Sn "$need"
-	elif ! ulimit -n "$need" 2>/dev/null; then
-		echo "bench-signal: cannot raise the open-file limit to $need for" \
-		     "$n connections (soft $(ulimit -Sn), hard $(ulimit -Hn))." >&2
-		echo "bench-signal: raise the hard limit (needs CAP_SYS_RESOURCE," \
-		     "e.g. limits.conf or systemd LimitNOFILE) or use fewer" \
-		     "connections: -n $(( ($(ulimit -Hn) - 1000) / 2 / 2 * 2 ))" >&2
+# The limit is per process: the server and signal-load each hold one socket
+# per connection plus a few of their own.
+need=$(( ${n:-20000} + 100 ))
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt "$need" ]; then
+	if [ -n "$n" ]; then
+		echo "bench-signal: the open-file hard limit is $hard; $n connections need $need" \
+		     "(raise it with limits.conf or systemd LimitNOFILE, which needs CAP_SYS_RESOURCE)" >&2
 		exit 1
 	fi
+	n=$(( hard - 100 ))
+	echo "bench-signal: this machine's open-file hard limit is $hard per process and cannot be" \
+	     "raised here: running $n connections instead of 20000." >&2
+	set -- -n "$n" "$@"
+fi
+if [ "$(ulimit -Sn)" != unlimited ] && [ "$(ulimit -Sn)" -lt "$need" ]; then
+	ulimit -Sn "$( [ "$hard" = unlimited ] && echo "$need" || echo "$hard" )"
 fi
 
 secret=$(mktemp /tmp/bench-signal-secret.XXXXXX)

@@ -39,6 +39,9 @@ struct pp_sig_msg {
 int pp_sig_parse(const char *text, size_t len, struct pp_sig_msg *out,
                  const char **why, const char **ref);
 void pp_sig_msg_clear(struct pp_sig_msg *m);
+/* The known "type" of a message without parsing it (for refusals made
+ * before parsing, such as rate limiting); NULL when not found or unknown. */
+const char *pp_sig_peek_type(const char *text, size_t len);
 const char *pp_sig_type_name(enum pp_sig_type t);
 
 /* "sha-256 AB:CD:..." with a known hash name and its exact length. */

@@ -18,15 +18,17 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <ev.h>
 #include <libwebsockets.h>
 #include <openssl/rand.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define SIG_HEARTBEAT_US (3 * LWS_US_PER_SEC)
+#define SIG_HEARTBEAT_S 3.0
 #define SIG_ALIVE_TTL_S 10
-#define SIG_RECONNECT_US (1 * LWS_US_PER_SEC)
+#define SIG_RECONNECT_S 1.0
 
 static const char sig_join_lua[] =
 	/* members of instances that stopped refreshing are removed first */
@@ -57,7 +59,7 @@ struct sig_cluster {
 	struct sig_server *srv;
 	struct sig_redis cmd;  /* commands and scripts */
 	struct sig_redis sub;  /* SUBSCRIBE only */
-	lws_sorted_usec_list_t sul;
+	ev_timer tick;         /* reconnect, or heartbeat and sweep */
 	char host[256];
 	int port;
 	bool unix_socket;
@@ -153,7 +155,14 @@ static void sig_cluster_down(struct sig_cluster *cl, const char *why)
 		redisAsyncDisconnect(cl->sub.ac);
 }
 
-static void sig_cluster_tick(lws_sorted_usec_list_t *sul);
+static void sig_cluster_tick(struct ev_loop *loop, ev_timer *w, int revents);
+
+static void sig_cluster_schedule(struct sig_cluster *cl, double seconds)
+{
+	ev_timer_stop(cl->srv->loop, &cl->tick);
+	ev_timer_set(&cl->tick, seconds, 0.0);
+	ev_timer_start(cl->srv->loop, &cl->tick);
+}
 
 static void sig_on_disconnect(const redisAsyncContext *ac, int status)
 {
@@ -163,7 +172,7 @@ static void sig_on_disconnect(const redisAsyncContext *ac, int status)
 	if (cl->stopping)
 		return;
 	sig_cluster_down(cl, status == REDIS_OK ? "connection closed" : ac->errstr);
-	lws_sul_schedule(cl->srv->ctx, 0, &cl->sul, sig_cluster_tick, SIG_RECONNECT_US);
+	sig_cluster_schedule(cl, SIG_RECONNECT_S);
 }
 
 static void sig_on_connect(const redisAsyncContext *ac, int status)
@@ -173,7 +182,7 @@ static void sig_on_connect(const redisAsyncContext *ac, int status)
 	if (status != REDIS_OK) {
 		pp_warn("redis: cannot connect: %s", ac->errstr);
 		if (!cl->stopping)
-			lws_sul_schedule(cl->srv->ctx, 0, &cl->sul, sig_cluster_tick, SIG_RECONNECT_US);
+			sig_cluster_schedule(cl, SIG_RECONNECT_S);
 		return;
 	}
 	r->connected = true;
@@ -451,9 +460,10 @@ static void sig_cluster_sweep(struct sig_cluster *cl)
 	g_hash_table_destroy(insts);
 }
 
-static void sig_cluster_tick(lws_sorted_usec_list_t *sul)
+static void sig_cluster_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct sig_cluster *cl = lws_container_of(sul, struct sig_cluster, sul);
+	struct sig_cluster *cl = (struct sig_cluster *)((char *)w - offsetof(struct sig_cluster, tick));
+	(void)loop, (void)revents;
 	if (cl->stopping)
 		return;
 	if (!cl->cmd.ac && !cl->sub.ac) {
@@ -465,8 +475,7 @@ static void sig_cluster_tick(lws_sorted_usec_list_t *sul)
 		/* one side failed: start both afresh */
 		sig_cluster_down(cl, "partial connection");
 	}
-	lws_sul_schedule(cl->srv->ctx, 0, &cl->sul, sig_cluster_tick,
-	                 cl->up ? SIG_HEARTBEAT_US : SIG_RECONNECT_US);
+	sig_cluster_schedule(cl, cl->up ? SIG_HEARTBEAT_S : SIG_RECONNECT_S);
 }
 
 /* A fresh instance id per connection: members registered under an old one
@@ -542,8 +551,9 @@ int sig_cluster_start(struct sig_server *srv, char *err, size_t errlen)
 		return 0;
 	}
 	srv->cluster = cl;
+	ev_timer_init(&cl->tick, sig_cluster_tick, 0.0, 0.0);
 	sig_cluster_connect(cl);
-	lws_sul_schedule(srv->ctx, 0, &cl->sul, sig_cluster_tick, SIG_RECONNECT_US);
+	sig_cluster_schedule(cl, SIG_RECONNECT_S);
 	return 0;
 }
 
@@ -553,7 +563,7 @@ void sig_cluster_stop(struct sig_server *srv)
 	if (!cl)
 		return;
 	cl->stopping = true;
-	lws_sul_schedule(srv->ctx, 0, &cl->sul, NULL, LWS_SET_TIMER_USEC_CANCEL);
+	ev_timer_stop(srv->loop, &cl->tick);
 	if (cl->cmd.ac) {
 		redisAsyncCommand(cl->cmd.ac, NULL, NULL, "DEL pp:alive:%s", cl->inst);
 		redisAsyncDisconnect(cl->cmd.ac); /* after pending replies */

@@ -52,8 +52,7 @@ static void sig_handle_join(struct sig_server *srv, struct sig_peer *p, const st
 		p->fingerprint = NULL;
 		return;
 	}
-	p->ping_sent_ms = 0;
-	lws_set_timer_usecs(p->wsi, srv->cfg.ping_interval_ms * 1000);
+	sig_deadline_set(srv, p, SIG_WAIT_PING);
 }
 
 static void sig_handle_relay(struct sig_server *srv, struct sig_peer *p, const struct pp_sig_msg *m,
@@ -105,7 +104,7 @@ static void sig_handle_leave(struct sig_server *srv, struct sig_peer *p)
 	sig_peer_close(srv, p, LWS_CLOSE_STATUS_NORMAL, "left the room");
 }
 
-static bool sig_rate_ok(struct sig_server *srv, struct sig_peer *p)
+static bool sig_rate_ok(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len)
 {
 	if (pp_bucket_take(&p->bucket, (uint32_t)srv->cfg.rate, (uint32_t)srv->cfg.burst, pp_now_ms())) {
 		p->strikes = 0;
@@ -115,7 +114,8 @@ static bool sig_rate_ok(struct sig_server *srv, struct sig_peer *p)
 		srv->metrics.refused_total[SIG_RATE_LIMITED]++;
 		sig_peer_close(srv, p, LWS_CLOSE_STATUS_POLICY_VIOLATION, "message rate limit exceeded");
 	} else {
-		sig_peer_send_error(srv, p, SIG_RATE_LIMITED, "too many messages; slow down", NULL);
+		sig_peer_send_error(srv, p, SIG_RATE_LIMITED, "too many messages; slow down",
+		                    pp_sig_peek_type(text, len));
 	}
 	return false;
 }
@@ -126,7 +126,7 @@ void sig_handle_message(struct sig_server *srv, struct sig_peer *p, const char *
 	const char *why = NULL, *ref = NULL;
 
 	srv->metrics.messages_received_total++;
-	if (p->close_code || !sig_rate_ok(srv, p))
+	if (p->close_code || !sig_rate_ok(srv, p, text, len))
 		return;
 	if (pp_sig_parse(text, len, &m, &why, &ref) < 0) {
 		pp_log(PP_LOG_DEBUG, p->joined ? p->id : p->addr, "bad request: %s", why);
@@ -148,36 +148,32 @@ void sig_handle_message(struct sig_server *srv, struct sig_peer *p, const char *
 	pp_sig_msg_clear(&m);
 }
 
-void sig_handle_timer(struct sig_server *srv, struct sig_peer *p)
+void sig_handle_deadline(struct sig_server *srv, struct sig_peer *p, enum sig_wait kind)
 {
 	if (p->close_code)
 		return;
-	if (!p->joined && !p->joining) {
-		sig_peer_close(srv, p, LWS_CLOSE_STATUS_POLICY_VIOLATION, "no JOIN_ROOM in time");
-		return;
+	switch (kind) {
+	case SIG_WAIT_JOIN:
+		if (!p->joined && !p->joining)
+			sig_peer_close(srv, p, LWS_CLOSE_STATUS_POLICY_VIOLATION, "no JOIN_ROOM in time");
+		break;
+	case SIG_WAIT_PING:
+		p->ping_due = true;
+		lws_callback_on_writable(p->wsi);
+		sig_deadline_set(srv, p, SIG_WAIT_PONG);
+		break;
+	case SIG_WAIT_PONG:
+		srv->metrics.peers_dropped_total++;
+		sig_room_leave(srv, p); /* announce now, not after the close grace */
+		sig_peer_close(srv, p, LWS_CLOSE_STATUS_GOINGAWAY, "no pong: peer unreachable");
+		break;
+	default:
+		break;
 	}
-	int64_t now = pp_now_ms();
-	if (p->ping_sent_ms) {
-		int64_t waited = now - p->ping_sent_ms;
-		if (waited >= srv->cfg.ping_timeout_ms) {
-			srv->metrics.peers_dropped_total++;
-			sig_room_leave(srv, p); /* announce now, not after the close grace */
-			sig_peer_close(srv, p, LWS_CLOSE_STATUS_GOINGAWAY, "no pong: peer unreachable");
-			return;
-		}
-		lws_set_timer_usecs(p->wsi, (srv->cfg.ping_timeout_ms - waited) * 1000);
-		return;
-	}
-	p->ping_sent_ms = now;
-	p->ping_due = true;
-	lws_callback_on_writable(p->wsi);
-	lws_set_timer_usecs(p->wsi, srv->cfg.ping_timeout_ms * 1000);
 }
 
 void sig_handle_pong(struct sig_server *srv, struct sig_peer *p)
 {
-	if (!p->joined || !p->ping_sent_ms)
-		return;
-	p->ping_sent_ms = 0;
-	lws_set_timer_usecs(p->wsi, srv->cfg.ping_interval_ms * 1000);
+	if (p->wait_kind == SIG_WAIT_PONG)
+		sig_deadline_set(srv, p, SIG_WAIT_PING);
 }

@@ -8,6 +8,7 @@
 #ifndef PP_SIGNAL_SERVER_H
 #define PP_SIGNAL_SERVER_H
 
+#include "deadline.h"
 #include "metrics.h"
 #include "sconfig.h"
 
@@ -23,6 +24,7 @@
 
 struct lws;
 struct lws_context;
+struct ev_loop;
 struct sig_room;
 
 /* One queued outgoing text message; buf holds LWS_PRE bytes of headroom. */
@@ -37,6 +39,8 @@ struct sig_peer {
 	struct lws *wsi;
 	struct sig_room *room;          /* NULL until joined */
 	struct sig_peer *room_prev, *room_next;
+	struct sig_peer *wait_prev, *wait_next; /* deadline.c */
+	int64_t deadline_ms;
 	struct sig_out *outq_head, *outq_tail;
 	char *fingerprint;              /* as declared at join, may be NULL */
 	GSList *deferred;               /* NEW_PEER texts held until JOINED is sent */
@@ -44,9 +48,9 @@ struct sig_peer {
 	struct pp_buf rx;               /* assembles fragments; freed after each message */
 	struct pp_bucket bucket;
 	size_t outq_bytes;
-	int64_t ping_sent_ms;           /* 0: no ping outstanding */
 	uint32_t strikes;               /* refused messages in a row */
 	uint16_t close_code;            /* non-zero: close once the queue is flushed */
+	uint8_t wait_kind;              /* enum sig_wait */
 	bool joined;                    /* JOINED sent */
 	bool joining;                   /* JOIN_ROOM accepted, JOINED not sent yet */
 	bool ping_due;
@@ -66,12 +70,14 @@ struct sig_server {
 	struct pp_secret jwt_secret;
 	struct pp_secret turn_secret;
 	struct lws_context *ctx;
+	struct ev_loop *loop;           /* libev (epoll), foreign loop of ctx */
 	GHashTable *rooms;              /* name -> struct sig_room * */
 	GHashTable *peers;              /* peer id -> struct sig_peer * (joined or joining) */
 	uint64_t seq;                   /* join counter when standalone */
 	char **stun_urls;               /* NULL-terminated, may be empty */
 	char **turn_urls;
 	struct sig_metrics metrics;
+	struct sig_deadlines deadlines;
 	int64_t connections;
 	bool stopping;
 };
@@ -94,7 +100,7 @@ size_t sig_room_count(struct sig_server *srv);
 
 /* handler.c */
 void sig_handle_message(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len);
-void sig_handle_timer(struct sig_server *srv, struct sig_peer *p);
+void sig_handle_deadline(struct sig_server *srv, struct sig_peer *p, enum sig_wait kind);
 void sig_handle_pong(struct sig_server *srv, struct sig_peer *p);
 
 /* ice.c */

@@ -9,6 +9,7 @@
 
 #include "peerpipe/log.h"
 
+#include <ev.h>
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
@@ -160,7 +161,7 @@ static void sig_ws_established(struct sig_server *srv, struct lws *wsi, struct s
 	p->counted = true;
 	srv->connections++;
 	srv->metrics.accepted_total++;
-	lws_set_timer_usecs(wsi, srv->cfg.join_timeout_ms * 1000);
+	sig_deadline_set(srv, p, SIG_WAIT_JOIN);
 	pp_log(PP_LOG_DEBUG, p->addr, "connected");
 }
 
@@ -203,15 +204,13 @@ static int sig_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 	case LWS_CALLBACK_RECEIVE_PONG:
 		sig_handle_pong(srv, p);
 		return 0;
-	case LWS_CALLBACK_TIMER:
-		sig_handle_timer(srv, p);
-		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (srv->stopping && !p->close_code)
 			sig_peer_close(srv, p, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
 		return sig_peer_writeable(srv, p);
 	case LWS_CALLBACK_CLOSED:
 		if (p && p->counted) {
+			sig_deadline_clear(srv, p);
 			sig_peer_release(srv, p);
 			p->counted = false;
 			srv->connections--;
@@ -250,9 +249,22 @@ static void sig_lws_log(int level, const char *line)
 	pp_log(level == LLL_ERR ? PP_LOG_WARN : PP_LOG_DEBUG, "lws", "%.*s", (int)n, line);
 }
 
+/* No lws validity timer: liveness is ours (deadline.c), and lws re-arming
+ * its per-connection timer on every message costs O(connections). */
+static const lws_retry_bo_t sig_no_validity = { .secs_since_valid_ping = 0, .secs_since_valid_hangup = 0 };
+
 int sig_ws_start(struct sig_server *srv, const char *host, int port, char *err, size_t errlen)
 {
 	struct lws_context_creation_info info;
+
+	/* libev with epoll: lws's default poll() loop walks every descriptor on
+	 * every wake-up, which costs milliseconds at 20,000 connections. */
+	srv->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+	if (!srv->loop) {
+		snprintf(err, errlen, "cannot create the event loop (epoll)");
+		return -1;
+	}
+	void *foreign_loops[] = { srv->loop };
 
 	memset(&info, 0, sizeof(info));
 	lws_set_log_level(LLL_ERR | (pp_log_enabled(PP_LOG_DEBUG) ? LLL_WARN : 0), sig_lws_log);
@@ -260,12 +272,14 @@ int sig_ws_start(struct sig_server *srv, const char *host, int port, char *err, 
 	info.iface = strcmp(host, "0.0.0.0") == 0 ? NULL : host;
 	info.protocols = sig_protocols;
 	info.user = srv;
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6 * (strchr(host, ':') == NULL);
+	info.foreign_loops = foreign_loops;
+	info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6 * (strchr(host, ':') == NULL);
 	info.fd_limit_per_thread = (unsigned int)srv->cfg.max_connections + 64;
 	info.timeout_secs = 10;       /* HTTP and TLS handshakes */
 	info.max_http_header_pool = 64;
 	info.max_http_header_data = 2048;
 	info.alpn = "http/1.1";
+	info.retry_and_idle_policy = &sig_no_validity;
 	info.ka_time = 60;
 	info.ka_probes = 3;
 	info.ka_interval = 10;
@@ -281,6 +295,7 @@ int sig_ws_start(struct sig_server *srv, const char *host, int port, char *err, 
 		         srv->cfg.insecure ? "" : " (or cannot load the TLS certificate/key)");
 		return -1;
 	}
+	sig_deadline_init(srv);
 	struct lws_vhost *vh = lws_get_vhost_by_name(srv->ctx, "default");
 	return vh ? lws_get_vhost_listen_port(vh) : port;
 }
@@ -288,33 +303,40 @@ int sig_ws_start(struct sig_server *srv, const char *host, int port, char *err, 
 void sig_ws_run(struct sig_server *srv, volatile int *stop)
 {
 	while (!*stop)
-		lws_service(srv->ctx, 0);
+		ev_run(srv->loop, EVRUN_ONCE);
 }
 
-static void sig_ws_wake_cb(lws_sorted_usec_list_t *sul)
+static void sig_ws_wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	(void)sul;
+	(void)loop, (void)w, (void)revents;
 }
 
 void sig_ws_drain(struct sig_server *srv, int64_t deadline_ms, bool (*busy)(const struct sig_server *))
 {
-	lws_sorted_usec_list_t wake;
+	ev_timer wake;
 	int64_t now;
 
-	memset(&wake, 0, sizeof(wake));
+	ev_timer_init(&wake, sig_ws_wake_cb, 0.0, 0.0);
 	while (busy(srv) && (now = pp_now_ms()) < deadline_ms) {
-		/* lws_service() sleeps until the next event or timer: bound it. */
-		lws_sul_schedule(srv->ctx, 0, &wake, sig_ws_wake_cb, (deadline_ms - now) * 1000);
-		lws_service(srv->ctx, 0);
+		/* ev_run() sleeps until the next event or timer: bound it. */
+		ev_timer_stop(srv->loop, &wake);
+		ev_timer_set(&wake, (double)(deadline_ms - now) / 1000.0, 0.0);
+		ev_timer_start(srv->loop, &wake);
+		ev_run(srv->loop, EVRUN_ONCE);
 	}
-	lws_sul_schedule(srv->ctx, 0, &wake, NULL, LWS_SET_TIMER_USEC_CANCEL);
+	ev_timer_stop(srv->loop, &wake);
 }
 
 void sig_ws_stop(struct sig_server *srv)
 {
 	if (srv->ctx)
+		sig_deadline_stop(srv);
+	if (srv->ctx)
 		lws_context_destroy(srv->ctx);
 	srv->ctx = NULL;
+	if (srv->loop)
+		ev_loop_destroy(srv->loop);
+	srv->loop = NULL;
 }
 
 void sig_ws_wake(struct sig_server *srv)

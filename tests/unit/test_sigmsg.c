@@ -95,6 +95,16 @@ static void test_refusals(void)
 	g_string_free(deep, TRUE);
 }
 
+static void test_peek_type(void)
+{
+	const char *t = "{\"to\":\"x\", \"type\" : \"SEND_ICE\"}";
+	g_assert_cmpstr(pp_sig_peek_type(t, strlen(t)), ==, "SEND_ICE");
+	g_assert_null(pp_sig_peek_type("{\"type\":\"SEND\"}", 15));
+	g_assert_null(pp_sig_peek_type("{\"type\":1}", 10));
+	g_assert_null(pp_sig_peek_type("{\"type\":\"LEAVE_RO", 18));
+	g_assert_null(pp_sig_peek_type("garbage", 7));
+}
+
 static void test_span_malformed(void)
 {
 	size_t off, len;
@@ -126,6 +136,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sigmsg/relay-spans", test_relay_spans);
 	g_test_add_func("/sigmsg/refusals", test_refusals);
 	g_test_add_func("/sigmsg/span-malformed", test_span_malformed);
+	g_test_add_func("/sigmsg/peek-type", test_peek_type);
 	g_test_add_func("/sigmsg/fingerprint", test_fingerprint);
 	return g_test_run();
 }

@@ -213,6 +213,17 @@ fail:
 	return PP_ERR_INVALID;
 }
 
+const char *pp_sig_peek_type(const char *text, size_t len)
+{
+	size_t off, vlen;
+	if (pp_json_member_span(text, len, "type", &off, &vlen) < 0 || vlen < 2 || text[off] != '"')
+		return NULL;
+	for (size_t t = 0; t < sizeof(pp_sig_names) / sizeof(pp_sig_names[0]); t++)
+		if (vlen == strlen(pp_sig_names[t]) + 2 && memcmp(text + off + 1, pp_sig_names[t], vlen - 2) == 0)
+			return pp_sig_names[t];
+	return NULL;
+}
+
 void pp_sig_msg_clear(struct pp_sig_msg *m)
 {
 	json_decref(m->root);
