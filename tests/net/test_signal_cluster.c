@@ -4,6 +4,7 @@
 #include "sigpeer.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,20 +16,32 @@ typedef struct {
 	char *url;
 } Redis;
 
-static Redis *redis_start(void)
+/* The redis-server child dies with the test, even one that aborts. */
+static void redis_child_setup(gpointer data)
 {
-	Redis *r = g_new0(Redis, 1);
-	r->dir = g_dir_make_tmp("pp-redis-XXXXXX", NULL);
-	r->sock = g_build_filename(r->dir, "redis.sock", NULL);
-	r->url = g_strdup_printf("redis.url=unix:%s", r->sock);
+	(void)data;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void redis_spawn(Redis *r)
+{
 	const char *argv[] = { "redis-server", "--port", "0", "--unixsocket", r->sock,
 	                       "--save", "", "--appendonly", "no", "--dir", r->dir, NULL };
 	GError *err = NULL;
 	g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
 	                            G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
 	                            G_SPAWN_STDOUT_TO_DEV_NULL,
-	                            NULL, NULL, &r->pid, &err));
+	                            redis_child_setup, NULL, &r->pid, &err));
 	g_assert_no_error(err);
+}
+
+static Redis *redis_start(void)
+{
+	Redis *r = g_new0(Redis, 1);
+	r->dir = g_dir_make_tmp("pp-redis-XXXXXX", NULL);
+	r->sock = g_build_filename(r->dir, "redis.sock", NULL);
+	r->url = g_strdup_printf("redis.url=unix:%s", r->sock);
+	redis_spawn(r);
 	for (int i = 0; i < 100 && !g_file_test(r->sock, G_FILE_TEST_EXISTS); i++)
 		g_usleep(50000);
 	g_assert_true(g_file_test(r->sock, G_FILE_TEST_EXISTS));
@@ -48,9 +61,6 @@ static void redis_stop(Redis *r)
 	g_free(r);
 }
 
-/* Mints every token: both instances of a pair use its secret. */
-static SigServer *issuer;
-
 /* Two instances sharing one secret and one Redis; extra: more --set values. */
 static void start_pair(Redis *r, SigServer **a, SigServer **b, const char *extra)
 {
@@ -59,10 +69,9 @@ static void start_pair(Redis *r, SigServer **a, SigServer **b, const char *extra
 	if (extra)
 		sig_server_add_args(*a, "--set", extra, NULL);
 	sig_server_run(*a);
-	issuer = *a;
 	*b = sig_server_new();
-	sig_server_add_args(*b, "--set", r->url, "--jwt-secret-file",
-	                    sig_server_secret_path(*a), NULL);
+	sig_server_share_secret(*b, *a);
+	sig_server_add_args(*b, "--set", r->url, NULL);
 	if (extra)
 		sig_server_add_args(*b, "--set", extra, NULL);
 	sig_server_run(*b);
@@ -76,7 +85,7 @@ static SigPeer *join_retry(SigServer *s, const char *room, const char *name, con
 		WsConnectOpts o = { .port = sig_server_port(s), .path = "/v1/ws", .subprotocol = "peerpipe.v1" };
 		WsClient *c = ws_connect_opts(&o, &status, NULL, NULL);
 		if (c)
-			return sig_peer_join_on(c, issuer ? issuer : s, room, name, role);
+			return sig_peer_join_on(c, s, room, name, role);
 		g_assert_cmpint(status, ==, 503);
 		g_usleep(100000);
 	}
@@ -157,7 +166,7 @@ static void test_concurrent_join_order(void)
 	}
 	/* send every JOIN_ROOM before reading any answer */
 	for (int i = 0; i < N; i++) {
-		char *tok = sig_token(issuer, names[i], "race", i % 3 ? "gateway" : "desktop");
+		char *tok = sig_token(srv[i % 2], names[i], "race", i % 3 ? "gateway" : "desktop");
 		char *fp = sig_fingerprint();
 		char *join = sig_join_text("race", tok, fp);
 		g_free(fp);
@@ -274,7 +283,6 @@ static void test_broker_loss(void)
 	SigServer *a = sig_server_new();
 	sig_server_add_args(a, "--set", r->url, NULL);
 	sig_server_run(a);
-	issuer = a;
 	SigPeer *gw = join_retry(a, "office", "gw", "gateway");
 	kill(r->pid, SIGKILL);
 	waitpid(r->pid, NULL, 0);
@@ -287,11 +295,7 @@ static void test_broker_loss(void)
 	g_assert_cmpint(status, ==, 503);
 	/* same socket path, new server */
 	unlink(r->sock);
-	const char *argv[] = { "redis-server", "--port", "0", "--unixsocket", r->sock,
-	                       "--save", "", "--appendonly", "no", "--dir", r->dir, NULL };
-	g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
-	                            G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
-	                            G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &r->pid, NULL));
+	redis_spawn(r);
 	SigPeer *again = join_retry(a, "office", "gw", "gateway");
 	sig_peer_close(again);
 	sig_server_stop_clean(a);
