@@ -154,8 +154,8 @@ static void test_concurrent_join_order(void)
 	start_pair(r, &a, &b, NULL);
 	srv[0] = a;
 	srv[1] = b;
-	join_retry(a, "warmup", "w1", "gateway");
-	join_retry(b, "warmup", "w2", "gateway");
+	SigPeer *w1 = join_retry(a, "warmup", "w1", "gateway");
+	SigPeer *w2 = join_retry(b, "warmup", "w2", "gateway");
 
 	WsClient *c[N];
 	char *names[N];
@@ -220,6 +220,8 @@ static void test_concurrent_join_order(void)
 		g_free(names[i]);
 	}
 	g_hash_table_destroy(knows);
+	sig_peer_close(w1);
+	sig_peer_close(w2);
 	sig_server_stop_clean(a);
 	sig_server_stop_clean(b);
 	redis_stop(r);
@@ -266,6 +268,7 @@ static void test_instance_crash(void)
 	/* and a newcomer does not see the ghost */
 	SigPeer *d2 = join_retry(a, "office", "d2", "desktop");
 	g_assert_cmpuint(json_array_size(json_object_get(d2->joined, "peers")), ==, 1);
+	ws_free(d->ws); /* its server is gone */
 	sig_peer_free(d);
 	sig_peer_close(d2);
 	sig_peer_close(gw);
@@ -287,6 +290,7 @@ static void test_broker_loss(void)
 	kill(r->pid, SIGKILL);
 	waitpid(r->pid, NULL, 0);
 	g_assert_cmpint(ws_recv_close(gw->ws, 5000, NULL), ==, 1011);
+	ws_free(gw->ws);
 	sig_peer_free(gw);
 	int status = 0;
 	WsConnectOpts o = { .port = sig_server_port(a), .path = "/v1/ws", .subprotocol = "peerpipe.v1" };

@@ -292,7 +292,7 @@ static void client_free_only(WsClient *c)
 static gboolean read_http_head(WsClient *c, gint64 deadline, char **head, char **error)
 {
 	for (;;) {
-		guint8 *end = memmem(c->rbuf->data, c->rbuf->len, "\r\n\r\n", 4);
+		guint8 *end = c->rbuf->len >= 4 ? memmem(c->rbuf->data, c->rbuf->len, "\r\n\r\n", 4) : NULL;
 		if (end) {
 			gsize hl = (gsize)(end - c->rbuf->data);
 			*head = g_strndup((const char *)c->rbuf->data, hl);
