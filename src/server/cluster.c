@@ -6,10 +6,10 @@
  * one Lua script (check size, number, store, publish, return the roster),
  * so every instance sees the same order. Instances refresh
  * pp:alive:<instance>; members of an instance that stops refreshing are
- * removed by the others. hiredis is driven from the libwebsockets loop
- * through a dup of each Redis socket adopted as a raw descriptor. */
+ * removed by the others. */
 #include "cluster.h"
 
+#include "redis_link.h"
 #include "room.h"
 #include "server.h"
 
@@ -48,21 +48,13 @@ static const char sig_leave_lua[] =
 	"if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end "
 	"return 1";
 
-struct sig_redis {
-	struct sig_cluster *cl;
-	redisAsyncContext *ac;
-	struct lws *wsi; /* polls a dup of the Redis socket */
-	bool connected;
-};
-
 struct sig_cluster {
 	struct sig_server *srv;
-	struct sig_redis cmd;  /* commands and scripts */
-	struct sig_redis sub;  /* SUBSCRIBE only */
+	struct sig_redis_link cmd;  /* commands and scripts */
+	struct sig_redis_link sub;  /* SUBSCRIBE only */
+	struct sig_redis_addr addr;
+	struct pp_secret password;  /* redis.password_file, for AUTH */
 	ev_timer tick;         /* reconnect, or heartbeat and sweep */
-	char host[256];
-	int port;
-	bool unix_socket;
 	bool up;               /* both connected and subscribed to our channel */
 	bool stopping;
 	char inst[PP_PEER_ID_LEN + 1];
@@ -83,54 +75,6 @@ bool sig_cluster_ready(const struct sig_server *srv)
 const char *sig_cluster_instance(const struct sig_server *srv)
 {
 	return srv->cluster ? srv->cluster->inst : "";
-}
-
-/* --- hiredis event adapter on libwebsockets ---------------------------- */
-
-static void sig_ev_nop(void *data)
-{
-	(void)data;
-}
-
-static void sig_ev_add_write(void *data)
-{
-	struct sig_redis *r = data;
-	if (r->wsi)
-		lws_callback_on_writable(r->wsi);
-}
-
-static void sig_ev_cleanup(void *data)
-{
-	struct sig_redis *r = data;
-	if (r->wsi) {
-		lws_set_opaque_user_data(r->wsi, NULL);
-		lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-	}
-	r->wsi = NULL;
-	r->ac = NULL;
-	r->connected = false;
-}
-
-int sig_cluster_raw_callback(struct lws *wsi, int reason, void *user, void *in, size_t len)
-{
-	struct sig_redis *r = lws_get_opaque_user_data(wsi);
-	(void)user, (void)in, (void)len;
-	if (!r || !r->ac)
-		return 0;
-	switch (reason) {
-	case LWS_CALLBACK_RAW_RX_FILE:
-		redisAsyncHandleRead(r->ac);
-		break;
-	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
-		redisAsyncHandleWrite(r->ac);
-		break;
-	case LWS_CALLBACK_RAW_CLOSE_FILE:
-		r->wsi = NULL;
-		break;
-	default:
-		break;
-	}
-	return 0;
 }
 
 /* --- connection life ----------------------------------------------------- */
@@ -164,63 +108,16 @@ static void sig_cluster_schedule(struct sig_cluster *cl, double seconds)
 	ev_timer_start(cl->srv->loop, &cl->tick);
 }
 
-static void sig_on_disconnect(const redisAsyncContext *ac, int status)
+static void sig_on_link_down(struct sig_redis_link *l, bool was_up, const char *why)
 {
-	struct sig_redis *r = ac->data;
-	struct sig_cluster *cl = r->cl;
-	r->connected = false;
+	struct sig_cluster *cl = l->owner;
 	if (cl->stopping)
 		return;
-	sig_cluster_down(cl, status == REDIS_OK ? "connection closed" : ac->errstr);
+	if (was_up)
+		sig_cluster_down(cl, why);
+	else
+		pp_warn("redis: cannot connect: %s", why);
 	sig_cluster_schedule(cl, SIG_RECONNECT_S);
-}
-
-static void sig_on_connect(const redisAsyncContext *ac, int status)
-{
-	struct sig_redis *r = ac->data;
-	struct sig_cluster *cl = r->cl;
-	if (status != REDIS_OK) {
-		pp_warn("redis: cannot connect: %s", ac->errstr);
-		if (!cl->stopping)
-			sig_cluster_schedule(cl, SIG_RECONNECT_S);
-		return;
-	}
-	r->connected = true;
-}
-
-static int sig_redis_open(struct sig_cluster *cl, struct sig_redis *r)
-{
-	struct lws_vhost *vh = lws_get_vhost_by_name(cl->srv->ctx, "default");
-	r->cl = cl;
-	r->ac = cl->unix_socket ? redisAsyncConnectUnix(cl->host) : redisAsyncConnect(cl->host, cl->port);
-	if (!r->ac || r->ac->err) {
-		pp_warn("redis: cannot connect to %s: %s", cl->host, r->ac ? r->ac->errstr : "out of memory");
-		if (r->ac)
-			redisAsyncFree(r->ac);
-		r->ac = NULL;
-		return -1;
-	}
-	r->ac->data = r;
-	r->ac->ev.data = r;
-	r->ac->ev.addRead = sig_ev_nop;
-	r->ac->ev.delRead = sig_ev_nop;
-	r->ac->ev.addWrite = sig_ev_add_write;
-	r->ac->ev.delWrite = sig_ev_nop;
-	r->ac->ev.cleanup = sig_ev_cleanup;
-	redisAsyncSetConnectCallback(r->ac, sig_on_connect);
-	redisAsyncSetDisconnectCallback(r->ac, sig_on_disconnect);
-	lws_sock_file_fd_type fd = { .filefd = dup(r->ac->c.fd) };
-	r->wsi = fd.filefd < 0 ? NULL
-	                       : lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd, "pp-redis-raw", NULL);
-	if (!r->wsi) {
-		if (fd.filefd >= 0)
-			close(fd.filefd);
-		redisAsyncFree(r->ac);
-		return -1;
-	}
-	lws_set_opaque_user_data(r->wsi, r);
-	lws_callback_on_writable(r->wsi); /* completes the non-blocking connect */
-	return 0;
 }
 
 /* --- messages from Redis ------------------------------------------------- */
@@ -266,12 +163,21 @@ static void sig_on_forward(struct sig_cluster *cl, const char *payload, size_t l
 		sig_peer_send(cl->srv, p, payload + PP_PEER_ID_LEN + 1, len - PP_PEER_ID_LEN - 1);
 }
 
+/* Fire-and-forget commands still get their errors logged. */
+static void sig_on_reply_log(redisAsyncContext *ac, void *reply_, void *priv)
+{
+	redisReply *reply = reply_;
+	(void)ac, (void)priv;
+	if (reply && reply->type == REDIS_REPLY_ERROR)
+		pp_error("redis: %s", reply->str);
+}
+
 static void sig_on_sub(redisAsyncContext *ac, void *reply_, void *priv)
 {
-	struct sig_redis *r = ac->data;
-	struct sig_cluster *cl = r->cl;
+	struct sig_redis_link *l = ac->data;
+	struct sig_cluster *cl = l->owner;
 	redisReply *reply = reply_;
-	(void)priv;
+	sig_on_reply_log(ac, reply_, priv);
 	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
 	    reply->element[0]->type != REDIS_REPLY_STRING || reply->element[1]->type != REDIS_REPLY_STRING)
 		return;
@@ -296,8 +202,8 @@ static void sig_on_sub(redisAsyncContext *ac, void *reply_, void *priv)
 
 static void sig_on_join_reply(redisAsyncContext *ac, void *reply_, void *priv)
 {
-	struct sig_redis *r = ac->data;
-	struct sig_server *srv = r->cl->srv;
+	struct sig_redis_link *l = ac->data;
+	struct sig_server *srv = ((struct sig_cluster *)l->owner)->srv;
 	redisReply *reply = reply_;
 	char *id = priv;
 	struct sig_peer *p = g_hash_table_lookup(srv->peers, id);
@@ -382,7 +288,7 @@ static void sig_cluster_leave_id(struct sig_cluster *cl, const char *room, const
 	if (!cl->cmd.ac || !cl->up)
 		return;
 	sig_room_keys(room, km, ks, kc, sizeof(km));
-	redisAsyncCommand(cl->cmd.ac, NULL, NULL, "EVAL %s 3 %s %s %s %s", sig_leave_lua, km, ks, kc, id);
+	redisAsyncCommand(cl->cmd.ac, sig_on_reply_log, NULL, "EVAL %s 3 %s %s %s %s", sig_leave_lua, km, ks, kc, id);
 }
 
 void sig_cluster_leave(struct sig_server *srv, struct sig_peer *p)
@@ -401,7 +307,7 @@ void sig_cluster_forward(struct sig_server *srv, const char *inst, const char *t
 	memcpy(payload, to, PP_PEER_ID_LEN);
 	payload[PP_PEER_ID_LEN] = '|';
 	memcpy(payload + PP_PEER_ID_LEN + 1, text, len);
-	redisAsyncCommand(cl->cmd.ac, NULL, NULL, "PUBLISH pp:inst:%s %b", inst, payload,
+	redisAsyncCommand(cl->cmd.ac, sig_on_reply_log, NULL, "PUBLISH pp:inst:%s %b", inst, payload,
 	                  PP_PEER_ID_LEN + 1 + len);
 	g_free(payload);
 }
@@ -469,7 +375,7 @@ static void sig_cluster_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	if (!cl->cmd.ac && !cl->sub.ac) {
 		sig_cluster_connect(cl);
 	} else if (cl->up) {
-		redisAsyncCommand(cl->cmd.ac, NULL, NULL, "SET pp:alive:%s 1 EX %d", cl->inst, SIG_ALIVE_TTL_S);
+		redisAsyncCommand(cl->cmd.ac, sig_on_reply_log, NULL, "SET pp:alive:%s 1 EX %d", cl->inst, SIG_ALIVE_TTL_S);
 		sig_cluster_sweep(cl);
 	} else if (!cl->cmd.ac || !cl->sub.ac) {
 		/* one side failed: start both afresh */
@@ -498,42 +404,21 @@ static void sig_cluster_connect(struct sig_cluster *cl)
 {
 	if (sig_cluster_new_instance(cl) < 0)
 		return;
-	if (sig_redis_open(cl, &cl->cmd) < 0 || sig_redis_open(cl, &cl->sub) < 0) {
-		if (cl->cmd.ac)
-			redisAsyncDisconnect(cl->cmd.ac);
-		return;
+	struct sig_redis_link *links[] = { &cl->cmd, &cl->sub };
+	for (int i = 0; i < 2; i++) {
+		links[i]->owner = cl;
+		links[i]->on_down = sig_on_link_down;
+		if (sig_redis_link_open(links[i], cl->srv->ctx, &cl->addr) < 0) {
+			if (cl->cmd.ac)
+				redisAsyncDisconnect(cl->cmd.ac);
+			return;
+		}
+		if (cl->password.data)
+			redisAsyncCommand(links[i]->ac, sig_on_reply_log, NULL, "AUTH %b", cl->password.data,
+			                  cl->password.len);
 	}
-	redisAsyncCommand(cl->cmd.ac, NULL, NULL, "SET pp:alive:%s 1 EX %d", cl->inst, SIG_ALIVE_TTL_S);
+	redisAsyncCommand(cl->cmd.ac, sig_on_reply_log, NULL, "SET pp:alive:%s 1 EX %d", cl->inst, SIG_ALIVE_TTL_S);
 	redisAsyncCommand(cl->sub.ac, sig_on_sub, NULL, "SUBSCRIBE pp:inst:%s", cl->inst);
-}
-
-/* "redis://host:port", "redis://host" or "unix:/path" */
-static int sig_cluster_parse_url(struct sig_cluster *cl, const char *url, char *err, size_t errlen)
-{
-	if (strncmp(url, "unix:", 5) == 0 && url[5] == '/') {
-		cl->unix_socket = true;
-		return g_strlcpy(cl->host, url + 5, sizeof(cl->host)) < sizeof(cl->host) ? 0 : PP_ERR_CONFIG;
-	}
-	if (strncmp(url, "redis://", 8) != 0)
-		goto bad;
-	const char *h = url + 8, *colon = strrchr(h, ':');
-	size_t hl = colon ? (size_t)(colon - h) : strlen(h);
-	if (hl == 0 || hl >= sizeof(cl->host) || strpbrk(h, "@/"))
-		goto bad;
-	memcpy(cl->host, h, hl);
-	cl->host[hl] = '\0';
-	cl->port = 6379;
-	if (colon) {
-		char *end;
-		long port = strtol(colon + 1, &end, 10);
-		if (*end || port < 1 || port > 65535)
-			goto bad;
-		cl->port = (int)port;
-	}
-	return 0;
-bad:
-	snprintf(err, errlen, "redis.url \"%s\": expected redis://HOST[:PORT] or unix:/PATH", url);
-	return PP_ERR_CONFIG;
 }
 
 int sig_cluster_start(struct sig_server *srv, char *err, size_t errlen)
@@ -542,13 +427,17 @@ int sig_cluster_start(struct sig_server *srv, char *err, size_t errlen)
 		return 0;
 	struct sig_cluster *cl = g_new0(struct sig_cluster, 1);
 	cl->srv = srv;
-	if (sig_cluster_parse_url(cl, srv->cfg.redis_url, err, errlen) < 0) {
-		g_free(cl);
-		return PP_ERR_CONFIG;
+	int rc = sig_redis_addr_parse(&cl->addr, srv->cfg.redis_url, err, errlen);
+	if (rc == 0 && srv->cfg.redis_password_file) {
+		rc = pp_secret_read_file(srv->cfg.redis_password_file, 1, &cl->password, NULL);
+		if (rc < 0)
+			snprintf(err, errlen, "redis.password_file %s: %s", srv->cfg.redis_password_file,
+			         pp_strerror(rc));
 	}
-	if (!srv->ctx) { /* --check-config: the URL is all there is to check */
+	if (rc < 0 || !srv->ctx) { /* no context: --check-config, checking only */
+		pp_secret_free(&cl->password);
 		g_free(cl);
-		return 0;
+		return rc < 0 ? PP_ERR_CONFIG : 0;
 	}
 	srv->cluster = cl;
 	ev_timer_init(&cl->tick, sig_cluster_tick, 0.0, 0.0);
@@ -565,7 +454,7 @@ void sig_cluster_stop(struct sig_server *srv)
 	cl->stopping = true;
 	ev_timer_stop(srv->loop, &cl->tick);
 	if (cl->cmd.ac) {
-		redisAsyncCommand(cl->cmd.ac, NULL, NULL, "DEL pp:alive:%s", cl->inst);
+		redisAsyncCommand(cl->cmd.ac, sig_on_reply_log, NULL, "DEL pp:alive:%s", cl->inst);
 		redisAsyncDisconnect(cl->cmd.ac); /* after pending replies */
 	}
 	if (cl->sub.ac)
@@ -579,6 +468,8 @@ bool sig_cluster_busy(const struct sig_server *srv)
 
 void sig_cluster_free(struct sig_server *srv)
 {
+	if (srv->cluster)
+		pp_secret_free(&srv->cluster->password);
 	g_free(srv->cluster);
 	srv->cluster = NULL;
 }

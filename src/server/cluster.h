@@ -34,7 +34,4 @@ void sig_cluster_leave(struct sig_server *srv, struct sig_peer *p);
 void sig_cluster_forward(struct sig_server *srv, const char *inst, const char *to,
                          const char *text, size_t len);
 
-/* libwebsockets protocol callback polling the Redis sockets. */
-int sig_cluster_raw_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
-
 #endif

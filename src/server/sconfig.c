@@ -28,6 +28,7 @@ const struct pp_cfg_key sig_config_keys[] = {
 	{ "ice", "turn_secret_file", PP_CFG_STRING, 1, 4096, NULL, F(turn_secret_file), "coturn static-auth-secret" },
 	{ "ice", "turn_ttl", PP_CFG_DURATION, 60000, 7 * DAY_MS, "1h", F(turn_ttl_ms), "TURN credential lifetime" },
 	{ "redis", "url", PP_CFG_STRING, 1, 1024, NULL, F(redis_url), "redis://host:port or unix:/path" },
+	{ "redis", "password_file", PP_CFG_STRING, 1, 4096, NULL, F(redis_password_file), "Redis AUTH password" },
 	{ "log", "level", PP_CFG_STRING, 1, 16, "info", F(log_level), "error, warn, info, debug" },
 	{ "log", "format", PP_CFG_STRING, 1, 16, "text", F(log_format), "text or json" },
 };

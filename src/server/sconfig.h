@@ -30,6 +30,7 @@ struct sig_config {
 	char *turn_secret_file;
 	int64_t turn_ttl_ms;
 	char *redis_url;
+	char *redis_password_file;
 	char *log_level;
 	char *log_format;
 };

@@ -5,6 +5,7 @@
 #include "ws.h"
 
 #include "cluster.h"
+#include "redis_link.h"
 #include "server.h"
 
 #include "peerpipe/log.h"
@@ -225,7 +226,7 @@ static int sig_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 static int sig_redis_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                               void *in, size_t len)
 {
-	return sig_cluster_raw_callback(wsi, (int)reason, user, in, len);
+	return sig_redis_raw_callback(wsi, (int)reason, user, in, len);
 }
 
 static const struct lws_protocols sig_protocols[] = {

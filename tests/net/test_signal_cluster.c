@@ -23,10 +23,13 @@ static void redis_child_setup(gpointer data)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
+static const char *redis_password; /* --requirepass when set */
+
 static void redis_spawn(Redis *r)
 {
 	const char *argv[] = { "redis-server", "--port", "0", "--unixsocket", r->sock,
-	                       "--save", "", "--appendonly", "no", "--dir", r->dir, NULL };
+	                       "--save", "", "--appendonly", "no", "--dir", r->dir,
+	                       redis_password ? "--requirepass" : NULL, redis_password, NULL };
 	GError *err = NULL;
 	g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
 	                            G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
@@ -306,6 +309,39 @@ static void test_broker_loss(void)
 	redis_stop(r);
 }
 
+/* A Redis that wants a password: the right one from redis.password_file
+ * lets peers in; without it the instance never becomes ready (503). */
+static void test_redis_auth(void)
+{
+	redis_password = "s3cret-for-tests";
+	Redis *r = redis_start();
+	redis_password = NULL;
+	SigServer *a = sig_server_new();
+	const char *pw = sig_server_write_file(a, "redis.pw", "s3cret-for-tests\n", -1);
+	char *set_pw = g_strdup_printf("redis.password_file=%s", pw);
+	sig_server_add_args(a, "--set", r->url, "--set", set_pw, NULL);
+	sig_server_run(a);
+	SigPeer *gw = join_retry(a, "office", "gw", "gateway");
+	sig_peer_close(gw);
+	sig_server_stop_clean(a);
+
+	SigServer *b = sig_server_new();
+	sig_server_add_args(b, "--set", r->url, NULL);
+	sig_server_run(b);
+	g_usleep(1500000);
+	int status = 0;
+	WsConnectOpts o = { .port = sig_server_port(b), .path = "/v1/ws", .subprotocol = "peerpipe.v1" };
+	g_assert_null(ws_connect_opts(&o, &status, NULL, NULL));
+	g_assert_cmpint(status, ==, 503);
+	char *log = sig_server_log(b);
+	g_assert_nonnull(strstr(log, "NOAUTH"));
+	g_assert_null(strstr(log, "s3cret"));
+	g_free(log);
+	sig_server_stop_clean(b);
+	g_free(set_pw);
+	redis_stop(r);
+}
+
 int main(int argc, char **argv)
 {
 	sig_test_init(&argc, &argv);
@@ -314,5 +350,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/cluster/room-full", test_room_full_across_instances);
 	g_test_add_func("/cluster/instance-crash", test_instance_crash);
 	g_test_add_func("/cluster/broker-loss", test_broker_loss);
+	g_test_add_func("/cluster/redis-auth", test_redis_auth);
 	return g_test_run();
 }
