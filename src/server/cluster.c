@@ -298,17 +298,22 @@ void sig_cluster_leave(struct sig_server *srv, struct sig_peer *p)
 }
 
 void sig_cluster_forward(struct sig_server *srv, const char *inst, const char *to,
-                         const char *text, size_t len)
+                         const struct iovec *iov, int n)
 {
 	struct sig_cluster *cl = srv->cluster;
 	if (!cl || !cl->cmd.ac || !cl->up)
 		return;
-	char *payload = g_malloc(PP_PEER_ID_LEN + 1 + len);
-	memcpy(payload, to, PP_PEER_ID_LEN);
-	payload[PP_PEER_ID_LEN] = '|';
-	memcpy(payload + PP_PEER_ID_LEN + 1, text, len);
-	redisAsyncCommand(cl->cmd.ac, sig_on_reply_log, NULL, "PUBLISH pp:inst:%s %b", inst, payload,
-	                  PP_PEER_ID_LEN + 1 + len);
+	/* "<to>|<message>" */
+	size_t len = PP_PEER_ID_LEN + 1;
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	char *payload = g_malloc(len), *w = payload;
+	memcpy(w, to, PP_PEER_ID_LEN);
+	w[PP_PEER_ID_LEN] = '|';
+	w += PP_PEER_ID_LEN + 1;
+	for (int i = 0; i < n; w += iov[i].iov_len, i++)
+		memcpy(w, iov[i].iov_base, iov[i].iov_len);
+	redisAsyncCommand(cl->cmd.ac, sig_on_reply_log, NULL, "PUBLISH pp:inst:%s %b", inst, payload, len);
 	g_free(payload);
 }
 

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/uio.h>
 
 struct lws;
 struct sig_server;
@@ -31,7 +32,8 @@ void sig_cluster_room_open(struct sig_server *srv, struct sig_room *r);
 void sig_cluster_room_close(struct sig_server *srv, const char *room);
 void sig_cluster_join(struct sig_server *srv, struct sig_peer *p);
 void sig_cluster_leave(struct sig_server *srv, struct sig_peer *p);
+/* Relays one message, given in pieces, to a peer on another instance. */
 void sig_cluster_forward(struct sig_server *srv, const char *inst, const char *to,
-                         const char *text, size_t len);
+                         const struct iovec *iov, int n);
 
 #endif

@@ -74,23 +74,17 @@ static void sig_handle_relay(struct sig_server *srv, struct sig_peer *p, const s
 	 * copied byte for byte from what the sender wrote. */
 	const char *head = sdp ? "{\"type\":\"FORWARD_SDP\",\"from\":\"" : "{\"type\":\"FORWARD_ICE\",\"from\":\"";
 	const char *mid = sdp ? "\",\"sdp\":" : "\",\"candidate\":";
-	size_t hl = strlen(head), ml = strlen(mid);
-	size_t len = hl + PP_PEER_ID_LEN + ml + m->payload_len + 1;
-	char *out = malloc(len);
-	if (!out) {
-		sig_peer_send_error(srv, p, SIG_INTERNAL, "out of memory", ref);
-		return;
-	}
-	memcpy(out, head, hl);
-	memcpy(out + hl, p->id, PP_PEER_ID_LEN);
-	memcpy(out + hl + PP_PEER_ID_LEN, mid, ml);
-	memcpy(out + hl + PP_PEER_ID_LEN + ml, text + m->payload_off, m->payload_len);
-	out[len - 1] = '}';
+	const struct iovec iov[] = {
+		{ (void *)head, strlen(head) },
+		{ p->id, PP_PEER_ID_LEN },
+		{ (void *)mid, strlen(mid) },
+		{ (void *)(text + m->payload_off), m->payload_len },
+		{ (void *)"}", 1 },
+	};
 	if (to.local)
-		sig_peer_send(srv, to.local, out, len);
+		sig_peer_sendv(srv, to.local, iov, 5);
 	else
-		sig_cluster_forward(srv, to.remote->inst, to.remote->id, out, len);
-	free(out);
+		sig_cluster_forward(srv, to.remote->inst, to.remote->id, iov, 5);
 	srv->metrics.messages_relayed_total++;
 }
 

@@ -36,6 +36,15 @@ void sig_peer_close(struct sig_server *srv, struct sig_peer *p, uint16_t code, c
 
 void sig_peer_send(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len)
 {
+	struct iovec iov = { .iov_base = (void *)text, .iov_len = len };
+	sig_peer_sendv(srv, p, &iov, 1);
+}
+
+void sig_peer_sendv(struct sig_server *srv, struct sig_peer *p, const struct iovec *iov, int n)
+{
+	size_t len = 0;
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
 	if (p->close_code)
 		return; /* closing: nothing more goes out */
 	if (p->outq_bytes + len > (size_t)srv->cfg.send_queue_max) {
@@ -55,7 +64,8 @@ void sig_peer_send(struct sig_server *srv, struct sig_peer *p, const char *text,
 	}
 	o->next = NULL;
 	o->len = len;
-	memcpy(o->buf + LWS_PRE, text, len);
+	for (int i = 0, off = 0; i < n; off += (int)iov[i].iov_len, i++)
+		memcpy(o->buf + LWS_PRE + off, iov[i].iov_base, iov[i].iov_len);
 	if (p->outq_tail)
 		p->outq_tail->next = o;
 	else

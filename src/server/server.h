@@ -19,6 +19,7 @@
 #include "peerpipe/sigmsg.h"
 
 #include <glib.h>
+#include <sys/uio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -84,6 +85,8 @@ struct sig_server {
 
 /* peer.c */
 void sig_peer_send(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len);
+/* One message from several pieces, copied once into the send queue. */
+void sig_peer_sendv(struct sig_server *srv, struct sig_peer *p, const struct iovec *iov, int n);
 void sig_peer_send_error(struct sig_server *srv, struct sig_peer *p, enum sig_refusal code,
                          const char *message, const char *ref);
 /* Closes once everything queued so far is sent (and at the latest after 2 s). */
