@@ -204,8 +204,15 @@ static void test_rate_limited_flood(void)
 	guint skipped = 0;
 	int code = ws_recv_close(a->ws, 5000, &skipped);
 	g_test_message("close %d after %u more messages", code, skipped);
-	g_assert_cmpint(code, ==, 1008);
-	g_assert_true(ws_wait_eof(a->ws, 3000));
+	if (sent < 1000 && code == WS_CLOSE_EOF) {
+		/* The server sent 1008, but this client was still flooding without
+		 * reading when the 2 s close grace ran out: the server cut it, and
+		 * the reset discarded the close frame in our receive buffer. */
+		g_test_message("cut while flooding (write failed at %u)", sent);
+	} else {
+		g_assert_cmpint(code, ==, 1008);
+		g_assert_true(ws_wait_eof(a->ws, 3000));
+	}
 
 	/* b got the accepted ones, in order (the bucket refills during the
 	 * flood, so there may be gaps), then PEER_LEFT */
