@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private to the DTLS module (dtls.c, dtls_run.c, dtls_ssl.c): the
+ * endpoint's state and the functions the three files share. Not part of
+ * the public API. */
+#ifndef PEERPIPE_RTC_DTLS_PRIV_H
+#define PEERPIPE_RTC_DTLS_PRIV_H
+
+#include "peerpipe/rtc/dtls.h"
+
+#include <openssl/ssl.h>
+
+/* Longest a retransmission interval grows to (doubling from retransmit_ms). */
+#define PP_DTLS_RETRANSMIT_CAP_MS 3000
+#define PP_DTLS_RETRANSMIT_MAX_MS 60000 /* config limit */
+#define PP_DTLS_ALERT_TEXT_MAX 48
+#define PP_DTLS_RECORD_HEADER 13 /* type, version, epoch, sequence, length */
+#define PP_DTLS_AEAD_MIN 24      /* AES-GCM explicit nonce and tag */
+
+struct pp_dtls {
+	GMainContext *ctx;
+	struct pp_dtls_callbacks cb; /* zeroed by pp_dtls_free() */
+	void *user;
+	char *log_peer;
+
+	enum pp_dtls_role role;
+	enum pp_dtls_state state;
+	bool closed_reported; /* CLOSED reported, or scheduled by pp_dtls_close */
+	struct pp_fingerprint remote_fp;
+	struct pp_fingerprint *pins;
+	size_t n_pins;
+	bool allow_unpinned;
+	size_t mtu;
+	unsigned int handshake_timeout_ms;
+	unsigned int retransmit_ms;
+
+	SSL_CTX *ssl_ctx;
+	SSL *ssl;
+	GSource *rtx_src;      /* OpenSSL's DTLS timer */
+	GSource *deadline_src; /* the overall handshake timeout */
+	GSource *notify_src;   /* reports CLOSED after pp_dtls_close() */
+
+	/* Set by the OpenSSL callbacks, read when a handshake fails. */
+	enum pp_dtls_reason verify_reason;
+	char alert[PP_DTLS_ALERT_TEXT_MAX]; /* fatal alert received, or "" */
+
+	unsigned int depth; /* nesting of our own entry points */
+	bool doomed;        /* pp_dtls_free() called inside a callback */
+	bool in_ssl;        /* inside an OpenSSL call: no re-entry */
+
+	const uint8_t *in; /* the datagram being fed, read once by the BIO */
+	size_t in_len;
+	uint8_t *out; /* datagram being packed for the wire, mtu bytes */
+	size_t out_len;
+	uint8_t rx[PP_DTLS_DATAGRAM_MAX]; /* one decrypted record */
+};
+
+/* Builds d->ssl_ctx and d->ssl (with our BIO, timer and callbacks) from
+ * the identity and d's settings. 0 or PP_ERR_CRYPTO / PP_ERR_NOMEM. */
+int pp_dtls_ssl_setup(struct pp_dtls *d, const struct pp_identity *id);
+
+/* Sends the datagram being packed, if any. */
+void pp_dtls_flush(struct pp_dtls *d);
+
+/* dtls.c: our public entry points and source callbacks nest; a free
+ * requested inside them happens when the outermost one leaves. */
+void pp_dtls_enter(struct pp_dtls *d);
+void pp_dtls_leave(struct pp_dtls *d);
+
+/* dtls_run.c */
+bool pp_dtls_final(const struct pp_dtls *d); /* FAILED or CLOSED */
+void pp_dtls_set_ready(GSource *src, gint64 when); /* NULL-safe */
+/* Records the state, stops the timers it ends, logs, calls on_state. */
+void pp_dtls_set_state(struct pp_dtls *d, enum pp_dtls_state st, enum pp_dtls_reason why,
+                       const char *text);
+/* After a datagram or a start: drives the handshake, reads records,
+ * re-arms the retransmission timer. */
+void pp_dtls_step(struct pp_dtls *d);
+/* Creates the three sources (disarmed) on d->ctx. */
+void pp_dtls_sources_attach(struct pp_dtls *d);
+
+#endif

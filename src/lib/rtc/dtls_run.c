@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* DTLS endpoint, the running part: the state machine around OpenSSL's
+ * handshake and record calls, and the endpoint's sources on the caller's
+ * GMainContext (retransmission timer, handshake deadline, close report). */
+#include "dtls_priv.h"
+
+#include "peerpipe/log.h"
+
+#include <openssl/err.h>
+#include <stdio.h>
+
+/* ---- state ---- */
+
+bool pp_dtls_final(const struct pp_dtls *d)
+{
+	return d->state == PP_DTLS_FAILED || d->state == PP_DTLS_CLOSED;
+}
+
+void pp_dtls_set_ready(GSource *src, gint64 when)
+{
+	if (src)
+		g_source_set_ready_time(src, when);
+}
+
+void pp_dtls_set_state(struct pp_dtls *d, enum pp_dtls_state st, enum pp_dtls_reason why,
+                       const char *text)
+{
+	d->state = st;
+	if (st != PP_DTLS_CONNECTING)
+		pp_dtls_set_ready(d->deadline_src, -1);
+	if (st == PP_DTLS_FAILED || st == PP_DTLS_CLOSED)
+		pp_dtls_set_ready(d->rtx_src, -1);
+	if (st == PP_DTLS_CLOSED)
+		d->closed_reported = true;
+	pp_log(st == PP_DTLS_FAILED ? PP_LOG_WARN : PP_LOG_INFO, d->log_peer, "dtls: %s (%s)",
+	       pp_dtls_state_str(st), text);
+	if (d->cb.on_state)
+		d->cb.on_state(d->user, st, why, text);
+}
+
+static void pp_dtls_fail(struct pp_dtls *d, enum pp_dtls_reason why, const char *text)
+{
+	if (!pp_dtls_final(d))
+		pp_dtls_set_state(d, PP_DTLS_FAILED, why, text);
+}
+
+/* A fatal SSL_get_error() result: say why, from the most specific cause. */
+static void pp_dtls_fail_ssl(struct pp_dtls *d, int ssl_err)
+{
+	char text[128];
+	unsigned long e = ERR_peek_last_error();
+
+	if (d->verify_reason != PP_DTLS_REASON_NONE) {
+		pp_dtls_fail(d, d->verify_reason, pp_dtls_reason_str(d->verify_reason));
+	} else if (d->alert[0]) {
+		snprintf(text, sizeof(text), "peer alert: %s", d->alert);
+		pp_dtls_fail(d, PP_DTLS_REASON_ALERT, text);
+	} else {
+		const char *r = e ? ERR_reason_error_string(e) : NULL;
+		snprintf(text, sizeof(text), "%s (ssl error %d)", r ? r : "protocol error", ssl_err);
+		pp_dtls_fail(d, PP_DTLS_REASON_PROTOCOL, text);
+	}
+	ERR_clear_error();
+}
+
+/* Schedules OpenSSL's retransmission timer, if one runs. */
+static void pp_dtls_arm_timer(struct pp_dtls *d)
+{
+	struct timeval tv;
+	gint64 when = -1;
+
+	if (!pp_dtls_final(d) && DTLSv1_get_timeout(d->ssl, &tv) == 1)
+		when = g_get_monotonic_time() + (gint64)tv.tv_sec * G_USEC_PER_SEC + tv.tv_usec;
+	pp_dtls_set_ready(d->rtx_src, when);
+}
+
+/* ---- driving OpenSSL: every call clears the error queue first, flushes
+ * what it wrote and re-arms the timer ---- */
+
+static void pp_dtls_read_records(struct pp_dtls *d)
+{
+	while (d->state == PP_DTLS_CONNECTED && !d->doomed) {
+		ERR_clear_error();
+		d->in_ssl = true;
+		int r = SSL_read(d->ssl, d->rx, sizeof(d->rx));
+		int e = SSL_get_error(d->ssl, r);
+		d->in_ssl = false;
+		pp_dtls_flush(d);
+		if (r > 0) {
+			if (d->cb.on_data)
+				d->cb.on_data(d->user, d->rx, (size_t)r);
+			continue;
+		}
+		if (e == SSL_ERROR_ZERO_RETURN)
+			pp_dtls_set_state(d, PP_DTLS_CLOSED, PP_DTLS_REASON_PEER_CLOSED,
+			                  "close_notify received");
+		else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			pp_dtls_fail_ssl(d, e);
+		break;
+	}
+	ERR_clear_error();
+}
+
+static void pp_dtls_connected(struct pp_dtls *d)
+{
+	const char *cipher = SSL_get_cipher_name(d->ssl);
+	char text[96];
+
+	snprintf(text, sizeof(text), "%s %s", SSL_get_version(d->ssl), cipher ? cipher : "?");
+	pp_dtls_set_state(d, PP_DTLS_CONNECTED, PP_DTLS_REASON_NONE, text);
+}
+
+static void pp_dtls_handshake(struct pp_dtls *d)
+{
+	ERR_clear_error();
+	d->in_ssl = true;
+	int r = SSL_do_handshake(d->ssl);
+	int e = SSL_get_error(d->ssl, r);
+	d->in_ssl = false;
+	pp_dtls_flush(d);
+	if (r == 1)
+		pp_dtls_connected(d);
+	else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+		pp_dtls_fail_ssl(d, e);
+	ERR_clear_error();
+}
+
+/* After a datagram or a timer: progress the handshake, read records. */
+void pp_dtls_step(struct pp_dtls *d)
+{
+	if (d->state == PP_DTLS_CONNECTING)
+		pp_dtls_handshake(d);
+	if (d->state == PP_DTLS_CONNECTED && !d->doomed)
+		pp_dtls_read_records(d);
+	if (!d->doomed)
+		pp_dtls_arm_timer(d);
+}
+
+/* ---- sources ---- */
+
+static gboolean pp_dtls_source_dispatch(GSource *src, GSourceFunc fn, gpointer data)
+{
+	g_source_set_ready_time(src, -1); /* one shot until armed again */
+	return fn ? fn(data) : G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs pp_dtls_source_funcs = { .dispatch = pp_dtls_source_dispatch };
+
+static GSource *pp_dtls_source_new(struct pp_dtls *d, GSourceFunc fn, const char *name)
+{
+	GSource *src = g_source_new(&pp_dtls_source_funcs, sizeof(GSource));
+
+	g_source_set_callback(src, fn, d, NULL);
+	g_source_set_static_name(src, name);
+	g_source_set_ready_time(src, -1);
+	g_source_attach(src, d->ctx);
+	return src;
+}
+
+static gboolean pp_dtls_on_retransmit(gpointer p)
+{
+	struct pp_dtls *d = p;
+
+	if (pp_dtls_final(d))
+		return G_SOURCE_CONTINUE;
+	pp_dtls_enter(d);
+	ERR_clear_error();
+	d->in_ssl = true;
+	int r = DTLSv1_handle_timeout(d->ssl);
+	d->in_ssl = false;
+	pp_dtls_flush(d);
+	if (r < 0)
+		pp_dtls_fail(d, PP_DTLS_REASON_TIMEOUT, "too many retransmissions");
+	else if (r > 0)
+		pp_log(PP_LOG_DEBUG, d->log_peer, "dtls: flight retransmitted");
+	ERR_clear_error();
+	if (!d->doomed)
+		pp_dtls_arm_timer(d);
+	pp_dtls_leave(d);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean pp_dtls_on_deadline(gpointer p)
+{
+	struct pp_dtls *d = p;
+	char text[64];
+
+	pp_dtls_enter(d);
+	snprintf(text, sizeof(text), "no handshake within %u ms", d->handshake_timeout_ms);
+	if (d->state == PP_DTLS_CONNECTING)
+		pp_dtls_fail(d, PP_DTLS_REASON_TIMEOUT, text);
+	pp_dtls_leave(d);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean pp_dtls_on_notify(gpointer p)
+{
+	struct pp_dtls *d = p;
+
+	pp_dtls_enter(d);
+	if (d->cb.on_state)
+		d->cb.on_state(d->user, PP_DTLS_CLOSED, PP_DTLS_REASON_LOCAL_CLOSE, "closed");
+	pp_dtls_leave(d);
+	return G_SOURCE_CONTINUE;
+}
+
+void pp_dtls_sources_attach(struct pp_dtls *d)
+{
+	d->rtx_src = pp_dtls_source_new(d, pp_dtls_on_retransmit, "pp_dtls retransmit");
+	d->deadline_src = pp_dtls_source_new(d, pp_dtls_on_deadline, "pp_dtls deadline");
+	d->notify_src = pp_dtls_source_new(d, pp_dtls_on_notify, "pp_dtls closed");
+}

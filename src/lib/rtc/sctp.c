@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One SCTP association over the lower layer: socket setup, connect, feed,
+ * orderly close, and the work source that runs everything that may call
+ * back into the user (receive, notifications, send queues), always outside
+ * usrsctp's own call stack. */
+#include "sctp_priv.h"
+
+#include "peerpipe/error.h"
+#include "peerpipe/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+struct pp_sctp_work_source {
+	GSource base;
+	struct pp_sctp *s;
+};
+
+static gboolean pp_sctp_work_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+	pp_sctp_work(((struct pp_sctp_work_source *)src)->s);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs pp_sctp_work_funcs = {
+	.dispatch = pp_sctp_work_dispatch,
+};
+
+static void pp_sctp_apply_defaults(struct pp_sctp_config *c)
+{
+#define PP_SCTP_DEF(field, value) \
+	if (c->field == 0)        \
+		c->field = (value)
+	PP_SCTP_DEF(local_port, PP_SCTP_DEF_PORT);
+	PP_SCTP_DEF(remote_port, PP_SCTP_DEF_PORT);
+	PP_SCTP_DEF(max_message_size, PP_SCTP_DEF_MAX_MESSAGE);
+	PP_SCTP_DEF(send_buffer, PP_SCTP_DEF_BUFFER);
+	PP_SCTP_DEF(recv_buffer, PP_SCTP_DEF_BUFFER);
+	PP_SCTP_DEF(max_buffered_amount, PP_SCTP_DEF_MAX_BUFFERED);
+	PP_SCTP_DEF(path_mtu, PP_SCTP_DEF_MTU);
+	PP_SCTP_DEF(max_streams, PP_SCTP_DEF_STREAMS);
+	PP_SCTP_DEF(rto_initial_ms, 1000);
+	PP_SCTP_DEF(rto_min_ms, 1000);
+	PP_SCTP_DEF(rto_max_ms, 10000);
+	PP_SCTP_DEF(max_retransmits, 10);
+	PP_SCTP_DEF(max_init_retransmits, 8);
+	PP_SCTP_DEF(heartbeat_ms, 10000);
+#undef PP_SCTP_DEF
+	/* A message the caller may send must always fit in the queue. */
+	if (c->max_buffered_amount < c->max_message_size)
+		c->max_buffered_amount = c->max_message_size;
+}
+
+static bool pp_sctp_config_ok(const struct pp_sctp_config *c)
+{
+	return c->role <= PP_SCTP_ROLE_SERVER && c->max_message_size <= (64u << 20) &&
+	       c->path_mtu >= 508 && c->path_mtu <= 65000 &&
+	       c->send_buffer >= 64 * 1024 && c->recv_buffer >= 64 * 1024 &&
+	       c->send_buffer <= (1u << 30) && c->recv_buffer <= (1u << 30) &&
+	       c->max_streams >= 2 && c->rto_min_ms <= c->rto_max_ms &&
+	       c->rto_initial_ms <= c->rto_max_ms;
+}
+
+static int pp_sctp_setopt(struct pp_sctp *s, int level, int name, const void *val,
+                          socklen_t len, const char *what)
+{
+	if (usrsctp_setsockopt(s->sock, level, name, val, len) == 0)
+		return 0;
+	int err = errno;
+	pp_log(PP_LOG_ERROR, s->log_peer, "sctp: setsockopt %s: %s", what, g_strerror(err));
+	return -err;
+}
+
+/* Lock held. */
+static int pp_sctp_socket_options(struct pp_sctp *s)
+{
+	const struct pp_sctp_config *c = &s->cfg;
+	static const uint16_t events[] = { SCTP_ASSOC_CHANGE, SCTP_SENDER_DRY_EVENT,
+	                                   SCTP_STREAM_RESET_EVENT, SCTP_SHUTDOWN_EVENT };
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 }; /* close = abort */
+	struct sctp_assoc_value av = { .assoc_id = SCTP_FUTURE_ASSOC,
+	                               .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ };
+	struct sctp_paddrparams pp = { .spp_flags = SPP_HB_ENABLE | SPP_PMTUD_DISABLE,
+	                               .spp_pathmtu = c->path_mtu,
+	                               .spp_hbinterval = c->heartbeat_ms,
+	                               .spp_pathmaxrxt = c->max_retransmits };
+	struct sctp_initmsg im = { .sinit_num_ostreams = c->max_streams,
+	                           .sinit_max_instreams = c->max_streams,
+	                           .sinit_max_attempts = c->max_init_retransmits,
+	                           .sinit_max_init_timeo = (uint16_t)MIN(c->rto_max_ms, 65535u) };
+	struct sctp_rtoinfo rto = { .srto_initial = c->rto_initial_ms,
+	                            .srto_max = c->rto_max_ms, .srto_min = c->rto_min_ms };
+	struct sctp_assocparams ap = { .sasoc_asocmaxrxt = c->max_retransmits };
+	int on = 1, sndbuf = (int)c->send_buffer, rcvbuf = (int)c->recv_buffer, rc = 0;
+
+	rc = rc ? rc : pp_sctp_setopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg), "SO_LINGER");
+	rc = rc ? rc : pp_sctp_setopt(s, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf), "SO_SNDBUF");
+	rc = rc ? rc : pp_sctp_setopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf), "SO_RCVBUF");
+	rc = rc ? rc : pp_sctp_setopt(s, IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, &av, sizeof(av),
+	                              "SCTP_ENABLE_STREAM_RESET");
+	rc = rc ? rc : pp_sctp_setopt(s, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on),
+	                              "SCTP_RECVRCVINFO");
+	rc = rc ? rc : pp_sctp_setopt(s, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on), "SCTP_NODELAY");
+	rc = rc ? rc : pp_sctp_setopt(s, IPPROTO_SCTP, SCTP_EXPLICIT_EOR, &on, sizeof(on),
+	                              "SCTP_EXPLICIT_EOR");
+	rc = rc ? rc : pp_sctp_setopt(s, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp),
+	                              "SCTP_PEER_ADDR_PARAMS");
+	rc = rc ? rc : pp_sctp_setopt(s, IPPROTO_SCTP, SCTP_INITMSG, &im, sizeof(im), "SCTP_INITMSG");
+	rc = rc ? rc : pp_sctp_setopt(s, IPPROTO_SCTP, SCTP_RTOINFO, &rto, sizeof(rto), "SCTP_RTOINFO");
+	rc = rc ? rc : pp_sctp_setopt(s, IPPROTO_SCTP, SCTP_ASSOCINFO, &ap, sizeof(ap), "SCTP_ASSOCINFO");
+	for (size_t i = 0; rc == 0 && i < G_N_ELEMENTS(events); i++) {
+		struct sctp_event ev = { .se_assoc_id = SCTP_FUTURE_ASSOC, .se_type = events[i], .se_on = 1 };
+		rc = pp_sctp_setopt(s, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev), "SCTP_EVENT");
+	}
+	return rc;
+}
+
+static void pp_sctp_conn_addr(struct pp_sctp *s, uint16_t port, struct sockaddr_conn *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sconn_family = AF_CONN;
+	a->sconn_port = htons(port);
+	a->sconn_addr = s;
+}
+
+static int pp_sctp_socket_open(struct pp_sctp *s)
+{
+	struct sockaddr_conn local;
+	int rc = 0;
+
+	pp_sctp_lock();
+	s->sock = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, NULL, NULL, 0, NULL);
+	if (!s->sock) {
+		rc = -errno;
+		goto out;
+	}
+	usrsctp_set_upcall(s->sock, pp_sctp_glue_upcall, s);
+	if (usrsctp_set_non_blocking(s->sock, 1) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = pp_sctp_socket_options(s);
+	if (rc < 0)
+		goto out;
+	pp_sctp_conn_addr(s, s->cfg.local_port, &local);
+	if (usrsctp_bind(s->sock, (struct sockaddr *)&local, sizeof(local)) < 0)
+		rc = -errno;
+out:
+	pp_sctp_unlock();
+	return rc;
+}
+
+/* Lock taken inside; after it no usrsctp activity concerns s. */
+static void pp_sctp_socket_close(struct pp_sctp *s)
+{
+	pp_sctp_lock();
+	if (s->sock) {
+		usrsctp_set_upcall(s->sock, NULL, NULL);
+		usrsctp_close(s->sock);
+		s->sock = NULL;
+	}
+	pp_sctp_unlock();
+}
+
+static void pp_sctp_destroy(struct pp_sctp *s)
+{
+	GBytes *b;
+
+	pp_sctp_channels_end(s, false);
+	/* Detach first: the ABORT usrsctp_close() emits goes nowhere, so
+	 * freeing never calls send_packet. */
+	pp_sctp_glue_detach(s);
+	pp_sctp_socket_close(s);
+	if (s->work) {
+		g_source_destroy(s->work);
+		g_source_unref(s->work);
+	}
+	while ((b = g_queue_pop_head(&s->early)))
+		g_bytes_unref(b);
+	while ((b = g_queue_pop_head(&s->xq)))
+		g_bytes_unref(b);
+	g_mutex_clear(&s->xlock);
+	if (s->channels)
+		g_hash_table_destroy(s->channels);
+	pp_buf_free(&s->notif);
+	g_free(s->rbuf);
+	g_free(s->log_peer);
+	g_main_context_unref(s->ctx);
+	g_free(s);
+}
+
+struct pp_sctp *pp_sctp_new(GMainContext *ctx, const struct pp_sctp_config *cfg,
+                            const struct pp_sctp_callbacks *cb, void *user)
+{
+	struct pp_sctp *s = NULL, *ret = NULL;
+
+	if (!cb || !cb->send_packet)
+		goto out;
+	s = g_new0(struct pp_sctp, 1);
+	s->ctx = g_main_context_ref(ctx ? ctx : g_main_context_default());
+	if (cfg)
+		s->cfg = *cfg;
+	pp_sctp_apply_defaults(&s->cfg);
+	s->log_peer = g_strdup(s->cfg.log_peer);
+	s->cfg.log_peer = s->log_peer;
+	s->cb = *cb;
+	s->user = user;
+	g_mutex_init(&s->xlock);
+	if (!pp_sctp_config_ok(&s->cfg)) {
+		pp_log(PP_LOG_ERROR, s->log_peer, "sctp: invalid configuration");
+		goto out;
+	}
+	s->channels = g_hash_table_new(NULL, NULL);
+	s->rbuf_len = MAX(s->cfg.max_message_size, 16384);
+	s->rbuf = g_malloc(s->rbuf_len);
+	pp_buf_init(&s->notif, PP_SCTP_NOTIF_MAX);
+	s->work = g_source_new(&pp_sctp_work_funcs, sizeof(struct pp_sctp_work_source));
+	((struct pp_sctp_work_source *)s->work)->s = s;
+	g_source_set_static_name(s->work, "pp-sctp-work");
+	g_source_set_ready_time(s->work, -1);
+	g_source_attach(s->work, s->ctx);
+	pp_sctp_glue_attach(s);
+	if (pp_sctp_socket_open(s) < 0) {
+		pp_log(PP_LOG_ERROR, s->log_peer, "sctp: cannot create the usrsctp socket");
+		goto out;
+	}
+	ret = s;
+	s = NULL; /* transferred */
+out:
+	if (s)
+		pp_sctp_destroy(s);
+	return ret;
+}
+
+void pp_sctp_free(struct pp_sctp *s)
+{
+	if (!s)
+		return;
+	if (s->in_work || pp_sctp_in_usrsctp()) {
+		/* From a callback, or from send_packet inside usrsctp: nothing
+		 * more reaches the user; the work source finishes the job. */
+		s->doomed = true;
+		pp_sctp_wake(s);
+		return;
+	}
+	pp_sctp_destroy(s);
+}
+
+static void pp_sctp_input(struct pp_sctp *s, const uint8_t *pkt, size_t len)
+{
+	s->stats.packets_received++;
+	pp_sctp_lock();
+	if (s->sock)
+		usrsctp_conninput(s, pkt, len, 0);
+	pp_sctp_unlock();
+}
+
+int pp_sctp_connect(struct pp_sctp *s)
+{
+	struct sockaddr_conn remote;
+	GBytes *b;
+	int rc = 0;
+
+	if (s->state != PP_SCTP_NEW)
+		return PP_ERR_STATE;
+	pp_sctp_conn_addr(s, s->cfg.remote_port, &remote);
+	pp_sctp_lock();
+	if (usrsctp_connect(s->sock, (struct sockaddr *)&remote, sizeof(remote)) < 0 &&
+	    errno != EINPROGRESS)
+		rc = -errno;
+	pp_sctp_unlock();
+	if (rc < 0) {
+		pp_log(PP_LOG_ERROR, s->log_peer, "sctp: connect: %s", g_strerror(-rc));
+		pp_sctp_end(s, PP_SCTP_FAILED);
+		return rc;
+	}
+	s->state = PP_SCTP_CONNECTING;
+	while ((b = g_queue_pop_head(&s->early))) {
+		gsize n;
+		const uint8_t *p = g_bytes_get_data(b, &n);
+		pp_sctp_input(s, p, n);
+		g_bytes_unref(b);
+	}
+	return 0;
+}
+
+int pp_sctp_feed(struct pp_sctp *s, const uint8_t *pkt, size_t len)
+{
+	if (len < PP_SCTP_HEADER_LEN) {
+		s->stats.bad_packets++;
+		return PP_ERR_TRUNCATED;
+	}
+	if (!pp_sctp_crc32c_ok(pkt, len)) {
+		s->stats.bad_packets++;
+		pp_debug("sctp: dropped a packet with a bad CRC32c (%zu bytes)", len);
+		return PP_ERR_INVALID;
+	}
+	switch (s->state) {
+	case PP_SCTP_NEW:
+		/* The peer's INIT can overtake our connect; an unconnected
+		 * socket would answer it with an ABORT. */
+		if (g_queue_get_length(&s->early) >= PP_SCTP_EARLY_MAX)
+			return PP_ERR_STATE;
+		g_queue_push_tail(&s->early, g_bytes_new(pkt, len));
+		return 0;
+	case PP_SCTP_CLOSED:
+	case PP_SCTP_FAILED:
+		return PP_ERR_STATE;
+	default:
+		pp_sctp_input(s, pkt, len);
+		return 0;
+	}
+}
+
+/* Lock not held. Records the end; the work source reports it. */
+void pp_sctp_end(struct pp_sctp *s, enum pp_sctp_state st)
+{
+	if (s->state == PP_SCTP_CLOSED || s->state == PP_SCTP_FAILED)
+		return;
+	pp_log(st == PP_SCTP_FAILED ? PP_LOG_WARN : PP_LOG_INFO, s->log_peer,
+	       "sctp: association %s", st == PP_SCTP_FAILED ? "failed" : "closed");
+	s->state = st;
+	s->end_pending = true;
+	pp_sctp_wake(s);
+}
+
+/* Closing: SHUTDOWN once everything queued here went to usrsctp (which
+ * sends it only after all data is acknowledged). */
+void pp_sctp_maybe_shutdown(struct pp_sctp *s)
+{
+	if (s->state != PP_SCTP_CLOSING || s->shutdown_sent || !pp_sctp_all_sent(s))
+		return;
+	s->shutdown_sent = true;
+	pp_sctp_lock();
+	if (s->sock && usrsctp_shutdown(s->sock, SHUT_WR) < 0 && errno != ENOTCONN)
+		pp_log(PP_LOG_WARN, s->log_peer, "sctp: shutdown: %s", g_strerror(errno));
+	pp_sctp_unlock();
+}
+
+int pp_sctp_close(struct pp_sctp *s)
+{
+	switch (s->state) {
+	case PP_SCTP_NEW:
+		pp_sctp_end(s, PP_SCTP_CLOSED);
+		return 0;
+	case PP_SCTP_CONNECTING:
+		/* Nothing to drain: drop the handshake (an ABORT may go out). */
+		pp_sctp_socket_close(s);
+		pp_sctp_end(s, PP_SCTP_CLOSED);
+		return 0;
+	case PP_SCTP_CONNECTED:
+		s->state = PP_SCTP_CLOSING;
+		pp_sctp_wake(s); /* flush, then SHUTDOWN */
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static void pp_sctp_drain_xq(struct pp_sctp *s)
+{
+	GQueue q = G_QUEUE_INIT;
+	GBytes *b;
+
+	g_mutex_lock(&s->xlock);
+	q = s->xq;
+	g_queue_init(&s->xq);
+	g_mutex_unlock(&s->xlock);
+	while ((b = g_queue_pop_head(&q))) {
+		gsize n;
+		const uint8_t *p = g_bytes_get_data(b, &n);
+		if (!s->doomed) {
+			s->stats.packets_sent++;
+			s->cb.send_packet(s->user, p, n);
+		}
+		g_bytes_unref(b);
+	}
+}
+
+void pp_sctp_work(struct pp_sctp *s)
+{
+	if (s->doomed) {
+		pp_sctp_destroy(s);
+		return;
+	}
+	s->in_work = true;
+	g_source_set_ready_time(s->work, -1);
+	pp_sctp_drain_xq(s);
+	if (s->sock && s->state != PP_SCTP_NEW && !s->end_reported)
+		pp_sctp_recv_all(s);
+	if (!s->doomed)
+		pp_sctp_flush(s);
+	if (!s->doomed && s->end_pending) {
+		s->end_pending = false;
+		s->end_reported = true;
+		pp_sctp_channels_end(s, true);
+		PP_SCTP_CALL(s, on_state, s->state);
+	}
+	s->in_work = false;
+	if (s->doomed)
+		pp_sctp_destroy(s);
+}
+
+enum pp_sctp_state pp_sctp_get_state(const struct pp_sctp *s)
+{
+	return s->state;
+}
+
+void pp_sctp_get_stats(const struct pp_sctp *s, struct pp_sctp_stats *out)
+{
+	*out = s->stats;
+}
+
+uint16_t pp_sctp_outbound_streams(const struct pp_sctp *s)
+{
+	return s->out_streams;
+}

@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Data channels: DCEP open/ack (RFC 8832), stream ids by DTLS role,
+ * message reassembly and delivery, close by stream reset (RFC 8831 §6.7):
+ * a channel is closed, and its id free again, only once both directions
+ * of its stream are reset. */
+#include "sctp_priv.h"
+
+#include "peerpipe/error.h"
+#include "peerpipe/log.h"
+#include "peerpipe/rtc/dcep.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PP_SCTP_MAX_ID 65534 /* 65535 is reserved (RFC 8831 §6.5) */
+
+struct pp_sctp_channel *pp_sctp_channel_find(struct pp_sctp *s, uint16_t id)
+{
+	return s->channels ? g_hash_table_lookup(s->channels, GUINT_TO_POINTER(id)) : NULL;
+}
+
+void pp_sctp_channel_unref(struct pp_sctp_channel *ch)
+{
+	if (--ch->refs > 0)
+		return;
+	pp_sctp_queue_clear(ch);
+	free(pp_buf_steal(&ch->rx, NULL));
+	g_free(ch->label);
+	g_free(ch->protocol);
+	g_free(ch);
+}
+
+static struct pp_sctp_channel *pp_sctp_channel_create(struct pp_sctp *s, uint16_t id,
+                                                      const char *label, const char *protocol,
+                                                      const struct pp_sctp_channel_options *opt,
+                                                      enum pp_sctp_channel_state st)
+{
+	struct pp_sctp_channel *ch = g_new0(struct pp_sctp_channel, 1);
+
+	ch->s = s;
+	ch->refs = 1; /* the table's */
+	ch->id = id;
+	ch->state = st;
+	ch->opt = *opt;
+	ch->label = g_strdup(label);
+	ch->protocol = g_strdup(protocol);
+	ch->low_threshold = s->cfg.buffered_amount_low_threshold;
+	g_queue_init(&ch->queue);
+	pp_buf_init(&ch->rx, s->cfg.max_message_size);
+	g_hash_table_insert(s->channels, GUINT_TO_POINTER(id), ch);
+	return ch;
+}
+
+/* Closed for good: drops what is queued, frees the id, tells the user
+ * when notify. ch may be freed on return. */
+void pp_sctp_channel_finish(struct pp_sctp_channel *ch, bool notify)
+{
+	struct pp_sctp *s = ch->s;
+
+	if (ch->state == PP_SCTP_CHANNEL_CLOSED)
+		return;
+	ch->state = PP_SCTP_CHANNEL_CLOSED;
+	if (pp_sctp_channel_find(s, ch->id) == ch)
+		g_hash_table_remove(s->channels, GUINT_TO_POINTER(ch->id));
+	if (ch->in_sendq) {
+		g_queue_remove(&s->sendq, ch);
+		ch->in_sendq = false;
+	}
+	if (s->locked == ch)
+		s->locked = NULL;
+	pp_sctp_queue_clear(ch);
+	if (notify) {
+		pp_log(PP_LOG_DEBUG, s->log_peer, "sctp: channel %u '%s' closed", ch->id, ch->label);
+		PP_SCTP_CALL(s, on_channel_closed, ch);
+	}
+	pp_sctp_channel_unref(ch);
+}
+
+static GPtrArray *pp_sctp_channel_list(struct pp_sctp *s)
+{
+	GPtrArray *all = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer v;
+
+	if (s->channels) {
+		g_hash_table_iter_init(&it, s->channels);
+		while (g_hash_table_iter_next(&it, NULL, &v))
+			g_ptr_array_add(all, v);
+	}
+	return all;
+}
+
+/* The association ended (or is being freed): every channel is closed. */
+void pp_sctp_channels_end(struct pp_sctp *s, bool notify)
+{
+	GPtrArray *all = pp_sctp_channel_list(s);
+
+	for (guint i = 0; i < all->len; i++)
+		pp_sctp_channel_finish(g_ptr_array_index(all, i), notify && !s->doomed);
+	g_ptr_array_free(all, TRUE);
+	s->locked = NULL;
+}
+
+/* COMM_UP: channels opened early on ids the peer cannot take are closed. */
+void pp_sctp_channels_up(struct pp_sctp *s)
+{
+	GPtrArray *all = pp_sctp_channel_list(s);
+
+	for (guint i = 0; i < all->len; i++) {
+		struct pp_sctp_channel *ch = g_ptr_array_index(all, i);
+		if (ch->id >= s->out_streams) {
+			pp_log(PP_LOG_WARN, s->log_peer, "sctp: channel %u over the %u streams negotiated",
+			       ch->id, s->out_streams);
+			pp_sctp_channel_finish(ch, true);
+		}
+	}
+	g_ptr_array_free(all, TRUE);
+}
+
+static int pp_sctp_pick_id(struct pp_sctp *s, uint16_t *out)
+{
+	unsigned limit = s->out_streams ? MIN(s->out_streams, s->cfg.max_streams) : s->cfg.max_streams;
+
+	for (unsigned id = (unsigned)s->cfg.role; id < limit && id <= PP_SCTP_MAX_ID; id += 2)
+		if (!pp_sctp_channel_find(s, (uint16_t)id)) {
+			*out = (uint16_t)id;
+			return 0;
+		}
+	return -ENOSR;
+}
+
+static int pp_sctp_dcep_type(const struct pp_sctp_channel_options *opt, enum pp_dcep_channel *t)
+{
+	switch (opt->reliability) {
+	case PP_SCTP_RELIABLE:
+		*t = PP_DCEP_RELIABLE;
+		return 0;
+	case PP_SCTP_MAX_RETRANSMITS:
+		*t = PP_DCEP_PARTIAL_REXMIT;
+		return 0;
+	case PP_SCTP_MAX_LIFETIME:
+		*t = PP_DCEP_PARTIAL_TIMED;
+		return 0;
+	default:
+		return PP_ERR_INVALID;
+	}
+}
+
+int pp_sctp_channel_open(struct pp_sctp *s, const char *label, const char *protocol,
+                         const struct pp_sctp_channel_options *opt,
+                         struct pp_sctp_channel **out)
+{
+	static const struct pp_sctp_channel_options reliable;
+	struct pp_dcep_open o;
+	uint8_t msg[PP_DCEP_OPEN_MAX];
+	enum pp_dcep_channel type;
+	struct pp_sctp_channel *ch;
+	uint16_t id;
+	int rc, n;
+
+	*out = NULL;
+	if (s->state != PP_SCTP_NEW && s->state != PP_SCTP_CONNECTING &&
+	    s->state != PP_SCTP_CONNECTED)
+		return PP_ERR_STATE;
+	opt = opt ? opt : &reliable;
+	rc = pp_sctp_dcep_type(opt, &type);
+	if (rc < 0)
+		return rc;
+	rc = pp_dcep_open_init(&o, label ? label : "", protocol ? protocol : "", type,
+	                       opt->unordered, opt->value);
+	if (rc < 0)
+		return rc;
+	if (opt->priority)
+		o.priority = opt->priority;
+	n = pp_dcep_encode_open(&o, msg, sizeof(msg));
+	if (n < 0)
+		return n;
+	rc = pp_sctp_pick_id(s, &id);
+	if (rc < 0)
+		return rc;
+	ch = pp_sctp_channel_create(s, id, o.label, o.protocol, opt, PP_SCTP_CHANNEL_OPENING);
+	rc = pp_sctp_queue_msg(ch, PP_PPID_DCEP, msg, (size_t)n, false);
+	if (rc < 0) {
+		pp_sctp_channel_finish(ch, false);
+		return rc;
+	}
+	pp_log(PP_LOG_DEBUG, s->log_peer, "sctp: opening channel %u '%s'", id, o.label);
+	*out = ch;
+	return 0;
+}
+
+int pp_sctp_channel_send(struct pp_sctp_channel *ch, bool is_text, const void *data, size_t len)
+{
+	static const uint8_t zero;
+	struct pp_sctp *s = ch->s;
+	uint32_t ppid;
+
+	if ((ch->state != PP_SCTP_CHANNEL_OPEN && ch->state != PP_SCTP_CHANNEL_OPENING) ||
+	    s->state == PP_SCTP_CLOSING || s->state == PP_SCTP_CLOSED || s->state == PP_SCTP_FAILED)
+		return PP_ERR_STATE;
+	if (len > s->cfg.max_message_size)
+		return PP_ERR_TOO_BIG;
+	if (len > 0 && !data)
+		return PP_ERR_INVALID;
+	if (ch->buffered + len > s->cfg.max_buffered_amount)
+		return -ENOBUFS;
+	if (len == 0) {
+		/* RFC 8831 §6.6: an empty message is one byte with its own PPID. */
+		ppid = is_text ? PP_PPID_STRING_EMPTY : PP_PPID_BINARY_EMPTY;
+		return pp_sctp_queue_msg(ch, ppid, &zero, 1, false);
+	}
+	ppid = is_text ? PP_PPID_STRING : PP_PPID_BINARY;
+	return pp_sctp_queue_msg(ch, ppid, data, len, true);
+}
+
+int pp_sctp_channel_close(struct pp_sctp_channel *ch)
+{
+	if (ch->state == PP_SCTP_CHANNEL_CLOSING || ch->state == PP_SCTP_CHANNEL_CLOSED)
+		return 0;
+	ch->state = PP_SCTP_CHANNEL_CLOSING;
+	ch->reset_wanted = true;
+	ch->s->resets_pending = true;
+	pp_sctp_wake(ch->s);
+	return 0;
+}
+
+static void pp_sctp_channel_opened(struct pp_sctp_channel *ch)
+{
+	ch->state = PP_SCTP_CHANNEL_OPEN;
+	pp_log(PP_LOG_DEBUG, ch->s->log_peer, "sctp: channel %u '%s' open", ch->id, ch->label);
+	ch->refs++;
+	PP_SCTP_CALL(ch->s, on_channel_open, ch);
+	pp_sctp_channel_unref(ch);
+}
+
+static void pp_sctp_channel_accept(struct pp_sctp *s, uint16_t id, const struct pp_dcep_open *o)
+{
+	struct pp_sctp_channel_options opt = {
+		.unordered = o->unordered,
+		.priority = o->priority,
+		.value = o->reliability,
+		.reliability = o->channel == PP_DCEP_PARTIAL_REXMIT ? PP_SCTP_MAX_RETRANSMITS :
+		               o->channel == PP_DCEP_PARTIAL_TIMED ? PP_SCTP_MAX_LIFETIME :
+		                                                     PP_SCTP_RELIABLE,
+	};
+	uint8_t ack[1];
+	struct pp_sctp_channel *ch;
+
+	if (s->state != PP_SCTP_CONNECTED || id > PP_SCTP_MAX_ID) {
+		pp_log(PP_LOG_DEBUG, s->log_peer, "sctp: OPEN on stream %u ignored", id);
+		return;
+	}
+	ch = pp_sctp_channel_create(s, id, o->label, o->protocol, &opt, PP_SCTP_CHANNEL_OPENING);
+	pp_dcep_encode_ack(ack, sizeof(ack));
+	if (pp_sctp_queue_msg(ch, PP_PPID_DCEP, ack, sizeof(ack), false) < 0)
+		pp_log(PP_LOG_WARN, s->log_peer, "sctp: cannot send the DCEP ACK on %u", id);
+	pp_sctp_channel_opened(ch);
+}
+
+void pp_sctp_channel_on_dcep(struct pp_sctp *s, uint16_t id, const uint8_t *msg, size_t len)
+{
+	struct pp_dcep_open o;
+	struct pp_sctp_channel *ch = pp_sctp_channel_find(s, id);
+	int rc = pp_dcep_decode(msg, len, &o);
+
+	if (rc == PP_DCEP_ACK) {
+		if (ch && ch->state == PP_SCTP_CHANNEL_OPENING)
+			pp_sctp_channel_opened(ch);
+	} else if (rc == PP_DCEP_OPEN) {
+		if (ch)
+			pp_log(PP_LOG_WARN, s->log_peer, "sctp: OPEN on stream %u already in use", id);
+		else
+			pp_sctp_channel_accept(s, id, &o);
+	} else {
+		pp_log(PP_LOG_DEBUG, s->log_peer, "sctp: bad DCEP message on %u: %s", id,
+		       pp_strerror(rc));
+	}
+}
+
+static void pp_sctp_channel_deliver(struct pp_sctp_channel *ch, uint32_t ppid,
+                                    const uint8_t *data, size_t len)
+{
+	struct pp_sctp *s = ch->s;
+	enum pp_sctp_kind kind;
+
+	switch (ppid) {
+	case PP_PPID_DCEP:
+		pp_sctp_channel_on_dcep(s, ch->id, data, len);
+		return;
+	case PP_PPID_STRING_EMPTY:
+		len = 0;
+		/* fall through */
+	case PP_PPID_STRING:
+		kind = PP_SCTP_TEXT;
+		break;
+	case PP_PPID_BINARY_EMPTY:
+		len = 0;
+		/* fall through */
+	case PP_PPID_BINARY:
+		kind = PP_SCTP_BINARY;
+		break;
+	default: /* including the deprecated partial PPIDs 52 and 54 */
+		pp_log(PP_LOG_DEBUG, s->log_peer, "sctp: PPID %u on %u dropped", ppid, ch->id);
+		return;
+	}
+	if (ch->state == PP_SCTP_CHANNEL_OPENING)
+		pp_sctp_channel_opened(ch); /* data implies the ACK got through */
+	if (ch->state == PP_SCTP_CHANNEL_CLOSED || s->doomed)
+		return;
+	s->stats.messages_received++;
+	s->stats.bytes_received += len;
+	ch->refs++;
+	PP_SCTP_CALL(s, on_message, ch, kind, len ? data : (const uint8_t *)"", len);
+	pp_sctp_channel_unref(ch);
+}
+
+static void pp_sctp_channel_too_big(struct pp_sctp_channel *ch, bool eor)
+{
+	pp_log(PP_LOG_WARN, ch->s->log_peer,
+	       "sctp: message over %zu bytes on channel %u '%s': closing it",
+	       ch->s->cfg.max_message_size, ch->id, ch->label);
+	free(pp_buf_steal(&ch->rx, NULL));
+	ch->rx_discard = !eor;
+	pp_sctp_channel_close(ch);
+}
+
+void pp_sctp_channel_on_data(struct pp_sctp_channel *ch, uint32_t ppid,
+                             const uint8_t *data, size_t len, bool eor)
+{
+	if (ch->state == PP_SCTP_CHANNEL_CLOSED)
+		return;
+	if (ch->rx_discard) {
+		ch->rx_discard = !eor;
+		return;
+	}
+	if (eor && ch->rx.len == 0) {
+		/* Whole message: straight from the receive buffer, no copy. */
+		if (len > ch->s->cfg.max_message_size)
+			pp_sctp_channel_too_big(ch, eor);
+		else
+			pp_sctp_channel_deliver(ch, ppid, data, len);
+		return;
+	}
+	if (ch->rx.len == 0)
+		ch->rx_ppid = ppid;
+	if (pp_buf_append(&ch->rx, data, len) < 0) {
+		pp_sctp_channel_too_big(ch, eor);
+		return;
+	}
+	if (!eor)
+		return;
+	ch->refs++;
+	pp_sctp_channel_deliver(ch, ch->rx_ppid, ch->rx.data, ch->rx.len);
+	free(pp_buf_steal(&ch->rx, NULL));
+	pp_sctp_channel_unref(ch);
+}
+
+uint16_t pp_sctp_channel_id(const struct pp_sctp_channel *ch)
+{
+	return ch->id;
+}
+
+const char *pp_sctp_channel_label(const struct pp_sctp_channel *ch)
+{
+	return ch->label;
+}
+
+const char *pp_sctp_channel_protocol(const struct pp_sctp_channel *ch)
+{
+	return ch->protocol;
+}
+
+void pp_sctp_channel_get_options(const struct pp_sctp_channel *ch,
+                                 struct pp_sctp_channel_options *out)
+{
+	*out = ch->opt;
+}
+
+enum pp_sctp_channel_state pp_sctp_channel_get_state(const struct pp_sctp_channel *ch)
+{
+	return ch->state;
+}
+
+size_t pp_sctp_channel_buffered_amount(const struct pp_sctp_channel *ch)
+{
+	return ch->buffered;
+}
+
+void pp_sctp_channel_set_low_threshold(struct pp_sctp_channel *ch, size_t bytes)
+{
+	ch->low_threshold = bytes;
+}
+
+void pp_sctp_channel_set_user(struct pp_sctp_channel *ch, void *user)
+{
+	ch->user = user;
+}
+
+void *pp_sctp_channel_get_user(const struct pp_sctp_channel *ch)
+{
+	return ch->user;
+}
+
+struct pp_sctp *pp_sctp_channel_association(const struct pp_sctp_channel *ch)
+{
+	return ch->s;
+}

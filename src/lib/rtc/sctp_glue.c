@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The process-wide usrsctp instance: init/finish refcounted by the live
+ * associations, one big lock, the timer, the output and upcall hooks.
+ *
+ * usrsctp runs without threads (usrsctp_init_nothreads): it only executes
+ * inside calls we make, all of them under one recursive lock, so its
+ * internal lock orders (the conninput/timer deadlocks of the threaded mode)
+ * never come into play, even when associations live on contexts run by
+ * different threads. Its clock is a 10 ms GLib timeout on the context of one
+ * live association; the elapsed time is measured, so a late tick is not
+ * lost. usrsctp has no "next deadline" query in 0.9.5, and 10 ms is far
+ * below its smallest timer (200 ms delayed SACK, 1 s RTO by default).
+ *
+ * The output hook writes the CRC32c (usrsctp's own is offloaded), then hands
+ * the packet to the association's send_packet when the current thread owns
+ * the association's context, or queues a copy for that context otherwise
+ * (timers of one association can fire from another context's tick). The
+ * upcall only wakes the association's work source. Both check that the
+ * address is still a live association: usrsctp can emit packets for a
+ * socket after usrsctp_close() (usrsctp issue #405). */
+#include "sctp_priv.h"
+
+#include "peerpipe/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PP_SCTP_TICK_MS 10
+#define PP_SCTP_FINISH_TICKS 3000 /* give up finishing after ~30 s */
+
+static GRecMutex pp_sctp_big; /* static storage: no init needed */
+static _Thread_local unsigned pp_sctp_depth; /* lock depth of this thread */
+
+static struct {
+	unsigned refs;
+	bool up;
+	GHashTable *live; /* struct pp_sctp * -> itself */
+	GSource *timer;
+	GMainContext *timer_ctx;
+	gint64 last_us;
+	unsigned finish_ticks;
+} pp_sctp_g;
+
+void pp_sctp_lock(void)
+{
+	g_rec_mutex_lock(&pp_sctp_big);
+	pp_sctp_depth++;
+}
+
+void pp_sctp_unlock(void)
+{
+	pp_sctp_depth--;
+	g_rec_mutex_unlock(&pp_sctp_big);
+}
+
+/* True inside a usrsctp call (send_packet runs there). */
+bool pp_sctp_in_usrsctp(void)
+{
+	return pp_sctp_depth > 0;
+}
+
+bool pp_sctp_library_active(void)
+{
+	bool up;
+
+	pp_sctp_lock();
+	up = pp_sctp_g.up;
+	pp_sctp_unlock();
+	return up;
+}
+
+static bool pp_sctp_is_live(struct pp_sctp *s)
+{
+	return pp_sctp_g.live && g_hash_table_contains(pp_sctp_g.live, s);
+}
+
+void pp_sctp_wake(struct pp_sctp *s)
+{
+	if (s->work)
+		g_source_set_ready_time(s->work, 0);
+}
+
+void pp_sctp_glue_upcall(struct socket *sock, void *arg, int flags)
+{
+	struct pp_sctp *s = arg;
+
+	if (pp_sctp_is_live(s))
+		pp_sctp_wake(s);
+}
+
+static int pp_sctp_output(void *addr, void *buffer, size_t len, uint8_t tos, uint8_t set_df)
+{
+	struct pp_sctp *s = addr;
+
+	if (!pp_sctp_is_live(s) || s->doomed || len < PP_SCTP_HEADER_LEN)
+		return -1;
+	pp_sctp_crc32c_stamp(buffer, len);
+	if (g_main_context_is_owner(s->ctx)) {
+		s->stats.packets_sent++;
+		s->cb.send_packet(s->user, buffer, len);
+		return 0;
+	}
+	g_mutex_lock(&s->xlock);
+	g_queue_push_tail(&s->xq, g_bytes_new(buffer, len));
+	g_mutex_unlock(&s->xlock);
+	pp_sctp_wake(s);
+	return 0;
+}
+
+__attribute__((format(printf, 1, 2)))
+static void pp_sctp_debug_printf(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	size_t n;
+
+	if (!pp_log_enabled(PP_LOG_DEBUG))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	pp_debug("usrsctp: %s", line);
+}
+
+static void pp_sctp_usrsctp_init(void)
+{
+	usrsctp_init_nothreads(0, pp_sctp_output, pp_sctp_debug_printf);
+	/* sctp_init() resets the sysctls, so these come after it. */
+	usrsctp_sysctl_set_sctp_ecn_enable(0);   /* DTLS carries no ECN bits */
+	usrsctp_sysctl_set_sctp_pr_enable(1);    /* RFC 3758, for PR channels */
+	usrsctp_sysctl_set_sctp_reconfig_enable(1); /* RFC 6525 stream reset */
+	usrsctp_sysctl_set_sctp_initial_cwnd(10);   /* RFC 6928 */
+	/* Room for a full send buffer of small messages (default 512). */
+	usrsctp_sysctl_set_sctp_max_chunks_on_queue(64 * 1024);
+	usrsctp_enable_crc32c_offload();         /* we write and check it */
+	pp_sctp_g.up = true;
+	pp_sctp_g.finish_ticks = 0;
+	pp_log(PP_LOG_DEBUG, NULL, "sctp: usrsctp initialised (no threads)");
+}
+
+static gboolean pp_sctp_tick(gpointer unused)
+{
+	gboolean keep = G_SOURCE_CONTINUE;
+	gint64 now, ms;
+
+	pp_sctp_lock();
+	now = g_get_monotonic_time();
+	ms = (now - pp_sctp_g.last_us) / 1000;
+	if (ms > 0) {
+		pp_sctp_g.last_us += ms * 1000;
+		usrsctp_handle_timers((uint32_t)MIN(ms, G_GINT64_CONSTANT(60000)));
+	}
+	if (pp_sctp_g.refs == 0 && pp_sctp_g.up) {
+		/* Closed sockets may linger in usrsctp until their timers free
+		 * them; finish once it agrees. */
+		if (usrsctp_finish() == 0) {
+			pp_sctp_g.up = false;
+			keep = G_SOURCE_REMOVE;
+			pp_log(PP_LOG_DEBUG, NULL, "sctp: usrsctp finished");
+		} else if (++pp_sctp_g.finish_ticks > PP_SCTP_FINISH_TICKS) {
+			keep = G_SOURCE_REMOVE; /* stays initialised */
+		}
+	}
+	if (keep == G_SOURCE_REMOVE) {
+		g_source_unref(pp_sctp_g.timer);
+		pp_sctp_g.timer = NULL;
+		pp_sctp_g.timer_ctx = NULL;
+	}
+	pp_sctp_unlock();
+	return keep;
+}
+
+/* Lock held. */
+static void pp_sctp_timer_stop(void)
+{
+	if (!pp_sctp_g.timer)
+		return;
+	g_source_destroy(pp_sctp_g.timer);
+	g_source_unref(pp_sctp_g.timer);
+	pp_sctp_g.timer = NULL;
+	pp_sctp_g.timer_ctx = NULL;
+}
+
+/* Lock held. */
+static void pp_sctp_timer_start(GMainContext *ctx)
+{
+	pp_sctp_timer_stop();
+	pp_sctp_g.timer = g_timeout_source_new(PP_SCTP_TICK_MS);
+	g_source_set_callback(pp_sctp_g.timer, pp_sctp_tick, NULL, NULL);
+	g_source_set_static_name(pp_sctp_g.timer, "pp-sctp-timer");
+	g_source_attach(pp_sctp_g.timer, ctx);
+	pp_sctp_g.timer_ctx = ctx;
+	pp_sctp_g.last_us = g_get_monotonic_time();
+}
+
+int pp_sctp_glue_attach(struct pp_sctp *s)
+{
+	pp_sctp_lock();
+	if (!pp_sctp_g.up)
+		pp_sctp_usrsctp_init();
+	if (!pp_sctp_g.live)
+		pp_sctp_g.live = g_hash_table_new(NULL, NULL);
+	pp_sctp_g.refs++;
+	g_hash_table_add(pp_sctp_g.live, s);
+	usrsctp_register_address(s);
+	/* A timer whose context was dropped is destroyed with it. */
+	if (!pp_sctp_g.timer || g_source_is_destroyed(pp_sctp_g.timer))
+		pp_sctp_timer_start(s->ctx);
+	pp_sctp_unlock();
+	return 0;
+}
+
+/* After this no output or upcall reaches s. */
+void pp_sctp_glue_detach(struct pp_sctp *s)
+{
+	GHashTableIter it;
+	gpointer key;
+	GMainContext *other = NULL;
+
+	pp_sctp_lock();
+	if (!pp_sctp_g.live || !g_hash_table_remove(pp_sctp_g.live, s)) {
+		pp_sctp_unlock();
+		return;
+	}
+	usrsctp_deregister_address(s);
+	pp_sctp_g.refs--;
+	pp_sctp_g.finish_ticks = 0;
+	if (pp_sctp_g.timer_ctx == s->ctx) {
+		/* Keep the clock on a context someone still runs. */
+		g_hash_table_iter_init(&it, pp_sctp_g.live);
+		while (g_hash_table_iter_next(&it, &key, NULL)) {
+			struct pp_sctp *o = key;
+			other = o->ctx;
+			if (other == s->ctx)
+				break;
+		}
+		if (other && other != s->ctx)
+			pp_sctp_timer_start(other);
+	}
+	pp_sctp_unlock();
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internals shared by the sctp*.c files (association, usrsctp glue,
+ * channels, CRC32c). Not installed. */
+#ifndef PEERPIPE_RTC_SCTP_PRIV_H
+#define PEERPIPE_RTC_SCTP_PRIV_H
+
+#include "peerpipe/buf.h"
+#include "peerpipe/rtc/sctp.h"
+
+#include <glib.h>
+#include <usrsctp.h>
+
+#define PP_SCTP_DEF_PORT 5000
+#define PP_SCTP_DEF_MAX_MESSAGE (256u * 1024)
+#define PP_SCTP_DEF_BUFFER (1024u * 1024)
+#define PP_SCTP_DEF_MAX_BUFFERED ((size_t)16 * 1024 * 1024)
+#define PP_SCTP_DEF_MTU 1151
+#define PP_SCTP_DEF_STREAMS 1024
+#define PP_SCTP_HEADER_LEN 12   /* SCTP common header */
+#define PP_SCTP_EARLY_MAX 16    /* packets kept before pp_sctp_connect() */
+#define PP_SCTP_NOTIF_MAX (64u * 1024)
+#define PP_SCTP_RECV_BUDGET 256 /* messages per dispatch before yielding */
+#define PP_SCTP_RESET_RETRY_US (50 * 1000)
+
+/* One queued outgoing message. */
+struct pp_sctp_msg {
+	uint32_t ppid;
+	size_t len;     /* bytes to give usrsctp (1 for the empty PPIDs) */
+	size_t off;     /* bytes usrsctp has accepted already */
+	bool counts;    /* user data: len - off is in buffered_amount */
+	uint8_t data[];
+};
+
+struct pp_sctp_channel {
+	struct pp_sctp *s;
+	int refs;
+	uint16_t id;
+	enum pp_sctp_channel_state state;
+	struct pp_sctp_channel_options opt;
+	char *label;
+	char *protocol;
+	void *user;
+
+	GQueue queue;         /* struct pp_sctp_msg *, oldest first */
+	size_t buffered;
+	size_t low_threshold;
+	bool in_sendq;        /* listed in s->sendq */
+	bool low_pending;     /* on_buffered_amount_low owed */
+
+	bool reset_wanted;    /* closing: reset our side once the queue drains */
+	bool reset_sent;      /* SCTP_RESET_STREAMS accepted by usrsctp */
+	bool out_reset;       /* our outgoing stream is reset */
+	bool in_reset;        /* the peer reset its outgoing stream */
+
+	struct pp_buf rx;     /* message arriving in pieces */
+	uint32_t rx_ppid;
+	bool rx_discard;      /* too big: drop pieces until MSG_EOR */
+};
+
+struct pp_sctp {
+	GMainContext *ctx;
+	struct pp_sctp_config cfg;
+	struct pp_sctp_callbacks cb;
+	void *user;
+	char *log_peer;
+
+	struct socket *sock;
+	enum pp_sctp_state state;
+	bool reported_up;     /* on_state(CONNECTED) delivered */
+	bool end_pending;     /* CLOSED/FAILED to report from the work source */
+	bool end_reported;
+	enum pp_sctp_state end_state;
+	bool shutdown_sent;
+	uint16_t out_streams;
+	uint16_t in_streams;
+
+	GSource *work;        /* runs pp_sctp_work(); woken by ready time */
+	bool in_work;
+	bool doomed;          /* pp_sctp_free() deferred: inside work or usrsctp */
+
+	GHashTable *channels; /* stream id -> channel */
+	GQueue sendq;         /* channels with queued messages, round robin */
+	struct pp_sctp_channel *locked; /* message partly accepted by usrsctp */
+	bool resets_pending;
+	gint64 reset_retry_at;
+
+	uint8_t *rbuf;        /* usrsctp_recvv target */
+	size_t rbuf_len;
+	struct pp_buf notif;  /* notification arriving in pieces */
+
+	GQueue early;         /* GBytes fed before pp_sctp_connect() */
+	GMutex xlock;
+	GQueue xq;            /* GBytes output on a thread not owning ctx */
+
+	struct pp_sctp_stats stats;
+};
+
+/* sctp_glue.c: the process-wide usrsctp instance. Every usrsctp call is
+ * made with the lock held (it is recursive). */
+void pp_sctp_lock(void);
+void pp_sctp_unlock(void);
+bool pp_sctp_in_usrsctp(void);
+int pp_sctp_glue_attach(struct pp_sctp *s);
+void pp_sctp_glue_detach(struct pp_sctp *s);
+void pp_sctp_glue_upcall(struct socket *sock, void *arg, int flags);
+void pp_sctp_wake(struct pp_sctp *s);
+
+/* sctp_crc32c.c */
+uint32_t pp_sctp_crc32c_sw(uint32_t crc, const void *data, size_t len);
+uint32_t pp_sctp_crc32c_update(uint32_t crc, const void *data, size_t len);
+void pp_sctp_crc32c_stamp(uint8_t *pkt, size_t len);
+bool pp_sctp_crc32c_ok(const uint8_t *pkt, size_t len);
+
+/* sctp.c */
+void pp_sctp_work(struct pp_sctp *s);
+void pp_sctp_end(struct pp_sctp *s, enum pp_sctp_state st);
+void pp_sctp_maybe_shutdown(struct pp_sctp *s);
+
+/* sctp_recv.c */
+void pp_sctp_recv_all(struct pp_sctp *s);
+
+/* sctp_channel.c */
+struct pp_sctp_channel *pp_sctp_channel_find(struct pp_sctp *s, uint16_t id);
+void pp_sctp_channel_unref(struct pp_sctp_channel *ch);
+void pp_sctp_channel_on_dcep(struct pp_sctp *s, uint16_t id, const uint8_t *msg, size_t len);
+void pp_sctp_channel_on_data(struct pp_sctp_channel *ch, uint32_t ppid,
+                             const uint8_t *data, size_t len, bool eor);
+void pp_sctp_channel_on_reset(struct pp_sctp *s, uint16_t flags,
+                              const uint16_t *ids, size_t n);
+void pp_sctp_channel_finish(struct pp_sctp_channel *ch, bool notify);
+void pp_sctp_channels_up(struct pp_sctp *s);
+void pp_sctp_channels_end(struct pp_sctp *s, bool notify);
+
+/* sctp_send.c */
+int pp_sctp_queue_msg(struct pp_sctp_channel *ch, uint32_t ppid,
+                      const void *data, size_t len, bool counts);
+void pp_sctp_flush(struct pp_sctp *s);
+void pp_sctp_queue_clear(struct pp_sctp_channel *ch);
+bool pp_sctp_all_sent(const struct pp_sctp *s);
+
+#define PP_SCTP_CALL(s, name, ...)                                      \
+	do {                                                            \
+		if (!(s)->doomed && (s)->cb.name)                       \
+			(s)->cb.name((s)->user, __VA_ARGS__);           \
+	} while (0)
+
+#endif

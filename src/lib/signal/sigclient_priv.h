@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internals shared by sigclient.c (object, states, backoff),
+ * sigclient_conn.c (libsoup connection, receiving) and sigclient_send.c
+ * (building and sending messages, the outgoing queue). */
+#ifndef PEERPIPE_SIGCLIENT_PRIV_H
+#define PEERPIPE_SIGCLIENT_PRIV_H
+
+#include "peerpipe/ratelimit.h"
+#include "peerpipe/sigclient.h"
+
+#include <libsoup/soup.h>
+
+#define PP_SIGCLIENT_STABLE_MS 10000    /* joined this long: backoff restarts */
+#define PP_SIGCLIENT_LEAVE_WAIT_MS 2000 /* after LEAVE_ROOM, close ourselves */
+#define PP_SIGCLIENT_OUTQ_MAX 256       /* messages waiting for the rate */
+#define PP_SIGCLIENT_OUTQ_BYTES (1024 * 1024)
+
+struct pp_sigclient {
+	GMainContext *ctx;
+	struct pp_sigclient_callbacks cbs;
+	void *user;
+
+	/* configuration */
+	GUri *uri;                /* http(s):// form handed to libsoup */
+	char *where;              /* ws(s)://host:port/path for logs */
+	char *room;
+	char *fingerprint;        /* NULL when none */
+	char *token;              /* wiped before free */
+	size_t token_len;
+	bool tls_errors_fatal;
+	uint32_t backoff_min_ms, backoff_max_ms;
+	uint32_t connect_timeout_ms, keepalive_ms;
+	uint32_t send_rate, send_burst;
+	struct pp_sigclient_limits lim;
+	SoupSession *session;
+
+	/* state */
+	enum pp_sigclient_state state;
+	bool reported;            /* on_state called at least once */
+	bool left;                /* pp_sigclient_leave() was called */
+	unsigned attempts;        /* connections started */
+	unsigned failures;        /* in a row, drives the backoff */
+	gint64 joined_at_us;
+	char peer_id[PP_PEER_ID_LEN + 1]; /* "" unless JOINED */
+
+	/* the current attempt / connection */
+	GCancellable *cancel;     /* of the pending connect, NULL otherwise */
+	SoupWebsocketConnection *ws;
+	GTlsCertificateFlags tls_flags; /* what the last handshake refused */
+	gint64 last_rx_us;
+	unsigned malformed;       /* dropped server messages (log throttling) */
+	GSource *retry_timer;     /* next attempt */
+	GSource *deadline_timer;  /* connect + JOINED deadline */
+	GSource *alive_timer;     /* keepalive check */
+	GSource *leave_timer;     /* after LEAVE_ROOM */
+	GSource *drain_timer;     /* outgoing queue */
+
+	/* outgoing */
+	struct pp_bucket bucket;
+	GQueue outq;              /* char * messages */
+	size_t outq_bytes;
+
+	/* callbacks in progress; free() inside one is deferred */
+	unsigned depth;
+	bool dead;
+};
+
+/* sigclient.c */
+void pp_sigclient_enter(struct pp_sigclient *c);
+/* Returns false when c was freed (do not touch it any more). */
+bool pp_sigclient_exit(struct pp_sigclient *c);
+void pp_sigclient_set_state(struct pp_sigclient *c, enum pp_sigclient_state st,
+                            enum pp_sigclient_why why, const char *detail);
+/* Tears the connection down and schedules the next attempt (slow: wait
+ * backoff_max at once), reporting DISCONNECTED. */
+void pp_sigclient_retry(struct pp_sigclient *c, enum pp_sigclient_why why, const char *detail,
+                        bool slow);
+/* Tears the connection down and reports FATAL. */
+void pp_sigclient_fatal(struct pp_sigclient *c, enum pp_sigclient_why why, const char *detail);
+GSource *pp_sigclient_timer(struct pp_sigclient *c, guint ms, GSourceFunc fn);
+void pp_sigclient_timer_clear(GSource **t);
+
+/* sigclient_conn.c */
+void pp_sigclient_conn_start(struct pp_sigclient *c);
+/* Drops the connection or pending attempt without any callback. */
+void pp_sigclient_conn_teardown(struct pp_sigclient *c);
+SoupSession *pp_sigclient_session_new(GMainContext *ctx, const char *ca_file);
+
+/* sigclient_send.c */
+int pp_sigclient_send_join(struct pp_sigclient *c);
+void pp_sigclient_outq_clear(struct pp_sigclient *c);
+bool pp_sigclient_token_valid(const char *token);
+
+#endif

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Two peer connections in one process over 127.0.0.1: the whole stack
+ * (ICE, DTLS, SCTP, channels) with real sockets, signaling by direct calls. */
+#include "peerpipe/error.h"
+#include "peerpipe/rtc/identity.h"
+#include "peerpipe/rtc/peer.h"
+
+#include <glib.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+typedef struct Side Side;
+struct Side {
+	const char *name;
+	struct pp_peer *pc;
+	struct pp_identity *id;
+	Side *other;
+	enum pp_peer_state state;
+	char *reason;
+	struct pp_sctp_channel *channel; /* last opened */
+	GPtrArray *messages;             /* GBytes, in order */
+	guint64 bulk_bytes;
+	EVP_MD_CTX *bulk_hash;
+	guint closed_channels;
+};
+
+static GMainContext *ctx;
+
+static void on_desc(void *user, const char *type, const char *sdp)
+{
+	Side *s = user;
+	int rc = pp_peer_set_remote_description(s->other->pc, type, sdp, strlen(sdp));
+	g_assert_cmpint(rc, ==, 0);
+}
+
+static void on_cand(void *user, const char *line, const char *mid, unsigned index)
+{
+	Side *s = user;
+	(void)mid, (void)index;
+	pp_peer_add_remote_candidate(s->other->pc, line);
+}
+
+static void on_state(void *user, enum pp_peer_state st, const char *reason)
+{
+	Side *s = user;
+	s->state = st;
+	g_free(s->reason);
+	s->reason = g_strdup(reason);
+	g_test_message("%s: %s %s", s->name, pp_peer_state_name(st), reason ? reason : "");
+}
+
+static void on_open(void *user, struct pp_sctp_channel *ch)
+{
+	Side *s = user;
+	s->channel = ch;
+}
+
+static void on_message(void *user, struct pp_sctp_channel *ch, enum pp_sctp_kind kind,
+                       const uint8_t *data, size_t len)
+{
+	Side *s = user;
+	(void)ch, (void)kind;
+	if (s->bulk_hash) {
+		EVP_DigestUpdate(s->bulk_hash, data, len);
+		s->bulk_bytes += len;
+		return;
+	}
+	g_ptr_array_add(s->messages, g_bytes_new(data, len));
+}
+
+static void on_closed(void *user, struct pp_sctp_channel *ch)
+{
+	Side *s = user;
+	(void)ch;
+	s->closed_channels++;
+}
+
+static const struct pp_peer_callbacks callbacks = {
+	.on_local_description = on_desc,
+	.on_local_candidate = on_cand,
+	.on_state = on_state,
+	.on_channel_open = on_open,
+	.on_message = on_message,
+	.on_channel_closed = on_closed,
+};
+
+static const char *const loopback[] = { "127.0.0.1" };
+
+/* pin_other: pin the other side's real fingerprint (else a random one). */
+static void side_init(Side *s, const char *name, Side *other)
+{
+	memset(s, 0, sizeof(*s));
+	s->name = name;
+	s->other = other;
+	s->messages = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	g_assert_cmpint(pp_identity_new_ephemeral(&s->id), ==, 0);
+}
+
+static void side_peer(Side *s, const struct pp_fingerprint *pin)
+{
+	struct pp_peer_config cfg = {
+		.identity = s->id,
+		.pins = pin,
+		.n_pins = 1,
+		.local_addresses = loopback,
+		.n_local_addresses = 1,
+		.log_peer = s->name,
+	};
+	s->pc = pp_peer_new(ctx, &cfg, &callbacks, s);
+	g_assert_nonnull(s->pc);
+}
+
+static void side_free(Side *s)
+{
+	pp_peer_free(s->pc);
+	pp_identity_free(s->id);
+	g_ptr_array_free(s->messages, TRUE);
+	g_free(s->reason);
+	if (s->bulk_hash)
+		EVP_MD_CTX_free(s->bulk_hash);
+}
+
+static gboolean run_until(gboolean (*done)(Side *, Side *), Side *a, Side *b, int ms)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+	while (!done(a, b) && g_get_monotonic_time() < end)
+		g_main_context_iteration(ctx, TRUE);
+	return done(a, b);
+}
+
+static gboolean both_connected(Side *a, Side *b)
+{
+	return a->state == PP_PEER_CONNECTED && b->state == PP_PEER_CONNECTED;
+}
+
+static gboolean one_failed(Side *a, Side *b)
+{
+	return a->state == PP_PEER_FAILED || b->state == PP_PEER_FAILED;
+}
+
+static void connect_pair(Side *a, Side *b)
+{
+	side_init(a, "offerer", b);
+	side_init(b, "answerer", a);
+	side_peer(a, pp_identity_fingerprint(b->id));
+	side_peer(b, pp_identity_fingerprint(a->id));
+	g_assert_cmpint(pp_peer_create_offer(a->pc), ==, 0);
+	gint64 t0 = g_get_monotonic_time();
+	g_assert_true(run_until(both_connected, a, b, 10000));
+	g_test_message("connected in %.1f ms", (g_get_monotonic_time() - t0) / 1000.0);
+	g_assert_true(pp_fingerprint_equal(pp_peer_remote_fingerprint(a->pc), pp_identity_fingerprint(b->id)));
+	g_assert_true(pp_fingerprint_equal(pp_peer_remote_fingerprint(b->pc), pp_identity_fingerprint(a->id)));
+}
+
+static gboolean b_has_channel(Side *a, Side *b)
+{
+	(void)a;
+	return b->channel != NULL;
+}
+
+static gboolean b_has_messages(Side *a, Side *b)
+{
+	(void)a;
+	return b->messages->len >= 4;
+}
+
+static void test_connect_and_messages(void)
+{
+	Side a, b;
+	connect_pair(&a, &b);
+	struct pp_sctp_channel *ch = NULL;
+	g_assert_cmpint(pp_peer_channel_open(a.pc, "peerpipe-control", "peerpipe.control.v1", NULL, &ch), ==, 0);
+	g_assert_true(run_until(b_has_channel, &a, &b, 5000));
+	g_assert_cmpstr(pp_sctp_channel_label(b.channel), ==, "peerpipe-control");
+	g_assert_cmpstr(pp_sctp_channel_protocol(b.channel), ==, "peerpipe.control.v1");
+
+	/* 1 byte, empty, 64 KiB, 256 KiB (max-message-size) */
+	static const size_t sizes[] = { 1, 0, 65536, 262144 };
+	guint8 *buf = g_malloc(262144);
+	for (size_t i = 0; i < 262144; i++)
+		buf[i] = (guint8)(i * 7 + 3);
+	for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		while (a.channel == NULL && g_main_context_iteration(ctx, FALSE))
+			;
+		int rc = pp_sctp_channel_send(ch, false, buf, sizes[i]);
+		g_assert_cmpint(rc, ==, 0);
+	}
+	g_assert_true(run_until(b_has_messages, &a, &b, 10000));
+	for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		gsize len;
+		const guint8 *got = g_bytes_get_data(g_ptr_array_index(b.messages, i), &len);
+		g_assert_cmpuint(len, ==, sizes[i]);
+		if (len)
+			g_assert_cmpmem(got, len, buf, sizes[i]);
+	}
+	/* one byte over the limit is refused */
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, buf, 262145), ==, PP_ERR_TOO_BIG);
+	g_free(buf);
+	side_free(&a);
+	side_free(&b);
+}
+
+static void test_unpinned_refused(void)
+{
+	Side a, b;
+	struct pp_identity *stranger;
+	side_init(&a, "offerer", &b);
+	side_init(&b, "answerer", &a);
+	g_assert_cmpint(pp_identity_new_ephemeral(&stranger), ==, 0);
+	side_peer(&a, pp_identity_fingerprint(b.id));
+	side_peer(&b, pp_identity_fingerprint(stranger)); /* b pins someone else */
+	g_assert_cmpint(pp_peer_create_offer(a.pc), ==, 0);
+	g_assert_true(run_until(one_failed, &a, &b, 15000));
+	g_assert_cmpint(b.state, ==, PP_PEER_FAILED);
+	g_assert_nonnull(strstr(b.reason, "pin"));
+	g_assert_cmpint(a.state, !=, PP_PEER_CONNECTED);
+	pp_identity_free(stranger);
+	side_free(&a);
+	side_free(&b);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	ctx = g_main_context_new();
+	g_test_add_func("/peer/connect-and-messages", test_connect_and_messages);
+	g_test_add_func("/peer/unpinned-refused", test_unpinned_refused);
+	int rc = g_test_run();
+	g_main_context_unref(ctx);
+	return rc;
+}

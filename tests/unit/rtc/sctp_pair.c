@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "sctp_pair.h"
+
+#include <string.h>
+
+void sctp_msg_free(gpointer p)
+{
+	struct sctp_msg *m = p;
+
+	g_bytes_unref(m->data);
+	g_free(m);
+}
+
+static gboolean sctp_pair_deliver(gpointer data)
+{
+	struct sctp_pair *p = data;
+	GBytes *b;
+
+	/* Everything queued now, both ways; new packets wait for the next
+	 * round, as they would on a wire. */
+	guint n[2] = { p->q[0].length, p->q[1].length };
+	for (int i = 0; i < 2; i++)
+		for (guint k = 0; k < n[i] && (b = g_queue_pop_head(&p->q[i])); k++) {
+			gsize len;
+			const uint8_t *d = g_bytes_get_data(b, &len);
+			if (p->side[i].s)
+				pp_sctp_feed(p->side[i].s, d, len);
+			g_bytes_unref(b);
+		}
+	if (p->q[0].length || p->q[1].length)
+		return G_SOURCE_CONTINUE;
+	g_source_unref(p->idle);
+	p->idle = NULL;
+	return G_SOURCE_REMOVE;
+}
+
+static int sctp_pair_send(void *user, const uint8_t *data, size_t len)
+{
+	struct sctp_side *side = user;
+	struct sctp_pair *p = side->pair;
+
+	side->packets++;
+	if (len > side->max_packet)
+		side->max_packet = len;
+	if (side->free_on_send && side->s) {
+		pp_sctp_free(side->s); /* deferred: we are inside usrsctp */
+		side->s = NULL;
+	}
+	if (p->dead || (p->loss > 0 && g_rand_double(p->rng) < p->loss)) {
+		p->lost++;
+		return 0;
+	}
+	g_queue_push_tail(&p->q[1 - side->idx], g_bytes_new(data, len));
+	if (!p->idle) {
+		p->idle = g_idle_source_new();
+		g_source_set_priority(p->idle, G_PRIORITY_DEFAULT);
+		g_source_set_callback(p->idle, sctp_pair_deliver, p, NULL);
+		g_source_attach(p->idle, p->ctx);
+	}
+	return 0;
+}
+
+static void sctp_side_state(void *user, enum pp_sctp_state st)
+{
+	struct sctp_side *side = user;
+
+	side->state = st;
+	if (st == PP_SCTP_CONNECTED)
+		side->up_events++;
+	else
+		side->end_events++;
+	if (side->hooks.on_state)
+		side->hooks.on_state(side, st);
+}
+
+static void sctp_side_open(void *user, struct pp_sctp_channel *ch)
+{
+	struct sctp_side *side = user;
+
+	g_ptr_array_add(side->opened, ch);
+	if (side->hooks.on_open)
+		side->hooks.on_open(side, ch);
+}
+
+static void sctp_side_message(void *user, struct pp_sctp_channel *ch, enum pp_sctp_kind kind,
+                              const uint8_t *data, size_t len)
+{
+	struct sctp_side *side = user;
+	struct sctp_msg *m;
+
+	if (side->hooks.on_message) {
+		side->hooks.on_message(side, ch, kind, data, len);
+		return;
+	}
+	m = g_new0(struct sctp_msg, 1);
+	m->id = pp_sctp_channel_id(ch);
+	m->kind = kind;
+	m->data = g_bytes_new(data, len);
+	g_ptr_array_add(side->msgs, m);
+}
+
+static void sctp_side_closed(void *user, struct pp_sctp_channel *ch)
+{
+	struct sctp_side *side = user;
+	uint16_t id = pp_sctp_channel_id(ch);
+
+	g_array_append_val(side->closed, id);
+	g_ptr_array_remove(side->opened, ch);
+	if (side->hooks.on_closed)
+		side->hooks.on_closed(side, ch);
+}
+
+static void sctp_side_low(void *user, struct pp_sctp_channel *ch)
+{
+	struct sctp_side *side = user;
+
+	if (side->hooks.on_low)
+		side->hooks.on_low(side, ch);
+}
+
+static const struct pp_sctp_callbacks sctp_pair_cb = {
+	.send_packet = sctp_pair_send,
+	.on_state = sctp_side_state,
+	.on_channel_open = sctp_side_open,
+	.on_message = sctp_side_message,
+	.on_channel_closed = sctp_side_closed,
+	.on_buffered_amount_low = sctp_side_low,
+};
+
+void sctp_pair_init(struct sctp_pair *p, const struct pp_sctp_config *c0,
+                    const struct pp_sctp_config *c1)
+{
+	const struct pp_sctp_config *cfg[2] = { c0, c1 };
+
+	memset(p, 0, sizeof(*p));
+	p->ctx = g_main_context_new();
+	p->rng = g_rand_new_with_seed(42);
+	for (int i = 0; i < 2; i++) {
+		struct sctp_side *side = &p->side[i];
+		struct pp_sctp_config c = { 0 };
+		if (cfg[i])
+			c = *cfg[i];
+		c.role = i == 0 ? PP_SCTP_ROLE_CLIENT : PP_SCTP_ROLE_SERVER;
+		c.log_peer = i == 0 ? "A" : "B";
+		side->pair = p;
+		side->idx = i;
+		side->opened = g_ptr_array_new();
+		side->closed = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+		side->msgs = g_ptr_array_new_with_free_func(sctp_msg_free);
+		g_queue_init(&p->q[i]);
+		side->s = pp_sctp_new(p->ctx, &c, &sctp_pair_cb, side);
+		g_assert_nonnull(side->s);
+	}
+}
+
+void sctp_pair_connect(struct sctp_pair *p)
+{
+	g_assert_cmpint(pp_sctp_connect(p->side[0].s), ==, 0);
+	g_assert_cmpint(pp_sctp_connect(p->side[1].s), ==, 0);
+	SCTP_RUN_UNTIL(p, p->side[0].state == PP_SCTP_CONNECTED &&
+	                  p->side[1].state == PP_SCTP_CONNECTED, 10000);
+}
+
+void sctp_pair_drop_side(struct sctp_pair *p, int idx)
+{
+	pp_sctp_free(p->side[idx].s);
+	p->side[idx].s = NULL;
+}
+
+static gboolean sctp_pair_stop(gpointer data)
+{
+	*(bool *)data = true;
+	return G_SOURCE_REMOVE;
+}
+
+void sctp_pair_run_for(struct sctp_pair *p, int ms)
+{
+	bool done = false;
+	GSource *t = g_timeout_source_new((guint)ms);
+
+	g_source_set_callback(t, sctp_pair_stop, &done, NULL);
+	g_source_attach(t, p->ctx);
+	while (!done)
+		g_main_context_iteration(p->ctx, TRUE);
+	g_source_unref(t);
+}
+
+void sctp_pair_free(struct sctp_pair *p)
+{
+	GBytes *b;
+
+	for (int i = 0; i < 2; i++) {
+		struct sctp_side *side = &p->side[i];
+		pp_sctp_free(side->s);
+		side->s = NULL;
+		while ((b = g_queue_pop_head(&p->q[i])))
+			g_bytes_unref(b);
+		g_ptr_array_free(side->opened, TRUE);
+		g_array_free(side->closed, TRUE);
+		g_ptr_array_free(side->msgs, TRUE);
+	}
+	if (p->idle) {
+		g_source_destroy(p->idle);
+		g_source_unref(p->idle);
+	}
+	g_rand_free(p->rng);
+	g_main_context_unref(p->ctx);
+}

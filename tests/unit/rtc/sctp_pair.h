@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Two SCTP associations in one process joined by an in-memory link: each
+ * side's send_packet queues a copy for the other, and an idle source on the
+ * shared GMainContext feeds the queued packets in (so delivery is
+ * asynchronous, like a real lower layer). The link can lose packets at
+ * random or drop everything. Used by test_sctp.c and bench/sctp-bench.c. */
+#ifndef PEERPIPE_TESTS_SCTP_PAIR_H
+#define PEERPIPE_TESTS_SCTP_PAIR_H
+
+#include "peerpipe/rtc/sctp.h"
+
+#include <glib.h>
+
+struct sctp_side;
+
+struct sctp_hooks {
+	void (*on_message)(struct sctp_side *side, struct pp_sctp_channel *ch,
+	                   enum pp_sctp_kind kind, const uint8_t *data, size_t len);
+	void (*on_low)(struct sctp_side *side, struct pp_sctp_channel *ch);
+	void (*on_open)(struct sctp_side *side, struct pp_sctp_channel *ch);
+	void (*on_closed)(struct sctp_side *side, struct pp_sctp_channel *ch);
+	void (*on_state)(struct sctp_side *side, enum pp_sctp_state st);
+};
+
+/* A received message kept by the default on_message. */
+struct sctp_msg {
+	uint16_t id;
+	enum pp_sctp_kind kind;
+	GBytes *data;
+};
+
+struct sctp_side {
+	struct sctp_pair *pair;
+	int idx;
+	struct pp_sctp *s;
+	struct sctp_hooks hooks;
+	void *test;                 /* for the test's hooks */
+	enum pp_sctp_state state;   /* last on_state */
+	unsigned up_events, end_events;
+	GPtrArray *opened;          /* channels announced by on_channel_open */
+	GArray *closed;             /* uint16_t ids announced by on_channel_closed */
+	GPtrArray *msgs;            /* struct sctp_msg * (default on_message) */
+	size_t max_packet;          /* largest packet sent */
+	uint64_t packets;
+	bool free_on_send;          /* pp_sctp_free() from inside send_packet */
+};
+
+struct sctp_pair {
+	GMainContext *ctx;
+	struct sctp_side side[2];   /* 0: DTLS client (even ids), 1: server */
+	GQueue q[2];                /* GBytes waiting for side i */
+	GSource *idle;
+	GRand *rng;
+	double loss;                /* probability a packet is lost */
+	bool dead;                  /* drop everything */
+	uint64_t lost;
+};
+
+/* cfg may be NULL for defaults; the roles are set here. */
+void sctp_pair_init(struct sctp_pair *p, const struct pp_sctp_config *c0,
+                    const struct pp_sctp_config *c1);
+/* Both sides connect; waits for CONNECTED on both (fails the test after
+ * 10 s). */
+void sctp_pair_connect(struct sctp_pair *p);
+void sctp_pair_free(struct sctp_pair *p);
+/* Frees one side now (the other keeps running). */
+void sctp_pair_drop_side(struct sctp_pair *p, int idx);
+void sctp_msg_free(gpointer m);
+
+/* Runs the context until cond holds; aborts the test after ms. */
+#define SCTP_RUN_UNTIL(p, cond, ms)                                                  \
+	do {                                                                         \
+		gint64 sctp_end_ = g_get_monotonic_time() + (gint64)(ms) * 1000;     \
+		while (!(cond)) {                                                    \
+			if (g_get_monotonic_time() > sctp_end_)                      \
+				g_error("%s:%d: timed out waiting for %s", __FILE__, \
+				        __LINE__, #cond);                            \
+			g_main_context_iteration((p)->ctx, TRUE);                    \
+		}                                                                    \
+	} while (0)
+
+/* Runs the context for ms milliseconds. */
+void sctp_pair_run_for(struct sctp_pair *p, int ms);
+
+#endif

@@ -1,0 +1,803 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* SCTP association and data channels: two associations joined by an
+ * in-memory link (sctp_pair.c) on one GMainContext. */
+#include "peerpipe/error.h"
+#include "peerpipe/log.h"
+#include "peerpipe/rtc/sctp.h"
+#include "sctp_pair.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <usrsctp.h>
+
+/* The private software path, to check it against the SSE4.2 one. */
+uint32_t pp_sctp_crc32c_sw(uint32_t crc, const void *data, size_t len);
+
+static void fill(uint8_t *buf, size_t len, uint64_t seed)
+{
+	uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (uint8_t)x;
+	}
+}
+
+static struct pp_sctp_channel *open_and_wait(struct sctp_pair *p, int from, const char *label,
+                                             const char *proto,
+                                             const struct pp_sctp_channel_options *opt)
+{
+	struct pp_sctp_channel *ch = NULL;
+	guint before = p->side[1 - from].opened->len;
+
+	g_assert_cmpint(pp_sctp_channel_open(p->side[from].s, label, proto, opt, &ch), ==, 0);
+	g_assert_nonnull(ch);
+	SCTP_RUN_UNTIL(p, pp_sctp_channel_get_state(ch) == PP_SCTP_CHANNEL_OPEN &&
+	                  p->side[1 - from].opened->len > before, 5000);
+	return ch;
+}
+
+/* The channel the other side got for id. */
+static struct pp_sctp_channel *peer_channel(struct sctp_side *side, uint16_t id)
+{
+	for (guint i = 0; i < side->opened->len; i++) {
+		struct pp_sctp_channel *ch = g_ptr_array_index(side->opened, i);
+		if (pp_sctp_channel_id(ch) == id)
+			return ch;
+	}
+	return NULL;
+}
+
+static bool was_closed(struct sctp_side *side, uint16_t id)
+{
+	for (guint i = 0; i < side->closed->len; i++)
+		if (g_array_index(side->closed, uint16_t, i) == id)
+			return true;
+	return false;
+}
+
+static void test_crc32c(void)
+{
+	static const char check[] = "123456789";
+	uint8_t buf[3000];
+
+	g_assert_cmphex(pp_sctp_crc32c(check, 9), ==, 0xE3069283u);
+	g_assert_cmphex(~pp_sctp_crc32c_sw(~0u, check, 9), ==, 0xE3069283u);
+	for (size_t len = 0; len + 8 <= sizeof(buf); len += 37) {
+		fill(buf, sizeof(buf), len);
+		for (size_t off = 0; off < 8; off++) {
+			uint32_t hw = pp_sctp_crc32c(buf + off, len);
+			g_assert_cmphex(hw, ==, ~pp_sctp_crc32c_sw(~0u, buf + off, len));
+			g_assert_cmphex(hw, ==, usrsctp_crc32c(buf + off, len));
+		}
+	}
+}
+
+static void test_connect(void)
+{
+	struct sctp_pair p;
+	struct pp_sctp_stats st;
+
+	sctp_pair_init(&p, NULL, NULL);
+	g_assert_cmpint(pp_sctp_get_state(p.side[0].s), ==, PP_SCTP_NEW);
+	sctp_pair_connect(&p);
+	g_assert_cmpuint(p.side[0].up_events, ==, 1);
+	g_assert_cmpuint(p.side[1].up_events, ==, 1);
+	g_assert_cmpuint(pp_sctp_outbound_streams(p.side[0].s), ==, 1024);
+	g_assert_true(pp_sctp_library_active());
+	g_assert_cmpint(pp_sctp_connect(p.side[0].s), ==, PP_ERR_STATE);
+	pp_sctp_get_stats(p.side[1].s, &st);
+	g_assert_cmpuint(st.packets_received, >, 0);
+	g_assert_cmpuint(st.bad_packets, ==, 0);
+	sctp_pair_free(&p);
+
+	/* B's DTLS comes up later: A's INIT waits in B until B connects. */
+	sctp_pair_init(&p, NULL, NULL);
+	g_assert_cmpint(pp_sctp_connect(p.side[0].s), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[0].packets > 0 && p.q[1].length == 0 && !p.idle, 5000);
+	sctp_pair_run_for(&p, 30);
+	g_assert_cmpint(pp_sctp_connect(p.side[1].s), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[0].state == PP_SCTP_CONNECTED &&
+	                   p.side[1].state == PP_SCTP_CONNECTED, 5000);
+	sctp_pair_free(&p);
+
+	/* Closing before connecting ends at once. */
+	sctp_pair_init(&p, NULL, NULL);
+	g_assert_cmpint(pp_sctp_close(p.side[0].s), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[0].end_events == 1, 1000);
+	g_assert_cmpint(p.side[0].state, ==, PP_SCTP_CLOSED);
+	g_assert_cmpint(pp_sctp_connect(p.side[0].s), ==, PP_ERR_STATE);
+	sctp_pair_free(&p);
+}
+
+static void test_channels_both_sides(void)
+{
+	struct sctp_pair p;
+	struct pp_sctp_channel *a, *b, *pa, *pb;
+	struct pp_sctp_channel_options o;
+
+	sctp_pair_init(&p, NULL, NULL);
+	/* Opened before connecting: the OPEN waits for the association. */
+	g_assert_cmpint(pp_sctp_channel_open(p.side[0].s, "peerpipe-control", "peerpipe.control.v1",
+	                                     NULL, &a), ==, 0);
+	g_assert_cmpuint(pp_sctp_channel_id(a), ==, 0);
+	g_assert_cmpint(pp_sctp_channel_get_state(a), ==, PP_SCTP_CHANNEL_OPENING);
+	sctp_pair_connect(&p);
+	SCTP_RUN_UNTIL(&p, pp_sctp_channel_get_state(a) == PP_SCTP_CHANNEL_OPEN, 5000);
+	SCTP_RUN_UNTIL(&p, p.side[1].opened->len == 1, 5000);
+	pa = peer_channel(&p.side[1], 0);
+	g_assert_nonnull(pa);
+	g_assert_cmpstr(pp_sctp_channel_label(pa), ==, "peerpipe-control");
+	g_assert_cmpstr(pp_sctp_channel_protocol(pa), ==, "peerpipe.control.v1");
+
+	b = open_and_wait(&p, 1, "db", "peerpipe.tcp.v1",
+	                  &(struct pp_sctp_channel_options){ .unordered = true,
+	                                                     .reliability = PP_SCTP_MAX_RETRANSMITS,
+	                                                     .value = 3 });
+	g_assert_cmpuint(pp_sctp_channel_id(b), ==, 1);
+	pb = peer_channel(&p.side[0], 1);
+	g_assert_nonnull(pb);
+	g_assert_cmpstr(pp_sctp_channel_label(pb), ==, "db");
+	pp_sctp_channel_get_options(pb, &o);
+	g_assert_true(o.unordered);
+	g_assert_cmpint(o.reliability, ==, PP_SCTP_MAX_RETRANSMITS);
+	g_assert_cmpuint(o.value, ==, 3);
+
+	/* Next ids keep the parity. */
+	g_assert_cmpuint(pp_sctp_channel_id(open_and_wait(&p, 0, "x", "", NULL)), ==, 2);
+	g_assert_cmpuint(pp_sctp_channel_id(open_and_wait(&p, 1, "y", "", NULL)), ==, 3);
+	sctp_pair_free(&p);
+
+	/* Out of ids: 4 streams give the client 0 and 2 only. */
+	struct pp_sctp_config few = { .max_streams = 4 };
+	sctp_pair_init(&p, &few, &few);
+	sctp_pair_connect(&p);
+	g_assert_cmpuint(pp_sctp_outbound_streams(p.side[0].s), ==, 4);
+	open_and_wait(&p, 0, "0", "", NULL);
+	open_and_wait(&p, 0, "2", "", NULL);
+	g_assert_cmpint(pp_sctp_channel_open(p.side[0].s, "none", "", NULL, &a), ==, -ENOSR);
+	g_assert_null(a);
+	sctp_pair_free(&p);
+}
+
+static void check_msg(struct sctp_side *side, guint i, uint16_t id, enum pp_sctp_kind kind,
+                      const void *data, size_t len)
+{
+	struct sctp_msg *m;
+	gsize n;
+	const void *d;
+
+	g_assert_cmpuint(i, <, side->msgs->len);
+	m = g_ptr_array_index(side->msgs, i);
+	d = g_bytes_get_data(m->data, &n);
+	g_assert_cmpuint(m->id, ==, id);
+	g_assert_cmpint(m->kind, ==, kind);
+	g_assert_cmpmem(d, n, data, len);
+}
+
+static void test_messages(void)
+{
+	static const size_t sizes[] = { 1, 2, 100, 1151, 1152, 4096, 65535, 65536,
+	                                66560, 100000, 262143, 262144 };
+	struct sctp_pair p;
+	struct pp_sctp_channel *ch;
+	uint8_t *buf = g_malloc(262144);
+	guint k = 0;
+
+	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_connect(&p);
+	ch = open_and_wait(&p, 0, "m", "", NULL);
+	g_assert_cmpint(pp_sctp_channel_send(ch, true, "hello", 5), ==, 0);
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, "\x00\x01\x02", 3), ==, 0);
+	g_assert_cmpint(pp_sctp_channel_send(ch, true, NULL, 0), ==, 0);
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, NULL, 0), ==, 0);
+	for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		fill(buf, sizes[i], i);
+		g_assert_cmpint(pp_sctp_channel_send(ch, i % 2 == 0, buf, sizes[i]), ==, 0);
+	}
+	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == 4 + G_N_ELEMENTS(sizes), 10000);
+	check_msg(&p.side[1], k++, 0, PP_SCTP_TEXT, "hello", 5);
+	check_msg(&p.side[1], k++, 0, PP_SCTP_BINARY, "\x00\x01\x02", 3);
+	check_msg(&p.side[1], k++, 0, PP_SCTP_TEXT, "", 0);
+	check_msg(&p.side[1], k++, 0, PP_SCTP_BINARY, "", 0);
+	for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		fill(buf, sizes[i], i);
+		check_msg(&p.side[1], k++, 0, i % 2 == 0 ? PP_SCTP_TEXT : PP_SCTP_BINARY, buf,
+		          sizes[i]);
+	}
+	/* And back, from the side that accepted the channel. */
+	g_assert_cmpint(pp_sctp_channel_send(peer_channel(&p.side[1], 0), false, buf, 262144), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[0].msgs->len == 1, 5000);
+	check_msg(&p.side[0], 0, 0, PP_SCTP_BINARY, buf, 262144);
+	/* DTLS records of at most 1200 bytes: 1151 + 12 of SCTP. */
+	g_assert_cmpuint(p.side[0].max_packet, <=, 1163);
+	g_assert_cmpuint(p.side[0].max_packet, >, 1100);
+	g_free(buf);
+	sctp_pair_free(&p);
+}
+
+/* Bulk transfers over reliable channels, each paced by its low-threshold
+ * callback (buffered_amount kept under a high mark) and checked by SHA-256. */
+struct bulk {
+	uint64_t total;
+	size_t msg;
+	/* filled in by bulk_run */
+	struct pp_sctp_channel *ch;
+	uint16_t id;
+	uint64_t sent, received;
+	size_t high, max_buffered;
+	uint8_t *block;
+	EVP_MD_CTX *tx, *rx;
+	unsigned low_calls;
+};
+
+struct bulk_set {
+	struct bulk *b;
+	unsigned n;
+};
+
+static void bulk_pump(struct bulk *b)
+{
+	while (b->sent < b->total && pp_sctp_channel_buffered_amount(b->ch) <= b->high) {
+		size_t n = (size_t)MIN((uint64_t)b->msg, b->total - b->sent);
+		memcpy(b->block, &b->sent, MIN(n, sizeof(b->sent))); /* every message differs */
+		EVP_DigestUpdate(b->tx, b->block, n);
+		g_assert_cmpint(pp_sctp_channel_send(b->ch, false, b->block, n), ==, 0);
+		b->sent += n;
+		b->max_buffered = MAX(b->max_buffered, pp_sctp_channel_buffered_amount(b->ch));
+	}
+}
+
+static void bulk_low(struct sctp_side *side, struct pp_sctp_channel *ch)
+{
+	struct bulk_set *set = side->test;
+
+	for (unsigned i = 0; i < set->n; i++)
+		if (set->b[i].ch == ch) {
+			set->b[i].low_calls++;
+			bulk_pump(&set->b[i]);
+		}
+}
+
+static void bulk_message(struct sctp_side *side, struct pp_sctp_channel *ch,
+                         enum pp_sctp_kind kind, const uint8_t *data, size_t len)
+{
+	struct bulk_set *set = side->test;
+
+	for (unsigned i = 0; i < set->n; i++)
+		if (set->b[i].id == pp_sctp_channel_id(ch)) {
+			EVP_DigestUpdate(set->b[i].rx, data, len);
+			set->b[i].received += len;
+		}
+}
+
+static bool bulk_done(const struct bulk_set *set)
+{
+	for (unsigned i = 0; i < set->n; i++)
+		if (set->b[i].received < set->b[i].total)
+			return false;
+	return true;
+}
+
+/* Runs all transfers at once from side 0 to side 1; returns the seconds. */
+static double bulk_run(struct sctp_pair *p, struct bulk *b, unsigned n)
+{
+	struct bulk_set set = { b, n };
+	gint64 t0, t1;
+
+	p->side[0].test = p->side[1].test = &set;
+	p->side[0].hooks.on_low = bulk_low;
+	p->side[1].hooks.on_message = bulk_message;
+	for (unsigned i = 0; i < n; i++) {
+		b[i].high = 1024 * 1024;
+		b[i].block = g_malloc(b[i].msg);
+		fill(b[i].block, b[i].msg, i);
+		b[i].tx = EVP_MD_CTX_new();
+		b[i].rx = EVP_MD_CTX_new();
+		g_assert_cmpint(EVP_DigestInit_ex(b[i].tx, EVP_sha256(), NULL), ==, 1);
+		g_assert_cmpint(EVP_DigestInit_ex(b[i].rx, EVP_sha256(), NULL), ==, 1);
+		b[i].ch = open_and_wait(p, 0, "bulk", "peerpipe.tcp.v1", NULL);
+		b[i].id = pp_sctp_channel_id(b[i].ch);
+		pp_sctp_channel_set_low_threshold(b[i].ch, 256 * 1024);
+	}
+	t0 = g_get_monotonic_time();
+	for (unsigned i = 0; i < n; i++)
+		bulk_pump(&b[i]);
+	SCTP_RUN_UNTIL(p, bulk_done(&set), 120000);
+	t1 = g_get_monotonic_time();
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t dtx[32], drx[32];
+		g_assert_cmpint(EVP_DigestFinal_ex(b[i].tx, dtx, NULL), ==, 1);
+		g_assert_cmpint(EVP_DigestFinal_ex(b[i].rx, drx, NULL), ==, 1);
+		g_assert_cmpmem(dtx, sizeof(dtx), drx, sizeof(drx));
+		g_assert_cmpuint(b[i].received, ==, b[i].total);
+		/* Backpressure held: never past the mark + one message. */
+		g_assert_cmpuint(b[i].max_buffered, <=, b[i].high + b[i].msg);
+		EVP_MD_CTX_free(b[i].tx);
+		EVP_MD_CTX_free(b[i].rx);
+		g_free(b[i].block);
+	}
+	p->side[0].hooks.on_low = NULL;
+	p->side[1].hooks.on_message = NULL;
+	return (t1 - t0) / 1e6;
+}
+
+static void test_bulk(void)
+{
+	struct sctp_pair p;
+	struct bulk b = { .total = 100u * 1000 * 1000, .msg = 64 * 1024 };
+	struct pp_sctp_stats st;
+	double secs;
+
+	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_connect(&p);
+	secs = bulk_run(&p, &b, 1);
+	g_assert_cmpuint(b.low_calls, >, 0);
+	pp_sctp_get_stats(p.side[0].s, &st);
+	g_assert_cmpuint(st.bytes_sent, ==, b.total);
+	g_test_message("bulk: %.1f MB in %.3f s = %.1f MB/s in memory, one thread for both "
+	               "ends (SHA-256 both ends), %u low-threshold callbacks, max buffered %zu, "
+	               "%" G_GUINT64_FORMAT " packets A->B",
+	               b.total / 1e6, secs, b.total / secs / 1e6, b.low_calls, b.max_buffered,
+	               p.side[0].packets);
+	sctp_pair_free(&p);
+}
+
+/* Channels sharing the association: usrsctp takes big messages in parts
+ * (explicit EOR), so messages of other channels must wait their turn. */
+static void test_bulk_channels(void)
+{
+	struct sctp_pair p;
+	struct bulk b[3] = { { .total = 8u << 20, .msg = 65536 },
+	                     { .total = 8u << 20, .msg = 200000 },
+	                     { .total = 300000, .msg = 100 } };
+
+	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_connect(&p);
+	bulk_run(&p, b, 3);
+	sctp_pair_free(&p);
+}
+
+/* Short-lived channels opened, used and closed by one side while a bulk
+ * transfer runs the other way (stream resets racing with a full buffer). */
+struct churn {
+	struct sctp_pair *p;
+	unsigned opened;
+	bool stop;
+};
+
+static gboolean churn_tick(gpointer data)
+{
+	struct churn *c = data;
+	struct pp_sctp_channel *ch;
+
+	if (c->stop)
+		return G_SOURCE_REMOVE;
+	if (pp_sctp_channel_open(c->p->side[1].s, "churn", "", NULL, &ch) == 0) {
+		g_assert_cmpint(pp_sctp_channel_send(ch, true, "hi", 2), ==, 0);
+		g_assert_cmpint(pp_sctp_channel_close(ch), ==, 0);
+		c->opened++;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void test_churn(void)
+{
+	struct sctp_pair p;
+	struct bulk b = { .total = 32u << 20, .msg = 65536 };
+	struct churn c = { .p = &p };
+	GSource *t;
+
+	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_connect(&p);
+	t = g_timeout_source_new(2);
+	g_source_set_callback(t, churn_tick, &c, NULL);
+	g_source_attach(t, p.ctx);
+	bulk_run(&p, &b, 1);
+	c.stop = true;
+	SCTP_RUN_UNTIL(&p, p.side[0].closed->len == c.opened && p.side[1].closed->len == c.opened,
+	               10000);
+	g_test_message("churn: %u channels opened and closed during the transfer", c.opened);
+	g_assert_cmpuint(c.opened, >, 10);
+	g_assert_cmpuint(p.side[0].msgs->len, ==, c.opened);
+	g_source_destroy(t);
+	g_source_unref(t);
+	sctp_pair_free(&p);
+}
+
+/* Associations on two contexts run by two threads: usrsctp's timers for
+ * both fire from one of them, retransmissions included (lossy link). */
+static gpointer bulk_thread(gpointer data)
+{
+	struct sctp_pair *p = data;
+	struct bulk b = { .total = 16u << 20, .msg = 65536 };
+
+	sctp_pair_connect(p);
+	p->loss = 0.002;
+	bulk_run(p, &b, 1);
+	p->loss = 0;
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	struct pp_sctp_config c = { .rto_min_ms = 50, .rto_initial_ms = 100, .rto_max_ms = 400 };
+	struct sctp_pair p[2];
+	GThread *t[2];
+
+	for (int i = 0; i < 2; i++)
+		sctp_pair_init(&p[i], &c, &c);
+	for (int i = 0; i < 2; i++)
+		t[i] = g_thread_new("sctp-test", bulk_thread, &p[i]);
+	for (int i = 0; i < 2; i++)
+		g_thread_join(t[i]);
+	g_test_message("threads: %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT " packets lost",
+	               p[0].lost, p[1].lost);
+	for (int i = 0; i < 2; i++)
+		sctp_pair_free(&p[i]);
+}
+
+/* max_retransmits 0 on a lossy link: messages get lost, the sender never
+ * blocks, and the association (and a reliable channel) keep working. */
+struct lossy {
+	unsigned got[8]; /* 1000-byte messages by stream id */
+};
+
+static void lossy_message(struct sctp_side *side, struct pp_sctp_channel *ch,
+                          enum pp_sctp_kind kind, const uint8_t *data, size_t len)
+{
+	struct lossy *l = side->test;
+
+	if (len == 1000 && pp_sctp_channel_id(ch) < G_N_ELEMENTS(l->got))
+		l->got[pp_sctp_channel_id(ch)]++;
+	else
+		g_ptr_array_add(side->msgs, NULL); /* the reliable marker */
+}
+
+/* Sends n messages through a lossy link, paced only by buffered_amount,
+ * then lets what usrsctp still holds drain loss-free; returns the count
+ * that arrived. */
+static unsigned lossy_run(struct sctp_pair *p, struct pp_sctp_channel *ch, unsigned n)
+{
+	struct lossy *l = p->side[1].test;
+	unsigned *got = &l->got[pp_sctp_channel_id(ch)], last;
+	uint8_t buf[1000] = { 0 };
+
+	p->loss = 0.1;
+	for (unsigned i = 0; i < n; i++) {
+		g_assert_cmpint(pp_sctp_channel_send(ch, false, buf, sizeof(buf)), ==, 0);
+		if (i % 100 == 99) /* let the link breathe */
+			SCTP_RUN_UNTIL(p, pp_sctp_channel_buffered_amount(ch) < 64 * 1024, 10000);
+	}
+	/* Nothing stays stuck behind lost messages. */
+	SCTP_RUN_UNTIL(p, pp_sctp_channel_buffered_amount(ch) == 0, 20000);
+	p->loss = 0;
+	do {
+		last = *got;
+		sctp_pair_run_for(p, 300);
+	} while (*got != last);
+	return last;
+}
+
+static void test_partial_reliability(void)
+{
+	struct sctp_pair p;
+	struct lossy l = { { 0 } };
+	struct pp_sctp_channel *pr, *rel;
+	struct pp_sctp_channel_options o = { .unordered = true,
+	                                     .reliability = PP_SCTP_MAX_RETRANSMITS, .value = 0 };
+	struct pp_sctp_config c = { .rto_min_ms = 100, .rto_initial_ms = 200, .rto_max_ms = 400 };
+	unsigned got;
+
+	sctp_pair_init(&p, &c, &c);
+	p.side[1].test = &l;
+	p.side[1].hooks.on_message = lossy_message;
+	g_ptr_array_set_free_func(p.side[1].msgs, NULL);
+	sctp_pair_connect(&p);
+	pr = open_and_wait(&p, 0, "pr", "", &o);
+	rel = open_and_wait(&p, 0, "rel", "", NULL);
+	got = lossy_run(&p, pr, 3000);
+	g_test_message("partial reliability (0 retransmissions, 10%% loss): %u of 3000 arrived, "
+	               "%" G_GUINT64_FORMAT " packets lost", got, p.lost);
+	g_assert_cmpuint(got, <, 3000);
+	g_assert_cmpuint(got, >, 1500);
+	g_assert_cmpint(pp_sctp_channel_send(rel, true, "marker", 6), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == 1, 20000);
+	g_assert_cmpint(p.side[0].state, ==, PP_SCTP_CONNECTED);
+
+	/* The same with a lifetime (50 ms, under the minimum RTO). */
+	o.reliability = PP_SCTP_MAX_LIFETIME;
+	o.value = 50;
+	pr = open_and_wait(&p, 0, "timed", "", &o);
+	got = lossy_run(&p, pr, 500);
+	g_test_message("partial reliability (50 ms lifetime, 10%% loss): %u of 500 arrived", got);
+	g_assert_cmpuint(got, <=, 500);
+	g_assert_cmpuint(got, >, 250);
+	g_assert_cmpint(p.side[0].state, ==, PP_SCTP_CONNECTED);
+	sctp_pair_free(&p);
+}
+
+/* Close from each side: everything sent before the close arrives first,
+ * both sides see the channel closed, and the id is free again after. */
+static void close_from(struct sctp_pair *p, int from, bool big)
+{
+	struct sctp_side *tx = &p->side[from], *rx = &p->side[1 - from];
+	struct pp_sctp_channel *ch = open_and_wait(p, from, "c", "", NULL), *peer;
+	uint16_t id = pp_sctp_channel_id(ch);
+	size_t len = big ? 200000 : 100;
+	unsigned count = big ? 40 : 100; /* big: 8 MB, most of it queued here */
+	uint8_t *buf = g_malloc(len);
+
+	peer = peer_channel(rx, id);
+	g_assert_nonnull(peer);
+	g_ptr_array_set_size(rx->msgs, 0);
+	for (unsigned i = 0; i < count; i++) {
+		fill(buf, len, i);
+		g_assert_cmpint(pp_sctp_channel_send(ch, false, buf, len), ==, 0);
+	}
+	if (big)
+		g_assert_cmpuint(pp_sctp_channel_buffered_amount(ch), >, 0);
+	g_assert_cmpint(pp_sctp_channel_close(ch), ==, 0);
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, buf, len), ==, PP_ERR_STATE);
+	SCTP_RUN_UNTIL(p, was_closed(tx, id) && was_closed(rx, id), 20000);
+	g_assert_cmpuint(rx->msgs->len, ==, count);
+	for (unsigned i = 0; i < count; i++) {
+		fill(buf, len, i);
+		check_msg(rx, i, id, PP_SCTP_BINARY, buf, len);
+	}
+	/* The id comes back. */
+	ch = open_and_wait(p, from, "again", "", NULL);
+	g_assert_cmpuint(pp_sctp_channel_id(ch), ==, id);
+	g_assert_cmpint(pp_sctp_channel_send(ch, true, "x", 1), ==, 0);
+	SCTP_RUN_UNTIL(p, rx->msgs->len == count + 1, 5000);
+	pp_sctp_channel_close(peer_channel(rx, id)); /* and closed by the other side */
+	SCTP_RUN_UNTIL(p, tx->closed->len == 2 && rx->closed->len == 2, 5000);
+	g_array_set_size(tx->closed, 0);
+	g_array_set_size(rx->closed, 0);
+	g_free(buf);
+}
+
+static void test_close(void)
+{
+	struct sctp_pair p;
+
+	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_connect(&p);
+	close_from(&p, 0, false);
+	close_from(&p, 1, false);
+	close_from(&p, 0, true);
+	close_from(&p, 1, true);
+	g_assert_cmpint(p.side[0].state, ==, PP_SCTP_CONNECTED);
+	sctp_pair_free(&p);
+}
+
+/* Several channels closed at once: the resets are serialised. */
+static void test_close_many(void)
+{
+	struct sctp_pair p;
+	struct pp_sctp_channel *ch[8];
+
+	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_connect(&p);
+	for (int i = 0; i < 8; i++)
+		ch[i] = open_and_wait(&p, i % 2, "many", "", NULL);
+	for (int i = 0; i < 8; i++) {
+		g_assert_cmpint(pp_sctp_channel_send(ch[i], true, "bye", 3), ==, 0);
+		pp_sctp_channel_close(ch[i]);
+	}
+	SCTP_RUN_UNTIL(&p, p.side[0].closed->len == 8 && p.side[1].closed->len == 8, 10000);
+	g_assert_cmpuint(p.side[0].msgs->len + p.side[1].msgs->len, ==, 8);
+	g_assert_cmpuint(p.side[0].opened->len, ==, 0);
+	sctp_pair_free(&p);
+}
+
+static void test_oversized(void)
+{
+	struct sctp_pair p;
+	struct pp_sctp_config small = { .max_message_size = 64 * 1024 };
+	struct pp_sctp_channel *ch, *other;
+	uint8_t *buf = g_malloc0(262145);
+
+	sctp_pair_init(&p, NULL, &small);
+	sctp_pair_connect(&p);
+	ch = open_and_wait(&p, 0, "big", "", NULL);
+	other = open_and_wait(&p, 0, "other", "", NULL);
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, buf, 262145), ==, PP_ERR_TOO_BIG);
+	g_assert_cmpint(pp_sctp_channel_send(peer_channel(&p.side[1], 0), false, buf, 65537), ==,
+	                PP_ERR_TOO_BIG);
+	/* B takes at most 64 KiB: a larger message closes that channel. */
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, buf, 65536), ==, 0);
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, buf, 100000), ==, 0);
+	SCTP_RUN_UNTIL(&p, was_closed(&p.side[0], 0) && was_closed(&p.side[1], 0), 10000);
+	g_assert_cmpuint(p.side[1].msgs->len, ==, 1);
+	/* The association and the other channel are fine. */
+	g_assert_cmpint(pp_sctp_channel_send(other, true, "still here", 10), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == 2, 5000);
+	g_free(buf);
+	sctp_pair_free(&p);
+}
+
+static void test_garbage(void)
+{
+	struct sctp_pair p;
+	struct pp_sctp_channel *ch;
+	struct pp_sctp_stats st;
+	uint8_t pkt[1500];
+	GRand *r = g_rand_new_with_seed(1);
+
+	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_connect(&p);
+	ch = open_and_wait(&p, 0, "g", "", NULL);
+	g_assert_cmpint(pp_sctp_feed(p.side[1].s, pkt, 0), ==, PP_ERR_TRUNCATED);
+	g_assert_cmpint(pp_sctp_feed(p.side[1].s, pkt, 11), ==, PP_ERR_TRUNCATED);
+	for (int i = 0; i < 2000; i++) {
+		size_t len = 12 + (size_t)g_rand_int_range(r, 0, (gint32)sizeof(pkt) - 12);
+		for (size_t k = 0; k < len; k++)
+			pkt[k] = (uint8_t)g_rand_int(r);
+		if (i % 2 == 0) {
+			g_assert_cmpint(pp_sctp_feed(p.side[1].s, pkt, len), ==, PP_ERR_INVALID);
+		} else {
+			/* A valid CRC over junk reaches usrsctp: it must cope. */
+			uint32_t c;
+			memset(pkt + 8, 0, 4);
+			if (i % 4 == 1) /* our ports and a chunk type that exists */
+				memcpy(pkt, "\x13\x88\x13\x88", 4), pkt[12] = (uint8_t)(i % 16);
+			c = pp_sctp_crc32c(pkt, len);
+			pkt[8] = (uint8_t)c, pkt[9] = (uint8_t)(c >> 8);
+			pkt[10] = (uint8_t)(c >> 16), pkt[11] = (uint8_t)(c >> 24);
+			g_assert_cmpint(pp_sctp_feed(p.side[1].s, pkt, len), ==, 0);
+		}
+		if (i % 100 == 0)
+			g_main_context_iteration(p.ctx, FALSE);
+	}
+	pp_sctp_get_stats(p.side[1].s, &st);
+	g_assert_cmpuint(st.bad_packets, ==, 1002);
+	g_assert_cmpint(pp_sctp_channel_send(ch, true, "ok", 2), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == 1, 5000);
+	g_assert_cmpint(p.side[1].state, ==, PP_SCTP_CONNECTED);
+	g_rand_free(r);
+	sctp_pair_free(&p);
+}
+
+static void test_peer_gone(void)
+{
+	struct pp_sctp_config c = { .rto_initial_ms = 100, .rto_min_ms = 50, .rto_max_ms = 200,
+	                            .max_retransmits = 3, .max_init_retransmits = 3,
+	                            .heartbeat_ms = 200 };
+	struct sctp_pair p;
+	struct pp_sctp_channel *ch;
+	gint64 t0;
+
+	sctp_pair_init(&p, &c, &c);
+	sctp_pair_connect(&p);
+	ch = open_and_wait(&p, 0, "g", "", NULL);
+	sctp_pair_drop_side(&p, 1);
+	p.dead = true;
+	t0 = g_get_monotonic_time();
+	g_assert_cmpint(pp_sctp_channel_send(ch, true, "anyone?", 7), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[0].end_events == 1, 20000);
+	g_assert_cmpint(p.side[0].state, ==, PP_SCTP_FAILED);
+	g_assert_true(was_closed(&p.side[0], 0)); /* channels end with it */
+	g_assert_cmpint(pp_sctp_get_state(p.side[0].s), ==, PP_SCTP_FAILED);
+	g_test_message("peer gone: failure reported after %.2f s",
+	               (g_get_monotonic_time() - t0) / 1e6);
+	/* ch is gone with its on_channel_closed; no new channel either. */
+	g_assert_cmpint(pp_sctp_channel_open(p.side[0].s, "late", "", NULL, &ch), ==, PP_ERR_STATE);
+	sctp_pair_free(&p);
+
+	/* Nobody answers the INIT at all. */
+	sctp_pair_init(&p, &c, &c);
+	p.dead = true;
+	g_assert_cmpint(pp_sctp_connect(p.side[0].s), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[0].end_events == 1, 20000);
+	g_assert_cmpint(p.side[0].state, ==, PP_SCTP_FAILED);
+	g_assert_cmpuint(p.side[0].up_events, ==, 0);
+	sctp_pair_free(&p);
+}
+
+static void test_shutdown(void)
+{
+	struct sctp_pair p;
+	struct pp_sctp_channel *ch;
+	uint8_t *buf = g_malloc0(200000);
+
+	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_connect(&p);
+	ch = open_and_wait(&p, 0, "s", "", NULL);
+	for (int i = 0; i < 20; i++)
+		g_assert_cmpint(pp_sctp_channel_send(ch, false, buf, 200000), ==, 0);
+	g_assert_cmpint(pp_sctp_close(p.side[0].s), ==, 0);
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, buf, 1), ==, PP_ERR_STATE);
+	SCTP_RUN_UNTIL(&p, p.side[0].end_events == 1 && p.side[1].end_events == 1, 10000);
+	g_assert_cmpint(p.side[0].state, ==, PP_SCTP_CLOSED);
+	g_assert_cmpint(p.side[1].state, ==, PP_SCTP_CLOSED);
+	g_assert_cmpuint(p.side[1].msgs->len, ==, 20); /* all delivered first */
+	g_assert_true(was_closed(&p.side[0], 0) && was_closed(&p.side[1], 0));
+	g_free(buf);
+	sctp_pair_free(&p);
+}
+
+/* Freeing the association from inside its own callbacks. */
+static void free_on_message(struct sctp_side *side, struct pp_sctp_channel *ch,
+                            enum pp_sctp_kind kind, const uint8_t *data, size_t len)
+{
+	pp_sctp_free(side->s);
+	side->s = NULL;
+}
+
+static void test_free_in_callback(void)
+{
+	struct sctp_pair p;
+	struct pp_sctp_channel *ch;
+
+	sctp_pair_init(&p, NULL, NULL);
+	p.side[1].hooks.on_message = free_on_message;
+	sctp_pair_connect(&p);
+	ch = open_and_wait(&p, 0, "f", "", NULL);
+	for (int i = 0; i < 10; i++)
+		g_assert_cmpint(pp_sctp_channel_send(ch, true, "die", 3), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[1].s == NULL, 5000);
+	sctp_pair_run_for(&p, 50);
+	sctp_pair_free(&p);
+
+	/* And from inside send_packet, that is from inside usrsctp. */
+	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_connect(&p);
+	ch = open_and_wait(&p, 0, "f", "", NULL);
+	p.side[0].free_on_send = true;
+	g_assert_cmpint(pp_sctp_channel_send(ch, true, "die", 3), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[0].s == NULL, 5000);
+	sctp_pair_run_for(&p, 50);
+	g_assert_cmpuint(p.side[0].end_events, ==, 0); /* no callback after free */
+	sctp_pair_free(&p);
+}
+
+/* usrsctp is finished once no association is left, and comes back. */
+static void test_library_lifecycle(void)
+{
+	struct sctp_pair p;
+	GMainContext *ctx;
+
+	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_connect(&p);
+	ctx = g_main_context_ref(p.ctx);
+	sctp_pair_free(&p); /* the timer lives on ctx, still referenced here */
+	gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	while (pp_sctp_library_active() && g_get_monotonic_time() < end)
+		g_main_context_iteration(ctx, TRUE);
+	g_assert_false(pp_sctp_library_active());
+	g_main_context_unref(ctx);
+	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_connect(&p);
+	open_and_wait(&p, 1, "back", "", NULL);
+	sctp_pair_free(&p);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	pp_log_setup("test_sctp", g_getenv("PP_SCTP_DEBUG") ? PP_LOG_DEBUG : PP_LOG_ERROR,
+	             PP_LOG_TEXT);
+	g_test_add_func("/sctp/crc32c", test_crc32c);
+	g_test_add_func("/sctp/connect", test_connect);
+	g_test_add_func("/sctp/channels_both_sides", test_channels_both_sides);
+	g_test_add_func("/sctp/messages", test_messages);
+	g_test_add_func("/sctp/bulk", test_bulk);
+	g_test_add_func("/sctp/bulk_channels", test_bulk_channels);
+	g_test_add_func("/sctp/churn", test_churn);
+	g_test_add_func("/sctp/threads", test_threads);
+	g_test_add_func("/sctp/partial_reliability", test_partial_reliability);
+	g_test_add_func("/sctp/close", test_close);
+	g_test_add_func("/sctp/close_many", test_close_many);
+	g_test_add_func("/sctp/oversized", test_oversized);
+	g_test_add_func("/sctp/garbage", test_garbage);
+	g_test_add_func("/sctp/peer_gone", test_peer_gone);
+	g_test_add_func("/sctp/shutdown", test_shutdown);
+	g_test_add_func("/sctp/free_in_callback", test_free_in_callback);
+	g_test_add_func("/sctp/library_lifecycle", test_library_lifecycle);
+	return g_test_run();
+}
