@@ -11,17 +11,20 @@
 
 struct pp_load_conn;
 struct pp_load_pair;
+struct ssl_ctx_st;
 
 struct pp_load_cfg {
 	const char *host;          /* server address, dotted IPv4 */
 	uint16_t port;
 	const char *path;          /* "/v1/ws" */
 	uint32_t conns;            /* even */
-	uint32_t batch;            /* most connections in handshake at once */
+	uint32_t batch;            /* most connections in handshake at once
+	                            * (TCP, TLS, upgrade and JOIN_ROOM) */
 	uint32_t per_src;          /* connections per source address 127.0.0.x */
 	const uint8_t *secret;     /* HS256 key for the tokens */
 	size_t secret_len;
 	int watch_fd;              /* drained in the loop; EOF sets server_gone */
+	struct ssl_ctx_st *tls;    /* wss: TLS client context; NULL for ws */
 };
 
 struct pp_load_counts {
@@ -29,7 +32,10 @@ struct pp_load_counts {
 	uint64_t sent, recv, recv_nots, late, send_overflow;
 	uint64_t err_rate_limited, err_other, peer_left, closed_by_server;
 	uint64_t pings;
+	uint32_t tls_handshakes;   /* completed */
 	char last_error[160];
+	char tls_desc[256];        /* the first handshake's parameters */
+	int tls_mixed;             /* a later one negotiated something else */
 };
 
 struct pp_load {

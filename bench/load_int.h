@@ -15,6 +15,7 @@
 enum pp_load_state {
 	PP_CS_NEW,
 	PP_CS_CONNECTING,
+	PP_CS_TLS,                 /* TLS handshake (wss only) */
 	PP_CS_UPGRADING,
 	PP_CS_JOINING,
 	PP_CS_JOINED,
@@ -30,6 +31,10 @@ struct pp_load_conn {
 	int fd;
 	uint8_t state;
 	uint8_t out_armed;
+	uint8_t rd_wants_out;      /* TLS: SSL_read said WANT_WRITE */
+	uint8_t wr_wants_in;       /* TLS: SSL_write said WANT_READ */
+	uint8_t hs_wants_out;      /* TLS handshake said WANT_WRITE */
+	struct ssl_st *ssl;        /* wss only */
 	char key[PP_WSC_KEY_LEN + 1];
 	struct pp_lbuf in, out, frag;
 };

@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* One benchmark peer's socket: non-blocking connect from its own source
- * address, the WebSocket upgrade, framing in and out, pings. */
+ * address, the TLS handshake (wss), the WebSocket upgrade, framing in and
+ * out, pings. */
 #include "load_int.h"
+
+#include "tlsc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,10 +70,27 @@ static void pp_conn_arm(struct pp_load *l, uint32_t i, int out)
 	c->out_armed = (uint8_t)out;
 }
 
+/* EPOLLOUT is wanted by a handshake step that could not write, by queued
+ * output (unless TLS needs to read before it can write more), and by a TLS
+ * read that needs to write first. */
+static void pp_conn_rearm(struct pp_load *l, uint32_t i)
+{
+	struct pp_load_conn *c = &l->c[i];
+
+	if (c->state == PP_CS_TLS)
+		pp_conn_arm(l, i, c->hs_wants_out);
+	else
+		pp_conn_arm(l, i, (c->out.off < c->out.len && !c->wr_wants_in) ||
+		                  c->rd_wants_out);
+}
+
 void pp_conn_free(struct pp_load *l, uint32_t i)
 {
 	struct pp_load_conn *c = &l->c[i];
 
+	SSL_free(c->ssl); /* no close_notify; the fd stays ours */
+	c->ssl = NULL;
+	c->rd_wants_out = c->wr_wants_in = c->hs_wants_out = 0;
 	if (c->fd >= 0)
 		close(c->fd); /* also leaves the epoll set */
 	c->fd = -1;
@@ -89,30 +112,110 @@ void pp_conn_fail(struct pp_load *l, uint32_t i, const char *why)
 	pp_load_on_closed(l, i, was);
 }
 
+/* Sends what the connection takes now: the bytes sent, 0 when it would
+ * block, -1 once the connection failed. With TLS a retry after 0 must
+ * offer at least the same bytes again (they stay at the head of c->out;
+ * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets them move). */
+static ssize_t pp_conn_tx(struct pp_load *l, uint32_t i, const uint8_t *data,
+                          size_t len)
+{
+	struct pp_load_conn *c = &l->c[i];
+	char why[256];
+	int n;
+
+	if (!c->ssl) {
+		for (;;) {
+			ssize_t r = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (r >= 0)
+				return r;
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			pp_conn_fail(l, i, strerror(errno));
+			return -1;
+		}
+	}
+	ERR_clear_error();
+	n = SSL_write(c->ssl, data, len > INT_MAX ? INT_MAX : (int)len);
+	if (n > 0) {
+		c->wr_wants_in = 0;
+		return n;
+	}
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_WRITE:
+		c->wr_wants_in = 0;
+		return 0;
+	case SSL_ERROR_WANT_READ:
+		c->wr_wants_in = 1;
+		return 0;
+	}
+	pp_tls_why(c->ssl, n, "SSL_write", why, sizeof(why));
+	pp_conn_fail(l, i, why);
+	return -1;
+}
+
+/* Receives into buf: the bytes, 0 when nothing more is there now, -1 when
+ * the connection ended or failed (why says how). */
+static ssize_t pp_conn_rx(struct pp_load_conn *c, uint8_t *buf, size_t cap,
+                          char *why, size_t wcap)
+{
+	int n;
+
+	if (!c->ssl) {
+		for (;;) {
+			ssize_t r = recv(c->fd, buf, cap, MSG_DONTWAIT);
+			if (r > 0)
+				return r;
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 && errno == EAGAIN)
+				return 0;
+			snprintf(why, wcap, "%s", r == 0 ? "server closed the connection"
+			                                 : strerror(errno));
+			return -1;
+		}
+	}
+	ERR_clear_error();
+	n = SSL_read(c->ssl, buf, cap > INT_MAX ? INT_MAX : (int)cap);
+	if (n > 0) {
+		c->rd_wants_out = 0;
+		return n;
+	}
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		c->rd_wants_out = 0;
+		return 0;
+	case SSL_ERROR_WANT_WRITE:
+		c->rd_wants_out = 1;
+		return 0;
+	}
+	pp_tls_why(c->ssl, n, "SSL_read", why, wcap);
+	return -1;
+}
+
 static void pp_conn_write(struct pp_load *l, uint32_t i, const uint8_t *data,
                           size_t len)
 {
 	struct pp_load_conn *c = &l->c[i];
 
-	if (c->out.len == c->out.off) {
-		ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			pp_conn_fail(l, i, strerror(errno));
+	while (c->out.len == c->out.off && len > 0) {
+		ssize_t n = pp_conn_tx(l, i, data, len);
+		if (n < 0)
 			return;
-		}
-		if (n > 0) {
-			data += n;
-			len -= (size_t)n;
-		}
-		if (len == 0)
-			return;
+		if (n == 0)
+			break;
+		data += n;
+		len -= (size_t)n;
 	}
+	if (len == 0)
+		return;
 	if (pp_lbuf_put(&c->out, data, len, PP_LOAD_OUT_MAX) < 0) {
 		l->n.send_overflow++;
 		pp_conn_fail(l, i, "our send queue overflowed (server not reading)");
 		return;
 	}
-	pp_conn_arm(l, i, 1);
+	pp_conn_rearm(l, i);
 }
 
 void pp_conn_send(struct pp_load *l, uint32_t i, int op, const void *data,
@@ -129,20 +232,18 @@ static void pp_conn_writable(struct pp_load *l, uint32_t i)
 	struct pp_load_conn *c = &l->c[i];
 
 	while (c->out.off < c->out.len) {
-		ssize_t n = send(c->fd, c->out.d + c->out.off, c->out.len - c->out.off,
-		                 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
+		ssize_t n = pp_conn_tx(l, i, c->out.d + c->out.off,
+		                       c->out.len - c->out.off);
+		if (n < 0)
 			return;
-		if (n < 0) {
-			pp_conn_fail(l, i, strerror(errno));
+		if (n == 0) {
+			pp_conn_rearm(l, i);
 			return;
 		}
 		c->out.off += (uint32_t)n;
 	}
 	c->out.off = c->out.len = 0;
-	pp_conn_arm(l, i, 0);
+	pp_conn_rearm(l, i);
 }
 
 void pp_conn_open(struct pp_load *l, uint32_t i)
@@ -188,10 +289,66 @@ void pp_conn_open(struct pp_load *l, uint32_t i)
 	}
 }
 
+static void pp_conn_readable(struct pp_load *l, uint32_t i);
+
+static void pp_conn_upgrade(struct pp_load *l, uint32_t i)
+{
+	struct pp_load_conn *c = &l->c[i];
+	char req[512], host[64];
+
+	pp_wsc_key_new(c->key);
+	snprintf(host, sizeof(host), "%s:%u", l->cfg.host, l->cfg.port);
+	int n = pp_wsc_request(req, sizeof(req), host, l->cfg.path, c->key,
+	                       PP_PROTOCOL);
+	c->state = PP_CS_UPGRADING;
+	pp_conn_rearm(l, i);
+	pp_conn_write(l, i, (const uint8_t *)req, (size_t)n);
+}
+
+/* One step of the client handshake, run whenever the socket is ready the
+ * way the last step asked for. */
+static void pp_conn_tls_step(struct pp_load *l, uint32_t i)
+{
+	struct pp_load_conn *c = &l->c[i];
+	char why[256];
+	int r;
+
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
+	if (r == 1) {
+		c->hs_wants_out = 0;
+		l->n.tls_handshakes++;
+		if (!l->n.tls_desc[0]) {
+			pp_tls_describe(c->ssl, l->n.tls_desc, sizeof(l->n.tls_desc));
+		} else if (!l->n.tls_mixed) {
+			char d[sizeof(l->n.tls_desc)];
+			pp_tls_describe(c->ssl, d, sizeof(d));
+			l->n.tls_mixed = strcmp(d, l->n.tls_desc) != 0;
+		}
+		pp_conn_upgrade(l, i);
+		/* Read-ahead may hold records already (session tickets). */
+		if (c->state == PP_CS_UPGRADING && SSL_has_pending(c->ssl))
+			pp_conn_readable(l, i);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		c->hs_wants_out = 0;
+		pp_conn_rearm(l, i);
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		c->hs_wants_out = 1;
+		pp_conn_rearm(l, i);
+		return;
+	}
+	pp_tls_why(c->ssl, r, "TLS handshake", why, sizeof(why));
+	pp_conn_fail(l, i, why);
+}
+
 static void pp_conn_connected(struct pp_load *l, uint32_t i)
 {
 	struct pp_load_conn *c = &l->c[i];
-	char req[512], host[64], why[128];
+	char why[128];
 	int err = 0;
 	socklen_t el = sizeof(err);
 
@@ -201,13 +358,17 @@ static void pp_conn_connected(struct pp_load *l, uint32_t i)
 		pp_conn_fail(l, i, why);
 		return;
 	}
-	pp_wsc_key_new(c->key);
-	snprintf(host, sizeof(host), "%s:%u", l->cfg.host, l->cfg.port);
-	int n = pp_wsc_request(req, sizeof(req), host, l->cfg.path, c->key,
-	                       PP_PROTOCOL);
-	c->state = PP_CS_UPGRADING;
-	pp_conn_arm(l, i, 0);
-	pp_conn_write(l, i, (const uint8_t *)req, (size_t)n);
+	if (!l->cfg.tls) {
+		pp_conn_upgrade(l, i);
+		return;
+	}
+	c->ssl = pp_tls_client_new(l->cfg.tls, c->fd, l->cfg.host);
+	if (!c->ssl) {
+		pp_conn_fail(l, i, "SSL_new failed (out of memory?)");
+		return;
+	}
+	c->state = PP_CS_TLS;
+	pp_conn_tls_step(l, i);
 }
 
 /* Answers control frames; hands text messages over (reassembled). */
@@ -296,22 +457,24 @@ static long pp_conn_consume(struct pp_load *l, uint32_t i, uint8_t *buf,
 	return (long)off;
 }
 
+/* Plain: up to 8 reads of pp_rbuf. TLS: SSL_read hands out a record at
+ * a time, so up to 64, and on while OpenSSL still holds buffered bytes
+ * (read-ahead), which epoll would never report again. */
 static void pp_conn_readable(struct pp_load *l, uint32_t i)
 {
 	struct pp_load_conn *c = &l->c[i];
+	char why[256];
 
-	for (int k = 0; k < 8; k++) {
-		ssize_t n = recv(c->fd, pp_rbuf, sizeof(pp_rbuf), MSG_DONTWAIT);
+	for (int k = 0; k < (c->ssl ? 64 : 8) ||
+	                (c->ssl && SSL_has_pending(c->ssl)); k++) {
+		ssize_t n = pp_conn_rx(c, pp_rbuf, sizeof(pp_rbuf), why, sizeof(why));
 		long used;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
+		if (n == 0)
+			break;
+		if (n < 0) {
 			if (c->state == PP_CS_JOINED)
 				l->n.closed_by_server++;
-			pp_conn_fail(l, i, n == 0 ? "server closed the connection"
-			                          : strerror(errno));
+			pp_conn_fail(l, i, why);
 			return;
 		}
 		if (c->in.len > c->in.off) {
@@ -337,9 +500,11 @@ static void pp_conn_readable(struct pp_load *l, uint32_t i)
 				return;
 			}
 		}
-		if ((size_t)n < sizeof(pp_rbuf))
+		if (!c->ssl && (size_t)n < sizeof(pp_rbuf))
 			return;
 	}
+	if (c->ssl)
+		pp_conn_rearm(l, i); /* an SSL_read may wait to write */
 }
 
 void pp_conn_event(struct pp_load *l, uint32_t i, uint32_t ev)
@@ -353,8 +518,17 @@ void pp_conn_event(struct pp_load *l, uint32_t i, uint32_t ev)
 			pp_conn_connected(l, i);
 		return;
 	}
-	if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))
+	if (c->state == PP_CS_TLS) {
+		pp_conn_tls_step(l, i);
+		return;
+	}
+	/* TLS may turn a read into a write and back: SSL_read waiting for
+	 * EPOLLOUT, SSL_write for EPOLLIN. */
+	int wr_in = c->wr_wants_in;
+	if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) ||
+	    (c->rd_wants_out && (ev & EPOLLOUT)))
 		pp_conn_readable(l, i);
-	if (c->state != PP_CS_CLOSED && (ev & EPOLLOUT))
+	if (c->state != PP_CS_CLOSED &&
+	    ((ev & EPOLLOUT) || (wr_in && (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)))))
 		pp_conn_writable(l, i);
 }

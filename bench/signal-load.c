@@ -5,12 +5,15 @@
  * server on loopback and prints: connections held, the server's resident
  * memory per idle connection, relay latency at an open-loop rate, relayed
  * messages per second closed-loop, and a loopback TCP round trip measured
- * in the same run as the reference. Exit 1 on setup failures. */
+ * in the same run as the reference. Plain ws by default (the server's
+ * --insecure mode); --tls measures wss, the production configuration.
+ * Exit 1 on setup failures. */
 #include "load.h"
 #include "relaymsg.h"
 #include "srvproc.h"
 #include "stats.h"
 #include "tcpref.h"
+#include "tlsc.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/secret.h"
@@ -41,6 +44,7 @@ struct pp_opts {
 	double peer_limit;
 	uint32_t ref_rounds;
 	int skip_max;
+	int tls;
 };
 
 static void pp_usage(FILE *f)
@@ -48,7 +52,12 @@ static void pp_usage(FILE *f)
 	fprintf(f,
 	"usage: signal-load --secret-file F (--server PATH | --server-pid PID --url URL)\n"
 	"                   [options]\n"
-	"  --server PATH         start this peerpipe-signal on 127.0.0.1:0 (insecure)\n"
+	"  --server PATH         start this peerpipe-signal on 127.0.0.1:0 (plain ws,\n"
+	"                        --insecure; with --tls: wss)\n"
+	"  --tls                 measure wss, the production configuration: make a\n"
+	"                        throwaway ECDSA P-256 certificate, start the server\n"
+	"                        with it (--tls-cert/--tls-key) and verify it in every\n"
+	"                        client's TLS handshake (needs --server)\n"
 	"  --server-set K=V      pass --set K=V to the started server (repeatable)\n"
 	"  --server-arg ARG      pass ARG to the started server (repeatable)\n"
 	"  --server-pid PID      measure an already running server ...\n"
@@ -63,7 +72,8 @@ static void pp_usage(FILE *f)
 	"  --settle S            then, before the closed loop, wait up to S more\n"
 	"                        for a backlogged server to deliver (default 30)\n"
 	"  --peer-limit R        per-peer rate the open loop must stay under (default 50)\n"
-	"  --batch B             connections in handshake at once (default 256)\n"
+	"  --batch B             connections in handshake at once: TCP, TLS, upgrade\n"
+	"                        and JOIN_ROOM (default 256)\n"
 	"  --per-src K           connections per source address 127.0.0.x (default 1000)\n"
 	"  --idle-wait S         idle time before measuring memory (default 2)\n"
 	"  --setup-timeout S     give up joining after this (default 180)\n"
@@ -94,7 +104,8 @@ static int pp_parse(int argc, char **argv, struct pp_opts *o)
 		{ "peer-limit", 1, 0, 'L' },
 		{ "batch", 1, 0, 'b' }, { "per-src", 1, 0, 'p' },
 		{ "idle-wait", 1, 0, 'i' }, { "setup-timeout", 1, 0, 't' },
-		{ "ref-rounds", 1, 0, 'R' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "ref-rounds", 1, 0, 'R' }, { "tls", 0, 0, 'X' },
+		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	int c;
 	double v;
@@ -139,6 +150,7 @@ static int pp_parse(int argc, char **argv, struct pp_opts *o)
 		case 'i': bad = pp_num(optarg, 0, 600, &o->idle_wait); break;
 		case 't': bad = pp_num(optarg, 1, 3600, &o->setup_timeout); break;
 		case 'R': bad = pp_num(optarg, 1, 10000000, &v); o->ref_rounds = (uint32_t)v; break;
+		case 'X': o->tls = 1; break;
 		case 'h': pp_usage(stdout); exit(0);
 		default: bad = 1;
 		}
@@ -151,6 +163,11 @@ static int pp_parse(int argc, char **argv, struct pp_opts *o)
 	if (optind != argc || !o->secret_file ||
 	    (!o->server == !o->server_pid) || (o->server_pid && !o->url)) {
 		pp_usage(stderr);
+		return -1;
+	}
+	if (o->tls && !o->server) {
+		fprintf(stderr, "signal-load: --tls needs --server (the throwaway "
+		        "certificate is made for the server started here)\n");
 		return -1;
 	}
 	if (o->conns % 2) {
@@ -191,18 +208,20 @@ static int pp_raise_nofile(uint32_t conns)
 	return 0;
 }
 
-/* ws://HOST:PORT/PATH with a dotted IPv4 host. */
-static int pp_parse_url(const char *url, char *host, size_t hcap,
+/* ws://HOST:PORT/PATH (wss:// when tls) with a dotted IPv4 host. */
+static int pp_parse_url(const char *url, int tls, char *host, size_t hcap,
                         uint16_t *port, char *path, size_t pcap)
 {
+	const char *scheme = tls ? "wss://" : "ws://";
 	unsigned p;
 	int n = 0;
 
-	if (strncmp(url, "ws://", 5) != 0) {
-		fprintf(stderr, "signal-load: need a ws:// URL, got %s\n", url);
+	if (strncmp(url, scheme, strlen(scheme)) != 0) {
+		fprintf(stderr, "signal-load: need a %s URL, got %s%s\n", scheme, url,
+		        tls ? "" : " (--tls measures a wss server started here)");
 		return -1;
 	}
-	url += 5;
+	url += strlen(scheme);
 	size_t hl = strcspn(url, ":/");
 	if (hl == 0 || hl >= hcap || url[hl] != ':' ||
 	    sscanf(url + hl + 1, "%5u%n", &p, &n) != 1 || p == 0 || p > 65535) {
@@ -305,8 +324,28 @@ static void pp_phase_max(struct pp_load *l, const struct pp_opts *o)
 		       (unsigned long long)(l->n.err_rate_limited - rl));
 }
 
+static void pp_print_transport(const struct pp_load *l)
+{
+	if (!l->cfg.tls) {
+		printf("transport: ws (plain TCP: the server's --insecure mode, not "
+		       "the production configuration; --tls measures wss)\n");
+		return;
+	}
+	if (!l->n.tls_desc[0]) {
+		printf("transport: wss (no TLS handshake completed)\n");
+		return;
+	}
+	printf("transport: wss (%s; server certificate verified for %s, a full "
+	       "handshake per connection, no resumption, %u handshakes)\n",
+	       l->n.tls_desc, l->cfg.host, l->n.tls_handshakes);
+	if (l->n.tls_mixed)
+		printf("warning: not every connection negotiated the parameters "
+		       "above\n");
+}
+
 static int pp_run(const struct pp_opts *o, struct pp_srvproc *sp,
-                  const struct pp_secret *secret)
+                  const struct pp_secret *secret, SSL_CTX **tls_ctx,
+                  X509 *tls_trust)
 {
 	struct pp_load_cfg cfg = { .conns = o->conns, .batch = o->batch,
 	                           .per_src = o->per_src, .secret = secret->data,
@@ -320,13 +359,15 @@ static int pp_run(const struct pp_opts *o, struct pp_srvproc *sp,
 
 	memset(&l, 0, sizeof(l));
 	l.ep = l.tfd = -1;
-	if (pp_parse_url(sp->pid > 0 ? sp->url : o->url, host, sizeof(host),
-	                 &cfg.port, path, sizeof(path)) < 0)
+	if (pp_parse_url(sp->pid > 0 ? sp->url : o->url, o->tls, host,
+	                 sizeof(host), &cfg.port, path, sizeof(path)) < 0)
 		return 1;
 	cfg.host = host;
 	cfg.path = path;
-	printf("signal-load: %u connections to ws://%s:%u%s (server pid %d%s)\n",
-	       o->conns, host, cfg.port, path, (int)pid,
+	if (o->tls && !(cfg.tls = *tls_ctx = pp_tls_client_ctx(tls_trust, host)))
+		return 1;
+	printf("signal-load: %u connections to %s://%s:%u%s (server pid %d%s)\n",
+	       o->conns, o->tls ? "wss" : "ws", host, cfg.port, path, (int)pid,
 	       sp->pid > 0 ? ", started here" : "");
 	double load[1] = { -1 };
 	getloadavg(load, 1);
@@ -345,6 +386,7 @@ static int pp_run(const struct pp_opts *o, struct pp_srvproc *sp,
 	pp_stats_sort(&ref);
 
 	long rss0 = pp_proc_rss_kib(pid);
+	long self0 = pp_proc_rss_kib(getpid());
 	if (rss0 < 0) {
 		fprintf(stderr, "signal-load: cannot read /proc/%d/status\n", (int)pid);
 		goto out_ref;
@@ -358,6 +400,7 @@ static int pp_run(const struct pp_opts *o, struct pp_srvproc *sp,
 	printf("connections held: %u/%u (%u of %u rooms complete; joined in "
 	       "%.1f s, %.0f conn/s)\n", pp_load_held(&l), o->conns, pairs,
 	       o->conns / 2, setup_s, pp_load_held(&l) / setup_s);
+	pp_print_transport(&l);
 	fflush(stdout);
 	if (pp_load_held(&l) < o->conns || pairs == 0) {
 		fprintf(stderr, "signal-load: setup failed: %u connections failed "
@@ -385,6 +428,12 @@ static int pp_run(const struct pp_opts *o, struct pp_srvproc *sp,
 	       rss0 / 1024.0, rss1 / 1024.0, held);
 	printf("server RSS per idle connection: %.1f KiB (target <= %.0f KiB: %s)\n",
 	       per, PP_TARGET_RSS_KIB, pp_met(per <= PP_TARGET_RSS_KIB));
+	long self1 = pp_proc_rss_kib(getpid());
+	if (self0 >= 0 && self1 >= 0)
+		printf("client (signal-load) RSS: %.1f MiB before, %.1f MiB with %u "
+		       "connections (%.1f KiB per connection)\n",
+		       self0 / 1024.0, self1 / 1024.0, held,
+		       (double)(self1 - self0) / held);
 	fflush(stdout);
 
 	if (o->rate / pairs > o->peer_limit) {
@@ -425,6 +474,8 @@ int main(int argc, char **argv)
 	struct pp_opts o;
 	struct pp_srvproc sp = { .pid = -1, .out_fd = -1 };
 	struct pp_secret secret = { 0 };
+	struct pp_tls_cert tc = { .cert = NULL };
+	SSL_CTX *tls_ctx = NULL;
 	int rc;
 
 	if (pp_parse(argc, argv, &o) < 0)
@@ -438,12 +489,20 @@ int main(int argc, char **argv)
 		        "(32 bytes at least)\n", o.secret_file, pp_strerror(rc));
 		return 1;
 	}
-	if (o.server && pp_srvproc_start(&sp, o.server, o.secret_file, o.sargs,
-	                                 o.nsargs, 10000) < 0) {
+	if (o.tls && pp_tls_cert_make(&tc) < 0) {
 		pp_secret_free(&secret);
 		return 1;
 	}
-	rc = pp_run(&o, &sp, &secret);
+	if (o.server && pp_srvproc_start(&sp, o.server, o.secret_file,
+	                                 o.tls ? tc.cert_path : NULL,
+	                                 o.tls ? tc.key_path : NULL, o.sargs,
+	                                 o.nsargs, 10000) < 0) {
+		pp_tls_cert_free(&tc);
+		pp_secret_free(&secret);
+		return 1;
+	}
+	pp_tls_cert_unlink(&tc); /* the server has loaded them */
+	rc = pp_run(&o, &sp, &secret, &tls_ctx, tc.cert);
 	if (o.server) {
 		int died = !pp_srvproc_alive(&sp);
 		int st = pp_srvproc_stop(&sp, 10000, rc != 0);
@@ -462,6 +521,8 @@ int main(int argc, char **argv)
 			       "(status %d)\n", st);
 		}
 	}
+	SSL_CTX_free(tls_ctx);
+	pp_tls_cert_free(&tc);
 	pp_secret_free(&secret);
 	return rc;
 }

@@ -80,7 +80,8 @@ static int pp_srvproc_wait_line(struct pp_srvproc *p, int timeout_ms)
 }
 
 int pp_srvproc_start(struct pp_srvproc *p, const char *path,
-                     const char *secret_file, const char *const *extra,
+                     const char *secret_file, const char *tls_cert,
+                     const char *tls_key, const char *const *extra,
                      size_t nextra, int timeout_ms)
 {
 	char *argv[PP_SRV_MAX_ARGS];
@@ -99,7 +100,14 @@ int pp_srvproc_start(struct pp_srvproc *p, const char *path,
 	argv[a++] = (char *)path;
 	argv[a++] = (char *)"--listen";
 	argv[a++] = (char *)"127.0.0.1:0";
-	argv[a++] = (char *)"--insecure";
+	if (tls_cert && tls_key) {
+		argv[a++] = (char *)"--tls-cert";
+		argv[a++] = (char *)tls_cert;
+		argv[a++] = (char *)"--tls-key";
+		argv[a++] = (char *)tls_key;
+	} else {
+		argv[a++] = (char *)"--insecure";
+	}
 	argv[a++] = (char *)"--jwt-secret-file";
 	argv[a++] = (char *)secret_file;
 	for (size_t i = 0; i < nextra; i++)

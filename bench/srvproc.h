@@ -12,14 +12,16 @@ struct pp_srvproc {
 	int status;                /* waitpid status once reaped, else -1 */
 	int out_fd;                /* the child's stdout (drain it, never close early) */
 	char log_path[64];         /* the child's stderr */
-	char url[128];             /* ws://127.0.0.1:PORT/v1/ws */
+	char url[128];             /* ws:// or wss://127.0.0.1:PORT/v1/ws */
 };
 
 /* Runs `path --listen 127.0.0.1:0 --insecure --jwt-secret-file secret
- * [extra]...` and waits up to timeout_ms for its "listening on" line.
- * 0, or -1 with a message on stderr (and the server's log shown). */
+ * [extra]...` (with tls_cert and tls_key: `--tls-cert C --tls-key K` in
+ * place of --insecure) and waits up to timeout_ms for its "listening on"
+ * line. 0, or -1 with a message on stderr (and the server's log shown). */
 int pp_srvproc_start(struct pp_srvproc *p, const char *path,
-                     const char *secret_file, const char *const *extra,
+                     const char *secret_file, const char *tls_cert,
+                     const char *tls_key, const char *const *extra,
                      size_t nextra, int timeout_ms);
 /* Reads and discards whatever the child printed since. */
 void pp_srvproc_drain(struct pp_srvproc *p);
