@@ -85,7 +85,8 @@ struct pp_sctp_config {
 	uint16_t local_port;       /* 5000 */
 	uint16_t remote_port;      /* 5000 */
 	enum pp_sctp_role role;    /* client (even ids) */
-	size_t max_message_size;   /* 262144: largest message sent or received */
+	size_t max_message_size;   /* 262144: largest message sent or received
+	                            * (a receive buffer this size per association) */
 	uint32_t send_buffer;      /* 1 MiB: usrsctp SO_SNDBUF */
 	uint32_t recv_buffer;      /* 1 MiB: usrsctp SO_RCVBUF (the window) */
 	size_t buffered_amount_low_threshold; /* 0: initial value for each channel */

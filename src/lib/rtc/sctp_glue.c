@@ -14,7 +14,9 @@
  * The output hook writes the CRC32c (usrsctp's own is offloaded), then hands
  * the packet to the association's send_packet when the current thread owns
  * the association's context, or queues a copy for that context otherwise
- * (timers of one association can fire from another context's tick). The
+ * (timers of one association can fire from another context's tick, and
+ * usrsctp 0.9.5 still starts its "SCTP iterator" thread in the no-threads
+ * mode; ASCONF is off so it has nothing to do with our associations). The
  * upcall only wakes the association's work source. Both check that the
  * address is still a live association: usrsctp can emit packets for a
  * socket after usrsctp_close() (usrsctp issue #405). */
@@ -32,11 +34,15 @@
 
 static GRecMutex pp_sctp_big; /* static storage: no init needed */
 static _Thread_local unsigned pp_sctp_depth; /* lock depth of this thread */
+/* Guards the live set. A leaf lock: usrsctp may call the output hook from
+ * its own iterator thread (0.9.5 starts one even without threads) while
+ * holding its internal locks, so that path must not take the big lock. */
+static GMutex pp_sctp_live_lock;
 
 static struct {
 	unsigned refs;
 	bool up;
-	GHashTable *live; /* struct pp_sctp * -> itself */
+	GHashTable *live; /* struct pp_sctp * -> itself, under pp_sctp_live_lock */
 	GSource *timer;
 	GMainContext *timer_ctx;
 	gint64 last_us;
@@ -71,6 +77,7 @@ bool pp_sctp_library_active(void)
 	return up;
 }
 
+/* Live lock held. */
 static bool pp_sctp_is_live(struct pp_sctp *s)
 {
 	return pp_sctp_g.live && g_hash_table_contains(pp_sctp_g.live, s);
@@ -82,30 +89,52 @@ void pp_sctp_wake(struct pp_sctp *s)
 		g_source_set_ready_time(s->work, 0);
 }
 
+/* Owner thread: run the work at the monotonic time at, unless sooner. */
+void pp_sctp_wake_at(struct pp_sctp *s, gint64 at)
+{
+	gint64 cur = g_source_get_ready_time(s->work);
+
+	if (cur < 0 || cur > at)
+		g_source_set_ready_time(s->work, at);
+}
+
 void pp_sctp_glue_upcall(struct socket *sock, void *arg, int flags)
 {
 	struct pp_sctp *s = arg;
 
+	g_mutex_lock(&pp_sctp_live_lock);
 	if (pp_sctp_is_live(s))
 		pp_sctp_wake(s);
+	g_mutex_unlock(&pp_sctp_live_lock);
 }
 
 static int pp_sctp_output(void *addr, void *buffer, size_t len, uint8_t tos, uint8_t set_df)
 {
 	struct pp_sctp *s = addr;
+	bool live, owner = false;
 
-	if (!pp_sctp_is_live(s) || s->doomed || len < PP_SCTP_HEADER_LEN)
+	if (len < PP_SCTP_HEADER_LEN)
 		return -1;
-	pp_sctp_crc32c_stamp(buffer, len);
-	if (g_main_context_is_owner(s->ctx)) {
+	g_mutex_lock(&pp_sctp_live_lock);
+	live = pp_sctp_is_live(s);
+	if (live) {
+		pp_sctp_crc32c_stamp(buffer, len);
+		owner = g_main_context_is_owner(s->ctx);
+		if (!owner) {
+			g_mutex_lock(&s->xlock);
+			g_queue_push_tail(&s->xq, g_bytes_new(buffer, len));
+			g_mutex_unlock(&s->xlock);
+			pp_sctp_wake(s);
+		}
+	}
+	g_mutex_unlock(&pp_sctp_live_lock);
+	if (!live)
+		return -1;
+	/* Only the owning thread frees s, and not while it is in usrsctp. */
+	if (owner && !s->doomed) {
 		s->stats.packets_sent++;
 		s->cb.send_packet(s->user, buffer, len);
-		return 0;
 	}
-	g_mutex_lock(&s->xlock);
-	g_queue_push_tail(&s->xq, g_bytes_new(buffer, len));
-	g_mutex_unlock(&s->xlock);
-	pp_sctp_wake(s);
 	return 0;
 }
 
@@ -135,6 +164,10 @@ static void pp_sctp_usrsctp_init(void)
 	usrsctp_sysctl_set_sctp_pr_enable(1);    /* RFC 3758, for PR channels */
 	usrsctp_sysctl_set_sctp_reconfig_enable(1); /* RFC 6525 stream reset */
 	usrsctp_sysctl_set_sctp_initial_cwnd(10);   /* RFC 6928 */
+	/* No ASCONF: nothing for usrsctp's iterator thread to do with our
+	 * associations when addresses come and go. */
+	usrsctp_sysctl_set_sctp_auto_asconf(0);
+	usrsctp_sysctl_set_sctp_asconf_enable(0);
 	/* Room for a full send buffer of small messages (default 512). */
 	usrsctp_sysctl_set_sctp_max_chunks_on_queue(64 * 1024);
 	usrsctp_enable_crc32c_offload();         /* we write and check it */
@@ -200,13 +233,15 @@ static void pp_sctp_timer_start(GMainContext *ctx)
 
 int pp_sctp_glue_attach(struct pp_sctp *s)
 {
+	g_mutex_lock(&pp_sctp_live_lock);
+	if (!pp_sctp_g.live)
+		pp_sctp_g.live = g_hash_table_new(NULL, NULL);
+	g_hash_table_add(pp_sctp_g.live, s);
+	g_mutex_unlock(&pp_sctp_live_lock);
 	pp_sctp_lock();
 	if (!pp_sctp_g.up)
 		pp_sctp_usrsctp_init();
-	if (!pp_sctp_g.live)
-		pp_sctp_g.live = g_hash_table_new(NULL, NULL);
 	pp_sctp_g.refs++;
-	g_hash_table_add(pp_sctp_g.live, s);
 	usrsctp_register_address(s);
 	/* A timer whose context was dropped is destroyed with it. */
 	if (!pp_sctp_g.timer || g_source_is_destroyed(pp_sctp_g.timer))
@@ -221,26 +256,31 @@ void pp_sctp_glue_detach(struct pp_sctp *s)
 	GHashTableIter it;
 	gpointer key;
 	GMainContext *other = NULL;
+	bool was_live;
 
-	pp_sctp_lock();
-	if (!pp_sctp_g.live || !g_hash_table_remove(pp_sctp_g.live, s)) {
-		pp_sctp_unlock();
-		return;
-	}
-	usrsctp_deregister_address(s);
-	pp_sctp_g.refs--;
-	pp_sctp_g.finish_ticks = 0;
-	if (pp_sctp_g.timer_ctx == s->ctx) {
-		/* Keep the clock on a context someone still runs. */
+	g_mutex_lock(&pp_sctp_live_lock);
+	was_live = pp_sctp_g.live && g_hash_table_remove(pp_sctp_g.live, s);
+	if (was_live) {
+		/* A context someone still runs, for the clock (same one first). */
 		g_hash_table_iter_init(&it, pp_sctp_g.live);
 		while (g_hash_table_iter_next(&it, &key, NULL)) {
-			struct pp_sctp *o = key;
-			other = o->ctx;
+			other = ((struct pp_sctp *)key)->ctx;
 			if (other == s->ctx)
 				break;
 		}
-		if (other && other != s->ctx)
-			pp_sctp_timer_start(other);
+		if (other)
+			g_main_context_ref(other);
 	}
+	g_mutex_unlock(&pp_sctp_live_lock);
+	if (!was_live)
+		return;
+	pp_sctp_lock();
+	usrsctp_deregister_address(s);
+	pp_sctp_g.refs--;
+	pp_sctp_g.finish_ticks = 0;
+	if (pp_sctp_g.timer_ctx == s->ctx && other && other != s->ctx)
+		pp_sctp_timer_start(other);
 	pp_sctp_unlock();
+	if (other)
+		g_main_context_unref(other);
 }

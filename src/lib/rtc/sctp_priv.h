@@ -18,9 +18,10 @@
 #define PP_SCTP_DEF_STREAMS 1024
 #define PP_SCTP_HEADER_LEN 12   /* SCTP common header */
 #define PP_SCTP_EARLY_MAX 16    /* packets kept before pp_sctp_connect() */
-#define PP_SCTP_NOTIF_MAX (64u * 1024)
+#define PP_SCTP_NOTIF_MAX (256u * 1024) /* a reset of every stream: 128 KiB */
 #define PP_SCTP_RECV_BUDGET 256 /* messages per dispatch before yielding */
 #define PP_SCTP_RESET_RETRY_US (50 * 1000)
+#define PP_SCTP_FLUSH_RETRY_US (100 * 1000) /* blocked: look again anyway */
 
 /* One queued outgoing message. */
 struct pp_sctp_msg {
@@ -104,12 +105,20 @@ int pp_sctp_glue_attach(struct pp_sctp *s);
 void pp_sctp_glue_detach(struct pp_sctp *s);
 void pp_sctp_glue_upcall(struct socket *sock, void *arg, int flags);
 void pp_sctp_wake(struct pp_sctp *s);
+void pp_sctp_wake_at(struct pp_sctp *s, gint64 at);
 
 /* sctp_crc32c.c */
 uint32_t pp_sctp_crc32c_sw(uint32_t crc, const void *data, size_t len);
 uint32_t pp_sctp_crc32c_update(uint32_t crc, const void *data, size_t len);
 void pp_sctp_crc32c_stamp(uint8_t *pkt, size_t len);
 bool pp_sctp_crc32c_ok(const uint8_t *pkt, size_t len);
+
+/* sctp_socket.c */
+void pp_sctp_apply_defaults(struct pp_sctp_config *c);
+bool pp_sctp_config_ok(const struct pp_sctp_config *c);
+void pp_sctp_conn_addr(struct pp_sctp *s, uint16_t port, struct sockaddr_conn *a);
+int pp_sctp_socket_open(struct pp_sctp *s);
+void pp_sctp_socket_close(struct pp_sctp *s);
 
 /* sctp.c */
 void pp_sctp_work(struct pp_sctp *s);
@@ -122,6 +131,7 @@ void pp_sctp_recv_all(struct pp_sctp *s);
 /* sctp_channel.c */
 struct pp_sctp_channel *pp_sctp_channel_find(struct pp_sctp *s, uint16_t id);
 void pp_sctp_channel_unref(struct pp_sctp_channel *ch);
+void pp_sctp_channel_opened(struct pp_sctp_channel *ch);
 void pp_sctp_channel_on_dcep(struct pp_sctp *s, uint16_t id, const uint8_t *msg, size_t len);
 void pp_sctp_channel_on_data(struct pp_sctp_channel *ch, uint32_t ppid,
                              const uint8_t *data, size_t len, bool eor);

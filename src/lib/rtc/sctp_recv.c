@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* COMM_LOST: the peer's ABORT (ECONNRESET) is an end, anything else
@@ -107,6 +108,84 @@ static void pp_sctp_notif_piece(struct pp_sctp *s, const uint8_t *p, size_t n, b
 		pp_sctp_on_notification(s, s->notif.data, s->notif.len);
 		pp_buf_reset(&s->notif);
 	}
+}
+
+static void pp_sctp_channel_deliver(struct pp_sctp_channel *ch, uint32_t ppid,
+                                    const uint8_t *data, size_t len)
+{
+	struct pp_sctp *s = ch->s;
+	enum pp_sctp_kind kind;
+
+	switch (ppid) {
+	case PP_PPID_DCEP:
+		pp_sctp_channel_on_dcep(s, ch->id, data, len);
+		return;
+	case PP_PPID_STRING_EMPTY:
+		len = 0;
+		/* fall through */
+	case PP_PPID_STRING:
+		kind = PP_SCTP_TEXT;
+		break;
+	case PP_PPID_BINARY_EMPTY:
+		len = 0;
+		/* fall through */
+	case PP_PPID_BINARY:
+		kind = PP_SCTP_BINARY;
+		break;
+	default: /* including the deprecated partial PPIDs 52 and 54 */
+		pp_log(PP_LOG_DEBUG, s->log_peer, "sctp: PPID %u on %u dropped", ppid, ch->id);
+		return;
+	}
+	if (ch->state == PP_SCTP_CHANNEL_OPENING)
+		pp_sctp_channel_opened(ch); /* data implies the ACK got through */
+	if (ch->state == PP_SCTP_CHANNEL_CLOSED || s->doomed)
+		return;
+	s->stats.messages_received++;
+	s->stats.bytes_received += len;
+	ch->refs++;
+	PP_SCTP_CALL(s, on_message, ch, kind, len ? data : (const uint8_t *)"", len);
+	pp_sctp_channel_unref(ch);
+}
+
+static void pp_sctp_channel_too_big(struct pp_sctp_channel *ch, bool eor)
+{
+	pp_log(PP_LOG_WARN, ch->s->log_peer,
+	       "sctp: message over %zu bytes on channel %u '%s': closing it",
+	       ch->s->cfg.max_message_size, ch->id, ch->label);
+	free(pp_buf_steal(&ch->rx, NULL));
+	ch->rx_discard = !eor;
+	pp_sctp_channel_close(ch);
+}
+
+void pp_sctp_channel_on_data(struct pp_sctp_channel *ch, uint32_t ppid,
+                             const uint8_t *data, size_t len, bool eor)
+{
+	if (ch->state == PP_SCTP_CHANNEL_CLOSED)
+		return;
+	if (ch->rx_discard) {
+		ch->rx_discard = !eor;
+		return;
+	}
+	if (eor && ch->rx.len == 0) {
+		/* Whole message: straight from the receive buffer, no copy. */
+		if (len > ch->s->cfg.max_message_size)
+			pp_sctp_channel_too_big(ch, eor);
+		else
+			pp_sctp_channel_deliver(ch, ppid, data, len);
+		return;
+	}
+	if (ch->rx.len == 0)
+		ch->rx_ppid = ppid;
+	if (pp_buf_append(&ch->rx, data, len) < 0) {
+		pp_sctp_channel_too_big(ch, eor);
+		return;
+	}
+	if (!eor)
+		return;
+	ch->refs++;
+	pp_sctp_channel_deliver(ch, ch->rx_ppid, ch->rx.data, ch->rx.len);
+	free(pp_buf_steal(&ch->rx, NULL));
+	pp_sctp_channel_unref(ch);
 }
 
 static void pp_sctp_data_piece(struct pp_sctp *s, const struct sctp_rcvinfo *ri,

@@ -50,7 +50,9 @@ static ssize_t pp_sctp_sendv(struct pp_sctp_channel *ch, uint32_t ppid,
 	pp_sctp_unlock();
 	if (n < 0)
 		return err == EWOULDBLOCK ? -EAGAIN : -err;
-	return n;
+	/* With explicit EOR a full buffer (or a stream reset in flight) can
+	 * also show as 0 bytes taken. */
+	return n == 0 && len > 0 ? -EAGAIN : n;
 }
 
 static void pp_sctp_count_sent(struct pp_sctp *s, const struct pp_sctp_msg *m)
@@ -176,12 +178,8 @@ static bool pp_sctp_flush_one(struct pp_sctp *s, struct pp_sctp_channel *ch, GPt
 
 static void pp_sctp_reset_later(struct pp_sctp *s, gint64 now)
 {
-	gint64 at = now + PP_SCTP_RESET_RETRY_US;
-	gint64 cur = g_source_get_ready_time(s->work);
-
-	s->reset_retry_at = at;
-	if (cur < 0 || cur > at)
-		g_source_set_ready_time(s->work, at);
+	s->reset_retry_at = now + PP_SCTP_RESET_RETRY_US;
+	pp_sctp_wake_at(s, s->reset_retry_at);
 }
 
 /* One RESET_STREAMS request for every closing channel with nothing queued. */
@@ -251,9 +249,14 @@ void pp_sctp_flush(struct pp_sctp *s)
 	GPtrArray *low = g_ptr_array_new();
 	struct pp_sctp_channel *ch;
 
-	if (s->sock && (s->state == PP_SCTP_CONNECTED || s->state == PP_SCTP_CLOSING))
+	if (s->sock && (s->state == PP_SCTP_CONNECTED || s->state == PP_SCTP_CLOSING)) {
 		while ((ch = g_queue_peek_head(&s->sendq)) && pp_sctp_flush_one(s, ch, low))
 			;
+		/* usrsctp wakes us when it has room; this is only insurance
+		 * against a wakeup it never gives. */
+		if (ch)
+			pp_sctp_wake_at(s, g_get_monotonic_time() + PP_SCTP_FLUSH_RETRY_US);
+	}
 	pp_sctp_issue_resets(s);
 	pp_sctp_maybe_shutdown(s);
 	for (guint i = 0; i < low->len; i++) {
