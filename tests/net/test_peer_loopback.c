@@ -219,12 +219,43 @@ static void test_unpinned_refused(void)
 	side_free(&b);
 }
 
+static gboolean b_closed(Side *a, Side *b)
+{
+	return b->state == PP_PEER_CLOSED && a->state == PP_PEER_CLOSED;
+}
+
+static gboolean b_saw_close(Side *a, Side *b)
+{
+	(void)a;
+	return b->closed_channels > 0;
+}
+
+/* A channel closed by one side closes on both; then an orderly close of
+ * the whole connection reaches the other side as CLOSED, not FAILED. */
+static void test_close(void)
+{
+	Side a, b;
+	connect_pair(&a, &b);
+	struct pp_sctp_channel *ch = NULL;
+	g_assert_cmpint(pp_peer_channel_open(a.pc, "db", "peerpipe.tcp.v1", NULL, &ch), ==, 0);
+	g_assert_true(run_until(b_has_channel, &a, &b, 5000));
+	g_assert_cmpint(pp_sctp_channel_send(ch, true, "last words", 10), ==, 0);
+	g_assert_cmpint(pp_sctp_channel_close(ch), ==, 0);
+	g_assert_true(run_until(b_saw_close, &a, &b, 5000));
+	g_assert_cmpuint(b.messages->len, ==, 1); /* sent before the close: delivered */
+	pp_peer_close(a.pc);
+	g_assert_true(run_until(b_closed, &a, &b, 5000));
+	side_free(&a);
+	side_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	ctx = g_main_context_new();
 	g_test_add_func("/peer/connect-and-messages", test_connect_and_messages);
 	g_test_add_func("/peer/unpinned-refused", test_unpinned_refused);
+	g_test_add_func("/peer/close", test_close);
 	int rc = g_test_run();
 	g_main_context_unref(ctx);
 	return rc;

@@ -36,7 +36,11 @@ struct pp_peer {
 	struct pp_sctp *sctp;
 	GPtrArray *early_candidates; /* remote lines before ICE exists */
 	bool early_end;
+	bool closing;                /* pp_peer_close(): SCTP shutdown, then DTLS */
+	GSource *close_timer;
 };
+
+#define PP_PEER_CLOSE_GRACE_MS 2000
 
 const char *pp_peer_state_name(enum pp_peer_state s)
 {
@@ -72,6 +76,9 @@ static void pp_peer_sctp_state(void *user, enum pp_sctp_state st)
 		pp_peer_set_state(p, PP_PEER_FAILED, "SCTP association failed");
 	else if (st == PP_SCTP_CLOSED)
 		pp_peer_set_state(p, PP_PEER_CLOSED, "SCTP association closed");
+	/* The association is done (either way): now DTLS may say goodbye. */
+	if ((st == PP_SCTP_CLOSED || st == PP_SCTP_FAILED) && p->closing && p->dtls)
+		pp_dtls_close(p->dtls);
 }
 
 static void pp_peer_ch_open(void *user, struct pp_sctp_channel *ch)
@@ -394,10 +401,31 @@ struct pp_peer *pp_peer_new(GMainContext *ctx, const struct pp_peer_config *cfg,
 	return p;
 }
 
+static gboolean pp_peer_close_timeout(gpointer data)
+{
+	struct pp_peer *p = data;
+	p->close_timer = NULL;
+	if (p->dtls)
+		pp_dtls_close(p->dtls); /* the SCTP shutdown did not finish in time */
+	pp_peer_set_state(p, PP_PEER_CLOSED, "closed locally");
+	return G_SOURCE_REMOVE;
+}
+
+/* Orderly: the SCTP shutdown runs first (nothing queued is lost), then
+ * DTLS close_notify; after PP_PEER_CLOSE_GRACE_MS DTLS closes anyway. */
 void pp_peer_close(struct pp_peer *p)
 {
-	if (p->sctp)
+	if (p->closing)
+		return;
+	p->closing = true;
+	if (p->sctp && pp_sctp_get_state(p->sctp) == PP_SCTP_CONNECTED) {
 		pp_sctp_close(p->sctp);
+		p->close_timer = g_timeout_source_new(PP_PEER_CLOSE_GRACE_MS);
+		g_source_set_callback(p->close_timer, pp_peer_close_timeout, p, NULL);
+		g_source_attach(p->close_timer, p->ctx);
+		g_source_unref(p->close_timer);
+		return;
+	}
 	if (p->dtls)
 		pp_dtls_close(p->dtls);
 	pp_peer_set_state(p, PP_PEER_CLOSED, "closed locally");
@@ -407,6 +435,8 @@ void pp_peer_free(struct pp_peer *p)
 {
 	if (!p)
 		return;
+	if (p->close_timer)
+		g_source_destroy(p->close_timer);
 	/* top down: nothing calls into a freed layer */
 	if (p->sctp)
 		pp_sctp_free(p->sctp);
