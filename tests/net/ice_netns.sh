@@ -34,10 +34,15 @@ P="ppi$(printf '%04x%04x' $$ $RANDOM)"
 NAMES=(inet srv nat1 nat2 a b m1 m2)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ice-netns.XXXXXX")
 turn_pid=
+test_pid=
 
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	if [[ -n $test_pid ]] && kill -0 "$test_pid" 2>/dev/null; then
+		kill "$test_pid" 2>/dev/null
+		wait "$test_pid" 2>/dev/null
+	fi
 	if [[ -n $turn_pid ]]; then
 		kill "$turn_pid" 2>/dev/null
 		for _ in $(seq 50); do
@@ -141,5 +146,8 @@ setup || fail "cannot build the namespaces"
 secret=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 start_turn "$secret" || fail "coturn did not start"
 
+# in the background, so that a signal to this script is handled at once
 PP_ICE_NS=$P PP_ICE_TURN_SECRET=$secret PP_ICE_TURN_ADDR=198.18.3.2:3478 \
-	"$bin" "$@"
+	"$bin" "$@" &
+test_pid=$!
+wait "$test_pid"

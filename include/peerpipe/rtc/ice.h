@@ -9,9 +9,11 @@
  * one that does not resolve is dropped, never an error for the session.
  *
  * Callbacks never run inside a pp_ice_*() call: they are dispatched from
- * the context. A callback may call any pp_ice_*() function except
- * pp_ice_free(); the object may be freed only from on_state(PP_ICE_CLOSED)
- * (the last callback, after pp_ice_close()) or outside any callback.
+ * the context. A callback may call any pp_ice_*() function. The clean end
+ * is pp_ice_close(), then pp_ice_free() from on_state(PP_ICE_CLOSED) (the
+ * last callback) or later. pp_ice_free() from another callback is
+ * tolerated: nothing more is called and the memory goes once the callback
+ * returns.
  *
  * Dead peers: consent freshness (libnice's keepalive connectivity checks,
  * every 4-6 s) reports PP_ICE_FAILED 10 s after the peer's last answer
@@ -30,6 +32,8 @@
 #define PP_ICE_REMOTE_CANDS_MAX 64 /* remote candidates per generation */
 #define PP_ICE_DATAGRAM_MAX 65507
 
+/* CONNECTED and COMPLETED both mean data flows; the state moves between
+ * them while candidates trickled in late are checked. */
 enum pp_ice_state {
 	PP_ICE_NEW = 0,
 	PP_ICE_CHECKING,     /* connectivity checks running */

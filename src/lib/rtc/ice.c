@@ -3,10 +3,9 @@
  * (NICE_COMPATIBILITY_RFC5245), regular nomination, full trickle, RFC 7675
  * consent freshness.
  *
- * libnice signals can fire inside libnice calls made from here, so every
- * event for the user is queued and delivered from an idle source on the
- * context (and flushed before each datagram, so a state change is seen
- * before the data that follows it).
+ * This file: life cycle, local side and data. ice_events.c: callbacks to
+ * the user; ice_remote.c: the remote side; ice_cand.c: candidate lines;
+ * ice_servers.c: STUN/TURN urls; ice_mdns*.c: .local names.
  *
  * Dead peer detection (libnice 0.1.21, measured by test_ice /ice/dead-peer
  * and tests/net): with consent freshness on, libnice sends a consent
@@ -20,7 +19,6 @@
  * layer that needs faster detection must use its own traffic (e.g. SCTP
  * heartbeats). */
 #include "ice_priv.h"
-#include "text.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
@@ -36,70 +34,6 @@
  * here on purpose; they do not affect the consent timeout). */
 #define PP_ICE_STUN_RTO_MS 500
 #define PP_ICE_STUN_RETRANS 3
-
-enum pp_ice_ev_kind {
-	PP_ICE_EV_CAND,
-	PP_ICE_EV_EOC,
-	PP_ICE_EV_STATE,
-};
-
-struct pp_ice_event {
-	enum pp_ice_ev_kind kind;
-	enum pp_ice_state state;
-	char *line;
-};
-
-/* A remote candidate waiting for the remote credentials or for mDNS. */
-struct pp_ice_remote {
-	struct pp_candidate c;
-	bool resolving;
-	bool have_addr;
-	NiceAddress addr;
-};
-
-struct pp_ice_closer {
-	struct pp_ice *ice; /* NULL once freed */
-	NiceAgent *agent;
-};
-
-struct pp_ice {
-	GMainContext *ctx;
-	NiceAgent *agent;
-	guint stream;
-	struct pp_ice_callbacks cb;
-	void *user;
-	char *peer;  /* log prefix */
-	bool ice_tcp;
-	bool relay_only;
-	char *mdns_server;
-	unsigned mdns_timeout_ms;
-	NiceAddress local[PP_ICE_LOCAL_ADDRS_MAX];
-	size_t n_local;
-	struct pp_ice_srv srvs[PP_ICE_SRV_MAX];
-	size_t n_srvs;
-	struct pp_ice_dns *dns;
-	bool dns_done;
-	struct pp_ice_mdns *mdns;
-	bool used_turn;   /* relays were requested: allocations to release */
-
-	/* this generation (reset by a restart) */
-	char *local_ufrag;
-	char *local_pwd;
-	char *remote_ufrag;
-	char *remote_pwd;
-	GPtrArray *waiting; /* struct pp_ice_remote * */
-	unsigned n_remote;
-	bool gather_wanted;
-	bool gathering;
-	bool remote_eoc;
-	bool remote_eoc_done;
-	enum pp_ice_state state;
-
-	GQueue events;
-	GSource *dispatch;
-	bool closing;
-	struct pp_ice_closer *closer;
-};
 
 static const char *const pp_ice_state_names[] = {
 	[PP_ICE_NEW] = "new",
@@ -119,166 +53,6 @@ const char *pp_ice_state_name(enum pp_ice_state s)
 enum pp_ice_state pp_ice_get_state(const struct pp_ice *ice)
 {
 	return ice->state;
-}
-
-/* ---- events to the user ---- */
-
-static void pp_ice_event_free(gpointer data)
-{
-	struct pp_ice_event *ev = data;
-
-	g_free(ev->line);
-	g_free(ev);
-}
-
-static void pp_ice_flush(struct pp_ice *ice)
-{
-	struct pp_ice_event *ev;
-
-	while (!ice->closing && (ev = g_queue_pop_head(&ice->events))) {
-		switch (ev->kind) {
-		case PP_ICE_EV_CAND:
-		case PP_ICE_EV_EOC:
-			if (ice->cb.on_local_candidate)
-				ice->cb.on_local_candidate(ice->user, ev->line);
-			break;
-		case PP_ICE_EV_STATE:
-			if (ice->cb.on_state)
-				ice->cb.on_state(ice->user, ev->state);
-			break;
-		}
-		pp_ice_event_free(ev);
-	}
-}
-
-static gboolean pp_ice_dispatch(gpointer data)
-{
-	struct pp_ice *ice = data;
-
-	g_source_unref(ice->dispatch);
-	ice->dispatch = NULL;
-	pp_ice_flush(ice);
-	return G_SOURCE_REMOVE;
-}
-
-static void pp_ice_queue(struct pp_ice *ice, enum pp_ice_ev_kind kind,
-                         enum pp_ice_state state, char *line)
-{
-	struct pp_ice_event *ev = g_new0(struct pp_ice_event, 1);
-
-	ev->kind = kind;
-	ev->state = state;
-	ev->line = line;
-	g_queue_push_tail(&ice->events, ev);
-	if (!ice->dispatch) {
-		ice->dispatch = g_idle_source_new();
-		g_source_set_priority(ice->dispatch, G_PRIORITY_DEFAULT);
-		g_source_set_callback(ice->dispatch, pp_ice_dispatch, ice, NULL);
-		g_source_attach(ice->dispatch, ice->ctx);
-	}
-}
-
-static void pp_ice_drop_events(struct pp_ice *ice)
-{
-	g_queue_clear_full(&ice->events, pp_ice_event_free);
-	if (ice->dispatch) {
-		g_source_destroy(ice->dispatch);
-		g_source_unref(ice->dispatch);
-		ice->dispatch = NULL;
-	}
-}
-
-static void pp_ice_set_state(struct pp_ice *ice, enum pp_ice_state s)
-{
-	if (s == ice->state)
-		return;
-	pp_log(PP_LOG_INFO, ice->peer, "ice: %s -> %s", pp_ice_state_name(ice->state),
-	       pp_ice_state_name(s));
-	ice->state = s;
-	pp_ice_queue(ice, PP_ICE_EV_STATE, s, NULL);
-}
-
-/* ---- libnice signals and data ---- */
-
-static void pp_ice_on_candidate(NiceAgent *agent, NiceCandidate *nc, gpointer data)
-{
-	struct pp_ice *ice = data;
-	char line[PP_CAND_LINE_MAX + 1];
-
-	if (nc->stream_id != ice->stream || ice->closing)
-		return;
-	if (pp_ice_cand_format(nc, ice->local_ufrag, line, sizeof(line)) < 0) {
-		pp_log(PP_LOG_WARN, ice->peer, "ice: cannot format a local %s candidate",
-		       pp_ice_cand_type_name(nc->type));
-		return;
-	}
-	pp_log(PP_LOG_DEBUG, ice->peer, "ice: local %s", line);
-	pp_ice_queue(ice, PP_ICE_EV_CAND, 0, g_strdup(line));
-}
-
-static void pp_ice_on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
-{
-	struct pp_ice *ice = data;
-
-	if (stream != ice->stream || ice->closing)
-		return;
-	pp_log(PP_LOG_DEBUG, ice->peer, "ice: gathering done");
-	pp_ice_queue(ice, PP_ICE_EV_EOC, 0, NULL);
-}
-
-static void pp_ice_on_component_state(NiceAgent *agent, guint stream, guint comp,
-                                      guint st, gpointer data)
-{
-	struct pp_ice *ice = data;
-	enum pp_ice_state s;
-
-	if (stream != ice->stream || ice->closing)
-		return;
-	switch (st) {
-	case NICE_COMPONENT_STATE_CONNECTING:
-		s = PP_ICE_CHECKING;
-		break;
-	case NICE_COMPONENT_STATE_CONNECTED:
-		s = PP_ICE_CONNECTED;
-		break;
-	case NICE_COMPONENT_STATE_READY:
-		s = PP_ICE_COMPLETED;
-		break;
-	case NICE_COMPONENT_STATE_FAILED:
-		s = PP_ICE_FAILED;
-		break;
-	case NICE_COMPONENT_STATE_DISCONNECTED:
-		if (ice->state != PP_ICE_CONNECTED && ice->state != PP_ICE_COMPLETED)
-			return;
-		s = PP_ICE_DISCONNECTED;
-		break;
-	default:
-		return; /* gathering */
-	}
-	pp_ice_set_state(ice, s);
-}
-
-static void pp_ice_on_selected(NiceAgent *agent, guint stream, guint comp,
-                               NiceCandidate *l, NiceCandidate *r, gpointer data)
-{
-	struct pp_ice *ice = data;
-
-	if (stream == ice->stream && !ice->closing)
-		pp_log(PP_LOG_INFO, ice->peer, "ice: selected pair %s/%s %s",
-		       pp_ice_cand_type_name(l->type), pp_ice_cand_type_name(r->type),
-		       l->transport == NICE_CANDIDATE_TRANSPORT_UDP ? "udp" : "tcp");
-}
-
-static void pp_ice_recv(NiceAgent *agent, guint stream, guint comp, guint len,
-                        gchar *buf, gpointer data)
-{
-	struct pp_ice *ice = data;
-
-	if (stream != ice->stream || ice->closing)
-		return;
-	pp_ice_flush(ice); /* state changes before the data that follows them */
-	if (!ice->closing && ice->cb.on_data)
-		ice->cb.on_data(ice->user, (const uint8_t *)buf, len);
 }
 
 int pp_ice_selected_types(struct pp_ice *ice, const char **local,
@@ -355,7 +129,7 @@ static void pp_ice_gather_now(struct pp_ice *ice)
 	}
 	if (!nice_agent_gather_candidates(ice->agent, ice->stream)) {
 		pp_log(PP_LOG_WARN, ice->peer, "ice: no local address to gather on");
-		pp_ice_queue(ice, PP_ICE_EV_EOC, 0, NULL);
+		pp_ice_queue_eoc(ice);
 	}
 }
 
@@ -390,171 +164,6 @@ int pp_ice_local_credentials(struct pp_ice *ice, const char **ufrag,
 	return 0;
 }
 
-/* ---- remote side ---- */
-
-static int pp_ice_apply(struct pp_ice *ice, const struct pp_candidate *c,
-                        const NiceAddress *addr)
-{
-	NiceCandidate *nc = pp_ice_cand_to_nice(c, ice->stream, addr);
-	GSList one = { nc, NULL };
-	int rc = PP_ERR_INVALID;
-
-	if (!nc)
-		goto out;
-	if (nice_agent_set_remote_candidates(ice->agent, ice->stream, 1, &one) < 0)
-		goto out;
-	rc = 0;
-out:
-	if (nc)
-		nice_candidate_free(nc);
-	return rc;
-}
-
-static void pp_ice_try_eoc(struct pp_ice *ice)
-{
-	if (!ice->remote_eoc || ice->remote_eoc_done || !ice->remote_ufrag ||
-	    ice->waiting->len)
-		return;
-	ice->remote_eoc_done = true;
-	nice_agent_peer_candidate_gathering_done(ice->agent, ice->stream);
-}
-
-static bool pp_ice_stale(struct pp_ice *ice, const struct pp_candidate *c)
-{
-	return c->ufrag[0] && ice->remote_ufrag && strcmp(c->ufrag, ice->remote_ufrag) != 0;
-}
-
-/* Applies what waited for the credentials; drops other generations. */
-static void pp_ice_apply_waiting(struct pp_ice *ice)
-{
-	for (guint i = 0; i < ice->waiting->len;) {
-		struct pp_ice_remote *r = ice->waiting->pdata[i];
-		if (r->resolving) {
-			i++;
-			continue;
-		}
-		if (!pp_ice_stale(ice, &r->c) &&
-		    pp_ice_apply(ice, &r->c, r->have_addr ? &r->addr : NULL) < 0)
-			pp_log(PP_LOG_INFO, ice->peer, "ice: remote candidate refused by libnice");
-		g_ptr_array_remove_index(ice->waiting, i);
-	}
-	pp_ice_try_eoc(ice);
-}
-
-static bool pp_ice_cred_ok(const char *s, size_t min)
-{
-	size_t n = s ? strnlen(s, 257) : 0;
-
-	return n >= min && n <= 256 && pp_rtc_text_ice_chars((struct pp_rtc_span){ s, n });
-}
-
-int pp_ice_set_remote_credentials(struct pp_ice *ice, const char *ufrag,
-                                  const char *pwd)
-{
-	if (ice->closing)
-		return PP_ERR_STATE;
-	if (!pp_ice_cred_ok(ufrag, 4) || !pp_ice_cred_ok(pwd, 22))
-		return PP_ERR_INVALID;
-	if (ice->remote_ufrag)
-		return strcmp(ufrag, ice->remote_ufrag) == 0 &&
-		               CRYPTO_memcmp(pwd, ice->remote_pwd, strlen(pwd) + 1) == 0
-		       ? 0
-		       : PP_ERR_STATE;
-	if (!nice_agent_set_remote_credentials(ice->agent, ice->stream, ufrag, pwd))
-		return PP_ERR_INVALID;
-	ice->remote_ufrag = g_strdup(ufrag);
-	ice->remote_pwd = g_strdup(pwd);
-	pp_ice_apply_waiting(ice);
-	return 0;
-}
-
-static void pp_ice_mdns_done(void *user, const char *name, const NiceAddress *addr)
-{
-	struct pp_ice *ice = user;
-
-	for (guint i = 0; i < ice->waiting->len;) {
-		struct pp_ice_remote *r = ice->waiting->pdata[i];
-		if (!r->resolving || g_ascii_strcasecmp(r->c.addr.host, name) != 0) {
-			i++;
-			continue;
-		}
-		if (!addr) {
-			pp_log(PP_LOG_INFO, ice->peer, "ice: dropping unresolved mDNS candidate");
-			g_ptr_array_remove_index(ice->waiting, i);
-			continue;
-		}
-		r->resolving = false;
-		r->have_addr = true;
-		r->addr = *addr;
-		i++;
-	}
-	if (ice->remote_ufrag)
-		pp_ice_apply_waiting(ice);
-	else
-		pp_ice_try_eoc(ice);
-}
-
-static int pp_ice_wait(struct pp_ice *ice, const struct pp_candidate *c)
-{
-	struct pp_ice_remote *r = g_new0(struct pp_ice_remote, 1);
-
-	r->c = *c;
-	if (c->addr.family == PP_CAND_MDNS) {
-		if (!ice->mdns)
-			ice->mdns = pp_ice_mdns_new(ice->ctx, ice->mdns_server, ice->mdns_timeout_ms,
-			                            pp_ice_mdns_done, ice);
-		if (!ice->mdns || pp_ice_mdns_resolve(ice->mdns, c->addr.host) < 0) {
-			pp_log(PP_LOG_INFO, ice->peer, "ice: skipping an mDNS candidate");
-			g_free(r);
-			return ice->mdns ? 0 : PP_ERR_UNSUPPORTED;
-		}
-		r->resolving = true;
-	}
-	g_ptr_array_add(ice->waiting, r);
-	return 0;
-}
-
-int pp_ice_add_remote_candidate(struct pp_ice *ice, const char *line)
-{
-	struct pp_candidate c;
-	int rc = PP_ERR_STATE;
-
-	if (ice->closing)
-		goto out;
-	if ((rc = pp_ice_cand_parse(line, &c)) < 0)
-		goto out;
-	rc = PP_ERR_UNSUPPORTED;
-	if (c.component != 1 || (c.transport == PP_CAND_TCP && !ice->ice_tcp))
-		goto out;
-	rc = PP_ERR_TOO_BIG;
-	if (ice->n_remote >= PP_ICE_REMOTE_CANDS_MAX)
-		goto out;
-	rc = 0;
-	if (pp_ice_stale(ice, &c)) {
-		pp_log(PP_LOG_DEBUG, ice->peer, "ice: candidate of an old generation dropped");
-		goto out;
-	}
-	ice->n_remote++;
-	if (c.addr.family == PP_CAND_MDNS || !ice->remote_ufrag)
-		rc = pp_ice_wait(ice, &c);
-	else
-		rc = pp_ice_apply(ice, &c, NULL);
-out:
-	if (rc < 0 && rc != PP_ERR_STATE)
-		pp_log(PP_LOG_DEBUG, ice->peer, "ice: remote candidate not used: %s",
-		       pp_strerror(rc));
-	return rc;
-}
-
-int pp_ice_end_of_remote_candidates(struct pp_ice *ice)
-{
-	if (ice->closing)
-		return PP_ERR_STATE;
-	ice->remote_eoc = true;
-	pp_ice_try_eoc(ice);
-	return 0;
-}
-
 /* ---- data ---- */
 
 int pp_ice_send(struct pp_ice *ice, const uint8_t *data, size_t len)
@@ -578,7 +187,9 @@ static int pp_ice_config_copy(struct pp_ice *ice, const struct pp_ice_config *cf
 	int rc = PP_ERR_CONFIG;
 
 	ice->peer = g_strdup(cfg->log_peer);
-	if (cfg->n_local_addresses > PP_ICE_LOCAL_ADDRS_MAX)
+	if (cfg->n_local_addresses > PP_ICE_LOCAL_ADDRS_MAX ||
+	    (cfg->n_local_addresses && !cfg->local_addresses) ||
+	    (cfg->n_ice_servers && !cfg->ice_servers))
 		goto out;
 	for (size_t i = 0; i < cfg->n_local_addresses; i++) {
 		nice_address_init(&ice->local[i]);
@@ -589,7 +200,7 @@ static int pp_ice_config_copy(struct pp_ice *ice, const struct pp_ice_config *cf
 	}
 	for (size_t i = 0; i < cfg->n_ice_servers && i < PP_ICE_SERVERS_MAX; i++) {
 		const struct pp_ice_server *s = &cfg->ice_servers[i];
-		for (size_t u = 0; u < s->n_urls && u < PP_ICE_URLS_MAX; u++) {
+		for (size_t u = 0; s->urls && u < s->n_urls && u < PP_ICE_URLS_MAX; u++) {
 			int prc;
 			if (ice->n_srvs == PP_ICE_SRV_MAX)
 				break;
@@ -627,13 +238,7 @@ static int pp_ice_agent_new(struct pp_ice *ice, bool controlling)
 	             (guint)PP_ICE_STUN_RETRANS, NULL);
 	for (size_t i = 0; i < ice->n_local; i++)
 		nice_agent_add_local_address(ice->agent, &ice->local[i]);
-	g_signal_connect(ice->agent, "new-candidate-full", G_CALLBACK(pp_ice_on_candidate), ice);
-	g_signal_connect(ice->agent, "candidate-gathering-done",
-	                 G_CALLBACK(pp_ice_on_gathering_done), ice);
-	g_signal_connect(ice->agent, "component-state-changed",
-	                 G_CALLBACK(pp_ice_on_component_state), ice);
-	g_signal_connect(ice->agent, "new-selected-pair-full", G_CALLBACK(pp_ice_on_selected),
-	                 ice);
+	pp_ice_connect_signals(ice);
 	return 0;
 }
 
@@ -645,11 +250,16 @@ static void pp_ice_remote_free(gpointer p)
 struct pp_ice *pp_ice_new(GMainContext *ctx, const struct pp_ice_config *cfg,
                           const struct pp_ice_callbacks *cb, void *user)
 {
-	struct pp_ice *ice = g_new0(struct pp_ice, 1), *ret = NULL;
+	struct pp_ice *ice = NULL, *ret = NULL;
 	bool unresolved = false;
 	int rc;
 
-	ice->ctx = g_main_context_ref(ctx ? ctx : g_main_context_default());
+	if (!ctx || !cfg || !cb) {
+		pp_log(PP_LOG_ERROR, NULL, "ice: context, config and callbacks are required");
+		goto out;
+	}
+	ice = g_new0(struct pp_ice, 1);
+	ice->ctx = g_main_context_ref(ctx);
 	ice->cb = *cb;
 	ice->user = user;
 	ice->waiting = g_ptr_array_new_with_free_func(pp_ice_remote_free);
@@ -691,7 +301,7 @@ int pp_ice_restart(struct pp_ice *ice)
 	}
 	pp_log(PP_LOG_INFO, ice->peer, "ice: restart");
 	ice->state = PP_ICE_NEW; /* always reported, even from NEW */
-	pp_ice_queue(ice, PP_ICE_EV_STATE, PP_ICE_NEW, NULL);
+	pp_ice_queue_state(ice, PP_ICE_NEW);
 	rc = pp_ice_gather(ice);
 out:
 	return rc;
@@ -708,8 +318,11 @@ static void pp_ice_closed(GObject *src, GAsyncResult *res, gpointer data)
 		return;
 	ice->closer = NULL;
 	ice->state = PP_ICE_CLOSED;
-	if (ice->cb.on_state)
+	if (ice->cb.on_state) {
+		ice->in_callback = true;
 		ice->cb.on_state(ice->user, PP_ICE_CLOSED); /* may free ice */
+		pp_ice_callback_done(ice);
+	}
 }
 
 /* Stops everything that could call back into ice. */
@@ -732,6 +345,7 @@ void pp_ice_close(struct pp_ice *ice)
 	if (!ice || ice->closing)
 		return;
 	ice->closing = true;
+	ice->close_called = true;
 	pp_ice_quiesce(ice);
 	ice->closer = g_new0(struct pp_ice_closer, 1);
 	ice->closer->ice = ice;
@@ -742,15 +356,13 @@ void pp_ice_close(struct pp_ice *ice)
 	g_main_context_pop_thread_default(ice->ctx);
 }
 
-void pp_ice_free(struct pp_ice *ice)
+static void pp_ice_destroy(struct pp_ice *ice)
 {
-	if (!ice)
-		return;
 	if (ice->closer)
 		ice->closer->ice = NULL;
 	ice->closing = true;
 	pp_ice_quiesce(ice);
-	if (ice->agent && !ice->closer && ice->used_turn) {
+	if (ice->agent && !ice->close_called && ice->used_turn) {
 		/* release the TURN allocations in the background: the close
 		 * holds the agent until it is done, on the context */
 		g_main_context_push_thread_default(ice->ctx);
@@ -767,4 +379,28 @@ void pp_ice_free(struct pp_ice *ice)
 	g_free(ice->peer);
 	g_main_context_unref(ice->ctx);
 	g_free(ice);
+}
+
+bool pp_ice_callback_done(struct pp_ice *ice)
+{
+	ice->in_callback = false;
+	if (!ice->free_pending)
+		return true;
+	pp_ice_destroy(ice);
+	return false;
+}
+
+void pp_ice_free(struct pp_ice *ice)
+{
+	if (!ice)
+		return;
+	if (ice->in_callback) {
+		/* freed from inside one of its callbacks: stop everything now,
+		 * release the memory once the callback has returned */
+		ice->closing = true;
+		ice->free_pending = true;
+		pp_ice_quiesce(ice);
+		return;
+	}
+	pp_ice_destroy(ice);
 }

@@ -121,6 +121,8 @@ int pp_ice_cand_format(const NiceCandidate *nc, const char *ufrag, char *out,
 	}
 	if ((rc = pp_ice_addr_out(&nc->addr, &c.addr)) < 0)
 		goto out;
+	if (c.tcptype == PP_CAND_TCPTYPE_ACTIVE && c.addr.port == 0)
+		c.addr.port = 9; /* RFC 6544 §4.5: the discard port, not 0 */
 	if (nc->type != NICE_CANDIDATE_TYPE_HOST && nice_address_is_valid(&nc->base_addr)) {
 		c.has_raddr = pp_ice_addr_out(&nc->base_addr, &c.raddr) == 0;
 		if (!c.has_raddr)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Private pieces of the ICE module shared by ice.c, ice_cand.c,
- * ice_servers.c and ice_mdns.c. Not part of the public API. */
+/* Private pieces shared by the ICE module's files (ice*.c). Not part of
+ * the public API; tests/unit/rtc/test_ice.c uses the url parser. */
 #ifndef PEERPIPE_RTC_ICE_PRIV_H
 #define PEERPIPE_RTC_ICE_PRIV_H
 
@@ -61,7 +61,8 @@ struct pp_ice_dns *pp_ice_dns_start(GMainContext *ctx, struct pp_ice_srv *srvs,
 /* No callback after this; lookups still running end on their own. */
 void pp_ice_dns_cancel(struct pp_ice_dns *dns);
 
-/* ---- ice_mdns.c: one-shot mDNS resolver for ".local" names ---- */
+/* ---- ice_mdns.c: one-shot mDNS resolver for ".local" names (the wire
+ * format is in ice_mdns_wire.c, declared in ice.h for the fuzz target) ---- */
 
 #define PP_ICE_MDNS_PENDING_MAX 16 /* names being resolved at once */
 #define PP_ICE_MDNS_CACHE_MAX 32
@@ -78,5 +79,78 @@ struct pp_ice_mdns *pp_ice_mdns_new(GMainContext *ctx, const char *server,
  * too many names are pending. */
 int pp_ice_mdns_resolve(struct pp_ice_mdns *m, const char *name);
 void pp_ice_mdns_free(struct pp_ice_mdns *m);
+
+/* ---- the agent object, shared by ice.c, ice_events.c, ice_remote.c ---- */
+
+/* A remote candidate waiting for the remote credentials or for mDNS. */
+struct pp_ice_remote {
+	struct pp_candidate c;
+	bool resolving;
+	bool have_addr;
+	NiceAddress addr;
+};
+
+struct pp_ice_closer {
+	struct pp_ice *ice; /* NULL once freed */
+	NiceAgent *agent;
+};
+
+struct pp_ice {
+	GMainContext *ctx;
+	NiceAgent *agent;
+	guint stream;
+	struct pp_ice_callbacks cb;
+	void *user;
+	char *peer;  /* log prefix */
+	bool ice_tcp;
+	bool relay_only;
+	char *mdns_server;
+	unsigned mdns_timeout_ms;
+	NiceAddress local[PP_ICE_LOCAL_ADDRS_MAX];
+	size_t n_local;
+	struct pp_ice_srv srvs[PP_ICE_SRV_MAX];
+	size_t n_srvs;
+	struct pp_ice_dns *dns;
+	bool dns_done;
+	struct pp_ice_mdns *mdns;
+	bool used_turn;   /* relays were requested: allocations to release */
+
+	/* this generation (reset by a restart) */
+	char *local_ufrag;
+	char *local_pwd;
+	char *remote_ufrag;
+	char *remote_pwd;
+	GPtrArray *waiting; /* struct pp_ice_remote * */
+	unsigned n_remote;
+	bool gather_wanted;
+	bool gathering;
+	bool remote_eoc;
+	bool remote_eoc_done;
+	enum pp_ice_state state;
+
+	GQueue events;
+	GSource *dispatch;
+	bool closing;       /* pp_ice_close() or pp_ice_free() called */
+	bool close_called;  /* nice_agent_close_async() started by pp_ice_close() */
+	bool in_callback;   /* a user callback is running */
+	bool free_pending;  /* pp_ice_free() was called from it */
+	struct pp_ice_closer *closer;
+};
+
+/* ice.c: ends a user callback (in_callback was set before it). false when
+ * the callback freed ice: it is gone now. */
+bool pp_ice_callback_done(struct pp_ice *ice);
+
+/* ice_events.c */
+void pp_ice_connect_signals(struct pp_ice *ice);
+void pp_ice_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar *buf,
+                 gpointer data);
+void pp_ice_set_state(struct pp_ice *ice, enum pp_ice_state s); /* queued if new */
+void pp_ice_queue_state(struct pp_ice *ice, enum pp_ice_state s);
+void pp_ice_queue_eoc(struct pp_ice *ice);
+void pp_ice_drop_events(struct pp_ice *ice);
+
+/* ice_remote.c */
+void pp_ice_mdns_done(void *user, const char *name, const NiceAddress *addr);
 
 #endif

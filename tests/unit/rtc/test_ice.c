@@ -36,6 +36,9 @@ struct side {
 	unsigned n_rx;
 	unsigned after_close; /* callbacks after CLOSED: must stay 0 */
 	bool free_on_close;
+	bool free_on_data;    /* pp_ice_free() inside on_data */
+	bool free_on_cand;    /* pp_ice_free() inside on_local_candidate */
+	bool freed;
 	bool closed;
 };
 
@@ -119,8 +122,14 @@ static void on_cand(void *user, const char *line)
 {
 	struct side *s = user;
 
-	if (s->closed)
+	if (s->closed || s->freed)
 		s->after_close++;
+	if (s->free_on_cand) {
+		pp_ice_free(s->ice);
+		s->ice = NULL;
+		s->freed = true;
+		return;
+	}
 	if (!line) {
 		g_assert_false(s->eoc);
 		s->eoc = true;
@@ -143,7 +152,7 @@ static void on_state(void *user, enum pp_ice_state st)
 {
 	struct side *s = user;
 
-	if (s->closed)
+	if (s->closed || s->freed)
 		s->after_close++;
 	s->state = st;
 	g_string_append_printf(s->states, "%s%s", s->states->len ? "," : "",
@@ -161,10 +170,15 @@ static void on_data(void *user, const uint8_t *data, size_t len)
 {
 	struct side *s = user;
 
-	if (s->closed)
+	if (s->closed || s->freed)
 		s->after_close++;
 	g_byte_array_append(s->rx, data, (guint)len);
 	s->n_rx++;
+	if (s->free_on_data) {
+		pp_ice_free(s->ice);
+		s->ice = NULL;
+		s->freed = true;
+	}
 }
 
 static const struct pp_ice_callbacks cbs = { on_cand, on_state, on_data };
@@ -359,6 +373,104 @@ static void test_before_credentials(void)
 	give_credentials(&b, &a);
 	g_assert_true(run_until(both_up, &a, CONNECT_MS));
 	exchange_data(&a, &b);
+	side_clear(&a);
+	side_clear(&b);
+}
+
+/* Credentials first, then the peer's candidates, and only then our own
+ * gathering; setting the same credentials twice is harmless. */
+static void test_remote_before_gather(void)
+{
+	struct side a, b;
+	const char *u, *p;
+
+	pair_init(&a, &b, NULL, NULL);
+	give_credentials(&a, &b);
+	give_credentials(&b, &a);
+	g_assert_cmpint(pp_ice_local_credentials(b.ice, &u, &p), ==, 0);
+	g_assert_cmpint(pp_ice_set_remote_credentials(a.ice, u, p), ==, 0);
+	a.forward = false;
+	g_assert_cmpint(pp_ice_gather(b.ice), ==, 0);
+	while (!b.eoc)
+		pump_once();
+	run_for(50);
+	g_assert_cmpint(pp_ice_gather(a.ice), ==, 0);
+	while (!a.eoc)
+		pump_once();
+	flush_held(&a);
+	g_assert_true(run_until(both_up, &a, CONNECT_MS));
+	exchange_data(&a, &b);
+	side_clear(&a);
+	side_clear(&b);
+}
+
+/* A candidate trickled in after completion (a late one, or the peer's
+ * new interface) must not take the working pair away. */
+static void test_late_candidate(void)
+{
+	struct side a, b;
+
+	pair_init(&a, &b, NULL, NULL);
+	connect_pair(&a, &b);
+	g_string_truncate(a.states, 0);
+	g_assert_cmpint(pp_ice_add_remote_candidate(
+				a.ice, "candidate:9 1 udp 2130706431 127.0.0.1 9 typ host"),
+	                ==, 0);
+	g_assert_cmpint(pp_ice_add_remote_candidate(
+				b.ice, "candidate:9 1 udp 2130706431 127.0.0.1 9 typ host"),
+	                ==, 0);
+	g_assert_cmpint(pp_ice_send(a.ice, (const uint8_t *)"x", 1), ==, 0);
+	run_for(3000);
+	g_test_message("states after a late candidate: A '%s'", a.states->str);
+	g_assert_true(up(&a) && up(&b));
+	exchange_data(&a, &b);
+	side_clear(&a);
+	side_clear(&b);
+}
+
+/* ice_tcp on: TCP candidates (RFC 6544) go out as "tcp ... tcptype" lines
+ * and are accepted back. */
+static void test_ice_tcp(void)
+{
+	struct pp_ice_config c = { .ice_tcp = true };
+	struct side a, b;
+
+	pair_init(&a, &b, &c, &c);
+	a.forward = false;
+	connect_pair(&a, &b);
+	bool tcp = false;
+	for (guint i = 0; i < a.held->len; i++)
+		tcp |= strstr(a.held->pdata[i], " tcp ") && strstr(a.held->pdata[i], " tcptype ");
+	g_assert_true(tcp);
+	flush_held(&a);
+	exchange_data(&a, &b);
+	side_clear(&a);
+	side_clear(&b);
+}
+
+/* pp_ice_free() from inside a callback (a layer above tearing everything
+ * down) is tolerated: no callback after it, the memory goes afterwards. */
+static void test_free_in_callback(void)
+{
+	struct side a, b;
+
+	pair_init(&a, &b, NULL, NULL);
+	connect_pair(&a, &b);
+	b.free_on_data = true;
+	g_assert_cmpint(pp_ice_send(a.ice, (const uint8_t *)"one", 3), ==, 0);
+	g_assert_cmpint(pp_ice_send(a.ice, (const uint8_t *)"two", 3), ==, 0);
+	run_for(300);
+	g_assert_true(b.freed);
+	g_assert_cmpuint(b.n_rx, ==, 1);
+	side_clear(&a);
+	side_clear(&b);
+
+	/* inside the very first candidate, with more events queued */
+	pair_init(&a, &b, NULL, NULL);
+	a.free_on_cand = true;
+	g_assert_cmpint(pp_ice_gather(a.ice), ==, 0);
+	run_for(300);
+	g_assert_true(a.freed);
 	side_clear(&a);
 	side_clear(&b);
 }
@@ -797,12 +909,13 @@ static void test_urls(void)
 	pp_ice_srv_clear(&s);
 }
 
-/* A STUN server that never answers and a TURN name that cannot resolve:
+/* A STUN server that never answers and a TURN server given by name (resolved
+ * through GResolver: localhost) where nothing listens:
  * gathering still ends and the host pair still connects. */
 static void test_unreachable_servers(void)
 {
 	static const char *const stun[] = { "stun:127.0.0.1:9", "stuns:127.0.0.1" };
-	static const char *const turn[] = { "turn:no-such-host.invalid:3478?transport=udp" };
+	static const char *const turn[] = { "turn:localhost:9?transport=udp" };
 	const struct pp_ice_server servers[] = {
 		{ stun, 2, NULL, NULL },
 		{ turn, 1, "1700000000:alice", "c2VjcmV0" },
@@ -829,6 +942,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/ice/connect", test_connect);
 	g_test_add_func("/ice/line-forms", test_forms);
 	g_test_add_func("/ice/before-credentials", test_before_credentials);
+	g_test_add_func("/ice/remote-before-gather", test_remote_before_gather);
+	g_test_add_func("/ice/late-candidate", test_late_candidate);
+	g_test_add_func("/ice/ice-tcp", test_ice_tcp);
+	g_test_add_func("/ice/free-in-callback", test_free_in_callback);
 	g_test_add_func("/ice/garbage", test_garbage);
 	g_test_add_func("/ice/restart", test_restart);
 	g_test_add_func("/ice/close", test_close);
