@@ -408,6 +408,7 @@ int rtc_bulk_two_processes(size_t bytes, size_t msg, struct rtc_bulk *out)
 	g_source_set_callback(src, (GSourceFunc)(void (*)(void))on_sig_readable, &b, NULL);
 	g_source_attach(src, b.ctx);
 	double end = now_s() + 180;
+	double cpu0 = cpu_self();
 	gint64 t_first = 0;
 	while (!bulk_done(&b) && !b.failed && now_s() < end) {
 		g_main_context_iteration(b.ctx, TRUE);
@@ -433,6 +434,7 @@ int rtc_bulk_two_processes(size_t bytes, size_t msg, struct rtc_bulk *out)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 	out->hash_ok = strncmp(hrec, hex, 64) == 0;
 	out->sender_cpu_s = strtod(hrec + 65, NULL);
+	out->receiver_cpu_s = cpu_self() - cpu0;
 	out->bytes = (double)bytes;
 	out->seconds = (double)(b.t_last - t_first) / 1e6;
 	rc = 0;

