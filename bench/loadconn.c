@@ -457,16 +457,17 @@ static long pp_conn_consume(struct pp_load *l, uint32_t i, uint8_t *buf,
 	return (long)off;
 }
 
-/* Plain: up to 8 reads of pp_rbuf. TLS: SSL_read hands out a record at
- * a time, so up to 64, and on while OpenSSL still holds buffered bytes
- * (read-ahead), which epoll would never report again. */
+/* Plain: up to 8 reads of pp_rbuf, until one comes back short. TLS:
+ * SSL_read hands out a record at a time; go on while OpenSSL holds bytes
+ * it read ahead (epoll would never report them again) and leave what is
+ * still in the socket to the next epoll round (level-triggered), which
+ * saves a read that would only say EAGAIN. */
 static void pp_conn_readable(struct pp_load *l, uint32_t i)
 {
 	struct pp_load_conn *c = &l->c[i];
 	char why[256];
 
-	for (int k = 0; k < (c->ssl ? 64 : 8) ||
-	                (c->ssl && SSL_has_pending(c->ssl)); k++) {
+	for (int k = 0; k < 8 || c->ssl; k++) {
 		ssize_t n = pp_conn_rx(c, pp_rbuf, sizeof(pp_rbuf), why, sizeof(why));
 		long used;
 		if (n == 0)
@@ -500,8 +501,8 @@ static void pp_conn_readable(struct pp_load *l, uint32_t i)
 				return;
 			}
 		}
-		if (!c->ssl && (size_t)n < sizeof(pp_rbuf))
-			return;
+		if (c->ssl ? !SSL_has_pending(c->ssl) : (size_t)n < sizeof(pp_rbuf))
+			break;
 	}
 	if (c->ssl)
 		pp_conn_rearm(l, i); /* an SSL_read may wait to write */

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <stdlib.h>
 
 static void pp_tls_print_errors(const char *what)
 {
@@ -170,8 +169,7 @@ SSL_CTX *pp_tls_client_ctx(X509 *trust, const char *host)
 	                      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* One recv per burst rather than two per record; the read loop
 	 * drains what OpenSSL buffered (SSL_has_pending). */
-	SSL_CTX_set_read_ahead(ctx, !getenv("PP_NO_RA"));
-	if (getenv("PP_NO_RB")) SSL_CTX_clear_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_read_ahead(ctx, 1);
 	/* Every peer is a separate client: full handshakes, no resumption. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	return ctx;

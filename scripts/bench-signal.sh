@@ -5,6 +5,14 @@
 # signal-load, e.g.:
 #   scripts/bench-signal.sh -n 2000
 #   scripts/bench-signal.sh --rate 5000 --duration 5
+#   scripts/bench-signal.sh --tls
+# Without --tls the server runs with --insecure (plain ws). --tls measures the
+# production configuration, wss: signal-load makes a throwaway self-signed
+# ECDSA P-256 certificate (removed once the server has loaded it), starts the
+# server with --tls-cert/--tls-key, and every peer does a full TLS handshake,
+# verifying the server against that certificate, before its upgrade; --batch
+# bounds the handshakes in progress. The "transport:" line of the output says
+# which was measured and, for wss, the negotiated version, cipher and group.
 # The server's per-peer rate limit is raised for the closed-loop phase; the
 # open-loop phase keeps every peer under 50 msg/s by itself.
 # BENCH_BUILDDIR overrides the build directory (default: build).
