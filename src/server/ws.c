@@ -18,7 +18,7 @@
 
 #define SIG_WS_PATH "/v1/ws"
 #define SIG_SUBPROTOCOL "peerpipe.v1"
-#define SIG_RX_CHUNK 4096
+#define SIG_RX_CHUNK 1024 /* lws keeps one per connection: messages are assembled in rx anyway */
 
 struct sig_http {
 	char *body;
@@ -127,8 +127,13 @@ static int sig_http_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 
 	switch (reason) {
 	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
-		/* Idle TLS connections give their 16 KiB record buffers back. */
+		/* Idle TLS connections give their 16 KiB record buffers back, and
+		 * keep no session for resumption: signaling connections live long
+		 * and reconnect rarely, so a session cache or tickets would only
+		 * cost memory (per connection) and CPU. */
 		SSL_CTX_set_mode((SSL_CTX *)user, SSL_MODE_RELEASE_BUFFERS);
+		SSL_CTX_set_session_cache_mode((SSL_CTX *)user, SSL_SESS_CACHE_OFF);
+		SSL_CTX_set_num_tickets((SSL_CTX *)user, 0);
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return sig_confirm_upgrade(wsi);
