@@ -76,6 +76,8 @@ int pp_peer_add_remote_candidate(struct pp_peer *p, const char *line);
 /* Once CONNECTED (PP_ERR_STATE before): open channels from on_state. */
 int pp_peer_channel_open(struct pp_peer *p, const char *label, const char *protocol,
                          const struct pp_sctp_channel_options *opt, struct pp_sctp_channel **out);
+/* Orderly and asynchronous: SCTP shutdown, then DTLS close_notify (after
+ * at most 2 s); on_state(CLOSED) follows. */
 void pp_peer_close(struct pp_peer *p);
 
 enum pp_peer_state pp_peer_get_state(const struct pp_peer *p);

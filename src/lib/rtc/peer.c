@@ -9,6 +9,7 @@
 #include "peerpipe/rtc/identity.h"
 #include "peerpipe/rtc/sdp.h"
 
+#include <errno.h>
 #include <openssl/rand.h>
 #include <string.h>
 
@@ -37,10 +38,15 @@ struct pp_peer {
 	GPtrArray *early_candidates; /* remote lines before ICE exists */
 	bool early_end;
 	bool closing;                /* pp_peer_close(): SCTP shutdown, then DTLS */
+	GQueue pending_out;          /* DTLS datagrams sent before ICE had a pair */
+	size_t pending_bytes;
 	GSource *close_timer;
 };
 
 #define PP_PEER_CLOSE_GRACE_MS 2000
+/* The other side's ClientHello can reach us while our own ICE is still
+ * checking; our answer waits here (instead of for a 400 ms retransmission). */
+#define PP_PEER_PENDING_OUT_MAX (64 * 1024)
 
 const char *pp_peer_state_name(enum pp_peer_state s)
 {
@@ -124,7 +130,27 @@ static const struct pp_sctp_callbacks pp_peer_sctp_cb = {
 static int pp_peer_dtls_send(void *user, const uint8_t *data, size_t len)
 {
 	struct pp_peer *p = user;
-	return p->ice ? pp_ice_send(p->ice, data, len) : PP_ERR_STATE;
+	if (!p->ice)
+		return PP_ERR_STATE;
+	int rc = pp_ice_send(p->ice, data, len);
+	if (rc == -EAGAIN && p->pending_bytes + len <= PP_PEER_PENDING_OUT_MAX) {
+		g_queue_push_tail(&p->pending_out, g_bytes_new(data, len));
+		p->pending_bytes += len;
+		return 0;
+	}
+	return rc;
+}
+
+static void pp_peer_flush_pending(struct pp_peer *p)
+{
+	GBytes *b;
+	while ((b = g_queue_pop_head(&p->pending_out))) {
+		gsize len;
+		const uint8_t *data = g_bytes_get_data(b, &len);
+		pp_ice_send(p->ice, data, len);
+		g_bytes_unref(b);
+	}
+	p->pending_bytes = 0;
 }
 
 static void pp_peer_dtls_data(void *user, const uint8_t *data, size_t len)
@@ -187,6 +213,8 @@ static void pp_peer_ice_candidate(void *user, const char *line)
 static void pp_peer_ice_state(void *user, enum pp_ice_state st)
 {
 	struct pp_peer *p = user;
+	if (st == PP_ICE_CONNECTED || st == PP_ICE_COMPLETED)
+		pp_peer_flush_pending(p);
 	if ((st == PP_ICE_CONNECTED || st == PP_ICE_COMPLETED) && p->dtls &&
 	    pp_dtls_state(p->dtls) == PP_DTLS_NEW && p->dtls_role == PP_DTLS_CLIENT) {
 		if (pp_dtls_start(p->dtls) < 0)
@@ -445,6 +473,7 @@ void pp_peer_free(struct pp_peer *p)
 	if (p->ice)
 		pp_ice_free(p->ice);
 	g_ptr_array_free(p->early_candidates, TRUE);
+	g_queue_clear_full(&p->pending_out, (GDestroyNotify)g_bytes_unref);
 	g_free(p->pins);
 	g_free(p->log_peer);
 	g_main_context_unref(p->ctx);
