@@ -306,6 +306,13 @@ main() {
 	if ((${#missing[@]})); then pp_apt_install "${missing[@]}"; fi
 	if ((${#bmissing[@]})); then pp_apt_install -t "$PP_SUITE-backports" "${bmissing[@]}"; fi
 
+	# Node.js runs the browser interop harness (tests/interop). A machine
+	# that already has node and npm (NodeSource's, say) keeps them: Debian's
+	# npm would replace that nodejs.
+	if ! command -v npm >/dev/null 2>&1; then
+		pp_apt_install nodejs npm
+	fi
+
 	mapfile -t missing < <(pp_missing "${PP_PKGS[@]}" "${PP_BPKGS[@]}")
 	((${#missing[@]} == 0)) || die "still not installed: ${missing[*]}"
 	log "all $((${#PP_PKGS[@]} + ${#PP_BPKGS[@]})) packages of ${pkgfile##*/} are installed"
