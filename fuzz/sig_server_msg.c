@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_peer(const struct pp_sigclient_peer *p)
 {
 	enum pp_role r;
-	if (!pp_sigclient_peer_id_valid(p->peer_id, strlen(p->peer_id)) ||
+	if (!pp_peer_id_valid(p->peer_id, strlen(p->peer_id)) ||
 	    !pp_name_valid(p->name, strlen(p->name)) ||
 	    pp_role_parse(pp_role_name(p->role), &r) < 0 ||
 	    (p->fingerprint[0] && !pp_fingerprint_valid(p->fingerprint, strlen(p->fingerprint))))
@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	switch (m.type) {
 	case PP_SIGCLIENT_MSG_JOINED:
-		if (!pp_sigclient_peer_id_valid(m.peer_id, strlen(m.peer_id)) ||
+		if (!pp_peer_id_valid(m.peer_id, strlen(m.peer_id)) ||
 		    !pp_name_valid(m.room, strlen(m.room)))
 			__builtin_trap();
 		for (size_t i = 0; i < m.n_peers; i++) {
@@ -75,12 +75,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_peer(m.peers);
 		break;
 	case PP_SIGCLIENT_MSG_FORWARD_SDP:
-		if (!pp_sigclient_peer_id_valid(m.from, strlen(m.from)) || !m.sdp[0] ||
+		if (!pp_peer_id_valid(m.from, strlen(m.from)) || !m.sdp[0] ||
 		    (strcmp(m.sdp_type, "offer") != 0 && strcmp(m.sdp_type, "answer") != 0))
 			__builtin_trap();
 		break;
 	case PP_SIGCLIENT_MSG_FORWARD_ICE:
-		if (!pp_sigclient_peer_id_valid(m.from, strlen(m.from)))
+		if (!pp_peer_id_valid(m.from, strlen(m.from)))
 			__builtin_trap();
 		if (m.has_candidate && (strlen(m.ice.candidate) > PP_SIGCLIENT_CANDIDATE_MAX ||
 		                        m.ice.sdp_mline_index < -1 || m.ice.sdp_mline_index > 65535 ||
@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		break;
 	case PP_SIGCLIENT_MSG_PEER_LEFT:
-		if (!pp_sigclient_peer_id_valid(m.peer_id, strlen(m.peer_id)))
+		if (!pp_peer_id_valid(m.peer_id, strlen(m.peer_id)))
 			__builtin_trap();
 		break;
 	case PP_SIGCLIENT_MSG_ERROR:

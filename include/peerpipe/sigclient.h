@@ -239,6 +239,6 @@ int pp_sigclient_msg_parse(const char *text, size_t len, const struct pp_sigclie
                            struct pp_sigclient_msg *out, const char **why);
 void pp_sigclient_msg_clear(struct pp_sigclient_msg *m);
 /* 32 lowercase hex characters. */
-bool pp_sigclient_peer_id_valid(const char *s, size_t len);
+bool pp_peer_id_valid(const char *s, size_t len);
 
 #endif

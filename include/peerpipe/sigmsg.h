@@ -9,6 +9,7 @@
 #define PEERPIPE_SIGMSG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define PP_PEER_ID_LEN 32          /* 128 bits as lowercase hex */
@@ -43,6 +44,12 @@ void pp_sig_msg_clear(struct pp_sig_msg *m);
  * before parsing, such as rate limiting); NULL when not found or unknown. */
 const char *pp_sig_peek_type(const char *text, size_t len);
 const char *pp_sig_type_name(enum pp_sig_type t);
+
+/* A peer_id: exactly 32 lowercase hex characters. */
+bool pp_peer_id_valid(const char *s, size_t len);
+/* Depth of {} and [] counted on the raw text (strings skipped), so a
+ * parser's recursion is bounded before it starts. */
+bool pp_json_nesting_ok(const char *text, size_t len, int max_depth);
 
 /* "sha-256 AB:CD:..." with a known hash name and its exact length. */
 int pp_fingerprint_valid(const char *s, size_t len);

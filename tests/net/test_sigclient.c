@@ -67,7 +67,7 @@ static void tc_on_joined(void *user, const char *peer_id, const struct pp_sigcli
                          size_t n, json_t *ice_servers)
 {
 	TC *t = user;
-	g_assert_true(pp_sigclient_peer_id_valid(peer_id, strlen(peer_id)));
+	g_assert_true(pp_peer_id_valid(peer_id, strlen(peer_id)));
 	g_assert_cmpint(pp_sigclient_get_state(t->c), ==, PP_SIGCLIENT_JOINED);
 	g_assert_cmpstr(pp_sigclient_peer_id(t->c), ==, peer_id);
 	memcpy(t->peer_id, peer_id, sizeof(t->peer_id));

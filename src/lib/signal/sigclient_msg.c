@@ -25,39 +25,6 @@ static const struct {
 	{ "ERROR", PP_SIGCLIENT_MSG_ERROR },
 };
 
-bool pp_sigclient_peer_id_valid(const char *s, size_t len)
-{
-	if (!s || len != PP_PEER_ID_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-/* Depth of {} and [] counted on the raw text, before jansson recurses. */
-static bool pp_sigclient_nesting_ok(const char *t, size_t len)
-{
-	int depth = 0;
-	bool in_str = false;
-	for (size_t i = 0; i < len; i++) {
-		char c = t[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = false;
-		} else if (c == '"') {
-			in_str = true;
-		} else if (c == '{' || c == '[') {
-			if (++depth > PP_SIGCLIENT_NESTING_MAX)
-				return false;
-		} else if (c == '}' || c == ']') {
-			depth--;
-		}
-	}
-	return true;
-}
 
 /* A string member without embedded NUL, 1..max bytes (min 0 allowed). */
 static const char *pp_sigclient_str(json_t *obj, const char *key, size_t min, size_t max)
@@ -75,7 +42,7 @@ static const char *pp_sigclient_str(json_t *obj, const char *key, size_t min, si
 static const char *pp_sigclient_id(json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
-	if (!json_is_string(v) || !pp_sigclient_peer_id_valid(json_string_value(v), json_string_length(v)))
+	if (!json_is_string(v) || !pp_peer_id_valid(json_string_value(v), json_string_length(v)))
 		return NULL;
 	return json_string_value(v);
 }
@@ -304,7 +271,7 @@ int pp_sigclient_msg_parse(const char *text, size_t len, const struct pp_sigclie
 		rc = PP_ERR_TOO_BIG;
 		goto out;
 	}
-	if (!pp_sigclient_nesting_ok(text, len)) {
+	if (!pp_json_nesting_ok(text, len, PP_SIGCLIENT_NESTING_MAX)) {
 		reason = "JSON nested too deeply";
 		goto out;
 	}

@@ -137,7 +137,7 @@ out:
 int pp_sigclient_send_sdp(struct pp_sigclient *c, const char *to, const char *type,
                           const char *sdp)
 {
-	if (!to || !pp_sigclient_peer_id_valid(to, strlen(to)) || !type ||
+	if (!to || !pp_peer_id_valid(to, strlen(to)) || !type ||
 	    (strcmp(type, "offer") != 0 && strcmp(type, "answer") != 0) || !sdp || !*sdp)
 		return PP_ERR_INVALID;
 	return pp_sigclient_send_json(c, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "SEND_SDP",
@@ -149,7 +149,7 @@ int pp_sigclient_send_ice(struct pp_sigclient *c, const char *to, const char *ca
 {
 	json_t *cand;
 
-	if (!to || !pp_sigclient_peer_id_valid(to, strlen(to)) || mline_index > 65535 ||
+	if (!to || !pp_peer_id_valid(to, strlen(to)) || mline_index > 65535 ||
 	    (candidate && strlen(candidate) > PP_SIGCLIENT_CANDIDATE_MAX) ||
 	    (mid && strlen(mid) > PP_SIGCLIENT_MID_MAX))
 		return PP_ERR_INVALID;

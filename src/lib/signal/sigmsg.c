@@ -16,6 +16,16 @@ static const char *const pp_sig_names[] = {
 	[PP_SIG_LEAVE_ROOM] = "LEAVE_ROOM",
 };
 
+bool pp_peer_id_valid(const char *s, size_t len)
+{
+	if (!s || len != PP_PEER_ID_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
 const char *pp_sig_type_name(enum pp_sig_type t)
 {
 	return pp_sig_names[t];
@@ -45,30 +55,6 @@ int pp_fingerprint_valid(const char *s, size_t len)
 		return 1;
 	}
 	return 0;
-}
-
-/* Nesting is counted on the raw text so jansson's recursion stays shallow. */
-static int pp_sig_nesting_ok(const char *t, size_t len)
-{
-	int depth = 0;
-	bool in_str = false;
-	for (size_t i = 0; i < len; i++) {
-		char c = t[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = false;
-		} else if (c == '"') {
-			in_str = true;
-		} else if (c == '{' || c == '[') {
-			if (++depth > PP_SIG_NESTING_MAX)
-				return 0;
-		} else if (c == '}' || c == ']') {
-			depth--;
-		}
-	}
-	return 1;
 }
 
 static const char *pp_sig_check_join(struct pp_sig_msg *m)
@@ -102,9 +88,8 @@ static const char *pp_sig_check_to(struct pp_sig_msg *m)
 	if (!json_is_string(to) || json_string_length(to) != PP_PEER_ID_LEN)
 		return "\"to\" must be a peer_id (32 hex characters)";
 	m->to = json_string_value(to);
-	for (size_t i = 0; i < PP_PEER_ID_LEN; i++)
-		if (!((m->to[i] >= '0' && m->to[i] <= '9') || (m->to[i] >= 'a' && m->to[i] <= 'f')))
-			return "\"to\" must be a peer_id (32 hex characters)";
+	if (!pp_peer_id_valid(m->to, PP_PEER_ID_LEN))
+		return "\"to\" must be a peer_id (32 hex characters)";
 	return NULL;
 }
 
@@ -153,7 +138,7 @@ int pp_sig_parse(const char *text, size_t len, struct pp_sig_msg *out,
 
 	memset(out, 0, sizeof(*out));
 	*ref = NULL;
-	if (!pp_sig_nesting_ok(text, len)) {
+	if (!pp_json_nesting_ok(text, len, PP_SIG_NESTING_MAX)) {
 		*why = "JSON nested too deeply";
 		return PP_ERR_INVALID;
 	}
