@@ -204,11 +204,13 @@ static void test_rate_limited_flood(void)
 	guint skipped = 0;
 	int code = ws_recv_close(a->ws, 5000, &skipped);
 	g_test_message("close %d after %u more messages", code, skipped);
-	if (sent < 1000 && code == WS_CLOSE_EOF) {
-		/* The server sent 1008, but this client was still flooding without
-		 * reading when the 2 s close grace ran out: the server cut it, and
-		 * the reset discarded the close frame in our receive buffer. */
-		g_test_message("cut while flooding (write failed at %u)", sent);
+	if (code == WS_CLOSE_EOF) {
+		/* The server sends 1008 and closes, but the rest of our flood is
+		 * still unread in its socket: TCP answers that with a reset, and a
+		 * reset discards whatever we had not read yet, close frame
+		 * included. Which comes first is a race; the connection ended
+		 * either way, after rate_limited. */
+		g_test_message("closed with a reset (flood unread at the server)");
 	} else {
 		g_assert_cmpint(code, ==, 1008);
 		g_assert_true(ws_wait_eof(a->ws, 3000));
