@@ -2,6 +2,8 @@
 /* Fuzz target: JWT verification. The input is used twice: as a token
  * as-is (exercises the form and HMAC checks), and as "header\npayload"
  * signed with the right key, so header and claim parsing are reached. */
+#include "fuzz.h"
+
 #include "peerpipe/b64.h"
 #include "peerpipe/jwt.h"
 
@@ -9,8 +11,6 @@
 #include <openssl/hmac.h>
 #include <stdint.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const uint8_t KEY[32] = "fuzz-key-0123456789abcdef-012345";
 

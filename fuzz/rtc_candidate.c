@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ICE candidate parser: whatever it accepts must format and parse back to
  * the same struct, and the formatted text is never longer than the input. */
+#include "fuzz.h"
+
 #include "peerpipe/error.h"
 #include "peerpipe/rtc/candidate.h"
 
@@ -8,14 +10,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(x)                  \
-	do {                      \
-		if (!(x))         \
-			abort();  \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -2,6 +2,8 @@
 /* DCEP decoder: an accepted OPEN re-encodes to the same bytes (but for the
  * reliability field of a reliable channel, which is ignored and written as
  * 0) and decodes again to the same struct. */
+#include "fuzz.h"
+
 #include "peerpipe/error.h"
 #include "peerpipe/rtc/dcep.h"
 
@@ -9,14 +11,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(x)                  \
-	do {                      \
-		if (!(x))         \
-			abort();  \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,6 +7,8 @@
  * (a length past the end takes the rest). A length with the top bit set is
  * not a datagram but lets time pass so that the retransmission timer fires
  * (twice per input at most). */
+#include "fuzz.h"
+
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
 #include "peerpipe/rtc/dtls.h"
@@ -17,15 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(x)                  \
-	do {                      \
-		if (!(x))         \
-			abort();  \
-	} while (0)
-
 #define FUZZ_MTU 1200
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int fuzz_send(void *user, const uint8_t *data, size_t len)
 {

@@ -2,6 +2,8 @@
 /* mDNS response parser (ICE .local candidates): any input gives a known
  * code; an answer is an A or AAAA record. The first input byte picks the
  * name looked for, so records for it can be found. */
+#include "fuzz.h"
+
 #include "peerpipe/error.h"
 #include "peerpipe/rtc/ice.h"
 
@@ -9,14 +11,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(x)                  \
-	do {                      \
-		if (!(x))         \
-			abort();  \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,6 +5,8 @@
  * instead of stopping at the checksum. One association lives across inputs
  * (usrsctp is process-wide), in the state a peer can reach unauthenticated
  * after DTLS: connecting. */
+#include "fuzz.h"
+
 #include "../src/lib/rtc/sctp_priv.h"
 
 #include "peerpipe/log.h"
@@ -13,8 +15,6 @@
 #include <glib.h>
 #include <stdint.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int fz_send(void *user, const uint8_t *d, size_t len)
 {

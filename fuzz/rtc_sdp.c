@@ -4,6 +4,8 @@
  * the same m-line layout, and candidates and fingerprints must survive a
  * format/parse round trip. Also feeds the raw input to the fingerprint
  * parser. */
+#include "fuzz.h"
+
 #include "peerpipe/error.h"
 #include "peerpipe/rtc/sdp.h"
 
@@ -11,12 +13,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(x)                  \
-	do {                      \
-		if (!(x))         \
-			abort();  \
-	} while (0)
 
 static void check_candidates(const struct pp_sdp *s)
 {
@@ -84,8 +80,6 @@ out:
 	pp_sdp_free(ans);
 	pp_buf_free(&b);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

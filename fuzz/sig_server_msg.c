@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the signaling client's parser of server -> peer messages
  * (untrusted WebSocket text from the signaling server). */
+#include "fuzz.h"
+
 #include "peerpipe/error.h"
 #include "peerpipe/sigclient.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_peer(const struct pp_sigclient_peer *p)
 {
