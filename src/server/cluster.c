@@ -19,12 +19,9 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <ev.h>
-#include <libwebsockets.h>
-#include <openssl/rand.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define SIG_HEARTBEAT_S 3.0
 #define SIG_ALIVE_TTL_S 10
@@ -389,25 +386,11 @@ static void sig_cluster_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	sig_cluster_schedule(cl, cl->up ? SIG_HEARTBEAT_S : SIG_RECONNECT_S);
 }
 
-/* A fresh instance id per connection: members registered under an old one
- * are swept once its liveness key expires. */
-static int sig_cluster_new_instance(struct sig_cluster *cl)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char rnd[PP_PEER_ID_LEN / 2];
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return PP_ERR_CRYPTO;
-	for (size_t i = 0; i < sizeof(rnd); i++) {
-		cl->inst[2 * i] = hex[rnd[i] >> 4];
-		cl->inst[2 * i + 1] = hex[rnd[i] & 15];
-	}
-	cl->inst[PP_PEER_ID_LEN] = '\0';
-	return 0;
-}
-
 static void sig_cluster_connect(struct sig_cluster *cl)
 {
-	if (sig_cluster_new_instance(cl) < 0)
+	/* A fresh instance id per connection: members registered under an old
+	 * one are swept once its liveness key expires. */
+	if (sig_random_id(cl->inst) < 0)
 		return;
 	struct sig_redis_link *links[] = { &cl->cmd, &cl->sub };
 	for (int i = 0; i < 2; i++) {

@@ -33,7 +33,6 @@ static void sig_ev_cleanup(void *data)
 	}
 	r->wsi = NULL;
 	r->ac = NULL;
-	r->connected = false;
 }
 
 int sig_redis_raw_callback(struct lws *wsi, int reason, void *user, void *in, size_t len)
@@ -61,18 +60,14 @@ int sig_redis_raw_callback(struct lws *wsi, int reason, void *user, void *in, si
 static void sig_redis_on_disconnect(const redisAsyncContext *ac, int status)
 {
 	struct sig_redis_link *l = ac->data;
-	l->connected = false;
 	l->on_down(l, true, status == REDIS_OK ? "connection closed" : ac->errstr);
 }
 
 static void sig_redis_on_connect(const redisAsyncContext *ac, int status)
 {
 	struct sig_redis_link *l = ac->data;
-	if (status != REDIS_OK) {
+	if (status != REDIS_OK)
 		l->on_down(l, false, ac->errstr);
-		return;
-	}
-	l->connected = true;
 }
 
 int sig_redis_link_open(struct sig_redis_link *l, struct lws_context *ctx,

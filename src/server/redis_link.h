@@ -24,7 +24,6 @@ struct sig_redis_link {
 	void (*on_down)(struct sig_redis_link *l, bool was_up, const char *why);
 	struct redisAsyncContext *ac;   /* NULL when closed */
 	struct lws *wsi;                /* polls a dup of the Redis socket */
-	bool connected;
 };
 
 /* "redis://HOST[:PORT]" or "unix:/PATH" */

@@ -63,7 +63,7 @@ static char *sig_peer_json(const struct sig_peer *p)
 	return text;
 }
 
-static int sig_new_id(char out[PP_PEER_ID_LEN + 1])
+int sig_random_id(char out[PP_PEER_ID_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char r[PP_PEER_ID_LEN / 2];
@@ -194,7 +194,7 @@ int sig_room_join(struct sig_server *srv, struct sig_peer *p, const char *name)
 	if (members >= (size_t)srv->cfg.room_max_peers)
 		return PP_ERR_TOO_BIG;
 	do {
-		if ((rc = sig_new_id(p->id)) < 0)
+		if ((rc = sig_random_id(p->id)) < 0)
 			return rc;
 	} while (g_hash_table_contains(srv->peers, p->id));
 	if (!r) {

@@ -100,6 +100,8 @@ int sig_peer_writeable(struct sig_server *srv, struct sig_peer *p);
 int sig_room_join(struct sig_server *srv, struct sig_peer *p, const char *room);
 void sig_room_leave(struct sig_server *srv, struct sig_peer *p);
 size_t sig_room_count(struct sig_server *srv);
+/* 128 random bits as 32 lowercase hex characters (peer and instance ids). */
+int sig_random_id(char out[PP_PEER_ID_LEN + 1]);
 
 /* handler.c */
 void sig_handle_message(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len);
