@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The signaling protocol: one complete text message at a time, plus the
- * per-connection timer (join deadline, pings). */
+/* The signaling protocol: one complete text message at a time, plus what
+ * happens when a connection's deadline passes (no join, ping, no pong). */
 #include "cluster.h"
 #include "room.h"
 #include "server.h"

@@ -2,9 +2,10 @@
 /* peerpipe-signal internals shared by its modules.
  *
  * Layers inside the server, one way: ws.c (libwebsockets glue) calls
- * handler.c (protocol), which uses room.c (membership and visibility) and
- * peer.c (per-connection send queue and close). Everything runs on the one
- * libwebsockets service thread. */
+ * handler.c (protocol), which uses room.c (membership and visibility),
+ * cluster.c (the same across instances, over redis_link.c), peer.c
+ * (per-connection send queue and close) and deadline.c (join and ping
+ * deadlines). Everything runs on one thread, on one libev loop. */
 #ifndef PP_SIGNAL_SERVER_H
 #define PP_SIGNAL_SERVER_H
 
