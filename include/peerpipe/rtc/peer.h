@@ -79,6 +79,10 @@ int pp_peer_channel_open(struct pp_peer *p, const char *label, const char *proto
 /* Orderly and asynchronous: SCTP shutdown, then DTLS close_notify (after
  * at most 2 s); on_state(CLOSED) follows. */
 void pp_peer_close(struct pp_peer *p);
+/* Receive-side flow control (pp_sctp_pause_receive): a consumer that
+ * cannot keep up pauses every channel of this peer; no-op before the
+ * association exists. */
+void pp_peer_pause_receive(struct pp_peer *p, bool paused);
 
 enum pp_peer_state pp_peer_get_state(const struct pp_peer *p);
 /* The verified remote fingerprint (valid once CONNECTED). */

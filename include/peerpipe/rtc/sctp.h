@@ -153,6 +153,12 @@ int pp_sctp_feed(struct pp_sctp *s, const uint8_t *packet, size_t len);
 int pp_sctp_close(struct pp_sctp *s);
 
 enum pp_sctp_state pp_sctp_get_state(const struct pp_sctp *s);
+/* Receive-side flow control for the whole association: while paused,
+ * nothing is read from usrsctp, so its receive buffer fills and the
+ * advertised window closes; the sender's buffered_amount then grows and
+ * its producer stops. Notifications (stream resets, shutdown) wait too.
+ * Resuming reads on from the work source. */
+void pp_sctp_pause_receive(struct pp_sctp *s, bool paused);
 void pp_sctp_get_stats(const struct pp_sctp *s, struct pp_sctp_stats *out);
 /* Stream counts negotiated (0 before CONNECTED). */
 uint16_t pp_sctp_outbound_streams(const struct pp_sctp *s);

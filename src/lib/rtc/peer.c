@@ -38,6 +38,7 @@ struct pp_peer {
 	GPtrArray *early_candidates; /* remote lines before ICE exists */
 	bool early_end;
 	bool closing;                /* pp_peer_close(): SCTP shutdown, then DTLS */
+	bool rx_paused;              /* pp_peer_pause_receive(), applied to the association */
 	GQueue pending_out;          /* DTLS datagrams sent before ICE had a pair */
 	size_t pending_bytes;
 	GSource *close_timer;
@@ -171,6 +172,8 @@ static void pp_peer_dtls_state(void *user, enum pp_dtls_state st, enum pp_dtls_r
 			.log_peer = p->log_peer,
 		};
 		p->sctp = pp_sctp_new(p->ctx, &sc, &pp_peer_sctp_cb, p);
+		if (p->sctp && p->rx_paused)
+			pp_sctp_pause_receive(p->sctp, true);
 		if (!p->sctp || pp_sctp_connect(p->sctp) < 0)
 			pp_peer_set_state(p, PP_PEER_FAILED, "cannot start SCTP");
 	} else if (st == PP_DTLS_FAILED) {
@@ -390,6 +393,13 @@ int pp_peer_channel_open(struct pp_peer *p, const char *label, const char *proto
 	if (p->state != PP_PEER_CONNECTED || !p->sctp)
 		return PP_ERR_STATE;
 	return pp_sctp_channel_open(p->sctp, label, protocol, opt, out);
+}
+
+void pp_peer_pause_receive(struct pp_peer *p, bool paused)
+{
+	p->rx_paused = paused;
+	if (p->sctp)
+		pp_sctp_pause_receive(p->sctp, paused);
 }
 
 enum pp_peer_state pp_peer_get_state(const struct pp_peer *p)

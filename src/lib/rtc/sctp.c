@@ -176,6 +176,15 @@ int pp_sctp_feed(struct pp_sctp *s, const uint8_t *pkt, size_t len)
 	}
 }
 
+void pp_sctp_pause_receive(struct pp_sctp *s, bool paused)
+{
+	if (s->rx_paused == paused)
+		return;
+	s->rx_paused = paused;
+	if (!paused)
+		pp_sctp_wake(s); /* what arrived meanwhile is waiting */
+}
+
 /* Lock not held. Records the end; the work source reports it. */
 void pp_sctp_end(struct pp_sctp *s, enum pp_sctp_state st)
 {

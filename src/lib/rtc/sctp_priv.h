@@ -78,6 +78,7 @@ struct pp_sctp {
 	GSource *work;        /* runs pp_sctp_work(); woken by ready time */
 	bool in_work;
 	bool doomed;          /* pp_sctp_free() deferred: inside work or usrsctp */
+	bool rx_paused;       /* pp_sctp_pause_receive(): leave data in usrsctp */
 
 	GHashTable *channels; /* stream id -> channel */
 	GQueue sendq;         /* channels with queued messages, round robin */

@@ -214,7 +214,7 @@ void pp_sctp_recv_all(struct pp_sctp *s)
 		int flags = 0, err = 0;
 		ssize_t n;
 
-		if (s->doomed || !s->sock)
+		if (s->doomed || !s->sock || s->rx_paused)
 			return;
 		memset(&ri, 0, sizeof(ri));
 		pp_sctp_lock();

@@ -347,6 +347,45 @@ static void test_bulk(void)
 	sctp_pair_free(&p);
 }
 
+/* Receive-side flow control: while the receiver is paused nothing is
+ * delivered, the sender's queue grows (the window closed), and after the
+ * resume every message arrives in order. */
+static void test_pause_receive(void)
+{
+	struct sctp_pair p;
+	struct pp_sctp_channel *ch = NULL;
+	static uint8_t chunk[16 * 1024];
+	unsigned sent = 0, n;
+
+	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_connect(&p);
+	g_assert_cmpint(pp_sctp_channel_open(p.side[0].s, "pause", "", NULL, &ch), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[1].opened->len == 1, 5000);
+	pp_sctp_pause_receive(p.side[1].s, true);
+	/* 8 MiB offered: more than usrsctp's buffers on both sides hold. */
+	for (unsigned i = 0; i < 512; i++) {
+		memset(chunk, (int)(i & 0xff), sizeof(chunk));
+		g_assert_cmpint(pp_sctp_channel_send(ch, false, chunk, sizeof(chunk)), ==, 0);
+		sent++;
+	}
+	for (int i = 0; i < 2000; i++)
+		g_main_context_iteration(p.ctx, FALSE);
+	n = p.side[1].msgs->len;
+	g_assert_cmpuint(n, ==, 0);
+	g_assert_cmpuint(pp_sctp_channel_buffered_amount(ch), >, 4u * 1024 * 1024);
+	pp_sctp_pause_receive(p.side[1].s, false);
+	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == sent, 20000);
+	for (unsigned i = 0; i < sent; i++) {
+		struct sctp_msg *m = g_ptr_array_index(p.side[1].msgs, i);
+		gsize len;
+		const uint8_t *d = g_bytes_get_data(m->data, &len);
+		g_assert_cmpuint(len, ==, sizeof(chunk));
+		g_assert_cmpuint(d[0], ==, i & 0xff);
+		g_assert_cmpuint(d[len - 1], ==, i & 0xff);
+	}
+	sctp_pair_free(&p);
+}
+
 /* Channels sharing the association: usrsctp takes big messages in parts
  * (explicit EOR), so messages of other channels must wait their turn. */
 static void test_bulk_channels(void)
@@ -788,6 +827,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/messages", test_messages);
 	g_test_add_func("/sctp/bulk", test_bulk);
 	g_test_add_func("/sctp/bulk_channels", test_bulk_channels);
+	g_test_add_func("/sctp/pause_receive", test_pause_receive);
 	g_test_add_func("/sctp/churn", test_churn);
 	g_test_add_func("/sctp/threads", test_threads);
 	g_test_add_func("/sctp/partial_reliability", test_partial_reliability);
