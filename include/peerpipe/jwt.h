@@ -43,4 +43,8 @@ int pp_jwt_verify(const uint8_t *key, size_t keylen, const char *token,
                   size_t len, int64_t now, int64_t leeway_s,
                   struct pp_jwt_claims *out);
 
+/* The token's room claim, unverified (peers take their room from their
+ * token; the server verifies it). 0 or PP_ERR_INVALID. */
+int pp_jwt_peek_room(const char *token, char *room, size_t cap);
+
 #endif

@@ -211,3 +211,26 @@ out:
 	json_decref(claims);
 	return rc;
 }
+
+/* The room claim read without checking the signature: a peer names the
+ * room its token is for; the server, which holds the key, checks it. */
+int pp_jwt_peek_room(const char *token, char *room, size_t cap)
+{
+	const char *dot1 = strchr(token, '.');
+	const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+	char buf[PP_NAME_MAX + 1];
+	json_t *claims;
+	int rc;
+
+	if (!dot2 || strlen(token) > PP_JWT_MAX)
+		return PP_ERR_INVALID;
+	claims = pp_jwt_part_json(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	if (!claims)
+		return PP_ERR_INVALID;
+	rc = pp_jwt_name_claim(claims, "room", buf);
+	json_decref(claims);
+	if (rc < 0 || strlen(buf) >= cap)
+		return PP_ERR_INVALID;
+	memcpy(room, buf, strlen(buf) + 1);
+	return 0;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A tunnel session with one remote peer (tunnel.md §3-4): the peer
+ * connection (pp_peer), its control channel and its service streams.
+ *
+ * The offerer opens the control channel "peerpipe-control" as soon as the
+ * connection is up; both sides send HELLO first, and the session is READY
+ * once both HELLOs are known (compression formats agreed). Control
+ * messages other than HELLO and PING/PONG go to on_control. Channels the
+ * other side opens with protocol peerpipe.tcp.v1 go to on_stream_request;
+ * any other channel is closed.
+ *
+ * Receive-side flow control is per session: while any stream's socket is
+ * behind (pp_tstream on_pressure), the whole association stops reading.
+ *
+ * Signaling is the owner's: the session asks it to carry its SDP and
+ * candidates (send_sdp/send_ice) and is fed the remote ones. */
+#ifndef PEERPIPE_TUNNEL_SESSION_H
+#define PEERPIPE_TUNNEL_SESSION_H
+
+#include "peerpipe/rtc/peer.h"
+#include "peerpipe/tunnel/ctrl.h"
+#include "peerpipe/tunnel/stream.h"
+
+#include <glib.h>
+
+#define PP_TUNNEL_VERSION "1.0"
+
+struct pp_tsession;
+struct pp_ctrl_msg;
+
+enum pp_tsession_state {
+	PP_TSESSION_CONNECTING = 0,
+	PP_TSESSION_READY,   /* HELLO both ways */
+	PP_TSESSION_CLOSED,  /* final; reason says why */
+};
+
+struct pp_tsession_config {
+	struct pp_peer_config peer;
+	bool offerer;            /* we create the offer and the control channel */
+	bool is_gateway;         /* our HELLO role */
+	const char *agent;       /* "peerpipe/<version>" */
+	unsigned our_formats;    /* PP_FRAME_FMT_* we decode (HELLO compression) */
+	int compression;         /* enum pp_frame_policy for our streams */
+	struct pp_tstream_config stream; /* defaults for every stream */
+	uint32_t hello_timeout_ms; /* 0 = 10000: connected but no HELLO */
+	uint32_t connect_timeout_ms; /* 0 = 30000: created but not connected */
+};
+
+struct pp_tsession_callbacks {
+	void (*send_sdp)(void *user, struct pp_tsession *s, const char *type, const char *sdp);
+	/* line NULL: end of candidates */
+	void (*send_ice)(void *user, struct pp_tsession *s, const char *line, const char *mid,
+	                 unsigned index);
+	void (*on_ready)(void *user, struct pp_tsession *s);
+	/* SERVICES, ALERT, BYE, GOST_KEY and future types (UNKNOWN ignored). */
+	void (*on_control)(void *user, struct pp_tsession *s, const struct pp_ctrl_msg *m);
+	/* A channel opened by the other side for a service: its label is the
+	 * service name. The owner creates the stream with
+	 * pp_tsession_accept_stream() and answers CONNECTED/DENIED/FAILED. */
+	void (*on_stream_request)(void *user, struct pp_tsession *s, struct pp_sctp_channel *ch);
+	/* A stream of this session ended (both ends closed); the session frees
+	 * it after the call. */
+	void (*on_stream_closed)(void *user, struct pp_tsession *s, struct pp_tstream *st,
+	                         const char *reason);
+	/* Final; the owner frees the session from an idle or later. */
+	void (*on_closed)(void *user, struct pp_tsession *s, const char *reason);
+	/* The opener's answer on a stream (CONNECTED, DENIED, FAILED). */
+	void (*on_stream_text)(void *user, struct pp_tsession *s, struct pp_tstream *st,
+	                       const struct pp_ctrl_msg *m);
+};
+
+struct pp_tsession *pp_tsession_new(GMainContext *ctx, const struct pp_tsession_config *cfg,
+                                    const struct pp_tsession_callbacks *cb, void *user);
+/* Frees at once: streams are dropped, the connection closed without
+ * waiting. Not from inside a session callback. */
+void pp_tsession_free(struct pp_tsession *s);
+
+int pp_tsession_start_offer(struct pp_tsession *s);
+int pp_tsession_remote_sdp(struct pp_tsession *s, const char *type, const char *sdp);
+int pp_tsession_remote_candidate(struct pp_tsession *s, const char *line);
+
+/* Sends one control message (JSON text). PP_ERR_STATE before the control
+ * channel is open. */
+int pp_tsession_send_control(struct pp_tsession *s, const char *json);
+/* BYE (when possible), then an orderly close; on_closed follows. */
+void pp_tsession_close(struct pp_tsession *s, const char *bye_reason);
+
+/* Desktop side: opens a stream for a service and attaches fd to it. */
+int pp_tsession_open_stream(struct pp_tsession *s, const char *service, int fd,
+                            struct pp_tstream **out);
+/* Gateway side: a stream on a requested channel (socket attached later). */
+struct pp_tstream *pp_tsession_accept_stream(struct pp_tsession *s, struct pp_sctp_channel *ch);
+
+enum pp_tsession_state pp_tsession_get_state(const struct pp_tsession *s);
+const struct pp_fingerprint *pp_tsession_remote_fingerprint(const struct pp_tsession *s);
+struct pp_peer *pp_tsession_peer(struct pp_tsession *s);
+/* Remote HELLO fields (valid once READY). */
+const char *pp_tsession_remote_agent(const struct pp_tsession *s);
+bool pp_tsession_remote_is_gateway(const struct pp_tsession *s);
+unsigned pp_tsession_stream_count(const struct pp_tsession *s);
+/* Every live stream, for reloads and alerts. */
+void pp_tsession_foreach_stream(struct pp_tsession *s,
+                                void (*fn)(struct pp_tstream *st, void *data), void *data);
+void pp_tsession_set_user(struct pp_tsession *s, void *user);
+void *pp_tsession_get_user(const struct pp_tsession *s);
+
+#endif

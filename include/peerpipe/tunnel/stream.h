@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One service stream (tunnel.md §4): a TCP socket bridged to a data
+ * channel, in both directions, on the GMainContext of the peer connection.
+ *
+ *   TCP --read 64 KiB--> frame encode (raw/LZ4/zstd) --> channel (PPID 53)
+ *   TCP <--write-------- frame decode <-- channel
+ *
+ * Flow control, both ways, so memory stays bounded for any speed:
+ * - sending: the socket is read only while the channel's buffered amount
+ *   is at or under high_mark; reading resumes when it falls to low_mark;
+ * - receiving: decoded bytes wait in a buffer of at most write_max for a
+ *   slow socket; past that the stream reports pressure (on_pressure) and
+ *   the session pauses the whole association (pp_peer_pause_receive), so
+ *   the SCTP window closes and the sender stops reading its socket.
+ *
+ * Half-close: TCP EOF sends {"type":"EOF"}; a received EOF shuts our
+ * socket's write side once everything before it is written. The stream
+ * ends normally when EOF went both ways and every byte is delivered
+ * (the channel is reset, the socket closed). A reset channel without a
+ * received EOF, a protocol error, or a socket error aborts the stream: the
+ * channel is reset and the socket is closed with an RST.
+ *
+ * A stream may exist before its socket (the gateway connects to the
+ * service after the channel opened): data received meanwhile waits, at
+ * most early_max bytes (tunnel.md: 256 KiB), and more aborts the stream.
+ * The opener may have at most unconfirmed_max bytes in flight before the
+ * other side confirms (pp_tstream_confirm, on CONNECTED).
+ *
+ * Ownership: the stream is the channel's user (pp_sctp_channel_set_user);
+ * the session hands channel events in through pp_tstream_on_*. on_closed
+ * is called exactly once, from the context, when both the channel and
+ * the socket are closed; the owner frees the stream there or later. */
+#ifndef PEERPIPE_TUNNEL_STREAM_H
+#define PEERPIPE_TUNNEL_STREAM_H
+
+#include "peerpipe/rtc/sctp.h"
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pp_tstream;
+struct pp_ctrl_msg;
+
+struct pp_tstream_config {
+	size_t high_mark;        /* 0 = 256 KiB */
+	size_t low_mark;         /* 0 = high_mark / 4 */
+	size_t write_max;        /* 0 = high_mark */
+	size_t early_max;        /* 0 = 256 KiB */
+	size_t unconfirmed_max;  /* 0 = no limit (the gateway side) */
+	unsigned peer_formats;   /* PP_FRAME_FMT_* the other side decodes */
+	unsigned our_formats;    /* PP_FRAME_FMT_* we advertised */
+	int compression;         /* enum pp_frame_policy */
+	const char *log_peer;    /* copied */
+};
+
+struct pp_tstream_stats {
+	uint64_t bytes_in;       /* from our socket, sent into the tunnel */
+	uint64_t bytes_out;      /* from the tunnel, written to our socket */
+	uint64_t wire_in;        /* message bytes sent (after compression) */
+	uint64_t wire_out;       /* message bytes received */
+	gint64 started_us;       /* monotonic */
+	gint64 ended_us;
+};
+
+struct pp_tstream_callbacks {
+	/* A text message other than EOF: CONNECTED, DENIED, FAILED (the
+	 * opener's side). msg is NULL when the text was not valid (the stream
+	 * is then aborted). */
+	void (*on_text)(void *user, struct pp_tstream *st, const struct pp_ctrl_msg *msg);
+	/* The write buffer passed write_max (true) or drained to half of it
+	 * (false). */
+	void (*on_pressure)(void *user, struct pp_tstream *st, bool over);
+	/* Final. reason: "done" for a normal end, else why it was aborted. */
+	void (*on_closed)(void *user, struct pp_tstream *st, const char *reason);
+};
+
+struct pp_tstream *pp_tstream_new(GMainContext *ctx, struct pp_sctp_channel *ch,
+                                  const struct pp_tstream_config *cfg,
+                                  const struct pp_tstream_callbacks *cb, void *user);
+/* Frees; only after on_closed, or to drop a stream at shutdown (then
+ * the channel and socket are abandoned without callbacks). */
+void pp_tstream_free(struct pp_tstream *st);
+
+/* Takes ownership of a connected, non-blocking TCP socket. */
+int pp_tstream_attach(struct pp_tstream *st, int fd);
+/* The other side said CONNECTED: lifts unconfirmed_max. */
+void pp_tstream_confirm(struct pp_tstream *st);
+/* One text message on the channel (CONNECTED, DENIED, ...). */
+int pp_tstream_send_text(struct pp_tstream *st, const char *json);
+/* Ends the stream now: the channel is reset, the socket closed with an
+ * RST; on_closed(reason) follows from the context. */
+void pp_tstream_abort(struct pp_tstream *st, const char *reason);
+/* Resets the channel once what was queued is sent (after DENIED/FAILED). */
+void pp_tstream_finish(struct pp_tstream *st, const char *reason);
+
+/* Channel events, from the session's pp_peer callbacks. */
+void pp_tstream_on_message(struct pp_tstream *st, enum pp_sctp_kind kind,
+                           const uint8_t *data, size_t len);
+void pp_tstream_on_low(struct pp_tstream *st);
+void pp_tstream_on_channel_closed(struct pp_tstream *st);
+
+void pp_tstream_get_stats(const struct pp_tstream *st, struct pp_tstream_stats *out);
+struct pp_sctp_channel *pp_tstream_channel(const struct pp_tstream *st);
+/* "<label>#<stream id>" as ALERT names it (tunnel.md §3). */
+const char *pp_tstream_name(const struct pp_tstream *st);
+void pp_tstream_set_user(struct pp_tstream *st, void *user);
+void *pp_tstream_get_user(const struct pp_tstream *st);
+/* A pointer for the program that owns the session (the session is the
+ * stream's user). */
+void pp_tstream_set_data(struct pp_tstream *st, void *data);
+void *pp_tstream_get_data(const struct pp_tstream *st);
+/* Local and remote address of the socket (the gateway maps IDS alerts
+ * by its own socket's address). 0 or -errno. */
+int pp_tstream_socket_fd(const struct pp_tstream *st);
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The codecs behind frame.c: each compresses into a bounded buffer and
+ * reports "did not fit" as 0, and decompresses into PP_FRAME_DATA_MAX
+ * bytes without ever producing more. Contexts are created on first use. */
+#ifndef PP_TUNNEL_CODEC_PRIV_H
+#define PP_TUNNEL_CODEC_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zstd.h>
+
+/* The sending side of one direction's zstd stream. */
+struct pp_zstream_enc {
+	ZSTD_CCtx *cc;
+	bool peer_open; /* the peer is inside a frame we began (sent messages) */
+	bool fresh;     /* cc is at the start of a frame nothing was sent from */
+};
+
+/* LZ4 payload (length + block) of src in dst[0..cap), or 0 when it does
+ * not fit or no state could be allocated. acceleration 1 is LZ4's
+ * default; higher is faster and worse (for probing). */
+size_t pp_codec_lz4_compress(void **state, const uint8_t *src, size_t len,
+                             uint8_t *dst, size_t cap, int acceleration);
+int pp_codec_lz4_decompress(const uint8_t *p, size_t plen, uint8_t *out,
+                            size_t *out_len, const char **why);
+size_t pp_codec_lz4_state_size(const void *state);
+
+/* One independent zstd frame (with content size and checksum), or 0. */
+size_t pp_codec_zstd_frame_compress(ZSTD_CCtx **cc, const uint8_t *src, size_t len,
+                                    uint8_t *dst, size_t cap);
+/* The next stream piece, flushed, or 0: then the attempt was discarded and
+ * the stream restarts (see frame.h); *restarted says so. */
+size_t pp_codec_zstream_compress(struct pp_zstream_enc *z, const uint8_t *src,
+                                 size_t len, uint8_t *dst, size_t cap, bool *restarted);
+void pp_codec_zstream_release(struct pp_zstream_enc *z);
+
+int pp_codec_zstd_frame_decompress(ZSTD_DCtx **dc, const uint8_t *p, size_t plen,
+                                   uint8_t *out, size_t *out_len, const char **why);
+int pp_codec_zstream_decompress(ZSTD_DCtx **dc, const uint8_t *p, size_t plen,
+                                uint8_t *out, size_t *out_len, const char **why);
+
+#endif

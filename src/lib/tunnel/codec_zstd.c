@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Flags 2 and 3: independent zstd frames, and one zstd stream per
+ * direction made of flushed pieces (tunnel.md §4; the restart scheme is
+ * explained in frame.h). */
+#include "codec_priv.h"
+
+#include "peerpipe/error.h"
+#include "peerpipe/tunnel/frame.h"
+
+#include <string.h>
+#include <zstd_errors.h>
+
+/* An empty last Raw_Block (RFC 8878 §3.1.1.2): Last_Block = 1, type 0,
+ * size 0. It ends a frame without a checksum. */
+static const uint8_t pp_zstd_end_block[3] = { 0x01, 0x00, 0x00 };
+
+static ZSTD_CCtx *pp_zstd_cctx(ZSTD_CCtx **cc, int window_log, int checksum)
+{
+	if (*cc)
+		return *cc;
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	if (!c)
+		return NULL;
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, PP_FRAME_ZSTD_LEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, checksum)) ||
+	    (window_log &&
+	     ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, window_log)))) {
+		ZSTD_freeCCtx(c);
+		return NULL;
+	}
+	*cc = c;
+	return c;
+}
+
+size_t pp_codec_zstd_frame_compress(ZSTD_CCtx **cc, const uint8_t *src, size_t len,
+                                    uint8_t *dst, size_t cap)
+{
+	/* The window follows the known content size (64 KiB at most). */
+	ZSTD_CCtx *c = pp_zstd_cctx(cc, 0, 1);
+	if (!c)
+		return 0;
+	size_t n = ZSTD_compress2(c, dst, cap, src, len);
+	return ZSTD_isError(n) ? 0 : n; /* dstSize_tooSmall: not worth it */
+}
+
+/* Feeds src and flushes into dst[0..cap); true when all of it fit. */
+static bool pp_zstream_flush(ZSTD_CCtx *c, const uint8_t *src, size_t len,
+                             uint8_t *dst, size_t cap, size_t *n)
+{
+	ZSTD_inBuffer in = { src, len, 0 };
+	ZSTD_outBuffer ob = { dst, cap, 0 };
+	size_t left;
+
+	do {
+		size_t before = ob.pos + in.pos;
+		left = ZSTD_compressStream2(c, &ob, &in, ZSTD_e_flush);
+		if (ZSTD_isError(left) || (left && ob.pos + in.pos == before))
+			return false;
+	} while (left);
+	*n = ob.pos;
+	return in.pos == in.size;
+}
+
+size_t pp_codec_zstream_compress(struct pp_zstream_enc *z, const uint8_t *src,
+                                 size_t len, uint8_t *dst, size_t cap, bool *restarted)
+{
+	/* No checksum: a frame we abandon must be endable by 3 bytes alone. */
+	ZSTD_CCtx *c = pp_zstd_cctx(&z->cc, PP_FRAME_ZSTD_WINDOW_LOG, 0);
+	size_t term = z->peer_open && z->fresh ? sizeof(pp_zstd_end_block) : 0;
+	size_t n = 0;
+
+	*restarted = false;
+	if (!c || cap <= term)
+		return 0;
+	if (pp_zstream_flush(c, src, len, dst + term, cap - term, &n)) {
+		memcpy(dst, pp_zstd_end_block, term);
+		z->peer_open = true;
+		z->fresh = false;
+		return term + n;
+	}
+	/* The context now holds bytes the peer will never see: start over. */
+	ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
+	*restarted = !z->fresh;
+	z->fresh = true;
+	return 0;
+}
+
+void pp_codec_zstream_release(struct pp_zstream_enc *z)
+{
+	ZSTD_freeCCtx(z->cc);
+	z->cc = NULL;
+	z->fresh = true;
+}
+
+static const char *pp_zstd_reason(size_t err)
+{
+	switch (ZSTD_getErrorCode(err)) {
+	case ZSTD_error_frameParameter_windowTooLarge:
+		return "zstd window too large";
+	case ZSTD_error_checksum_wrong:
+		return "zstd checksum mismatch";
+	case ZSTD_error_dstSize_tooSmall:
+		return "zstd output over 65536 bytes";
+	case ZSTD_error_memory_allocation:
+		return "no memory for zstd";
+	default:
+		return "zstd data corrupt";
+	}
+}
+
+static int pp_zstd_fail(size_t err, const char **why)
+{
+	*why = pp_zstd_reason(err);
+	switch (ZSTD_getErrorCode(err)) {
+	case ZSTD_error_dstSize_tooSmall:
+		return PP_ERR_TOO_BIG;
+	case ZSTD_error_memory_allocation:
+		return PP_ERR_NOMEM;
+	default:
+		return PP_ERR_INVALID;
+	}
+}
+
+static ZSTD_DCtx *pp_zstd_dctx(ZSTD_DCtx **dc)
+{
+	if (*dc)
+		return *dc;
+	ZSTD_DCtx *d = ZSTD_createDCtx();
+	if (d && ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax,
+	                                             PP_FRAME_ZSTD_WINDOW_LOG_MAX))) {
+		ZSTD_freeDCtx(d);
+		d = NULL;
+	}
+	return *dc = d;
+}
+
+static bool pp_zstd_is_frame(const uint8_t *p, size_t plen)
+{
+	return plen >= 4 && ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	                     (uint32_t)p[3] << 24) == ZSTD_MAGICNUMBER;
+}
+
+int pp_codec_zstd_frame_decompress(ZSTD_DCtx **dc, const uint8_t *p, size_t plen,
+                                   uint8_t *out, size_t *out_len, const char **why)
+{
+	/* Exactly one real frame: no skippable frames, nothing after it. */
+	if (!pp_zstd_is_frame(p, plen) || ZSTD_findFrameCompressedSize(p, plen) != plen) {
+		*why = "zstd payload is not exactly one frame";
+		return PP_ERR_INVALID;
+	}
+	unsigned long long size = ZSTD_getFrameContentSize(p, plen);
+	if (size == ZSTD_CONTENTSIZE_ERROR) {
+		*why = "zstd frame header invalid";
+		return PP_ERR_INVALID;
+	}
+	if (size != ZSTD_CONTENTSIZE_UNKNOWN && size > PP_FRAME_DATA_MAX) {
+		*why = "zstd frame content size over 65536";
+		return PP_ERR_TOO_BIG;
+	}
+	ZSTD_DCtx *d = pp_zstd_dctx(dc);
+	if (!d) {
+		*why = "no memory for zstd";
+		return PP_ERR_NOMEM;
+	}
+	/* One pass straight into out: no window buffer is allocated, and a
+	 * frame of unknown size that grows past out fails dstSize_tooSmall. */
+	size_t n = ZSTD_decompressDCtx(d, out, PP_FRAME_DATA_MAX, p, plen);
+	if (ZSTD_isError(n))
+		return pp_zstd_fail(n, why);
+	*out_len = n;
+	return 0;
+}
+
+/* After out is full: any further byte the piece yields is one too many.
+ * A one-byte sink finds it while the decoder's own buffers (bounded by
+ * the window limit) absorb the rest. */
+static int pp_zstream_drain(ZSTD_DCtx *d, ZSTD_inBuffer *in, const char **why)
+{
+	uint8_t extra;
+
+	for (;;) {
+		ZSTD_outBuffer ob = { &extra, 1, 0 };
+		size_t before = in->pos;
+		size_t r = ZSTD_decompressStream(d, &ob, in);
+		if (ZSTD_isError(r))
+			return pp_zstd_fail(r, why);
+		if (ob.pos) {
+			*why = "zstd output over 65536 bytes";
+			return PP_ERR_TOO_BIG;
+		}
+		if (in->pos == in->size)
+			return 0;
+		if (in->pos == before) {
+			*why = "zstd data corrupt";
+			return PP_ERR_INVALID;
+		}
+	}
+}
+
+int pp_codec_zstream_decompress(ZSTD_DCtx **dc, const uint8_t *p, size_t plen,
+                                uint8_t *out, size_t *out_len, const char **why)
+{
+	ZSTD_DCtx *d = pp_zstd_dctx(dc);
+	if (!d) {
+		*why = "no memory for zstd";
+		return PP_ERR_NOMEM;
+	}
+	ZSTD_inBuffer in = { p, plen, 0 };
+	ZSTD_outBuffer ob = { out, PP_FRAME_DATA_MAX, 0 };
+	for (;;) {
+		size_t before = in.pos + ob.pos;
+		size_t r = ZSTD_decompressStream(d, &ob, &in);
+		if (ZSTD_isError(r))
+			return pp_zstd_fail(r, why);
+		if (ob.pos == ob.size) {
+			int rc = pp_zstream_drain(d, &in, why);
+			if (rc < 0)
+				return rc;
+			break;
+		}
+		/* Room left and input used up: everything has been flushed. */
+		if (in.pos == in.size)
+			break;
+		if (in.pos + ob.pos == before) {
+			*why = "zstd data corrupt";
+			return PP_ERR_INVALID;
+		}
+	}
+	*out_len = ob.pos;
+	return 0;
+}

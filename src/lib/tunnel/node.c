@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A tunnel node: signaling in, one session per remote peer out. See
+ * peerpipe/tunnel/node.h. */
+#include "peerpipe/tunnel/node.h"
+
+#include "peerpipe/error.h"
+#include "peerpipe/log.h"
+#include "peerpipe/rtc/ice.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct pp_tlink {
+	struct pp_tnode *node;
+	struct pp_sigclient_peer peer;
+	struct pp_tsession *session;
+	void *data;
+	json_t *ice_json;   /* keeps the strings ice[] points to */
+	struct pp_ice_server ice[PP_ICE_SERVERS_MAX];
+	const char *ice_urls[PP_ICE_SERVERS_MAX][PP_ICE_URLS_MAX];
+	size_t n_ice;
+	char log_peer[PP_NAME_MAX + 16];
+	bool closed;
+};
+
+struct pp_tnode {
+	GMainContext *ctx;
+	struct pp_tnode_config cfg;
+	struct pp_tnode_callbacks cb;
+	void *user;
+	struct pp_sigclient *sig;
+	GHashTable *by_id;   /* peer_id -> link (current address) */
+	GHashTable *links;   /* link set */
+	GHashTable *roster;  /* peer_id -> struct pp_sigclient_peer * */
+	json_t *ice_json;
+	bool stopping;
+};
+
+static const struct pp_tsession_callbacks pp_tnode_session_cb;
+
+/* --- links ---------------------------------------------------------------------- */
+
+static void pp_tlink_take_ice(struct pp_tlink *l, json_t *servers)
+{
+	size_t i;
+	json_t *s;
+
+	l->ice_json = servers ? json_incref(servers) : NULL;
+	json_array_foreach(servers, i, s) {
+		json_t *urls = json_object_get(s, "urls");
+		struct pp_ice_server *is = &l->ice[l->n_ice];
+		size_t j, n = 0;
+		json_t *u;
+
+		if (l->n_ice >= PP_ICE_SERVERS_MAX)
+			break;
+		json_array_foreach(urls, j, u) {
+			if (n < PP_ICE_URLS_MAX && json_is_string(u))
+				l->ice_urls[l->n_ice][n++] = json_string_value(u);
+		}
+		if (!n)
+			continue;
+		is->urls = l->ice_urls[l->n_ice];
+		is->n_urls = n;
+		is->username = json_string_value(json_object_get(s, "username"));
+		is->credential = json_string_value(json_object_get(s, "credential"));
+		l->n_ice++;
+	}
+}
+
+static void pp_tlink_free(struct pp_tlink *l)
+{
+	pp_tsession_free(l->session);
+	json_decref(l->ice_json);
+	g_free(l);
+}
+
+static struct pp_tlink *pp_tnode_link_new(struct pp_tnode *n, const struct pp_sigclient_peer *peer,
+                                          bool offerer)
+{
+	const struct pp_fingerprint *pins = NULL;
+	size_t n_pins = 0;
+	struct pp_tsession_config sc = n->cfg.session;
+	struct pp_tlink *l;
+
+	if (n->stopping || !n->cb.want_peer(n->user, peer, &pins, &n_pins))
+		return NULL;
+	if (g_hash_table_size(n->links) >= n->cfg.max_links) {
+		pp_log(PP_LOG_WARN, peer->name, "node: %u sessions already: peer refused",
+		       n->cfg.max_links);
+		return NULL;
+	}
+	l = g_new0(struct pp_tlink, 1);
+	l->node = n;
+	l->peer = *peer;
+	g_snprintf(l->log_peer, sizeof(l->log_peer), "%s/%.6s", peer->name, peer->peer_id);
+	pp_tlink_take_ice(l, n->ice_json);
+	sc.offerer = offerer;
+	sc.peer.pins = pins;
+	sc.peer.n_pins = n_pins;
+	sc.peer.ice_servers = l->ice;
+	sc.peer.n_ice_servers = l->n_ice;
+	sc.peer.log_peer = l->log_peer;
+	l->session = pp_tsession_new(n->ctx, &sc, &pp_tnode_session_cb, l);
+	if (!l->session || (offerer && pp_tsession_start_offer(l->session) < 0)) {
+		pp_log(PP_LOG_WARN, l->log_peer, "node: cannot start a session");
+		pp_tlink_free(l);
+		return NULL;
+	}
+	g_hash_table_add(n->links, l);
+	g_hash_table_replace(n->by_id, l->peer.peer_id, l);
+	return l;
+}
+
+/* A connected session that the peer (declared fingerprint) already has:
+ * after a signaling reconnect it comes back under a new peer_id. */
+static struct pp_tlink *pp_tnode_find_live(struct pp_tnode *n, const struct pp_sigclient_peer *peer)
+{
+	GHashTableIter it;
+	gpointer key;
+
+	if (!peer->fingerprint[0])
+		return NULL;
+	g_hash_table_iter_init(&it, n->links);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		struct pp_tlink *l = key;
+		if (!l->closed && pp_tsession_get_state(l->session) == PP_TSESSION_READY &&
+		    strcmp(l->peer.fingerprint, peer->fingerprint) == 0 &&
+		    strcmp(l->peer.name, peer->name) == 0)
+			return l;
+	}
+	return NULL;
+}
+
+static void pp_tnode_readdress(struct pp_tnode *n, struct pp_tlink *l, const char *peer_id)
+{
+	if (g_hash_table_lookup(n->by_id, l->peer.peer_id) == l)
+		g_hash_table_remove(n->by_id, l->peer.peer_id);
+	pp_log(PP_LOG_INFO, l->log_peer, "node: session kept, peer now known as %.8s", peer_id);
+	g_strlcpy(l->peer.peer_id, peer_id, sizeof(l->peer.peer_id));
+	g_hash_table_replace(n->by_id, l->peer.peer_id, l);
+}
+
+/* --- session callbacks ------------------------------------------------------------- */
+
+static void pp_tnode_send_sdp(void *user, struct pp_tsession *s, const char *type, const char *sdp)
+{
+	struct pp_tlink *l = user;
+	int rc = pp_sigclient_send_sdp(l->node->sig, l->peer.peer_id, type, sdp);
+
+	if (rc < 0)
+		pp_log(PP_LOG_WARN, l->log_peer, "node: %s not sent: %s", type, pp_strerror(rc));
+}
+
+static void pp_tnode_send_ice(void *user, struct pp_tsession *s, const char *line, const char *mid,
+                              unsigned index)
+{
+	struct pp_tlink *l = user;
+
+	pp_sigclient_send_ice(l->node->sig, l->peer.peer_id, line, mid, (int)index);
+}
+
+static void pp_tnode_ready(void *user, struct pp_tsession *s)
+{
+	struct pp_tlink *l = user;
+	if (l->node->cb.on_ready)
+		l->node->cb.on_ready(l->node->user, l);
+}
+
+static void pp_tnode_control(void *user, struct pp_tsession *s, const struct pp_ctrl_msg *m)
+{
+	struct pp_tlink *l = user;
+	if (l->node->cb.on_control)
+		l->node->cb.on_control(l->node->user, l, m);
+}
+
+static void pp_tnode_stream_request(void *user, struct pp_tsession *s, struct pp_sctp_channel *ch)
+{
+	struct pp_tlink *l = user;
+	if (l->node->cb.on_stream_request)
+		l->node->cb.on_stream_request(l->node->user, l, ch);
+	else
+		pp_sctp_channel_close(ch);
+}
+
+static void pp_tnode_stream_text(void *user, struct pp_tsession *s, struct pp_tstream *st,
+                                 const struct pp_ctrl_msg *m)
+{
+	struct pp_tlink *l = user;
+	if (l->node->cb.on_stream_text)
+		l->node->cb.on_stream_text(l->node->user, l, st, m);
+}
+
+static void pp_tnode_stream_closed(void *user, struct pp_tsession *s, struct pp_tstream *st,
+                                   const char *reason)
+{
+	struct pp_tlink *l = user;
+	if (l->node->cb.on_stream_closed)
+		l->node->cb.on_stream_closed(l->node->user, l, st, reason);
+}
+
+static gboolean pp_tnode_free_link_idle(gpointer data)
+{
+	pp_tlink_free(data);
+	return G_SOURCE_REMOVE;
+}
+
+static void pp_tnode_session_closed(void *user, struct pp_tsession *s, const char *reason)
+{
+	struct pp_tlink *l = user;
+	struct pp_tnode *n = l->node;
+
+	l->closed = true;
+	if (n->cb.on_link_closed)
+		n->cb.on_link_closed(n->user, l, reason);
+	if (g_hash_table_lookup(n->by_id, l->peer.peer_id) == l)
+		g_hash_table_remove(n->by_id, l->peer.peer_id);
+	g_hash_table_remove(n->links, l);
+	/* Not from inside the session's own callback. */
+	GSource *idle = g_idle_source_new();
+	g_source_set_callback(idle, pp_tnode_free_link_idle, l, NULL);
+	g_source_attach(idle, n->ctx);
+	g_source_unref(idle);
+}
+
+static const struct pp_tsession_callbacks pp_tnode_session_cb = {
+	.send_sdp = pp_tnode_send_sdp,
+	.send_ice = pp_tnode_send_ice,
+	.on_ready = pp_tnode_ready,
+	.on_control = pp_tnode_control,
+	.on_stream_request = pp_tnode_stream_request,
+	.on_stream_text = pp_tnode_stream_text,
+	.on_stream_closed = pp_tnode_stream_closed,
+	.on_closed = pp_tnode_session_closed,
+};
+
+/* --- signaling callbacks ------------------------------------------------------------- */
+
+static void pp_tnode_sig_state(void *user, enum pp_sigclient_state st, enum pp_sigclient_why why,
+                               const char *detail)
+{
+	struct pp_tnode *n = user;
+
+	if (st != PP_SIGCLIENT_JOINED)
+		g_hash_table_remove_all(n->roster); /* a new session will list everyone */
+	if (n->cb.on_signal_state)
+		n->cb.on_signal_state(n->user, st, why, detail);
+}
+
+static void pp_tnode_remember(struct pp_tnode *n, const struct pp_sigclient_peer *peer)
+{
+	struct pp_sigclient_peer *copy = g_memdup2(peer, sizeof(*peer));
+	g_hash_table_replace(n->roster, copy->peer_id, copy);
+}
+
+static void pp_tnode_sig_joined(void *user, const char *peer_id, const struct pp_sigclient_peer *peers,
+                                size_t n_peers, json_t *ice_servers)
+{
+	struct pp_tnode *n = user;
+
+	json_decref(n->ice_json);
+	n->ice_json = json_is_array(ice_servers) ? json_incref(ice_servers) : NULL;
+	for (size_t i = 0; i < n_peers; i++) {
+		struct pp_tlink *live = pp_tnode_find_live(n, &peers[i]);
+		pp_tnode_remember(n, &peers[i]);
+		if (live)
+			pp_tnode_readdress(n, live, peers[i].peer_id);
+	}
+	/* We are the newcomer to everyone listed: they offer. */
+}
+
+static void pp_tnode_sig_new_peer(void *user, const struct pp_sigclient_peer *peer)
+{
+	struct pp_tnode *n = user;
+	struct pp_tlink *live = pp_tnode_find_live(n, peer);
+	struct pp_tlink *old = g_hash_table_lookup(n->by_id, peer->peer_id);
+
+	pp_tnode_remember(n, peer);
+	if (live) {
+		pp_tnode_readdress(n, live, peer->peer_id);
+		return;
+	}
+	if (old) /* a fresh id is never reused; be safe */
+		pp_tsession_close(old->session, NULL);
+	pp_tnode_link_new(n, peer, true); /* the existing member offers */
+}
+
+/* An offer or early candidates from a peer we have no session with. */
+static struct pp_tlink *pp_tnode_answerer(struct pp_tnode *n, const char *from)
+{
+	const struct pp_sigclient_peer *peer = g_hash_table_lookup(n->roster, from);
+
+	if (!peer) {
+		pp_log(PP_LOG_INFO, NULL, "node: signaling from unknown peer %.8s ignored", from);
+		return NULL;
+	}
+	return pp_tnode_link_new(n, peer, false);
+}
+
+static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, const char *sdp)
+{
+	struct pp_tnode *n = user;
+	struct pp_tlink *l = g_hash_table_lookup(n->by_id, from);
+	int rc;
+
+	if (!l && strcmp(type, "offer") == 0)
+		l = pp_tnode_answerer(n, from);
+	if (!l || l->closed)
+		return;
+	rc = pp_tsession_remote_sdp(l->session, type, sdp);
+	if (rc < 0) {
+		pp_log(PP_LOG_WARN, l->log_peer, "node: remote %s refused: %s", type, pp_strerror(rc));
+		if (pp_tsession_get_state(l->session) != PP_TSESSION_READY)
+			pp_tsession_close(l->session, NULL);
+	}
+}
+
+static void pp_tnode_sig_ice(void *user, const char *from, const struct pp_sigclient_ice *cand)
+{
+	struct pp_tnode *n = user;
+	struct pp_tlink *l = g_hash_table_lookup(n->by_id, from);
+
+	if (!l)
+		l = pp_tnode_answerer(n, from);
+	if (!l || l->closed)
+		return;
+	pp_tsession_remote_candidate(l->session, cand && cand->candidate[0] ? cand->candidate : NULL);
+}
+
+static void pp_tnode_sig_left(void *user, const char *peer_id)
+{
+	struct pp_tnode *n = user;
+	struct pp_tlink *l = g_hash_table_lookup(n->by_id, peer_id);
+
+	g_hash_table_remove(n->roster, peer_id);
+	/* A P2P path that is up does not need signaling: keep it. */
+	if (l && !l->closed && pp_tsession_get_state(l->session) != PP_TSESSION_READY)
+		pp_tsession_close(l->session, NULL);
+}
+
+static void pp_tnode_sig_error(void *user, const char *code, const char *message, const char *ref)
+{
+	pp_log(PP_LOG_WARN, NULL, "signaling: error %s (%s) on %s", code, message ? message : "",
+	       ref ? ref : "-");
+}
+
+static const struct pp_sigclient_callbacks pp_tnode_sig_cb = {
+	.on_state = pp_tnode_sig_state,
+	.on_joined = pp_tnode_sig_joined,
+	.on_new_peer = pp_tnode_sig_new_peer,
+	.on_sdp = pp_tnode_sig_sdp,
+	.on_ice = pp_tnode_sig_ice,
+	.on_peer_left = pp_tnode_sig_left,
+	.on_error = pp_tnode_sig_error,
+};
+
+/* --- node ------------------------------------------------------------------------------- */
+
+struct pp_tnode *pp_tnode_new(GMainContext *ctx, const struct pp_tnode_config *cfg,
+                              const struct pp_tnode_callbacks *cb, void *user)
+{
+	struct pp_tnode *n = g_new0(struct pp_tnode, 1);
+
+	n->ctx = ctx;
+	n->cfg = *cfg;
+	if (!n->cfg.max_links)
+		n->cfg.max_links = 64;
+	n->cb = *cb;
+	n->user = user;
+	n->by_id = g_hash_table_new(g_str_hash, g_str_equal);
+	n->links = g_hash_table_new(NULL, NULL);
+	n->roster = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+	n->sig = pp_sigclient_new(ctx, &cfg->sig, &pp_tnode_sig_cb, n);
+	if (!n->sig) {
+		pp_tnode_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+void pp_tnode_free(struct pp_tnode *n)
+{
+	GHashTableIter it;
+	gpointer key;
+
+	if (!n)
+		return;
+	pp_sigclient_free(n->sig);
+	g_hash_table_iter_init(&it, n->links);
+	while (g_hash_table_iter_next(&it, &key, NULL))
+		pp_tlink_free(key);
+	g_hash_table_destroy(n->links);
+	g_hash_table_destroy(n->by_id);
+	g_hash_table_destroy(n->roster);
+	json_decref(n->ice_json);
+	g_free(n);
+}
+
+unsigned pp_tnode_shutdown(struct pp_tnode *n, const char *reason)
+{
+	GList *links = g_hash_table_get_keys(n->links);
+
+	n->stopping = true;
+	for (GList *l = links; l; l = l->next) {
+		struct pp_tlink *link = l->data;
+		if (!link->closed)
+			pp_tsession_close(link->session, reason);
+	}
+	g_list_free(links);
+	if (pp_sigclient_get_state(n->sig) == PP_SIGCLIENT_JOINED)
+		pp_sigclient_leave(n->sig);
+	return g_hash_table_size(n->links);
+}
+
+void pp_tnode_foreach_link(struct pp_tnode *n, void (*fn)(struct pp_tlink *l, void *data),
+                           void *data)
+{
+	GList *links = g_hash_table_get_keys(n->links);
+
+	for (GList *l = links; l; l = l->next)
+		if (!((struct pp_tlink *)l->data)->closed)
+			fn(l->data, data);
+	g_list_free(links);
+}
+
+unsigned pp_tnode_link_count(const struct pp_tnode *n)
+{
+	return g_hash_table_size(n->links);
+}
+
+struct pp_sigclient *pp_tnode_sigclient(struct pp_tnode *n)
+{
+	return n->sig;
+}
+
+struct pp_tsession *pp_tlink_session(struct pp_tlink *l)
+{
+	return l->session;
+}
+
+const struct pp_sigclient_peer *pp_tlink_peer(const struct pp_tlink *l)
+{
+	return &l->peer;
+}
+
+void pp_tlink_set_data(struct pp_tlink *l, void *data)
+{
+	l->data = data;
+}
+
+void *pp_tlink_get_data(const struct pp_tlink *l)
+{
+	return l->data;
+}

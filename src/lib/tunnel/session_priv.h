@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internals shared by session.c (peer events, streams, life cycle) and
+ * session_ctrl.c (control channel: HELLO, PING, timers). */
+#ifndef PEERPIPE_TUNNEL_SESSION_PRIV_H
+#define PEERPIPE_TUNNEL_SESSION_PRIV_H
+
+#include "peerpipe/tunnel/session.h"
+
+struct pp_tsession {
+	GMainContext *ctx;
+	struct pp_tsession_config cfg;
+	struct pp_tsession_callbacks cb;
+	void *user;
+	char *log_peer;
+	char *agent;
+	struct pp_peer *peer;
+	enum pp_tsession_state state;
+
+	struct pp_sctp_channel *control;
+	bool hello_sent;
+	bool hello_received;
+	unsigned remote_formats;   /* PP_FRAME_FMT_* from the remote HELLO */
+	char *remote_agent;
+	bool remote_gateway;
+
+	GHashTable *streams;       /* struct pp_tstream * set */
+	unsigned pressured;        /* streams whose socket is behind */
+
+	GSource *timer;            /* connect, then HELLO deadline */
+	const char *timer_reason;
+	GSource *closed_idle;
+	bool closed_reported;
+	char *close_reason;
+};
+
+/* session_ctrl.c */
+void pp_tsession_connected(struct pp_tsession *s);
+void pp_tsession_send_hello(struct pp_tsession *s);
+void pp_tsession_on_control(struct pp_tsession *s, enum pp_sctp_kind kind,
+                            const uint8_t *data, size_t len);
+void pp_tsession_start_timer(struct pp_tsession *s, uint32_t ms, const char *reason);
+void pp_tsession_stop_timers(struct pp_tsession *s);
+
+/* session.c */
+void pp_tsession_fail(struct pp_tsession *s, const char *reason);
+
+#endif

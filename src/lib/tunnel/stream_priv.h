@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internals shared by stream.c (channel side, life cycle) and
+ * stream_sock.c (socket side). */
+#ifndef PEERPIPE_TUNNEL_STREAM_PRIV_H
+#define PEERPIPE_TUNNEL_STREAM_PRIV_H
+
+#include "peerpipe/tunnel/frame.h"
+#include "peerpipe/tunnel/stream.h"
+
+#define PP_TSTREAM_HIGH_DEFAULT (256 * 1024)
+#define PP_TSTREAM_EARLY_DEFAULT (256 * 1024)
+#define PP_TSTREAM_NAME_MAX 96
+
+struct pp_tstream {
+	GMainContext *ctx;
+	struct pp_tstream_config cfg;
+	struct pp_tstream_callbacks cb;
+	void *user;
+	void *data;                     /* the program's */
+	char *log_peer;
+	char name[PP_TSTREAM_NAME_MAX];
+
+	struct pp_sctp_channel *ch;     /* NULL once the channel closed */
+	struct pp_frame_encoder *enc;
+	struct pp_frame_decoder *dec;
+
+	int fd;                         /* -1 before attach and after close */
+	GSource *io;                    /* watches fd */
+	gpointer io_tag;
+	bool sock_closed;               /* attached once and closed since */
+
+	/* socket -> channel */
+	bool read_eof;                  /* our socket said EOF; EOF message sent */
+	bool read_blocked;              /* buffered amount over high_mark */
+	bool confirmed;                 /* CONNECTED seen (or no limit) */
+	uint64_t unconfirmed;           /* bytes sent before CONNECTED */
+
+	/* channel -> socket */
+	uint8_t *wbuf;                  /* decoded bytes waiting for the socket */
+	size_t wlen, woff, wcap;
+	bool eof_received;              /* EOF message seen: shut our write side */
+	bool wr_shut;
+	bool pressure;
+
+	bool chan_closing;              /* we reset the channel */
+	bool aborting;
+	bool closed_reported;
+	const char *reason;             /* first reason to end */
+	GSource *idle;                  /* deferred on_closed */
+
+	struct pp_tstream_stats stats;
+};
+
+/* stream_sock.c */
+void pp_tstream_sock_update(struct pp_tstream *st);
+void pp_tstream_sock_close(struct pp_tstream *st, bool rst);
+void pp_tstream_sock_flush(struct pp_tstream *st);
+int pp_tstream_queue_write(struct pp_tstream *st, const uint8_t *data, size_t len);
+
+/* stream.c */
+void pp_tstream_fail(struct pp_tstream *st, const char *reason);
+void pp_tstream_maybe_done(struct pp_tstream *st);
+void pp_tstream_send_eof(struct pp_tstream *st);
+int pp_tstream_send_data(struct pp_tstream *st, const uint8_t *data, size_t len);
+
+#endif

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The socket side of a stream: a GSource on the fd whose interest follows
+ * the flow-control state (read while the channel has room, write while
+ * decoded bytes wait), the write buffer, half-close and close. */
+#include "stream_priv.h"
+
+#include "peerpipe/error.h"
+#include "peerpipe/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define PP_TSTREAM_READ_BURST 8 /* reads per wakeup before yielding */
+
+static bool pp_tstream_want_read(const struct pp_tstream *st)
+{
+	if (st->fd < 0 || st->read_eof || st->read_blocked || !st->ch || st->chan_closing)
+		return false;
+	return st->confirmed || st->cfg.unconfirmed_max == 0 ||
+	       st->unconfirmed < st->cfg.unconfirmed_max;
+}
+
+void pp_tstream_sock_update(struct pp_tstream *st)
+{
+	GIOCondition cond = 0;
+
+	if (!st->io)
+		return;
+	if (pp_tstream_want_read(st))
+		cond |= G_IO_IN;
+	if (st->wlen > st->woff)
+		cond |= G_IO_OUT;
+	g_source_modify_unix_fd(st->io, st->io_tag, cond);
+}
+
+static void pp_tstream_set_pressure(struct pp_tstream *st, bool over)
+{
+	if (st->pressure == over)
+		return;
+	st->pressure = over;
+	if (st->cb.on_pressure)
+		st->cb.on_pressure(st->user, st, over);
+}
+
+/* After writing: shut our write side once EOF came and all is written. */
+static void pp_tstream_after_write(struct pp_tstream *st)
+{
+	size_t pending = st->wlen - st->woff;
+
+	if (pending == 0) {
+		st->wlen = st->woff = 0;
+		if (st->eof_received && !st->wr_shut && st->fd >= 0) {
+			st->wr_shut = true;
+			shutdown(st->fd, SHUT_WR);
+		}
+	}
+	if (pending <= st->cfg.write_max / 2)
+		pp_tstream_set_pressure(st, false);
+	pp_tstream_maybe_done(st);
+}
+
+void pp_tstream_sock_flush(struct pp_tstream *st)
+{
+	while (st->fd >= 0 && st->wlen > st->woff) {
+		ssize_t n = send(st->fd, st->wbuf + st->woff, st->wlen - st->woff, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			pp_tstream_fail(st, errno == EPIPE || errno == ECONNRESET ? "socket reset"
+			                                                          : "socket write error");
+			return;
+		}
+		st->woff += (size_t)n;
+		st->stats.bytes_out += (uint64_t)n;
+	}
+	pp_tstream_after_write(st);
+	pp_tstream_sock_update(st);
+}
+
+/* Appends decoded bytes; the caller flushes. Bounded by write_max plus one
+ * message (the pressure signal stops more from coming), or early_max
+ * before the socket exists. */
+int pp_tstream_queue_write(struct pp_tstream *st, const uint8_t *data, size_t len)
+{
+	size_t pending = st->wlen - st->woff;
+	size_t limit = st->fd < 0 && !st->sock_closed ? st->cfg.early_max
+	                                              : st->cfg.write_max + PP_FRAME_DATA_MAX;
+
+	if (pending + len > limit)
+		return PP_ERR_TOO_BIG;
+	if (st->woff > 0 && st->wlen + len > st->wcap) {
+		memmove(st->wbuf, st->wbuf + st->woff, pending);
+		st->wlen = pending;
+		st->woff = 0;
+	}
+	if (st->wlen + len > st->wcap) {
+		size_t cap = st->wcap ? st->wcap : 64 * 1024;
+		while (cap < st->wlen + len)
+			cap *= 2;
+		uint8_t *nb = realloc(st->wbuf, cap);
+		if (!nb)
+			return PP_ERR_NOMEM;
+		st->wbuf = nb;
+		st->wcap = cap;
+	}
+	memcpy(st->wbuf + st->wlen, data, len);
+	st->wlen += len;
+	if (st->fd >= 0 && st->wlen - st->woff > st->cfg.write_max)
+		pp_tstream_set_pressure(st, true);
+	return 0;
+}
+
+static void pp_tstream_sock_read(struct pp_tstream *st)
+{
+	uint8_t buf[PP_FRAME_DATA_MAX];
+
+	for (int i = 0; i < PP_TSTREAM_READ_BURST && pp_tstream_want_read(st); i++) {
+		size_t want = sizeof(buf);
+		if (!st->confirmed && st->cfg.unconfirmed_max)
+			want = MIN(want, st->cfg.unconfirmed_max - st->unconfirmed);
+		ssize_t n = recv(st->fd, buf, want, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				pp_tstream_fail(st, errno == ECONNRESET ? "socket reset" : "socket read error");
+			return;
+		}
+		if (n == 0) {
+			st->read_eof = true;
+			pp_tstream_send_eof(st);
+			pp_tstream_maybe_done(st);
+			return;
+		}
+		st->stats.bytes_in += (uint64_t)n;
+		if (!st->confirmed)
+			st->unconfirmed += (uint64_t)n;
+		if (pp_tstream_send_data(st, buf, (size_t)n) < 0)
+			return;
+	}
+}
+
+static gboolean pp_tstream_io(GSource *src, GSourceFunc cb, gpointer data)
+{
+	struct pp_tstream *st = data;
+	GIOCondition got = g_source_query_unix_fd(src, st->io_tag);
+
+	if (got & (G_IO_OUT | G_IO_ERR | G_IO_HUP))
+		pp_tstream_sock_flush(st);
+	if (st->fd >= 0 && (got & (G_IO_IN | G_IO_HUP | G_IO_ERR)))
+		pp_tstream_sock_read(st);
+	pp_tstream_sock_update(st);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs pp_tstream_io_funcs = {
+	.dispatch = pp_tstream_io,
+};
+
+int pp_tstream_attach(struct pp_tstream *st, int fd)
+{
+	if (st->fd >= 0 || st->sock_closed)
+		return PP_ERR_STATE;
+	st->fd = fd;
+	st->io = g_source_new(&pp_tstream_io_funcs, sizeof(GSource));
+	g_source_set_callback(st->io, NULL, st, NULL);
+	st->io_tag = g_source_add_unix_fd(st->io, fd, 0);
+	g_source_attach(st->io, st->ctx);
+	/* Data that came before the socket goes out first. */
+	if (st->wlen - st->woff > st->cfg.write_max)
+		pp_tstream_set_pressure(st, true);
+	pp_tstream_sock_flush(st);
+	return 0;
+}
+
+/* rst: abortive close (SO_LINGER 0), so the application sees a reset and
+ * never mistakes an aborted stream for a complete one. */
+void pp_tstream_sock_close(struct pp_tstream *st, bool rst)
+{
+	if (st->io) {
+		g_source_destroy(st->io);
+		g_source_unref(st->io);
+		st->io = NULL;
+	}
+	if (st->fd >= 0) {
+		if (rst) {
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+			setsockopt(st->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		}
+		close(st->fd);
+		st->fd = -1;
+		st->sock_closed = true;
+	}
+	st->wlen = st->woff = 0;
+	pp_tstream_set_pressure(st, false);
+}
