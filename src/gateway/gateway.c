@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The gateway's node: which peers it talks to, what it tells them, and
+ * reloads. Streams are in gw_stream.c. */
+#include "acl.h"
+#include "gateway.h"
+
+#include "peerpipe/error.h"
+#include "peerpipe/log.h"
+#include "peerpipe/tunnel/ctrl.h"
+#include "peerpipe/tunnel/frame.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct gw_peer *gw_peer_of(struct pp_tlink *l)
+{
+	return pp_tlink_get_data(l);
+}
+
+/* Desktops only, and only those whose declared fingerprint we know (the
+ * DTLS check against every pinned identity is what decides; skipping the
+ * others early spares a handshake with strangers). */
+static bool gw_want_peer(void *user, const struct pp_sigclient_peer *peer,
+                         const struct pp_fingerprint **pins, size_t *n_pins)
+{
+	struct gw *gw = user;
+	struct pp_fingerprint fp;
+
+	if (peer->role != PP_ROLE_DESKTOP)
+		return false;
+	if (!peer->fingerprint[0] || pp_fingerprint_parse(peer->fingerprint, strlen(peer->fingerprint), &fp) < 0 ||
+	    !gw_config_identity_by_fp(gw->cfg, &fp)) {
+		pp_log(PP_LOG_WARN, peer->name, "peer refused: fingerprint %s is not a known identity",
+		       peer->fingerprint[0] ? peer->fingerprint : "(none)");
+		return false;
+	}
+	*pins = gw_config_pins(gw->cfg, n_pins);
+	return true;
+}
+
+static void gw_on_ready(void *user, struct pp_tlink *l)
+{
+	struct gw *gw = user;
+	struct pp_tsession *s = pp_tlink_session(l);
+	const struct gw_identity *id = gw_config_identity_by_fp(gw->cfg, pp_tsession_remote_fingerprint(s));
+	struct gw_peer *p;
+
+	if (!id) { /* revoked between the handshake and now */
+		pp_tsession_close(s, "identity not allowed");
+		return;
+	}
+	p = g_new0(struct gw_peer, 1);
+	p->gw = gw;
+	p->link = l;
+	p->cfg = gw_config_ref(gw->cfg);
+	p->identity = id;
+	p->since_us = g_get_monotonic_time();
+	pp_tlink_set_data(l, p);
+	pp_log(PP_LOG_INFO, id->name, "peer connected: identity %s (%s), agent %s", id->name,
+	       id->fp_text, pp_tsession_remote_agent(s));
+	gw_peer_send_services(p);
+}
+
+static void gw_on_control(void *user, struct pp_tlink *l, const struct pp_ctrl_msg *m)
+{
+	struct gw_peer *p = gw_peer_of(l);
+	const char *who = p ? p->identity->name : pp_tlink_peer(l)->name;
+
+	if (m->type == PP_CTRL_BYE)
+		pp_log(PP_LOG_INFO, who, "peer says BYE: %s", m->reason ? m->reason : "");
+	else
+		pp_log(PP_LOG_DEBUG, who, "control message %s ignored", pp_ctrl_type_name(m->type));
+}
+
+static void gw_on_stream_request(void *user, struct pp_tlink *l, struct pp_sctp_channel *ch)
+{
+	struct gw_peer *p = gw_peer_of(l);
+
+	if (!p || ((struct gw *)user)->stopping) {
+		pp_sctp_channel_close(ch);
+		return;
+	}
+	gw_stream_request(p, ch);
+}
+
+static void gw_on_stream_closed(void *user, struct pp_tlink *l, struct pp_tstream *st,
+                                const char *reason)
+{
+	struct gw_peer *p = gw_peer_of(l);
+
+	if (p)
+		gw_stream_closed(p, st, reason);
+}
+
+static void gw_on_link_closed(void *user, struct pp_tlink *l, const char *reason)
+{
+	struct gw_peer *p = gw_peer_of(l);
+
+	if (!p) {
+		pp_log(PP_LOG_INFO, pp_tlink_peer(l)->name, "session ended before it was ready: %s",
+		       reason);
+		return;
+	}
+	pp_log(PP_LOG_INFO, p->identity->name, "peer disconnected after %" PRId64 " s: %s",
+	       (g_get_monotonic_time() - p->since_us) / G_USEC_PER_SEC, reason);
+	gw_config_free(p->cfg);
+	g_free(p);
+	pp_tlink_set_data(l, NULL);
+}
+
+static void gw_on_signal_state(void *user, enum pp_sigclient_state st, enum pp_sigclient_why why,
+                               const char *detail)
+{
+	pp_log(st == PP_SIGCLIENT_FATAL ? PP_LOG_ERROR : PP_LOG_INFO, NULL, "signaling: %s (%s%s%s)",
+	       pp_sigclient_state_name(st), pp_sigclient_why_name(why), detail ? ": " : "",
+	       detail ? detail : "");
+}
+
+static const struct pp_tnode_callbacks gw_node_cb = {
+	.want_peer = gw_want_peer,
+	.on_signal_state = gw_on_signal_state,
+	.on_ready = gw_on_ready,
+	.on_control = gw_on_control,
+	.on_stream_request = gw_on_stream_request,
+	.on_stream_closed = gw_on_stream_closed,
+	.on_link_closed = gw_on_link_closed,
+};
+
+static int gw_frame_policy(enum gw_compression c)
+{
+	switch (c) {
+	case GW_COMPRESSION_OFF: return PP_FRAME_POLICY_OFF;
+	case GW_COMPRESSION_LZ4: return PP_FRAME_POLICY_LZ4;
+	case GW_COMPRESSION_ZSTD: return PP_FRAME_POLICY_ZSTD_STREAM;
+	default: return PP_FRAME_POLICY_AUTO;
+	}
+}
+
+int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
+{
+	const struct gw_settings *s = &cfg->gw;
+	struct pp_tnode_config nc = {
+		.sig = {
+			.url = s->signal_url,
+			.token = cfg->token,
+			.room = s->room,
+			.fingerprint = pp_identity_fingerprint_str(id),
+			.ca_file = s->ca_file,
+			.allow_insecure_ws = s->insecure_ws,
+		},
+		.session = {
+			.peer = { .identity = id },
+			.is_gateway = true,
+			.our_formats = PP_FRAME_FMT_ALL,
+			.compression = gw_frame_policy(cfg->compression),
+			.stream = {
+				.high_mark = (size_t)s->stream_buffer,
+				.early_max = (size_t)s->pending_limit,
+			},
+		},
+		.max_links = (unsigned)s->max_peers,
+	};
+
+	gw->cfg = cfg;
+	gw->identity = id;
+	if (!s->room || !s->room[0]) {
+		if (pp_jwt_peek_room(cfg->token, gw->room, sizeof(gw->room)) < 0) {
+			pp_log(PP_LOG_ERROR, NULL, "no room configured and the token names none");
+			return PP_ERR_CONFIG;
+		}
+		nc.sig.room = gw->room;
+	}
+	g_snprintf(gw->agent, sizeof(gw->agent), "peerpipe-gateway/%s", PEERPIPE_VERSION);
+	nc.session.agent = gw->agent;
+	gw->node = pp_tnode_new(gw->ctx, &nc, &gw_node_cb, gw);
+	return gw->node ? 0 : PP_ERR_CONFIG;
+}
+
+unsigned gw_stop(struct gw *gw)
+{
+	gw->stopping = true;
+	return pp_tnode_shutdown(gw->node, "gateway shutting down");
+}
+
+void gw_free(struct gw *gw)
+{
+	pp_tnode_free(gw->node);
+	gw->node = NULL;
+	gw_config_free(gw->cfg);
+	gw->cfg = NULL;
+}
+
+/* --- reload ------------------------------------------------------------------------- */
+
+static void gw_close_forbidden(struct pp_tstream *st, void *data)
+{
+	struct gw_stream *gs = pp_tstream_get_data(st);
+	struct gw_peer *p = data;
+	const struct gw_service *svc;
+
+	if (!gs)
+		return;
+	svc = gw_config_service_by_name(p->gw->cfg, gs->service);
+	if (!svc || !gw_acl_allows(p->gw->cfg, p->identity, svc))
+		pp_tstream_abort(st, "access revoked");
+}
+
+static void gw_reload_peer(struct pp_tlink *l, void *data)
+{
+	struct gw_peer *p = gw_peer_of(l);
+	struct gw_config *oldc = data;
+	const struct gw_identity *nid;
+	bool changed;
+
+	if (!p)
+		return;
+	nid = gw_acl_identity_in(p->gw->cfg, p->identity);
+	if (!nid) {
+		pp_log(PP_LOG_WARN, p->identity->name, "identity revoked by reload: disconnecting");
+		pp_tsession_close(pp_tlink_session(l), "identity revoked");
+		return;
+	}
+	changed = gw_acl_services_changed(oldc, p->identity, p->gw->cfg, nid);
+	gw_config_free(p->cfg);
+	p->cfg = gw_config_ref(p->gw->cfg);
+	p->identity = nid;
+	if (changed)
+		gw_peer_send_services(p);
+	pp_tsession_foreach_stream(pp_tlink_session(l), gw_close_forbidden, p);
+}
+
+void gw_reload(struct gw *gw, struct gw_config *newc)
+{
+	struct gw_config *oldc = gw->cfg;
+
+	gw->cfg = newc;
+	pp_log_set_level(newc->log_level);
+	pp_tnode_foreach_link(gw->node, gw_reload_peer, oldc);
+	pp_log(PP_LOG_INFO, NULL, "configuration reloaded: %zu services, %zu identities",
+	       newc->n_services, newc->n_identities);
+	gw_config_free(oldc);
+}

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Service streams on the gateway: the ACL decision, the connect to the
+ * service's one host:port, CONNECTED/DENIED/FAILED, and the stream log. */
+#include "acl.h"
+#include "gateway.h"
+
+#include "peerpipe/error.h"
+#include "peerpipe/log.h"
+#include "peerpipe/tunnel/ctrl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* What a peer learns about a refused stream: the same words whether the
+ * service is unknown or forbidden, so names cannot be probed. */
+#define GW_DENIED_REASON "not allowed"
+
+static const char *gw_peer_name(const struct gw_peer *p)
+{
+	return p->identity ? p->identity->name : pp_tlink_peer(p->link)->name;
+}
+
+static void gw_stream_answer(struct pp_tstream *st, char *json)
+{
+	if (json)
+		pp_tstream_send_text(st, json);
+	free(json);
+}
+
+static void gw_stream_refuse(struct gw_peer *p, struct pp_sctp_channel *ch, const char *service,
+                             const char *why)
+{
+	struct pp_tstream *st = pp_tsession_accept_stream(pp_tlink_session(p->link), ch);
+
+	pp_log(PP_LOG_INFO, gw_peer_name(p), "stream %s#%u denied: %s", service,
+	       pp_sctp_channel_id(ch), why);
+	if (!st) {
+		pp_sctp_channel_close(ch);
+		return;
+	}
+	gw_stream_answer(st, pp_ctrl_build_denied(GW_DENIED_REASON));
+	pp_tstream_finish(st, "denied");
+}
+
+static void gw_stream_connected(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct gw_stream *gs = data;
+	GError *err = NULL;
+	GSocketConnection *conn = g_socket_client_connect_to_host_finish(G_SOCKET_CLIENT(src), res, &err);
+	int fd = -1;
+
+	if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+		g_error_free(err);
+		g_clear_object(&conn);
+		g_free(gs); /* the stream ended while connecting */
+		return;
+	}
+	g_clear_object(&gs->connecting);
+	if (conn) {
+		fd = dup(g_socket_get_fd(g_socket_connection_get_socket(conn)));
+		g_object_unref(conn);
+	}
+	if (fd < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		pp_log(PP_LOG_WARN, gw_peer_name(gs->peer), "stream %s: service %s unreachable: %s",
+		       pp_tstream_name(gs->st), gs->service, err ? err->message : g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		gw_stream_answer(gs->st, pp_ctrl_build_failed("service unreachable"));
+		pp_tstream_finish(gs->st, "service unreachable");
+		g_clear_error(&err);
+		return;
+	}
+	gs->connected = true;
+	pp_tstream_attach(gs->st, fd);
+	gw_stream_answer(gs->st, pp_ctrl_build_connected());
+	pp_log(PP_LOG_INFO, gw_peer_name(gs->peer), "stream %s: connected to %s", pp_tstream_name(gs->st),
+	       gs->service);
+}
+
+static void gw_stream_connect(struct gw_stream *gs, const struct gw_service *svc, int64_t timeout_ms)
+{
+	GSocketClient *client = g_socket_client_new();
+
+	/* Seconds, rounded up: GIO's connect timeout granularity. */
+	g_socket_client_set_timeout(client, (guint)((timeout_ms + 999) / 1000));
+	g_socket_client_set_enable_proxy(client, FALSE);
+	gs->connecting = g_cancellable_new();
+	g_socket_client_connect_to_host_async(client, svc->kind == GW_ADDR_IPV6 ? svc->host : svc->host,
+	                                      svc->port, gs->connecting, gw_stream_connected, gs);
+	g_object_unref(client);
+}
+
+void gw_stream_request(struct gw_peer *p, struct pp_sctp_channel *ch)
+{
+	struct gw *gw = p->gw;
+	const char *label = pp_sctp_channel_label(ch);
+	const struct gw_service *svc = gw_config_service_by_name(gw->cfg, label);
+	struct gw_stream *gs;
+	struct pp_tstream *st;
+
+	if (!p->identity || gw_acl_identity_in(gw->cfg, p->identity) != p->identity) {
+		gw_stream_refuse(p, ch, label, "identity not current");
+		return;
+	}
+	if (!svc || !gw_acl_allows(gw->cfg, p->identity, svc)) {
+		gw_stream_refuse(p, ch, label, svc ? "not in the service's allow list" : "no such service");
+		return;
+	}
+	if (p->streams >= (unsigned)gw->cfg->gw.max_streams_per_peer) {
+		gw_stream_refuse(p, ch, label, "too many streams");
+		return;
+	}
+	st = pp_tsession_accept_stream(pp_tlink_session(p->link), ch);
+	if (!st) {
+		pp_sctp_channel_close(ch);
+		return;
+	}
+	gs = g_new0(struct gw_stream, 1);
+	gs->peer = p;
+	gs->st = st;
+	g_strlcpy(gs->service, svc->name, sizeof(gs->service));
+	pp_tstream_set_data(st, gs);
+	p->streams++;
+	gw->streams++;
+	gw_stream_connect(gs, svc, gw->cfg->gw.connect_timeout_ms);
+}
+
+void gw_stream_closed(struct gw_peer *p, struct pp_tstream *st, const char *reason)
+{
+	struct gw_stream *gs = pp_tstream_get_data(st);
+	struct pp_tstream_stats s;
+
+	if (!gs)
+		return; /* refused: logged when denied */
+	pp_tstream_get_stats(st, &s);
+	pp_log(PP_LOG_INFO, gw_peer_name(p),
+	       "stream %s closed: service=%s to_service=%" PRIu64 " from_service=%" PRIu64
+	       " wire_in=%" PRIu64 " wire_out=%" PRIu64 " duration_ms=%" PRId64 " reason=%s",
+	       pp_tstream_name(st), gs->service, s.bytes_out, s.bytes_in, s.wire_out, s.wire_in,
+	       (s.ended_us - s.started_us) / 1000, reason);
+	p->streams--;
+	p->gw->streams--;
+	if (gs->connecting) {
+		g_cancellable_cancel(gs->connecting); /* the callback frees gs */
+		g_clear_object(&gs->connecting);
+		return;
+	}
+	g_free(gs);
+}
+
+void gw_peer_send_services(struct gw_peer *p)
+{
+	const struct gw_service *list[GW_SERVICES_MAX];
+	struct pp_ctrl_service out[GW_SERVICES_MAX];
+	size_t n = gw_acl_services_for(p->gw->cfg, p->identity, list, GW_SERVICES_MAX);
+	char *json;
+
+	if (n > PP_CTRL_SERVICES_MAX)
+		n = PP_CTRL_SERVICES_MAX;
+	for (size_t i = 0; i < n; i++) {
+		out[i].name = (char *)list[i]->name;
+		out[i].proto = (char *)"tcp";
+		out[i].description = (char *)list[i]->description;
+	}
+	json = pp_ctrl_build_services(out, n);
+	if (json)
+		pp_tsession_send_control(pp_tlink_session(p->link), json);
+	free(json);
+}

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* peerpipe-gateway: command line, signals (TERM/INT stop, HUP reloads),
+ * the main loop. See docs/gateway.md. */
+#include "gateway.h"
+
+#include "peerpipe/error.h"
+#include "peerpipe/log.h"
+
+#include <getopt.h>
+#include <glib-unix.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GW_DRAIN_MS 3000 /* BYE and orderly closes before exiting */
+
+struct gw_main {
+	struct gw gw;
+	GMainLoop *loop;
+	const char *config_path;
+	guint drain_timer;
+	int exit_code;
+};
+
+static void gw_usage(FILE *f)
+{
+	fprintf(f, "usage: peerpipe-gateway --config FILE [--check-config] [--log-level LEVEL]\n"
+	           "                        [--log-format text|json]\n"
+	           "       peerpipe-gateway --version\n");
+}
+
+static gboolean gw_drain_check(gpointer data)
+{
+	struct gw_main *m = data;
+
+	if (pp_tnode_link_count(m->gw.node) == 0 || g_get_monotonic_time() < 0) {
+		g_main_loop_quit(m->loop);
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean gw_drain_deadline(gpointer data)
+{
+	struct gw_main *m = data;
+
+	pp_log(PP_LOG_WARN, NULL, "shutdown: %u sessions did not close in time",
+	       pp_tnode_link_count(m->gw.node));
+	g_main_loop_quit(m->loop);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean gw_on_term(gpointer data)
+{
+	struct gw_main *m = data;
+
+	if (m->gw.stopping) {
+		g_main_loop_quit(m->loop);
+		return G_SOURCE_CONTINUE;
+	}
+	pp_log(PP_LOG_INFO, NULL, "shutting down: closing %u sessions", pp_tnode_link_count(m->gw.node));
+	gw_stop(&m->gw);
+	g_timeout_add(50, gw_drain_check, m);
+	m->drain_timer = g_timeout_add(GW_DRAIN_MS, gw_drain_deadline, m);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean gw_on_hup(gpointer data)
+{
+	struct gw_main *m = data;
+	struct gw_config *newc = NULL;
+	char err[512];
+
+	if (gw_config_load(m->config_path, &newc, err, sizeof(err)) < 0) {
+		pp_log(PP_LOG_ERROR, NULL, "reload refused, keeping the running configuration: %s", err);
+		return G_SOURCE_CONTINUE;
+	}
+	gw_reload(&m->gw, newc);
+	return G_SOURCE_CONTINUE;
+}
+
+static int gw_parse_args(int argc, char **argv, struct gw_main *m, bool *check,
+                         const char **level, const char **format)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "log-format", required_argument, NULL, 'f' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:th", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': m->config_path = optarg; break;
+		case 't': *check = true; break;
+		case 'l': *level = optarg; break;
+		case 'f': *format = optarg; break;
+		case 'V': printf("peerpipe-gateway %s\n", PEERPIPE_VERSION); exit(0);
+		case 'h': gw_usage(stdout); exit(0);
+		default: gw_usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || !m->config_path) {
+		gw_usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+static int gw_setup_logging(const struct gw_config *cfg, const char *level, const char *format)
+{
+	enum pp_log_level lv = cfg->log_level;
+	enum pp_log_format fmt = cfg->gw.log_json ? PP_LOG_JSON : PP_LOG_TEXT;
+
+	if ((level && pp_log_level_parse(level, &lv) < 0) ||
+	    (format && pp_log_format_parse(format, &fmt) < 0)) {
+		fprintf(stderr, "peerpipe-gateway: bad --log-level or --log-format\n");
+		return 2;
+	}
+	pp_log_setup("peerpipe-gateway", lv, fmt);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct gw_main m = { 0 };
+	struct gw_config *cfg = NULL;
+	struct pp_identity *id = NULL;
+	const char *level = NULL, *format = NULL;
+	bool check = false;
+	char err[512];
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((rc = gw_parse_args(argc, argv, &m, &check, &level, &format)) != 0)
+		return rc;
+	if (gw_config_load(m.config_path, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "peerpipe-gateway: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: ok (%zu services, %zu identities)\n", m.config_path, cfg->n_services,
+		       cfg->n_identities);
+		gw_config_free(cfg);
+		return 0;
+	}
+	if ((rc = gw_setup_logging(cfg, level, format)) != 0) {
+		gw_config_free(cfg);
+		return rc;
+	}
+	if (cfg->token_world_readable)
+		pp_log(PP_LOG_WARN, NULL, "%s: the token file is readable by others", cfg->gw.token_file);
+	rc = pp_identity_load_or_create(cfg->gw.identity_dir, &id);
+	if (rc < 0) {
+		pp_log(PP_LOG_ERROR, NULL, "identity in %s: %s", cfg->gw.identity_dir, pp_strerror(rc));
+		gw_config_free(cfg);
+		return 1;
+	}
+	pp_log(PP_LOG_INFO, NULL, "identity %s; %zu services, %zu identities",
+	       pp_identity_fingerprint_str(id), cfg->n_services, cfg->n_identities);
+	m.gw.ctx = g_main_context_default();
+	m.loop = g_main_loop_new(m.gw.ctx, FALSE);
+	if (gw_start(&m.gw, cfg, id) < 0) {
+		pp_log(PP_LOG_ERROR, NULL, "cannot start (see the signaling settings above)");
+		gw_free(&m.gw);
+		pp_identity_free(id);
+		return 1;
+	}
+	g_unix_signal_add(SIGTERM, gw_on_term, &m);
+	g_unix_signal_add(SIGINT, gw_on_term, &m);
+	g_unix_signal_add(SIGHUP, gw_on_hup, &m);
+	g_main_loop_run(m.loop);
+	gw_free(&m.gw);
+	pp_identity_free(id);
+	g_main_loop_unref(m.loop);
+	pp_log(PP_LOG_INFO, NULL, "stopped");
+	return m.exit_code;
+}
