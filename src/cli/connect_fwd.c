@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Local forwards (-L [bind:]port:service): listening sockets on
+ * 127.0.0.1 by default; each accepted connection becomes one service
+ * stream, or waits (bounded) until the tunnel is up. */
+#include "connect.h"
+
+#include "peerpipe/error.h"
+#include "peerpipe/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <glib-unix.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct conn_wait {
+	struct conn_forward *f;
+	int fd;
+};
+
+/* "port:service" or "bind:port:service" (bind an IPv4 literal). */
+int conn_forward_parse(const char *spec, struct conn_forward *f)
+{
+	gchar **parts = g_strsplit(spec, ":", 4);
+	guint n = g_strv_length(parts);
+	const char *bind = n == 3 ? parts[0] : "127.0.0.1";
+	const char *port = n == 3 ? parts[1] : n == 2 ? parts[0] : NULL;
+	const char *svc = n == 3 ? parts[2] : n == 2 ? parts[1] : NULL;
+	char *end = NULL;
+	unsigned long p = port ? strtoul(port, &end, 10) : 0;
+	struct in_addr a;
+	int rc = PP_ERR_INVALID;
+
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+	if (port && *end == '\0' && p >= 1 && p <= 65535 && pp_tunnel_service_name_valid(svc) &&
+	    strlen(bind) < sizeof(f->bind) && inet_pton(AF_INET, bind, &a) == 1) {
+		g_strlcpy(f->bind, bind, sizeof(f->bind));
+		f->port = (uint16_t)p;
+		g_strlcpy(f->service, svc, sizeof(f->service));
+		rc = 0;
+	}
+	g_strfreev(parts);
+	return rc;
+}
+
+static void conn_open_stream(struct conn_app *app, struct conn_forward *f, int fd)
+{
+	struct pp_tstream *st = NULL;
+	int rc = pp_tsession_open_stream(pp_tlink_session(app->link), f->service, fd, &st);
+
+	if (rc < 0) {
+		conn_say("%s: cannot open a stream: %s", f->service, pp_strerror(rc));
+		close(fd);
+	}
+}
+
+static gboolean conn_accept(gint lfd, GIOCondition cond, gpointer data)
+{
+	struct conn_forward *f = data;
+	struct conn_app *app = f->app;
+
+	for (;;) {
+		int one = 1;
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				pp_log(PP_LOG_WARN, NULL, "accept on %s:%u: %s", f->bind, f->port,
+				       g_strerror(errno));
+			break;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (app->link) {
+			conn_open_stream(app, f, fd);
+		} else if (g_queue_get_length(&app->waiting) < CONN_WAITING_MAX) {
+			struct conn_wait *w = g_new0(struct conn_wait, 1);
+			w->f = f;
+			w->fd = fd;
+			g_queue_push_tail(&app->waiting, w);
+		} else {
+			conn_say("%s: tunnel not up, connection refused", f->service);
+			close(fd);
+		}
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+int conn_forward_listen(struct conn_app *app, struct conn_forward *f)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(f->port) };
+	int one = 1;
+
+	f->app = app;
+	inet_pton(AF_INET, f->bind, &sa.sin_addr);
+	f->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (f->fd < 0)
+		return -errno;
+	setsockopt(f->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(f->fd, 128) < 0) {
+		int err = -errno;
+		close(f->fd);
+		f->fd = -1;
+		return err;
+	}
+	f->src = g_unix_fd_source_new(f->fd, G_IO_IN);
+	g_source_set_callback(f->src, (GSourceFunc)(void (*)(void))conn_accept, f, NULL);
+	g_source_attach(f->src, app->ctx);
+	return 0;
+}
+
+void conn_forward_close(struct conn_forward *f)
+{
+	if (f->src) {
+		g_source_destroy(f->src);
+		g_source_unref(f->src);
+		f->src = NULL;
+	}
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+void conn_flush_waiting(struct conn_app *app)
+{
+	struct conn_wait *w;
+
+	while (app->link && (w = g_queue_pop_head(&app->waiting))) {
+		conn_open_stream(app, w->f, w->fd);
+		g_free(w);
+	}
+}
+
+void conn_drop_waiting(struct conn_app *app)
+{
+	struct conn_wait *w;
+
+	while ((w = g_queue_pop_head(&app->waiting))) {
+		close(w->fd);
+		g_free(w);
+	}
+}

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The desktop's tunnel node: only the named gateway, only with its pinned
+ * fingerprint; what the user sees of the session and its streams. */
+#include "connect.h"
+
+#include "peerpipe/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+void conn_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("peerpipe: ", stdout);
+	vfprintf(stdout, fmt, ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+	va_end(ap);
+}
+
+static bool conn_want_peer(void *user, const struct pp_sigclient_peer *peer,
+                           const struct pp_fingerprint **pins, size_t *n_pins)
+{
+	struct conn_app *app = user;
+
+	if (peer->role != PP_ROLE_GATEWAY || strcmp(peer->name, app->gateway) != 0)
+		return false;
+	if (app->link) {
+		pp_log(PP_LOG_INFO, peer->name, "a second '%s' ignored: a session is up", peer->name);
+		return false;
+	}
+	*pins = &app->pin;
+	*n_pins = 1;
+	return true;
+}
+
+static void conn_on_signal_state(void *user, enum pp_sigclient_state st, enum pp_sigclient_why why,
+                                 const char *detail)
+{
+	struct conn_app *app = user;
+
+	if (st == PP_SIGCLIENT_JOINED)
+		conn_say("signaling: joined");
+	else if (st == PP_SIGCLIENT_DISCONNECTED)
+		conn_say("signaling: disconnected (%s)%s", pp_sigclient_why_name(why),
+		         app->link ? "; the tunnel stays up" : "; retrying");
+	if (st == PP_SIGCLIENT_FATAL) {
+		conn_say("signaling refused us (%s%s%s)", pp_sigclient_why_name(why), detail ? ": " : "",
+		         detail ? detail : "");
+		if (!app->link) {
+			app->exit_code = 1;
+			g_main_loop_quit(app->loop);
+		}
+	}
+}
+
+static void conn_on_ready(void *user, struct pp_tlink *l)
+{
+	struct conn_app *app = user;
+	char fp[PP_FP_TEXT_MAX];
+
+	pp_fingerprint_format(pp_tsession_remote_fingerprint(pp_tlink_session(l)), fp, sizeof(fp));
+	app->link = l;
+	conn_say("connected to gateway %s (%s)", pp_tlink_peer(l)->name, fp);
+	conn_flush_waiting(app);
+}
+
+static void conn_on_control(void *user, struct pp_tlink *l, const struct pp_ctrl_msg *m)
+{
+	struct conn_app *app = user;
+
+	switch (m->type) {
+	case PP_CTRL_SERVICES:
+		conn_say("services: %zu", m->n_services);
+		for (size_t i = 0; i < m->n_services; i++)
+			conn_say("service %s (%s) %s", m->services[i].name, m->services[i].proto,
+			         m->services[i].description);
+		if (app->services_only)
+			g_main_loop_quit(app->loop);
+		break;
+	case PP_CTRL_ALERT:
+		conn_say("ALERT on %s: %s (signature %u), %s", m->stream ? m->stream : "?",
+		         m->signature ? m->signature : "", m->signature_id,
+		         m->action == PP_CTRL_ACTION_PEER_BANNED ? "peer banned" : "stream closed");
+		break;
+	case PP_CTRL_BYE:
+		conn_say("gateway says BYE: %s", m->reason ? m->reason : "");
+		break;
+	default:
+		break;
+	}
+}
+
+static void conn_on_stream_text(void *user, struct pp_tlink *l, struct pp_tstream *st,
+                                const struct pp_ctrl_msg *m)
+{
+	if (m->type == PP_CTRL_CONNECTED) {
+		pp_tstream_confirm(st);
+		pp_log(PP_LOG_DEBUG, NULL, "stream %s connected", pp_tstream_name(st));
+	} else if (m->type == PP_CTRL_DENIED) {
+		conn_say("stream %s denied: %s", pp_tstream_name(st), m->reason ? m->reason : "");
+	} else if (m->type == PP_CTRL_FAILED) {
+		conn_say("stream %s failed: %s", pp_tstream_name(st), m->reason ? m->reason : "");
+	}
+}
+
+static void conn_on_stream_closed(void *user, struct pp_tlink *l, struct pp_tstream *st,
+                                  const char *reason)
+{
+	struct pp_tstream_stats s;
+
+	pp_tstream_get_stats(st, &s);
+	pp_log(PP_LOG_INFO, NULL, "stream %s closed (%s): sent %" PRIu64 " B, received %" PRIu64 " B",
+	       pp_tstream_name(st), reason, s.bytes_in, s.bytes_out);
+}
+
+static void conn_on_link_closed(void *user, struct pp_tlink *l, const char *reason)
+{
+	struct conn_app *app = user;
+
+	if (app->link == l) {
+		app->link = NULL;
+		conn_say("tunnel to %s down: %s", pp_tlink_peer(l)->name, reason);
+	} else {
+		conn_say("gateway %s not connected: %s", pp_tlink_peer(l)->name, reason);
+	}
+	if (app->services_only) {
+		app->exit_code = 1;
+		g_main_loop_quit(app->loop);
+	}
+}
+
+const struct pp_tnode_callbacks conn_node_cb = {
+	.want_peer = conn_want_peer,
+	.on_signal_state = conn_on_signal_state,
+	.on_ready = conn_on_ready,
+	.on_control = conn_on_control,
+	.on_stream_text = conn_on_stream_text,
+	.on_stream_closed = conn_on_stream_closed,
+	.on_link_closed = conn_on_link_closed,
+};
