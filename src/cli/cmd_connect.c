@@ -166,6 +166,7 @@ static int conn_start(struct conn_app *app, const struct conn_opts *o, char *tok
 			.our_formats = PP_FRAME_FMT_ALL,
 		},
 		.max_links = 4,
+		.redial = true,
 	};
 
 	if (o->compression && conn_policy(o->compression, &policy) < 0)

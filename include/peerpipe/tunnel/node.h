@@ -27,6 +27,10 @@ struct pp_tnode_config {
 	                                    * pins are replaced per link by
 	                                    * want_peer's */
 	unsigned max_links;                /* 0 = 64 */
+	/* When a session ends while its peer is still in the room, offer
+	 * again after a backoff (1 s doubling to 30 s). Only one side of a
+	 * pair may redial (the desktop), so that two offers never cross. */
+	bool redial;
 };
 
 struct pp_tnode_callbacks {

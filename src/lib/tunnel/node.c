@@ -34,7 +34,12 @@ struct pp_tnode {
 	GHashTable *roster;  /* peer_id -> struct pp_sigclient_peer * */
 	json_t *ice_json;
 	bool stopping;
+	GSource *redial;     /* pending re-offer to peers of the roster */
+	guint redial_ms;
 };
+
+#define PP_TNODE_REDIAL_MIN_MS 1000
+#define PP_TNODE_REDIAL_MAX_MS 30000
 
 static const struct pp_tsession_callbacks pp_tnode_session_cb;
 
@@ -163,6 +168,7 @@ static void pp_tnode_send_ice(void *user, struct pp_tsession *s, const char *lin
 static void pp_tnode_ready(void *user, struct pp_tsession *s)
 {
 	struct pp_tlink *l = user;
+	l->node->redial_ms = 0; /* a session worked: the backoff starts over */
 	if (l->node->cb.on_ready)
 		l->node->cb.on_ready(l->node->user, l);
 }
@@ -205,6 +211,35 @@ static gboolean pp_tnode_free_link_idle(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* Offers to every roster peer we want and have no session with. */
+static gboolean pp_tnode_redial_fire(gpointer data)
+{
+	struct pp_tnode *n = data;
+	GList *peers = g_hash_table_get_values(n->roster);
+
+	g_source_unref(n->redial);
+	n->redial = NULL;
+	for (GList *l = peers; l; l = l->next) {
+		struct pp_sigclient_peer *peer = l->data;
+		if (!g_hash_table_lookup(n->by_id, peer->peer_id) && !pp_tnode_find_live(n, peer))
+			pp_tnode_link_new(n, peer, true);
+	}
+	g_list_free(peers);
+	return G_SOURCE_REMOVE;
+}
+
+static void pp_tnode_redial_later(struct pp_tnode *n)
+{
+	if (!n->cfg.redial || n->stopping || n->redial)
+		return;
+	n->redial_ms = n->redial_ms ? MIN(n->redial_ms * 2, PP_TNODE_REDIAL_MAX_MS)
+	                            : PP_TNODE_REDIAL_MIN_MS;
+	pp_log(PP_LOG_INFO, NULL, "node: offering again in %u ms", n->redial_ms);
+	n->redial = g_timeout_source_new(n->redial_ms);
+	g_source_set_callback(n->redial, pp_tnode_redial_fire, n, NULL);
+	g_source_attach(n->redial, n->ctx);
+}
+
 static void pp_tnode_session_closed(void *user, struct pp_tsession *s, const char *reason)
 {
 	struct pp_tlink *l = user;
@@ -216,6 +251,8 @@ static void pp_tnode_session_closed(void *user, struct pp_tsession *s, const cha
 	if (g_hash_table_lookup(n->by_id, l->peer.peer_id) == l)
 		g_hash_table_remove(n->by_id, l->peer.peer_id);
 	g_hash_table_remove(n->links, l);
+	if (g_hash_table_lookup(n->roster, l->peer.peer_id))
+		pp_tnode_redial_later(n);
 	/* Not from inside the session's own callback. */
 	GSource *idle = g_idle_source_new();
 	g_source_set_callback(idle, pp_tnode_free_link_idle, l, NULL);
@@ -386,6 +423,10 @@ void pp_tnode_free(struct pp_tnode *n)
 	if (!n)
 		return;
 	pp_sigclient_free(n->sig);
+	if (n->redial) {
+		g_source_destroy(n->redial);
+		g_source_unref(n->redial);
+	}
 	g_hash_table_iter_init(&it, n->links);
 	while (g_hash_table_iter_next(&it, &key, NULL))
 		pp_tlink_free(key);

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Smoke test of `peerpipe keygen | id | pin` against a temporary config dir.
+# usage: cli_keys_smoke.sh PATH/TO/peerpipe
+set -u
+pp=$1
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+n=0
+fails=0
+check() { # description, then a command that must succeed
+	n=$((n + 1)); d=$1; shift
+	if "$@" >"$dir/out" 2>"$dir/err"; then echo "ok $n $d"
+	else echo "not ok $n $d"; sed 's/^/# /' "$dir/out" "$dir/err"; fails=$((fails + 1)); fi
+}
+refuse() { # description, expected exit status, command that must fail
+	n=$((n + 1)); d=$1; want=$2; shift 2
+	"$@" >"$dir/out" 2>"$dir/err"; got=$?
+	if [ "$got" = "$want" ]; then echo "ok $n $d"
+	else echo "not ok $n $d (exit $got, want $want)"; sed 's/^/# /' "$dir/err"; fails=$((fails + 1)); fi
+}
+cfg="$dir/cfg"
+fp_a="sha-256 $(printf 'AA:%.0s' $(seq 31))AA"
+fp_b="sha-256 $(printf 'BB:%.0s' $(seq 31))BB"
+echo "1..13"
+refuse "id without identity" 1 "$pp" --config-dir "$cfg" id
+check "keygen creates" sh -c "'$pp' --config-dir '$cfg' keygen >'$dir/k1' 2>'$dir/k1e' && grep -q 'created a new identity' '$dir/k1e'"
+check "config dir is 0700" sh -c "[ \$(stat -c %a '$cfg') = 700 ]"
+check "id prints one sha-256 line equal to keygen's" sh -c "'$pp' --config-dir='$cfg' id >'$dir/id' && cmp -s '$dir/id' '$dir/k1' && grep -Eq '^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\$' '$dir/id' && [ \$(wc -l <'$dir/id') = 1 ]"
+check "keygen again keeps the identity" sh -c "'$pp' --config-dir '$cfg' keygen 2>'$dir/k2e' | cmp -s - '$dir/k1' && grep -q 'already exists' '$dir/k2e'"
+check "pin add (two words)" "$pp" --config-dir "$cfg" pin add office $fp_a
+check "pin add (one argument)" "$pp" --config-dir "$cfg" pin add lab "$fp_b"
+check "pins file is 0600" sh -c "[ \$(stat -c %a '$cfg/pins') = 600 ]"
+refuse "pin add with a changed key" 1 "$pp" --config-dir "$cfg" pin add office "$fp_b"
+check "pin add --replace" "$pp" --config-dir "$cfg" pin add office "$fp_b" --replace
+refuse "malformed fingerprint" 1 "$pp" --config-dir "$cfg" pin add x "sha-256 AB:CD"
+check "pin remove, list" sh -c "'$pp' --config-dir '$cfg' pin remove lab && [ \"\$('$pp' --config-dir '$cfg' pin list)\" = 'office $fp_b' ]"
+refuse "pin remove unknown" 1 "$pp" --config-dir "$cfg" pin remove lab
+[ $fails = 0 ]
