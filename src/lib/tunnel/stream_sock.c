@@ -33,7 +33,16 @@ void pp_tstream_sock_update(struct pp_tstream *st)
 		cond |= G_IO_IN;
 	if (st->wlen > st->woff)
 		cond |= G_IO_OUT;
-	g_source_modify_unix_fd(st->io, st->io_tag, cond);
+	/* poll() reports HUP and ERR whatever was asked: a socket we wait on
+	 * nothing from is not polled at all, or a hung-up one would spin. */
+	if (cond == 0 && st->io_tag) {
+		g_source_remove_unix_fd(st->io, st->io_tag);
+		st->io_tag = NULL;
+	} else if (cond && !st->io_tag) {
+		st->io_tag = g_source_add_unix_fd(st->io, st->fd, cond);
+	} else if (cond) {
+		g_source_modify_unix_fd(st->io, st->io_tag, cond);
+	}
 }
 
 static void pp_tstream_set_pressure(struct pp_tstream *st, bool over)
@@ -148,7 +157,7 @@ static void pp_tstream_sock_read(struct pp_tstream *st)
 static gboolean pp_tstream_io(GSource *src, GSourceFunc cb, gpointer data)
 {
 	struct pp_tstream *st = data;
-	GIOCondition got = g_source_query_unix_fd(src, st->io_tag);
+	GIOCondition got = st->io_tag ? g_source_query_unix_fd(src, st->io_tag) : 0;
 
 	if (got & (G_IO_OUT | G_IO_ERR | G_IO_HUP))
 		pp_tstream_sock_flush(st);
@@ -169,7 +178,6 @@ int pp_tstream_attach(struct pp_tstream *st, int fd)
 	st->fd = fd;
 	st->io = g_source_new(&pp_tstream_io_funcs, sizeof(GSource));
 	g_source_set_callback(st->io, NULL, st, NULL);
-	st->io_tag = g_source_add_unix_fd(st->io, fd, 0);
 	g_source_attach(st->io, st->ctx);
 	/* Data that came before the socket goes out first. */
 	if (st->wlen - st->woff > st->cfg.write_max)
