@@ -2,6 +2,7 @@
 /* The gateway's node: which peers it talks to, what it tells them, and
  * reloads. Streams are in gw_stream.c. */
 #include "acl.h"
+#include "audit.h"
 #include "gateway.h"
 
 #include "peerpipe/error.h"
@@ -58,6 +59,8 @@ static void gw_on_ready(void *user, struct pp_tlink *l)
 	pp_tlink_set_data(l, p);
 	pp_log(PP_LOG_INFO, id->name, "peer connected: identity %s (%s), agent %s", id->name,
 	       id->fp_text, pp_tsession_remote_agent(s));
+	gw_audit("peer_connected", json_pack("{s:s, s:s, s:s}", "peer", id->name, "fingerprint",
+	                                     id->fp_text, "agent", pp_tsession_remote_agent(s)));
 	gw_peer_send_services(p);
 }
 
@@ -103,6 +106,11 @@ static void gw_on_link_closed(void *user, struct pp_tlink *l, const char *reason
 	}
 	pp_log(PP_LOG_INFO, p->identity->name, "peer disconnected after %" PRId64 " s: %s",
 	       (g_get_monotonic_time() - p->since_us) / G_USEC_PER_SEC, reason);
+	gw_audit("peer_disconnected",
+	         json_pack("{s:s, s:s, s:I, s:s}", "peer", p->identity->name, "fingerprint",
+	                   p->identity->fp_text, "duration_s",
+	                   (json_int_t)((g_get_monotonic_time() - p->since_us) / G_USEC_PER_SEC),
+	                   "reason", reason));
 	gw_config_free(p->cfg);
 	g_free(p);
 	pp_tlink_set_data(l, NULL);
@@ -163,6 +171,10 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 
 	gw->cfg = cfg;
 	gw->identity = id;
+	if (gw_audit_open(s->audit_log) < 0) {
+		pp_log(PP_LOG_ERROR, NULL, "audit log %s: cannot open", s->audit_log);
+		return PP_ERR_CONFIG;
+	}
 	if (!s->room || !s->room[0]) {
 		if (pp_jwt_peek_room(cfg->token, gw->room, sizeof(gw->room)) < 0) {
 			pp_log(PP_LOG_ERROR, NULL, "no room configured and the token names none");
@@ -188,6 +200,7 @@ void gw_free(struct gw *gw)
 	gw->node = NULL;
 	gw_config_free(gw->cfg);
 	gw->cfg = NULL;
+	gw_audit_close();
 }
 
 /* --- reload ------------------------------------------------------------------------- */
@@ -235,6 +248,8 @@ void gw_reload(struct gw *gw, struct gw_config *newc)
 
 	gw->cfg = newc;
 	pp_log_set_level(newc->log_level);
+	if (gw_audit_open(newc->gw.audit_log) < 0)
+		pp_log(PP_LOG_ERROR, NULL, "audit log %s: cannot open", newc->gw.audit_log);
 	pp_tnode_foreach_link(gw->node, gw_reload_peer, oldc);
 	pp_log(PP_LOG_INFO, NULL, "configuration reloaded: %zu services, %zu identities",
 	       newc->n_services, newc->n_identities);

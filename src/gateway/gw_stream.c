@@ -2,6 +2,7 @@
 /* Service streams on the gateway: the ACL decision, the connect to the
  * service's one host:port, CONNECTED/DENIED/FAILED, and the stream log. */
 #include "acl.h"
+#include "audit.h"
 #include "gateway.h"
 
 #include "peerpipe/error.h"
@@ -11,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,6 +41,10 @@ static void gw_stream_refuse(struct gw_peer *p, struct pp_sctp_channel *ch, cons
 
 	pp_log(PP_LOG_INFO, gw_peer_name(p), "stream %s#%u denied: %s", service,
 	       pp_sctp_channel_id(ch), why);
+	gw_audit("stream_denied", json_pack("{s:s, s:s, s:s, s:i, s:s}", "peer", gw_peer_name(p),
+	                                    "fingerprint", p->identity ? p->identity->fp_text : "",
+	                                    "service", service, "stream_id",
+	                                    (int)pp_sctp_channel_id(ch), "reason", why));
 	if (!st) {
 		pp_sctp_channel_close(ch);
 		return;
@@ -75,6 +82,7 @@ static void gw_stream_connected(GObject *src, GAsyncResult *res, gpointer data)
 		return;
 	}
 	gs->connected = true;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int)); /* latency: we batch already */
 	pp_tstream_attach(gs->st, fd);
 	gw_stream_answer(gs->st, pp_ctrl_build_connected());
 	pp_log(PP_LOG_INFO, gw_peer_name(gs->peer), "stream %s: connected to %s", pp_tstream_name(gs->st),
@@ -139,9 +147,15 @@ void gw_stream_closed(struct gw_peer *p, struct pp_tstream *st, const char *reas
 	pp_tstream_get_stats(st, &s);
 	pp_log(PP_LOG_INFO, gw_peer_name(p),
 	       "stream %s closed: service=%s to_service=%" PRIu64 " from_service=%" PRIu64
-	       " wire_in=%" PRIu64 " wire_out=%" PRIu64 " duration_ms=%" PRId64 " reason=%s",
+	       " tunnel_rx=%" PRIu64 " tunnel_tx=%" PRIu64 " duration_ms=%" PRId64 " reason=%s",
 	       pp_tstream_name(st), gs->service, s.bytes_out, s.bytes_in, s.wire_out, s.wire_in,
 	       (s.ended_us - s.started_us) / 1000, reason);
+	gw_audit("stream_closed",
+	         json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "peer", gw_peer_name(p),
+	                   "fingerprint", p->identity->fp_text, "service", gs->service, "stream",
+	                   pp_tstream_name(st), "bytes_to_service", (json_int_t)s.bytes_out,
+	                   "bytes_from_service", (json_int_t)s.bytes_in, "duration_ms",
+	                   (json_int_t)((s.ended_us - s.started_us) / 1000), "reason", reason));
 	p->streams--;
 	p->gw->streams--;
 	if (gs->connecting) {
