@@ -1,0 +1,730 @@
+#!/usr/bin/env bash
+# Tunnel benchmark (design.md §4: a program that prints figures next to
+# references measured in the same run; nothing here asserts a time).
+#
+# Topology, all built here and removed on exit (namespaces, veths, qdiscs,
+# wireguard-go and its interfaces):
+#
+#   bcli (client) 10.77.1.1 ==c0/g0== 10.77.1.2 bgw (gateway) 10.77.2.1 ==g1/s0== 10.77.2.2 bsvc
+#
+# bcli reaches bsvc only through bgw (routed, for the direct reference).
+# bsvc runs iperf3 -s (5201), a 64-byte echo server (tunnel-rr --serve 5300)
+# and a file server (tunnel-rr --serve-file 5400 DUMP).
+#
+#   1. iperf3 single stream: direct, WireGuard (wireguard-go, bcli<->bgw, then
+#      routed to bsvc at its alias 10.77.3.2), PeerPipe tunnel (with CPU time
+#      of the tunnel processes).
+#   2. 64-byte request/response latency (p50/p99/p99.9) and the one-way
+#      latency each path adds over direct: (rtt_x - rtt_direct) / 2, with
+#      direct measured in blocks of 1000 alternating with the path's.
+#   3. Cost of a new TCP connection (connect + first echo), p50 of 500,
+#      against direct measured likewise (blocks of 50).
+#   4. Start of `peerpipe connect` (fork) to the first response byte from
+#      the service (median of 10 runs; the gateway stays up).
+#   5. A 100 MB SQL-dump-like text from bsvc to bcli and back over a
+#      100 Mbit/s bcli<->bgw link (netem, or tbf where the kernel has no
+#      netem), verified at the receiver: direct; tunnel with compression off
+#      (client --compression off and gateway compression = off); tunnel auto.
+#
+# usage: scripts/bench-tunnel.sh        (as root; about 1.5 minutes)
+#
+# Environment:
+#   BENCH_BUILDDIR     build directory (default: build; set up as release if absent)
+#   BENCH_NO_BUILD=1   use the binaries as they are
+#   BENCH_PHASES       subset of "direct wg tunnel link" (default: all)
+#   BENCH_IPERF_TIME   seconds per iperf3 run (10)
+#   BENCH_RR_N         measured round trips (20000, after 2000 warm-up)
+#   BENCH_CONN_N       fresh connections (500)
+#   BENCH_FB_RUNS      start-to-first-byte runs (10)
+#   BENCH_DUMP_MB      size of the SQL dump (100)
+#   BENCH_RATE         link rate for phase 5 (100mbit)
+#   BENCH_CLIENT_ARGS  extra arguments for `peerpipe connect` in phases 1-4
+#
+# The tunnel rows need build/src/gateway/peerpipe-gateway and a `connect`
+# command in build/src/cli/peerpipe; without them they print "tunnel: not
+# built yet" and the references are still measured. Contract used (the
+# gateway's and client's interfaces as agreed for the tunnel issue):
+#   peerpipe --config-dir D keygen | id | pin add NAME 'sha-256 ..'
+#   peerpipe --config-dir D connect --signal URL --token-file F --ca-file CA
+#            --gateway gw1 -L PORT:SERVICE... [--compression auto|off]
+#            (prints a line containing "listening" per forward once bound)
+#   peerpipe-gateway --config FILE  (INI: [gateway] signal_url, ca_file,
+#            token_file, identity_dir, compression; [service NAME] address,
+#            allow; [identity NAME] fingerprint)
+# peerpipe-signal serves plain ws on loopback only, so signaling runs over
+# wss with a throwaway CA made here (certificate for 10.77.1.2).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$PWD
+builddir=${BENCH_BUILDDIR:-build}
+case $builddir in /*) ;; *) builddir=$root/$builddir ;; esac
+phases=" ${BENCH_PHASES:-direct wg tunnel link} "
+iperf_time=${BENCH_IPERF_TIME:-10}
+rr_n=${BENCH_RR_N:-20000}
+conn_n=${BENCH_CONN_N:-500}
+fb_runs=${BENCH_FB_RUNS:-10}
+dump_mb=${BENCH_DUMP_MB:-100}
+rate=${BENCH_RATE:-100mbit}
+read -r -a client_extra <<<"${BENCH_CLIENT_ARGS:-}"
+
+NS_C=bcli NS_G=bgw NS_S=bsvc
+IP_C=10.77.1.1 IP_G=10.77.1.2 IP_GS=10.77.2.1 IP_S=10.77.2.2 IP_S_WG=10.77.3.2
+WG_C=10.77.9.1 WG_G=10.77.9.2
+SIG_PORT=8443
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'bench-tunnel: %s\n' "$*" >&2; keep_logs=1; exit 1; }
+has_phase() { [[ $phases == *" $1 "* ]]; }
+
+[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
+for t in ip tc iperf3 jq openssl wg wireguard-go awk timeout; do
+	command -v "$t" >/dev/null || die "missing $t"
+done
+for ns in $NS_C $NS_G $NS_S; do
+	if ip netns list | grep -qw "^$ns"; then
+		die "namespace $ns exists (another run, or a crashed one: ip netns del $ns)"
+	fi
+done
+
+# ---- build ----
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+	if [ ! -f "$builddir/build.ninja" ]; then
+		meson setup "$builddir" --buildtype=release >/dev/null
+	fi
+	meson compile -C "$builddir" tunnel-rr >/dev/null || die "tunnel-rr does not build"
+	# The tunnel's programs are optional: a half-written one must not stop
+	# the references.
+	for t in peerpipe-signal src/cli/peerpipe:executable src/gateway/peerpipe-gateway:executable; do
+		meson compile -C "$builddir" "$t" >/dev/null 2>&1 || tunnel_build_failed+=" $t"
+	done
+fi
+rrbin=$builddir/bench/tunnel-rr
+sigbin=$builddir/src/server/peerpipe-signal
+clibin=$builddir/src/cli/peerpipe
+gwbin=$builddir/src/gateway/peerpipe-gateway
+[ -x "$rrbin" ] || die "$rrbin missing"
+
+# Tunnel rows need the gateway and a client with `connect`; binaries left
+# from an earlier build are not used when this build of them failed.
+tunnel_state=ok
+if [ ! -x "$gwbin" ] || [ ! -x "$clibin" ] || [ ! -x "$sigbin" ] ||
+   ! "$clibin" --help 2>/dev/null | grep -qE '^[[:space:]]+connect([[:space:]]|$)'; then
+	tunnel_state="not built yet"
+elif [ -n "${tunnel_build_failed:-}" ]; then
+	tunnel_state="not built (build failed:${tunnel_build_failed})"
+fi
+
+work=$(mktemp -d /tmp/bench-tunnel.XXXXXX)
+logs=$work/logs
+mkdir -p "$logs"
+keep_logs=${keep_logs:-}
+declare -A PID=()
+declare -A R=()
+
+# ---- cleanup (always) ----
+stop_pid() {
+	local p=$1 i
+	[ -n "$p" ] || return 0
+	kill -TERM "$p" 2>/dev/null || return 0
+	for i in $(seq 60); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+}
+cleanup() {
+	local rc=$? name p ns
+	trap - EXIT INT TERM
+	for name in "${!PID[@]}"; do
+		stop_pid "${PID[$name]}"
+	done
+	# Anything still running in our namespaces was started by this run
+	# (e.g. a client that tunnel-rr did not get to stop).
+	for ns in $NS_C $NS_G $NS_S; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null || true
+		done
+	done
+	for ns in $NS_C $NS_G $NS_S; do
+		ip -n "$ns" link del wgc 2>/dev/null || true
+		ip -n "$ns" link del wgg 2>/dev/null || true
+		tc -n "$ns" qdisc del dev c0 root 2>/dev/null || true
+		tc -n "$ns" qdisc del dev g0 root 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	rm -f /var/run/wireguard/wgc.sock /var/run/wireguard/wgg.sock
+	if [ -n "$keep_logs" ]; then
+		local dst
+		dst=$(mktemp -d /tmp/bench-tunnel-logs.XXXXXX)
+		cp -r "$logs/." "$dst/" 2>/dev/null || true
+		printf 'bench-tunnel: logs kept in %s\n' "$dst" >&2
+	fi
+	rm -rf "$work"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME NS CMD...: a background process in NS, output in logs/NAME.log.
+# `ip netns exec` execs the command, so $! is the program itself.
+start() {
+	local name=$1 ns=$2
+	shift 2
+	ip netns exec "$ns" "$@" >>"$logs/$name.log" 2>&1 &
+	PID[$name]=$!
+}
+stop() {
+	stop_pid "${PID[$1]:-}"
+	unset "PID[$1]"
+}
+# wait_line NAME PATTERN COUNT SECONDS: until NAME's log has COUNT lines
+# matching PATTERN; fails when the process ends or time runs out.
+wait_line() {
+	local name=$1 pat=$2 count=$3 i
+	for i in $(seq $(( $4 * 20 ))); do
+		if [ "$(grep -c -- "$pat" "$logs/$name.log" 2>/dev/null || true)" -ge "$count" ]; then
+			return 0
+		fi
+		kill -0 "${PID[$name]}" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+# kv KEY < line: the value of KEY=VALUE.
+kv() { sed -n "s/.*[ :]$1=\([^ ]*\).*/\1/p" | head -1; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+now() { date +%s.%N; }
+clk_tck=$(getconf CLK_TCK)
+# utime+stime of PID in clock ticks (fields 14 and 15 of /proc/PID/stat).
+cpu_ticks() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+	s=${s##*) }
+	# shellcheck disable=SC2086
+	set -- $s
+	echo $(( ${12} + ${13} ))
+}
+in_c() { ip netns exec $NS_C "$@"; }
+
+load_start=$(cut -d' ' -f1 /proc/loadavg)
+
+# ---- topology ----
+ip netns add $NS_C
+ip netns add $NS_G
+ip netns add $NS_S
+for ns in $NS_C $NS_G $NS_S; do ip -n "$ns" link set lo up; done
+ip link add c0 netns $NS_C type veth peer name g0 netns $NS_G
+ip link add g1 netns $NS_G type veth peer name s0 netns $NS_S
+ip -n $NS_C addr add $IP_C/24 dev c0
+ip -n $NS_G addr add $IP_G/24 dev g0
+ip -n $NS_G addr add $IP_GS/24 dev g1
+ip -n $NS_S addr add $IP_S/24 dev s0
+ip -n $NS_S addr add $IP_S_WG/32 dev lo
+for l in "$NS_C c0" "$NS_G g0" "$NS_G g1" "$NS_S s0"; do
+	# shellcheck disable=SC2086
+	set -- $l
+	ip -n "$1" link set "$2" up
+done
+ip -n $NS_C route add 10.77.2.0/24 via $IP_G
+ip -n $NS_S route add default via $IP_GS
+ip -n $NS_G route add $IP_S_WG/32 via $IP_S
+ip netns exec $NS_G sysctl -qw net.ipv4.ip_forward=1
+
+# ---- services in bsvc ----
+dump=$work/dump.sql
+"$rrbin" --gen-sql "$dump" "$dump_mb" >/dev/null
+dump_bytes=$(stat -c %s "$dump")
+start iperf3-server $NS_S iperf3 -s -p 5201 --forceflush
+start echo-server $NS_S "$rrbin" --serve 5300
+start file-server $NS_S "$rrbin" --serve-file 5400 "$dump"
+wait_line iperf3-server "listening" 1 5 || die "iperf3 -s did not start"
+wait_line echo-server "listening" 1 5 || die "echo server did not start"
+wait_line file-server "listening" 1 5 || die "file server did not start"
+in_c "$rrbin" -t 10 --wait $IP_S:5300 >/dev/null || die "bsvc not reachable from bcli"
+
+say "bench-tunnel: nproc=$(nproc) kernel=$(uname -r); iperf3 $(iperf3 --version | head -1 | awk '{print $2}'), wireguard-go $(wireguard-go --version 2>/dev/null | head -1 | awk '{print $2}')"
+say "bench-tunnel: tunnel programs: $tunnel_state"
+
+# ---- measurement helpers ----
+# iperf_run LABEL HOST PORT [PID...]: iperf3 from bcli; CPU time of the
+# given PIDs over the run goes to R[LABEL_cpu_<i>].
+iperf_run() {
+	local label=$1 host=$2 port=$3
+	shift 3
+	local -a p0=() pids=("$@")
+	local i t0 t1 out=$logs/iperf-$label.json
+	for i in "${!pids[@]}"; do p0[i]=$(cpu_ticks "${pids[i]}"); done
+	t0=$(now)
+	timeout $(( iperf_time + 30 )) ip netns exec $NS_C \
+		iperf3 -c "$host" -p "$port" -t "$iperf_time" -J >"$out" 2>&1 || true
+	t1=$(now)
+	R[${label}_wall]=$(calc %.2f "$t1 - $t0")
+	for i in "${!pids[@]}"; do
+		R[${label}_cpu_$i]=$(calc %.2f "($(cpu_ticks "${pids[i]}") - ${p0[i]}) / $clk_tck")
+	done
+	local bps
+	bps=$(jq -r '.end.sum_received.bits_per_second // empty' "$out" 2>/dev/null || true)
+	if [ -z "$bps" ]; then
+		R[${label}_err]=$(jq -r '.error // "no result"' "$out" 2>/dev/null || echo "iperf3 failed")
+		say "  iperf3 $label: failed: ${R[${label}_err]}"
+		keep_logs=1
+		return 1
+	fi
+	R[${label}_mbps]=$(calc %.0f "$bps / 1e6")
+	R[${label}_MBps]=$(calc %.1f "$bps / 8e6")
+	R[${label}_retr]=$(jq -r '.end.sum_sent.retransmits // 0' "$out")
+	R[${label}_bytes]=$(jq -r '.end.sum_received.bytes // 0' "$out")
+	say "  iperf3 $label: ${R[${label}_mbps]} Mbit/s (${R[${label}_MBps]} MB/s), retransmits ${R[${label}_retr]}"
+}
+# cpu_per_gb LABEL: CPU seconds of all measured processes per GB received.
+cpu_per_gb() {
+	local i=0 sum=0
+	while [ -n "${R[${1}_cpu_$i]:-}" ]; do
+		sum=$(calc %.2f "$sum + ${R[${1}_cpu_$i]}")
+		i=$((i + 1))
+	done
+	if [ "$i" -gt 0 ] && [ "${R[${1}_bytes]:-0}" != 0 ]; then
+		printf '%s s of CPU per GB' "$(calc %.1f "$sum / (${R[${1}_bytes]} / 1e9)")"
+	fi
+}
+# cpu_note LABEL I NAME: "NAME 1.23 s (12% of a core)".
+cpu_note() {
+	local c=${R[${1}_cpu_$2]:-}
+	[ -n "$c" ] || return 0
+	printf '%s %s s (%s%% of a core)' "$3" "$c" "$(calc %.0f "100 * $c / ${R[${1}_wall]}")"
+}
+# rr_run LABEL ADDR [REF_ADDR]: 64-byte round trips from bcli; with REF_ADDR,
+# blocks of 1000 alternate with blocks to it (LABEL_ref_*), so that the path
+# and its direct reference see the same load, each block running warm.
+rr_run() {
+	local label=$1 out
+	shift
+	if ! out=$(in_c "$rrbin" -t 60 -n "$rr_n" -w 2000 "$@" 2>>"$logs/rr-$label.err"); then
+		say "  rr $label: failed ($(tail -1 "$logs/rr-$label.err"))"
+		keep_logs=1
+		return 1
+	fi
+	rr_parse "$label" "$(grep '^rr:' <<<"$out")"
+	[ $# -gt 1 ] && rr_parse "${label}_ref" "$(grep '^rr-ref:' <<<"$out")"
+	return 0
+}
+rr_parse() {
+	R[${1}_rr50]=$(kv p50_us <<<"$2")
+	R[${1}_rr99]=$(kv p99_us <<<"$2")
+	R[${1}_rr999]=$(kv p999_us <<<"$2")
+	say "  rr $1: p50 ${R[${1}_rr50]} µs, p99 ${R[${1}_rr99]} µs, p99.9 ${R[${1}_rr999]} µs (round trip)"
+}
+# conn_run LABEL ADDR [REF_ADDR]: fresh connections, alternating likewise
+# (blocks of 50).
+conn_run() {
+	local label=$1 out
+	shift
+	if ! out=$(in_c "$rrbin" -t 60 --connect-cost "$conn_n" "$@" 2>>"$logs/conn-$label.err"); then
+		say "  connect $label: failed ($(tail -1 "$logs/conn-$label.err"))"
+		keep_logs=1
+		return 1
+	fi
+	conn_parse "$label" "$(grep '^connect:' <<<"$out")"
+	[ $# -gt 1 ] && conn_parse "${label}_ref" "$(grep '^connect-ref:' <<<"$out")"
+	return 0
+}
+conn_parse() {
+	R[${1}_conn50]=$(kv p50_us <<<"$2")
+	R[${1}_conn99]=$(kv p99_us <<<"$2")
+	say "  new connection $1: p50 ${R[${1}_conn50]} µs, p99 ${R[${1}_conn99]} µs"
+}
+# xfer_run LABEL fetch|push ADDR [PID...]: the dump from bsvc (fetch) or to
+# bsvc (push), verified at the receiver; results in R[LABEL_MBps] etc.
+xfer_run() {
+	local label=$1 dir=$2 addr=$3 line
+	shift 3
+	local -a pids=("$@") p0=()
+	local i t0 t1
+	for i in "${!pids[@]}"; do p0[i]=$(cpu_ticks "${pids[i]}"); done
+	t0=$(now)
+	if ! line=$(in_c "$rrbin" -t 120 "--$dir" "$addr" "$dump" 2>>"$logs/$label.err"); then
+		say "  $dir $label: failed ($(tail -1 "$logs/$label.err"))"
+		keep_logs=1
+		return 1
+	fi
+	t1=$(now)
+	R[${label}_wall]=$(calc %.2f "$t1 - $t0")
+	for i in "${!pids[@]}"; do
+		R[${label}_cpu_$i]=$(calc %.2f "($(cpu_ticks "${pids[i]}") - ${p0[i]}) / $clk_tck")
+	done
+	R[${label}_MBps]=$(kv MBps <<<"$line")
+	R[${label}_secs]=$(kv secs <<<"$line")
+	say "  $dir $label: ${R[${label}_MBps]} MB/s (${R[${label}_secs]} s for $dump_bytes bytes, verified)$(
+		[ ${#pids[@]} -gt 0 ] && printf '; CPU %s, %s' "$(cpu_note "$label" 0 client)" "$(cpu_note "$label" 1 gateway)")"
+}
+
+# ---- 1-3: direct ----
+if has_phase direct; then
+	say "direct (bcli -> bsvc routed by bgw):"
+	iperf_run direct $IP_S 5201 || true
+	rr_run direct $IP_S:5300 || true
+	conn_run direct $IP_S:5300 || true
+fi
+
+# ---- 1-3: WireGuard (wireguard-go, userspace) ----
+wg_up() {
+	umask 077
+	wg genkey >"$work/wgc.key" && wg genkey >"$work/wgg.key" &&
+		wg pubkey <"$work/wgc.key" >"$work/wgc.pub" &&
+		wg pubkey <"$work/wgg.key" >"$work/wgg.pub" || return 1
+	umask 022
+	WG_PROCESS_FOREGROUND=1 start wg-client $NS_C wireguard-go -f wgc
+	WG_PROCESS_FOREGROUND=1 start wg-gateway $NS_G wireguard-go -f wgg
+	local i
+	for i in $(seq 100); do
+		[ -S /var/run/wireguard/wgc.sock ] && [ -S /var/run/wireguard/wgg.sock ] && break
+		sleep 0.05
+	done
+	ip netns exec $NS_C wg set wgc private-key "$work/wgc.key" listen-port 51820 \
+		peer "$(cat "$work/wgg.pub")" endpoint $IP_G:51820 allowed-ips $WG_G/32,$IP_S_WG/32 &&
+	ip netns exec $NS_G wg set wgg private-key "$work/wgg.key" listen-port 51820 \
+		peer "$(cat "$work/wgc.pub")" endpoint $IP_C:51820 allowed-ips $WG_C/32 &&
+	ip -n $NS_C addr add $WG_C/24 dev wgc &&
+	ip -n $NS_G addr add $WG_G/24 dev wgg &&
+	ip -n $NS_C link set wgc mtu 1420 up &&
+	ip -n $NS_G link set wgg mtu 1420 up &&
+	ip -n $NS_C route add $IP_S_WG/32 dev wgc
+}
+wg_down() {
+	stop wg-client
+	stop wg-gateway
+	ip -n $NS_C link del wgc 2>/dev/null || true
+	ip -n $NS_G link del wgg 2>/dev/null || true
+}
+if has_phase wg; then
+	say "WireGuard (wireguard-go bcli <-> bgw, then routed to bsvc):"
+	if wg_up 2>"$logs/wg-setup.err" && in_c "$rrbin" -t 10 --wait $IP_S_WG:5300 >/dev/null 2>&1; then
+		iperf_run wg $IP_S_WG 5201 "${PID[wg-client]}" "${PID[wg-gateway]}" || true
+		[ -n "${R[wg_mbps]:-}" ] && say "    wireguard-go CPU: $(cpu_note wg 0 client), $(cpu_note wg 1 gateway)"
+		# Alternating with direct (blocks of 1000 round trips, 50
+		# connections): the added latency compares figures taken
+		# during the same seconds of this noisy machine.
+		rr_run wg $IP_S_WG:5300 $IP_S:5300 || true
+		conn_run wg $IP_S_WG:5300 $IP_S:5300 || true
+	else
+		say "  WireGuard setup failed: $(tail -3 "$logs/wg-setup.err" "$logs/wg-client.log" 2>/dev/null | tr '\n' ' ')"
+		R[wg_err]=setup
+		keep_logs=1
+	fi
+	# Down before the tunnel runs: ICE must not find the wg addresses.
+	wg_down
+fi
+
+# ---- tunnel ----
+sig_url=wss://$IP_G:$SIG_PORT/v1/ws
+tunnel_setup() {
+	local d=$work/tunnel
+	mkdir -p "$d"
+	# A throwaway CA and a server certificate for the signaling address.
+	openssl req -x509 -new -noenc -days 1 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		-subj /CN=bench-tunnel-ca -addext basicConstraints=critical,CA:TRUE \
+		-addext keyUsage=critical,keyCertSign \
+		-keyout "$d/ca.key" -out "$d/ca.crt" 2>>"$logs/openssl.log" &&
+	openssl req -new -noenc -newkey ec -pkeyopt ec_paramgen_curve:P-256 -subj /CN=$IP_G \
+		-keyout "$d/sig.key" -out "$d/sig.csr" 2>>"$logs/openssl.log" || return 1
+	printf 'subjectAltName=IP:%s,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' \
+		"$IP_G" >"$d/sig.ext"
+	openssl x509 -req -in "$d/sig.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 1 -extfile "$d/sig.ext" -out "$d/sig.crt" 2>>"$logs/openssl.log" || return 1
+	chmod 600 "$d/sig.key" "$d/ca.key"
+	head -c 48 /dev/urandom | base64 -w0 >"$d/secret"
+	chmod 600 "$d/secret"
+
+	start signal $NS_G "$sigbin" --listen $IP_G:$SIG_PORT --tls-cert "$d/sig.crt" \
+		--tls-key "$d/sig.key" --jwt-secret-file "$d/secret"
+	wait_line signal "listening on" 1 10 || { say "  peerpipe-signal did not start"; return 1; }
+
+	local gw_fp
+	"$clibin" token --secret-file "$d/secret" --room bench --role gateway --name gw1 --ttl 1h \
+		>"$d/gw.token" 2>>"$logs/setup.log" &&
+	"$clibin" token --secret-file "$d/secret" --room bench --role desktop --name bench --ttl 1h \
+		>"$d/cli.token" 2>>"$logs/setup.log" &&
+	"$clibin" --config-dir "$d/gw" keygen >>"$logs/setup.log" 2>&1 &&
+	"$clibin" --config-dir "$d/cli" keygen >>"$logs/setup.log" 2>&1 &&
+	gw_fp=$("$clibin" --config-dir "$d/gw" id 2>>"$logs/setup.log") &&
+	cli_fp=$("$clibin" --config-dir "$d/cli" id 2>>"$logs/setup.log") &&
+	"$clibin" --config-dir "$d/cli" pin add gw1 "$gw_fp" >>"$logs/setup.log" 2>&1 ||
+		{ say "  token/keygen/id/pin failed: $(tail -2 "$logs/setup.log" | tr '\n' ' ')"; return 1; }
+	case $gw_fp$cli_fp in
+	"sha-256 "*"sha-256 "*) ;;
+	*) say "  'peerpipe id' did not print 'sha-256 ...': '$gw_fp' '$cli_fp'"; return 1 ;;
+	esac
+	gateway_start auto
+}
+# gateway_start COMPRESSION: (re)start peerpipe-gateway in bgw.
+gateway_start() {
+	local d=$work/tunnel
+	stop gateway
+	cat >"$d/gateway.ini" <<-EOF
+	[gateway]
+	signal_url = $sig_url
+	ca_file = $d/ca.crt
+	token_file = $d/gw.token
+	identity_dir = $d/gw/identity
+	compression = $1
+
+	[service iperf]
+	address = $IP_S:5201
+	allow = bench
+
+	[service rr]
+	address = $IP_S:5300
+	allow = bench
+
+	[service dump]
+	address = $IP_S:5400
+	allow = bench
+
+	[identity bench]
+	fingerprint = $cli_fp
+	EOF
+	start gateway $NS_G "$gwbin" --config "$d/gateway.ini"
+	sleep 0.5
+	kill -0 "${PID[gateway]}" 2>/dev/null || { say "  peerpipe-gateway exited: $(tail -2 "$logs/gateway.log" | tr '\n' ' ')"; return 1; }
+}
+client_cmd() {
+	local d=$work/tunnel
+	printf '%s\0' "$clibin" --config-dir "$d/cli" connect --signal "$sig_url" \
+		--token-file "$d/cli.token" --ca-file "$d/ca.crt" --gateway gw1 "$@"
+}
+# client_start NAME NFORWARDS ARGS...: start the client in bcli, wait for its
+# "listening" lines and one echo through the rr forward.
+client_start() {
+	local name=$1 nfwd=$2 line
+	shift 2
+	local -a cmd
+	mapfile -d '' cmd < <(client_cmd "$@")
+	start "$name" $NS_C "${cmd[@]}"
+	if ! wait_line "$name" listening "$nfwd" 15; then
+		say "  client: no 'listening' lines: $(tail -2 "$logs/$name.log" | tr '\n' ' ')"
+		return 1
+	fi
+	if ! line=$(in_c "$rrbin" -t 20 --wait 127.0.0.1:15300 2>&1); then
+		say "  client: no echo through the tunnel within 20 s ($line)"
+		return 1
+	fi
+	say "  tunnel up: first echo $(kv ok_ms <<<"$line") ms after the listening lines"
+}
+
+tunnel_ok=
+if has_phase tunnel || has_phase link; then
+	if [ "$tunnel_state" = ok ]; then
+		say "PeerPipe tunnel (peerpipe connect in bcli, peerpipe-gateway + peerpipe-signal in bgw):"
+		if tunnel_setup; then
+			tunnel_ok=1
+		else
+			tunnel_state="setup failed (logs kept)"
+			keep_logs=1
+		fi
+	else
+		say "tunnel: $tunnel_state"
+	fi
+fi
+
+if has_phase tunnel && [ -n "$tunnel_ok" ]; then
+	if client_start client 3 -L 15201:iperf -L 15300:rr -L 15400:dump "${client_extra[@]}"; then
+		iperf_run tunnel 127.0.0.1 15201 "${PID[client]}" "${PID[gateway]}" || true
+		[ -n "${R[tunnel_mbps]:-}" ] && say "    tunnel CPU: $(cpu_note tunnel 0 client), $(cpu_note tunnel 1 gateway)"
+		rr_run tunnel 127.0.0.1:15300 $IP_S:5300 || true
+		conn_run tunnel 127.0.0.1:15300 $IP_S:5300 || true
+	else
+		R[tunnel_err]=client
+		keep_logs=1
+	fi
+	stop client
+
+	# 4. Start to first byte; the gateway stays up. Skipped when the
+	# tunnel did not carry an echo at all above.
+	mapfile -d '' fbcmd < <(client_cmd -L 15300:rr "${client_extra[@]}")
+	fb=()
+	[ -n "${R[tunnel_err]:-}" ] && fb_runs=0
+	for i in $(seq "$fb_runs"); do
+		sleep 0.5
+		if line=$(in_c "$rrbin" -t 30 --log "$logs/client-fb.log" --first-byte 127.0.0.1:15300 -- \
+		          "${fbcmd[@]}" 2>>"$logs/first-byte.err"); then
+			fb+=("$(kv first_byte_ms <<<"$line")")
+		else
+			say "  first byte run $i: failed ($(tail -1 "$logs/first-byte.err"))"
+			keep_logs=1
+			break
+		fi
+	done
+	if [ "${#fb[@]}" -gt 0 ]; then
+		sorted=$(printf '%s\n' "${fb[@]}" | sort -g)
+		R[fb_med]=$(awk '{ v[NR] = $1 } END { printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }' <<<"$sorted")
+		R[fb_min]=$(head -1 <<<"$sorted")
+		R[fb_max]=$(tail -1 <<<"$sorted")
+		R[fb_n]=${#fb[@]}
+		say "  start to first byte: median ${R[fb_med]} ms of ${R[fb_n]} (min ${R[fb_min]}, max ${R[fb_max]})"
+	fi
+fi
+
+# ---- 5. compressible payload over a rate-limited link ----
+shaper=
+shape() {
+	local ns dev
+	for nd in "$NS_C c0" "$NS_G g0"; do
+		read -r ns dev <<<"$nd"
+		if tc -n "$ns" qdisc add dev "$dev" root netem rate "$rate" 2>/dev/null; then
+			shaper="netem rate $rate"
+		else
+			# This kernel may lack netem: a token bucket gives the same rate.
+			tc -n "$ns" qdisc add dev "$dev" root tbf rate "$rate" burst 32kb latency 20ms
+			shaper="tbf rate $rate (no netem in this kernel)"
+		fi
+	done
+}
+unshape() {
+	tc -n $NS_C qdisc del dev c0 root 2>/dev/null || true
+	tc -n $NS_G qdisc del dev g0 root 2>/dev/null || true
+}
+if has_phase link; then
+	shape
+	say "SQL dump ($dump_bytes bytes) between bcli and bsvc over $shaper on c0 and g0:"
+	say "  (down = service to client, the gateway compresses; up = client to service, the client"
+	say "   compresses; off = client --compression off and gateway compression = off)"
+	xfer_run direct_down fetch $IP_S:5400 || true
+	xfer_run direct_up push $IP_S:5400 || true
+	if [ -n "$tunnel_ok" ]; then
+		for mode in off auto; do
+			# "off": no compression either way, so the gateway too.
+			gateway_start "$mode" || { keep_logs=1; break; }
+			if client_start "client-$mode" 2 -L 15400:dump -L 15300:rr --compression "$mode"; then
+				xfer_run "${mode}_down" fetch 127.0.0.1:15400 "${PID[client-$mode]}" "${PID[gateway]}" || true
+				xfer_run "${mode}_up" push 127.0.0.1:15400 "${PID[client-$mode]}" "${PID[gateway]}" || true
+			else
+				keep_logs=1
+			fi
+			stop "client-$mode"
+		done
+	fi
+	unshape
+	if command -v zstd >/dev/null; then
+		R[zstd_ratio]=$(calc %.2f "$dump_bytes / $(zstd -3 -T1 -c "$dump" | wc -c)")
+	fi
+	if command -v lz4 >/dev/null; then
+		R[lz4_ratio]=$(calc %.2f "$dump_bytes / $(lz4 -c "$dump" | wc -c)")
+	fi
+fi
+
+stop gateway
+stop signal
+
+# ---- summary ----
+v() { printf '%s' "${R[$1]:-${2:--}}"; }
+# ref X KEY: the direct figure measured just before path X (X_ref), else
+# the one of the direct phase.
+ref() {
+	if [ -n "${R[${1}_ref_$2]:-}" ]; then printf '%s' "${1}_ref"; else printf direct; fi
+}
+# added X KEY: one-way latency X adds, (X - direct) / 2.
+added() {
+	local r
+	r=$(ref "$1" "$2")
+	if [ -n "${R[${1}_$2]:-}" ] && [ -n "${R[${r}_$2]:-}" ]; then
+		calc %.1f "(${R[${1}_$2]} - ${R[${r}_$2]}) / 2"
+	else
+		printf -- -
+	fi
+}
+# verdict VALUE LIMIT: informative only (no assertion).
+verdict() {
+	[ "$1" = - ] || [ -z "$1" ] && { printf ''; return; }
+	awk -v x="$1" -v l="$2" 'BEGIN { print (x <= l) ? "(within)" : "(over)" }'
+}
+tun() { [ -n "$tunnel_ok" ] && printf '%s' "$(v "$1" failed)" || printf 'tunnel: %s' "$tunnel_state"; }
+# ratio A B: A / B from R[], or "-" when either is missing or B is 0.
+ratio() {
+	if [ -n "${R[$1]:-}" ] && [ -n "${R[$2]:-}" ] && awk -v b="${R[$2]}" 'BEGIN { exit !(b != 0) }'; then
+		calc "${3:-%.2f}" "${R[$1]} / ${R[$2]}"
+	else
+		printf -- -
+	fi
+}
+
+say ""
+say "==================== bench-tunnel summary ===================="
+say "machine: nproc=$(nproc), kernel $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+say "load average (1 min) at start $load_start, at end $(cut -d' ' -f1 /proc/loadavg): other work on the machine skews the figures"
+say "topology: veth bcli <-> bgw (routing, gateway) <-> bsvc; references measured in this run"
+say "tunnel programs: $tunnel_state${BENCH_CLIENT_ARGS:+; client args: $BENCH_CLIENT_ARGS}"
+say ""
+say "1. iperf3 single stream, ${iperf_time} s          Mbit/s     MB/s  retr  CPU of the path's processes"
+printf '   %-34s %8s %8s %5s\n' "direct TCP (reference)" "$(v direct_mbps)" "$(v direct_MBps)" "$(v direct_retr)"
+printf '   %-34s %8s %8s %5s  %s\n' "WireGuard (wireguard-go)" "$(v wg_mbps)" "$(v wg_MBps)" "$(v wg_retr)" \
+	"$( [ -n "${R[wg_mbps]:-}" ] && printf '%s; %s; %s' "$(cpu_note wg 0 client)" "$(cpu_note wg 1 gateway)" "$(cpu_per_gb wg)")"
+if [ -n "$tunnel_ok" ] && [ -n "${R[tunnel_mbps]:-}" ]; then
+	printf '   %-34s %8s %8s %5s  %s\n' "PeerPipe tunnel" "$(v tunnel_mbps)" "$(v tunnel_MBps)" "$(v tunnel_retr)" \
+		"$(cpu_note tunnel 0 client); $(cpu_note tunnel 1 gateway); $(cpu_per_gb tunnel)"
+	say "   tunnel / direct: $(ratio tunnel_mbps direct_mbps), tunnel / WireGuard: $(ratio tunnel_mbps wg_mbps)"
+else
+	printf '   %-34s %s\n' "PeerPipe tunnel" "$(tun tunnel_mbps)"
+fi
+say ""
+say "2. 64-byte request/response, N=$rr_n, RTT µs   p50     p99   p99.9 | added one-way p50 / p99 µs | target"
+rr_row() { printf '   %-42s %7s %7s %7s |' "$1" "$(v "${2}_rr50")" "$(v "${2}_rr99")" "$(v "${2}_rr999")"; }
+rr_row "direct (reference)" direct; say ""
+[ -n "${R[wg_ref_rr50]:-}" ] && { rr_row "direct, alternating with WireGuard" wg_ref; say ""; }
+rr_row "WireGuard (wireguard-go)" wg
+printf ' %9s / %-9s      | issue: wireguard-go adds ~33 / 57\n' "$(added wg rr50)" "$(added wg rr99)"
+if [ -n "$tunnel_ok" ] && [ -n "${R[tunnel_rr50]:-}" ]; then
+	[ -n "${R[tunnel_ref_rr50]:-}" ] && { rr_row "direct, alternating with the tunnel" tunnel_ref; say ""; }
+	a50=$(added tunnel rr50) a99=$(added tunnel rr99)
+	rr_row "PeerPipe tunnel" tunnel
+	printf ' %9s / %-9s      | <= 35 / <= 80 %s %s\n' "$a50" "$a99" "$(verdict "$a50" 35)" "$(verdict "$a99" 80)"
+else
+	printf '   %-42s %s | target <= 35 / <= 80\n' "PeerPipe tunnel" "$(tun tunnel_rr50)"
+fi
+say "   (added one-way = (RTT - direct RTT, the two measured in alternating blocks of 1000) / 2)"
+say ""
+say "3. new TCP connection (connect + first 64-byte echo), $conn_n   p50 µs    p99 µs | x direct | target"
+conn_row() {
+	printf '   %-42s %9s %9s | %8s |' "$1" "$(v "${2}_conn50")" "$(v "${2}_conn99")" \
+		"$( [ "$2" = direct ] || [ "${2%_ref}" != "$2" ] || ratio "${2}_conn50" "$(ref "$2" conn50)_conn50" %.1f)"
+}
+conn_row "direct (reference)" direct; say ""
+[ -n "${R[wg_ref_conn50]:-}" ] && { conn_row "direct, alternating with WireGuard" wg_ref; say ""; }
+conn_row "WireGuard (wireguard-go)" wg; say ""
+if [ -n "$tunnel_ok" ] && [ -n "${R[tunnel_conn50]:-}" ]; then
+	[ -n "${R[tunnel_ref_conn50]:-}" ] && { conn_row "direct, alternating with the tunnel" tunnel_ref; say ""; }
+	conn_row "PeerPipe tunnel" tunnel
+	printf ' <= 5 x %s\n' "$(verdict "$(ratio tunnel_conn50 "$(ref tunnel conn50)_conn50" %.1f)" 5)"
+else
+	printf '   %-42s %s | target <= 5 x direct\n' "PeerPipe tunnel" "$(tun tunnel_conn50)"
+fi
+say ""
+say "4. start of 'peerpipe connect' to first byte from the service   | target"
+if [ -n "$tunnel_ok" ] && [ -n "${R[fb_med]:-}" ]; then
+	printf '   median of %s runs: %s ms (min %s, max %s)         | <= 100 ms %s\n' "${R[fb_n]}" "${R[fb_med]}" \
+		"${R[fb_min]}" "${R[fb_max]}" "$(verdict "${R[fb_med]}" 100)"
+else
+	printf '   %s   | target <= 100 ms\n' "$(tun fb_med)"
+fi
+say ""
+if has_phase link; then
+	say "5. SQL dump, $(calc %.0f "$dump_bytes / 1e6") MB, over ${shaper:-a limited link}; zstd -3 ratio $(v zstd_ratio), lz4 $(v lz4_ratio)"
+	say "                                       down MB/s  x direct |  up MB/s  x direct | CPU s client/gateway: down; up"
+	printf '   %-34s %9s %9s | %8s %9s |\n' "direct TCP (reference)" "$(v direct_down_MBps)" "" "$(v direct_up_MBps)" ""
+	for mode in off auto; do
+		if [ -n "$tunnel_ok" ]; then
+			printf '   %-34s %9s %9s | %8s %9s | %s / %s; %s / %s\n' "tunnel, --compression $mode" \
+				"$(v "${mode}_down_MBps" failed)" "$(ratio "${mode}_down_MBps" direct_down_MBps)" \
+				"$(v "${mode}_up_MBps" failed)" "$(ratio "${mode}_up_MBps" direct_up_MBps)" \
+				"$(v "${mode}_down_cpu_0")" "$(v "${mode}_down_cpu_1")" \
+				"$(v "${mode}_up_cpu_0")" "$(v "${mode}_up_cpu_1")"
+		else
+			printf '   %-34s tunnel: %s\n' "tunnel, --compression $mode" "$tunnel_state"
+		fi
+	done
+	[ -n "$tunnel_ok" ] &&
+		say "   compression auto / off: down $(ratio auto_down_MBps off_down_MBps) x, up $(ratio auto_up_MBps off_up_MBps) x  (no target given; CPU in s)"
+fi
+say "==============================================================="
