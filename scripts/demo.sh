@@ -1,67 +1,127 @@
 #!/usr/bin/env bash
-# The main job, narrated: PeerPipe's signaling server introduces a gateway
-# and a desktop over TLS. Later issues grow this into the full flow
-# (tunnel, service, IDS). Run through ./scripts/run.sh demo.
+# The main job, narrated: the whole PeerPipe flow on one machine, in network
+# namespaces so that it is what users see across machines (the topology of
+# seeds/schemes.md, built by tests/e2e/topo.sh):
+#
+#   home (alice, behind a NAT) --- internet (signaling, TURN) --- office (gateway, behind a NAT)
+#                                                                    |
+#                                                      svc (internal services, no route out)
+#
+# A signaling server introduces alice's desktop client and the office
+# gateway; they build a direct encrypted tunnel; alice reaches the HTTP API
+# through it and is refused a service she is not allowed. Needs root (network
+# namespaces). Run through ./scripts/run.sh demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-WORK=$(mktemp -d /tmp/peerpipe-demo.XXXXXX)
-SERVER_PID=
-cleanup() {
-	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+REPO=$PWD
+export PP_BUILD_DIR=${BUILD:-$REPO/build}
+# shellcheck source=../tests/e2e/topo.sh
+source tests/e2e/topo.sh
+# shellcheck source=../tests/e2e/lib.sh
+source tests/e2e/lib.sh
+e2e_find_bins
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "demo: needs root (it builds network namespaces); run: sudo $0" >&2
+	exit 1
+fi
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+say() { printf '  %s\n' "$*"; }
+show() { sed 's/^/    | /'; }
 
-step "1. A TLS certificate for the signaling server (self-signed, for this demo)"
-scripts/make-test-cert.sh "$WORK" >/dev/null
-echo "  $WORK/server.crt (ECDSA P-256, valid for 127.0.0.1 and localhost)"
+topo_install_trap
+topo_init
+W=$TOPO_DIR
 
-step "2. A JWT secret shared by the server and whoever mints tokens"
-head -c 48 /dev/urandom | base64 -w0 > "$WORK/jwt.secret"
-chmod 600 "$WORK/jwt.secret"
-echo "  $WORK/jwt.secret (mode 600; never logged)"
+step "1. The network: home and office behind NAT routers, an internal service network"
+topo_up >/dev/null 2>&1 || { echo "demo: cannot build the namespaces" >&2; exit 1; }
+say "home $(topo_addr home) --NAT--> internet <--NAT-- office $(topo_addr office) --- svc $(topo_addr svc) (internal)"
+if topo_exec home curl -s --max-time 2 "http://$(topo_addr svc):$SVC_API/health" >/dev/null 2>&1; then
+	echo "demo: home can reach the internal network: the topology is wrong" >&2
+	exit 1
+fi
+say "home cannot reach svc directly (checked)."
 
-step "3. Start peerpipe-signal (wss, TLS on by default)"
-"$BUILD/src/server/peerpipe-signal" --listen 127.0.0.1:0 --tls-cert "$WORK/server.crt" \
-	--tls-key "$WORK/server.key" --jwt-secret-file "$WORK/jwt.secret" \
-	>"$WORK/signal.out" 2>"$WORK/signal.log" &
-SERVER_PID=$!
-for _ in $(seq 50); do grep -q listening "$WORK/signal.out" 2>/dev/null && break; sleep 0.1; done
-URL=$(grep -o 'wss://[^ ]*' "$WORK/signal.out") || { cat "$WORK/signal.log"; exit 1; }
-echo "  $(cat "$WORK/signal.out")"
-PORT=${URL##*:}; PORT=${PORT%%/*}
-echo "  health: $(curl -s --cacert "$WORK/server.crt" "https://127.0.0.1:$PORT/healthz")"
+step "2. Internal services in svc: an HTTP API (allowed to alice) and an admin API (not)"
+e2e_start_web svc "$(topo_addr svc)" $SVC_API api
+e2e_start_web svc "$(topo_addr svc)" 9100 admin
+say "api   http://$(topo_addr svc):$SVC_API   admin http://$(topo_addr svc):9100"
 
-step "4. Tokens: a gateway 'gw-office' and a desktop 'alice', both for room 'office'"
-"$BUILD/src/cli/peerpipe" token --secret-file "$WORK/jwt.secret" --room office --role gateway --name gw-office --ttl 10m > "$WORK/gw.token"
-"$BUILD/src/cli/peerpipe" token --secret-file "$WORK/jwt.secret" --room office --role desktop --name alice --ttl 10m > "$WORK/alice.token"
-"$BUILD/src/cli/peerpipe" token --secret-file "$WORK/jwt.secret" --room office --role desktop --name bob --ttl 10m > "$WORK/bob.token"
-echo "  peerpipe token --room office --role gateway --name gw-office --ttl 10m  ->  $(cut -c1-24 "$WORK/gw.token")…"
+step "3. The signaling server (wss, JWT) and a TURN server on the internet"
+e2e_make_pki "$W/pki"
+e2e_start_turn
+e2e_start_signal
+say "peerpipe-signal at $SIG_URL, coturn at $(topo_addr turn):$TURN_PORT"
 
-step "5. The gateway joins first; then alice and bob (desktops) join"
-PEER=(scripts/demo/sigpeer.py --url "$URL" --ca "$WORK/server.crt" --room office)
-"${PEER[@]}" --name gw-office --token-file "$WORK/gw.token" --offer --seconds 4 &
-GW=$!
-sleep 0.7
-"${PEER[@]}" --name alice --token-file "$WORK/alice.token" --seconds 2.5 &
-A=$!
-sleep 0.4
-"${PEER[@]}" --name bob --token-file "$WORK/bob.token" --seconds 2 &
-B=$!
-wait $A $B $GW
-echo "  alice and bob never see each other: desktops are introduced only to gateways."
+step "4. Identities: the gateway and alice each get a key pair; each pins the other"
+"$CLI_BIN" --config-dir "$W/gw" keygen >/dev/null
+"$CLI_BIN" --config-dir "$W/alice" keygen >/dev/null
+GW_FP=$("$CLI_BIN" --config-dir "$W/gw" id)
+ALICE_FP=$("$CLI_BIN" --config-dir "$W/alice" id)
+say "gateway gw-office: $GW_FP"
+say "alice:             $ALICE_FP"
+"$CLI_BIN" --config-dir "$W/alice" pin add gw-office "$GW_FP" | show
+for who in gw-office:gateway alice:desktop; do
+	"$CLI_BIN" token --secret-file "$W/pki/jwt.secret" --room office --role "${who#*:}" \
+		--name "${who%%:*}" --ttl 10m >"$W/${who%%:*}.jwt"
+done
+chmod 600 "$W"/*.jwt
 
-step "6. A forged token is refused"
-printf 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJldmUiLCJyb29tIjoib2ZmaWNlIiwicm9sZSI6ImdhdGV3YXkiLCJleHAiOjk5OTk5OTk5OTl9.' > "$WORK/eve.token"
-"${PEER[@]}" --name eve --token-file "$WORK/eve.token" --seconds 1 || true
+step "5. The gateway's configuration: deny by default, alice may use 'api' only"
+cat >"$W/gateway.ini" <<EOF
+[gateway]
+signal_url = $SIG_URL
+ca_file = $E2E_CA
+token_file = $W/gw-office.jwt
+identity_dir = $W/gw/identity
+audit_log = $W/audit.log
 
-step "7. What the server counted (GET /metrics)"
-curl -s --cacert "$WORK/server.crt" "https://127.0.0.1:$PORT/metrics" | grep -E '^peerpipe_signal_(joins_total|messages_relayed_total|messages_refused_total\{reason="unauthorized"\})'
+[identity alice]
+fingerprint = $ALICE_FP
+groups = developers
 
-step "8. Server log"
-sed 's/^/  /' "$WORK/signal.log"
-echo
-echo "Done. Next issues add the tunnel, the gateway with Suricata, and the client."
+[service api]
+address = $(topo_addr svc):$SVC_API
+description = Orders API
+allow = @developers
+
+[service admin]
+address = $(topo_addr svc):9100
+description = Admin console
+EOF
+grep -E '^\[|allow|address' "$W/gateway.ini" | show
+"$GATEWAY_BIN" --config "$W/gateway.ini" --check-config | show
+
+step "6. Start the gateway in office"
+start_bg office "$W/gateway.log" "$GATEWAY_BIN" --config "$W/gateway.ini"
+wait_file "$W/gateway.log" 15 'signaling: joined' || { tail "$W/gateway.log"; exit 1; }
+say "joined room 'office' as gw-office"
+
+step "7. alice connects from home: local port 18080 -> api, 18081 -> admin"
+start_bg home "$W/alice.out" "$CLI_BIN" --config-dir "$W/alice" connect --signal "$SIG_URL" \
+	--ca-file "$E2E_CA" --token-file "$W/alice.jwt" --gateway gw-office \
+	-L 18080:api -L 18081:admin
+wait_file "$W/alice.out" 20 'connected to gateway' || { cat "$W/alice.out"; tail "$W/gateway.log"; exit 1; }
+show <"$W/alice.out"
+grep -E 'ice: selected pair|dtls: connected' "$W/gateway.log" | sed 's/^[^ ]* //' | show
+
+step "8. alice's tool talks to localhost; the request is answered through the tunnel"
+say "\$ curl http://127.0.0.1:18080/health"
+{ topo_exec home curl -sS --max-time 10 http://127.0.0.1:18080/health; echo; } | show
+say "\$ curl http://127.0.0.1:18080/peer   (what the API sees: the gateway's inside address)"
+{ topo_exec home curl -sS --max-time 10 http://127.0.0.1:18080/peer; echo; } | show
+
+step "9. A service alice is not allowed: refused, and it looks just like an unknown one"
+say "\$ curl http://127.0.0.1:18081/"
+if topo_exec home curl -sS --max-time 10 http://127.0.0.1:18081/ 2>&1 | show; then :; fi
+wait_file "$W/alice.out" 5 'denied' || true
+grep -i 'denied' "$W/alice.out" | show
+grep 'denied' "$W/gateway.log" | sed 's/^[^ ]* //' | show
+
+step "10. The gateway's audit log (JSON lines, for the security team)"
+sleep 0.3
+jq -c '{event, peer, service, reason}' "$W/audit.log" | show
+
+step "Done: the P2P tunnel carried the allowed request; the forbidden service was refused."
+say "(IDS/IPS on the decrypted traffic and Sentinel bans come with the next issue.)"
