@@ -40,7 +40,10 @@ struct gw_stream {
 	struct gw_peer *peer;
 	struct pp_tstream *st;
 	char service[GW_NAME_MAX + 1];
-	GCancellable *connecting;       /* the service connect under way */
+	GCancellable *connecting;       /* a name being resolved and connected */
+	int pending_fd;                 /* an address literal being connected */
+	GSource *pending_src;           /* its writability watch */
+	GSource *pending_timer;         /* connect_timeout */
 	bool connected;
 };
 

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
+#include <glib-unix.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -53,7 +55,45 @@ static void gw_stream_refuse(struct gw_peer *p, struct pp_sctp_channel *ch, cons
 	pp_tstream_finish(st, "denied");
 }
 
-static void gw_stream_connected(GObject *src, GAsyncResult *res, gpointer data)
+/* The service is connected: the stream starts flowing. */
+static void gw_stream_up(struct gw_stream *gs, int fd)
+{
+	gs->connected = true;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int)); /* we batch already */
+	pp_tstream_attach(gs->st, fd);
+	gw_stream_answer(gs->st, pp_ctrl_build_connected());
+	pp_log(PP_LOG_DEBUG, gw_peer_name(gs->peer), "stream %s: connected to %s",
+	       pp_tstream_name(gs->st), gs->service);
+}
+
+static void gw_stream_unreachable(struct gw_stream *gs, const char *why)
+{
+	pp_log(PP_LOG_WARN, gw_peer_name(gs->peer), "stream %s: service %s unreachable: %s",
+	       pp_tstream_name(gs->st), gs->service, why);
+	gw_stream_answer(gs->st, pp_ctrl_build_failed("service unreachable"));
+	pp_tstream_finish(gs->st, "service unreachable");
+}
+
+static void gw_stream_stop_pending(struct gw_stream *gs, bool close_fd)
+{
+	if (gs->pending_src) {
+		g_source_destroy(gs->pending_src);
+		g_source_unref(gs->pending_src);
+		gs->pending_src = NULL;
+	}
+	if (gs->pending_timer) {
+		g_source_destroy(gs->pending_timer);
+		g_source_unref(gs->pending_timer);
+		gs->pending_timer = NULL;
+	}
+	if (close_fd && gs->pending_fd >= 0)
+		close(gs->pending_fd);
+	gs->pending_fd = -1;
+}
+
+/* --- names: GIO resolves and tries each address ------------------------------ */
+
+static void gw_stream_name_connected(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct gw_stream *gs = data;
 	GError *err = NULL;
@@ -72,24 +112,17 @@ static void gw_stream_connected(GObject *src, GAsyncResult *res, gpointer data)
 		g_object_unref(conn);
 	}
 	if (fd < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-		pp_log(PP_LOG_WARN, gw_peer_name(gs->peer), "stream %s: service %s unreachable: %s",
-		       pp_tstream_name(gs->st), gs->service, err ? err->message : g_strerror(errno));
+		gw_stream_unreachable(gs, err ? err->message : g_strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		gw_stream_answer(gs->st, pp_ctrl_build_failed("service unreachable"));
-		pp_tstream_finish(gs->st, "service unreachable");
 		g_clear_error(&err);
 		return;
 	}
-	gs->connected = true;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int)); /* latency: we batch already */
-	pp_tstream_attach(gs->st, fd);
-	gw_stream_answer(gs->st, pp_ctrl_build_connected());
-	pp_log(PP_LOG_INFO, gw_peer_name(gs->peer), "stream %s: connected to %s", pp_tstream_name(gs->st),
-	       gs->service);
+	gw_stream_up(gs, fd);
 }
 
-static void gw_stream_connect(struct gw_stream *gs, const struct gw_service *svc, int64_t timeout_ms)
+static void gw_stream_connect_name(struct gw_stream *gs, const struct gw_service *svc,
+                                   int64_t timeout_ms)
 {
 	GSocketClient *client = g_socket_client_new();
 
@@ -97,9 +130,77 @@ static void gw_stream_connect(struct gw_stream *gs, const struct gw_service *svc
 	g_socket_client_set_timeout(client, (guint)((timeout_ms + 999) / 1000));
 	g_socket_client_set_enable_proxy(client, FALSE);
 	gs->connecting = g_cancellable_new();
-	g_socket_client_connect_to_host_async(client, svc->kind == GW_ADDR_IPV6 ? svc->host : svc->host,
-	                                      svc->port, gs->connecting, gw_stream_connected, gs);
+	g_socket_client_connect_to_host_async(client, svc->host, svc->port, gs->connecting,
+	                                      gw_stream_name_connected, gs);
 	g_object_unref(client);
+}
+
+/* --- address literals: a plain non-blocking connect (no resolver thread) ----- */
+
+static gboolean gw_stream_literal_done(gint fd, GIOCondition cond, gpointer data)
+{
+	struct gw_stream *gs = data;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	gw_stream_stop_pending(gs, err != 0);
+	if (err)
+		gw_stream_unreachable(gs, g_strerror(err));
+	else
+		gw_stream_up(gs, fd);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean gw_stream_literal_timeout(gpointer data)
+{
+	struct gw_stream *gs = data;
+
+	gw_stream_stop_pending(gs, true);
+	gw_stream_unreachable(gs, "connect timed out");
+	return G_SOURCE_REMOVE;
+}
+
+static void gw_stream_connect_literal(struct gw_stream *gs, const struct gw_service *svc,
+                                      int64_t timeout_ms)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+		                  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	char port[8];
+	int fd = -1;
+
+	g_snprintf(port, sizeof(port), "%u", svc->port);
+	if (getaddrinfo(svc->host, port, &hints, &ai) != 0 || !ai) {
+		gw_stream_unreachable(gs, "bad address");
+		return;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)) {
+		gw_stream_unreachable(gs, g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return;
+	}
+	freeaddrinfo(ai);
+	gs->pending_fd = fd;
+	gs->pending_src = g_unix_fd_source_new(fd, G_IO_OUT);
+	g_source_set_callback(gs->pending_src, (GSourceFunc)(void (*)(void))gw_stream_literal_done,
+	                      gs, NULL);
+	g_source_attach(gs->pending_src, gs->peer->gw->ctx);
+	gs->pending_timer = g_timeout_source_new((guint)timeout_ms);
+	g_source_set_callback(gs->pending_timer, gw_stream_literal_timeout, gs, NULL);
+	g_source_attach(gs->pending_timer, gs->peer->gw->ctx);
+}
+
+static void gw_stream_connect(struct gw_stream *gs, const struct gw_service *svc, int64_t timeout_ms)
+{
+	if (svc->kind == GW_ADDR_NAME)
+		gw_stream_connect_name(gs, svc, timeout_ms);
+	else
+		gw_stream_connect_literal(gs, svc, timeout_ms);
 }
 
 void gw_stream_request(struct gw_peer *p, struct pp_sctp_channel *ch)
@@ -130,6 +231,7 @@ void gw_stream_request(struct gw_peer *p, struct pp_sctp_channel *ch)
 	gs = g_new0(struct gw_stream, 1);
 	gs->peer = p;
 	gs->st = st;
+	gs->pending_fd = -1;
 	g_strlcpy(gs->service, svc->name, sizeof(gs->service));
 	pp_tstream_set_data(st, gs);
 	p->streams++;
@@ -158,6 +260,7 @@ void gw_stream_closed(struct gw_peer *p, struct pp_tstream *st, const char *reas
 	                   (json_int_t)((s.ended_us - s.started_us) / 1000), "reason", reason));
 	p->streams--;
 	p->gw->streams--;
+	gw_stream_stop_pending(gs, true);
 	if (gs->connecting) {
 		g_cancellable_cancel(gs->connecting); /* the callback frees gs */
 		g_clear_object(&gs->connecting);
