@@ -172,6 +172,11 @@ static int conn_start(struct conn_app *app, const struct conn_opts *o, char *tok
 	if (o->compression && conn_policy(o->compression, &policy) < 0)
 		return pp_cli_fail("--compression: auto, off, lz4 or zstd");
 	nc.session.compression = policy;
+	/* Off means off both ways: HELLO lists no format, so the gateway
+	 * sends raw too (tunnel.md §3: a side sends only what the other
+	 * listed). */
+	if (policy == PP_FRAME_POLICY_OFF)
+		nc.session.our_formats = 0;
 	if (!o->room) {
 		if (pp_jwt_peek_room(token, room, sizeof(room)) < 0)
 			return pp_cli_fail("the token names no room; give --room");

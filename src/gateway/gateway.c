@@ -184,6 +184,8 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 	}
 	g_snprintf(gw->agent, sizeof(gw->agent), "peerpipe-gateway/%s", PEERPIPE_VERSION);
 	nc.session.agent = gw->agent;
+	if (cfg->compression == GW_COMPRESSION_OFF)
+		nc.session.our_formats = 0; /* peers send raw to us too */
 	gw->node = pp_tnode_new(gw->ctx, &nc, &gw_node_cb, gw);
 	return gw->node ? 0 : PP_ERR_CONFIG;
 }
