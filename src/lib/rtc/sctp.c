@@ -171,12 +171,18 @@ int pp_sctp_feed(struct pp_sctp *s, const uint8_t *pkt, size_t len)
 	case PP_SCTP_FAILED:
 		return PP_ERR_STATE;
 	default:
-		pp_sctp_input(s, pkt, len);
 		/* Deliver now instead of on the next turn of the loop: one turn
-		 * less of latency per message on each side. Not from inside a
-		 * callback of ours (the work source is running) or usrsctp. */
-		if (!s->in_work && !s->doomed && !pp_sctp_in_usrsctp() &&
-		    g_source_get_ready_time(s->work) == 0)
+		 * less of latency per message on each side, and no eventfd
+		 * wakeup. Not from inside a callback of ours (the work source
+		 * is running) or from inside usrsctp: then the upcall wakes the
+		 * work source as usual. */
+		if (s->in_work || s->doomed || pp_sctp_in_usrsctp()) {
+			pp_sctp_input(s, pkt, len);
+			return 0;
+		}
+		pp_sctp_feed_begin(s);
+		pp_sctp_input(s, pkt, len);
+		if (pp_sctp_feed_end(s) || g_source_get_ready_time(s->work) == 0)
 			pp_sctp_work(s);
 		return 0;
 	}

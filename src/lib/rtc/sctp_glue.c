@@ -83,9 +83,11 @@ static bool pp_sctp_is_live(struct pp_sctp *s)
 	return pp_sctp_g.live && g_hash_table_contains(pp_sctp_g.live, s);
 }
 
+/* Every change of a ready time writes GLib's wakeup eventfd: skip the
+ * ones that change nothing (the work is already due). */
 void pp_sctp_wake(struct pp_sctp *s)
 {
-	if (s->work)
+	if (s->work && g_source_get_ready_time(s->work) != 0)
 		g_source_set_ready_time(s->work, 0);
 }
 
@@ -103,9 +105,33 @@ void pp_sctp_glue_upcall(struct socket *sock, void *arg, int flags)
 	struct pp_sctp *s = arg;
 
 	g_mutex_lock(&pp_sctp_live_lock);
-	if (pp_sctp_is_live(s))
-		pp_sctp_wake(s);
+	if (pp_sctp_is_live(s)) {
+		if (s->in_feed)
+			s->feed_pending = true; /* pp_sctp_feed runs the work itself */
+		else
+			pp_sctp_wake(s);
+	}
 	g_mutex_unlock(&pp_sctp_live_lock);
+}
+
+/* pp_sctp_feed: brackets usrsctp_conninput; true when the work is due. */
+void pp_sctp_feed_begin(struct pp_sctp *s)
+{
+	g_mutex_lock(&pp_sctp_live_lock);
+	s->in_feed = true;
+	s->feed_pending = false;
+	g_mutex_unlock(&pp_sctp_live_lock);
+}
+
+bool pp_sctp_feed_end(struct pp_sctp *s)
+{
+	bool pending;
+
+	g_mutex_lock(&pp_sctp_live_lock);
+	s->in_feed = false;
+	pending = s->feed_pending;
+	g_mutex_unlock(&pp_sctp_live_lock);
+	return pending;
 }
 
 static int pp_sctp_output(void *addr, void *buffer, size_t len, uint8_t tos, uint8_t set_df)
