@@ -12,6 +12,8 @@
  *   slow socket; past that the stream reports pressure (on_pressure) and
  *   the session pauses the whole association (pp_peer_pause_receive), so
  *   the SCTP window closes and the sender stops reading its socket.
+ *   Every stream and the control channel of that peer wait meanwhile, so
+ *   a socket that takes nothing at all for stall_ms ends its stream.
  *
  * Half-close: TCP EOF sends {"type":"EOF"}; a received EOF shuts our
  * socket's write side once everything before it is written. The stream
@@ -49,6 +51,9 @@ struct pp_tstream_config {
 	size_t write_max;        /* 0 = high_mark */
 	size_t early_max;        /* 0 = 256 KiB */
 	size_t unconfirmed_max;  /* 0 = no limit (the gateway side) */
+	unsigned stall_ms;       /* 0 = 10000: a socket that takes nothing for
+	                          * this long while the stream holds the
+	                          * association paused ends the stream */
 	unsigned peer_formats;   /* PP_FRAME_FMT_* the other side decodes */
 	unsigned our_formats;    /* PP_FRAME_FMT_* we advertised */
 	int compression;         /* enum pp_frame_policy */

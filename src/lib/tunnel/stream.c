@@ -21,6 +21,8 @@ static void pp_tstream_apply_defaults(struct pp_tstream_config *c)
 		c->write_max = c->high_mark;
 	if (!c->early_max)
 		c->early_max = PP_TSTREAM_EARLY_DEFAULT;
+	if (!c->stall_ms)
+		c->stall_ms = PP_TSTREAM_STALL_DEFAULT_MS;
 }
 
 struct pp_tstream *pp_tstream_new(GMainContext *ctx, struct pp_sctp_channel *ch,
@@ -258,12 +260,15 @@ void pp_tstream_on_low(struct pp_tstream *st)
 	pp_tstream_sock_update(st);
 }
 
-/* The peer reset the stream (or the association ended). Without its EOF
- * this is an abort; after it, what is left is written out first. */
+/* The peer reset the stream (or the association ended). Unless EOF went
+ * both ways (its EOF received, ours sent) this is an abort: a peer ends
+ * normally only after our EOF, so a reset before it means the data we
+ * were still sending are lost. After both EOFs, what is left is written
+ * out first. */
 void pp_tstream_on_channel_closed(struct pp_tstream *st)
 {
 	st->ch = NULL;
-	if (!st->aborting && !st->chan_closing && !st->eof_received) {
+	if (!st->aborting && !st->chan_closing && (!st->eof_received || !st->read_eof)) {
 		pp_tstream_fail(st, "reset by peer");
 		return;
 	}

@@ -10,6 +10,7 @@
 #define PP_TSTREAM_HIGH_DEFAULT (256 * 1024)
 #define PP_TSTREAM_EARLY_DEFAULT (256 * 1024)
 #define PP_TSTREAM_NAME_MAX 96
+#define PP_TSTREAM_STALL_DEFAULT_MS 10000
 
 struct pp_tstream {
 	GMainContext *ctx;
@@ -27,7 +28,9 @@ struct pp_tstream {
 	int fd;                         /* -1 before attach and after close */
 	GSource *io;                    /* watches fd */
 	gpointer io_tag;
+	GIOCondition io_cond;           /* what io_tag watches */
 	bool sock_closed;               /* attached once and closed since */
+	bool hup_seen;                  /* hangup after our EOF: stop polling */
 
 	/* socket -> channel */
 	bool read_eof;                  /* our socket said EOF; EOF message sent */
@@ -41,6 +44,8 @@ struct pp_tstream {
 	bool eof_received;              /* EOF message seen: shut our write side */
 	bool wr_shut;
 	bool pressure;
+	GSource *stall;                 /* under pressure: progress check */
+	uint64_t stall_mark;            /* bytes_out at the last check */
 
 	bool chan_closing;              /* we reset the channel */
 	bool aborting;

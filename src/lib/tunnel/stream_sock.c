@@ -34,15 +34,67 @@ void pp_tstream_sock_update(struct pp_tstream *st)
 	if (st->wlen > st->woff)
 		cond |= G_IO_OUT;
 	/* poll() reports HUP and ERR whatever was asked: a socket we wait on
-	 * nothing from is not polled at all, or a hung-up one would spin. */
-	if (cond == 0 && st->io_tag) {
-		g_source_remove_unix_fd(st->io, st->io_tag);
-		st->io_tag = NULL;
-	} else if (cond && !st->io_tag) {
+	 * nothing from is not polled at all, or a hung-up one would spin.
+	 * Except after our socket's EOF, until a hangup is seen: the other
+	 * end may still reset (a client that half-closed, then went away),
+	 * and nothing else would tell (pp_tstream_sock_hangup). */
+	bool watch = st->read_eof && !st->hup_seen;
+	if (cond == 0 && !watch) {
+		if (st->io_tag) {
+			g_source_remove_unix_fd(st->io, st->io_tag);
+			st->io_tag = NULL;
+		}
+	} else if (!st->io_tag) {
 		st->io_tag = g_source_add_unix_fd(st->io, st->fd, cond);
-	} else if (cond) {
-		g_source_modify_unix_fd(st->io, st->io_tag, cond);
+	} else if (cond != st->io_cond) {
+		g_source_modify_unix_fd(st->io, st->io_tag, cond); /* wakes the loop: only on change */
 	}
+	st->io_cond = cond;
+}
+
+/* HUP or ERR after our socket's EOF: an error (the other end reset) aborts
+ * the stream; a plain hangup (a UNIX socket closed by its other end) is
+ * only noted, as a TCP FIN would be: the next write will fail. */
+static void pp_tstream_sock_hangup(struct pp_tstream *st)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(st->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err)
+		pp_tstream_fail(st, err == ECONNRESET || err == EPIPE ? "socket reset" : "socket error");
+	else
+		st->hup_seen = true;
+}
+
+static void pp_tstream_stall_stop(struct pp_tstream *st)
+{
+	if (st->stall) {
+		g_source_destroy(st->stall);
+		g_source_unref(st->stall);
+		st->stall = NULL;
+	}
+}
+
+/* While a stream holds the association paused, every other stream and the
+ * control channel of the peer wait too (one SCTP window). A socket that
+ * takes nothing for stall_ms is not coming back: end that stream so the
+ * others move again. A slow socket that makes progress is left alone. */
+static gboolean pp_tstream_stall_check(gpointer data)
+{
+	struct pp_tstream *st = data;
+
+	if (st->stats.bytes_out != st->stall_mark) {
+		st->stall_mark = st->stats.bytes_out;
+		return G_SOURCE_CONTINUE;
+	}
+	pp_log(PP_LOG_WARN, st->log_peer, "stream %s: its socket took nothing for %u ms while the "
+	       "peer's connection waited on it", st->name, st->cfg.stall_ms);
+	g_source_unref(st->stall);
+	st->stall = NULL;
+	pp_tstream_fail(st, "socket stalled");
+	return G_SOURCE_REMOVE;
 }
 
 static void pp_tstream_set_pressure(struct pp_tstream *st, bool over)
@@ -50,6 +102,13 @@ static void pp_tstream_set_pressure(struct pp_tstream *st, bool over)
 	if (st->pressure == over)
 		return;
 	st->pressure = over;
+	pp_tstream_stall_stop(st);
+	if (over) {
+		st->stall_mark = st->stats.bytes_out;
+		st->stall = g_timeout_source_new(st->cfg.stall_ms);
+		g_source_set_callback(st->stall, pp_tstream_stall_check, st, NULL);
+		g_source_attach(st->stall, st->ctx);
+	}
 	if (st->cb.on_pressure)
 		st->cb.on_pressure(st->user, st, over);
 }
@@ -163,6 +222,8 @@ static gboolean pp_tstream_io(GSource *src, GSourceFunc cb, gpointer data)
 		pp_tstream_sock_flush(st);
 	if (st->fd >= 0 && (got & (G_IO_IN | G_IO_HUP | G_IO_ERR)))
 		pp_tstream_sock_read(st);
+	if (st->fd >= 0 && st->read_eof && (got & (G_IO_HUP | G_IO_ERR)))
+		pp_tstream_sock_hangup(st);
 	pp_tstream_sock_update(st);
 	return G_SOURCE_CONTINUE;
 }
@@ -178,6 +239,10 @@ int pp_tstream_attach(struct pp_tstream *st, int fd)
 	st->fd = fd;
 	st->io = g_source_new(&pp_tstream_io_funcs, sizeof(GSource));
 	g_source_set_callback(st->io, NULL, st, NULL);
+	/* GLib "blocks" a non-recursive source around its dispatch by taking
+	 * its fds out of the poll set and back, writing its wakeup eventfd
+	 * twice per dispatch; our dispatch never recurses into the loop. */
+	g_source_set_can_recurse(st->io, TRUE);
 	g_source_attach(st->io, st->ctx);
 	/* Data that came before the socket goes out first. */
 	if (st->wlen - st->woff > st->cfg.write_max)
