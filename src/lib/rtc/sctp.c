@@ -171,19 +171,7 @@ int pp_sctp_feed(struct pp_sctp *s, const uint8_t *pkt, size_t len)
 	case PP_SCTP_FAILED:
 		return PP_ERR_STATE;
 	default:
-		/* Deliver now instead of on the next turn of the loop: one turn
-		 * less of latency per message on each side, and no eventfd
-		 * wakeup. Not from inside a callback of ours (the work source
-		 * is running) or from inside usrsctp: then the upcall wakes the
-		 * work source as usual. */
-		if (s->in_work || s->doomed || pp_sctp_in_usrsctp()) {
-			pp_sctp_input(s, pkt, len);
-			return 0;
-		}
-		pp_sctp_feed_begin(s);
 		pp_sctp_input(s, pkt, len);
-		if (pp_sctp_feed_end(s) || g_source_get_ready_time(s->work) == 0)
-			pp_sctp_work(s);
 		return 0;
 	}
 }
@@ -269,7 +257,12 @@ void pp_sctp_work(struct pp_sctp *s)
 		return;
 	}
 	s->in_work = true;
-	g_source_set_ready_time(s->work, -1);
+	/* Consume the wakeup if it is due; a later deadline (a stream reset
+	 * to retry, the flush insurance) stays armed when pp_sctp_feed runs
+	 * the work ahead of it. */
+	gint64 due = g_source_get_ready_time(s->work);
+	if (due >= 0 && due <= g_get_monotonic_time())
+		g_source_set_ready_time(s->work, -1);
 	pp_sctp_drain_xq(s);
 	if (s->sock && s->state != PP_SCTP_NEW && !s->end_reported)
 		pp_sctp_recv_all(s);

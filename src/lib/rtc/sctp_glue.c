@@ -105,33 +105,9 @@ void pp_sctp_glue_upcall(struct socket *sock, void *arg, int flags)
 	struct pp_sctp *s = arg;
 
 	g_mutex_lock(&pp_sctp_live_lock);
-	if (pp_sctp_is_live(s)) {
-		if (s->in_feed)
-			s->feed_pending = true; /* pp_sctp_feed runs the work itself */
-		else
-			pp_sctp_wake(s);
-	}
+	if (pp_sctp_is_live(s))
+		pp_sctp_wake(s);
 	g_mutex_unlock(&pp_sctp_live_lock);
-}
-
-/* pp_sctp_feed: brackets usrsctp_conninput; true when the work is due. */
-void pp_sctp_feed_begin(struct pp_sctp *s)
-{
-	g_mutex_lock(&pp_sctp_live_lock);
-	s->in_feed = true;
-	s->feed_pending = false;
-	g_mutex_unlock(&pp_sctp_live_lock);
-}
-
-bool pp_sctp_feed_end(struct pp_sctp *s)
-{
-	bool pending;
-
-	g_mutex_lock(&pp_sctp_live_lock);
-	s->in_feed = false;
-	pending = s->feed_pending;
-	g_mutex_unlock(&pp_sctp_live_lock);
-	return pending;
 }
 
 static int pp_sctp_output(void *addr, void *buffer, size_t len, uint8_t tos, uint8_t set_df)

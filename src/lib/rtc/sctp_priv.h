@@ -79,8 +79,6 @@ struct pp_sctp {
 	bool in_work;
 	bool doomed;          /* pp_sctp_free() deferred: inside work or usrsctp */
 	bool rx_paused;       /* pp_sctp_pause_receive(): leave data in usrsctp */
-	bool in_feed;         /* inside pp_sctp_feed (under the live lock) */
-	bool feed_pending;    /* an upcall came meanwhile */
 
 	GHashTable *channels; /* stream id -> channel */
 	GQueue sendq;         /* channels with queued messages, round robin */
@@ -108,8 +106,6 @@ int pp_sctp_glue_attach(struct pp_sctp *s);
 void pp_sctp_glue_detach(struct pp_sctp *s);
 void pp_sctp_glue_upcall(struct socket *sock, void *arg, int flags);
 void pp_sctp_wake(struct pp_sctp *s);
-void pp_sctp_feed_begin(struct pp_sctp *s);
-bool pp_sctp_feed_end(struct pp_sctp *s);
 void pp_sctp_wake_at(struct pp_sctp *s, gint64 at);
 
 /* sctp_crc32c.c */
