@@ -1,0 +1,616 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# e2e-tunnel.sh: the tunnel end to end, TAP on stdout. The topology of
+# topo.sh (home and office behind NAT routers, inet with peerpipe-signal
+# and coturn, the internal svc network that only office reaches, home2
+# and rogue); the services of services/ in svc; the real
+# peerpipe-gateway in office and `peerpipe connect` in home. Every case
+# asserts hashes, byte counts, exit codes or log lines, never timings.
+#
+# Skips every case ("# SKIP binary missing") until peerpipe-gateway is
+# built and `peerpipe connect` exists. The contract the cases rely on is in
+# tests/e2e/README.md.
+#
+# env: PP_BUILD_DIR (default: build; meson passes its own), PP_SIGNAL_BIN,
+#      PP_CLI_BIN, PP_GATEWAY_BIN; E2E_BIG_MB (200) for (b) and (i);
+#      E2E_VERBOSE=1 (every case log); TOPO_KEEP=1 (keep the work dir)
+set -euo pipefail
+umask 077
+
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=topo.sh
+. "$here/topo.sh"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+BIG_MB=${E2E_BIG_MB:-200}
+BIG=$((BIG_MB * 1024 * 1024))
+BIG_TIMEOUT=$((300 + BIG_MB * 6))
+# What a client prints when it gets no tunnel (stdout, case-insensitive),
+# and what the gateway logs when it refuses a peer.
+FAIL_RE='fail|refus|denied|reject|mismatch|untrusted|not pinned|unpinned|not connected'
+REFUSE_RE='refus|reject|not pinned|unpinned|unknown (identity|peer|fingerprint)|not allowed|denied|untrusted'
+FP_RE='^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$'
+
+# local ports of alice's forwards (in home)
+P_API=18080 P_ECHO=18081 P_SECRET=18082 P_NOSUCH=18083 P_SOURCE=18084
+
+CASES=(
+	"tunnel up: alice's client listens on every forward and reaches api through gw1|case_tunnel_up|180"
+	"(a) HTTP GET /health and /bytes (random and compressible) through the tunnel|case_http|300"
+	"(d) half-close: the FIN-reliant sha service answers after the client's FIN|case_half_close|300"
+	"(e) ACL deny: alice -> secret is closed locally, client prints denied, nothing reaches the service|case_deny|120"
+	"(f) unknown service: exactly the same client-visible result as a denied one|case_unknown|120"
+	"(c) 100 concurrent streams held open at once, every body correct|case_concurrent|600"
+	"(b) $BIG_MB MB both ways at once (POST /sha256 up, GET /bytes down), SHA-256 equal|case_big|$BIG_TIMEOUT"
+	"(g) unpinned identity (mallory) gets no tunnel; the gateway logs the refusal|case_unpinned|180"
+	"(g) a client whose pin for gw1 is wrong refuses the gateway|case_wrong_pin|180"
+	"(h) a rogue gateway joining as gw1 with another identity is refused by the client|case_rogue|240"
+	"SIGHUP reload grants, then revokes, alice's access to secret|case_reload|180"
+	"(i) peerpipe-signal killed (-9) mid-transfer: $BIG_MB MB complete with equal hash, new streams still open|case_signal_killed|$BIG_TIMEOUT"
+	"(j) hostile peer: decompression bomb, oversized and garbage frames close only that stream|case_hostile|60"
+	"SIGTERM: client and gateway exit 0, no sanitizer report in any log|case_shutdown|main"
+)
+
+e2e_need_tools
+e2e_find_bins
+
+missing=
+if [[ ! -x $SIGNAL_BIN ]]; then
+	missing="peerpipe-signal ($SIGNAL_BIN)"
+elif [[ ! -x $GATEWAY_BIN ]]; then
+	missing="peerpipe-gateway ($GATEWAY_BIN)"
+elif [[ ! -x $CLI_BIN ]] || ! "$CLI_BIN" connect --help >/dev/null 2>&1; then
+	missing="peerpipe connect ($CLI_BIN)"
+fi
+if [[ -n $missing ]]; then
+	tap_plan ${#CASES[@]}
+	for c in "${CASES[@]}"; do
+		tap_skip "${c%%|*}" "binary missing: $missing"
+	done
+	exit 0
+fi
+
+# --- the cast -----------------------------------------------------------
+
+ALICE_PID=
+GW_PID=
+
+# check_fp TEXT: one line in the pin form
+check_fp() { [[ $1 =~ $FP_RE ]]; }
+
+# mk_client NAME: a desktop config dir with a fresh identity; $W/NAME.fp
+mk_client() {
+	local name=$1 d=$W/clients/$1 fp
+	mkdir -p -m 700 "$W/clients"
+	"$CLI_BIN" --config-dir "$d" keygen >"$d.keygen" 2>&1 || {
+		echo "peerpipe --config-dir $d keygen failed:"
+		cat "$d.keygen"
+		return 1
+	}
+	"$CLI_BIN" --config-dir "$d" id >"$d.id" 2>"$d.id.err" || {
+		echo "peerpipe --config-dir $d id failed:"
+		cat "$d.id.err"
+		return 1
+	}
+	fp=$(cat "$d.id")
+	if [[ $(wc -l <"$d.id") -ne 1 ]] || ! check_fp "$fp"; then
+		echo "peerpipe id printed '$fp', want exactly one line 'sha-256 AB:...'"
+		return 1
+	fi
+	grep -qF -- "${fp#sha-256 }" "$d.keygen" || {
+		echo "keygen did not print the fingerprint that id prints ($fp):"
+		cat "$d.keygen"
+		return 1
+	}
+	printf '%s\n' "$fp" >"$W/$name.fp"
+}
+
+# clone_client FROM TO: another config dir with FROM's identity (its own pins)
+clone_client() {
+	local from=$W/clients/$1 to=$W/clients/$2 fp
+	mkdir -p -m 700 "$to"
+	cp -a -- "$from/identity" "$to/identity"
+	fp=$("$CLI_BIN" --config-dir "$to" id) || return 1
+	[[ $fp == "$(cat "$W/$1.fp")" ]] || {
+		echo "a copy of $from/identity has another fingerprint ($fp)"
+		return 1
+	}
+	printf '%s\n' "$fp" >"$W/$2.fp"
+}
+
+# mk_gateway_identity NAME DIR: keygen in a scratch config dir, its
+# identity/ copied to DIR (identity-key.pem, identity-cert.pem); the
+# fingerprint from the certificate with openssl, checked against id.
+mk_gateway_identity() {
+	local name=$1 dir=$2 tmp=$W/keygen-$1 fp id
+	mkdir -p -m 700 "$tmp" "$(dirname -- "$dir")"
+	"$CLI_BIN" --config-dir "$tmp" keygen >"$tmp.out" 2>&1 || {
+		cat "$tmp.out"
+		return 1
+	}
+	[[ -f $tmp/identity/identity-key.pem && -f $tmp/identity/identity-cert.pem ]] || {
+		echo "keygen left no $tmp/identity/identity-{key,cert}.pem"
+		ls -lR "$tmp"
+		return 1
+	}
+	cp -a -- "$tmp/identity" "$dir"
+	fp=$(openssl x509 -in "$dir/identity-cert.pem" -noout -fingerprint -sha256) || return 1
+	fp="sha-256 ${fp#*=}"
+	id=$("$CLI_BIN" --config-dir "$tmp" id)
+	[[ $fp == "$id" ]] || {
+		echo "openssl says $fp, peerpipe id says $id"
+		return 1
+	}
+	printf '%s\n' "$fp" >"$W/$name.fp"
+}
+
+# mk_token NAME ROOM ROLE FILE
+mk_token() {
+	mkdir -p -m 700 "$W/tokens"
+	"$CLI_BIN" token --secret-file "$W/pki/jwt.secret" --room "$2" --role "$3" \
+		--name "$1" --ttl 3h >"$4"
+	chmod 600 "$4"
+}
+
+# write_gw1_config SECRET_ALLOW: the office gateway's config
+write_gw1_config() {
+	local svc tmp
+	svc=$(topo_addr svc)
+	tmp=$W/gw1.ini.tmp
+	cat >"$tmp" <<-EOF
+		# e2e: gateway gw1 in office, services in svc
+		[gateway]
+		signal_url = $SIG_URL
+		room = office
+		token_file = $W/tokens/gw1.token
+		ca_file = $E2E_CA
+		identity_dir = $W/gw1/identity
+
+		[service api]
+		address = $svc:$SVC_API
+		description = e2e HTTP API
+		allow = alice
+
+		[service echo]
+		address = $svc:$SVC_ECHO
+		description = SHA-256 of the stream, answered after FIN
+		allow = @staff
+
+		[service source]
+		address = $svc:$SVC_SOURCE
+		description = seeded byte stream
+		allow = @staff
+
+		[service secret]
+		address = $svc:$SVC_SINK
+		description = byte-counting sink
+		allow = $1
+
+		[identity alice]
+		fingerprint = $(cat "$W/alice.fp")
+		groups = staff
+
+		[identity bob]
+		fingerprint = $(cat "$W/bob.fp")
+	EOF
+	mv -f -- "$tmp" "$W/gw1.ini"
+}
+
+write_rogue_config() {
+	cat >"$W/rogue.ini" <<-EOF
+		# e2e: a rogue gateway that calls itself gw1 (another identity)
+		[gateway]
+		signal_url = $SIG_URL
+		room = lobby
+		token_file = $W/tokens/rogue.token
+		ca_file = $E2E_CA
+		identity_dir = $W/rogue/identity
+
+		[service api]
+		address = 127.0.0.1:$SVC_API
+		description = the rogue's own service
+		allow = alice
+
+		[identity alice]
+		fingerprint = $(cat "$W/alice.fp")
+		groups = staff
+	EOF
+}
+
+# start_client NAME NODE TOKEN FORWARD...: `peerpipe connect` to gw1;
+# stdout $W/NAME.out, stderr $W/NAME.err; BG_PID
+start_client() {
+	local name=$1 node=$2 token=$3 f
+	shift 3
+	local -a fw=()
+	for f in "$@"; do fw+=(-L "$f"); done
+	start_bg -e "$W/$name.err" "$node" "$W/$name.out" "$CLI_BIN" \
+		--config-dir "$W/clients/$name" connect --signal "$SIG_URL" \
+		--token-file "$token" --ca-file "$E2E_CA" --gateway gw1 "${fw[@]}"
+}
+
+# wait_gateways N TIMEOUT_S: until the server counts N gateways
+wait_gateways() {
+	local i v
+	for ((i = 0; i < $2 * 2; i++)); do
+		v=$(signal_metric 'peerpipe_signal_peers{role="gateway"}')
+		[[ -n $v ]] && ((v >= $1)) && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+relayed() { signal_metric peerpipe_signal_messages_relayed_total; }
+
+wait_listening() { # wait_listening FILE PORT TIMEOUT_S
+	wait_grep "$1" "$3" "listening.*\\b$2\\b|\\b$2\\b.*listening"
+}
+
+# wait_grep_since FILE OFFSET TIMEOUT_S ERE: a matching line after OFFSET
+wait_grep_since() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		since "$1" "$2" | grep -Eiq -- "$4" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+count_i() { grep -ci -- "$2" "$1" 2>/dev/null || true; }
+
+need_tunnel() {
+	[[ -f $W/tunnel.up ]] || fail "the tunnel did not come up (case 1)"
+	topo_alive "$GW_PID" || fail "the gateway is not running any more: $(tail -n 3 "$W/gw1.log" | tr '\n' '|')"
+	topo_alive "$ALICE_PID" || fail "alice's client is not running any more: $(tail -n 3 "$W/alice.err" | tr '\n' '|')"
+}
+
+sink_stats() { cat "$W/svc-svc/sink.stats"; }
+
+# --- cases --------------------------------------------------------------
+
+case_tunnel_up() {
+	local p out="" i
+	for p in $P_API $P_ECHO $P_SECRET $P_NOSUCH $P_SOURCE; do
+		wait_listening "$W/alice.out" $p 60 ||
+			fail "no 'listening' line for $p on the client's stdout: $(tail -n 5 "$W/alice.out" | tr '\n' '|')"
+	done
+	for ((i = 0; i < 180; i++)); do
+		topo_alive "$ALICE_PID" || fail "the client exited: $(tail -n 5 "$W/alice.err" | tr '\n' '|')"
+		topo_alive "$GW_PID" || fail "the gateway exited: $(tail -n 5 "$W/gw1.log" | tr '\n' '|')"
+		out=$(curl_in home "http://127.0.0.1:$P_API/health" --max-time 10 2>/dev/null || true)
+		[[ $out == ok ]] && break
+		sleep 0.5
+	done
+	[[ $out == ok ]] || fail "GET /health through the tunnel never said ok (last: '$out')"
+	touch "$W/tunnel.up"
+}
+
+case_http() {
+	local out exp
+	need_tunnel
+	out=$(curl_in home "http://127.0.0.1:$P_API/health")
+	[[ $out == ok ]] || fail "GET /health: '$out'"
+	exp=$("${E2E_STREAM[@]}" sha 1048576 7)
+	out=$(curl_in home "http://127.0.0.1:$P_API/bytes?n=1048576&seed=7" | sha256sum | cut -d' ' -f1)
+	[[ $out == "$exp" ]] || fail "GET /bytes 1 MiB: sha $out, want $exp"
+	out=$(client_in home get-sha --port $P_API --path "/bytes?n=8388608&seed=8&kind=text" \
+		--n 8388608 --seed 8 --kind text) || fail "GET /bytes 8 MiB text: $out"
+	# the request reached the service from the gateway's inside address
+	out=$(curl_in home "http://127.0.0.1:$P_API/peer")
+	[[ $out == "$(topo_addr office-int)" ]] || fail "the service saw the request from '$out'"
+}
+
+case_half_close() {
+	local out sha
+	need_tunnel
+	out=$(client_in home upload-fin --port $P_ECHO --n 5242997 --seed 5) || fail "5 MB then FIN: $out"
+	sha=$(json_get "$out" .local)
+	grep -q "bytes=5242997 sha=$sha end=eof" "$W/svc-svc/echo.log" ||
+		fail "the sha service did not log bytes=5242997 end=eof"
+	out=$(client_in home upload-fin --port $P_ECHO --n 0) || fail "FIN at once: $out"
+	out=$(client_in home upload-fin --port $P_ECHO --n 1 --seed 6) || fail "1 byte then FIN: $out"
+}
+
+# deny_probe PORT NAME: the client-visible result of a refused forward,
+# saved as $W/deny-NAME.{result,line}
+deny_probe() {
+	local port=$1 name=$2 before out r b line i
+	before=$(count_i "$W/alice.out" denied)
+	out=$(client_in home probe --port "$port" --send 'GET /health HTTP/1.0\r\n\r\n' --timeout 60)
+	note "probe $name: $out"
+	r=$(json_get "$out" .result)
+	b=$(json_get "$out" .bytes)
+	[[ $r == eof || $r == reset ]] || fail "the local connection to $name: $out (want it closed)"
+	[[ $b == 0 ]] || fail "$b bytes came back from $name"
+	for ((i = 0; i < 300; i++)); do
+		(($(count_i "$W/alice.out" denied) > before)) && break
+		sleep 0.1
+	done
+	(($(count_i "$W/alice.out" denied) > before)) || fail "the client printed no 'denied' line for $name"
+	line=$(grep -i denied "$W/alice.out" | tail -n +$((before + 1)) | head -n 1)
+	note "client: $line"
+	printf '%s %s\n' "$r" "$b" >"$W/deny-$name.result"
+	printf '%s\n' "$line" >"$W/deny-$name.line"
+}
+
+case_deny() {
+	need_tunnel
+	deny_probe $P_SECRET secret
+	[[ $(sink_stats) == "connections=0 bytes=0 open=0" ]] ||
+		fail "the secret service was reached: $(sink_stats)"
+}
+
+case_unknown() {
+	local a b
+	need_tunnel
+	[[ -s $W/deny-secret.result ]] || fail "(e) recorded no result to compare with"
+	deny_probe $P_NOSUCH nosuch
+	[[ $(cat "$W/deny-nosuch.result") == "$(cat "$W/deny-secret.result")" ]] ||
+		fail "local result differs: unknown '$(cat "$W/deny-nosuch.result")', denied '$(cat "$W/deny-secret.result")'"
+	a=$(sed -E "s/\\bnosuch\\b/SERVICE/g; s/\\b$P_NOSUCH\\b/PORT/g; s/[0-9]+/N/g" "$W/deny-nosuch.line")
+	b=$(sed -E "s/\\bsecret\\b/SERVICE/g; s/\\b$P_SECRET\\b/PORT/g; s/[0-9]+/N/g" "$W/deny-secret.line")
+	[[ $a == "$b" ]] || fail "the client's lines differ: '$a' vs '$b'"
+}
+
+case_concurrent() {
+	local out
+	need_tunnel
+	out=$(client_in home concurrent --port $P_API --count 100 --group "c100-$$-$RANDOM" \
+		--bytes 65536 --timeout 300) || fail "$out"
+	note "$out"
+	[[ $(json_get "$out" .ok) == 100 ]] || fail "$out"
+	grep -q 'max_active 100$' "$W/svc-svc/api.log" || fail "the API never saw 100 connections at once"
+}
+
+case_big() {
+	local up down exp got
+	need_tunnel
+	client_in home post-sha --port $P_API --n $BIG --seed 21 --timeout $BIG_TIMEOUT >"$W/big-up.json" &
+	up=$!
+	topo_exec home bash -o pipefail -c 'curl -sS --fail --noproxy "*" --max-time "$2" "$1" | sha256sum' \
+		_ "http://127.0.0.1:$P_API/bytes?n=$BIG&seed=22" $BIG_TIMEOUT >"$W/big-down.sha" &
+	down=$!
+	exp=$("${E2E_STREAM[@]}" sha $BIG 22)
+	wait $up || fail "upload: $(cat "$W/big-up.json")"
+	wait $down || fail "download: curl failed"
+	note "upload: $(cat "$W/big-up.json")"
+	[[ $(json_get "$(cat "$W/big-up.json")" .sent) == "$BIG" ]] || fail "upload sent the wrong count"
+	got=$(cut -d' ' -f1 "$W/big-down.sha")
+	[[ $got == "$exp" ]] || fail "download: sha $got, want $exp"
+}
+
+# no_data NODE PORT PROBE: nothing answers through that forward, and the
+# API never saw the probe
+no_data() {
+	local out
+	out=$(curl_in "$1" "http://127.0.0.1:$2/health?probe=$3" --max-time 10 2>/dev/null || true)
+	[[ $out != ok && $out != rogue ]] || fail "GET /health through $2 answered '$out'"
+	! grep -q "probe=$3" "$W/svc-svc/api.log" || fail "the probe reached the API in svc"
+}
+
+case_unpinned() {
+	local off pid
+	topo_alive "$GW_PID" || fail "the gateway is not running any more"
+	off=$(file_size "$W/gw1.log")
+	start_client mallory home2 "$W/tokens/mallory.token" 28080:api
+	pid=$BG_PID
+	# the gateway may refuse before it offers (no SDP relayed): its log
+	# line is the proof that it met mallory
+	wait_grep_since "$W/gw1.log" "$off" 60 "$REFUSE_RE" || fail "the gateway logged no refusal"
+	note "gateway: $(since "$W/gw1.log" "$off" | grep -Ei "$REFUSE_RE" | head -n 3)"
+	no_data home2 28080 mallory
+	# last: the user must learn that there is no tunnel
+	wait_grep "$W/mallory.out" 90 "$FAIL_RE" ||
+		fail "mallory's client printed no failure: $(tail -n 5 "$W/mallory.out" | tr '\n' '|')"
+	note "client: $(grep -Ei "$FAIL_RE" "$W/mallory.out" | head -n 3)"
+	stop_bg "$pid" 10
+}
+
+case_wrong_pin() {
+	local r0 pid
+	topo_alive "$GW_PID" || fail "the gateway is not running any more"
+	r0=$(relayed)
+	start_client alice2 home2 "$W/tokens/alice2.token" 38080:api
+	pid=$BG_PID
+	wait_grep "$W/alice2.out" 90 "$FAIL_RE" ||
+		fail "the client printed no failure: $(tail -n 5 "$W/alice2.out" | tr '\n' '|')"
+	note "client: $(grep -Ei "$FAIL_RE" "$W/alice2.out" | head -n 3)"
+	no_data home2 38080 wrongpin
+	(($(relayed) > r0)) || fail "no SDP/ICE was relayed: the client never met gw1"
+	stop_bg "$pid" 10
+}
+
+case_rogue() {
+	local g0 r0 pid rpid
+	g0=$(signal_metric 'peerpipe_signal_peers{role="gateway"}')
+	start_bg rogue "$W/rogue-gw.log" "$GATEWAY_BIN" --config "$W/rogue.ini"
+	rpid=$BG_PID
+	wait_gateways $((g0 + 1)) 30 ||
+		fail "the rogue gateway did not join: $(tail -n 5 "$W/rogue-gw.log" | tr '\n' '|')"
+	r0=$(relayed)
+	start_client alice3 home2 "$W/tokens/alice3.token" 48080:api
+	pid=$BG_PID
+	wait_grep "$W/alice3.out" 90 "$FAIL_RE" ||
+		fail "the client printed no failure: $(tail -n 5 "$W/alice3.out" | tr '\n' '|')"
+	note "client: $(grep -Ei "$FAIL_RE" "$W/alice3.out" | head -n 3)"
+	no_data home2 48080 rogue
+	! grep -q ' req ' "$W/svc-rogue/api.log" || fail "a request reached the rogue's service"
+	(($(relayed) > r0)) || fail "no SDP/ICE was relayed: the client never met the rogue"
+	stop_bg "$pid" 10
+	stop_bg "$rpid" 10
+}
+
+case_reload() {
+	local i out off st
+	need_tunnel
+	write_gw1_config @staff
+	kill -HUP "$GW_PID"
+	for ((i = 0; i < 60; i++)); do
+		client_in home send --port $P_SECRET --n 1000 --seed 31 --timeout 10 >/dev/null 2>&1 || true
+		st=$(sink_stats)
+		[[ $st =~ bytes=([0-9]+) ]] && ((BASH_REMATCH[1] >= 1000)) && break
+		sleep 0.5
+	done
+	note "sink after the grant: $st"
+	[[ $st =~ bytes=([0-9]+) ]] && ((BASH_REMATCH[1] >= 1000 && BASH_REMATCH[1] % 1000 == 0)) ||
+		fail "after SIGHUP alice still cannot use secret (sink: $st)"
+	topo_alive "$GW_PID" || fail "the gateway died on SIGHUP"
+	out=$(curl_in home "http://127.0.0.1:$P_API/health")
+	[[ $out == ok ]] || fail "the tunnel broke on reload: '$out'"
+
+	write_gw1_config bob
+	kill -HUP "$GW_PID"
+	off=$(file_size "$W/alice.out")
+	for ((i = 0; i < 60; i++)); do
+		out=$(client_in home probe --port $P_SECRET --timeout 5)
+		# closed at once, and the client says denied (a granted stream to
+		# the sink stays open until the probe gives up)
+		if [[ $(json_get "$out" .result) =~ ^(eof|reset)$ ]]; then
+			wait_grep_since "$W/alice.out" "$off" 5 denied && break
+		fi
+		off=$(file_size "$W/alice.out")
+		sleep 0.5
+	done
+	[[ $(json_get "$out" .result) =~ ^(eof|reset)$ && $(json_get "$out" .bytes) == 0 ]] ||
+		fail "after the second SIGHUP alice can still use secret ($out)"
+	wait_grep_since "$W/alice.out" "$off" 5 denied || fail "the client printed no 'denied' after the revoke"
+	topo_alive "$GW_PID" || fail "the gateway died on the second SIGHUP"
+}
+
+case_signal_killed() {
+	local dl spid out i
+	need_tunnel
+	rm -f -- "$W/sk.gate" "$W/sk.progress"
+	client_in home download --port $P_SOURCE --n $BIG --seed 41 --gate "$W/sk.gate" \
+		--gate-after 8388608 --progress "$W/sk.progress" --timeout $BIG_TIMEOUT >"$W/sk.json" &
+	dl=$!
+	wait_file "$W/sk.progress" 120 '^paused' || fail "the download did not get its first 8 MiB"
+	spid=$(cat "$W/signal.pid")
+	kill -KILL "$spid"
+	for ((i = 0; i < 100; i++)); do
+		topo_alive "$spid" || break
+		sleep 0.1
+	done
+	! topo_alive "$spid" || fail "peerpipe-signal survived SIGKILL"
+	! topo_exec inet ss -Hltn "sport = :$SIG_PORT" | grep -q . || fail "something still listens on $SIG_PORT"
+	touch "$W/sk.gate"
+	wait $dl || fail "the download failed: $(cat "$W/sk.json")"
+	out=$(cat "$W/sk.json")
+	note "download: $out"
+	[[ $(json_get "$out" .match) == true && $(json_get "$out" .paused) == true ]] || fail "$out"
+	topo_alive "$GW_PID" || fail "the gateway died with the signaling server"
+	topo_alive "$ALICE_PID" || fail "the client died with the signaling server"
+	out=$(curl_in home "http://127.0.0.1:$P_API/health")
+	[[ $out == ok ]] || fail "no new stream without the signaling server: '$out'"
+	e2e_start_signal || fail "peerpipe-signal did not start again"
+}
+
+case_hostile() {
+	# TODO(lead): needs a hostile peer that opens a peerpipe.tcp.v1 stream and
+	# sends chosen binary messages (an LZ4/zstd bomb over 65,536 decompressed
+	# bytes, a 262,144-byte message, unknown flag bits, garbage). src/tools
+	# peerpipe-rtc-echo cannot: it opens channels only with protocol
+	# peerpipe.echo.v1, opens no control channel and only echoes what it gets.
+	# Then: one stream gets the bad frames, a parallel good stream (GET
+	# /bytes) must complete with the right hash, the bad one must be closed.
+	skip "TODO: needs a hostile-peer tool (peerpipe-rtc-echo cannot send raw frames on a peerpipe.tcp.v1 stream)"
+}
+
+case_shutdown() {
+	local f
+	stop_bg "$ALICE_PID" 15
+	if [[ $BG_STATUS != 0 ]]; then
+		echo "the client exited $BG_STATUS after SIGTERM" >"$W/case.reason"
+		return 1
+	fi
+	stop_bg "$GW_PID" 15
+	if [[ $BG_STATUS != 0 ]]; then
+		echo "the gateway exited $BG_STATUS after SIGTERM" >"$W/case.reason"
+		return 1
+	fi
+	for f in "$W"/*.log "$W"/*.err "$W"/*.out; do
+		[[ -f $f ]] || continue
+		if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
+			echo "sanitizer report in $f" >"$W/case.reason"
+			grep -E -A5 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f" | head -n 20
+			return 1
+		fi
+	done
+}
+
+# --- setup --------------------------------------------------------------
+
+dump_logs() {
+	local rc=$1 f
+	if ((rc != 0)) && ((TAP_N < TAP_PLAN)); then
+		echo "Bail out! e2e-tunnel.sh stopped early (exit $rc)"
+	fi
+	((TAP_FAILED > 0 || rc != 0)) || return 0
+	for f in gw1.log alice.out alice.err rogue-gw.log signal-1.err signal-2.err turn.log; do
+		[[ -s $W/$f ]] || continue
+		echo "# --- $f (last 25 lines)"
+		tail -n 25 "$W/$f" | tap_diag
+	done
+}
+
+setup_fail() { tap_bail "setup: $*"; }
+
+topo_init
+W=$TOPO_DIR
+TOPO_EXIT_HOOKS+=(dump_logs)
+topo_install_trap
+tap_plan ${#CASES[@]}
+
+topo_up home2 rogue || setup_fail "cannot build the topology"
+e2e_make_pki "$W/pki" || setup_fail "cannot make the test PKI"
+e2e_start_turn || setup_fail "coturn did not start"
+e2e_start_signal || setup_fail "peerpipe-signal did not start"
+e2e_start_services svc "$(topo_addr svc)" svc || setup_fail "the services did not start in svc"
+e2e_start_web rogue 127.0.0.1 $SVC_API rogue || setup_fail "the rogue's web server did not start"
+
+for who in alice bob mallory; do
+	mk_client $who >"$W/setup-$who.log" 2>&1 || setup_fail "client $who: $(tr '\n' ' ' <"$W/setup-$who.log")"
+done
+mk_gateway_identity gw1 "$W/gw1/identity" >"$W/setup-gw1.log" 2>&1 ||
+	setup_fail "gateway identity: $(tr '\n' ' ' <"$W/setup-gw1.log")"
+mk_gateway_identity rogue "$W/rogue/identity" >"$W/setup-rogue.log" 2>&1 ||
+	setup_fail "rogue identity: $(tr '\n' ' ' <"$W/setup-rogue.log")"
+[[ $(cat "$W/gw1.fp") != "$(cat "$W/rogue.fp")" ]] || setup_fail "two keygens gave one identity"
+clone_client alice alice2 >"$W/setup-alice2.log" 2>&1 || setup_fail "$(cat "$W/setup-alice2.log")"
+clone_client alice alice3 >"$W/setup-alice3.log" 2>&1 || setup_fail "$(cat "$W/setup-alice3.log")"
+# pins: alice, mallory, alice3 trust the real gw1; alice2 pins the wrong key
+for who in alice mallory alice3; do
+	"$CLI_BIN" --config-dir "$W/clients/$who" pin add gw1 "$(cat "$W/gw1.fp")" >"$W/setup-pin-$who.log" 2>&1 ||
+		setup_fail "pin add for $who: $(tr '\n' ' ' <"$W/setup-pin-$who.log")"
+done
+"$CLI_BIN" --config-dir "$W/clients/alice2" pin add gw1 "$(cat "$W/rogue.fp")" >"$W/setup-pin-alice2.log" 2>&1 ||
+	setup_fail "pin add for alice2: $(tr '\n' ' ' <"$W/setup-pin-alice2.log")"
+
+mk_token gw1 office gateway "$W/tokens/gw1.token" || setup_fail "token for gw1"
+mk_token gw1 lobby gateway "$W/tokens/rogue.token" || setup_fail "token for the rogue"
+for who in alice bob mallory alice2; do
+	mk_token $who office desktop "$W/tokens/$who.token" || setup_fail "token for $who"
+done
+mk_token alice3 lobby desktop "$W/tokens/alice3.token" || setup_fail "token for alice3"
+
+write_gw1_config bob
+write_rogue_config
+
+start_bg office "$W/gw1.log" "$GATEWAY_BIN" --config "$W/gw1.ini"
+GW_PID=$BG_PID
+wait_gateways 1 30 || setup_fail "gw1 did not join the room: $(tail -n 10 "$W/gw1.log" | tr '\n' '|')"
+start_client alice home "$W/tokens/alice.token" \
+	$P_API:api $P_ECHO:echo $P_SECRET:secret $P_NOSUCH:nosuch $P_SOURCE:source
+ALICE_PID=$BG_PID
+
+for c in "${CASES[@]}"; do
+	IFS='|' read -r name fn timeout <<<"$c"
+	if [[ $timeout == main ]]; then
+		run_case_main "$name" "$fn"
+	else
+		run_case "$name" "$fn" "$timeout"
+	fi
+done
+
+((TAP_FAILED == 0))
