@@ -242,6 +242,8 @@ static int conn_run(int argc, char **argv, bool services_only)
 			g_main_context_iteration(app.ctx, TRUE);
 	}
 out:
+	if (app.nag)
+		g_source_remove(app.nag);
 	for (size_t i = 0; i < app.n_fwd; i++)
 		conn_forward_close(&app.fwd[i]);
 	conn_drop_waiting(&app);

@@ -12,6 +12,7 @@
 
 #define CONN_FORWARDS_MAX 64
 #define CONN_WAITING_MAX 256 /* local connections held until the tunnel is up */
+#define CONN_NAG_S 15        /* joined, no tunnel after this: say so */
 
 struct conn_forward {
 	struct conn_app *app;
@@ -36,6 +37,7 @@ struct conn_app {
 	bool services_only;         /* `peerpipe services`: print and exit */
 	int exit_code;
 	char agent[64];
+	guint nag;                  /* "no tunnel yet" notice */
 };
 
 /* connect_fwd.c */

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 void conn_say(const char *fmt, ...)
 {
@@ -36,13 +37,30 @@ static bool conn_want_peer(void *user, const struct pp_sigclient_peer *peer,
 	return true;
 }
 
+/* A gateway that does not know our fingerprint never answers (it does not
+ * tell strangers it exists), so silence is the only sign: name it. */
+static gboolean conn_nag(gpointer data)
+{
+	struct conn_app *app = data;
+
+	app->nag = 0;
+	if (!app->link)
+		conn_say("gateway %s not connected: no answer in %d s (is it in the room, and does "
+		         "its operator have this device's fingerprint, %s?)",
+		         app->gateway, CONN_NAG_S, pp_identity_fingerprint_str(app->identity));
+	return G_SOURCE_REMOVE;
+}
+
 static void conn_on_signal_state(void *user, enum pp_sigclient_state st, enum pp_sigclient_why why,
                                  const char *detail)
 {
 	struct conn_app *app = user;
 
-	if (st == PP_SIGCLIENT_JOINED)
+	if (st == PP_SIGCLIENT_JOINED) {
 		conn_say("signaling: joined");
+		if (!app->link && !app->nag)
+			app->nag = g_timeout_add_seconds(CONN_NAG_S, conn_nag, app);
+	}
 	else if (st == PP_SIGCLIENT_DISCONNECTED)
 		conn_say("signaling: disconnected (%s)%s", pp_sigclient_why_name(why),
 		         app->link ? "; the tunnel stays up" : "; retrying");
