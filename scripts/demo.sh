@@ -76,6 +76,8 @@ ca_file = $E2E_CA
 token_file = $W/gw-office.jwt
 identity_dir = $W/gw/identity
 audit_log = $W/audit.log
+# offer only the outside address: the internal network's never leaves
+ice_addresses = $(topo_addr office)
 
 [identity alice]
 fingerprint = $ALICE_FP

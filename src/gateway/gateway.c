@@ -157,7 +157,11 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 			.allow_insecure_ws = s->insecure_ws,
 		},
 		.session = {
-			.peer = { .identity = id },
+			.peer = {
+				.identity = id,
+				.local_addresses = (const char *const *)cfg->ice_addresses,
+				.n_local_addresses = cfg->n_ice_addresses,
+			},
 			.is_gateway = true,
 			.our_formats = PP_FRAME_FMT_ALL,
 			.compression = gw_frame_policy(cfg->compression),
@@ -170,6 +174,7 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 	};
 
 	gw->cfg = cfg;
+	gw->start_cfg = gw_config_ref(cfg); /* the node keeps pointers into it */
 	gw->identity = id;
 	if (gw_audit_open(s->audit_log) < 0) {
 		pp_log(PP_LOG_ERROR, NULL, "audit log %s: cannot open", s->audit_log);
@@ -202,6 +207,8 @@ void gw_free(struct gw *gw)
 	gw->node = NULL;
 	gw_config_free(gw->cfg);
 	gw->cfg = NULL;
+	gw_config_free(gw->start_cfg);
+	gw->start_cfg = NULL;
 	gw_audit_close();
 }
 

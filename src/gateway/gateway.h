@@ -17,6 +17,8 @@
 struct gw {
 	GMainContext *ctx;
 	struct gw_config *cfg;          /* current; reloads swap it */
+	struct gw_config *start_cfg;    /* what the node was built with (ref):
+	                                 * signaling, ice_addresses */
 	struct pp_identity *identity;
 	struct pp_tnode *node;
 	char agent[64];

@@ -216,6 +216,8 @@ void gw_config_free(struct gw_config *cfg)
 		g_free(cfg->token);
 	}
 	pp_cfg_free(gw_config_keys, gw_config_nkeys, &cfg->gw);
+	for (size_t i = 0; i < cfg->n_ice_addresses; i++)
+		g_free(cfg->ice_addresses[i]);
 	g_free(cfg->services);
 	g_free(cfg->identities);
 	g_free(cfg->pins);

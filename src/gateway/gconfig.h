@@ -30,6 +30,7 @@
 #define GW_HOST_MAX 253           /* a DNS name; IPv6 text is shorter */
 #define GW_CONFIG_FILE_MAX (4 * 1024 * 1024)
 #define GW_PENDING_LIMIT_MAX (256 * 1024) /* tunnel.md §4 */
+#define GW_ICE_ADDRESSES_MAX 16
 
 enum gw_compression {
 	GW_COMPRESSION_AUTO = 0, /* whatever both sides can decode */
@@ -61,6 +62,7 @@ struct gw_settings {
 	char *log_level;
 	bool log_json;
 	char *audit_log;
+	char *ice_addresses;       /* as written; parsed into gw_config.ice_addresses */
 };
 
 extern const struct pp_cfg_key gw_config_keys[];
@@ -107,6 +109,10 @@ struct gw_config {
 	struct gw_identity *identities;
 	size_t n_identities;
 	struct pp_fingerprint *pins;  /* one per identity, same order */
+	/* Host candidates only on these (NULL-terminated list of n); none:
+	 * libnice's choice, every interface, internal ones included. */
+	char *ice_addresses[GW_ICE_ADDRESSES_MAX + 1];
+	size_t n_ice_addresses;
 	size_t bitset_words;          /* words in each gw_service.allowed */
 	int refs;                     /* private: gw_config_ref/free */
 };

@@ -31,6 +31,7 @@ const struct pp_cfg_key gw_config_keys[] = {
 	{ "gateway", "log_level", PP_CFG_STRING, 1, 16, "info", F(log_level), "error, warn, info, debug" },
 	{ "gateway", "log_json", PP_CFG_BOOL, 0, 1, "false", F(log_json), "one JSON object per log line" },
 	{ "gateway", "audit_log", PP_CFG_STRING, 1, 4096, NULL, F(audit_log), "file for connection and stream records" },
+	{ "gateway", "ice_addresses", PP_CFG_STRING, 1, 1024, NULL, F(ice_addresses), "IP addresses to offer as host candidates (default: every interface)" },
 };
 
 const size_t gw_config_nkeys = sizeof(gw_config_keys) / sizeof(gw_config_keys[0]);
@@ -107,6 +108,34 @@ static int gw_check_url(struct gw_load *ld, const struct gw_scan *scan)
 	               gw_where(ld, scan, "signal_url", w, sizeof(w)));
 }
 
+/* ice_addresses: IP literals, comma-separated, at most GW_ICE_ADDRESSES_MAX. */
+static int gw_check_ice_addresses(struct gw_load *ld, const struct gw_scan *scan)
+{
+	struct gw_config *cfg = ld->cfg;
+	char w[320];
+	gchar **v;
+	size_t n = 0;
+
+	if (!cfg->gw.ice_addresses)
+		return 0;
+	v = g_strsplit(cfg->gw.ice_addresses, ",", -1);
+	for (gchar **p = v; *p; p++) {
+		g_strstrip(*p);
+		if (!**p)
+			continue;
+		if (!g_hostname_is_ip_address(*p) || n >= GW_ICE_ADDRESSES_MAX) {
+			g_strfreev(v);
+			return gw_fail(ld->err, ld->errlen, "%s: expected up to %d IP addresses, "
+			               "comma-separated", gw_where(ld, scan, "ice_addresses", w, sizeof(w)),
+			               GW_ICE_ADDRESSES_MAX);
+		}
+		cfg->ice_addresses[n++] = g_strdup(*p);
+	}
+	g_strfreev(v);
+	cfg->n_ice_addresses = n;
+	return 0;
+}
+
 int gw_check_settings(struct gw_load *ld, const struct gw_scan *scan)
 {
 	struct gw_config *cfg = ld->cfg;
@@ -131,7 +160,7 @@ int gw_check_settings(struct gw_load *ld, const struct gw_scan *scan)
 	if (pp_log_level_parse(g->log_level, &cfg->log_level) < 0)
 		return gw_fail(ld->err, ld->errlen, "%s: expected error, warn, info or debug",
 		               gw_where(ld, scan, "log_level", w, sizeof(w)));
-	return 0;
+	return gw_check_ice_addresses(ld, scan);
 }
 
 /* A JWT's form: three base64url parts. The content is never printed. */

@@ -353,12 +353,32 @@ static void test_sample(void)
 	g_free(text);
 }
 
+/* ice_addresses: IP literals only, kept in order; anything else refused. */
+static void test_ice_addresses(void)
+{
+	struct gw_config *cfg = gwt_load_ok(GWT_HEAD "ice_addresses = 198.51.100.7, 2001:db8::7\n");
+
+	g_assert_cmpuint(cfg->n_ice_addresses, ==, 2);
+	g_assert_cmpstr(cfg->ice_addresses[0], ==, "198.51.100.7");
+	g_assert_cmpstr(cfg->ice_addresses[1], ==, "2001:db8::7");
+	g_assert_null(cfg->ice_addresses[2]);
+	gw_config_free(cfg);
+	cfg = gwt_load_ok(GWT_HEAD);
+	g_assert_cmpuint(cfg->n_ice_addresses, ==, 0);
+	gw_config_free(cfg);
+	expect_error(GWT_HEAD "ice_addresses = gw.example.org\n", "t.ini:4: [gateway] ice_addresses");
+	expect_error(GWT_HEAD "ice_addresses = 10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5,"
+	             "10.0.0.6,10.0.0.7,10.0.0.8,10.0.0.9,10.0.0.10,10.0.0.11,10.0.0.12,10.0.0.13,"
+	             "10.0.0.14,10.0.0.15,10.0.0.16,10.0.0.17\n", "up to 16 IP addresses");
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/gconfig/good", test_good_file);
 	g_test_add_func("/gconfig/defaults", test_defaults_and_empty_room);
 	g_test_add_func("/gconfig/structure-errors", test_structure_errors);
+	g_test_add_func("/gconfig/ice_addresses", test_ice_addresses);
 	g_test_add_func("/gconfig/gateway-errors", test_gateway_errors);
 	g_test_add_func("/gconfig/addresses", test_addresses);
 	g_test_add_func("/gconfig/section-errors", test_section_errors);
