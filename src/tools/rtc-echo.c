@@ -64,34 +64,8 @@ struct echo_opts {
 
 static void echo_take_ice_servers(struct echo_app *app, json_t *servers)
 {
-	size_t i;
-	json_t *s;
-
-	if (!app->use_joined_ice || !json_is_array(servers))
-		return;
-	json_decref(app->ice_json);
-	app->ice_json = json_incref(servers);
-	app->n_ice = 0;
-	json_array_foreach(servers, i, s) {
-		json_t *urls = json_object_get(s, "urls");
-		struct pp_ice_server *is = &app->ice[app->n_ice];
-		size_t j, n = 0;
-		json_t *u;
-
-		if (app->n_ice >= PP_ICE_SERVERS_MAX)
-			break;
-		json_array_foreach(urls, j, u) {
-			if (n < PP_ICE_URLS_MAX && json_is_string(u))
-				app->ice_urls[app->n_ice][n++] = json_string_value(u);
-		}
-		if (!n)
-			continue;
-		is->urls = app->ice_urls[app->n_ice];
-		is->n_urls = n;
-		is->username = json_string_value(json_object_get(s, "username"));
-		is->credential = json_string_value(json_object_get(s, "credential"));
-		app->n_ice++;
-	}
+	if (app->use_joined_ice && json_is_array(servers))
+		pp_ice_server_set_take(&app->ice, servers);
 }
 
 /* --- signaling callbacks ---------------------------------------------------- */
@@ -421,7 +395,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 20 && g_main_context_iteration(app.ctx, FALSE); i++)
 		;
 	echo_emit("exit", json_pack("{s:i}", "code", app.exit_code));
-	json_decref(app.ice_json);
+	pp_ice_server_set_clear(&app.ice);
 	pp_identity_free(app.identity);
 	g_strfreev(app.local_addresses);
 	g_strfreev(app.open_labels);

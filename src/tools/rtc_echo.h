@@ -10,6 +10,7 @@
 #include "peerpipe/rtc/ice.h"
 #include "peerpipe/rtc/peer.h"
 #include "peerpipe/sigclient.h"
+#include "peerpipe/sigice.h"
 
 #include <glib.h>
 #include <jansson.h>
@@ -35,11 +36,7 @@ struct echo_app {
 	char **local_addresses; /* NULL-terminated */
 	char **open_labels;     /* NULL-terminated: channels we open */
 	bool use_joined_ice;
-	/* ice servers from JOINED (strings owned by ice_json) */
-	json_t *ice_json;
-	struct pp_ice_server ice[PP_ICE_SERVERS_MAX];
-	const char *ice_urls[PP_ICE_SERVERS_MAX][PP_ICE_URLS_MAX];
-	size_t n_ice;
+	struct pp_ice_server_set ice; /* from JOINED (--ice-from-joined) */
 	GHashTable *peers;      /* peer_id -> struct echo_peer */
 	bool stopping;
 	int exit_code;

@@ -6,6 +6,7 @@
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
 #include "peerpipe/rtc/ice.h"
+#include "peerpipe/sigice.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,7 @@ struct pp_tlink {
 	struct pp_sigclient_peer peer;
 	struct pp_tsession *session;
 	void *data;
-	json_t *ice_json;   /* keeps the strings ice[] points to */
-	struct pp_ice_server ice[PP_ICE_SERVERS_MAX];
-	const char *ice_urls[PP_ICE_SERVERS_MAX][PP_ICE_URLS_MAX];
-	size_t n_ice;
+	struct pp_ice_server_set ice; /* the room's, when the link was made */
 	char log_peer[PP_NAME_MAX + 16];
 	bool closed;
 };
@@ -45,38 +43,10 @@ static const struct pp_tsession_callbacks pp_tnode_session_cb;
 
 /* --- links ---------------------------------------------------------------------- */
 
-static void pp_tlink_take_ice(struct pp_tlink *l, json_t *servers)
-{
-	size_t i;
-	json_t *s;
-
-	l->ice_json = servers ? json_incref(servers) : NULL;
-	json_array_foreach(servers, i, s) {
-		json_t *urls = json_object_get(s, "urls");
-		struct pp_ice_server *is = &l->ice[l->n_ice];
-		size_t j, n = 0;
-		json_t *u;
-
-		if (l->n_ice >= PP_ICE_SERVERS_MAX)
-			break;
-		json_array_foreach(urls, j, u) {
-			if (n < PP_ICE_URLS_MAX && json_is_string(u))
-				l->ice_urls[l->n_ice][n++] = json_string_value(u);
-		}
-		if (!n)
-			continue;
-		is->urls = l->ice_urls[l->n_ice];
-		is->n_urls = n;
-		is->username = json_string_value(json_object_get(s, "username"));
-		is->credential = json_string_value(json_object_get(s, "credential"));
-		l->n_ice++;
-	}
-}
-
 static void pp_tlink_free(struct pp_tlink *l)
 {
 	pp_tsession_free(l->session);
-	json_decref(l->ice_json);
+	pp_ice_server_set_clear(&l->ice);
 	g_free(l);
 }
 
@@ -99,12 +69,12 @@ static struct pp_tlink *pp_tnode_link_new(struct pp_tnode *n, const struct pp_si
 	l->node = n;
 	l->peer = *peer;
 	g_snprintf(l->log_peer, sizeof(l->log_peer), "%s/%.6s", peer->name, peer->peer_id);
-	pp_tlink_take_ice(l, n->ice_json);
+	pp_ice_server_set_take(&l->ice, n->ice_json);
 	sc.offerer = offerer;
 	sc.peer.pins = pins;
 	sc.peer.n_pins = n_pins;
-	sc.peer.ice_servers = l->ice;
-	sc.peer.n_ice_servers = l->n_ice;
+	sc.peer.ice_servers = l->ice.v;
+	sc.peer.n_ice_servers = l->ice.n;
 	sc.peer.log_peer = l->log_peer;
 	l->session = pp_tsession_new(n->ctx, &sc, &pp_tnode_session_cb, l);
 	if (!l->session || (offerer && pp_tsession_start_offer(l->session) < 0)) {
