@@ -329,6 +329,15 @@ static void pp_ice_closed(GObject *src, GAsyncResult *res, gpointer data)
 	}
 }
 
+/* Closing: libnice reads a stream's sockets only while a receive callback
+ * is attached, and an unread datagram (a TURN deallocate answer, a late
+ * packet of the peer) keeps its source ready on every loop turn until the
+ * close finishes: drop them instead of spinning. */
+static void pp_ice_recv_drop(NiceAgent *agent, guint stream, guint comp, guint len, gchar *buf,
+                             gpointer data)
+{
+}
+
 /* Stops everything that could call back into ice. */
 static void pp_ice_quiesce(struct pp_ice *ice)
 {
@@ -339,7 +348,7 @@ static void pp_ice_quiesce(struct pp_ice *ice)
 	ice->mdns = NULL;
 	if (ice->agent) {
 		if (ice->stream)
-			nice_agent_attach_recv(ice->agent, ice->stream, 1, ice->ctx, NULL, NULL);
+			nice_agent_attach_recv(ice->agent, ice->stream, 1, ice->ctx, pp_ice_recv_drop, NULL);
 		g_signal_handlers_disconnect_by_data(ice->agent, ice);
 	}
 }

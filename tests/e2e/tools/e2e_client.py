@@ -71,7 +71,10 @@ def cmd_probe(a):
     try:
         s = connect(a.host, a.port, a.timeout)
     except OSError as e:
-        return out({"result": "refused", "error": str(e), "bytes": 0}, True)
+        # a reset can race the handshake: the forward accepted, then the
+        # tunnel refused the stream before connect() returned
+        res = "reset" if e.errno in (errno.ECONNRESET, errno.EPIPE) else "refused"
+        return out({"result": res, "error": str(e), "bytes": 0}, True)
     got = 0
     res = "eof"
     try:
