@@ -88,7 +88,10 @@ static struct pp_tlink *pp_tnode_link_new(struct pp_tnode *n, const struct pp_si
 }
 
 /* A connected session that the peer (declared fingerprint) already has:
- * after a signaling reconnect it comes back under a new peer_id. */
+ * after a signaling reconnect it comes back under a new peer_id. Only a
+ * session whose peer_id has left the room qualifies: name and fingerprint
+ * are only declared, so a second member claiming them while the first is
+ * still there must not take over its signaling address. */
 static struct pp_tlink *pp_tnode_find_live(struct pp_tnode *n, const struct pp_sigclient_peer *peer)
 {
 	GHashTableIter it;
@@ -101,7 +104,8 @@ static struct pp_tlink *pp_tnode_find_live(struct pp_tnode *n, const struct pp_s
 		struct pp_tlink *l = key;
 		if (!l->closed && pp_tsession_get_state(l->session) == PP_TSESSION_READY &&
 		    strcmp(l->peer.fingerprint, peer->fingerprint) == 0 &&
-		    strcmp(l->peer.name, peer->name) == 0)
+		    strcmp(l->peer.name, peer->name) == 0 &&
+		    !g_hash_table_contains(n->roster, l->peer.peer_id))
 			return l;
 	}
 	return NULL;
