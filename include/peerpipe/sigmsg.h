@@ -8,6 +8,8 @@
 #ifndef PEERPIPE_SIGMSG_H
 #define PEERPIPE_SIGMSG_H
 
+#include "peerpipe/json.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,9 +49,6 @@ const char *pp_sig_type_name(enum pp_sig_type t);
 
 /* A peer_id: exactly 32 lowercase hex characters. */
 bool pp_peer_id_valid(const char *s, size_t len);
-/* Depth of {} and [] counted on the raw text (strings skipped), so a
- * parser's recursion is bounded before it starts. */
-bool pp_json_nesting_ok(const char *text, size_t len, int max_depth);
 
 /* "sha-256 AB:CD:..." with a known hash name and its exact length. */
 int pp_fingerprint_valid(const char *s, size_t len);

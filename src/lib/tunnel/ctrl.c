@@ -4,7 +4,7 @@
 #include "peerpipe/tunnel/ctrl.h"
 
 #include "peerpipe/error.h"
-#include "peerpipe/sigmsg.h" /* pp_json_nesting_ok */
+#include "peerpipe/json.h"
 #include "peerpipe/tunnel/frame.h"
 
 #include <jansson.h>
