@@ -130,9 +130,9 @@ static int gw_check_ice_addresses(struct gw_load *ld, const struct gw_scan *scan
 			               GW_ICE_ADDRESSES_MAX);
 		}
 		cfg->ice_addresses[n++] = g_strdup(*p);
+		cfg->n_ice_addresses = n; /* freed with cfg, also on a later error */
 	}
 	g_strfreev(v);
-	cfg->n_ice_addresses = n;
 	return 0;
 }
 
