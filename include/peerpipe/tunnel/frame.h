@@ -66,6 +66,10 @@
  * own level 19 uses 2^23 for large inputs; nothing sane needs more for
  * messages of 64 KiB. */
 #define PP_FRAME_ZSTD_WINDOW_LOG_MAX 23
+/* zstd contexts alive at once in the process (each holds megabytes):
+ * beyond, streams send LZ4 or raw, and zstd received is refused. */
+#define PP_FRAME_ZSTD_ENCODERS_MAX 64
+#define PP_FRAME_ZSTD_DECODERS_MAX 64
 
 enum pp_frame_kind {
 	PP_FRAME_RAW = 0,

@@ -26,6 +26,10 @@ int pp_codec_lz4_decompress(const uint8_t *p, size_t plen, uint8_t *out,
                             size_t *out_len, const char **why);
 size_t pp_codec_lz4_state_size(const void *state);
 
+/* Frees a context made here (they are counted against the budget). */
+void pp_codec_zstd_cctx_free(ZSTD_CCtx *c);
+void pp_codec_zstd_dctx_free(ZSTD_DCtx *d);
+
 /* One independent zstd frame (with content size and checksum), or 0. */
 size_t pp_codec_zstd_frame_compress(ZSTD_CCtx **cc, const uint8_t *src, size_t len,
                                     uint8_t *dst, size_t cap);

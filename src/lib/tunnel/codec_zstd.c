@@ -14,18 +14,54 @@
  * size 0. It ends a frame without a checksum. */
 static const uint8_t pp_zstd_end_block[3] = { 0x01, 0x00, 0x00 };
 
+/* Process-wide budget of zstd contexts: each holds megabytes (about
+ * 2.6 MB to compress, up to 8 MiB to decompress a 2^23 window), and a
+ * peer decides how many streams exist. Beyond the budget the encoder
+ * sends LZ4 or raw instead and the decoder refuses zstd (that stream
+ * closes). */
+static int pp_zstd_cctx_live, pp_zstd_dctx_live;
+
+static bool pp_zstd_take(int *live, int max)
+{
+	int n = __atomic_add_fetch(live, 1, __ATOMIC_RELAXED);
+	if (n <= max)
+		return true;
+	__atomic_sub_fetch(live, 1, __ATOMIC_RELAXED);
+	return false;
+}
+
+void pp_codec_zstd_cctx_free(ZSTD_CCtx *c)
+{
+	if (c) {
+		ZSTD_freeCCtx(c);
+		__atomic_sub_fetch(&pp_zstd_cctx_live, 1, __ATOMIC_RELAXED);
+	}
+}
+
+void pp_codec_zstd_dctx_free(ZSTD_DCtx *d)
+{
+	if (d) {
+		ZSTD_freeDCtx(d);
+		__atomic_sub_fetch(&pp_zstd_dctx_live, 1, __ATOMIC_RELAXED);
+	}
+}
+
 static ZSTD_CCtx *pp_zstd_cctx(ZSTD_CCtx **cc, int window_log, int checksum)
 {
 	if (*cc)
 		return *cc;
-	ZSTD_CCtx *c = ZSTD_createCCtx();
-	if (!c)
+	if (!pp_zstd_take(&pp_zstd_cctx_live, PP_FRAME_ZSTD_ENCODERS_MAX))
 		return NULL;
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	if (!c) {
+		__atomic_sub_fetch(&pp_zstd_cctx_live, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
 	if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, PP_FRAME_ZSTD_LEVEL)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, checksum)) ||
 	    (window_log &&
 	     ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, window_log)))) {
-		ZSTD_freeCCtx(c);
+		pp_codec_zstd_cctx_free(c);
 		return NULL;
 	}
 	*cc = c;
@@ -87,7 +123,7 @@ size_t pp_codec_zstream_compress(struct pp_zstream_enc *z, const uint8_t *src,
 
 void pp_codec_zstream_release(struct pp_zstream_enc *z)
 {
-	ZSTD_freeCCtx(z->cc);
+	pp_codec_zstd_cctx_free(z->cc);
 	z->cc = NULL;
 	z->fresh = true;
 }
@@ -121,16 +157,23 @@ static int pp_zstd_fail(size_t err, const char **why)
 	}
 }
 
-static ZSTD_DCtx *pp_zstd_dctx(ZSTD_DCtx **dc)
+static ZSTD_DCtx *pp_zstd_dctx(ZSTD_DCtx **dc, const char **why)
 {
 	if (*dc)
 		return *dc;
+	if (!pp_zstd_take(&pp_zstd_dctx_live, PP_FRAME_ZSTD_DECODERS_MAX)) {
+		*why = "too many zstd streams in this process";
+		return NULL;
+	}
 	ZSTD_DCtx *d = ZSTD_createDCtx();
-	if (d && ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax,
-	                                             PP_FRAME_ZSTD_WINDOW_LOG_MAX))) {
-		ZSTD_freeDCtx(d);
+	if (!d) {
+		__atomic_sub_fetch(&pp_zstd_dctx_live, 1, __ATOMIC_RELAXED);
+	} else if (ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax,
+	                                               PP_FRAME_ZSTD_WINDOW_LOG_MAX))) {
+		pp_codec_zstd_dctx_free(d);
 		d = NULL;
 	}
+	*why = "no memory for zstd";
 	return *dc = d;
 }
 
@@ -157,11 +200,9 @@ int pp_codec_zstd_frame_decompress(ZSTD_DCtx **dc, const uint8_t *p, size_t plen
 		*why = "zstd frame content size over 65536";
 		return PP_ERR_TOO_BIG;
 	}
-	ZSTD_DCtx *d = pp_zstd_dctx(dc);
-	if (!d) {
-		*why = "no memory for zstd";
+	ZSTD_DCtx *d = pp_zstd_dctx(dc, why);
+	if (!d)
 		return PP_ERR_NOMEM;
-	}
 	/* One pass straight into out: no window buffer is allocated, and a
 	 * frame of unknown size that grows past out fails dstSize_tooSmall. */
 	size_t n = ZSTD_decompressDCtx(d, out, PP_FRAME_DATA_MAX, p, plen);
@@ -200,11 +241,9 @@ static int pp_zstream_drain(ZSTD_DCtx *d, ZSTD_inBuffer *in, const char **why)
 int pp_codec_zstream_decompress(ZSTD_DCtx **dc, const uint8_t *p, size_t plen,
                                 uint8_t *out, size_t *out_len, const char **why)
 {
-	ZSTD_DCtx *d = pp_zstd_dctx(dc);
-	if (!d) {
-		*why = "no memory for zstd";
+	ZSTD_DCtx *d = pp_zstd_dctx(dc, why);
+	if (!d)
 		return PP_ERR_NOMEM;
-	}
 	ZSTD_inBuffer in = { p, plen, 0 };
 	ZSTD_outBuffer ob = { out, PP_FRAME_DATA_MAX, 0 };
 	for (;;) {

@@ -60,7 +60,7 @@ void pp_frame_encoder_shrink(struct pp_frame_encoder *e)
 {
 	free(e->lz4_state);
 	e->lz4_state = NULL;
-	ZSTD_freeCCtx(e->zframe);
+	pp_codec_zstd_cctx_free(e->zframe);
 	e->zframe = NULL;
 	pp_codec_zstream_release(&e->zs);
 }
@@ -203,8 +203,8 @@ void pp_frame_decoder_free(struct pp_frame_decoder *d)
 {
 	if (!d)
 		return;
-	ZSTD_freeDCtx(d->zframe);
-	ZSTD_freeDCtx(d->zstream);
+	pp_codec_zstd_dctx_free(d->zframe);
+	pp_codec_zstd_dctx_free(d->zstream);
 	free(d);
 }
 

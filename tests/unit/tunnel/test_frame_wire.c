@@ -302,12 +302,49 @@ static void test_bad_zstd_stream(void)
 	pp_frame_decoder_free(d);
 }
 
+/* The process-wide zstd budget: decoders beyond PP_FRAME_ZSTD_DECODERS_MAX
+ * refuse zstd (that stream closes) until one is freed; encoders beyond
+ * PP_FRAME_ZSTD_ENCODERS_MAX send without zstd. */
+static void test_zstd_budget(void)
+{
+	struct pp_frame_decoder *d[PP_FRAME_ZSTD_DECODERS_MAX + 1];
+	struct pp_frame_encoder *e[PP_FRAME_ZSTD_ENCODERS_MAX + 1];
+	size_t z = ZSTD_compress(m + 1, sizeof(m) - 1, sql, 8192, 3), len = z + 1, got = 0;
+	const char *why = NULL;
+	uint8_t msg[PP_FRAME_MSG_MAX];
+	size_t n = 0;
+
+	g_assert_false(ZSTD_isError(z));
+	m[0] = PP_FRAME_ZSTD;
+	for (size_t i = 0; i <= PP_FRAME_ZSTD_DECODERS_MAX; i++)
+		d[i] = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
+	for (size_t i = 0; i < PP_FRAME_ZSTD_DECODERS_MAX; i++)
+		ok(d[i], len, sql, 8192);
+	g_assert_cmpint(pp_frame_decode(d[PP_FRAME_ZSTD_DECODERS_MAX], m, len, out, &got, &why), <, 0);
+	g_assert_cmpstr(why, ==, "too many zstd streams in this process");
+	pp_frame_decoder_free(d[0]);
+	ok(d[PP_FRAME_ZSTD_DECODERS_MAX], len, sql, 8192);
+	for (size_t i = 1; i <= PP_FRAME_ZSTD_DECODERS_MAX; i++)
+		pp_frame_decoder_free(d[i]);
+
+	for (size_t i = 0; i <= PP_FRAME_ZSTD_ENCODERS_MAX; i++) {
+		e[i] = pp_frame_encoder_new(PP_FRAME_FMT_ALL);
+		pp_frame_encoder_set_policy(e[i], PP_FRAME_POLICY_ZSTD_STREAM);
+		g_assert_cmpint(pp_frame_encode(e[i], sql, 8192, true, msg, sizeof(msg), &n), ==, 0);
+		g_assert_cmpuint(msg[0] & PP_FRAME_KIND_MASK, ==,
+		                 i < PP_FRAME_ZSTD_ENCODERS_MAX ? PP_FRAME_ZSTD_STREAM : PP_FRAME_RAW);
+	}
+	for (size_t i = 0; i <= PP_FRAME_ZSTD_ENCODERS_MAX; i++)
+		pp_frame_encoder_free(e[i]);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	td_sql(sql, sizeof(sql), 3);
 	td_random(rnd, sizeof(rnd), 11);
 	g_test_add_func("/tunnel/frame_wire/foreign_stream", test_foreign_stream);
+	g_test_add_func("/tunnel/frame_wire/zstd_budget", test_zstd_budget);
 	g_test_add_func("/tunnel/frame_wire/foreign_forms", test_foreign_forms);
 	g_test_add_func("/tunnel/frame_wire/bad_flags", test_bad_flags);
 	g_test_add_func("/tunnel/frame_wire/bad_lz4", test_bad_lz4);
