@@ -78,6 +78,11 @@ identity_dir = $W/gw/identity
 audit_log = $W/audit.log
 # offer only the outside address: the internal network's never leaves
 ice_addresses = $(topo_addr office)
+# Suricata inspects the decrypted traffic on the way to the services
+ids = ids
+ids_interface = int0
+ids_rules = $REPO/deploy/suricata/peerpipe.rules
+ids_work_dir = $W/ids
 
 [identity alice]
 fingerprint = $ALICE_FP
@@ -99,6 +104,8 @@ step "6. Start the gateway in office"
 start_bg office "$W/gateway.log" "$GATEWAY_BIN" --config "$W/gateway.ini"
 wait_file "$W/gateway.log" 15 'signaling: joined' || { tail "$W/gateway.log"; exit 1; }
 say "joined room 'office' as gw-office"
+wait_file "$W/gateway.log" 60 'IDS ready' || { tail "$W/gateway.log"; exit 1; }
+say "Suricata $(suricata -V | grep -o '[0-9][0-9.]*' | head -1) inspects the traffic to the services (IDS on int0)"
 
 step "7. alice connects from home: local port 18080 -> api, 18081 -> admin"
 start_bg home "$W/alice.out" "$CLI_BIN" --config-dir "$W/alice" connect --signal "$SIG_URL" \
@@ -121,9 +128,18 @@ wait_file "$W/alice.out" 5 'denied' || true
 grep -i 'denied' "$W/alice.out" | show
 grep 'denied' "$W/gateway.log" | sed 's/^[^ ]* //' | show
 
-step "10. The gateway's audit log (JSON lines, for the security team)"
-sleep 0.3
-jq -c '{event, peer, service, reason}' "$W/audit.log" | show
+step "10. An attack through the same tunnel: Suricata sees it in the clear, the stream is cut"
+say "\$ curl 'http://127.0.0.1:18080/search?q=1%27%20UNION%20SELECT%20username,password%20FROM%20users--'"
+if topo_exec home curl -sS --max-time 10 "http://127.0.0.1:18080/search?q=1%27%20UNION%20SELECT%20username,password%20FROM%20users--" 2>&1 | show; then :; fi
+wait_file "$W/alice.out" 5 'ALERT' || true
+grep 'ALERT' "$W/alice.out" | show
+grep 'IDS alert' "$W/gateway.log" | sed 's/^[^ ]* //' | show
+say "\$ curl http://127.0.0.1:18080/health   (the same tunnel still serves clean requests)"
+{ topo_exec home curl -sS --max-time 10 http://127.0.0.1:18080/health; echo; } | show
 
-step "Done: the P2P tunnel carried the allowed request; the forbidden service was refused."
-say "(IDS/IPS on the decrypted traffic and Sentinel bans come with the next issue.)"
+step "11. The gateway's audit log (JSON lines, for the security team)"
+sleep 0.3
+jq -c '{event, peer, service, reason, signature_id, action}' "$W/audit.log" | show
+
+step "Done: the P2P tunnel carried the allowed request, refused the forbidden service and cut the attack."
+say "(Inline IPS mode and Sentinel bans come next.)"

@@ -175,6 +175,9 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 
 	gw->cfg = cfg;
 	gw->start_cfg = gw_config_ref(cfg); /* the node keeps pointers into it */
+	gw->flows = g_hash_table_new(g_str_hash, g_str_equal);
+	if (gw_ids_start(gw, cfg) < 0)
+		return PP_ERR_CONFIG;
 	gw->identity = id;
 	if (gw_audit_open(s->audit_log) < 0) {
 		pp_log(PP_LOG_ERROR, NULL, "audit log %s: cannot open", s->audit_log);
@@ -203,8 +206,12 @@ unsigned gw_stop(struct gw *gw)
 
 void gw_free(struct gw *gw)
 {
+	gw_ids_stop(gw);
 	pp_tnode_free(gw->node);
 	gw->node = NULL;
+	if (gw->flows)
+		g_hash_table_destroy(gw->flows);
+	gw->flows = NULL;
 	gw_config_free(gw->cfg);
 	gw->cfg = NULL;
 	gw_config_free(gw->start_cfg);

@@ -8,6 +8,8 @@
 
 #include "gconfig.h"
 
+#include "peerpipe/ids/eve.h"
+#include "peerpipe/ids/suricata.h"
 #include "peerpipe/rtc/identity.h"
 #include "peerpipe/tunnel/node.h"
 
@@ -25,6 +27,10 @@ struct gw {
 	char room[PP_NAME_MAX + 1];     /* from the token when not configured */
 	bool stopping;
 	unsigned streams;               /* live streams, all peers */
+	GHashTable *flows;              /* "ip port" of a service socket -> gw_stream */
+	struct pp_suricata *ids;        /* ids = ids */
+	gchar **ids_rules;
+	bool ids_on, ids_ready, ids_fail_open;
 };
 
 /* A connected desktop. */
@@ -47,6 +53,7 @@ struct gw_stream {
 	GSource *pending_src;           /* its writability watch */
 	GSource *pending_timer;         /* connect_timeout */
 	bool connected;
+	char flow_key[PP_EVE_IP_MAX + 8]; /* our socket's "ip port" (alerts) */
 };
 
 int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id);
@@ -55,6 +62,17 @@ unsigned gw_stop(struct gw *gw);
 void gw_free(struct gw *gw);
 /* Applies a new configuration (takes the reference). */
 void gw_reload(struct gw *gw, struct gw_config *newc);
+
+/* gw_ids.c: Suricata with the gateway (ids = ids). */
+int gw_ids_start(struct gw *gw, const struct gw_config *cfg);
+bool gw_ids_admits(const struct gw *gw);
+void gw_ids_stop(struct gw *gw);
+
+/* gw_alert.c: IDS alerts to streams (by the service socket's local address). */
+void gw_alert_track(struct gw *gw, struct gw_stream *gs, int fd);
+void gw_alert_untrack(struct gw *gw, struct gw_stream *gs);
+/* An EVE alert or drop: ALERT to the stream's peer, the stream reset. */
+void gw_alert(struct gw *gw, const struct pp_eve *e);
 
 /* gw_stream.c */
 void gw_stream_request(struct gw_peer *p, struct pp_sctp_channel *ch);

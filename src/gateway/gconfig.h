@@ -63,6 +63,11 @@ struct gw_settings {
 	bool log_json;
 	char *audit_log;
 	char *ice_addresses;       /* as written; parsed into gw_config.ice_addresses */
+	char *ids;                 /* off | ids */
+	char *ids_interface;
+	char *ids_rules;           /* comma-separated absolute paths */
+	char *ids_work_dir;
+	char *ids_policy;          /* fail-closed | fail-open */
 };
 
 extern const struct pp_cfg_key gw_config_keys[];

@@ -31,6 +31,11 @@ const struct pp_cfg_key gw_config_keys[] = {
 	{ "gateway", "log_level", PP_CFG_STRING, 1, 16, "info", F(log_level), "error, warn, info, debug" },
 	{ "gateway", "log_json", PP_CFG_BOOL, 0, 1, "false", F(log_json), "one JSON object per log line" },
 	{ "gateway", "audit_log", PP_CFG_STRING, 1, 4096, NULL, F(audit_log), "file for connection and stream records" },
+	{ "gateway", "ids", PP_CFG_STRING, 1, 8, "off", F(ids), "off or ids (Suricata sniffing ids_interface)" },
+	{ "gateway", "ids_interface", PP_CFG_STRING, 1, 15, NULL, F(ids_interface), "the interface towards the services" },
+	{ "gateway", "ids_rules", PP_CFG_STRING, 1, 4096, NULL, F(ids_rules), "rule files, comma-separated absolute paths" },
+	{ "gateway", "ids_work_dir", PP_CFG_STRING, 1, 4096, "/var/lib/peerpipe-gateway/ids", F(ids_work_dir), "Suricata's config, logs and EVE socket" },
+	{ "gateway", "ids_policy", PP_CFG_STRING, 1, 16, "fail-closed", F(ids_policy), "while Suricata is down: fail-closed or fail-open" },
 	{ "gateway", "ice_addresses", PP_CFG_STRING, 1, 1024, NULL, F(ice_addresses), "IP addresses to offer as host candidates (default: every interface)" },
 };
 
@@ -136,6 +141,26 @@ static int gw_check_ice_addresses(struct gw_load *ld, const struct gw_scan *scan
 	return 0;
 }
 
+/* ids = off | ids; with ids, an interface and at least one rule file. */
+static int gw_check_ids(struct gw_load *ld, const struct gw_scan *scan)
+{
+	struct gw_settings *g = &ld->cfg->gw;
+	char w[320];
+
+	if (strcmp(g->ids, "off") == 0)
+		return 0;
+	if (strcmp(g->ids, "ids") != 0)
+		return gw_fail(ld->err, ld->errlen, "%s: expected off or ids (ips comes later)",
+		               gw_where(ld, scan, "ids", w, sizeof(w)));
+	if (!g->ids_interface || !g->ids_rules)
+		return gw_fail(ld->err, ld->errlen, "%s: [gateway] ids = ids needs ids_interface "
+		               "and ids_rules", ld->name);
+	if (strcmp(g->ids_policy, "fail-closed") != 0 && strcmp(g->ids_policy, "fail-open") != 0)
+		return gw_fail(ld->err, ld->errlen, "%s: expected fail-closed or fail-open",
+		               gw_where(ld, scan, "ids_policy", w, sizeof(w)));
+	return 0;
+}
+
 int gw_check_settings(struct gw_load *ld, const struct gw_scan *scan)
 {
 	struct gw_config *cfg = ld->cfg;
@@ -160,6 +185,8 @@ int gw_check_settings(struct gw_load *ld, const struct gw_scan *scan)
 	if (pp_log_level_parse(g->log_level, &cfg->log_level) < 0)
 		return gw_fail(ld->err, ld->errlen, "%s: expected error, warn, info or debug",
 		               gw_where(ld, scan, "log_level", w, sizeof(w)));
+	if ((rc = gw_check_ids(ld, scan)) < 0)
+		return rc;
 	return gw_check_ice_addresses(ld, scan);
 }
 

@@ -60,6 +60,7 @@ static void gw_stream_up(struct gw_stream *gs, int fd)
 {
 	gs->connected = true;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int)); /* we batch already */
+	gw_alert_track(gs->peer->gw, gs, fd);
 	pp_tstream_attach(gs->st, fd);
 	gw_stream_answer(gs->st, pp_ctrl_build_connected());
 	pp_log(PP_LOG_DEBUG, gw_peer_name(gs->peer), "stream %s: connected to %s",
@@ -219,6 +220,19 @@ void gw_stream_request(struct gw_peer *p, struct pp_sctp_channel *ch)
 		gw_stream_refuse(p, ch, label, svc ? "not in the service's allow list" : "no such service");
 		return;
 	}
+	if (!gw_ids_admits(gw)) {
+		/* fail-closed: nothing uninspected reaches a service */
+		st = pp_tsession_accept_stream(pp_tlink_session(p->link), ch);
+		pp_log(PP_LOG_WARN, gw_peer_name(p), "stream %s#%u refused: IDS not ready (fail-closed)",
+		       label, pp_sctp_channel_id(ch));
+		if (!st) {
+			pp_sctp_channel_close(ch);
+			return;
+		}
+		gw_stream_answer(st, pp_ctrl_build_failed("inspection unavailable"));
+		pp_tstream_finish(st, "inspection unavailable");
+		return;
+	}
 	if (p->streams >= (unsigned)gw->cfg->gw.max_streams_per_peer) {
 		gw_stream_refuse(p, ch, label, "too many streams");
 		return;
@@ -260,6 +274,7 @@ void gw_stream_closed(struct gw_peer *p, struct pp_tstream *st, const char *reas
 	                   (json_int_t)((s.ended_us - s.started_us) / 1000), "reason", reason));
 	p->streams--;
 	p->gw->streams--;
+	gw_alert_untrack(p->gw, gs);
 	gw_stream_stop_pending(gs, true);
 	if (gs->connecting) {
 		g_cancellable_cancel(gs->connecting); /* the callback frees gs */
