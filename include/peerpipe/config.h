@@ -52,6 +52,11 @@ int pp_cfg_set(const struct pp_cfg_key *table, size_t n, void *target,
 /* Free owned strings. */
 void pp_cfg_free(const struct pp_cfg_key *table, size_t n, void *target);
 
+/* Formats a configuration error into err (when given) and returns
+ * PP_ERR_CONFIG: for loaders of other files and sections. */
+int pp_cfg_fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 int pp_cfg_parse_bool(const char *s, bool *out);
 int pp_cfg_parse_int(const char *s, int64_t *out);
 int pp_cfg_parse_duration_ms(const char *s, int64_t *out);

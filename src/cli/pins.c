@@ -2,6 +2,8 @@
 /* The pins file: parse with limits, edit in memory, save atomically. */
 #include "pins.h"
 
+#include "peerpipe/config.h"
+
 #include "peerpipe/error.h"
 #include "peerpipe/tunnel/ctrl.h"
 
@@ -15,17 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-__attribute__((format(printf, 3, 4)))
-static int pins_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return PP_ERR_CONFIG;
-}
 
 bool pp_pins_name_valid(const char *name)
 {
@@ -94,7 +85,7 @@ static int pins_line(struct pp_pins *p, const char *file, int line, const char *
 	struct pp_fingerprint fp;
 
 	if (n > PP_PINS_LINE_MAX)
-		return pins_fail(err, errlen, "%s:%d: line longer than %d bytes", file, line,
+		return pp_cfg_fail(err, errlen, "%s:%d: line longer than %d bytes", file, line,
 		                 PP_PINS_LINE_MAX);
 	memcpy(buf, s, n);
 	buf[n] = 0;
@@ -103,18 +94,18 @@ static int pins_line(struct pp_pins *p, const char *file, int line, const char *
 		return 0;
 	fp_text = name + strcspn(name, " \t");
 	if (!*fp_text)
-		return pins_fail(err, errlen, "%s:%d: expected \"NAME sha-256 AB:CD:...\"", file, line);
+		return pp_cfg_fail(err, errlen, "%s:%d: expected \"NAME sha-256 AB:CD:...\"", file, line);
 	*fp_text++ = 0;
 	if (!pp_pins_name_valid(name))
-		return pins_fail(err, errlen, "%s:%d: \"%s\" is not a valid name (1..64 of A-Z a-z 0-9 . _ -)",
+		return pp_cfg_fail(err, errlen, "%s:%d: \"%s\" is not a valid name (1..64 of A-Z a-z 0-9 . _ -)",
 		                 file, line, name);
 	if (pp_pins_parse_fp(fp_text, &fp) < 0)
-		return pins_fail(err, errlen, "%s:%d: pin \"%s\": expected a sha-256 fingerprint (sha-256 AB:CD:..., 32 hex pairs)",
+		return pp_cfg_fail(err, errlen, "%s:%d: pin \"%s\": expected a sha-256 fingerprint (sha-256 AB:CD:..., 32 hex pairs)",
 		                 file, line, name);
 	if (pins_find(p, name))
-		return pins_fail(err, errlen, "%s:%d: \"%s\" is pinned twice", file, line, name);
+		return pp_cfg_fail(err, errlen, "%s:%d: \"%s\" is pinned twice", file, line, name);
 	if (pins_append(p, name, &fp) < 0)
-		return pins_fail(err, errlen, "%s:%d: more than %d pins", file, line, PP_PINS_MAX);
+		return pp_cfg_fail(err, errlen, "%s:%d: more than %d pins", file, line, PP_PINS_MAX);
 	return 0;
 }
 
@@ -126,9 +117,9 @@ int pp_pins_parse(const char *name, const char *text, size_t len, struct pp_pins
 
 	memset(out, 0, sizeof(*out));
 	if (len > PP_PINS_FILE_MAX)
-		return pins_fail(err, errlen, "%s: larger than %d bytes", name, PP_PINS_FILE_MAX);
+		return pp_cfg_fail(err, errlen, "%s: larger than %d bytes", name, PP_PINS_FILE_MAX);
 	if (memchr(text, 0, len))
-		return pins_fail(err, errlen, "%s: not a text file (NUL byte)", name);
+		return pp_cfg_fail(err, errlen, "%s: not a text file (NUL byte)", name);
 	while (p < end && rc == 0) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		if (!eol)
@@ -183,22 +174,22 @@ int pp_pins_load(const char *path, struct pp_pins *out, char *err, size_t errlen
 	if (fd < 0 && errno == ENOENT)
 		return 0; /* nothing pinned yet */
 	if (fd < 0)
-		return pins_fail(err, errlen, "%s: %s", path, strerror(errno));
+		return pp_cfg_fail(err, errlen, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = pins_fail(err, errlen, "%s: not a regular file", path);
+		rc = pp_cfg_fail(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		rc = pins_fail(err, errlen, "%s: writable by group or others (mode %04o): "
+		rc = pp_cfg_fail(err, errlen, "%s: writable by group or others (mode %04o): "
 		               "anyone who can write it chooses the gateways you trust; chmod 600 it",
 		               path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	rc = pins_read_fd(fd, &text, &len);
 	if (rc == PP_ERR_TOO_BIG)
-		rc = pins_fail(err, errlen, "%s: larger than %d bytes", path, PP_PINS_FILE_MAX);
+		rc = pp_cfg_fail(err, errlen, "%s: larger than %d bytes", path, PP_PINS_FILE_MAX);
 	else if (rc < 0)
-		rc = pins_fail(err, errlen, "%s: %s", path, pp_strerror(rc));
+		rc = pp_cfg_fail(err, errlen, "%s: %s", path, pp_strerror(rc));
 	else
 		rc = pp_pins_parse(path, text, len, out, err, errlen);
 out:

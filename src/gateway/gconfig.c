@@ -14,17 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int gw_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return PP_ERR_CONFIG;
-}
-
 _Static_assert(GW_NAME_MAX == PP_CTRL_NAME_MAX, "one name rule");
 
 bool gw_name_ok(const char *s)
@@ -42,7 +31,7 @@ char *gw_value(struct gw_load *ld, const struct gw_scan_sect *s,
 	char *v = g_key_file_get_string(ld->kf, s->name, k->key, &e);
 
 	if (!v) {
-		gw_fail(ld->err, ld->errlen, "%s:%d: [%s] %s: %s", ld->name, k->line, s->name,
+		pp_cfg_fail(ld->err, ld->errlen, "%s:%d: [%s] %s: %s", ld->name, k->line, s->name,
 		        k->key, e ? e->message : "invalid value");
 		g_clear_error(&e);
 		return NULL;
@@ -61,7 +50,7 @@ static int gw_count(struct gw_load *ld, const struct gw_scan *scan, const char *
 		if (strncmp(s->name, kind, kl) != 0 || s->name[kl] != ' ')
 			continue;
 		if (++*n > max)
-			return gw_fail(ld->err, ld->errlen, "%s:%d: more than %zu %s sections",
+			return pp_cfg_fail(ld->err, ld->errlen, "%s:%d: more than %zu %s sections",
 			               ld->name, s->line, max, kind);
 	}
 	return 0;
@@ -78,14 +67,14 @@ static int gw_load_section(struct gw_load *ld, const struct gw_scan_sect *s)
 	if (strcmp(s->name, "gateway") == 0)
 		return gw_load_gateway(ld, s);
 	if (!svc && !ident)
-		return gw_fail(ld->err, ld->errlen,
+		return pp_cfg_fail(ld->err, ld->errlen,
 		               "%s:%d: unknown section [%s] (expected [gateway], [service NAME] or [identity NAME])",
 		               ld->name, s->line, s->name);
 	if (!sp)
-		return gw_fail(ld->err, ld->errlen, "%s:%d: [%s] needs a name: [%s NAME]", ld->name,
+		return pp_cfg_fail(ld->err, ld->errlen, "%s:%d: [%s] needs a name: [%s NAME]", ld->name,
 		               s->line, s->name, s->name);
 	if (!gw_name_ok(sp + 1))
-		return gw_fail(ld->err, ld->errlen,
+		return pp_cfg_fail(ld->err, ld->errlen,
 		               "%s:%d: [%s]: \"%s\" is not a valid name (1..64 of A-Z a-z 0-9 . _ -)",
 		               ld->name, s->line, s->name, sp + 1);
 	if (svc) {
@@ -128,7 +117,7 @@ static int gw_config_parse(struct gw_load *ld, const char *text, size_t len,
 	if ((rc = gw_scan_text(ld->name, text, len, &scan, ld->err, ld->errlen)) < 0)
 		return rc;
 	if (!g_key_file_load_from_data(ld->kf, text, len, G_KEY_FILE_NONE, &gerr)) {
-		rc = gw_fail(ld->err, ld->errlen, "%s: %s", ld->name, gerr->message);
+		rc = pp_cfg_fail(ld->err, ld->errlen, "%s: %s", ld->name, gerr->message);
 		g_error_free(gerr);
 		goto out;
 	}
@@ -155,7 +144,7 @@ int gw_config_load_data(const char *name, const char *text, size_t len,
 
 	*out = NULL;
 	if (len > GW_CONFIG_FILE_MAX)
-		return gw_fail(err, errlen, "%s: larger than %d bytes", name, GW_CONFIG_FILE_MAX);
+		return pp_cfg_fail(err, errlen, "%s: larger than %d bytes", name, GW_CONFIG_FILE_MAX);
 	ld.kf = g_key_file_new();
 	ld.cfg = g_new0(struct gw_config, 1);
 	ld.cfg->refs = 1;
@@ -181,12 +170,12 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
 	*out = NULL;
 	/* Check first so that a mistaken /dev/zero or a huge file is not read. */
 	if (stat(path, &st) < 0)
-		return gw_fail(err, errlen, "%s: %s", path, g_strerror(errno));
+		return pp_cfg_fail(err, errlen, "%s: %s", path, g_strerror(errno));
 	if (!S_ISREG(st.st_mode) || st.st_size > GW_CONFIG_FILE_MAX)
-		return gw_fail(err, errlen, "%s: not a regular file of at most %d bytes", path,
+		return pp_cfg_fail(err, errlen, "%s: not a regular file of at most %d bytes", path,
 		               GW_CONFIG_FILE_MAX);
 	if (!g_file_get_contents(path, &text, &len, &gerr)) {
-		rc = gw_fail(err, errlen, "%s: %s", path, gerr->message);
+		rc = pp_cfg_fail(err, errlen, "%s: %s", path, gerr->message);
 		g_error_free(gerr);
 		return rc;
 	}

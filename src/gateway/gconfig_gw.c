@@ -55,7 +55,7 @@ int gw_load_gateway(struct gw_load *ld, const struct gw_scan_sect *s)
 		const struct gw_scan_key *k = &g_array_index(s->keys, struct gw_scan_key, i);
 		char where[256];
 		if (!gw_key_known(k->key))
-			return gw_fail(ld->err, ld->errlen, "%s:%d: unknown key \"%s\" in [gateway]",
+			return pp_cfg_fail(ld->err, ld->errlen, "%s:%d: unknown key \"%s\" in [gateway]",
 			               ld->name, k->line, k->key);
 		char *v = gw_value(ld, s, k);
 		if (!v)
@@ -99,17 +99,17 @@ static int gw_check_url(struct gw_load *ld, const struct gw_scan *scan)
 	char w[320];
 
 	if (!g->signal_url)
-		return gw_fail(ld->err, ld->errlen, "%s: [gateway] signal_url is required", ld->name);
+		return pp_cfg_fail(ld->err, ld->errlen, "%s: [gateway] signal_url is required", ld->name);
 	if (g_ascii_strncasecmp(g->signal_url, "wss://", 6) == 0 && g->signal_url[6])
 		return 0;
 	if (g_ascii_strncasecmp(g->signal_url, "ws://", 5) == 0 && g->signal_url[5]) {
 		if (g->insecure_ws)
 			return 0;
-		return gw_fail(ld->err, ld->errlen,
+		return pp_cfg_fail(ld->err, ld->errlen,
 		               "%s: plain ws:// needs insecure_ws = true (signaling in clear text)",
 		               gw_where(ld, scan, "signal_url", w, sizeof(w)));
 	}
-	return gw_fail(ld->err, ld->errlen, "%s: expected wss://host[:port][/path]",
+	return pp_cfg_fail(ld->err, ld->errlen, "%s: expected wss://host[:port][/path]",
 	               gw_where(ld, scan, "signal_url", w, sizeof(w)));
 }
 
@@ -130,7 +130,7 @@ static int gw_check_ice_addresses(struct gw_load *ld, const struct gw_scan *scan
 			continue;
 		if (!g_hostname_is_ip_address(*p) || n >= GW_ICE_ADDRESSES_MAX) {
 			g_strfreev(v);
-			return gw_fail(ld->err, ld->errlen, "%s: expected up to %d IP addresses, "
+			return pp_cfg_fail(ld->err, ld->errlen, "%s: expected up to %d IP addresses, "
 			               "comma-separated", gw_where(ld, scan, "ice_addresses", w, sizeof(w)),
 			               GW_ICE_ADDRESSES_MAX);
 		}
@@ -150,13 +150,13 @@ static int gw_check_ids(struct gw_load *ld, const struct gw_scan *scan)
 	if (strcmp(g->ids, "off") == 0)
 		return 0;
 	if (strcmp(g->ids, "ids") != 0)
-		return gw_fail(ld->err, ld->errlen, "%s: expected off or ids (ips comes later)",
+		return pp_cfg_fail(ld->err, ld->errlen, "%s: expected off or ids (ips comes later)",
 		               gw_where(ld, scan, "ids", w, sizeof(w)));
 	if (!g->ids_interface || !g->ids_rules)
-		return gw_fail(ld->err, ld->errlen, "%s: [gateway] ids = ids needs ids_interface "
+		return pp_cfg_fail(ld->err, ld->errlen, "%s: [gateway] ids = ids needs ids_interface "
 		               "and ids_rules", ld->name);
 	if (strcmp(g->ids_policy, "fail-closed") != 0 && strcmp(g->ids_policy, "fail-open") != 0)
-		return gw_fail(ld->err, ld->errlen, "%s: expected fail-closed or fail-open",
+		return pp_cfg_fail(ld->err, ld->errlen, "%s: expected fail-closed or fail-open",
 		               gw_where(ld, scan, "ids_policy", w, sizeof(w)));
 	return 0;
 }
@@ -171,19 +171,19 @@ int gw_check_settings(struct gw_load *ld, const struct gw_scan *scan)
 	if ((rc = gw_check_url(ld, scan)) < 0)
 		return rc;
 	if (!g->token_file)
-		return gw_fail(ld->err, ld->errlen, "%s: [gateway] token_file is required", ld->name);
+		return pp_cfg_fail(ld->err, ld->errlen, "%s: [gateway] token_file is required", ld->name);
 	if (g->room && !*g->room) {
 		free(g->room); /* pp_cfg strings are malloc'd */
 		g->room = NULL;
 	}
 	if (g->room && !gw_name_ok(g->room))
-		return gw_fail(ld->err, ld->errlen, "%s: 1..64 of A-Z a-z 0-9 . _ - (or empty)",
+		return pp_cfg_fail(ld->err, ld->errlen, "%s: 1..64 of A-Z a-z 0-9 . _ - (or empty)",
 		               gw_where(ld, scan, "room", w, sizeof(w)));
 	if (gw_compression_parse(g->compression, &cfg->compression) < 0)
-		return gw_fail(ld->err, ld->errlen, "%s: expected auto, off, lz4 or zstd",
+		return pp_cfg_fail(ld->err, ld->errlen, "%s: expected auto, off, lz4 or zstd",
 		               gw_where(ld, scan, "compression", w, sizeof(w)));
 	if (pp_log_level_parse(g->log_level, &cfg->log_level) < 0)
-		return gw_fail(ld->err, ld->errlen, "%s: expected error, warn, info or debug",
+		return pp_cfg_fail(ld->err, ld->errlen, "%s: expected error, warn, info or debug",
 		               gw_where(ld, scan, "log_level", w, sizeof(w)));
 	if ((rc = gw_check_ids(ld, scan)) < 0)
 		return rc;
@@ -213,11 +213,11 @@ int gw_read_token(struct gw_load *ld, const struct gw_scan *scan)
 	gw_where(ld, scan, "token_file", w, sizeof(w));
 	rc = pp_secret_read_file(cfg->gw.token_file, 1, &sec, &cfg->token_world_readable);
 	if (rc < 0)
-		return gw_fail(ld->err, ld->errlen, "%s: %s: %s", w, cfg->gw.token_file,
+		return pp_cfg_fail(ld->err, ld->errlen, "%s: %s: %s", w, cfg->gw.token_file,
 		               rc == PP_ERR_INVALID ? "empty or not a regular file" : pp_strerror(rc));
 	if (!gw_token_form_ok(sec.data, sec.len)) {
 		pp_secret_free(&sec);
-		return gw_fail(ld->err, ld->errlen, "%s: %s does not hold a JWT (header.payload.signature)",
+		return pp_cfg_fail(ld->err, ld->errlen, "%s: %s does not hold a JWT (header.payload.signature)",
 		               w, cfg->gw.token_file);
 	}
 	cfg->token = g_malloc(sec.len + 1);

@@ -41,8 +41,6 @@ struct gw_load {
 	size_t errlen;
 };
 
-int gw_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* The stripped value of [sect] key (g_free it), or NULL after an error. */
 char *gw_value(struct gw_load *ld, const struct gw_scan_sect *s,
                const struct gw_scan_key *k);

@@ -42,14 +42,14 @@ static int gw_scan_header(struct gw_scan *s, const char *name, const char *p,
 {
 	const char *close = memchr(p, ']', n);
 	if (!close)
-		return gw_fail(err, errlen, "%s:%d: section header without ']'", name, line);
+		return pp_cfg_fail(err, errlen, "%s:%d: section header without ']'", name, line);
 	for (const char *q = close + 1; q < p + n; q++)
 		if (!g_ascii_isspace(*q))
-			return gw_fail(err, errlen, "%s:%d: text after the section header", name, line);
+			return pp_cfg_fail(err, errlen, "%s:%d: text after the section header", name, line);
 	char *sect = g_strndup(p + 1, (size_t)(close - p - 1));
 	gpointer first = g_hash_table_lookup(seen, sect);
 	if (first) {
-		int rc = gw_fail(err, errlen, "%s:%d: duplicate section [%s] (first at line %d)",
+		int rc = pp_cfg_fail(err, errlen, "%s:%d: duplicate section [%s] (first at line %d)",
 		                 name, line, sect, GPOINTER_TO_INT(first));
 		g_free(sect);
 		return rc;
@@ -68,25 +68,25 @@ static int gw_scan_key(struct gw_scan *s, const char *name, const char *p,
 {
 	const char *eq = memchr(p, '=', n);
 	if (!eq)
-		return gw_fail(err, errlen, "%s:%d: expected \"key = value\", a [section] or a # comment",
+		return pp_cfg_fail(err, errlen, "%s:%d: expected \"key = value\", a [section] or a # comment",
 		               name, line);
 	if (s->sects->len == 0)
-		return gw_fail(err, errlen, "%s:%d: key outside any section", name, line);
+		return pp_cfg_fail(err, errlen, "%s:%d: key outside any section", name, line);
 	size_t kl = (size_t)(eq - p);
 	while (kl && g_ascii_isspace(p[kl - 1]))
 		kl--;
 	if (kl == 0)
-		return gw_fail(err, errlen, "%s:%d: empty key", name, line);
+		return pp_cfg_fail(err, errlen, "%s:%d: empty key", name, line);
 	struct gw_scan_sect *x = g_ptr_array_index(s->sects, s->sects->len - 1);
 	/* Sections hold a handful of keys: a linear search is enough. */
 	for (guint i = 0; i < x->keys->len; i++) {
 		struct gw_scan_key *k = &g_array_index(x->keys, struct gw_scan_key, i);
 		if (strlen(k->key) == kl && memcmp(k->key, p, kl) == 0)
-			return gw_fail(err, errlen, "%s:%d: duplicate key \"%s\" in [%s] (first at line %d)",
+			return pp_cfg_fail(err, errlen, "%s:%d: duplicate key \"%s\" in [%s] (first at line %d)",
 			               name, line, k->key, x->name, k->line);
 	}
 	if (x->keys->len >= 64)
-		return gw_fail(err, errlen, "%s:%d: too many keys in [%s]", name, line, x->name);
+		return pp_cfg_fail(err, errlen, "%s:%d: too many keys in [%s]", name, line, x->name);
 	struct gw_scan_key k = { g_strndup(p, kl), line };
 	g_array_append_val(x->keys, k);
 	return 0;

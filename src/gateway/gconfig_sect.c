@@ -64,7 +64,7 @@ static int gw_identity_key(struct gw_load *ld, const struct gw_scan_sect *s,
 {
 	if (strcmp(k->key, "fingerprint") == 0) {
 		if (gw_parse_fp(v, &id->fp) < 0)
-			return gw_fail(ld->err, ld->errlen,
+			return pp_cfg_fail(ld->err, ld->errlen,
 			               "%s:%d: [%s] fingerprint: expected \"sha-256 AB:CD:...\" (32 hex pairs; only sha-256 is accepted)",
 			               ld->name, k->line, s->name);
 		pp_fingerprint_format(&id->fp, id->fp_text, sizeof(id->fp_text));
@@ -72,17 +72,17 @@ static int gw_identity_key(struct gw_load *ld, const struct gw_scan_sect *s,
 	}
 	if (strcmp(k->key, "groups") == 0) {
 		if (gw_split_list(v, GW_GROUPS_PER_IDENTITY_MAX, &id->groups, &id->n_groups) < 0)
-			return gw_fail(ld->err, ld->errlen,
+			return pp_cfg_fail(ld->err, ld->errlen,
 			               "%s:%d: [%s] groups: a comma-separated list of at most %d names, no empty entries",
 			               ld->name, k->line, s->name, GW_GROUPS_PER_IDENTITY_MAX);
 		for (size_t i = 0; i < id->n_groups; i++)
 			if (!gw_name_ok(id->groups[i]))
-				return gw_fail(ld->err, ld->errlen,
+				return pp_cfg_fail(ld->err, ld->errlen,
 				               "%s:%d: [%s] groups: \"%s\" is not a valid name (1..64 of A-Z a-z 0-9 . _ -)",
 				               ld->name, k->line, s->name, id->groups[i]);
 		return 0;
 	}
-	return gw_fail(ld->err, ld->errlen, "%s:%d: unknown key \"%s\" in [%s] (fingerprint, groups)",
+	return pp_cfg_fail(ld->err, ld->errlen, "%s:%d: unknown key \"%s\" in [%s] (fingerprint, groups)",
 	               ld->name, k->line, k->key, s->name);
 }
 
@@ -104,7 +104,7 @@ int gw_parse_identity(struct gw_load *ld, const struct gw_scan_sect *s,
 	if (!id->groups)
 		id->groups = g_new0(char *, 1);
 	if (!pp_fingerprint_pinnable(&id->fp))
-		return gw_fail(ld->err, ld->errlen, "%s:%d: [%s] needs a fingerprint = sha-256 AB:CD:...",
+		return pp_cfg_fail(ld->err, ld->errlen, "%s:%d: [%s] needs a fingerprint = sha-256 AB:CD:...",
 		               ld->name, s->line, s->name);
 	return 0;
 }
@@ -132,13 +132,13 @@ static int gw_service_key(struct gw_load *ld, const struct gw_scan_sect *s,
 
 	if (strcmp(k->key, "address") == 0) {
 		if (gw_parse_address(v, svc, &why) < 0)
-			return gw_fail(ld->err, ld->errlen, "%s:%d: [%s] address: %s", ld->name,
+			return pp_cfg_fail(ld->err, ld->errlen, "%s:%d: [%s] address: %s", ld->name,
 			               k->line, s->name, why);
 		return 0;
 	}
 	if (strcmp(k->key, "description") == 0) {
 		if (!gw_description_ok(v))
-			return gw_fail(ld->err, ld->errlen,
+			return pp_cfg_fail(ld->err, ld->errlen,
 			               "%s:%d: [%s] description: at most %d bytes of printable text",
 			               ld->name, k->line, s->name, GW_DESCRIPTION_MAX);
 		snprintf(svc->description, sizeof(svc->description), "%s", v);
@@ -146,17 +146,17 @@ static int gw_service_key(struct gw_load *ld, const struct gw_scan_sect *s,
 	}
 	if (strcmp(k->key, "allow") == 0) {
 		if (gw_split_list(v, GW_ALLOW_MAX, &svc->allow, &svc->n_allow) < 0)
-			return gw_fail(ld->err, ld->errlen,
+			return pp_cfg_fail(ld->err, ld->errlen,
 			               "%s:%d: [%s] allow: a comma-separated list of at most %d names, no empty entries",
 			               ld->name, k->line, s->name, GW_ALLOW_MAX);
 		for (size_t i = 0; i < svc->n_allow; i++)
 			if (!gw_allow_ok(svc->allow[i]))
-				return gw_fail(ld->err, ld->errlen,
+				return pp_cfg_fail(ld->err, ld->errlen,
 				               "%s:%d: [%s] allow: \"%s\" is neither an identity name nor @group",
 				               ld->name, k->line, s->name, svc->allow[i]);
 		return 0;
 	}
-	return gw_fail(ld->err, ld->errlen, "%s:%d: unknown key \"%s\" in [%s] (address, description, allow)",
+	return pp_cfg_fail(ld->err, ld->errlen, "%s:%d: unknown key \"%s\" in [%s] (address, description, allow)",
 	               ld->name, k->line, k->key, s->name);
 }
 
@@ -178,7 +178,7 @@ int gw_parse_service(struct gw_load *ld, const struct gw_scan_sect *s,
 	if (!svc->allow)
 		svc->allow = g_new0(char *, 1);
 	if (svc->port == 0)
-		return gw_fail(ld->err, ld->errlen, "%s:%d: [%s] needs an address = host:port",
+		return pp_cfg_fail(ld->err, ld->errlen, "%s:%d: [%s] needs an address = host:port",
 		               ld->name, s->line, s->name);
 	return 0;
 }
@@ -219,7 +219,7 @@ int gw_resolve_acl(struct gw_load *ld, const struct gw_scan *scan)
 				continue;
 			char sect[GW_NAME_MAX + 16];
 			snprintf(sect, sizeof(sect), "service %s", svc->name);
-			return gw_fail(ld->err, ld->errlen, "%s:%d: [%s] allow: %s \"%s\"", ld->name,
+			return pp_cfg_fail(ld->err, ld->errlen, "%s:%d: [%s] allow: %s \"%s\"", ld->name,
 			               gw_scan_line(scan, sect, "allow"), sect,
 			               e[0] == '@' ? "no identity is in group" : "unknown identity",
 			               e[0] == '@' ? e + 1 : e);
@@ -241,7 +241,7 @@ int gw_check_fingerprints(struct gw_load *ld, const struct gw_scan *scan)
 				continue;
 			char sect[GW_NAME_MAX + 16];
 			snprintf(sect, sizeof(sect), "identity %s", b->name);
-			return gw_fail(ld->err, ld->errlen,
+			return pp_cfg_fail(ld->err, ld->errlen,
 			               "%s:%d: [%s] fingerprint: the same as identity \"%s\"'s (one key, one identity)",
 			               ld->name, gw_scan_line(scan, sect, "fingerprint"), sect, a->name);
 		}

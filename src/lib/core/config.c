@@ -12,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-__attribute__((format(printf, 3, 4)))
-static int pp_cfg_fail(char *err, size_t errlen, const char *fmt, ...)
+int pp_cfg_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	if (err && errlen) {
