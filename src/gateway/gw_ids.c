@@ -9,6 +9,9 @@
 
 #include <string.h>
 
+/* pp_suricata's grace (5 s) before SIGKILL, and the reaping after it. */
+#define GW_IDS_STOP_WAIT_MS 7000
+
 static void gw_ids_state(void *user, enum pp_suricata_state st, const char *reason)
 {
 	struct gw *gw = user;
@@ -66,10 +69,25 @@ bool gw_ids_admits(const struct gw *gw)
 	return !gw->ids_on || gw->ids_ready || gw->ids_fail_open;
 }
 
+static void gw_ids_closed(void *user)
+{
+	*(bool *)user = true;
+}
+
+/* Waits (on the loop, bounded) until Suricata is stopped and reaped and
+ * its socket removed: the gateway never exits leaving it behind. */
 void gw_ids_stop(struct gw *gw)
 {
-	if (gw->ids)
-		pp_suricata_close(gw->ids, NULL, NULL);
+	bool done = false;
+	gint64 end = g_get_monotonic_time() + GW_IDS_STOP_WAIT_MS * 1000;
+
+	if (gw->ids) {
+		pp_suricata_close(gw->ids, gw_ids_closed, &done);
+		while (!done && g_get_monotonic_time() < end)
+			g_main_context_iteration(gw->ctx, TRUE);
+		if (!done)
+			pp_log(PP_LOG_WARN, NULL, "IDS: Suricata did not stop in %d ms", GW_IDS_STOP_WAIT_MS);
+	}
 	gw->ids = NULL;
 	g_strfreev(gw->ids_rules);
 	gw->ids_rules = NULL;

@@ -1,0 +1,581 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# e2e-ids.sh: the gateway's built-in Suricata (ids = ids) end to end, TAP on
+# stdout. The topology of topo.sh (home, home2, office, svc); the services
+# of services/ in svc; peerpipe-gateway in office with Suricata sniffing
+# int0 (the config of scripts/demo.sh); `peerpipe connect` for alice in
+# home and bob in home2. Every case asserts log lines, hashes, exit codes
+# and audit records, never timings.
+#
+# Skips every case when Suricata, peerpipe-gateway or `peerpipe connect`
+# is missing.
+#
+# env: PP_BUILD_DIR (default: build; meson passes its own), PP_SIGNAL_BIN,
+#      PP_CLI_BIN, PP_GATEWAY_BIN, PP_SURICATA_BIN (only to find it: the
+#      gateway runs /usr/bin/suricata); E2E_ONLY=ERE (only the cases whose
+#      function matches; the others SKIP); E2E_IDS_DL_MB (200): the
+#      clean download of case 3; E2E_VERBOSE=1 (every case log);
+#      TOPO_KEEP=1 (keep the work dir)
+set -euo pipefail
+umask 077
+
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=topo.sh
+. "$here/topo.sh"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+FP_RE='^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$'
+# alice's forwards (home) and bob's (home2)
+P_API=18080 P_SOURCE=18084 P_BOB_API=28080
+# the SQL injection of scripts/demo.sh (sid 9100001)
+SQLI='q=1%27%20UNION%20SELECT%20username,password%20FROM%20users--'
+ALERT_RE='ALERT on api#[0-9]+: .*\(signature 9100001\), stream closed'
+DL_MB=${E2E_IDS_DL_MB:-200}
+DL_N=$((DL_MB * 1024 * 1024))
+SURICATA=${PP_SURICATA_BIN:-/usr/bin/suricata}
+
+CASES=(
+	"ids up: the gateway logs 'IDS ready' before alice connects; the tunnel works|case_ids_up|180"
+	"attack cut: a SQL injection to api gives alice ALERT (9100001), no HTTP response, gateway and audit records|case_attack|120"
+	"clean streams unaffected: a $DL_MB MB download on the same session and bob's tunnel keep working through the attack|case_clean|300"
+	"operator's own rule file in ids_rules: /canary-7f3a gives ALERT 9900001|case_operator_rule|120"
+	"fail-closed: while Suricata is down new streams fail 'inspection unavailable'; after 'IDS ready' they work|case_fail_closed|180"
+	"fail-open: the restarted gateway lets a new stream pass while Suricata is down and says so loudly|case_fail_open|main"
+	"SIGTERM: client and gateway exit 0, no Suricata left in office, no sanitizer report|case_shutdown|main"
+)
+
+e2e_need_tools
+e2e_find_bins
+
+missing=
+if [[ ! -x $SURICATA ]] && ! command -v suricata >/dev/null 2>&1; then
+	missing="suricata not installed"
+elif [[ ! -x $SIGNAL_BIN ]]; then
+	missing="binary missing: peerpipe-signal ($SIGNAL_BIN)"
+elif [[ ! -x $GATEWAY_BIN ]]; then
+	missing="binary missing: peerpipe-gateway ($GATEWAY_BIN)"
+elif [[ ! -x $CLI_BIN ]] || ! "$CLI_BIN" connect --help >/dev/null 2>&1; then
+	missing="binary missing: peerpipe connect ($CLI_BIN)"
+fi
+if [[ -n $missing ]]; then
+	tap_plan ${#CASES[@]}
+	for c in "${CASES[@]}"; do
+		tap_skip "${c%%|*}" "$missing"
+	done
+	exit 0
+fi
+
+# --- the cast (as e2e-tunnel.sh) ------------------------------------------
+
+ALICE_PID=
+BOB_PID=
+GW_PID=
+# the current gateway log and alice's stdout (case 6 restarts both)
+GW_LOG=
+ALICE_OUT=
+
+check_fp() { [[ $1 =~ $FP_RE ]]; }
+
+# mk_client NAME: a desktop config dir with a fresh identity; $W/NAME.fp
+mk_client() {
+	local name=$1 d=$W/clients/$1 fp
+	mkdir -p -m 700 "$W/clients"
+	"$CLI_BIN" --config-dir "$d" keygen >"$d.keygen" 2>&1 || {
+		cat "$d.keygen"
+		return 1
+	}
+	fp=$("$CLI_BIN" --config-dir "$d" id) || return 1
+	check_fp "$fp" || {
+		echo "peerpipe id printed '$fp'"
+		return 1
+	}
+	printf '%s\n' "$fp" >"$W/$name.fp"
+}
+
+# mk_gateway_identity NAME DIR: keygen in a scratch dir, identity/ to DIR
+mk_gateway_identity() {
+	local name=$1 dir=$2 tmp=$W/keygen-$1 fp
+	mkdir -p -m 700 "$tmp" "$(dirname -- "$dir")"
+	"$CLI_BIN" --config-dir "$tmp" keygen >"$tmp.out" 2>&1 || {
+		cat "$tmp.out"
+		return 1
+	}
+	cp -a -- "$tmp/identity" "$dir"
+	fp=$("$CLI_BIN" --config-dir "$tmp" id) || return 1
+	printf '%s\n' "$fp" >"$W/$name.fp"
+}
+
+# mk_token NAME ROOM ROLE FILE
+mk_token() {
+	mkdir -p -m 700 "$W/tokens"
+	"$CLI_BIN" token --secret-file "$W/pki/jwt.secret" --room "$2" --role "$3" \
+		--name "$1" --ttl 3h >"$4"
+	chmod 600 "$4"
+}
+
+# write_gw1_config POLICY: demo.sh's IDS config (Suricata on int0, the
+# bundled rules plus the operator's file); alice and bob may use api
+write_gw1_config() {
+	local svc tmp
+	svc=$(topo_addr svc)
+	tmp=$W/gw1.ini.tmp
+	cat >"$tmp" <<-EOF
+		# e2e: gateway gw1 in office with the built-in IDS
+		[gateway]
+		signal_url = $SIG_URL
+		room = office
+		token_file = $W/tokens/gw1.token
+		ca_file = $E2E_CA
+		identity_dir = $W/gw1/identity
+		audit_log = $W/audit.log
+		ice_addresses = $(topo_addr office)
+		ids = ids
+		ids_interface = int0
+		ids_rules = $E2E_REPO/deploy/suricata/peerpipe.rules, $W/operator.rules
+		ids_work_dir = $W/ids
+		ids_policy = $1
+
+		[service api]
+		address = $svc:$SVC_API
+		description = e2e HTTP API
+		allow = alice, bob
+
+		[service source]
+		address = $svc:$SVC_SOURCE
+		description = seeded byte stream
+		allow = @staff
+
+		[identity alice]
+		fingerprint = $(cat "$W/alice.fp")
+		groups = staff
+
+		[identity bob]
+		fingerprint = $(cat "$W/bob.fp")
+	EOF
+	mv -f -- "$tmp" "$W/gw1.ini"
+}
+
+# start_client NAME NODE OUT FORWARD...: `peerpipe connect` to gw1;
+# stdout OUT, stderr OUT's .err; BG_PID
+start_client() {
+	local name=$1 node=$2 out=$3 f
+	shift 3
+	local -a fw=()
+	for f in "$@"; do fw+=(-L "$f"); done
+	start_bg -e "${out%.out}.err" "$node" "$out" "$CLI_BIN" \
+		--config-dir "$W/clients/$name" connect --signal "$SIG_URL" \
+		--token-file "$W/tokens/$name.token" --ca-file "$E2E_CA" --gateway gw1 "${fw[@]}"
+}
+
+# start_gw LOG: the gateway in office; GW_PID, GW_LOG; waits for the room
+# and for 'IDS ready'
+start_gw() {
+	GW_LOG=$1
+	start_bg office "$GW_LOG" "$GATEWAY_BIN" --config "$W/gw1.ini"
+	GW_PID=$BG_PID
+	wait_grep "$GW_LOG" 30 'signaling: joined' || {
+		echo "the gateway did not join: $(tail -n 10 "$GW_LOG" | tr '\n' '|')"
+		return 1
+	}
+	wait_grep "$GW_LOG" 90 'IDS ready' || {
+		echo "the gateway logged no 'IDS ready': $(tail -n 10 "$GW_LOG" | tr '\n' '|')"
+		return 1
+	}
+}
+
+# health_via NODE PORT TIMEOUT_S: until GET /health through PORT says ok
+health_via() {
+	local i out=
+	for ((i = 0; i < $3 * 2; i++)); do
+		out=$(curl_in "$1" "http://127.0.0.1:$2/health" --max-time 10 2>/dev/null || true)
+		[[ $out == ok ]] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+wait_grep_since() { # FILE OFFSET TIMEOUT_S ERE
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		since "$1" "$2" | grep -Eiq -- "$4" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+count_i() { grep -ci -- "$2" "$1" 2>/dev/null || true; }
+
+# suricata_pids: the Suricata processes in office's namespace
+suricata_pids() {
+	local p
+	for p in $(ip netns pids "$(topo_ns office)" 2>/dev/null); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'suricata' && echo "$p"
+	done
+	return 0
+}
+
+# the current gateway's running (non -T) Suricata: its child sniffing
+# with --af-packet (a Suricata of a gateway that has exited may still be
+# stopping)
+suricata_main_pid() {
+	local p pp
+	for p in $(suricata_pids); do
+		pp=$(awk '$1 == "PPid:" { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+		[[ $pp == "$GW_PID" ]] || continue
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- '--af-packet' && { echo "$p"; return 0; }
+	done
+	return 0
+}
+
+# suricata_gone TIMEOUT_S: until no Suricata runs in office
+suricata_gone() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		[[ -z $(suricata_pids) ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+need_tunnel() {
+	[[ -f $W/tunnel.up ]] || fail "the tunnel did not come up (case 1)"
+	topo_alive "$GW_PID" || fail "the gateway is not running any more: $(tail -n 3 "$GW_LOG" | tr '\n' '|')"
+	topo_alive "$ALICE_PID" || fail "alice's client is not running any more"
+}
+
+# audit_alert SID PEER SERVICE: the audit log has that alert, stream closed
+audit_alert() {
+	local hit
+	hit=$(jq -c --argjson sid "$1" --arg peer "$2" --arg svc "$3" \
+		'select(.event == "alert" and .signature_id == $sid and .action == "stream_closed"
+			and .peer == $peer and .service == $svc)' "$W/audit.log" 2>/dev/null || true)
+	[[ -n $hit ]]
+}
+
+# sqli_held: the SQL injection on a request the API holds (a barrier that
+# never fills, 20 s): its answer cannot beat the alert, so "no HTTP
+# response" is a fact, not a race. Prints "rc=N bytes=N".
+sqli_held() {
+	local rc=0 body
+	body=$(curl_in home "http://127.0.0.1:$P_API/barrier?group=ids-$RANDOM$RANDOM&n=2&timeout=20&$SQLI" \
+		--max-time 40 2>"$W/sqli-held.err") || rc=$?
+	echo "rc=$rc bytes=${#body}"
+}
+
+# --- cases --------------------------------------------------------------
+
+case_ids_up() {
+	local ready conn
+	wait_grep "$ALICE_OUT" 60 'connected to gateway' ||
+		fail "alice's client never connected: $(tail -n 5 "$ALICE_OUT" | tr '\n' '|')"
+	health_via home $P_API 60 || fail "GET /health through alice's tunnel never said ok"
+	ready=$(grep -n 'IDS ready' "$GW_LOG" | head -n 1 | cut -d: -f1)
+	conn=$(grep -n 'peer connected: identity alice' "$GW_LOG" | head -n 1 | cut -d: -f1)
+	[[ -n $ready ]] || fail "no 'IDS ready' in the gateway log"
+	[[ -n $conn ]] || fail "no 'peer connected: identity alice' in the gateway log"
+	((ready < conn)) || fail "'IDS ready' (line $ready) came after alice connected (line $conn)"
+	[[ -n $(suricata_main_pid) ]] || fail "no Suricata process in office"
+	note "gateway: $(grep -m1 'IDS ready' "$GW_LOG")"
+	touch "$W/tunnel.up"
+}
+
+case_attack() {
+	local off goff a0 rc body res
+	need_tunnel
+	off=$(file_size "$ALICE_OUT")
+	goff=$(file_size "$GW_LOG")
+	a0=$(count_i "$ALICE_OUT" 'ALERT on api')
+	# demo.sh's request, answered at once by the API (404): the alert and
+	# the answer race; what curl got is only noted
+	rc=0
+	body=$(curl_in home "http://127.0.0.1:$P_API/search?$SQLI" --max-time 20 2>&1) || rc=$?
+	note "plain /search attack: curl exit $rc, '$(head -c 200 <<<"$body" | tr '\n' ' ')'"
+	wait_grep_since "$ALICE_OUT" "$off" 10 "$ALERT_RE" ||
+		fail "alice's client printed no '$ALERT_RE': $(since "$ALICE_OUT" "$off" | tail -n 5 | tr '\n' '|')"
+	note "client: $(since "$ALICE_OUT" "$off" | grep -m1 'ALERT')"
+	wait_grep_since "$GW_LOG" "$goff" 10 'IDS alert 9100001' || fail "the gateway logged no 'IDS alert 9100001'"
+	note "gateway: $(since "$GW_LOG" "$goff" | grep -m1 'IDS alert')"
+	wait_file "$W/audit.log" 10 '"alert"' || fail "no audit log with an alert"
+	for ((i = 0; i < 50; i++)); do audit_alert 9100001 alice api && break; sleep 0.1; done
+	audit_alert 9100001 alice api ||
+		fail "the audit log has no alert 9100001 stream_closed for alice/api: $(grep alert "$W/audit.log" | tail -n 2)"
+	# the same on a held request: no HTTP response at all
+	res=$(sqli_held)
+	note "held attack: curl $res ($(tr '\n' ' ' <"$W/sqli-held.err"))"
+	[[ $res =~ ^rc=(52|56)\ bytes=0$ ]] ||
+		fail "the held attack got '$res' (want curl 52 empty reply or 56 reset, 0 bytes): $(cat "$W/sqli-held.err")"
+	(($(count_i "$ALICE_OUT" 'ALERT on api') >= a0 + 2)) || fail "no second ALERT for the held attack"
+	health_via home $P_API 10 || fail "the tunnel does not serve /health after the attack"
+}
+
+# The download must keep moving while the attack runs: a local reader that
+# stops reading (a paused download) stalls the session's shared connection,
+# and the client resets such a stream after 10 s. So the gate only marks
+# that the download is under way; it is released before the attack, and
+# the download must still be running when the attack has been cut.
+case_clean() {
+	local dl out res off exp b0 got
+	need_tunnel
+	start_client bob home2 "$W/bob.out" $P_BOB_API:api
+	BOB_PID=$BG_PID
+	echo "$BOB_PID" >"$W/bob.pid"
+	health_via home2 $P_BOB_API 90 || fail "bob's tunnel never answered /health: $(tail -n 5 "$W/bob.out" | tr '\n' '|')"
+	rm -f -- "$W/dl.gate" "$W/dl.progress"
+	client_in home download --port $P_SOURCE --n $DL_N --seed 61 --gate "$W/dl.gate" \
+		--gate-after 4194304 --progress "$W/dl.progress" --timeout 600 >"$W/dl.json" &
+	dl=$!
+	wait_file "$W/dl.progress" 120 '^paused' || fail "the download did not get its first 4 MiB"
+	# bob fetches 4 MiB while the attack runs
+	exp=$("${E2E_STREAM[@]}" sha 4194304 62)
+	topo_exec home2 bash -o pipefail -c 'curl -sS --fail --noproxy "*" --max-time 120 "$1" | sha256sum' \
+		_ "http://127.0.0.1:$P_BOB_API/bytes?n=4194304&seed=62" >"$W/bob-dl.sha" &
+	b0=$!
+	off=$(file_size "$ALICE_OUT")
+	touch "$W/dl.gate"
+	res=$(sqli_held)
+	note "attack during the download: curl $res"
+	topo_alive "$dl" || fail "the download had ended before the attack was cut (no overlap; raise E2E_IDS_DL_MB)"
+	[[ $res =~ ^rc=(52|56)\ bytes=0$ ]] || fail "the attack was not cut: curl $res"
+	wait_grep_since "$ALICE_OUT" "$off" 10 "$ALERT_RE" || fail "no ALERT for the attack during the download"
+	wait $dl || fail "the download failed: $(cat "$W/dl.json")"
+	out=$(cat "$W/dl.json")
+	note "download: $out"
+	[[ $(json_get "$out" .match) == true && $(json_get "$out" .received) == "$DL_N" ]] || fail "download: $out"
+	wait $b0 || fail "bob's download failed"
+	got=$(cut -d' ' -f1 "$W/bob-dl.sha")
+	[[ $got == "$exp" ]] || fail "bob's 4 MiB: sha $got, want $exp"
+	health_via home2 $P_BOB_API 10 || fail "bob's tunnel does not answer after the attack"
+	! grep -q 'ALERT' "$W/bob.out" || fail "bob got an ALERT: $(grep ALERT "$W/bob.out")"
+	health_via home $P_API 10 || fail "alice's tunnel does not answer after the attack"
+}
+
+case_operator_rule() {
+	local off goff rc=0
+	need_tunnel
+	off=$(file_size "$ALICE_OUT")
+	goff=$(file_size "$GW_LOG")
+	curl_in home "http://127.0.0.1:$P_API/canary-7f3a" --max-time 20 >/dev/null 2>&1 || rc=$?
+	note "curl /canary-7f3a: exit $rc"
+	wait_grep_since "$ALICE_OUT" "$off" 10 'ALERT on api#[0-9]+: OPERATOR custom canary \(signature 9900001\), stream closed' ||
+		fail "no ALERT with signature 9900001: $(since "$ALICE_OUT" "$off" | tail -n 5 | tr '\n' '|')"
+	note "client: $(since "$ALICE_OUT" "$off" | grep -m1 ALERT)"
+	wait_grep_since "$GW_LOG" "$goff" 10 'IDS alert 9900001' || fail "the gateway logged no 'IDS alert 9900001'"
+	for ((i = 0; i < 50; i++)); do audit_alert 9900001 alice api && break; sleep 0.1; done
+	audit_alert 9900001 alice api || fail "no audit alert 9900001 for alice/api"
+}
+
+# kill Suricata once and probe at once: the supervisor restarts it after
+# 1 s (+ about 0.4 s to ready), plenty for a stream through the tunnel.
+# A retry (up to 3 kills) when the probe lost the race; the backoff doubles.
+case_fail_closed() {
+	local try pid r0 off goff out i seen= np
+	need_tunnel
+	for try in 1 2 3; do
+		pid=$(suricata_main_pid)
+		[[ -n $pid ]] || fail "no Suricata process to kill"
+		r0=$(count_i "$GW_LOG" 'IDS ready')
+		off=$(file_size "$ALICE_OUT")
+		goff=$(file_size "$GW_LOG")
+		kill -KILL "$pid"
+		note "try $try: killed Suricata $pid"
+		for ((i = 0; i < 20; i++)); do
+			out=$(client_in home probe --port $P_API --send 'GET /health HTTP/1.0\r\n\r\n' --timeout 5)
+			if since "$ALICE_OUT" "$off" | grep -Eq 'stream api#[0-9]+ failed: inspection unavailable'; then
+				# refused while still down (no new 'IDS ready' yet)
+				(($(count_i "$GW_LOG" 'IDS ready') == r0)) && seen=1
+				break
+			fi
+			(($(count_i "$GW_LOG" 'IDS ready') == r0)) || break
+		done
+		[[ -n $seen ]] && break
+		note "try $try: no refusal seen before Suricata was back (last probe $out)"
+		wait_grep_since "$GW_LOG" "$goff" 60 'IDS ready' || fail "Suricata did not come back"
+	done
+	[[ -n $seen ]] || fail "no new stream got 'failed: inspection unavailable' while Suricata was down"
+	note "probe while down: $out"
+	note "client: $(since "$ALICE_OUT" "$off" | grep -m1 'inspection unavailable')"
+	[[ $(json_get "$out" .bytes) == 0 ]] || fail "the refused stream returned bytes: $out"
+	since "$GW_LOG" "$goff" | grep -q 'fail-closed: new streams are refused' ||
+		fail "the gateway did not log 'fail-closed: new streams are refused'"
+	wait_grep_since "$GW_LOG" "$goff" 60 'IDS ready' || fail "Suricata did not come back ('IDS ready')"
+	np=$(suricata_main_pid)
+	[[ -n $np && $np != "$pid" ]] || fail "no new Suricata process (old $pid, now '$np')"
+	health_via home $P_API 10 || fail "new streams do not work after 'IDS ready'"
+	# and they are inspected again
+	off=$(file_size "$ALICE_OUT")
+	[[ $(sqli_held) =~ ^rc=(52|56)\ bytes=0$ ]] || fail "after the restart the attack is not cut"
+	wait_grep_since "$ALICE_OUT" "$off" 10 "$ALERT_RE" || fail "no ALERT from the restarted Suricata"
+}
+
+# run_case_main: the gateway and alice are restarted in this shell (their
+# pids must stay our children); the checks run in a subshell, so fail()
+# only leaves that.
+case_fail_open() {
+	local rc
+	if [[ ! -f $W/tunnel.up ]]; then
+		echo "the tunnel did not come up (case 1)" >"$W/case.reason"
+		return 1
+	fi
+	stop_bg "$ALICE_PID" 15
+	note "alice's first client exited $BG_STATUS"
+	stop_bg "$GW_PID" 15
+	note "the fail-closed gateway exited $BG_STATUS"
+	if [[ $BG_STATUS != 0 ]]; then
+		echo "the fail-closed gateway exited $BG_STATUS after SIGTERM" >"$W/case.reason"
+		return 1
+	fi
+	# the gateway stops and reaps its Suricata before it exits
+	if ! suricata_gone 1; then
+		echo "the first gateway's Suricata is still running after the gateway exited" >"$W/case.reason"
+		return 1
+	fi
+	write_gw1_config fail-open
+	if ! start_gw "$W/gw1-open.log"; then
+		echo "the fail-open gateway did not start: $(tail -n 5 "$W/gw1-open.log" | tr '\n' '|')" >"$W/case.reason"
+		return 1
+	fi
+	ALICE_OUT=$W/alice-2.out
+	start_client alice home "$ALICE_OUT" $P_API:api $P_SOURCE:source
+	ALICE_PID=$BG_PID
+	rc=0
+	(
+		set -euo pipefail
+		local try pid r0 goff out i seen=
+		health_via home $P_API 90 || fail "alice's new tunnel never answered /health"
+		for try in 1 2 3; do
+			pid=$(suricata_main_pid)
+			[[ -n $pid ]] || fail "no Suricata process to kill"
+			r0=$(count_i "$GW_LOG" 'IDS ready')
+			goff=$(file_size "$GW_LOG")
+			kill -KILL "$pid"
+			out=$(curl_in home "http://127.0.0.1:$P_API/health" --max-time 5 2>&1 || true)
+			note "try $try: killed Suricata $pid; /health said '$out'"
+			# passed while Suricata was still down (no new 'IDS ready')
+			if [[ $out == ok ]] && (($(count_i "$GW_LOG" 'IDS ready') == r0)); then
+				seen=1
+				break
+			fi
+			wait_grep_since "$GW_LOG" "$goff" 60 'IDS ready' || fail "Suricata did not come back"
+		done
+		[[ -n $seen ]] || fail "no stream passed while Suricata was down"
+		wait_grep_since "$GW_LOG" "$goff" 5 'fail-open: new streams pass UNINSPECTED' ||
+			fail "the gateway did not log 'fail-open: new streams pass UNINSPECTED'"
+		note "gateway: $(since "$GW_LOG" "$goff" | grep -m1 'UNINSPECTED')"
+		! grep -q 'inspection unavailable' "$ALICE_OUT" || fail "fail-open refused a stream"
+		wait_grep_since "$GW_LOG" "$goff" 60 'IDS ready' || fail "Suricata did not come back"
+		health_via home $P_API 10 || fail "no /health after Suricata came back"
+	) || rc=$?
+	return $rc
+}
+
+case_shutdown() {
+	local f left
+	if [[ -n $BOB_PID ]] || [[ -s $W/bob.pid ]]; then
+		BOB_PID=${BOB_PID:-$(cat "$W/bob.pid")}
+		stop_bg "$BOB_PID" 15
+		note "bob's client exited $BG_STATUS"
+	fi
+	stop_bg "$ALICE_PID" 15
+	if [[ $BG_STATUS != 0 ]]; then
+		echo "alice's client exited $BG_STATUS after SIGTERM" >"$W/case.reason"
+		return 1
+	fi
+	stop_bg "$GW_PID" 15
+	if [[ $BG_STATUS != 0 ]]; then
+		echo "the gateway exited $BG_STATUS after SIGTERM" >"$W/case.reason"
+		return 1
+	fi
+	# The gateway stops and reaps its Suricata before it exits
+	# (gw_ids_stop): nothing of it may be left.
+	left=$(suricata_pids | tr '\n' ' ')
+	left=${left% }
+	if [[ -n $left ]]; then
+		ps -o pid,ppid,stat,args -p "${left// /,}" || true
+		echo "Suricata still running after the gateway exited: $left" >"$W/case.reason"
+		return 1
+	fi
+	if [[ -e $W/ids/eve.sock ]]; then
+		echo "the EVE socket was left behind" >"$W/case.reason"
+		return 1
+	fi
+	for f in "$W"/*.log "$W"/*.err "$W"/*.out; do
+		[[ -f $f ]] || continue
+		if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
+			echo "sanitizer report in $f" >"$W/case.reason"
+			grep -E -A5 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f" | head -n 20
+			return 1
+		fi
+	done
+}
+
+# --- setup --------------------------------------------------------------
+
+dump_logs() {
+	local rc=$1 f
+	if ((rc != 0)) && ((TAP_N < TAP_PLAN)); then
+		echo "Bail out! e2e-ids.sh stopped early (exit $rc)"
+	fi
+	((TAP_FAILED > 0 || rc != 0)) || return 0
+	for f in gw1.log gw1-open.log alice.out alice.err alice-2.out bob.out ids/suricata.log signal-1.err; do
+		[[ -s $W/$f ]] || continue
+		echo "# --- $f (last 25 lines)"
+		tail -n 25 "$W/$f" | tap_diag
+	done
+}
+
+setup_fail() { tap_bail "setup: $*"; }
+
+topo_init
+W=$TOPO_DIR
+TOPO_EXIT_HOOKS+=(dump_logs)
+topo_install_trap
+tap_plan ${#CASES[@]}
+
+topo_up home2 || setup_fail "cannot build the topology"
+e2e_make_pki "$W/pki" || setup_fail "cannot make the test PKI"
+e2e_start_turn || setup_fail "coturn did not start"
+e2e_start_signal || setup_fail "peerpipe-signal did not start"
+e2e_start_services svc "$(topo_addr svc)" svc || setup_fail "the services did not start in svc"
+
+for who in alice bob; do
+	mk_client $who >"$W/setup-$who.log" 2>&1 || setup_fail "client $who: $(tr '\n' ' ' <"$W/setup-$who.log")"
+done
+mk_gateway_identity gw1 "$W/gw1/identity" >"$W/setup-gw1.log" 2>&1 ||
+	setup_fail "gateway identity: $(tr '\n' ' ' <"$W/setup-gw1.log")"
+for who in alice bob; do
+	"$CLI_BIN" --config-dir "$W/clients/$who" pin add gw1 "$(cat "$W/gw1.fp")" >"$W/setup-pin-$who.log" 2>&1 ||
+		setup_fail "pin add for $who: $(tr '\n' ' ' <"$W/setup-pin-$who.log")"
+done
+mk_token gw1 office gateway "$W/tokens/gw1.token" || setup_fail "token for gw1"
+for who in alice bob; do
+	mk_token $who office desktop "$W/tokens/$who.token" || setup_fail "token for $who"
+done
+
+# the operator's own rule file (case 4), next to the bundled one
+cat >"$W/operator.rules" <<-'EOF'
+	# e2e: an operator's canary rule
+	alert http any any -> any any (msg:"OPERATOR custom canary"; flow:established,to_server; http.uri; content:"/canary-7f3a"; sid:9900001; rev:1;)
+EOF
+chmod 0644 "$W/operator.rules"
+write_gw1_config fail-closed
+"$GATEWAY_BIN" --config "$W/gw1.ini" --check-config >"$W/check-config.out" 2>&1 ||
+	setup_fail "--check-config: $(tr '\n' ' ' <"$W/check-config.out")"
+
+start_gw "$W/gw1.log" >"$W/setup-gw.log" 2>&1 || setup_fail "$(cat "$W/setup-gw.log")"
+ALICE_OUT=$W/alice.out
+start_client alice home "$ALICE_OUT" $P_API:api $P_SOURCE:source
+ALICE_PID=$BG_PID
+
+for c in "${CASES[@]}"; do
+	IFS='|' read -r name fn timeout <<<"$c"
+	if [[ -n ${E2E_ONLY:-} && ! $fn =~ $E2E_ONLY ]]; then
+		tap_skip "$name" "not selected (E2E_ONLY)"
+	elif [[ $timeout == main ]]; then
+		run_case_main "$name" "$fn"
+	else
+		run_case "$name" "$fn" "$timeout"
+	fi
+done
+
+((TAP_FAILED == 0))
