@@ -38,6 +38,7 @@ struct pp_tnode {
 
 #define PP_TNODE_REDIAL_MIN_MS 1000
 #define PP_TNODE_REDIAL_MAX_MS 30000
+#define PP_TNODE_REDIAL_AFTER_JOIN_MS 3000
 
 static const struct pp_tsession_callbacks pp_tnode_session_cb;
 
@@ -277,7 +278,13 @@ static void pp_tnode_sig_joined(void *user, const char *peer_id, const struct pp
 		if (live)
 			pp_tnode_readdress(n, live, peers[i].peer_id);
 	}
-	/* We are the newcomer to everyone listed: they offer. */
+	/* We are the newcomer to everyone listed: they offer. A member that
+	 * still has a session with our previous incarnation (we restarted)
+	 * may not; the redialing side offers itself after 3 s (well after the
+	 * offers of members that do, so that two offers do not cross). */
+	if (!n->redial_ms)
+		n->redial_ms = PP_TNODE_REDIAL_AFTER_JOIN_MS / 2;
+	pp_tnode_redial_later(n);
 }
 
 static void pp_tnode_sig_new_peer(void *user, const struct pp_sigclient_peer *peer)
@@ -314,6 +321,14 @@ static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, con
 	struct pp_tlink *l = g_hash_table_lookup(n->by_id, from);
 	int rc;
 
+	if (l && strcmp(type, "offer") == 0 && pp_tsession_get_state(l->session) == PP_TSESSION_READY) {
+		/* A new offer for a session that is up: the peer started over
+		 * (its process restarted; we kept the session re-addressed).
+		 * The old one runs on until it ends; the offer gets a new one. */
+		pp_log(PP_LOG_INFO, l->log_peer, "node: a new offer: the peer starts a new session");
+		g_hash_table_remove(n->by_id, l->peer.peer_id);
+		l = NULL;
+	}
 	if (!l && strcmp(type, "offer") == 0)
 		l = pp_tnode_answerer(n, from);
 	if (!l || l->closed)
