@@ -50,6 +50,7 @@ CASES=(
 	"(h) a rogue gateway joining as gw1 with another identity is refused by the client|case_rogue|240"
 	"SIGHUP reload grants, then revokes, alice's access to secret|case_reload|180"
 	"(i) peerpipe-signal killed (-9) mid-transfer: $BIG_MB MB complete with equal hash, new streams still open|case_signal_killed|$BIG_TIMEOUT"
+	"a client killed (-9) and started again gets a new tunnel although the gateway still holds the old session|case_client_restart|120"
 	"(j) hostile peer: zstd/lz4 bombs, oversized, bad-flag, sealed, empty and garbage messages close only that stream; a parallel stream and alice's session are untouched|case_hostile|300"
 	"(k) a peer declaring alice's fingerprint with its own certificate gets no session (refused by the DTLS pin check, also when it claims alice's name while she is in the room) and alice's tunnel stays up|case_spoof|90"
 	"SIGTERM: client and gateway exit 0, no sanitizer report in any log|case_shutdown|main"
@@ -480,6 +481,30 @@ case_reload() {
 		fail "after the second SIGHUP alice can still use secret ($out)"
 	wait_grep_since "$W/alice.out" "$off" 5 denied || fail "the client printed no 'denied' after the revoke"
 	topo_alive "$GW_PID" || fail "the gateway died on the second SIGHUP"
+}
+
+# A desktop that crashes and comes back: the gateway still has the old
+# session (it ends only by consent timeout) and re-addresses it to the new
+# peer id instead of offering; the new client, given no offer, offers
+# itself 3 s after joining and the gateway answers with a new session.
+case_client_restart() {
+	local pid out1=$W/bob-crash-1.out out2=$W/bob-crash-2.out
+	local -a args=(connect --signal "$SIG_URL" --token-file "$W/tokens/bob.token"
+		--ca-file "$E2E_CA" --gateway gw1 --pin "$(cat "$W/gw1.fp")")
+	need_tunnel
+	start_bg -e "$W/bob-crash-1.err" home2 "$out1" "$CLI_BIN" --config-dir "$W/clients/bob" "${args[@]}"
+	pid=$BG_PID
+	wait_grep "$out1" 30 'connected to gateway' || fail "bob's first client got no tunnel: $(tail -n 3 "$out1" | tr '\n' '|')"
+	kill -9 "$pid"
+	stop_bg "$pid" 5
+	start_bg -e "$W/bob-crash-2.err" home2 "$out2" "$CLI_BIN" --config-dir "$W/clients/bob" "${args[@]}"
+	pid=$BG_PID
+	wait_grep "$out2" 30 'connected to gateway' ||
+		fail "bob's restarted client got no tunnel: $(tail -n 3 "$out2" | tr '\n' '|')"
+	wait_grep "$out2" 10 '^peerpipe: services: [1-9]' || fail "no SERVICES on the new session"
+	note "gateway: $(grep -E 'session kept|a new offer' "$W/gw1.log" | tail -n 2 | sed 's/^[^ ]* //' | tr '\n' '|')"
+	stop_bg "$pid" 10
+	[[ $BG_STATUS == 0 ]] || fail "bob's client exited $BG_STATUS"
 }
 
 case_signal_killed() {

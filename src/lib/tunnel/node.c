@@ -30,6 +30,8 @@ struct pp_tnode {
 	GHashTable *by_id;   /* peer_id -> link (current address) */
 	GHashTable *links;   /* link set */
 	GHashTable *roster;  /* peer_id -> struct pp_sigclient_peer * */
+	GHashTable *early;   /* peer_id -> GPtrArray of candidate lines ("" = end)
+	                      * that came before any offer of that peer */
 	json_t *ice_json;
 	bool stopping;
 	GSource *redial;     /* pending re-offer to peers of the roster */
@@ -39,6 +41,7 @@ struct pp_tnode {
 #define PP_TNODE_REDIAL_MIN_MS 1000
 #define PP_TNODE_REDIAL_MAX_MS 30000
 #define PP_TNODE_REDIAL_AFTER_JOIN_MS 3000
+#define PP_TNODE_EARLY_MAX 64 /* candidates kept per peer before its offer */
 
 static const struct pp_tsession_callbacks pp_tnode_session_cb;
 
@@ -253,8 +256,10 @@ static void pp_tnode_sig_state(void *user, enum pp_sigclient_state st, enum pp_s
 {
 	struct pp_tnode *n = user;
 
-	if (st != PP_SIGCLIENT_JOINED)
+	if (st != PP_SIGCLIENT_JOINED) {
 		g_hash_table_remove_all(n->roster); /* a new session will list everyone */
+		g_hash_table_remove_all(n->early);
+	}
 	if (n->cb.on_signal_state)
 		n->cb.on_signal_state(n->user, st, why, detail);
 }
@@ -315,6 +320,18 @@ static struct pp_tlink *pp_tnode_answerer(struct pp_tnode *n, const char *from)
 	return pp_tnode_link_new(n, peer, false);
 }
 
+/* A session was made for an offer: the candidates that came first. */
+static void pp_tnode_replay_early(struct pp_tnode *n, struct pp_tlink *l)
+{
+	GPtrArray *q = g_hash_table_lookup(n->early, l->peer.peer_id);
+
+	for (guint i = 0; q && i < q->len; i++) {
+		const char *line = g_ptr_array_index(q, i);
+		pp_tsession_remote_candidate(l->session, line[0] ? line : NULL);
+	}
+	g_hash_table_remove(n->early, l->peer.peer_id);
+}
+
 static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, const char *sdp)
 {
 	struct pp_tnode *n = user;
@@ -329,11 +346,15 @@ static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, con
 		g_hash_table_remove(n->by_id, l->peer.peer_id);
 		l = NULL;
 	}
+	bool fresh = false;
+
 	if (!l && strcmp(type, "offer") == 0)
-		l = pp_tnode_answerer(n, from);
+		fresh = (l = pp_tnode_answerer(n, from)) != NULL;
 	if (!l || l->closed)
 		return;
 	rc = pp_tsession_remote_sdp(l->session, type, sdp);
+	if (fresh && rc == 0)
+		pp_tnode_replay_early(n, l);
 	if (rc < 0) {
 		pp_log(PP_LOG_WARN, l->log_peer, "node: remote %s refused: %s", type, pp_strerror(rc));
 		if (pp_tsession_get_state(l->session) != PP_TSESSION_READY)
@@ -346,12 +367,26 @@ static void pp_tnode_sig_ice(void *user, const char *from, const struct pp_sigcl
 	struct pp_tnode *n = user;
 	struct pp_tlink *l = g_hash_table_lookup(n->by_id, from);
 
-	if (!l)
-		l = pp_tnode_answerer(n, from);
-	if (!l || l->closed)
+	if (!l) {
+		/* Before its offer (trickle may overtake it), or a stray one for
+		 * a session that is gone: kept, bounded, for the offer to come.
+		 * A candidate never makes a session by itself. */
+		GPtrArray *q = g_hash_table_lookup(n->early, from);
+		if (!g_hash_table_contains(n->roster, from))
+			return;
+		if (!q) {
+			q = g_ptr_array_new_with_free_func(g_free);
+			g_hash_table_insert(n->early, g_strdup(from), q);
+		}
+		if (q->len < PP_TNODE_EARLY_MAX)
+			g_ptr_array_add(q, g_strdup(cand && cand->candidate[0] ? cand->candidate : ""));
+		return;
+	}
+	if (l->closed)
 		return;
 	pp_tsession_remote_candidate(l->session, cand && cand->candidate[0] ? cand->candidate : NULL);
 }
+
 
 static void pp_tnode_sig_left(void *user, const char *peer_id)
 {
@@ -359,6 +394,7 @@ static void pp_tnode_sig_left(void *user, const char *peer_id)
 	struct pp_tlink *l = g_hash_table_lookup(n->by_id, peer_id);
 
 	g_hash_table_remove(n->roster, peer_id);
+	g_hash_table_remove(n->early, peer_id);
 	/* A P2P path that is up does not need signaling: keep it. */
 	if (l && !l->closed && pp_tsession_get_state(l->session) != PP_TSESSION_READY)
 		pp_tsession_close(l->session, NULL);
@@ -396,6 +432,8 @@ struct pp_tnode *pp_tnode_new(GMainContext *ctx, const struct pp_tnode_config *c
 	n->by_id = g_hash_table_new(g_str_hash, g_str_equal);
 	n->links = g_hash_table_new(NULL, NULL);
 	n->roster = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+	n->early = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	                                 (GDestroyNotify)g_ptr_array_unref);
 	n->sig = pp_sigclient_new(ctx, &cfg->sig, &pp_tnode_sig_cb, n);
 	if (!n->sig) {
 		pp_tnode_free(n);
@@ -422,6 +460,7 @@ void pp_tnode_free(struct pp_tnode *n)
 	g_hash_table_destroy(n->links);
 	g_hash_table_destroy(n->by_id);
 	g_hash_table_destroy(n->roster);
+	g_hash_table_destroy(n->early);
 	json_decref(n->ice_json);
 	g_free(n);
 }
