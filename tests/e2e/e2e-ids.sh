@@ -25,7 +25,6 @@ here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-FP_RE='^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$'
 # alice's forwards (home) and bob's (home2)
 P_API=18080 P_SOURCE=18084 P_BOB_API=28080
 # the SQL injection of scripts/demo.sh (sid 9100001)
@@ -75,7 +74,6 @@ GW_PID=
 GW_LOG=
 ALICE_OUT=
 
-check_fp() { [[ $1 =~ $FP_RE ]]; }
 
 # mk_client NAME: a desktop config dir with a fresh identity; $W/NAME.fp
 mk_client() {
@@ -106,13 +104,6 @@ mk_gateway_identity() {
 	printf '%s\n' "$fp" >"$W/$name.fp"
 }
 
-# mk_token NAME ROOM ROLE FILE
-mk_token() {
-	mkdir -p -m 700 "$W/tokens"
-	"$CLI_BIN" token --secret-file "$W/pki/jwt.secret" --room "$2" --role "$3" \
-		--name "$1" --ttl 3h >"$4"
-	chmod 600 "$4"
-}
 
 # write_gw1_config POLICY: demo.sh's IDS config (Suricata on int0, the
 # bundled rules plus the operator's file); alice and bob may use api
@@ -204,7 +195,6 @@ wait_grep_since() { # FILE OFFSET TIMEOUT_S ERE
 	return 1
 }
 
-count_i() { grep -ci -- "$2" "$1" 2>/dev/null || true; }
 
 # suricata_pids: the Suricata processes in office's namespace
 suricata_pids() {
@@ -524,7 +514,6 @@ dump_logs() {
 	done
 }
 
-setup_fail() { tap_bail "setup: $*"; }
 
 topo_init
 W=$TOPO_DIR

@@ -32,7 +32,6 @@ BIG_TIMEOUT=$((300 + BIG_MB * 6))
 # and what the gateway logs when it refuses a peer.
 FAIL_RE='fail|refus|denied|reject|mismatch|untrusted|not pinned|unpinned|not connected'
 REFUSE_RE='refus|reject|not pinned|unpinned|unknown (identity|peer|fingerprint)|not allowed|denied|untrusted'
-FP_RE='^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$'
 
 # local ports of alice's forwards (in home)
 P_API=18080 P_ECHO=18081 P_SECRET=18082 P_NOSUCH=18083 P_SOURCE=18084
@@ -82,7 +81,6 @@ ALICE_PID=
 GW_PID=
 
 # check_fp TEXT: one line in the pin form
-check_fp() { [[ $1 =~ $FP_RE ]]; }
 
 # mk_client NAME: a desktop config dir with a fresh identity; $W/NAME.fp
 mk_client() {
@@ -150,13 +148,6 @@ mk_gateway_identity() {
 	printf '%s\n' "$fp" >"$W/$name.fp"
 }
 
-# mk_token NAME ROOM ROLE FILE
-mk_token() {
-	mkdir -p -m 700 "$W/tokens"
-	"$CLI_BIN" token --secret-file "$W/pki/jwt.secret" --room "$2" --role "$3" \
-		--name "$1" --ttl 3h >"$4"
-	chmod 600 "$4"
-}
 
 # write_gw1_config SECRET_ALLOW: the office gateway's config
 write_gw1_config() {
@@ -262,7 +253,6 @@ wait_grep_since() {
 	return 1
 }
 
-count_i() { grep -ci -- "$2" "$1" 2>/dev/null || true; }
 
 need_tunnel() {
 	[[ -f $W/tunnel.up ]] || fail "the tunnel did not come up (case 1)"
@@ -730,7 +720,6 @@ dump_logs() {
 	done
 }
 
-setup_fail() { tap_bail "setup: $*"; }
 
 topo_init
 W=$TOPO_DIR

@@ -339,3 +339,18 @@ client_in() {
 	shift
 	topo_exec "$node" "${E2E_CLIENT[@]}" "$@"
 }
+
+# --- what both tunnel runners use -----------------------------------------
+
+FP_RE='^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$'
+check_fp() { [[ $1 =~ $FP_RE ]]; }
+count_i() { grep -ci -- "$2" "$1" 2>/dev/null || true; }
+setup_fail() { tap_bail "setup: $*"; }
+
+# mk_token NAME ROOM ROLE FILE: a JWT from the test PKI's secret (3 h)
+mk_token() {
+	mkdir -p -m 700 "$W/tokens"
+	"$CLI_BIN" token --secret-file "$W/pki/jwt.secret" --room "$2" --role "$3" \
+		--name "$1" --ttl 3h >"$4"
+	chmod 600 "$4"
+}
