@@ -36,23 +36,33 @@ static void gw_stream_answer(struct pp_tstream *st, char *json)
 	free(json);
 }
 
-static void gw_stream_refuse(struct gw_peer *p, struct pp_sctp_channel *ch, const char *service,
-                             const char *why)
+/* A stream that will not reach its service: logged and audited with the
+ * gateway's reason (why), answered with `answer` (DENIED or FAILED JSON,
+ * taken), then reset once the answer is out. */
+static void gw_stream_turn_away(struct gw_peer *p, struct pp_sctp_channel *ch, const char *service,
+                                const char *why, char *answer, const char *reason)
 {
 	struct pp_tstream *st = pp_tsession_accept_stream(pp_tlink_session(p->link), ch);
 
-	pp_log(PP_LOG_INFO, gw_peer_name(p), "stream %s#%u denied: %s", service,
-	       pp_sctp_channel_id(ch), why);
+	pp_log(PP_LOG_INFO, gw_peer_name(p), "stream %s#%u %s: %s", service, pp_sctp_channel_id(ch),
+	       reason, why);
 	gw_audit("stream_denied", json_pack("{s:s, s:s, s:s, s:i, s:s}", "peer", gw_peer_name(p),
 	                                    "fingerprint", p->identity ? p->identity->fp_text : "",
 	                                    "service", service, "stream_id",
 	                                    (int)pp_sctp_channel_id(ch), "reason", why));
 	if (!st) {
+		free(answer);
 		pp_sctp_channel_close(ch);
 		return;
 	}
-	gw_stream_answer(st, pp_ctrl_build_denied(GW_DENIED_REASON));
-	pp_tstream_finish(st, "denied");
+	gw_stream_answer(st, answer);
+	pp_tstream_finish(st, reason);
+}
+
+static void gw_stream_refuse(struct gw_peer *p, struct pp_sctp_channel *ch, const char *service,
+                             const char *why)
+{
+	gw_stream_turn_away(p, ch, service, why, pp_ctrl_build_denied(GW_DENIED_REASON), "denied");
 }
 
 /* The service is connected: the stream starts flowing. */
@@ -222,15 +232,9 @@ void gw_stream_request(struct gw_peer *p, struct pp_sctp_channel *ch)
 	}
 	if (!gw_ids_admits(gw)) {
 		/* fail-closed: nothing uninspected reaches a service */
-		st = pp_tsession_accept_stream(pp_tlink_session(p->link), ch);
-		pp_log(PP_LOG_WARN, gw_peer_name(p), "stream %s#%u refused: IDS not ready (fail-closed)",
-		       label, pp_sctp_channel_id(ch));
-		if (!st) {
-			pp_sctp_channel_close(ch);
-			return;
-		}
-		gw_stream_answer(st, pp_ctrl_build_failed("inspection unavailable"));
-		pp_tstream_finish(st, "inspection unavailable");
+		gw_stream_turn_away(p, ch, label, "IDS not ready (fail-closed)",
+		                    pp_ctrl_build_failed("inspection unavailable"),
+		                    "inspection unavailable");
 		return;
 	}
 	if (p->streams >= (unsigned)gw->cfg->gw.max_streams_per_peer) {
