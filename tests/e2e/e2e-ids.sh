@@ -460,7 +460,7 @@ case_fail_open() {
 }
 
 case_shutdown() {
-	local f left
+	local left
 	if [[ -n $BOB_PID ]] || [[ -s $W/bob.pid ]]; then
 		BOB_PID=${BOB_PID:-$(cat "$W/bob.pid")}
 		stop_bg "$BOB_PID" 15
@@ -489,30 +489,12 @@ case_shutdown() {
 		echo "the EVE socket was left behind" >"$W/case.reason"
 		return 1
 	fi
-	for f in "$W"/*.log "$W"/*.err "$W"/*.out; do
-		[[ -f $f ]] || continue
-		if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
-			echo "sanitizer report in $f" >"$W/case.reason"
-			grep -E -A5 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f" | head -n 20
-			return 1
-		fi
-	done
+	e2e_no_sanitizer_reports
 }
 
 # --- setup --------------------------------------------------------------
 
-dump_logs() {
-	local rc=$1 f
-	if ((rc != 0)) && ((TAP_N < TAP_PLAN)); then
-		echo "Bail out! e2e-ids.sh stopped early (exit $rc)"
-	fi
-	((TAP_FAILED > 0 || rc != 0)) || return 0
-	for f in gw1.log gw1-open.log alice.out alice.err alice-2.out bob.out ids/suricata.log signal-1.err; do
-		[[ -s $W/$f ]] || continue
-		echo "# --- $f (last 25 lines)"
-		tail -n 25 "$W/$f" | tap_diag
-	done
-}
+dump_logs() { e2e_dump_logs "$1" e2e-ids.sh gw1.log gw1-open.log alice.out alice.err alice-2.out bob.out ids/suricata.log signal-1.err; }
 
 
 topo_init

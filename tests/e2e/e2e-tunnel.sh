@@ -684,7 +684,6 @@ case_spoof() {
 }
 
 case_shutdown() {
-	local f
 	stop_bg "$ALICE_PID" 15
 	if [[ $BG_STATUS != 0 ]]; then
 		echo "the client exited $BG_STATUS after SIGTERM" >"$W/case.reason"
@@ -695,30 +694,12 @@ case_shutdown() {
 		echo "the gateway exited $BG_STATUS after SIGTERM" >"$W/case.reason"
 		return 1
 	fi
-	for f in "$W"/*.log "$W"/*.err "$W"/*.out; do
-		[[ -f $f ]] || continue
-		if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
-			echo "sanitizer report in $f" >"$W/case.reason"
-			grep -E -A5 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f" | head -n 20
-			return 1
-		fi
-	done
+	e2e_no_sanitizer_reports
 }
 
 # --- setup --------------------------------------------------------------
 
-dump_logs() {
-	local rc=$1 f
-	if ((rc != 0)) && ((TAP_N < TAP_PLAN)); then
-		echo "Bail out! e2e-tunnel.sh stopped early (exit $rc)"
-	fi
-	((TAP_FAILED > 0 || rc != 0)) || return 0
-	for f in gw1.log alice.out alice.err rogue-gw.log signal-1.err signal-2.err turn.log; do
-		[[ -s $W/$f ]] || continue
-		echo "# --- $f (last 25 lines)"
-		tail -n 25 "$W/$f" | tap_diag
-	done
-}
+dump_logs() { e2e_dump_logs "$1" e2e-tunnel.sh gw1.log alice.out alice.err rogue-gw.log signal-1.err signal-2.err turn.log; }
 
 
 topo_init

@@ -354,3 +354,33 @@ mk_token() {
 		--name "$1" --ttl 3h >"$4"
 	chmod 600 "$4"
 }
+
+# e2e_no_sanitizer_reports: false (with $W/case.reason and the report on
+# stdout) when any log of the run holds an ASan, LSan or UBSan report.
+e2e_no_sanitizer_reports() {
+	local f re='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:'
+	for f in "$W"/*.log "$W"/*.err "$W"/*.out; do
+		[[ -f $f ]] || continue
+		if grep -Eq "$re" "$f"; then
+			echo "sanitizer report in $f" >"$W/case.reason"
+			grep -E -A5 "$re" "$f" | head -n 20
+			return 1
+		fi
+	done
+}
+
+# e2e_dump_logs RC RUNNER FILE...: the exit hook of a runner; after a
+# failure, the last lines of each FILE of $W that is not empty.
+e2e_dump_logs() {
+	local rc=$1 runner=$2 f
+	shift 2
+	if ((rc != 0)) && ((TAP_N < TAP_PLAN)); then
+		echo "Bail out! $runner stopped early (exit $rc)"
+	fi
+	((TAP_FAILED > 0 || rc != 0)) || return 0
+	for f in "$@"; do
+		[[ -s $W/$f ]] || continue
+		echo "# --- $f (last 25 lines)"
+		tail -n 25 "$W/$f" | tap_diag
+	done
+}
