@@ -16,6 +16,7 @@
 #include "peerpipe/config.h"
 #include "peerpipe/log.h"
 #include "peerpipe/rtc/fingerprint.h"
+#include "peerpipe/tunnel/stream.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,7 +30,7 @@
 #define GW_DESCRIPTION_MAX 256    /* bytes */
 #define GW_HOST_MAX 253           /* a DNS name; IPv6 text is shorter */
 #define GW_CONFIG_FILE_MAX (4 * 1024 * 1024)
-#define GW_PENDING_LIMIT_MAX (256 * 1024) /* tunnel.md §4 */
+#define GW_PENDING_LIMIT_MAX PP_TSTREAM_PENDING_MAX
 #define GW_ICE_ADDRESSES_MAX 16
 
 enum gw_compression {

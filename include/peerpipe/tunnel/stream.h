@@ -42,6 +42,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* tunnel.md §4: what an opener may send before CONNECTED. */
+#define PP_TSTREAM_PENDING_MAX (256 * 1024)
+
 struct pp_tstream;
 struct pp_ctrl_msg;
 
@@ -49,7 +52,7 @@ struct pp_tstream_config {
 	size_t high_mark;        /* 0 = 256 KiB */
 	size_t low_mark;         /* 0 = high_mark / 4 */
 	size_t write_max;        /* 0 = high_mark */
-	size_t early_max;        /* 0 = 256 KiB */
+	size_t early_max;        /* 0 = PP_TSTREAM_PENDING_MAX */
 	size_t unconfirmed_max;  /* 0 = no limit (the gateway side) */
 	unsigned stall_ms;       /* 0 = 10000: a socket that takes nothing for
 	                          * this long while the stream holds the

@@ -83,8 +83,7 @@ int pp_tsession_open_stream(struct pp_tsession *s, const char *service, int fd,
 	rc = pp_peer_channel_open(s->peer, service, PP_TUNNEL_STREAM_PROTOCOL, NULL, &ch);
 	if (rc < 0)
 		return rc;
-	st = pp_tsession_make_stream(s, ch, s->cfg.stream.early_max ? s->cfg.stream.early_max
-	                                                            : 256 * 1024);
+	st = pp_tsession_make_stream(s, ch, PP_TSTREAM_PENDING_MAX);
 	if (!st) {
 		pp_sctp_channel_close(ch);
 		return PP_ERR_NOMEM;
@@ -186,9 +185,9 @@ static void pp_tsession_ch_closed(void *user, struct pp_sctp_channel *ch)
 
 static void pp_tsession_ch_low(void *user, struct pp_sctp_channel *ch)
 {
-	struct pp_tstream *st = pp_sctp_channel_get_user(ch);
+	struct pp_tstream *st = pp_sctp_channel_get_user(ch); /* NULL for control */
 
-	if (st && ch != ((struct pp_tsession *)user)->control)
+	if (st)
 		pp_tstream_on_low(st);
 }
 

@@ -20,7 +20,7 @@ static void pp_tstream_apply_defaults(struct pp_tstream_config *c)
 	if (!c->write_max)
 		c->write_max = c->high_mark;
 	if (!c->early_max)
-		c->early_max = PP_TSTREAM_EARLY_DEFAULT;
+		c->early_max = PP_TSTREAM_PENDING_MAX;
 	if (!c->stall_ms)
 		c->stall_ms = PP_TSTREAM_STALL_DEFAULT_MS;
 }

@@ -8,7 +8,6 @@
 #include "peerpipe/tunnel/stream.h"
 
 #define PP_TSTREAM_HIGH_DEFAULT (256 * 1024)
-#define PP_TSTREAM_EARLY_DEFAULT (256 * 1024)
 #define PP_TSTREAM_NAME_MAX 96
 #define PP_TSTREAM_STALL_DEFAULT_MS 10000
 
