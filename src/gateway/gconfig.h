@@ -64,11 +64,23 @@ struct gw_settings {
 	bool log_json;
 	char *audit_log;
 	char *ice_addresses;       /* as written; parsed into gw_config.ice_addresses */
-	char *ids;                 /* off | ids */
-	char *ids_interface;
+	char *ids;                 /* off | ids | ips */
+	char *ids_engine;          /* child | sidecar */
+	char *ids_interface;       /* ids mode: the interface towards the services */
 	char *ids_rules;           /* comma-separated absolute paths */
 	char *ids_work_dir;
 	char *ids_policy;          /* fail-closed | fail-open */
+	int64_t ips_queue;         /* ips mode: NFQUEUE number */
+	int64_t ips_mark;          /* ips mode: socket mark of service sockets */
+	/* Sentinel (scan detection and bans) */
+	bool sentinel;
+	int64_t sentinel_window_ms;
+	int64_t sentinel_denied;   /* DENIED (unknown or forbidden) in the window */
+	int64_t sentinel_services; /* distinct service names asked for in the window */
+	int64_t sentinel_failed;   /* failed service connects in the window */
+	int64_t sentinel_alerts;   /* IDS alerts in the window */
+	int64_t ban_time_ms;
+	char *bans_file;
 };
 
 extern const struct pp_cfg_key gw_config_keys[];
