@@ -68,23 +68,17 @@ dump_mb=${BENCH_DUMP_MB:-100}
 rate=${BENCH_RATE:-100mbit}
 read -r -a client_extra <<<"${BENCH_CLIENT_ARGS:-}"
 
+BENCH_NAME=bench-tunnel
 NS_C=bcli NS_G=bgw NS_S=bsvc
-IP_C=10.77.1.1 IP_G=10.77.1.2 IP_GS=10.77.2.1 IP_S=10.77.2.2 IP_S_WG=10.77.3.2
+# shellcheck source=bench-lib.sh
+. "$root/scripts/bench-lib.sh"
+IP_S_WG=10.77.3.2
 WG_C=10.77.9.1 WG_G=10.77.9.2
-SIG_PORT=8443
 
-say() { printf '%s\n' "$*"; }
-die() { printf 'bench-tunnel: %s\n' "$*" >&2; keep_logs=1; exit 1; }
 has_phase() { [[ $phases == *" $1 "* ]]; }
 
-[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
 for t in ip tc iperf3 jq openssl wg wireguard-go awk timeout; do
 	command -v "$t" >/dev/null || die "missing $t"
-done
-for ns in $NS_C $NS_G $NS_S; do
-	if ip netns list | grep -qw "^$ns"; then
-		die "namespace $ns exists (another run, or a crashed one: ip netns del $ns)"
-	fi
 done
 
 # ---- build ----
@@ -115,123 +109,24 @@ elif [ -n "${tunnel_build_failed:-}" ]; then
 	tunnel_state="not built (build failed:${tunnel_build_failed})"
 fi
 
-work=$(mktemp -d /tmp/bench-tunnel.XXXXXX)
-logs=$work/logs
-mkdir -p "$logs"
-keep_logs=${keep_logs:-}
-declare -A PID=()
-declare -A R=()
-
-# ---- cleanup (always) ----
-stop_pid() {
-	local p=$1 i
-	[ -n "$p" ] || return 0
-	kill -TERM "$p" 2>/dev/null || return 0
-	for i in $(seq 60); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$p" 2>/dev/null || true
-	wait "$p" 2>/dev/null || true
-}
-cleanup() {
-	local rc=$? name p ns
-	trap - EXIT INT TERM
-	for name in "${!PID[@]}"; do
-		stop_pid "${PID[$name]}"
-	done
-	# Anything still running in our namespaces was started by this run
-	# (e.g. a client that tunnel-rr did not get to stop).
-	for ns in $NS_C $NS_G $NS_S; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null || true
-		done
-	done
+bench_init
+# WireGuard's interfaces, sockets and the shapers go before the namespaces.
+bench_cleanup_hook() {
+	local ns
 	for ns in $NS_C $NS_G $NS_S; do
 		ip -n "$ns" link del wgc 2>/dev/null || true
 		ip -n "$ns" link del wgg 2>/dev/null || true
 		tc -n "$ns" qdisc del dev c0 root 2>/dev/null || true
 		tc -n "$ns" qdisc del dev g0 root 2>/dev/null || true
-		ip netns del "$ns" 2>/dev/null || true
 	done
 	rm -f /var/run/wireguard/wgc.sock /var/run/wireguard/wgg.sock
-	if [ -n "$keep_logs" ]; then
-		local dst
-		dst=$(mktemp -d /tmp/bench-tunnel-logs.XXXXXX)
-		cp -r "$logs/." "$dst/" 2>/dev/null || true
-		printf 'bench-tunnel: logs kept in %s\n' "$dst" >&2
-	fi
-	rm -rf "$work"
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# start NAME NS CMD...: a background process in NS, output in logs/NAME.log.
-# `ip netns exec` execs the command, so $! is the program itself.
-start() {
-	local name=$1 ns=$2
-	shift 2
-	ip netns exec "$ns" "$@" >>"$logs/$name.log" 2>&1 &
-	PID[$name]=$!
-}
-stop() {
-	stop_pid "${PID[$1]:-}"
-	unset "PID[$1]"
-}
-# wait_line NAME PATTERN COUNT SECONDS: until NAME's log has COUNT lines
-# matching PATTERN; fails when the process ends or time runs out.
-wait_line() {
-	local name=$1 pat=$2 count=$3 i
-	for i in $(seq $(( $4 * 20 ))); do
-		if [ "$(grep -c -- "$pat" "$logs/$name.log" 2>/dev/null || true)" -ge "$count" ]; then
-			return 0
-		fi
-		kill -0 "${PID[$name]}" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-# kv KEY < line: the value of KEY=VALUE.
-kv() { sed -n "s/.*[ :]$1=\([^ ]*\).*/\1/p" | head -1; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-now() { date +%s.%N; }
-clk_tck=$(getconf CLK_TCK)
-# utime+stime of PID in clock ticks (fields 14 and 15 of /proc/PID/stat).
-cpu_ticks() {
-	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-	s=${s##*) }
-	# shellcheck disable=SC2086
-	set -- $s
-	echo $(( ${12} + ${13} ))
-}
-in_c() { ip netns exec $NS_C "$@"; }
-
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 
 # ---- topology ----
-ip netns add $NS_C
-ip netns add $NS_G
-ip netns add $NS_S
-for ns in $NS_C $NS_G $NS_S; do ip -n "$ns" link set lo up; done
-ip link add c0 netns $NS_C type veth peer name g0 netns $NS_G
-ip link add g1 netns $NS_G type veth peer name s0 netns $NS_S
-ip -n $NS_C addr add $IP_C/24 dev c0
-ip -n $NS_G addr add $IP_G/24 dev g0
-ip -n $NS_G addr add $IP_GS/24 dev g1
-ip -n $NS_S addr add $IP_S/24 dev s0
+bench_topology || die "cannot build the topology"
 ip -n $NS_S addr add $IP_S_WG/32 dev lo
-for l in "$NS_C c0" "$NS_G g0" "$NS_G g1" "$NS_S s0"; do
-	# shellcheck disable=SC2086
-	set -- $l
-	ip -n "$1" link set "$2" up
-done
-ip -n $NS_C route add 10.77.2.0/24 via $IP_G
-ip -n $NS_S route add default via $IP_GS
 ip -n $NS_G route add $IP_S_WG/32 via $IP_S
-ip netns exec $NS_G sysctl -qw net.ipv4.ip_forward=1
 
 # ---- services in bsvc ----
 dump=$work/dump.sql
@@ -419,56 +314,14 @@ if has_phase wg; then
 fi
 
 # ---- tunnel ----
-sig_url=wss://$IP_G:$SIG_PORT/v1/ws
 tunnel_setup() {
-	local d=$work/tunnel
-	mkdir -p "$d"
-	# A throwaway CA and a server certificate for the signaling address.
-	openssl req -x509 -new -noenc -days 1 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-		-subj /CN=bench-tunnel-ca -addext basicConstraints=critical,CA:TRUE \
-		-addext keyUsage=critical,keyCertSign \
-		-keyout "$d/ca.key" -out "$d/ca.crt" 2>>"$logs/openssl.log" &&
-	openssl req -new -noenc -newkey ec -pkeyopt ec_paramgen_curve:P-256 -subj /CN=$IP_G \
-		-keyout "$d/sig.key" -out "$d/sig.csr" 2>>"$logs/openssl.log" || return 1
-	printf 'subjectAltName=IP:%s,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' \
-		"$IP_G" >"$d/sig.ext"
-	openssl x509 -req -in "$d/sig.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
-		-days 1 -extfile "$d/sig.ext" -out "$d/sig.crt" 2>>"$logs/openssl.log" || return 1
-	chmod 600 "$d/sig.key" "$d/ca.key"
-	head -c 48 /dev/urandom | base64 -w0 >"$d/secret"
-	chmod 600 "$d/secret"
-
-	start signal $NS_G "$sigbin" --listen $IP_G:$SIG_PORT --tls-cert "$d/sig.crt" \
-		--tls-key "$d/sig.key" --jwt-secret-file "$d/secret"
-	wait_line signal "listening on" 1 10 || { say "  peerpipe-signal did not start"; return 1; }
-
-	local gw_fp
-	"$clibin" token --secret-file "$d/secret" --room bench --role gateway --name gw1 --ttl 1h \
-		>"$d/gw.token" 2>>"$logs/setup.log" &&
-	"$clibin" token --secret-file "$d/secret" --room bench --role desktop --name bench --ttl 1h \
-		>"$d/cli.token" 2>>"$logs/setup.log" &&
-	"$clibin" --config-dir "$d/gw" keygen >>"$logs/setup.log" 2>&1 &&
-	"$clibin" --config-dir "$d/cli" keygen >>"$logs/setup.log" 2>&1 &&
-	gw_fp=$("$clibin" --config-dir "$d/gw" id 2>>"$logs/setup.log") &&
-	cli_fp=$("$clibin" --config-dir "$d/cli" id 2>>"$logs/setup.log") &&
-	"$clibin" --config-dir "$d/cli" pin add gw1 "$gw_fp" >>"$logs/setup.log" 2>&1 ||
-		{ say "  token/keygen/id/pin failed: $(tail -2 "$logs/setup.log" | tr '\n' ' ')"; return 1; }
-	case $gw_fp$cli_fp in
-	"sha-256 "*"sha-256 "*) ;;
-	*) say "  'peerpipe id' did not print 'sha-256 ...': '$gw_fp' '$cli_fp'"; return 1 ;;
-	esac
-	gateway_start auto
+	bench_signal_setup && gateway_start auto
 }
 # gateway_start COMPRESSION: (re)start peerpipe-gateway in bgw.
 gateway_start() {
 	local d=$work/tunnel
 	stop gateway
-	cat >"$d/gateway.ini" <<-EOF
-	[gateway]
-	signal_url = $sig_url
-	ca_file = $d/ca.crt
-	token_file = $d/gw.token
-	identity_dir = $d/gw/identity
+	{ bench_gateway_ini; cat <<-EOF; } >"$d/gateway.ini"
 	compression = $1
 
 	[service iperf]
@@ -490,23 +343,11 @@ gateway_start() {
 	sleep 0.5
 	kill -0 "${PID[gateway]}" 2>/dev/null || { say "  peerpipe-gateway exited: $(tail -2 "$logs/gateway.log" | tr '\n' ' ')"; return 1; }
 }
-client_cmd() {
-	local d=$work/tunnel
-	printf '%s\0' "$clibin" --config-dir "$d/cli" connect --signal "$sig_url" \
-		--token-file "$d/cli.token" --ca-file "$d/ca.crt" --gateway gw1 "$@"
-}
 # client_start NAME NFORWARDS ARGS...: start the client in bcli, wait for its
 # "listening" lines and one echo through the rr forward.
 client_start() {
-	local name=$1 nfwd=$2 line
-	shift 2
-	local -a cmd
-	mapfile -d '' cmd < <(client_cmd "$@")
-	start "$name" $NS_C "${cmd[@]}"
-	if ! wait_line "$name" listening "$nfwd" 15; then
-		say "  client: no 'listening' lines: $(tail -2 "$logs/$name.log" | tr '\n' ' ')"
-		return 1
-	fi
+	local line
+	client_launch "$@" || return 1
 	if ! line=$(in_c "$rrbin" -t 20 --wait 127.0.0.1:15300 2>&1); then
 		say "  client: no echo through the tunnel within 20 s ($line)"
 		return 1
