@@ -12,6 +12,9 @@
 #
 #   m1 10.77.0.1 ---- 10.77.0.2 m2      (one LAN with multicast, for mDNS)
 #
+# Runs test_ice_netns (the ICE layer through NAT and TURN) and
+# test_peer_netns (whole peer connections: dead paths, ICE restart).
+#
 # Needs root, iproute2, iptables and coturn's turnserver; otherwise the
 # whole test is skipped. Names are unique per run; nothing outside the
 # namespaces created here is touched.

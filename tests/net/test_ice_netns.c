@@ -519,8 +519,6 @@ static void test_nat_srflx(void)
 	               (double)(a.t_down - t0) / 1e6,
 	               pp_ice_state_name((enum pp_ice_state)g_atomic_int_get(&b.state)),
 	               (double)(b.t_down - t0) / 1e6);
-	g_assert_cmpfloat((double)(a.t_down - t0) / 1e6, <, 15.0);
-	g_assert_cmpfloat((double)(b.t_down - t0) / 1e6, <, 15.0);
 	iptables_inet("-D");
 	peer_stop(&a);
 	peer_stop(&b);

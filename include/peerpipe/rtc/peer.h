@@ -13,6 +13,41 @@
  * The DTLS certificate of the other side must hash to its a=fingerprint
  * and be in the pin list; otherwise the connection fails with the reason.
  *
+ * ICE restart (RFC 8839 §4.4.1.1.1, JSEP RFC 8829 §5.2.2): once the first
+ * exchange is done, either side may call pp_peer_restart_ice(): a new
+ * offer with new ICE credentials (same o= session, fingerprint, DTLS role
+ * and sctp-port), gathering again, new candidates trickling out. The
+ * other side gets it through pp_peer_set_remote_description("offer"),
+ * restarts its agent too and answers with new credentials. DTLS and SCTP
+ * run on untouched: every channel stays open and its data resumes on the
+ * new path (SCTP retransmits what was lost meanwhile, at its retransmission
+ * timer: up to 10 s after a long outage). A later offer with the same ICE
+ * credentials is answered and changes nothing. A later description with
+ * another DTLS fingerprint (PP_ERR_AUTH), another DTLS role or sctp-port
+ * (PP_ERR_UNSUPPORTED), or another o= session (PP_ERR_STATE: that is a
+ * new connection, see pp_peer_offer_continues()) is refused and the
+ * connection carries on as it was. Should both sides offer at once, the
+ * first offerer's restart wins: the other side's offer is refused
+ * (PP_ERR_STATE) and its own is dropped when it answers.
+ *
+ * States of a restart: CONNECTED -> RESTARTING (either side asked) ->
+ * CONNECTED (the new path is up; reason "ICE restarted").
+ *
+ * Dead peers and lost paths: ICE consent freshness (RFC 7675) ends a path
+ * 10 s after the other side's last answer (see ice.h). By default
+ * (ice_restart_ok false) that makes the connection FAILED, as does any ICE
+ * failure. With ice_restart_ok, a connection that was CONNECTED goes
+ * DISCONNECTED instead: channels stay open and sends are queued (bounded
+ * by the SCTP send buffer and each channel's queue, as ever), and either
+ * side may restart ICE; a restart whose checks fail goes back to
+ * DISCONNECTED. If the connection is not CONNECTED again within
+ * ice_restart_timeout_ms of losing its path (the window starts over with
+ * each restart), it is FAILED. The usual way is to call
+ * pp_peer_restart_ice() from on_state(DISCONNECTED). A restart is also
+ * accepted, and a
+ * RESTARTING state reported, without ice_restart_ok; then an ICE failure
+ * is final as before.
+ *
  * All on the GMainContext given; callbacks may call pp_peer_close() but
  * pp_peer_free() only from outside callbacks (or after on_state CLOSED). */
 #ifndef PEERPIPE_RTC_PEER_H
@@ -36,6 +71,9 @@ enum pp_peer_state {
 	PP_PEER_CONNECTED,  /* SCTP association up: channels work */
 	PP_PEER_FAILED,     /* final; the reason says which layer */
 	PP_PEER_CLOSED,     /* final */
+	/* After CONNECTED, DTLS and SCTP kept (channels work, data waits): */
+	PP_PEER_DISCONNECTED, /* ice_restart_ok: the ICE path is lost */
+	PP_PEER_RESTARTING,   /* an ICE restart runs (asked by either side) */
 };
 
 struct pp_peer_config {
@@ -50,7 +88,13 @@ struct pp_peer_config {
 	bool relay_only;
 	size_t max_message_size;           /* 0: 262144 (tunnel.md §1) */
 	const char *log_peer;
+	/* ICE failure after CONNECTED: DISCONNECTED and wait for a restart
+	 * instead of FAILED (see the top). */
+	bool ice_restart_ok;
+	uint32_t ice_restart_timeout_ms;   /* 0: PP_PEER_RESTART_TIMEOUT_MS */
 };
+
+#define PP_PEER_RESTART_TIMEOUT_MS 20000
 
 struct pp_peer_callbacks {
 	void (*on_local_description)(void *user, const char *type, const char *sdp);
@@ -73,7 +117,23 @@ int pp_peer_create_offer(struct pp_peer *p);
 int pp_peer_set_remote_description(struct pp_peer *p, const char *type, const char *sdp, size_t len);
 /* "candidate:..." (with or without "a="), or NULL for end of candidates. */
 int pp_peer_add_remote_candidate(struct pp_peer *p, const char *line);
-/* Once CONNECTED (PP_ERR_STATE before): open channels from on_state. */
+/* ICE restart, from either side, once the first offer/answer exchange is
+ * done and while CONNECTED, DISCONNECTED or RESTARTING (PP_ERR_STATE
+ * otherwise, or while our previous restart offer waits for its answer):
+ * on_local_description("offer") comes before this returns, candidates
+ * trickle from the loop. PP_ERR_UNSUPPORTED when we answered a first
+ * offer that had more m-lines than the data channel's (a re-offer would
+ * have to repeat them). */
+int pp_peer_restart_ice(struct pp_peer *p);
+/* True when offer (SDP text) names the o= session of this connection's
+ * remote description: a renegotiation (same credentials, or an ICE
+ * restart) for pp_peer_set_remote_description(), not a new connection
+ * from the same peer (a new process has a new session id). false before
+ * the first exchange, for an offer without an o= session id, or one that
+ * does not parse. */
+bool pp_peer_offer_continues(const struct pp_peer *p, const char *offer, size_t len);
+/* Once CONNECTED, also while DISCONNECTED or RESTARTING (PP_ERR_STATE
+ * before): open channels from on_state. */
 int pp_peer_channel_open(struct pp_peer *p, const char *label, const char *protocol,
                          const struct pp_sctp_channel_options *opt, struct pp_sctp_channel **out);
 /* Orderly and asynchronous: SCTP shutdown, then DTLS close_notify (after

@@ -39,6 +39,7 @@
 #define PP_SDP_PWD_MAX 256
 #define PP_SDP_MID_MAX 64
 #define PP_SDP_TOKEN_MAX 64        /* media, proto and fmt of an m-line */
+#define PP_SDP_ORIGIN_ID_MAX 64    /* o= sess-id kept (longer: not kept) */
 
 #define PP_SDP_SCTP_PORT 5000           /* ours, and the default */
 #define PP_SDP_MAX_MESSAGE_SIZE 262144  /* ours */
@@ -92,6 +93,13 @@ struct pp_sdp_mline {
 };
 
 struct pp_sdp {
+	/* o=<user> <sess-id> <sess-version> ...: the session id as written
+	 * ("" when the line is absent, malformed or its id over
+	 * PP_SDP_ORIGIN_ID_MAX: it is only compared, never refused) and the
+	 * version (0 when not a number). JSEP keeps the id for the life of a
+	 * connection and bumps the version on every new description. */
+	char origin_id[PP_SDP_ORIGIN_ID_MAX + 1];
+	uint64_t origin_version;
 	/* transport of the data channel */
 	char ufrag[PP_SDP_UFRAG_MAX + 1];
 	char pwd[PP_SDP_PWD_MAX + 1];
@@ -151,6 +159,23 @@ struct pp_sdp_params {
  * parameters), PP_ERR_UNSUPPORTED (answering a legacy sctpmap offer),
  * PP_ERR_TOO_BIG or PP_ERR_NOMEM. out is left as it was on failure. */
 int pp_sdp_write(const struct pp_sdp_params *p, struct pp_buf *out);
+
+/* How a later description from the same remote peer (a re-offer or a
+ * re-answer) relates to the one before it, for renegotiation without a
+ * new DTLS association (RFC 8829 §5.2.2, RFC 8839 §4.4.1.1.1, RFC 8842
+ * §5.5). When several apply, the first of OTHER_SESSION,
+ * FINGERPRINT_CHANGED, SCTP_PORT_CHANGED and ICE_RESTART is returned. */
+enum pp_sdp_change {
+	PP_SDP_SAME = 0,          /* same ICE credentials: nothing changes */
+	PP_SDP_ICE_RESTART,       /* new ice-ufrag or ice-pwd: an ICE restart */
+	PP_SDP_OTHER_SESSION,     /* both have an o= session id and they differ:
+	                           * a new connection, not a renegotiation */
+	PP_SDP_FINGERPRINT_CHANGED, /* the pinnable fingerprint is not the same
+	                           * (or gone): refuse, never re-key silently */
+	PP_SDP_SCTP_PORT_CHANGED, /* would need a new SCTP association: refuse */
+};
+enum pp_sdp_change pp_sdp_compare(const struct pp_sdp *prev, const struct pp_sdp *next);
+const char *pp_sdp_change_name(enum pp_sdp_change c);
 
 const char *pp_sdp_fault_name(enum pp_sdp_fault f);
 const char *pp_sdp_setup_name(enum pp_sdp_setup s);

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "peerpipe/rtc/peer.h"
+/* The peer connection: the first offer/answer exchange, the layers wired
+ * together, life and close. Renegotiation and ICE restart: peer_restart.c. */
+#include "peer_priv.h"
 
 #include "peerpipe/buf.h"
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
 #include "peerpipe/rtc/candidate.h"
-#include "peerpipe/rtc/dtls.h"
 #include "peerpipe/rtc/identity.h"
-#include "peerpipe/rtc/sdp.h"
 
 #include <errno.h>
 #include <openssl/rand.h>
@@ -17,33 +17,6 @@
 #define PP_PEER_SDP_MAX (64 * 1024)
 #define PP_PEER_EARLY_CANDIDATES_MAX 64
 
-struct pp_peer {
-	GMainContext *ctx;
-	struct pp_peer_config cfg;
-	struct pp_fingerprint *pins;
-	struct pp_peer_callbacks cb;
-	void *user;
-	char *log_peer;
-	enum pp_peer_state state;
-	bool offerer;
-	bool have_remote;
-	enum pp_dtls_role dtls_role;
-	struct pp_fingerprint remote_fp;
-	char mid[PP_SDP_MID_MAX + 1];
-	unsigned mline_index;
-	uint64_t session_id;
-	struct pp_ice *ice;
-	struct pp_dtls *dtls;
-	struct pp_sctp *sctp;
-	GPtrArray *early_candidates; /* remote lines before ICE exists */
-	bool early_end;
-	bool closing;                /* pp_peer_close(): SCTP shutdown, then DTLS */
-	bool rx_paused;              /* pp_peer_pause_receive(), applied to the association */
-	GQueue pending_out;          /* DTLS datagrams sent before ICE had a pair */
-	size_t pending_bytes;
-	GSource *close_timer;
-};
-
 #define PP_PEER_CLOSE_GRACE_MS 2000
 /* The other side's ClientHello can reach us while our own ICE is still
  * checking; our answer waits here (instead of for a 400 ms retransmission). */
@@ -51,11 +24,12 @@ struct pp_peer {
 
 const char *pp_peer_state_name(enum pp_peer_state s)
 {
-	static const char *const names[] = { "new", "connecting", "connected", "failed", "closed" };
-	return s <= PP_PEER_CLOSED ? names[s] : "?";
+	static const char *const names[] = { "new",    "connecting",   "connected", "failed",
+		                             "closed", "disconnected", "restarting" };
+	return (unsigned)s < G_N_ELEMENTS(names) ? names[s] : "?";
 }
 
-static void pp_peer_set_state(struct pp_peer *p, enum pp_peer_state st, const char *reason)
+void pp_peer_set_state(struct pp_peer *p, enum pp_peer_state st, const char *reason)
 {
 	if (p->state == st || p->state == PP_PEER_FAILED || p->state == PP_PEER_CLOSED)
 		return;
@@ -216,14 +190,18 @@ static void pp_peer_ice_candidate(void *user, const char *line)
 static void pp_peer_ice_state(void *user, enum pp_ice_state st)
 {
 	struct pp_peer *p = user;
-	if (st == PP_ICE_CONNECTED || st == PP_ICE_COMPLETED)
+	bool up = st == PP_ICE_CONNECTED || st == PP_ICE_COMPLETED;
+
+	if (up)
 		pp_peer_flush_pending(p);
-	if ((st == PP_ICE_CONNECTED || st == PP_ICE_COMPLETED) && p->dtls &&
-	    pp_dtls_state(p->dtls) == PP_DTLS_NEW && p->dtls_role == PP_DTLS_CLIENT) {
+	if (up && p->dtls && pp_dtls_state(p->dtls) == PP_DTLS_NEW &&
+	    p->dtls_role == PP_DTLS_CLIENT) {
 		if (pp_dtls_start(p->dtls) < 0)
 			pp_peer_set_state(p, PP_PEER_FAILED, "cannot start DTLS");
-	} else if (st == PP_ICE_FAILED) {
-		pp_peer_set_state(p, PP_PEER_FAILED, "ICE failed (no path, or consent lost)");
+	} else if (up) {
+		pp_peer_path_up(p);
+	} else if (st == PP_ICE_FAILED || st == PP_ICE_DISCONNECTED) {
+		pp_peer_path_lost(p, st);
 	}
 }
 
@@ -271,7 +249,18 @@ static void pp_peer_flush_early(struct pp_peer *p)
 
 /* --- descriptions --------------------------------------------------------- */
 
-static int pp_peer_emit_description(struct pp_peer *p, const struct pp_sdp *offer)
+/* The first offer says actpass; every later description of ours names
+ * the DTLS role we have, so that the association is kept (RFC 8842 §5.5):
+ * the first offerer's re-offers say actpass again (its answerer keeps
+ * being active). */
+static enum pp_sdp_setup pp_peer_our_setup(const struct pp_peer *p, bool answer)
+{
+	if (!answer && p->offerer)
+		return PP_SDP_SETUP_ACTPASS;
+	return p->dtls_role == PP_DTLS_CLIENT ? PP_SDP_SETUP_ACTIVE : PP_SDP_SETUP_PASSIVE;
+}
+
+int pp_peer_emit_description(struct pp_peer *p, const struct pp_sdp *offer)
 {
 	const char *ufrag, *pwd;
 	struct pp_buf out;
@@ -281,11 +270,12 @@ static int pp_peer_emit_description(struct pp_peer *p, const struct pp_sdp *offe
 	struct pp_sdp_params sp = {
 		.kind = offer ? PP_SDP_ANSWER : PP_SDP_OFFER,
 		.session_id = p->session_id,
-		.session_version = 1,
+		.session_version = ++p->session_version, /* JSEP: a new one each time */
 		.ufrag = ufrag,
 		.pwd = pwd,
 		.fingerprint = pp_identity_fingerprint(p->cfg.identity),
-		.setup = offer ? PP_SDP_SETUP_ACTIVE : PP_SDP_SETUP_ACTPASS,
+		.setup = pp_peer_our_setup(p, offer != NULL),
+		.mid = offer ? NULL : p->mid,
 		.offer = offer,
 	};
 	pp_buf_init(&out, PP_PEER_SDP_MAX);
@@ -302,6 +292,7 @@ int pp_peer_create_offer(struct pp_peer *p)
 	if (p->ice || p->state != PP_PEER_NEW)
 		return PP_ERR_STATE;
 	p->offerer = true;
+	p->dtls_role = PP_DTLS_SERVER; /* until the answer says otherwise */
 	g_strlcpy(p->mid, "0", sizeof(p->mid));
 	p->mline_index = 0;
 	if ((rc = pp_peer_start_ice(p)) < 0 || (rc = pp_peer_emit_description(p, NULL)) < 0)
@@ -325,17 +316,33 @@ static int pp_peer_pick_role(struct pp_peer *p, const struct pp_sdp *sdp)
 	return 0;
 }
 
+void pp_peer_apply_candidates(struct pp_peer *p, const struct pp_sdp *sdp)
+{
+	for (size_t i = 0; i < sdp->n_candidates; i++) {
+		char line[512];
+		if (pp_candidate_format(&sdp->candidates[i], line, sizeof(line)) > 0)
+			pp_ice_add_remote_candidate(p->ice, line);
+	}
+}
+
 int pp_peer_set_remote_description(struct pp_peer *p, const char *type, const char *text, size_t len)
 {
 	struct pp_sdp *sdp = NULL;
 	bool is_offer = strcmp(type, "offer") == 0;
 	int rc;
 
-	if (p->have_remote || (!is_offer && strcmp(type, "answer") != 0) || is_offer == p->offerer)
+	if ((!is_offer && strcmp(type, "answer") != 0) || p->closing ||
+	    p->state == PP_PEER_FAILED || p->state == PP_PEER_CLOSED)
+		return PP_ERR_STATE;
+	if (!p->have_remote && is_offer == p->offerer)
 		return PP_ERR_STATE;
 	rc = pp_sdp_parse(text, len, &sdp, NULL);
 	if (rc < 0)
 		goto out;
+	if (p->have_remote) {
+		rc = pp_peer_renegotiate(p, is_offer, &sdp);
+		goto out;
+	}
 	const struct pp_fingerprint *fp = pp_sdp_fingerprint(sdp);
 	if (!fp) {
 		rc = PP_ERR_NOT_FOUND; /* no sha-256 fingerprint: nothing to pin */
@@ -354,15 +361,14 @@ int pp_peer_set_remote_description(struct pp_peer *p, const char *type, const ch
 	    (rc = pp_peer_start_dtls(p)) < 0)
 		goto out;
 	p->have_remote = true;
-	for (size_t i = 0; i < sdp->n_candidates; i++) {
-		char line[512];
-		if (pp_candidate_format(&sdp->candidates[i], line, sizeof(line)) > 0)
-			pp_ice_add_remote_candidate(p->ice, line);
-	}
+	p->remote = sdp;
+	sdp = NULL; /* transferred */
+	pp_peer_apply_candidates(p, p->remote);
 	pp_peer_flush_early(p);
-	if (sdp->end_of_candidates)
+	if (p->remote->end_of_candidates)
 		pp_ice_end_of_remote_candidates(p->ice);
-	if (is_offer && ((rc = pp_peer_emit_description(p, sdp)) < 0 || (rc = pp_ice_gather(p->ice)) < 0))
+	if (is_offer && ((rc = pp_peer_emit_description(p, p->remote)) < 0 ||
+	                 (rc = pp_ice_gather(p->ice)) < 0))
 		goto out;
 out:
 	if (rc < 0)
@@ -387,10 +393,18 @@ int pp_peer_add_remote_candidate(struct pp_peer *p, const char *line)
 
 /* --- life ------------------------------------------------------------------ */
 
+bool pp_peer_association_up(const struct pp_peer *p)
+{
+	return p->sctp && pp_sctp_get_state(p->sctp) == PP_SCTP_CONNECTED;
+}
+
 int pp_peer_channel_open(struct pp_peer *p, const char *label, const char *protocol,
                          const struct pp_sctp_channel_options *opt, struct pp_sctp_channel **out)
 {
-	if (p->state != PP_PEER_CONNECTED || !p->sctp)
+	/* while the path is down the association is still there: the
+	 * channel's DCEP open waits in SCTP like any data */
+	if ((p->state != PP_PEER_CONNECTED && p->state != PP_PEER_DISCONNECTED &&
+	     p->state != PP_PEER_RESTARTING) || !p->sctp)
 		return PP_ERR_STATE;
 	return pp_sctp_channel_open(p->sctp, label, protocol, opt, out);
 }
@@ -431,6 +445,8 @@ struct pp_peer *pp_peer_new(GMainContext *ctx, const struct pp_peer_config *cfg,
 	p->cfg.pins = p->pins;
 	p->log_peer = g_strdup(cfg->log_peer);
 	p->cfg.log_peer = p->log_peer;
+	if (!p->cfg.ice_restart_timeout_ms)
+		p->cfg.ice_restart_timeout_ms = PP_PEER_RESTART_TIMEOUT_MS;
 	p->cb = *cb;
 	p->user = user;
 	p->early_candidates = g_ptr_array_new_with_free_func(g_free);
@@ -456,6 +472,7 @@ void pp_peer_close(struct pp_peer *p)
 	if (p->closing)
 		return;
 	p->closing = true;
+	pp_peer_restart_stop(p); /* closing: no path is awaited any more */
 	if (p->sctp && pp_sctp_get_state(p->sctp) == PP_SCTP_CONNECTED) {
 		pp_sctp_close(p->sctp);
 		p->close_timer = g_timeout_source_new(PP_PEER_CLOSE_GRACE_MS);
@@ -475,6 +492,7 @@ void pp_peer_free(struct pp_peer *p)
 		return;
 	if (p->close_timer)
 		g_source_destroy(p->close_timer);
+	pp_peer_restart_stop(p);
 	/* top down: nothing calls into a freed layer */
 	if (p->sctp)
 		pp_sctp_free(p->sctp);
@@ -483,6 +501,7 @@ void pp_peer_free(struct pp_peer *p)
 	if (p->ice)
 		pp_ice_free(p->ice);
 	g_ptr_array_free(p->early_candidates, TRUE);
+	pp_sdp_free(p->remote);
 	g_queue_clear_full(&p->pending_out, (GDestroyNotify)g_bytes_unref);
 	g_free(p->pins);
 	g_free(p->log_peer);

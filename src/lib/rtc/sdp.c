@@ -236,15 +236,35 @@ static int pp_sdp_group(struct pp_sdp_ctx *c, const struct pp_sdp_line *l,
 	return 0;
 }
 
-/* Pass 1: framing, v=0 first, m-lines, mids, bundle-only, BUNDLE groups,
- * and the candidate count. */
+/* o=<username> <sess-id> <sess-version> <nettype> <addrtype> <address>:
+ * only the id and version are kept, for pp_sdp_compare(). A malformed
+ * line is no reason to refuse a description we never needed it for. */
+static void pp_sdp_origin(struct pp_sdp *s, struct pp_rtc_span v)
+{
+	struct pp_rtc_span rest = v, tok[6];
+	uint64_t version;
+	size_t n = 0;
+
+	while (n < PP_NELEM(tok) && pp_rtc_text_token(&rest, &tok[n]) == 1)
+		n++;
+	if (n != PP_NELEM(tok) || rest.len != 0 || !pp_rtc_text_token_chars(tok[1]) ||
+	    pp_rtc_text_copy(tok[1], s->origin_id, sizeof(s->origin_id)) < 0) {
+		s->origin_id[0] = '\0';
+		return;
+	}
+	if (pp_rtc_text_u64(tok[2], 19, UINT64_MAX, &version) == 0)
+		s->origin_version = version;
+}
+
+/* Pass 1: framing, v=0 first, o=, m-lines, mids, bundle-only, BUNDLE
+ * groups, and the candidate count. */
 static int pp_sdp_scan(struct pp_sdp_ctx *c, const char *text, size_t len)
 {
 	struct pp_sdp_reader r = { text, len, 0, 0 };
 	struct pp_sdp_line l;
 	struct pp_rtc_span name, v;
 	int rc, sec = -1;
-	bool first = true;
+	bool first = true, seen_origin = false;
 
 	while ((rc = pp_sdp_next(c, &r, &l)) == 1) {
 		if (first) {
@@ -258,6 +278,11 @@ static int pp_sdp_scan(struct pp_sdp_ctx *c, const char *text, size_t len)
 			if ((rc = pp_sdp_mline(c, &l)) < 0)
 				return rc;
 			sec++;
+			continue;
+		}
+		if (l.type == 'o' && sec < 0 && !seen_origin) {
+			seen_origin = true; /* RFC 8866: exactly one; later ones ignored */
+			pp_sdp_origin(c->sdp, l.val);
 			continue;
 		}
 		if (l.type != 'a')

@@ -734,6 +734,112 @@ static void test_write_errors(void)
 	pp_sdp_free(legacy);
 }
 
+/* o=: the session id and version are kept, never a reason to refuse. */
+static void test_origin(void)
+{
+	struct pp_sdp *s = parse_ok(pp_sample_chromium_offer);
+	g_assert_cmpstr(s->origin_id, ==, "4611731400430051336");
+	g_assert_cmpuint(s->origin_version, ==, 2);
+	pp_sdp_free(s);
+
+	static const struct {
+		const char *o;
+		const char *id;
+		uint64_t version;
+	} cases[] = {
+		{ "o=- 42 7 IN IP4 0.0.0.0", "42", 7 },
+		{ "o=mozilla...THIS_IS_SDPARTA-99.0 3245657 0 IN IP4 0.0.0.0", "3245657", 0 },
+		{ "o=- 42 notanumber IN IP4 0.0.0.0", "42", 0 },
+		{ "o=- 42 7 IN IP4", "", 0 },               /* five fields */
+		{ "o=- 42 7 IN IP4 0.0.0.0 extra", "", 0 }, /* seven */
+		{ "o=-  42 7 IN IP4 0.0.0.0", "", 0 },      /* empty field */
+		{ "o=- 4\"2 7 IN IP4 0.0.0.0", "", 0 },     /* not a token */
+		{ "o=- 12345678901234567890123456789012345678901234567890123456789012345 7 IN IP4 "
+		  "0.0.0.0", "", 0 },                     /* 65 characters: not kept */
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *t = edit(pp_sample_chromium_offer, "o=- 4611731400430051336 2 IN IP4 127.0.0.1",
+		               cases[i].o);
+		g_test_message("%s", cases[i].o);
+		s = parse_ok(t);
+		g_assert_cmpstr(s->origin_id, ==, cases[i].id);
+		g_assert_cmpuint(s->origin_version, ==, cases[i].version);
+		pp_sdp_free(s);
+		g_free(t);
+	}
+	/* a second o= line is ignored; none at all is fine */
+	char *two = edit(pp_sample_chromium_offer, "s=-\r\n", "o=- 99 9 IN IP4 0.0.0.0\r\ns=-\r\n");
+	s = parse_ok(two);
+	g_assert_cmpstr(s->origin_id, ==, "4611731400430051336");
+	pp_sdp_free(s);
+	char *none = edit(pp_sample_chromium_offer, "o=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n", "");
+	s = parse_ok(none);
+	g_assert_cmpstr(s->origin_id, ==, "");
+	pp_sdp_free(s);
+	g_free(two);
+	g_free(none);
+}
+
+static enum pp_sdp_change compare(const char *a, const char *b)
+{
+	struct pp_sdp *x = parse_ok(a), *y = parse_ok(b);
+	enum pp_sdp_change c = pp_sdp_compare(x, y);
+
+	g_test_message("-> %s", pp_sdp_change_name(c));
+	pp_sdp_free(x);
+	pp_sdp_free(y);
+	return c;
+}
+
+/* What a later description changes (pp_peer's renegotiation rules). */
+static void test_compare(void)
+{
+	const char *base = pp_sample_chromium_offer;
+	const char *o = "o=- 4611731400430051336 2 IN IP4";
+	const char *fp = "sha-256 D2:FA:0E:C3:22:59:5E:14:95:69:92:3D:13:B4:84:24:2C:C2:A2:C0:3E:FD"
+	                 ":34:8E:5E:EA:6F:AF:52:CE:E6:0F";
+	const char *fp2 = "sha-256 D2:FA:0E:C3:22:59:5E:14:95:69:92:3D:13:B4:84:24:2C:C2:A2:C0:3E:FD"
+	                  ":34:8E:5E:EA:6F:AF:52:CE:E6:0E";
+	char *version = edit(base, o, "o=- 4611731400430051336 3 IN IP4");
+	char *ufrag = edit(version, "ice-ufrag:EsAw", "ice-ufrag:NeWu");
+	char *pwd = edit(version, "bP+XJMM09aR8AiX1jdukzR6Y", "bP+XJMM09aR8AiX1jdukzR6Z");
+	char *other = edit(ufrag, "o=- 4611731400430051336 3 IN IP4", "o=- 1 3 IN IP4");
+	char *no_o = edit(base, o, "o=- 4611731400430051336 x IN IP4 0.0.0.0 bad");
+	char *fpc = edit(base, fp, fp2);
+	char *fpc_restart = edit(ufrag, fp, fp2);
+	char *fpc_other = edit(other, fp, fp2);
+	char *sha1 = edit(base, fp, "sha-1 D2:FA:0E:C3:22:59:5E:14:95:69:92:3D:13:B4:84:24:2C:C2:A2:C0");
+	char *port = edit(ufrag, "a=sctp-port:5000", "a=sctp-port:5001");
+
+	g_assert_cmpint(compare(base, base), ==, PP_SDP_SAME);
+	g_assert_cmpint(compare(base, version), ==, PP_SDP_SAME);
+	g_assert_cmpint(compare(base, ufrag), ==, PP_SDP_ICE_RESTART);
+	g_assert_cmpint(compare(base, pwd), ==, PP_SDP_ICE_RESTART); /* the password alone */
+	g_assert_cmpint(compare(base, other), ==, PP_SDP_OTHER_SESSION);
+	g_assert_cmpint(compare(base, fpc_other), ==, PP_SDP_OTHER_SESSION); /* first */
+	/* an unknown session id on either side: judged as a renegotiation */
+	g_assert_cmpint(compare(base, no_o), ==, PP_SDP_SAME);
+	g_assert_cmpint(compare(no_o, other), ==, PP_SDP_ICE_RESTART);
+	g_assert_cmpint(compare(base, fpc), ==, PP_SDP_FINGERPRINT_CHANGED);
+	g_assert_cmpint(compare(base, fpc_restart), ==, PP_SDP_FINGERPRINT_CHANGED);
+	/* nothing pinnable: never "the same" identity */
+	g_assert_cmpint(compare(base, sha1), ==, PP_SDP_FINGERPRINT_CHANGED);
+	g_assert_cmpint(compare(sha1, sha1), ==, PP_SDP_FINGERPRINT_CHANGED);
+	g_assert_cmpint(compare(base, port), ==, PP_SDP_SCTP_PORT_CHANGED);
+	g_assert_cmpstr(pp_sdp_change_name(PP_SDP_ICE_RESTART), ==, "ICE restart");
+	g_assert_cmpstr(pp_sdp_change_name((enum pp_sdp_change)99), ==, "?");
+	g_free(version);
+	g_free(ufrag);
+	g_free(pwd);
+	g_free(other);
+	g_free(no_o);
+	g_free(fpc);
+	g_free(fpc_restart);
+	g_free(fpc_other);
+	g_free(sha1);
+	g_free(port);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -755,5 +861,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtc/sdp/write-roundtrip", test_write_roundtrip);
 	g_test_add_func("/rtc/sdp/write-answer", test_write_answer);
 	g_test_add_func("/rtc/sdp/write-errors", test_write_errors);
+	g_test_add_func("/rtc/sdp/origin", test_origin);
+	g_test_add_func("/rtc/sdp/compare", test_compare);
 	return g_test_run();
 }
