@@ -44,6 +44,12 @@ struct pp_tsession_config {
 	struct pp_tstream_config stream; /* defaults for every stream */
 	uint32_t hello_timeout_ms; /* 0 = 10000: connected but no HELLO */
 	uint32_t connect_timeout_ms; /* 0 = 30000: created but not connected */
+	/* When the ICE path of a READY session is lost (pp_peer DISCONNECTED,
+	 * which needs peer.ice_restart_ok), offer one ICE restart before the
+	 * session is given up; one per outage. Only one side of a pair should
+	 * (the one that redials); the other waits for it within pp_peer's
+	 * restart window. */
+	bool ice_restart;
 };
 
 struct pp_tsession_callbacks {

@@ -75,6 +75,12 @@ static struct pp_tlink *pp_tnode_link_new(struct pp_tnode *n, const struct pp_si
 	g_snprintf(l->log_peer, sizeof(l->log_peer), "%s/%.6s", peer->name, peer->peer_id);
 	pp_ice_server_set_take(&l->ice, n->ice_json);
 	sc.offerer = offerer;
+	/* A lost path gets one ICE restart before the session is given up:
+	 * the side that redials (the desktop) offers it, a gateway waits for
+	 * it from a desktop. Between gateways neither redials: ICE failure
+	 * stays final there, as before. */
+	sc.ice_restart = n->cfg.redial;
+	sc.peer.ice_restart_ok = n->cfg.redial || peer->role == PP_ROLE_DESKTOP;
 	sc.peer.pins = pins;
 	sc.peer.n_pins = n_pins;
 	sc.peer.ice_servers = l->ice.v;
@@ -338,6 +344,17 @@ static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, con
 	struct pp_tlink *l = g_hash_table_lookup(n->by_id, from);
 	int rc;
 
+	if (l && strcmp(type, "offer") == 0 && pp_tsession_get_state(l->session) == PP_TSESSION_READY &&
+	    pp_peer_offer_continues(pp_tsession_peer(l->session), sdp, strlen(sdp))) {
+		/* The same connection offered again (its o= session): an ICE
+		 * restart after the peer's path changed. pp_peer refuses it
+		 * unless the DTLS fingerprint and role are the session's; the
+		 * session carries on either way. */
+		rc = pp_tsession_remote_sdp(l->session, type, sdp);
+		if (rc < 0)
+			pp_log(PP_LOG_WARN, l->log_peer, "node: re-offer refused: %s", pp_strerror(rc));
+		return;
+	}
 	if (l && strcmp(type, "offer") == 0 && pp_tsession_get_state(l->session) == PP_TSESSION_READY) {
 		/* A new offer for a session that is up: the peer started over
 		 * (its process restarted; we kept the session re-addressed).

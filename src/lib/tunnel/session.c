@@ -111,12 +111,40 @@ static void pp_tsession_local_cand(void *user, const char *line, const char *mid
 	s->cb.send_ice(s->user, s, line, mid, index);
 }
 
+/* The ICE path is gone but DTLS, SCTP and the streams are kept: the side
+ * that restarts offers one ICE restart; if that does not bring the path
+ * back, the session ends (and the owner redials as for any end). */
+static void pp_tsession_path_lost(struct pp_tsession *s)
+{
+	int rc;
+
+	if (!s->cfg.ice_restart)
+		return; /* the other side restarts; pp_peer's window bounds the wait */
+	if (s->restart_tried || s->state != PP_TSESSION_READY) {
+		pp_tsession_fail(s, "path lost and not restored by an ICE restart");
+		return;
+	}
+	s->restart_tried = true;
+	pp_log(PP_LOG_INFO, s->log_peer, "session: path lost, restarting ICE");
+	if ((rc = pp_peer_restart_ice(s->peer)) < 0) {
+		pp_log(PP_LOG_WARN, s->log_peer, "session: ICE restart: %s", pp_strerror(rc));
+		pp_tsession_fail(s, "path lost and ICE cannot restart");
+	}
+}
+
 static void pp_tsession_peer_state(void *user, enum pp_peer_state st, const char *reason)
 {
 	struct pp_tsession *s = user;
 
-	if (st == PP_PEER_CONNECTED) {
+	if (st == PP_PEER_CONNECTED && s->peer_up) {
+		/* back after an ICE restart: the session simply goes on */
+		pp_log(PP_LOG_INFO, s->log_peer, "session: path back (%s)", reason ? reason : "");
+		s->restart_tried = false;
+	} else if (st == PP_PEER_CONNECTED) {
+		s->peer_up = true;
 		pp_tsession_connected(s);
+	} else if (st == PP_PEER_DISCONNECTED) {
+		pp_tsession_path_lost(s);
 	} else if (st == PP_PEER_FAILED || st == PP_PEER_CLOSED) {
 		pp_tsession_report_closed(s, s->close_reason ? s->close_reason
 		                             : reason ? reason

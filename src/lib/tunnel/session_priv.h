@@ -26,6 +26,9 @@ struct pp_tsession {
 	GHashTable *streams;       /* struct pp_tstream * set */
 	unsigned pressured;        /* streams whose socket is behind */
 
+	bool peer_up;              /* the peer connection was CONNECTED once */
+	bool restart_tried;        /* our ICE restart for this outage is out */
+
 	GSource *timer;            /* connect, then HELLO deadline */
 	const char *timer_reason;
 	GSource *closed_idle;
