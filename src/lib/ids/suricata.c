@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Suricata as a supervised child: config check (-T), start, readiness
- * ("Engine started" on its console output), restart with backoff, stop.
+ * ("Engine started" on its console output), restart with backoff, stop;
+ * or, attached to a sidecar, readiness and liveness from its records.
  * See include/peerpipe/ids/suricata.h and docs/ids.md. */
 #include "suricata_int.h"
 
@@ -47,6 +48,8 @@ struct pp_suricata {
 	enum child_kind kind;
 	GPid pid;
 	GSource *child_src, *restart_src, *ready_src, *kill_src;
+	GSource *watch_src;            /* sidecar: the heartbeat check */
+	gint64 last_record;            /* sidecar: monotonic time of its last EVE record */
 	struct out_pipe *out[2];
 	gint64 run_started;
 	unsigned quick_failures, backoff_ms;
@@ -197,6 +200,7 @@ static gboolean finalize(gpointer data)
 	drop_source(&s->ready_src);
 	drop_source(&s->kill_src);
 	drop_source(&s->child_src);
+	drop_source(&s->watch_src);
 	out_close(&s->out[0]);
 	out_close(&s->out[1]);
 	pp_suricata_eve_close(s->eve);
@@ -315,13 +319,26 @@ static void child_setup(gpointer data)
 
 static void spawn(struct pp_suricata *s, enum child_kind kind)
 {
-	g_autofree char *iface = g_strdup_printf("--af-packet=%s", s->cfg.interface);
+	bool ips = s->cfg.mode == PP_SURICATA_IPS;
+	g_autofree char *capture = ips ? g_strdup_printf("%u", (unsigned)s->cfg.nfq_queue)
+	                               : g_strdup_printf("--af-packet=%s", s->cfg.interface);
 	const char *argv_test[] = {s->cfg.binary, "-T", "-c", s->yaml_path, "-l", s->cfg.work_dir,
 	                           "--init-errors-fatal", NULL};
-	const char *argv_run[] = {s->cfg.binary, "-c", s->yaml_path, "-l", s->cfg.work_dir,
-	                          iface, "--init-errors-fatal", NULL};
+	const char *argv_run[9];
 	GError *gerr = NULL;
 	int fds[2] = {-1, -1};
+	size_t n = 0;
+
+	argv_run[n++] = s->cfg.binary;
+	argv_run[n++] = "-c";
+	argv_run[n++] = s->yaml_path;
+	argv_run[n++] = "-l";
+	argv_run[n++] = s->cfg.work_dir;
+	if (ips)
+		argv_run[n++] = "-q"; /* NFQUEUE <capture>; ids: --af-packet=IF */
+	argv_run[n++] = capture;
+	argv_run[n++] = "--init-errors-fatal";
+	argv_run[n] = NULL;
 
 	s->kind = kind;
 	s->last_error[0] = '\0';
@@ -360,6 +377,38 @@ static void on_eve(void *user, const struct pp_eve *e)
 	struct pp_suricata *s = user;
 	if (!s->closing && s->cb.on_alert)
 		s->cb.on_alert(s->user, e);
+}
+
+/* ---- sidecar: readiness and liveness from its EVE records ------------- */
+
+static void on_sidecar_activity(void *user, bool record, unsigned open)
+{
+	struct pp_suricata *s = user;
+
+	if (s->closing)
+		return;
+	if (record) {
+		s->last_record = g_get_monotonic_time();
+		if (s->state != PP_SURICATA_READY)
+			set_state(s, PP_SURICATA_READY, "the sidecar's Suricata is connected");
+	} else if (open == 0 && s->state == PP_SURICATA_READY) {
+		set_state(s, PP_SURICATA_DOWN, "the sidecar's Suricata closed its EVE connection");
+	}
+}
+
+static gboolean on_sidecar_watch(gpointer data)
+{
+	struct pp_suricata *s = data;
+	char reason[REASON_MAX];
+
+	if (s->state == PP_SURICATA_READY &&
+	    g_get_monotonic_time() - s->last_record > PP_SURICATA_SIDECAR_SILENCE_S * G_USEC_PER_SEC) {
+		g_snprintf(reason, sizeof(reason), "no EVE record from the sidecar for %d s "
+		           "(its heartbeat comes every %d s)", PP_SURICATA_SIDECAR_SILENCE_S,
+		           PP_SURICATA_HEARTBEAT_S);
+		set_state(s, PP_SURICATA_DOWN, reason);
+	}
+	return G_SOURCE_CONTINUE;
 }
 
 static int make_work_dir(const char *dir)
@@ -426,6 +475,8 @@ int pp_suricata_new(GMainContext *ctx, const struct pp_suricata_config *cfg,
 		s = NULL;
 		goto out;
 	}
+	if (s->cfg.sidecar)
+		pp_suricata_eve_on_activity(s->eve, on_sidecar_activity);
 	*out = s;
 	s = NULL; /* transferred */
 out:
@@ -439,6 +490,13 @@ int pp_suricata_start(struct pp_suricata *s)
 
 	if (s->state != PP_SURICATA_STOPPED || s->closing)
 		return PP_ERR_STATE;
+	if (s->cfg.mode == PP_SURICATA_IPS || s->cfg.sidecar) {
+		char reason[REASON_MAX * 2];
+		if (pp_suricata_rules_copy(&s->cfg, reason, sizeof(reason)) != 0) {
+			set_state(s, PP_SURICATA_FAILED, reason);
+			return 0;
+		}
+	}
 	g_autofree char *yaml = pp_suricata_config_yaml(&s->cfg, s->eve_path, &why);
 	if (!yaml)
 		return PP_ERR_INVALID;
@@ -447,6 +505,17 @@ int pp_suricata_start(struct pp_suricata *s)
 		pp_error("suricata: %s", gerr->message);
 		g_error_free(gerr);
 		return PP_ERR_CONFIG;
+	}
+	if (s->cfg.sidecar) {
+		char reason[REASON_MAX * 2];
+		if (pp_suricata_sidecar_write_args(&s->cfg, s->yaml_path, reason, sizeof(reason)) != 0) {
+			set_state(s, PP_SURICATA_FAILED, reason);
+			return 0;
+		}
+		s->watch_src = add_timeout(s, 1000, on_sidecar_watch);
+		set_state(s, PP_SURICATA_STARTING, "waiting for the sidecar's Suricata "
+		          "(suricata $(cat <work_dir>/sidecar.args))");
+		return 0;
 	}
 	s->state = PP_SURICATA_STARTING;
 	spawn(s, CHILD_TEST);

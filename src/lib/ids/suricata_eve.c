@@ -38,10 +38,19 @@ struct pp_suricata_eve {
 	GSource *src;
 	struct pp_suricata_stats *stats;
 	void (*fn)(void *user, const struct pp_eve *e);
+	void (*activity)(void *user, bool record, unsigned open);
 	void *user;
 	struct eve_conn *conns[EVE_CONN_MAX];
 	char rbuf[EVE_READ_CHUNK];
 };
+
+static unsigned conn_count(const struct pp_suricata_eve *l)
+{
+	unsigned n = 0;
+	for (int i = 0; i < EVE_CONN_MAX; i++)
+		n += l->conns[i] != NULL;
+	return n;
+}
 
 static void on_line(void *user, const char *line, size_t len, int err)
 {
@@ -70,6 +79,8 @@ static void on_line(void *user, const char *line, size_t len, int err)
 	} else {
 		l->stats->other++;
 	}
+	if (l->activity)
+		l->activity(l->user, true, conn_count(l));
 }
 
 static void conn_free(struct eve_conn *c)
@@ -100,7 +111,10 @@ static gboolean on_conn_readable(gint fd, GIOCondition cond, gpointer data)
 		pp_warn("suricata: EVE read: %s", strerror(errno));
 	pp_eve_reader_finish(c->reader, on_line, c->l);
 	pp_debug("suricata: EVE connection closed");
+	struct pp_suricata_eve *l = c->l;
 	conn_free(c); /* destroys the source we are dispatching: fine in GLib */
+	if (l->activity)
+		l->activity(l->user, false, conn_count(l));
 	return G_SOURCE_REMOVE;
 }
 
@@ -131,6 +145,12 @@ static gboolean on_accept(gint lfd, GIOCondition cond, gpointer data)
 	c->fd = fd;
 	c->src = g_unix_fd_source_new(fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
 	g_source_set_callback(c->src, G_SOURCE_FUNC(on_conn_readable), c, NULL);
+	/* Before every default-priority source: in ips mode Suricata writes
+	 * the alert before it sends rejectboth's resets, so when the loop
+	 * wakes up for a reset service socket the record is already here;
+	 * read first, the gateway still finds the stream and tells its peer
+	 * why before the reset closes it. */
+	g_source_set_priority(c->src, G_PRIORITY_HIGH);
 	g_source_attach(c->src, l->ctx);
 	l->conns[slot] = c;
 	l->stats->eve_connections++;
@@ -196,8 +216,16 @@ out:
 	return err;
 }
 
+void pp_suricata_eve_on_activity(struct pp_suricata_eve *l,
+                                 void (*fn)(void *user, bool record, unsigned open))
+{
+	l->activity = fn;
+}
+
 void pp_suricata_eve_close(struct pp_suricata_eve *l)
 {
+	if (l)
+		l->activity = NULL; /* closing: no more reports */
 	if (!l)
 		return;
 	for (int i = 0; i < EVE_CONN_MAX; i++)
