@@ -3,6 +3,7 @@
  * reloads. Streams are in gw_stream.c. */
 #include "acl.h"
 #include "audit.h"
+#include "bans.h"
 #include "gateway.h"
 
 #include "peerpipe/error.h"
@@ -18,14 +19,29 @@ static struct gw_peer *gw_peer_of(struct pp_tlink *l)
 	return pp_tlink_get_data(l);
 }
 
-/* Desktops only, and only those whose declared fingerprint we know (the
- * DTLS check against every pinned identity is what decides; skipping the
- * others early spares a handshake with strangers). */
+/* "peer refused: banned until ..." in the log and the audit log. */
+static void gw_refuse_banned(const char *who, const struct ban *b)
+{
+	char until[BANS_TIME_TEXT_MAX];
+
+	bans_time_format(b->until, until);
+	pp_log(PP_LOG_WARN, who, "peer refused: banned until %s: identity %s (%s): %s", until,
+	       b->identity, b->fp_text, b->reason);
+	gw_audit("peer_refused", json_pack("{s:s, s:s, s:s, s:s, s:s}", "peer", who, "fingerprint",
+	                                   b->fp_text, "identity", b->identity, "reason", "banned",
+	                                   "until", until));
+}
+
+/* Desktops only, and only those whose declared fingerprint we know and
+ * have not banned (the DTLS check against the pins is what decides, and
+ * the pins leave banned identities out; skipping the others early spares
+ * a handshake with strangers). */
 static bool gw_want_peer(void *user, const struct pp_sigclient_peer *peer,
                          const struct pp_fingerprint **pins, size_t *n_pins)
 {
 	struct gw *gw = user;
 	struct pp_fingerprint fp;
+	const struct ban *b;
 
 	if (peer->role != PP_ROLE_DESKTOP)
 		return false;
@@ -35,7 +51,11 @@ static bool gw_want_peer(void *user, const struct pp_sigclient_peer *peer,
 		       peer->fingerprint[0] ? peer->fingerprint : "(none)");
 		return false;
 	}
-	*pins = gw_config_pins(gw->cfg, n_pins);
+	if ((b = gw_sentinel_banned(gw, &fp))) {
+		gw_refuse_banned(peer->name, b);
+		return false;
+	}
+	*pins = gw_sentinel_pins(gw, n_pins);
 	return true;
 }
 
@@ -45,9 +65,15 @@ static void gw_on_ready(void *user, struct pp_tlink *l)
 	struct pp_tsession *s = pp_tlink_session(l);
 	const struct gw_identity *id = gw_config_identity_by_fp(gw->cfg, pp_tsession_remote_fingerprint(s));
 	struct gw_peer *p;
+	const struct ban *b;
 
 	if (!id) { /* revoked between the handshake and now */
 		pp_tsession_close(s, "identity not allowed");
+		return;
+	}
+	if ((b = gw_sentinel_banned(gw, &id->fp))) { /* banned since the handshake began */
+		gw_refuse_banned(id->name, b);
+		gw_sentinel_kick(s, b);
 		return;
 	}
 	p = g_new0(struct gw_peer, 1);
@@ -176,6 +202,8 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 	gw->cfg = cfg;
 	gw->start_cfg = gw_config_ref(cfg); /* the node keeps pointers into it */
 	gw->flows = g_hash_table_new(g_str_hash, g_str_equal);
+	if (gw_sentinel_start(gw, cfg) < 0)
+		return PP_ERR_CONFIG;
 	if (gw_ids_start(gw, cfg) < 0)
 		return PP_ERR_CONFIG;
 	gw->identity = id;
@@ -209,6 +237,7 @@ void gw_free(struct gw *gw)
 	gw_ids_stop(gw);
 	pp_tnode_free(gw->node);
 	gw->node = NULL;
+	gw_sentinel_stop(gw);
 	if (gw->flows)
 		g_hash_table_destroy(gw->flows);
 	gw->flows = NULL;
@@ -266,6 +295,7 @@ void gw_reload(struct gw *gw, struct gw_config *newc)
 	pp_log_set_level(newc->log_level);
 	if (gw_audit_open(newc->gw.audit_log) < 0)
 		pp_log(PP_LOG_ERROR, NULL, "audit log %s: cannot open", newc->gw.audit_log);
+	gw_sentinel_reload(gw, oldc, newc);
 	pp_tnode_foreach_link(gw->node, gw_reload_peer, oldc);
 	pp_log(PP_LOG_INFO, NULL, "configuration reloaded: %zu services, %zu identities",
 	       newc->n_services, newc->n_identities);

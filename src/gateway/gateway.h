@@ -7,6 +7,7 @@
 #define PP_GATEWAY_GATEWAY_H
 
 #include "gconfig.h"
+#include "sentinel.h"
 
 #include "peerpipe/ids/eve.h"
 #include "peerpipe/ids/suricata.h"
@@ -28,9 +29,17 @@ struct gw {
 	bool stopping;
 	unsigned streams;               /* live streams, all peers */
 	GHashTable *flows;              /* "ip port" of a service socket -> gw_stream */
-	struct pp_suricata *ids;        /* ids = ids */
+	struct pp_suricata *ids;        /* ids = ids or ips */
 	gchar **ids_rules;
 	bool ids_on, ids_ready, ids_fail_open;
+	uint32_t ips_mark;              /* ids = ips: SO_MARK of service sockets, else 0 */
+	uint16_t ips_queue;             /* ids = ips: the NFQUEUE */
+	int ips_backend;                /* enum pp_nfq_backend of the rules installed */
+	struct gw_alert_recent *recent; /* flows that ended lately (gw_alert.c) */
+	struct sentinel *sentinel;      /* gw_sentinel.c: counts per identity */
+	struct bans *bans;              /* the ban store (bans.h) */
+	struct pp_fingerprint *pins_ok; /* the pins without banned fingerprints */
+	GSource *ban_idle;              /* closes the sessions of banned peers */
 };
 
 /* A connected desktop. */
@@ -41,6 +50,8 @@ struct gw_peer {
 	const struct gw_identity *identity; /* NULL until READY */
 	unsigned streams;
 	gint64 since_us;
+	bool banned;                    /* Sentinel banned it: no more counting */
+	bool kicked;                    /* ALERT peer_banned and BYE sent */
 };
 
 /* A service stream on the gateway side. */
@@ -54,6 +65,7 @@ struct gw_stream {
 	GSource *pending_timer;         /* connect_timeout */
 	bool connected;
 	char flow_key[PP_EVE_IP_MAX + 8]; /* our socket's "ip port" (alerts) */
+	int mark_err;                   /* ips: SO_MARK failed (errno), never connect */
 };
 
 int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id);
@@ -63,16 +75,37 @@ void gw_free(struct gw *gw);
 /* Applies a new configuration (takes the reference). */
 void gw_reload(struct gw *gw, struct gw_config *newc);
 
-/* gw_ids.c: Suricata with the gateway (ids = ids). */
+/* gw_ids.c: Suricata with the gateway (ids = ids or ips; ips: with the
+ * netfilter rules that queue the service connections, removed on stop). */
 int gw_ids_start(struct gw *gw, const struct gw_config *cfg);
 bool gw_ids_admits(const struct gw *gw);
 void gw_ids_stop(struct gw *gw);
+/* ips mode: marks a service socket before connect (0 or -errno). */
+int gw_ids_mark_socket(const struct gw *gw, int fd);
 
 /* gw_alert.c: IDS alerts to streams (by the service socket's local address). */
 void gw_alert_track(struct gw *gw, struct gw_stream *gs, int fd);
 void gw_alert_untrack(struct gw *gw, struct gw_stream *gs);
 /* An EVE alert or drop: ALERT to the stream's peer, the stream reset. */
 void gw_alert(struct gw *gw, const struct pp_eve *e);
+/* The ring of recently ended flows (late alerts, see gw_alert.c). */
+struct gw_alert_recent *gw_alert_recent_new(void);
+void gw_alert_recent_free(struct gw_alert_recent *r);
+
+/* gw_sentinel.c: Sentinel and the ban store (docs/gateway.md "Sentinel").
+ * start fails on an unreadable bans file (the gateway must not start). */
+struct ban;
+int gw_sentinel_start(struct gw *gw, const struct gw_config *cfg);
+void gw_sentinel_reload(struct gw *gw, const struct gw_config *oldc, const struct gw_config *newc);
+void gw_sentinel_stop(struct gw *gw);
+/* One event of p (service: the name asked for); a limit reached bans p. */
+void gw_sentinel_note(struct gw_peer *p, enum sentinel_event ev, const char *service);
+/* fp's active ban (the bans file re-read if it changed), or NULL. */
+const struct ban *gw_sentinel_banned(struct gw *gw, const struct pp_fingerprint *fp);
+/* The configured pins without the banned ones (valid until the next call). */
+const struct pp_fingerprint *gw_sentinel_pins(struct gw *gw, size_t *n);
+/* ALERT peer_banned, BYE and close. */
+void gw_sentinel_kick(struct pp_tsession *s, const struct ban *b);
 
 /* gw_stream.c */
 void gw_stream_request(struct gw_peer *p, struct pp_sctp_channel *ch);

@@ -3,6 +3,7 @@
  * the token file (read here so that --check-config catches a missing or
  * unreadable token; its content never reaches a message). */
 #include "gconfig_priv.h"
+#include "sentinel.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/secret.h"
@@ -42,7 +43,7 @@ const struct pp_cfg_key gw_config_keys[] = {
 	{ "gateway", "sentinel", PP_CFG_BOOL, 0, 1, "true", F(sentinel), "ban peers that scan or keep triggering alerts" },
 	{ "gateway", "sentinel_window", PP_CFG_DURATION, 1000, 86400000, "60s", F(sentinel_window_ms), "the sliding window the counts below cover" },
 	{ "gateway", "sentinel_denied", PP_CFG_INT, 1, 100000, "10", F(sentinel_denied), "denied (unknown or forbidden) streams in the window that ban" },
-	{ "gateway", "sentinel_services", PP_CFG_INT, 1, 100000, "16", F(sentinel_services), "distinct service names asked for in the window that ban" },
+	{ "gateway", "sentinel_services", PP_CFG_INT, 1, SENTINEL_NAMES_MAX, "16", F(sentinel_services), "distinct service names asked for in the window that ban (Sentinel tracks up to 1024)" },
 	{ "gateway", "sentinel_failed", PP_CFG_INT, 1, 100000, "20", F(sentinel_failed), "failed service connects in the window that ban" },
 	{ "gateway", "sentinel_alerts", PP_CFG_INT, 1, 100000, "3", F(sentinel_alerts), "IDS alerts in the window that ban" },
 	{ "gateway", "ban_time", PP_CFG_DURATION, 1000, 31536000000, "1h", F(ban_time_ms), "how long a ban lasts" },
@@ -152,7 +153,9 @@ static int gw_check_ice_addresses(struct gw_load *ld, const struct gw_scan *scan
 	return 0;
 }
 
-/* ids = off | ids; with ids, an interface and at least one rule file. */
+/* ids = off | ids | ips; ids needs an interface (Suricata sniffs it), both
+ * need at least one rule file; ips_queue and ips_mark are range-checked by
+ * the key table (ips_mark is never 0: the rules match its bits). */
 static int gw_check_ids(struct gw_load *ld, const struct gw_scan *scan)
 {
 	struct gw_settings *g = &ld->cfg->gw;
@@ -160,15 +163,21 @@ static int gw_check_ids(struct gw_load *ld, const struct gw_scan *scan)
 
 	if (strcmp(g->ids, "off") == 0)
 		return 0;
-	if (strcmp(g->ids, "ids") != 0)
-		return pp_cfg_fail(ld->err, ld->errlen, "%s: expected off or ids (ips comes later)",
+	if (strcmp(g->ids, "ids") != 0 && strcmp(g->ids, "ips") != 0)
+		return pp_cfg_fail(ld->err, ld->errlen, "%s: expected off, ids or ips",
 		               gw_where(ld, scan, "ids", w, sizeof(w)));
-	if (!g->ids_interface || !g->ids_rules)
+	if (strcmp(g->ids, "ids") == 0 && (!g->ids_interface || !g->ids_rules))
 		return pp_cfg_fail(ld->err, ld->errlen, "%s: [gateway] ids = ids needs ids_interface "
 		               "and ids_rules", ld->name);
+	if (!g->ids_rules)
+		return pp_cfg_fail(ld->err, ld->errlen, "%s: [gateway] ids = ips needs ids_rules",
+		               ld->name);
 	if (strcmp(g->ids_policy, "fail-closed") != 0 && strcmp(g->ids_policy, "fail-open") != 0)
 		return pp_cfg_fail(ld->err, ld->errlen, "%s: expected fail-closed or fail-open",
 		               gw_where(ld, scan, "ids_policy", w, sizeof(w)));
+	if (strcmp(g->ids_engine, "child") != 0 && strcmp(g->ids_engine, "sidecar") != 0)
+		return pp_cfg_fail(ld->err, ld->errlen, "%s: expected child or sidecar",
+		               gw_where(ld, scan, "ids_engine", w, sizeof(w)));
 	return 0;
 }
 

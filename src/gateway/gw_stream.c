@@ -81,8 +81,21 @@ static void gw_stream_unreachable(struct gw_stream *gs, const char *why)
 {
 	pp_log(PP_LOG_WARN, gw_peer_name(gs->peer), "stream %s: service %s unreachable: %s",
 	       pp_tstream_name(gs->st), gs->service, why);
+	gw_sentinel_note(gs->peer, SENTINEL_EV_FAILED, gs->service);
 	gw_stream_answer(gs->st, pp_ctrl_build_failed("service unreachable"));
 	pp_tstream_finish(gs->st, "service unreachable");
+}
+
+/* ips mode: a socket without the mark would reach the service
+ * uninspected (the netfilter rules queue marked sockets only): never
+ * connect one. SO_MARK needs CAP_NET_ADMIN. */
+static void gw_stream_unmarked(struct gw_stream *gs, int err)
+{
+	pp_log(PP_LOG_ERROR, gw_peer_name(gs->peer), "stream %s: cannot mark the socket to %s for "
+	       "inspection (SO_MARK: %s; needs CAP_NET_ADMIN): not connecting",
+	       pp_tstream_name(gs->st), gs->service, g_strerror(err));
+	gw_stream_answer(gs->st, pp_ctrl_build_failed("inspection unavailable"));
+	pp_tstream_finish(gs->st, "inspection unavailable");
 }
 
 static void gw_stream_stop_pending(struct gw_stream *gs, bool close_fd)
@@ -118,6 +131,12 @@ static void gw_stream_name_connected(GObject *src, GAsyncResult *res, gpointer d
 		return;
 	}
 	g_clear_object(&gs->connecting);
+	if (gs->mark_err) { /* closed unmarked in gw_stream_name_event */
+		g_clear_object(&conn);
+		g_clear_error(&err);
+		gw_stream_unmarked(gs, gs->mark_err);
+		return;
+	}
 	if (conn) {
 		fd = dup(g_socket_get_fd(g_socket_connection_get_socket(conn)));
 		g_object_unref(conn);
@@ -132,6 +151,27 @@ static void gw_stream_name_connected(GObject *src, GAsyncResult *res, gpointer d
 	gw_stream_up(gs, fd);
 }
 
+/* ips mode: every socket GIO is about to connect gets the mark first; one
+ * that cannot is closed, so its connect fails and nothing goes out. */
+static void gw_stream_name_event(GSocketClient *client, GSocketClientEvent ev,
+                                 GSocketConnectable *to, GIOStream *io, gpointer data)
+{
+	struct gw_stream *gs = data;
+	GSocket *sock;
+	int rc;
+
+	(void)client;
+	(void)to;
+	if (ev != G_SOCKET_CLIENT_CONNECTING || !gs->connecting || !G_IS_SOCKET_CONNECTION(io))
+		return; /* !connecting: the stream ended, gs->peer may be gone */
+	sock = g_socket_connection_get_socket(G_SOCKET_CONNECTION(io));
+	rc = gw_ids_mark_socket(gs->peer->gw, g_socket_get_fd(sock));
+	if (rc < 0) {
+		gs->mark_err = -rc;
+		g_socket_close(sock, NULL);
+	}
+}
+
 static void gw_stream_connect_name(struct gw_stream *gs, const struct gw_service *svc,
                                    int64_t timeout_ms)
 {
@@ -141,6 +181,8 @@ static void gw_stream_connect_name(struct gw_stream *gs, const struct gw_service
 	g_socket_client_set_timeout(client, (guint)((timeout_ms + 999) / 1000));
 	g_socket_client_set_enable_proxy(client, FALSE);
 	gs->connecting = g_cancellable_new();
+	if (gs->peer->gw->ips_mark)
+		g_signal_connect(client, "event", G_CALLBACK(gw_stream_name_event), gs);
 	g_socket_client_connect_to_host_async(client, svc->host, svc->port, gs->connecting,
 	                                      gw_stream_name_connected, gs);
 	g_object_unref(client);
@@ -188,6 +230,12 @@ static void gw_stream_connect_literal(struct gw_stream *gs, const struct gw_serv
 		return;
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && (gs->mark_err = -gw_ids_mark_socket(gs->peer->gw, fd)) != 0) {
+		gw_stream_unmarked(gs, gs->mark_err);
+		close(fd);
+		freeaddrinfo(ai);
+		return;
+	}
 	if (fd < 0 || (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)) {
 		gw_stream_unreachable(gs, g_strerror(errno));
 		if (fd >= 0)
@@ -228,6 +276,7 @@ void gw_stream_request(struct gw_peer *p, struct pp_sctp_channel *ch)
 	}
 	if (!svc || !gw_acl_allows(gw->cfg, p->identity, svc)) {
 		gw_stream_refuse(p, ch, label, svc ? "not in the service's allow list" : "no such service");
+		gw_sentinel_note(p, SENTINEL_EV_DENIED, label);
 		return;
 	}
 	if (!gw_ids_admits(gw)) {
@@ -254,6 +303,7 @@ void gw_stream_request(struct gw_peer *p, struct pp_sctp_channel *ch)
 	pp_tstream_set_data(st, gs);
 	p->streams++;
 	gw->streams++;
+	gw_sentinel_note(p, SENTINEL_EV_STREAM, svc->name);
 	gw_stream_connect(gs, svc, gw->cfg->gw.connect_timeout_ms);
 }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* peerpipe-gateway: command line, signals (TERM/INT stop, HUP reloads),
- * the main loop. See docs/gateway.md. */
+ * the main loop; the `bans` command is in cmd_bans.c. See docs/gateway.md. */
+#include "bans.h"
+#include "cmd_bans.h"
 #include "gateway.h"
 
 #include "peerpipe/error.h"
@@ -27,6 +29,8 @@ static void gw_usage(FILE *f)
 {
 	fprintf(f, "usage: peerpipe-gateway --config FILE [--check-config] [--log-level LEVEL]\n"
 	           "                        [--log-format text|json]\n"
+	           "       peerpipe-gateway --config FILE bans list [--json]\n"
+	           "       peerpipe-gateway --config FILE bans lift NAME|FINGERPRINT|--all\n"
 	           "       peerpipe-gateway --version\n");
 }
 
@@ -80,8 +84,10 @@ static gboolean gw_on_hup(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* Options first; what follows them is a command (`bans ...`): *cmd is its
+ * index in argv, 0 for none. */
 static int gw_parse_args(int argc, char **argv, struct gw_main *m, bool *check,
-                         const char **level, const char **format)
+                         const char **level, const char **format, int *cmd)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -94,7 +100,8 @@ static int gw_parse_args(int argc, char **argv, struct gw_main *m, bool *check,
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:th", opts, NULL)) != -1) {
+	/* "+": stop at the command, whose own options (--json, --all) follow it */
+	while ((c = getopt_long(argc, argv, "+c:th", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': m->config_path = optarg; break;
 		case 't': *check = true; break;
@@ -105,7 +112,8 @@ static int gw_parse_args(int argc, char **argv, struct gw_main *m, bool *check,
 		default: gw_usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || !m->config_path) {
+	*cmd = optind < argc && strcmp(argv[optind], "bans") == 0 && !*check ? optind : 0;
+	if ((optind != argc && !*cmd) || !m->config_path) {
 		gw_usage(stderr);
 		return 2;
 	}
@@ -126,6 +134,22 @@ static int gw_setup_logging(const struct gw_config *cfg, const char *level, cons
 	return 0;
 }
 
+/* --check-config, after the configuration loaded: the bans file too,
+ * since a start refuses an unreadable one. The exit code. */
+static int gw_check(const char *path, const struct gw_config *cfg)
+{
+	struct bans *b = NULL;
+	char err[512];
+
+	if (bans_open(cfg->gw.bans_file, &b, err, sizeof(err)) < 0) {
+		fprintf(stderr, "peerpipe-gateway: bans file unreadable: %s\n", err);
+		return 1;
+	}
+	bans_free(b);
+	printf("%s: ok (%zu services, %zu identities)\n", path, cfg->n_services, cfg->n_identities);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct gw_main m = { 0 };
@@ -134,20 +158,21 @@ int main(int argc, char **argv)
 	const char *level = NULL, *format = NULL;
 	bool check = false;
 	char err[512];
-	int rc;
+	int rc, cmd = 0;
 
 	signal(SIGPIPE, SIG_IGN);
-	if ((rc = gw_parse_args(argc, argv, &m, &check, &level, &format)) != 0)
+	if ((rc = gw_parse_args(argc, argv, &m, &check, &level, &format, &cmd)) != 0)
 		return rc;
+	if (cmd)
+		return gw_cmd_bans(m.config_path, argc - cmd, argv + cmd);
 	if (gw_config_load(m.config_path, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "peerpipe-gateway: %s\n", err);
 		return 1;
 	}
 	if (check) {
-		printf("%s: ok (%zu services, %zu identities)\n", m.config_path, cfg->n_services,
-		       cfg->n_identities);
+		rc = gw_check(m.config_path, cfg);
 		gw_config_free(cfg);
-		return 0;
+		return rc;
 	}
 	if ((rc = gw_setup_logging(cfg, level, format)) != 0) {
 		gw_config_free(cfg);
@@ -166,9 +191,10 @@ int main(int argc, char **argv)
 	m.gw.ctx = g_main_context_default();
 	m.loop = g_main_loop_new(m.gw.ctx, FALSE);
 	if (gw_start(&m.gw, cfg, id) < 0) {
-		pp_log(PP_LOG_ERROR, NULL, "cannot start (see the signaling settings above)");
+		pp_log(PP_LOG_ERROR, NULL, "cannot start (see the errors above)");
 		gw_free(&m.gw);
 		pp_identity_free(id);
+		g_main_loop_unref(m.loop);
 		return 1;
 	}
 	g_unix_signal_add(SIGTERM, gw_on_term, &m);

@@ -162,6 +162,7 @@ write_gw1_config() {
 		token_file = $W/tokens/gw1.token
 		ca_file = $E2E_CA
 		identity_dir = $W/gw1/identity
+		bans_file = $W/gw1/bans.json
 
 		[service api]
 		address = $svc:$SVC_API
@@ -202,6 +203,7 @@ write_rogue_config() {
 		token_file = $W/tokens/rogue.token
 		ca_file = $E2E_CA
 		identity_dir = $W/rogue/identity
+		bans_file = $W/rogue/bans.json
 
 		[service api]
 		address = 127.0.0.1:$SVC_API

@@ -1,0 +1,537 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# e2e-sentinel.sh: Sentinel (scan detection and bans) end to end, TAP on
+# stdout. The topology of topo.sh: peerpipe-gateway gw1 in office with
+# explicit Sentinel limits (10 DENIED in 60 s ban for 1 h; bans_file and
+# audit_log in the work dir), the services in svc, alice's `peerpipe
+# connect` in home with forwards to api and to 20 service names that do
+# not exist, bob's in home2 with api only. Every case asserts log lines,
+# audit records, exit codes or files, never timings.
+#
+# env: PP_BUILD_DIR (default: build; meson passes its own), PP_SIGNAL_BIN,
+#      PP_CLI_BIN, PP_GATEWAY_BIN, PP_HOSTILE_BIN; E2E_VERBOSE=1 (every
+#      case log); TOPO_KEEP=1 (keep the work dir)
+set -euo pipefail
+umask 077
+
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=topo.sh
+. "$here/topo.sh"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+# local ports: alice's api and her 20 scan forwards (home), bob's api (home2)
+P_API=18080 P_SCAN0=18100 N_SCAN=20 P_BOB=28080
+DENIED_LIMIT=10
+REASON="Sentinel: $DENIED_LIMIT denied streams in 60 s"
+ALERT_RE="ALERT: this identity is banned by the gateway: $REASON \\(signature 0\\)"
+RFC3339_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
+
+CASES=(
+	"tunnel up: alice and bob reach api through gw1, whose Sentinel is on with no bans|case_up|180"
+	"scan: alice asks for unknown services; the 10th DENIED bans her: ALERT peer_banned, BYE, session closed; logged, audited, saved; bob unaffected|case_scan|180"
+	"banned: alice's new client gets no tunnel (refused: banned), her key declaring bob's fingerprint is refused at DTLS; bob still works|case_banned|main"
+	"bans list shows alice's ban (table and --json); lifting a name without a ban exits 1|case_list|60"
+	"restart with sentinel = false: the ban survives and alice is refused again; bob reconnects|case_restart|main"
+	"bans lift alice: she connects again without a gateway restart; with Sentinel off her 12 DENIED streams ban nobody|case_lift|240"
+	"a corrupt bans file: the gateway refuses to start; --check-config and bans list exit 1; bans lift --all sets it aside and the gateway starts|case_corrupt|main"
+	"SIGTERM: clients and gateway exit 0, no sanitizer report in any log|case_shutdown|main"
+)
+
+e2e_need_tools
+e2e_find_bins
+HOSTILE_BIN=${PP_HOSTILE_BIN:-$E2E_BUILD/tests/e2e/hostile_peer}
+
+missing=
+if [[ ! -x $SIGNAL_BIN ]]; then
+	missing="peerpipe-signal ($SIGNAL_BIN)"
+elif [[ ! -x $GATEWAY_BIN ]]; then
+	missing="peerpipe-gateway ($GATEWAY_BIN)"
+elif [[ ! -x $CLI_BIN ]] || ! "$CLI_BIN" connect --help >/dev/null 2>&1; then
+	missing="peerpipe connect ($CLI_BIN)"
+elif [[ ! -x $HOSTILE_BIN ]]; then
+	missing="hostile_peer ($HOSTILE_BIN)"
+fi
+if [[ -n $missing ]]; then
+	tap_plan ${#CASES[@]}
+	for c in "${CASES[@]}"; do
+		tap_skip "${c%%|*}" "binary missing: $missing"
+	done
+	exit 0
+fi
+
+# --- the cast -----------------------------------------------------------
+
+GW_PID=
+GW_LOG=
+ALICE_PID=
+ALICE_OUT=
+BOB_PID=
+
+# mk_client NAME: a desktop config dir with a fresh identity; $W/NAME.fp
+mk_client() {
+	local d=$W/clients/$1 fp
+	mkdir -p -m 700 "$W/clients"
+	"$CLI_BIN" --config-dir "$d" keygen >"$d.keygen" 2>&1 || { cat "$d.keygen"; return 1; }
+	fp=$("$CLI_BIN" --config-dir "$d" id) || return 1
+	check_fp "$fp" || { echo "peerpipe id printed '$fp'"; return 1; }
+	printf '%s\n' "$fp" >"$W/$1.fp"
+}
+
+# mk_gateway_identity DIR: keygen in a scratch dir, its identity/ copied to DIR
+mk_gateway_identity() {
+	local tmp=$W/keygen-gw1
+	mkdir -p -m 700 "$tmp" "$(dirname -- "$1")"
+	"$CLI_BIN" --config-dir "$tmp" keygen >"$tmp.out" 2>&1 || { cat "$tmp.out"; return 1; }
+	cp -a -- "$tmp/identity" "$1"
+	"$CLI_BIN" --config-dir "$tmp" id >"$W/gw1.fp"
+}
+
+# write_gw1_config SENTINEL: the office gateway's config, Sentinel on or off
+write_gw1_config() {
+	cat >"$W/gw1.ini.tmp" <<-EOF
+		# e2e: gateway gw1 in office with Sentinel's limits written out
+		[gateway]
+		signal_url = $SIG_URL
+		room = office
+		token_file = $W/tokens/gw1.token
+		ca_file = $E2E_CA
+		identity_dir = $W/gw1/identity
+		audit_log = $W/audit.log
+		sentinel = $1
+		sentinel_window = 60s
+		sentinel_denied = $DENIED_LIMIT
+		sentinel_services = 16
+		sentinel_failed = 20
+		sentinel_alerts = 3
+		ban_time = 1h
+		bans_file = $W/gw1/bans.json
+
+		[service api]
+		address = $(topo_addr svc):$SVC_API
+		description = e2e HTTP API
+		allow = alice, bob
+
+		[identity alice]
+		fingerprint = $(cat "$W/alice.fp")
+
+		[identity bob]
+		fingerprint = $(cat "$W/bob.fp")
+	EOF
+	mv -f -- "$W/gw1.ini.tmp" "$W/gw1.ini"
+}
+
+gw() { "$GATEWAY_BIN" --config "$W/gw1.ini" "$@"; }
+
+# start_gw LOG: the gateway in office; GW_PID, GW_LOG; waits for the room
+start_gw() {
+	GW_LOG=$1
+	start_bg office "$GW_LOG" "$GATEWAY_BIN" --config "$W/gw1.ini"
+	GW_PID=$BG_PID
+	wait_grep "$GW_LOG" 30 'signaling: joined' || {
+		echo "the gateway did not join: $(tail -n 10 "$GW_LOG" | tr '\n' '|')"
+		return 1
+	}
+}
+
+# start_client NAME NODE OUT FORWARD...: `peerpipe connect` to gw1; BG_PID
+start_client() {
+	local name=$1 node=$2 out=$3 f
+	shift 3
+	local -a fw=()
+	for f in "$@"; do fw+=(-L "$f"); done
+	start_bg -e "${out%.out}.err" "$node" "$out" "$CLI_BIN" \
+		--config-dir "$W/clients/$name" connect --signal "$SIG_URL" \
+		--token-file "$W/tokens/$name.token" --ca-file "$E2E_CA" --gateway gw1 "${fw[@]}"
+}
+
+alice_forwards() {
+	local i
+	echo "$P_API:api"
+	for ((i = 0; i < N_SCAN; i++)); do printf '%d:scan%02d\n' $((P_SCAN0 + i)) "$i"; done
+}
+
+# health_via NODE PORT TIMEOUT_S: until GET /health through PORT says ok
+health_via() {
+	local i out=
+	for ((i = 0; i < $3 * 2; i++)); do
+		out=$(curl_in "$1" "http://127.0.0.1:$2/health" --max-time 10 2>/dev/null || true)
+		[[ $out == ok ]] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+wait_grep_since() { # FILE OFFSET TIMEOUT_S ERE
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		since "$1" "$2" | grep -Eiq -- "$4" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# audit_of EVENT: the audit records of EVENT, one JSON object per line
+audit_of() { jq -c --arg e "$1" 'select(.event == $e)' "$W/audit.log"; }
+
+# scan_until_banned OUT: probes alice's scan forwards one after the other
+# (each probe's local connection must close with 0 bytes) until her
+# client has printed DENIED_LIMIT denied lines: the ban must come with
+# the last of them. The number of probes goes to $W/scan.count.
+scan_until_banned() {
+	local out=$1 i r port n0
+	n0=$(count_i "$out" 'denied: not allowed')
+	for ((i = 0; i < N_SCAN; i++)); do
+		grep -Eq -- "$ALERT_RE" "$out" && break
+		(($(count_i "$out" 'denied: not allowed') - n0 >= DENIED_LIMIT)) && break
+		port=$((P_SCAN0 + i))
+		r=$(client_in home probe --port "$port" --send 'GET / HTTP/1.0\r\n\r\n' --timeout 30)
+		note "probe scan$(printf %02d "$i"): $r"
+		[[ $(json_get "$r" .bytes) == 0 ]] || fail "bytes came back from scan$i: $r"
+		echo $((i + 1)) >"$W/scan.count"
+		# its denied line, before the next probe
+		wait_count_i "$out" 'denied: not allowed' $((n0 + i + 1)) 30 ||
+			fail "no denied line for scan$i: $(tail -n 3 "$out" | tr '\n' '|')"
+	done
+}
+
+# wait_count_i FILE RE N TIMEOUT_S: until FILE has N lines matching RE
+wait_count_i() {
+	local i
+	for ((i = 0; i < $4 * 10; i++)); do
+		(($(count_i "$1" "$2") >= $3)) && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+need_up() {
+	[[ -f $W/tunnel.up ]] || fail "the tunnels did not come up (case 1)"
+	topo_alive "$GW_PID" || fail "the gateway is not running: $(tail -n 3 "$GW_LOG" | tr '\n' '|')"
+}
+
+# --- cases --------------------------------------------------------------
+
+case_up() {
+	local p
+	wait_grep "$ALICE_OUT" 60 "listening.*\\b$P_API\\b" || fail "alice's client is not listening"
+	for ((p = P_SCAN0; p < P_SCAN0 + N_SCAN; p++)); do
+		wait_grep "$ALICE_OUT" 10 "listening.*\\b$p\\b" || fail "no listening line for $p"
+	done
+	health_via home $P_API 90 || fail "alice: GET /health through the tunnel never said ok"
+	health_via home2 $P_BOB 90 || fail "bob: GET /health through the tunnel never said ok"
+	grep -q 'sentinel on; 0 active bans in' "$GW_LOG" || fail "the gateway did not log 'sentinel on; 0 active bans'"
+	touch "$W/tunnel.up"
+}
+
+case_scan() {
+	local off bad rec fp n
+	need_up
+	off=$(file_size "$GW_LOG")
+	fp=$(cat "$W/alice.fp")
+	scan_until_banned "$ALICE_OUT"
+	wait_grep "$ALICE_OUT" 30 "$ALERT_RE" || fail "alice's client printed no ALERT peer_banned: $(tail -n 5 "$ALICE_OUT" | tr '\n' '|')"
+	note "client: $(grep -E -- "$ALERT_RE" "$ALICE_OUT")"
+	wait_grep "$ALICE_OUT" 30 "gateway says BYE: banned until [0-9TZ:-]+: $REASON" ||
+		fail "alice's client printed no BYE with the ban"
+	wait_grep "$ALICE_OUT" 30 'tunnel to gw1 down' || fail "alice's session was not closed"
+	(($(count_i "$ALICE_OUT" 'denied: not allowed') >= DENIED_LIMIT)) ||
+		fail "the client printed fewer than $DENIED_LIMIT denied lines"
+	note "probes until the ban: $(cat "$W/scan.count")"
+
+	# the gateway's log and audit log
+	wait_grep_since "$GW_LOG" "$off" 10 "\\[alice\\] peer banned until [0-9TZ:-]+: identity alice \\($fp\\): $REASON" ||
+		fail "the gateway logged no 'peer banned until ...: identity alice': $(since "$GW_LOG" "$off" | grep -i ban | head -n 3 | tr '\n' '|')"
+	wait_grep_since "$GW_LOG" "$off" 10 'closing the session of banned peer alice' ||
+		fail "the gateway logged no 'closing the session of banned peer alice'"
+	note "gateway: $(since "$GW_LOG" "$off" | grep -E 'peer banned|banned peer' | tr '\n' '|')"
+	rec=$(audit_of peer_banned)
+	[[ $(wc -l <<<"$rec") == 1 ]] || fail "want one peer_banned record: $rec"
+	note "audit: $rec"
+	[[ $(json_get "$rec" .peer) == alice && $(json_get "$rec" .fingerprint) == "$fp" &&
+		$(json_get "$rec" .reason) == "$REASON" && $(json_get "$rec" .counter) == denied &&
+		$(json_get "$rec" .ban_s) == 3600 ]] || fail "peer_banned record: $rec"
+	[[ $(json_get "$rec" .until) =~ $RFC3339_RE ]] || fail "until is no RFC 3339 time: $rec"
+	# the ban came with the 10th DENIED stream, not later: the records
+	# before it are exactly 10 stream_denied of alice
+	n=$(jq -s '[.[] | select(.event == "stream_denied" or .event == "peer_banned")] |
+		(map(.event) | index("peer_banned")) as $i | .[:$i] | map(select(.peer == "alice")) | length' "$W/audit.log")
+	[[ $n == "$DENIED_LIMIT" ]] || fail "$n stream_denied records before the ban, want $DENIED_LIMIT"
+	# saved
+	bad=$(jq -r --arg fp "$fp" '.bans[] | select(.fingerprint == $fp) | .identity + " " + .reason' "$W/gw1/bans.json") ||
+		fail "bans.json does not parse"
+	[[ $bad == "alice $REASON" ]] || fail "bans.json holds '$bad'"
+	[[ $(stat -c %a "$W/gw1/bans.json") == 600 ]] || fail "bans.json is not mode 0600"
+
+	# bob did not notice
+	health_via home2 $P_BOB 30 || fail "bob's tunnel broke"
+	! grep -q 'ALERT' "$W/bob.out" || fail "bob got an ALERT"
+	topo_alive "$GW_PID" || fail "the gateway died"
+}
+
+# case_banned: alice's client is restarted here (its pid must stay our
+# child); the checks run in a subshell.
+case_banned() {
+	local rc=0 off
+	if [[ ! -f $W/tunnel.up ]]; then
+		echo "the tunnels did not come up (case 1)" >"$W/case.reason"
+		return 1
+	fi
+	stop_bg "$ALICE_PID" 15
+	note "alice's first client exited $BG_STATUS"
+	off=$(file_size "$GW_LOG")
+	ALICE_OUT=$W/alice-2.out
+	# shellcheck disable=SC2046
+	start_client alice home "$ALICE_OUT" $(alice_forwards)
+	ALICE_PID=$BG_PID
+	(
+		set -euo pipefail
+		local out fp bobfp
+		fp=$(cat "$W/alice.fp")
+		bobfp=$(cat "$W/bob.fp")
+		# she joins; the gateway refuses her at the door and says why
+		wait_grep_since "$GW_LOG" "$off" 60 "peer refused: banned until [0-9TZ:-]+: identity alice \\($fp\\): $REASON" ||
+			fail "the gateway logged no 'peer refused: banned until ...': $(since "$GW_LOG" "$off" | tail -n 5 | tr '\n' '|')"
+		note "gateway: $(since "$GW_LOG" "$off" | grep -m1 'peer refused: banned')"
+		[[ -n $(audit_of peer_refused | jq -r 'select(.identity == "alice" and .reason == "banned") | .until') ]] ||
+			fail "no peer_refused record for alice"
+		# her client learns that there is no tunnel, and never gets one
+		wait_grep "$ALICE_OUT" 60 'not connected' ||
+			fail "alice's new client printed no 'not connected': $(tail -n 5 "$ALICE_OUT" | tr '\n' '|')"
+		note "client: $(grep -m1 'not connected' "$ALICE_OUT")"
+		out=$(curl_in home "http://127.0.0.1:$P_API/health?probe=banned" --max-time 5 2>/dev/null || true)
+		[[ $out != ok ]] || fail "GET /health through the banned client answered ok"
+		! grep -q 'connected to gateway' "$ALICE_OUT" || fail "the banned client got a tunnel"
+		! grep -q 'probe=banned' "$W/svc-svc/api.log" || fail "the banned client's request reached the API"
+
+		# her key declaring bob's fingerprint: offered (bob is not banned),
+		# but her certificate is not among the pins any more
+		mk_token spoof office desktop "$W/tokens/spoof.token"
+		off=$(file_size "$GW_LOG")
+		out=$(topo_exec home "$HOSTILE_BIN" --signal "$SIG_URL" --ca-file "$E2E_CA" \
+			--token-file "$W/tokens/spoof.token" --identity-dir "$W/clients/alice/identity" \
+			--gateway gw1 --pin "$(cat "$W/gw1.fp")" --attack spoof --declare-fingerprint "$bobfp" \
+			--timeout 15 2>"$W/hostile-spoof.err") ||
+			fail "hostile_peer: ${out:-no result} ($(tail -n 3 "$W/hostile-spoof.err" | tr '\n' '|'))"
+		note "spoof: $out"
+		[[ $(json_get "$out" .ok) == true && $(json_get "$out" .session_ready) == false &&
+			$(json_get "$out" .refused_at) == dtls ]] || fail "spoof: $out"
+		wait_grep_since "$GW_LOG" "$off" 5 "dtls: not pinned: $fp" ||
+			fail "the gateway logged no 'dtls: not pinned: $fp'"
+		! since "$GW_LOG" "$off" | grep -q 'peer connected' || fail "the gateway connected the spoofer"
+
+		health_via home2 $P_BOB 30 || fail "bob's tunnel broke"
+	) || rc=$?
+	return $rc
+}
+
+case_list() {
+	local out fp rc
+	need_up
+	fp=$(cat "$W/alice.fp")
+	out=$(gw bans list) || fail "bans list exited $?"
+	note "$out"
+	head -n 1 <<<"$out" | grep -Eq '^IDENTITY +FINGERPRINT +REASON +UNTIL +REMAINING$' || fail "no table header: $out"
+	grep -Eq "^alice +${fp} +${REASON} +[0-9TZ:-]+ +[0-9]+[hm]" <<<"$out" || fail "no row for alice: $out"
+	[[ $(wc -l <<<"$out") == 2 ]] || fail "want one ban: $out"
+	out=$(gw bans list --json) || fail "bans list --json exited $?"
+	[[ $(jq -r 'length' <<<"$out") == 1 && $(jq -r '.[0].identity' <<<"$out") == alice &&
+		$(jq -r '.[0].fingerprint' <<<"$out") == "$fp" && $(jq -r '.[0].reason' <<<"$out") == "$REASON" &&
+		$(jq -r '.[0].remaining_s > 0 and .[0].remaining_s <= 3600' <<<"$out") == true ]] ||
+		fail "bans list --json: $out"
+	rc=0
+	out=$(gw bans lift bob 2>&1) || rc=$?
+	[[ $rc == 1 && $out == *"no ban for bob"* ]] || fail "bans lift bob: exit $rc, '$out'"
+	rc=0
+	gw bans frob >/dev/null 2>&1 || rc=$?
+	[[ $rc == 2 ]] || fail "bans frob exited $rc, want 2"
+}
+
+case_restart() {
+	local rc=0
+	if [[ ! -f $W/tunnel.up ]]; then
+		echo "the tunnels did not come up (case 1)" >"$W/case.reason"
+		return 1
+	fi
+	stop_bg "$GW_PID" 15
+	if [[ $BG_STATUS != 0 ]]; then
+		echo "the gateway exited $BG_STATUS after SIGTERM" >"$W/case.reason"
+		return 1
+	fi
+	write_gw1_config false
+	if ! start_gw "$W/gw1-2.log"; then
+		echo "the gateway did not start again: $(tail -n 5 "$W/gw1-2.log" | tr '\n' '|')" >"$W/case.reason"
+		return 1
+	fi
+	(
+		set -euo pipefail
+		grep -q 'sentinel off (existing bans are enforced, none are added); 1 active bans in' "$GW_LOG" ||
+			fail "the restarted gateway did not log the loaded ban: $(head -n 5 "$GW_LOG" | tr '\n' '|')"
+		wait_grep "$GW_LOG" 90 "peer refused: banned until .*identity alice" ||
+			fail "the restarted gateway did not refuse alice: $(tail -n 5 "$GW_LOG" | tr '\n' '|')"
+		health_via home2 $P_BOB 120 || fail "bob did not get his tunnel back"
+		wait_grep "$GW_LOG" 5 'peer connected: identity bob' || fail "no 'peer connected: identity bob'"
+		! grep -q 'peer connected: identity alice' "$GW_LOG" || fail "alice got in after the restart"
+	) || rc=$?
+	return $rc
+}
+
+case_lift() {
+	local out off rc i before
+	need_up
+	off=$(file_size "$GW_LOG")
+	out=$(gw bans lift alice) || fail "bans lift alice exited $?"
+	note "$out"
+	[[ $out == "lifted the ban of alice ($(cat "$W/alice.fp"))" ]] || fail "bans lift alice said '$out'"
+	[[ $(jq '.bans | length' "$W/gw1/bans.json") == 0 ]] || fail "bans.json still holds bans"
+	rc=0
+	out=$(gw bans lift alice 2>&1) || rc=$?
+	[[ $rc == 1 && $out == *"no ban for alice"* ]] || fail "a second lift: exit $rc, '$out'"
+	# the running gateway (the same process) lets her in at her next try
+	wait_grep "$ALICE_OUT" 150 'connected to gateway' ||
+		fail "alice did not connect after the lift: $(tail -n 5 "$ALICE_OUT" | tr '\n' '|')"
+	wait_grep_since "$GW_LOG" "$off" 10 'bans file re-read: 0 active bans' || fail "no 'bans file re-read' line"
+	wait_grep_since "$GW_LOG" "$off" 10 'peer connected: identity alice' || fail "no 'peer connected: identity alice'"
+	health_via home $P_API 60 || fail "alice: no /health after the lift"
+	topo_alive "$GW_PID" || fail "the gateway is not the same process"
+
+	# Sentinel is off now: more DENIED than the limit ban nobody
+	off=$(file_size "$GW_LOG")
+	before=$(count_i "$ALICE_OUT" 'denied: not allowed')
+	for ((i = 0; i < DENIED_LIMIT + 2; i++)); do
+		out=$(client_in home probe --port $((P_SCAN0 + i)) --send 'GET / HTTP/1.0\r\n\r\n' --timeout 30)
+		[[ $(json_get "$out" .result) =~ ^(eof|reset)$ && $(json_get "$out" .bytes) == 0 ]] ||
+			fail "probe $i with Sentinel off: $out"
+	done
+	for ((i = 0; i < 100; i++)); do
+		(($(count_i "$ALICE_OUT" 'denied: not allowed') >= before + DENIED_LIMIT + 2)) && break
+		sleep 0.1
+	done
+	(($(count_i "$ALICE_OUT" 'denied: not allowed') >= before + DENIED_LIMIT + 2)) ||
+		fail "alice's client printed fewer than $((DENIED_LIMIT + 2)) new denied lines"
+	health_via home $P_API 30 || fail "alice lost her tunnel with Sentinel off"
+	! since "$GW_LOG" "$off" | grep -q 'peer banned' || fail "Sentinel off banned someone"
+	! grep -q 'is banned by the gateway' "$ALICE_OUT" || fail "alice's new client got an ALERT peer_banned"
+	[[ $(audit_of peer_banned | wc -l) == 1 ]] || fail "a second peer_banned record"
+}
+
+case_corrupt() {
+	local rc=0 st i
+	if [[ ! -f $W/tunnel.up ]]; then
+		echo "the tunnels did not come up (case 1)" >"$W/case.reason"
+		return 1
+	fi
+	stop_bg "$GW_PID" 15
+	if [[ $BG_STATUS != 0 ]]; then
+		echo "the gateway exited $BG_STATUS after SIGTERM" >"$W/case.reason"
+		return 1
+	fi
+	printf '{"version":1,"bans":[{"fingerprint":' >"$W/gw1/bans.json"
+	# refuses to start: exits 1 by itself, and says why and what to do
+	start_bg office "$W/gw1-corrupt.log" "$GATEWAY_BIN" --config "$W/gw1.ini"
+	for ((i = 0; i < 300; i++)); do
+		topo_alive "$BG_PID" || break
+		sleep 0.1
+	done
+	stop_bg "$BG_PID" 1 # reaps it (and stops it if it did start after all)
+	st=$BG_STATUS
+	(
+		set -euo pipefail
+		local out
+		note "the gateway on a corrupt bans file exited $st"
+		[[ $st == 1 ]] || fail "the gateway exited $st on a corrupt bans file, want 1"
+		grep -q "bans file unreadable, refusing to start (bans must not be forgotten): $W/gw1/bans.json: not JSON" \
+			"$W/gw1-corrupt.log" || fail "no clear refusal: $(tail -n 3 "$W/gw1-corrupt.log" | tr '\n' '|')"
+		grep -q 'bans lift --all' "$W/gw1-corrupt.log" || fail "the refusal names no repair"
+		! grep -q 'signaling: joined' "$W/gw1-corrupt.log" || fail "it joined the room all the same"
+		out=$(gw --check-config 2>&1) && fail "--check-config passed a corrupt bans file: $out"
+		[[ $out == *"bans file unreadable: $W/gw1/bans.json: not JSON"* ]] || fail "--check-config: '$out'"
+		out=$(gw bans list 2>&1) && fail "bans list on a corrupt file exited 0: $out"
+		[[ $out == *"not JSON"* ]] || fail "bans list: '$out'"
+		out=$(gw bans lift --all) || fail "bans lift --all exited $?"
+		note "$out"
+		[[ $out == *"kept it as $W/gw1/bans.json.corrupt-"* ]] || fail "bans lift --all: '$out'"
+		ls "$W/gw1/bans.json.corrupt-"* >/dev/null || fail "the corrupt file was not kept"
+		[[ $(jq '.bans | length' "$W/gw1/bans.json") == 0 ]] || fail "bans.json is not an empty store"
+	) || rc=$?
+	((rc == 0)) || return $rc
+	if ! start_gw "$W/gw1-3.log"; then
+		echo "the gateway did not start after the repair: $(tail -n 5 "$W/gw1-3.log" | tr '\n' '|')" >"$W/case.reason"
+		return 1
+	fi
+	(
+		set -euo pipefail
+		grep -q 'sentinel off (existing bans are enforced, none are added); 0 active bans' "$GW_LOG" ||
+			fail "the repaired store is not empty"
+		health_via home2 $P_BOB 120 || fail "bob did not get his tunnel back"
+	) || rc=$?
+	return $rc
+}
+
+case_shutdown() {
+	local who pid
+	for who in alice bob; do
+		[[ $who == alice ]] && pid=$ALICE_PID || pid=$BOB_PID
+		stop_bg "$pid" 15
+		if [[ $BG_STATUS != 0 ]]; then
+			echo "$who's client exited $BG_STATUS after SIGTERM" >"$W/case.reason"
+			return 1
+		fi
+	done
+	stop_bg "$GW_PID" 15
+	if [[ $BG_STATUS != 0 ]]; then
+		echo "the gateway exited $BG_STATUS after SIGTERM" >"$W/case.reason"
+		return 1
+	fi
+	e2e_no_sanitizer_reports
+}
+
+# --- setup --------------------------------------------------------------
+
+dump_logs() { e2e_dump_logs "$1" e2e-sentinel.sh gw1.log gw1-2.log gw1-3.log gw1-corrupt.log alice.out alice-2.out bob.out signal-1.err; }
+
+topo_init
+W=$TOPO_DIR
+TOPO_EXIT_HOOKS+=(dump_logs)
+topo_install_trap
+tap_plan ${#CASES[@]}
+
+topo_up home2 || setup_fail "cannot build the topology"
+e2e_make_pki "$W/pki" || setup_fail "cannot make the test PKI"
+e2e_start_turn || setup_fail "coturn did not start"
+e2e_start_signal || setup_fail "peerpipe-signal did not start"
+e2e_start_services svc "$(topo_addr svc)" svc || setup_fail "the services did not start in svc"
+
+for who in alice bob; do
+	mk_client $who >"$W/setup-$who.log" 2>&1 || setup_fail "client $who: $(tr '\n' ' ' <"$W/setup-$who.log")"
+done
+mk_gateway_identity "$W/gw1/identity" >"$W/setup-gw1.log" 2>&1 ||
+	setup_fail "gateway identity: $(tr '\n' ' ' <"$W/setup-gw1.log")"
+for who in alice bob; do
+	"$CLI_BIN" --config-dir "$W/clients/$who" pin add gw1 "$(cat "$W/gw1.fp")" >"$W/setup-pin-$who.log" 2>&1 ||
+		setup_fail "pin add for $who: $(tr '\n' ' ' <"$W/setup-pin-$who.log")"
+done
+mk_token gw1 office gateway "$W/tokens/gw1.token" || setup_fail "token for gw1"
+for who in alice bob; do
+	mk_token $who office desktop "$W/tokens/$who.token" || setup_fail "token for $who"
+done
+
+write_gw1_config true
+start_gw "$W/gw1.log" >"$W/setup-start.log" 2>&1 || setup_fail "$(cat "$W/setup-start.log")"
+ALICE_OUT=$W/alice.out
+# shellcheck disable=SC2046
+start_client alice home "$ALICE_OUT" $(alice_forwards)
+ALICE_PID=$BG_PID
+start_client bob home2 "$W/bob.out" $P_BOB:api
+BOB_PID=$BG_PID
+
+for c in "${CASES[@]}"; do
+	IFS='|' read -r name fn timeout <<<"$c"
+	if [[ $timeout == main ]]; then
+		run_case_main "$name" "$fn"
+	else
+		run_case "$name" "$fn" "$timeout"
+	fi
+done
+
+((TAP_FAILED == 0))
