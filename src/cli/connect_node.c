@@ -99,9 +99,13 @@ static void conn_on_control(void *user, struct pp_tlink *l, const struct pp_ctrl
 			g_main_loop_quit(app->loop);
 		break;
 	case PP_CTRL_ALERT:
-		conn_say("ALERT on %s: %s (signature %u), %s", m->stream ? m->stream : "?",
-		         m->signature ? m->signature : "", m->signature_id,
-		         m->action == PP_CTRL_ACTION_PEER_BANNED ? "peer banned" : "stream closed");
+		if (m->action == PP_CTRL_ACTION_PEER_BANNED) /* about the peer, maybe no stream */
+			conn_say("ALERT: this identity is banned by the gateway: %s (signature %u)",
+			         m->signature ? m->signature : "", m->signature_id);
+		else
+			conn_say("ALERT on %s: %s (signature %u), stream closed",
+			         m->stream && m->stream[0] ? m->stream : "?",
+			         m->signature ? m->signature : "", m->signature_id);
 		break;
 	case PP_CTRL_BYE:
 		conn_say("gateway says BYE: %s", m->reason ? m->reason : "");
