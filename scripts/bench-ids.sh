@@ -108,11 +108,10 @@ iperf_run() {
 	say "  iperf3 $label: ${R[${label}_mbps]} Mbit/s"
 }
 
-# gateway_start MODE: peerpipe-gateway in igw with inspection MODE; waits
-# for "IDS ready" unless MODE is off.
+# gateway_start MODE: peerpipe-gateway in igw with inspection MODE (log
+# gateway-MODE.log); waits for "IDS ready" unless MODE is off.
 gateway_start() {
 	local mode=$1 d=$work/tunnel i
-	stop gateway
 	{ bench_gateway_ini; cat <<-EOF; } >"$d/gateway-$mode.ini"
 	audit_log = $work/audit-$mode.log
 	ids = $mode
@@ -133,18 +132,18 @@ gateway_start() {
 	fingerprint = $cli_fp
 	EOF
 	[ "$mode" = off ] && sed -i '/^ids_/d' "$d/gateway-$mode.ini"
-	start gateway "$NS_G" "$gwbin" --config "$d/gateway-$mode.ini"
+	start "gateway-$mode" "$NS_G" "$gwbin" --config "$d/gateway-$mode.ini"
 	if [ "$mode" = off ]; then
 		sleep 0.5
-		kill -0 "${PID[gateway]}" 2>/dev/null && return 0
-	elif wait_line gateway "IDS ready" 1 120; then
+		kill -0 "${PID[gateway-$mode]}" 2>/dev/null && return 0
+	elif wait_line "gateway-$mode" "IDS ready" 1 120; then
 		return 0
 	fi
-	say "  peerpipe-gateway ($mode) did not start: $(tail -3 "$logs/gateway.log" | tr '\n' ' ')"
+	say "  peerpipe-gateway ($mode) did not start: $(tail -3 "$logs/gateway-$mode.log" | tr '\n' ' ')"
 	keep_logs=1
 	return 1
 }
-suricata_pid() { pgrep -P "${PID[gateway]}" -x Suricata-Main || pgrep -P "${PID[gateway]}" suricata || true; }
+suricata_pid() { pgrep -P "$1" -x Suricata-Main || pgrep -P "$1" suricata || true; }
 
 say "direct (icli -> isvc routed by igw):"
 iperf_run direct $IP_S 5201 || true
@@ -154,11 +153,11 @@ for mode in $modes; do
 	gateway_start "$mode" || continue
 	if ! client_launch "client-$mode" 2 -L 15201:iperf -L 15500:web; then
 		keep_logs=1
-		stop gateway
+		stop "gateway-$mode"
 		continue
 	fi
-	spid=$(suricata_pid | head -1)
-	iperf_run "$mode" 127.0.0.1 15201 "${PID[client-$mode]}" "${PID[gateway]}" ${spid:+"$spid"} || true
+	spid=$(suricata_pid "${PID[gateway-$mode]}" | head -1)
+	iperf_run "$mode" 127.0.0.1 15201 "${PID[client-$mode]}" "${PID[gateway-$mode]}" ${spid:+"$spid"} || true
 	if [ "$mode" != off ]; then
 		sink_before=$(grep -c 'marker=1' "$logs/sink.log" || true)
 		if line=$(in_c "$iabin" -t $(( attacks * 6 + 60 )) --gap-ms "$gap_ms" \
@@ -177,7 +176,7 @@ for mode in $modes; do
 		R[${mode}_audit]=$(grep -c '"event":"alert"' "$work/audit-$mode.log" 2>/dev/null || true)
 	fi
 	stop "client-$mode"
-	stop gateway
+	stop "gateway-$mode"
 done
 stop signal
 

@@ -187,6 +187,7 @@ bench_gateway_ini() {
 	ca_file = $d/ca.crt
 	token_file = $d/gw.token
 	identity_dir = $d/gw/identity
+	bans_file = $d/gw/bans.json
 	EOF
 }
 
