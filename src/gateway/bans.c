@@ -24,19 +24,6 @@ struct bans {
 	struct stat bad_st;
 };
 
-static int bans_fail(char *err, size_t errlen, int rc, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
-
-static int bans_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 static bool bans_same_file(const struct stat *a, const struct stat *b)
 {

@@ -53,6 +53,8 @@ struct ban {
  * PP_ERR_TOO_BIG with err set ("entry 3: \"until\": ..."); out unchanged
  * on error. Expired entries are kept (the caller knows the time). */
 int bans_parse(const char *text, size_t len, GArray *out, char *err, size_t errlen);
+/* For bans*.c: the message into err (when given), returns rc. */
+int bans_fail(char *err, size_t errlen, int rc, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 /* The file's text for the bans still active at now (g_free it). */
 char *bans_format(const struct ban *v, size_t n, int64_t now);
 /* Fills b (fingerprint, identity, reason cut at a character boundary to

@@ -21,9 +21,7 @@
 
 _Static_assert(BANS_NAME_MAX == PP_CTRL_NAME_MAX, "identity names follow the config's rule");
 
-static int bans_fail(char *err, size_t errlen, int rc, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
-
-static int bans_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+int bans_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
