@@ -71,6 +71,37 @@ wait_line() {
 	return 1
 }
 
+# iperf_run LABEL HOST PORT [PID...]: iperf3 from NS_C for iperf_time
+# seconds; R[LABEL_mbps], _MBps, _retr, _bytes, _wall, and the CPU seconds
+# of the given PIDs over the run in R[LABEL_cpu_<i>].
+iperf_run() {
+	local label=$1 host=$2 port=$3
+	shift 3
+	local -a p0=() pids=("$@")
+	local i t0 t1 out=$logs/iperf-$label.json
+	for i in "${!pids[@]}"; do p0[i]=$(cpu_ticks "${pids[i]}"); done
+	t0=$(now)
+	timeout $(( iperf_time + 30 )) ip netns exec "$NS_C" \
+		iperf3 -c "$host" -p "$port" -t "$iperf_time" -J >"$out" 2>&1 || true
+	t1=$(now)
+	R[${label}_wall]=$(calc %.2f "$t1 - $t0")
+	for i in "${!pids[@]}"; do
+		R[${label}_cpu_$i]=$(calc %.2f "($(cpu_ticks "${pids[i]}") - ${p0[i]}) / $clk_tck")
+	done
+	local bps
+	bps=$(jq -r '.end.sum_received.bits_per_second // empty' "$out" 2>/dev/null || true)
+	if [ -z "$bps" ]; then
+		R[${label}_err]=$(jq -r '.error // "no result"' "$out" 2>/dev/null || echo "iperf3 failed")
+		say "  iperf3 $label: failed: ${R[${label}_err]}"
+		keep_logs=1
+		return 1
+	fi
+	R[${label}_mbps]=$(calc %.0f "$bps / 1e6")
+	R[${label}_MBps]=$(calc %.1f "$bps / 8e6")
+	R[${label}_retr]=$(jq -r '.end.sum_sent.retransmits // 0' "$out")
+	R[${label}_bytes]=$(jq -r '.end.sum_received.bytes // 0' "$out")
+	say "  iperf3 $label: ${R[${label}_mbps]} Mbit/s (${R[${label}_MBps]} MB/s), retransmits ${R[${label}_retr]}"
+}
 # bench_cleanup_hook: scripts may define it (runs first, in namespaces
 # still present).
 bench_cleanup() {
