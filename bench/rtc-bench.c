@@ -2,13 +2,14 @@
 /* Data-channel benchmark (a program, not a test): the whole stack (ICE on
  * 127.0.0.1, DTLS, SCTP, one reliable ordered channel) between two peers.
  *
- *   rtc-bench [--mb N] [--runs N] [--msg BYTES]
+ *   rtc-bench [--mb N] [--runs N] [--msg BYTES] [--only setup|one|two|tcp]
  *
  * Prints, from one run: connection setup time (create offer -> channel
  * open at the answerer) median/p90 over --runs connections with identities
  * already made; bulk throughput and CPU of one channel with both peers in
  * one process (one thread) and in two processes; and, as the reference, raw
- * TCP throughput over loopback between two processes. */
+ * TCP throughput over loopback between two processes. --only runs one part
+ * (for profiling it alone with perf). */
 #include "rtc_side.h"
 
 #include <errno.h>
@@ -93,9 +94,11 @@ int main(int argc, char **argv)
 		{ "mb", required_argument, NULL, 'm' },
 		{ "runs", required_argument, NULL, 'r' },
 		{ "msg", required_argument, NULL, 's' },
+		{ "only", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t mb = 512, msg = 65536;
+	const char *only = NULL;
 	int runs = 50, c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'm')
@@ -104,6 +107,8 @@ int main(int argc, char **argv)
 			runs = atoi(optarg);
 		else if (c == 's')
 			msg = strtoul(optarg, NULL, 10);
+		else if (c == 'o')
+			only = optarg;
 		else
 			return 2;
 	}
@@ -113,10 +118,17 @@ int main(int argc, char **argv)
 	}
 	pp_log_setup("rtc-bench", PP_LOG_WARN, PP_LOG_TEXT);
 	printf("machine: %ld CPUs (both ends share them)\n", sysconf(_SC_NPROCESSORS_ONLN));
-	bench_setup(runs);
-	bench_bulk_one_process(mb, msg);
-	bench_bulk_two_processes(mb, msg);
-	double tcp = rtc_tcp_reference_mbps(mb << 20 > (1u << 30) ? mb << 20 : 1u << 30);
-	printf("reference: raw TCP over loopback between two processes: %.1f MB/s\n", tcp);
+#define PART(name) (!only || !strcmp(only, name))
+	if (PART("setup"))
+		bench_setup(runs);
+	if (PART("one"))
+		bench_bulk_one_process(mb, msg);
+	if (PART("two"))
+		bench_bulk_two_processes(mb, msg);
+	if (PART("tcp")) {
+		double tcp = rtc_tcp_reference_mbps(mb << 20 > (1u << 30) ? mb << 20 : 1u << 30);
+		printf("reference: raw TCP over loopback between two processes: %.1f MB/s\n", tcp);
+	}
+#undef PART
 	return 0;
 }

@@ -129,6 +129,14 @@ int pp_dtls_start(struct pp_dtls *d);
  * 3.0 would fail the session on a shorter one); PP_ERR_STATE when the endpoint
  * is a client not started yet, failed or closed. */
 int pp_dtls_feed(struct pp_dtls *d, const uint8_t *data, size_t len);
+/* The records of several datagrams back to back, as UDP GRO hands them up
+ * (up to PP_DTLS_COALESCED_MAX bytes): fed as datagrams of at most
+ * PP_DTLS_DATAGRAM_MAX cut at record boundaries (DTLS processes records
+ * one by one, whichever datagram carried them). Stops at the first piece
+ * refused; returns as pp_dtls_feed() for it. Up to PP_DTLS_DATAGRAM_MAX it
+ * is pp_dtls_feed(). */
+#define PP_DTLS_COALESCED_MAX 65535
+int pp_dtls_feed_coalesced(struct pp_dtls *d, const uint8_t *data, size_t len);
 
 /* Encrypts data (1..PP_DTLS_SEND_MAX bytes) into one record and sends it as
  * one datagram. 0, PP_ERR_STATE (not CONNECTED), PP_ERR_INVALID,

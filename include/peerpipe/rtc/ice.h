@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define PP_ICE_SERVERS_MAX 8      /* entries in ice_servers used */
 #define PP_ICE_URLS_MAX 8         /* urls per entry used */
@@ -116,6 +117,14 @@ int pp_ice_end_of_remote_candidates(struct pp_ice *ice);
 /* One datagram: 0, -EAGAIN while not connected (or the socket is full),
  * PP_ERR_TOO_BIG, PP_ERR_STATE after close. */
 int pp_ice_send(struct pp_ice *ice, const uint8_t *data, size_t len);
+/* Up to PP_ICE_BATCH_MAX datagrams at once (more are fine, in several
+ * system calls): one sendmmsg() with UDP GSO when the selected pair is
+ * plain UDP (ice_batch.c), else one by one. 0 (datagrams the socket has no
+ * room for are dropped, like losses on the wire), -EAGAIN while not
+ * connected (nothing sent), PP_ERR_TOO_BIG / PP_ERR_INVALID for a bad
+ * length (nothing sent), PP_ERR_STATE after close. */
+#define PP_ICE_BATCH_MAX 64
+int pp_ice_send_batch(struct pp_ice *ice, const struct iovec *dgrams, size_t n);
 /* ICE restart: fresh sockets and credentials, gathering starts again,
  * remote credentials and candidates are forgotten (both sides restart and
  * exchange credentials and candidates as at the start). The state goes

@@ -223,6 +223,42 @@ int pp_dtls_feed(struct pp_dtls *d, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/* Bytes of the longest run of whole records at data that fits one
+ * datagram; 0 when the first record does not. */
+static size_t pp_dtls_cut(const uint8_t *data, size_t len)
+{
+	size_t cut = 0;
+
+	while (len - cut >= PP_DTLS_RECORD_HEADER) {
+		size_t rec = PP_DTLS_RECORD_HEADER + ((size_t)data[cut + 11] << 8 | data[cut + 12]);
+		if (rec > len - cut || cut + rec > PP_DTLS_DATAGRAM_MAX)
+			break;
+		cut += rec;
+	}
+	return cut;
+}
+
+int pp_dtls_feed_coalesced(struct pp_dtls *d, const uint8_t *data, size_t len)
+{
+	int rc = 0;
+
+	if (len <= PP_DTLS_DATAGRAM_MAX)
+		return pp_dtls_feed(d, data, len);
+	if (len > PP_DTLS_COALESCED_MAX || !data)
+		return PP_ERR_TOO_BIG;
+	pp_dtls_enter(d); /* a callback may free d: it waits for our return */
+	while (len > 0 && rc == 0 && !d->doomed) {
+		size_t n = pp_dtls_cut(data, len);
+		if (n == 0)
+			n = MIN(len, (size_t)PP_DTLS_DATAGRAM_MAX + 1); /* refused below */
+		rc = pp_dtls_feed(d, data, n);
+		data += n;
+		len -= n;
+	}
+	pp_dtls_leave(d);
+	return rc;
+}
+
 int pp_dtls_send(struct pp_dtls *d, const uint8_t *data, size_t len)
 {
 	int rc = 0;
@@ -234,7 +270,7 @@ int pp_dtls_send(struct pp_dtls *d, const uint8_t *data, size_t len)
 	if (len > PP_DTLS_SEND_MAX)
 		return PP_ERR_TOO_BIG;
 	pp_dtls_enter(d);
-	ERR_clear_error();
+	pp_dtls_clear_errors();
 	d->in_ssl = true;
 	int r = SSL_write(d->ssl, data, (int)len);
 	d->in_ssl = false;
@@ -243,8 +279,8 @@ int pp_dtls_send(struct pp_dtls *d, const uint8_t *data, size_t len)
 		pp_log(PP_LOG_WARN, d->log_peer, "dtls: SSL_write of %zu bytes failed (%d)", len,
 		       SSL_get_error(d->ssl, r));
 		rc = PP_ERR_CRYPTO;
+		ERR_clear_error();
 	}
-	ERR_clear_error();
 	pp_dtls_leave(d);
 	return rc;
 }

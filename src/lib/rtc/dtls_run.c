@@ -80,7 +80,7 @@ static void pp_dtls_arm_timer(struct pp_dtls *d)
 static void pp_dtls_read_records(struct pp_dtls *d)
 {
 	while (d->state == PP_DTLS_CONNECTED && !d->doomed) {
-		ERR_clear_error();
+		pp_dtls_clear_errors();
 		d->in_ssl = true;
 		int r = SSL_read(d->ssl, d->rx, sizeof(d->rx));
 		int e = SSL_get_error(d->ssl, r);
@@ -98,7 +98,7 @@ static void pp_dtls_read_records(struct pp_dtls *d)
 			pp_dtls_fail_ssl(d, e);
 		break;
 	}
-	ERR_clear_error();
+	pp_dtls_clear_errors();
 }
 
 static void pp_dtls_connected(struct pp_dtls *d)

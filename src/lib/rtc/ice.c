@@ -88,6 +88,7 @@ static void pp_ice_forget_generation(struct pp_ice *ice)
 	g_free(ice->local_pwd);
 	ice->remote_ufrag = ice->remote_pwd = ice->local_ufrag = ice->local_pwd = NULL;
 	ice->n_remote = 0;
+	ice->direct = false; /* until a pair of the new generation is selected */
 	ice->gather_wanted = ice->gathering = false;
 	ice->remote_eoc = ice->remote_eoc_done = false;
 }

@@ -215,6 +215,7 @@ static void pp_ice_on_selected(NiceAgent *agent, guint stream, guint comp,
 	       l->transport == NICE_CANDIDATE_TRANSPORT_UDP ? "udp" : "tcp");
 	if (l->transport == NICE_CANDIDATE_TRANSPORT_UDP)
 		pp_ice_grow_buffers(ice, stream, comp);
+	pp_ice_batch_select(ice, l, r);
 }
 
 void pp_ice_recv(NiceAgent *agent, guint stream, guint comp, guint len,

@@ -8,6 +8,7 @@
 #include "peerpipe/rtc/ice.h"
 
 #include <nice/agent.h>
+#include <sys/socket.h>
 
 #define PP_ICE_SRV_MAX 16 /* STUN/TURN urls used in total */
 #define PP_ICE_HOST_MAX 253
@@ -127,6 +128,10 @@ struct pp_ice {
 	bool remote_eoc;
 	bool remote_eoc_done;
 	enum pp_ice_state state;
+	bool direct;        /* selected pair is plain UDP: see ice_batch.c */
+	bool no_gso;        /* UDP GSO refused on this path */
+	struct sockaddr_storage direct_to;
+	socklen_t direct_to_len;
 
 	GQueue events;
 	GSource *dispatch;
@@ -140,6 +145,9 @@ struct pp_ice {
 /* ice.c: ends a user callback (in_callback was set before it). false when
  * the callback freed ice: it is gone now. */
 bool pp_ice_callback_done(struct pp_ice *ice);
+
+/* ice_batch.c: the selected pair changed (local, remote). */
+void pp_ice_batch_select(struct pp_ice *ice, NiceCandidate *l, NiceCandidate *r);
 
 /* ice_events.c */
 void pp_ice_connect_signals(struct pp_ice *ice);

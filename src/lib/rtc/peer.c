@@ -18,9 +18,6 @@
 #define PP_PEER_EARLY_CANDIDATES_MAX 64
 
 #define PP_PEER_CLOSE_GRACE_MS 2000
-/* The other side's ClientHello can reach us while our own ICE is still
- * checking; our answer waits here (instead of for a 400 ms retransmission). */
-#define PP_PEER_PENDING_OUT_MAX (64 * 1024)
 
 const char *pp_peer_state_name(enum pp_peer_state s)
 {
@@ -107,6 +104,8 @@ static int pp_peer_dtls_send(void *user, const uint8_t *data, size_t len)
 	struct pp_peer *p = user;
 	if (!p->ice)
 		return PP_ERR_STATE;
+	if (pp_peer_batch_usable(p))
+		return pp_peer_batch_add(p, data, len);
 	int rc = pp_ice_send(p->ice, data, len);
 	if (rc == -EAGAIN && p->pending_bytes + len <= PP_PEER_PENDING_OUT_MAX) {
 		g_queue_push_tail(&p->pending_out, g_bytes_new(data, len));
@@ -210,7 +209,7 @@ static void pp_peer_ice_data(void *user, const uint8_t *data, size_t len)
 	struct pp_peer *p = user;
 	/* RFC 7983: only DTLS (first byte 20..63) goes up; STUN stays in libnice. */
 	if (p->dtls && len && data[0] >= 20 && data[0] <= 63)
-		pp_dtls_feed(p->dtls, data, len);
+		pp_dtls_feed_coalesced(p->dtls, data, len); /* one datagram, or records back to back */
 }
 
 static const struct pp_ice_callbacks pp_peer_ice_cb = {
@@ -450,6 +449,7 @@ struct pp_peer *pp_peer_new(GMainContext *ctx, const struct pp_peer_config *cfg,
 	p->cb = *cb;
 	p->user = user;
 	p->early_candidates = g_ptr_array_new_with_free_func(g_free);
+	pp_peer_batch_init(p);
 	RAND_bytes((unsigned char *)&p->session_id, sizeof(p->session_id));
 	p->session_id &= INT64_MAX;
 	return p;
@@ -498,6 +498,8 @@ void pp_peer_free(struct pp_peer *p)
 		pp_sctp_free(p->sctp);
 	if (p->dtls)
 		pp_dtls_free(p->dtls);
+	pp_peer_batch_flush(p); /* a close_notify, an ABORT */
+	pp_peer_batch_free(p);
 	if (p->ice)
 		pp_ice_free(p->ice);
 	g_ptr_array_free(p->early_candidates, TRUE);

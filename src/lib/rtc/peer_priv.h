@@ -5,6 +5,7 @@
 #define PEERPIPE_RTC_PEER_PRIV_H
 
 #include "peerpipe/rtc/dtls.h"
+#include "peerpipe/rtc/ice.h"
 #include "peerpipe/rtc/peer.h"
 #include "peerpipe/rtc/sdp.h"
 
@@ -34,6 +35,12 @@ struct pp_peer {
 	bool rx_paused;              /* pp_peer_pause_receive(), applied to the association */
 	GQueue pending_out;          /* DTLS datagrams sent before ICE had a pair */
 	size_t pending_bytes;
+	/* DTLS datagrams waiting to leave together (peer_batch.c) */
+	GSource *batch_src;
+	uint8_t *batch_buf;
+	size_t batch_used;
+	struct iovec batch_iov[PP_ICE_BATCH_MAX];
+	size_t batch_n;
 	GSource *close_timer;
 
 	/* ICE restart (peer_restart.c) */
@@ -49,6 +56,19 @@ int pp_peer_emit_description(struct pp_peer *p, const struct pp_sdp *offer);
 /* The remote candidates and end-of-candidates a description carries. */
 void pp_peer_apply_candidates(struct pp_peer *p, const struct pp_sdp *sdp);
 bool pp_peer_association_up(const struct pp_peer *p);
+
+/* The other side's ClientHello can reach us while our own ICE is still
+ * checking; our answer waits in pending_out (instead of for a 400 ms
+ * retransmission). */
+#define PP_PEER_PENDING_OUT_MAX (64 * 1024)
+
+/* peer_batch.c */
+void pp_peer_batch_init(struct pp_peer *p);
+void pp_peer_batch_free(struct pp_peer *p);
+/* ICE is up and nothing older waits: pp_peer_batch_add() may be used. */
+bool pp_peer_batch_usable(const struct pp_peer *p);
+int pp_peer_batch_add(struct pp_peer *p, const uint8_t *data, size_t len);
+void pp_peer_batch_flush(struct pp_peer *p);
 
 /* peer_restart.c */
 /* A description after the first exchange; takes sdp on success. */

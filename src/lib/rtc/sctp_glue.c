@@ -172,6 +172,10 @@ static void pp_sctp_usrsctp_init(void)
 	usrsctp_sysctl_set_sctp_asconf_enable(0);
 	/* Room for a full send buffer of small messages (default 512). */
 	usrsctp_sysctl_set_sctp_max_chunks_on_queue(64 * 1024);
+	/* SACK every 4th packet, at the latest after 20 ms (defaults 2 and
+	 * 200 ms): half the SACKs to send, encrypt and process. */
+	usrsctp_sysctl_set_sctp_sack_freq_default(4);
+	usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);
 	usrsctp_enable_crc32c_offload();         /* we write and check it */
 	pp_sctp_g.up = true;
 	pp_sctp_g.finish_ticks = 0;
