@@ -40,6 +40,7 @@ DL_MB=${E2E_IDS_DL_MB:-200}
 DL_N=$((DL_MB * 1024 * 1024))
 SURICATA=${PP_SURICATA_BIN:-/usr/bin/suricata}
 
+# shellcheck disable=SC2034 # e2e_skip_all and e2e_run_cases (lib.sh) run them
 CASES=(
 	"ids up: the gateway logs 'IDS ready' before alice connects; the tunnel works|case_ids_up|180"
 	"attack cut: a SQL injection to api gives alice ALERT (9100001), no HTTP response, gateway and audit records|case_attack|120"
@@ -60,23 +61,12 @@ CASES=(
 e2e_need_tools
 e2e_find_bins
 
-missing=
 if [[ ! -x $SURICATA ]] && ! command -v suricata >/dev/null 2>&1; then
 	missing="suricata not installed"
-elif [[ ! -x $SIGNAL_BIN ]]; then
-	missing="binary missing: peerpipe-signal ($SIGNAL_BIN)"
-elif [[ ! -x $GATEWAY_BIN ]]; then
-	missing="binary missing: peerpipe-gateway ($GATEWAY_BIN)"
-elif [[ ! -x $CLI_BIN ]] || ! "$CLI_BIN" connect --help >/dev/null 2>&1; then
-	missing="binary missing: peerpipe connect ($CLI_BIN)"
+else
+	missing=$(e2e_missing_bins)
 fi
-if [[ -n $missing ]]; then
-	tap_plan ${#CASES[@]}
-	for c in "${CASES[@]}"; do
-		tap_skip "${c%%|*}" "$missing"
-	done
-	exit 0
-fi
+[[ -z $missing ]] || e2e_skip_all "$missing"
 
 # --- the cast (as e2e-tunnel.sh) ------------------------------------------
 
@@ -86,37 +76,6 @@ GW_PID=
 # the current gateway log and alice's stdout (case 6 restarts both)
 GW_LOG=
 ALICE_OUT=
-
-
-# mk_client NAME: a desktop config dir with a fresh identity; $W/NAME.fp
-mk_client() {
-	local name=$1 d=$W/clients/$1 fp
-	mkdir -p -m 700 "$W/clients"
-	"$CLI_BIN" --config-dir "$d" keygen >"$d.keygen" 2>&1 || {
-		cat "$d.keygen"
-		return 1
-	}
-	fp=$("$CLI_BIN" --config-dir "$d" id) || return 1
-	check_fp "$fp" || {
-		echo "peerpipe id printed '$fp'"
-		return 1
-	}
-	printf '%s\n' "$fp" >"$W/$name.fp"
-}
-
-# mk_gateway_identity NAME DIR: keygen in a scratch dir, identity/ to DIR
-mk_gateway_identity() {
-	local name=$1 dir=$2 tmp=$W/keygen-$1 fp
-	mkdir -p -m 700 "$tmp" "$(dirname -- "$dir")"
-	"$CLI_BIN" --config-dir "$tmp" keygen >"$tmp.out" 2>&1 || {
-		cat "$tmp.out"
-		return 1
-	}
-	cp -a -- "$tmp/identity" "$dir"
-	fp=$("$CLI_BIN" --config-dir "$tmp" id) || return 1
-	printf '%s\n' "$fp" >"$W/$name.fp"
-}
-
 
 # write_gw1_config POLICY [MODE]: demo.sh's IDS config (Suricata on int0,
 # the bundled rules plus the operator's file); MODE ips: inline on NFQUEUE
@@ -130,14 +89,10 @@ write_gw1_config() {
 	else
 		capture="ids_interface = int0"
 	fi
-	cat >"$tmp" <<-EOF
-		# e2e: gateway gw1 in office with the built-in IDS
-		[gateway]
-		signal_url = $SIG_URL
-		room = office
-		token_file = $W/tokens/gw1.token
-		ca_file = $E2E_CA
-		identity_dir = $W/gw1/identity
+	{
+		echo "# e2e: gateway gw1 in office with the built-in IDS"
+		e2e_gw_ini gw1 office
+		cat <<-EOF
 		audit_log = $W/audit.log
 		ice_addresses = $(topo_addr office)
 		ids = $mode
@@ -176,58 +131,14 @@ write_gw1_config() {
 
 		[identity bob]
 		fingerprint = $(cat "$W/bob.fp")
-	EOF
+		EOF
+	} >"$tmp"
 	mv -f -- "$tmp" "$W/gw1.ini"
 }
 
-# start_client NAME NODE OUT FORWARD...: `peerpipe connect` to gw1;
-# stdout OUT, stderr OUT's .err; BG_PID
-start_client() {
-	local name=$1 node=$2 out=$3 f
-	shift 3
-	local -a fw=()
-	for f in "$@"; do fw+=(-L "$f"); done
-	start_bg -e "${out%.out}.err" "$node" "$out" "$CLI_BIN" \
-		--config-dir "$W/clients/$name" connect --signal "$SIG_URL" \
-		--token-file "$W/tokens/$name.token" --ca-file "$E2E_CA" --gateway gw1 "${fw[@]}"
-}
-
-# start_gw LOG: the gateway in office; GW_PID, GW_LOG; waits for the room
-# and for 'IDS ready'
-start_gw() {
-	GW_LOG=$1
-	start_bg office "$GW_LOG" "$GATEWAY_BIN" --config "$W/gw1.ini"
-	GW_PID=$BG_PID
-	wait_grep "$GW_LOG" 30 'signaling: joined' || {
-		echo "the gateway did not join: $(tail -n 10 "$GW_LOG" | tr '\n' '|')"
-		return 1
-	}
-	wait_grep "$GW_LOG" 90 'IDS ready' || {
-		echo "the gateway logged no 'IDS ready': $(tail -n 10 "$GW_LOG" | tr '\n' '|')"
-		return 1
-	}
-}
-
-# health_via NODE PORT TIMEOUT_S: until GET /health through PORT says ok
-health_via() {
-	local i out=
-	for ((i = 0; i < $3 * 2; i++)); do
-		out=$(curl_in "$1" "http://127.0.0.1:$2/health" --max-time 10 2>/dev/null || true)
-		[[ $out == ok ]] && return 0
-		sleep 0.5
-	done
-	return 1
-}
-
-wait_grep_since() { # FILE OFFSET TIMEOUT_S ERE
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		since "$1" "$2" | grep -Eiq -- "$4" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
+# every gateway of these cases runs Suricata: start_gw waits for it too
+# shellcheck disable=SC2034 # read by start_gw (lib.sh)
+GW_READY='IDS ready'
 
 # suricata_pids: the Suricata processes in office's namespace
 suricata_pids() {
@@ -261,11 +172,15 @@ suricata_gone() {
 	return 1
 }
 
-need_tunnel() {
-	[[ -f $W/tunnel.up ]] || fail "the tunnel did not come up (case 1)"
-	topo_alive "$GW_PID" || fail "the gateway is not running any more: $(tail -n 3 "$GW_LOG" | tr '\n' '|')"
+# need_running UP_FILE NOT_UP GATEWAY: $W/UP_FILE is there (else fail with
+# NOT_UP), and GATEWAY (its name in the reason) and alice's client still run
+need_running() {
+	[[ -f $W/$1 ]] || fail "$2"
+	topo_alive "$GW_PID" || fail "$3 is not running any more: $(tail -n 3 "$GW_LOG" | tr '\n' '|')"
 	topo_alive "$ALICE_PID" || fail "alice's client is not running any more"
 }
+
+need_tunnel() { need_running tunnel.up "the tunnel did not come up (case 1)" "the gateway"; }
 
 # audit_alert SID PEER SERVICE: the audit log has that alert, stream closed
 audit_alert() {
@@ -499,16 +414,8 @@ case_shutdown() {
 		stop_bg "$BOB_PID" 15
 		note "bob's client exited $BG_STATUS"
 	fi
-	stop_bg "$ALICE_PID" 15
-	if [[ $BG_STATUS != 0 ]]; then
-		echo "alice's client exited $BG_STATUS after SIGTERM" >"$W/case.reason"
-		return 1
-	fi
-	stop_bg "$GW_PID" 15
-	if [[ $BG_STATUS != 0 ]]; then
-		echo "the gateway exited $BG_STATUS after SIGTERM" >"$W/case.reason"
-		return 1
-	fi
+	e2e_stop_ok "$ALICE_PID" "alice's client" || return 1
+	e2e_stop_ok "$GW_PID" "the gateway" || return 1
 	# The gateway stops and reaps its Suricata before it exits
 	# (gw_ids_stop): nothing of it may be left.
 	left=$(suricata_pids | tr '\n' ' ')
@@ -606,11 +513,7 @@ ips_stop_all() {
 	fi
 }
 
-need_ips() {
-	[[ -f $W/ips.up ]] || fail "the ips gateway did not come up"
-	topo_alive "$GW_PID" || fail "the ips gateway is not running any more: $(tail -n 3 "$GW_LOG" | tr '\n' '|')"
-	topo_alive "$ALICE_PID" || fail "alice's client is not running any more"
-}
+need_ips() { need_running ips.up "the ips gateway did not come up" "the ips gateway"; }
 
 case_ips_up() {
 	local n b
@@ -791,18 +694,7 @@ dump_logs() {
 		alice.err alice-2.out alice-ips.out alice-ips.err bob.out ids/suricata.log signal-1.err svc-svc/rec.log lrec.log
 }
 
-
-topo_init
-W=$TOPO_DIR
-TOPO_EXIT_HOOKS+=(dump_logs)
-topo_install_trap
-tap_plan ${#CASES[@]}
-
-topo_up home2 || setup_fail "cannot build the topology"
-e2e_make_pki "$W/pki" || setup_fail "cannot make the test PKI"
-e2e_start_turn || setup_fail "coturn did not start"
-e2e_start_signal || setup_fail "peerpipe-signal did not start"
-e2e_start_services svc "$(topo_addr svc)" svc || setup_fail "the services did not start in svc"
+e2e_setup_begin home2
 start_bg svc "$W/svc-svc/rec.out" "$PY" "$here/services/recorder.py" --listen "$(topo_addr svc):$SVC_REC" \
 	--ready "$W/svc-svc/rec.ready" --log "$W/svc-svc/rec.log" --record "$W/svc-svc/rec.bytes"
 wait_file "$W/svc-svc/rec.ready" 15 '^ready ' || setup_fail "the recorder did not start: $(tail -n 5 "$W/svc-svc/rec.out")"
@@ -810,19 +702,8 @@ start_bg office "$W/lrec.out" "$PY" "$here/services/recorder.py" --listen "127.0
 	--ready "$W/lrec.ready" --log "$W/lrec.log" --record "$W/lrec.bytes"
 wait_file "$W/lrec.ready" 15 '^ready ' || setup_fail "the loopback recorder did not start: $(tail -n 5 "$W/lrec.out")"
 
-for who in alice bob; do
-	mk_client $who >"$W/setup-$who.log" 2>&1 || setup_fail "client $who: $(tr '\n' ' ' <"$W/setup-$who.log")"
-done
-mk_gateway_identity gw1 "$W/gw1/identity" >"$W/setup-gw1.log" 2>&1 ||
-	setup_fail "gateway identity: $(tr '\n' ' ' <"$W/setup-gw1.log")"
-for who in alice bob; do
-	"$CLI_BIN" --config-dir "$W/clients/$who" pin add gw1 "$(cat "$W/gw1.fp")" >"$W/setup-pin-$who.log" 2>&1 ||
-		setup_fail "pin add for $who: $(tr '\n' ' ' <"$W/setup-pin-$who.log")"
-done
-mk_token gw1 office gateway "$W/tokens/gw1.token" || setup_fail "token for gw1"
-for who in alice bob; do
-	mk_token $who office desktop "$W/tokens/$who.token" || setup_fail "token for $who"
-done
+e2e_setup_clients alice bob
+e2e_setup_gw1 alice bob
 
 # the operator's own rule file (case 4), next to the bundled one
 cat >"$W/operator.rules" <<-'EOF'
@@ -839,15 +720,6 @@ ALICE_OUT=$W/alice.out
 start_client alice home "$ALICE_OUT" $P_API:api $P_SOURCE:source
 ALICE_PID=$BG_PID
 
-for c in "${CASES[@]}"; do
-	IFS='|' read -r name fn timeout <<<"$c"
-	if [[ -n ${E2E_ONLY:-} && ! $fn =~ $E2E_ONLY ]]; then
-		tap_skip "$name" "not selected (E2E_ONLY)"
-	elif [[ $timeout == main ]]; then
-		run_case_main "$name" "$fn"
-	else
-		run_case "$name" "$fn" "$timeout"
-	fi
-done
+e2e_run_cases
 
 ((TAP_FAILED == 0))

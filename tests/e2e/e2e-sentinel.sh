@@ -9,8 +9,9 @@
 # audit records, exit codes or files, never timings.
 #
 # env: PP_BUILD_DIR (default: build; meson passes its own), PP_SIGNAL_BIN,
-#      PP_CLI_BIN, PP_GATEWAY_BIN, PP_HOSTILE_BIN; E2E_VERBOSE=1 (every
-#      case log); TOPO_KEEP=1 (keep the work dir)
+#      PP_CLI_BIN, PP_GATEWAY_BIN, PP_HOSTILE_BIN; E2E_ONLY=ERE (only the
+#      cases whose function matches; the others SKIP); E2E_VERBOSE=1
+#      (every case log); TOPO_KEEP=1 (keep the work dir)
 set -euo pipefail
 umask 077
 
@@ -27,6 +28,7 @@ REASON="Sentinel: $DENIED_LIMIT denied streams in 60 s"
 ALERT_RE="ALERT: this identity is banned by the gateway: $REASON \\(signature 0\\)"
 RFC3339_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
 
+# shellcheck disable=SC2034 # e2e_skip_all and e2e_run_cases (lib.sh) run them
 CASES=(
 	"tunnel up: alice and bob reach api through gw1, whose Sentinel is on with no bans|case_up|180"
 	"scan: alice asks for unknown services; the 10th DENIED bans her: ALERT peer_banned, BYE, session closed; logged, audited, saved; bob unaffected|case_scan|180"
@@ -42,23 +44,8 @@ e2e_need_tools
 e2e_find_bins
 HOSTILE_BIN=${PP_HOSTILE_BIN:-$E2E_BUILD/tests/e2e/hostile_peer}
 
-missing=
-if [[ ! -x $SIGNAL_BIN ]]; then
-	missing="peerpipe-signal ($SIGNAL_BIN)"
-elif [[ ! -x $GATEWAY_BIN ]]; then
-	missing="peerpipe-gateway ($GATEWAY_BIN)"
-elif [[ ! -x $CLI_BIN ]] || ! "$CLI_BIN" connect --help >/dev/null 2>&1; then
-	missing="peerpipe connect ($CLI_BIN)"
-elif [[ ! -x $HOSTILE_BIN ]]; then
-	missing="hostile_peer ($HOSTILE_BIN)"
-fi
-if [[ -n $missing ]]; then
-	tap_plan ${#CASES[@]}
-	for c in "${CASES[@]}"; do
-		tap_skip "${c%%|*}" "binary missing: $missing"
-	done
-	exit 0
-fi
+missing=$(e2e_missing_bins "$HOSTILE_BIN")
+[[ -z $missing ]] || e2e_skip_all "$missing"
 
 # --- the cast -----------------------------------------------------------
 
@@ -68,35 +55,12 @@ ALICE_PID=
 ALICE_OUT=
 BOB_PID=
 
-# mk_client NAME: a desktop config dir with a fresh identity; $W/NAME.fp
-mk_client() {
-	local d=$W/clients/$1 fp
-	mkdir -p -m 700 "$W/clients"
-	"$CLI_BIN" --config-dir "$d" keygen >"$d.keygen" 2>&1 || { cat "$d.keygen"; return 1; }
-	fp=$("$CLI_BIN" --config-dir "$d" id) || return 1
-	check_fp "$fp" || { echo "peerpipe id printed '$fp'"; return 1; }
-	printf '%s\n' "$fp" >"$W/$1.fp"
-}
-
-# mk_gateway_identity DIR: keygen in a scratch dir, its identity/ copied to DIR
-mk_gateway_identity() {
-	local tmp=$W/keygen-gw1
-	mkdir -p -m 700 "$tmp" "$(dirname -- "$1")"
-	"$CLI_BIN" --config-dir "$tmp" keygen >"$tmp.out" 2>&1 || { cat "$tmp.out"; return 1; }
-	cp -a -- "$tmp/identity" "$1"
-	"$CLI_BIN" --config-dir "$tmp" id >"$W/gw1.fp"
-}
-
 # write_gw1_config SENTINEL: the office gateway's config, Sentinel on or off
 write_gw1_config() {
-	cat >"$W/gw1.ini.tmp" <<-EOF
-		# e2e: gateway gw1 in office with Sentinel's limits written out
-		[gateway]
-		signal_url = $SIG_URL
-		room = office
-		token_file = $W/tokens/gw1.token
-		ca_file = $E2E_CA
-		identity_dir = $W/gw1/identity
+	{
+		echo "# e2e: gateway gw1 in office with Sentinel's limits written out"
+		e2e_gw_ini gw1 office
+		cat <<-EOF
 		audit_log = $W/audit.log
 		sentinel = $1
 		sentinel_window = 60s
@@ -117,58 +81,17 @@ write_gw1_config() {
 
 		[identity bob]
 		fingerprint = $(cat "$W/bob.fp")
-	EOF
+		EOF
+	} >"$W/gw1.ini.tmp"
 	mv -f -- "$W/gw1.ini.tmp" "$W/gw1.ini"
 }
 
 gw() { "$GATEWAY_BIN" --config "$W/gw1.ini" "$@"; }
 
-# start_gw LOG: the gateway in office; GW_PID, GW_LOG; waits for the room
-start_gw() {
-	GW_LOG=$1
-	start_bg office "$GW_LOG" "$GATEWAY_BIN" --config "$W/gw1.ini"
-	GW_PID=$BG_PID
-	wait_grep "$GW_LOG" 30 'signaling: joined' || {
-		echo "the gateway did not join: $(tail -n 10 "$GW_LOG" | tr '\n' '|')"
-		return 1
-	}
-}
-
-# start_client NAME NODE OUT FORWARD...: `peerpipe connect` to gw1; BG_PID
-start_client() {
-	local name=$1 node=$2 out=$3 f
-	shift 3
-	local -a fw=()
-	for f in "$@"; do fw+=(-L "$f"); done
-	start_bg -e "${out%.out}.err" "$node" "$out" "$CLI_BIN" \
-		--config-dir "$W/clients/$name" connect --signal "$SIG_URL" \
-		--token-file "$W/tokens/$name.token" --ca-file "$E2E_CA" --gateway gw1 "${fw[@]}"
-}
-
 alice_forwards() {
 	local i
 	echo "$P_API:api"
 	for ((i = 0; i < N_SCAN; i++)); do printf '%d:scan%02d\n' $((P_SCAN0 + i)) "$i"; done
-}
-
-# health_via NODE PORT TIMEOUT_S: until GET /health through PORT says ok
-health_via() {
-	local i out=
-	for ((i = 0; i < $3 * 2; i++)); do
-		out=$(curl_in "$1" "http://127.0.0.1:$2/health" --max-time 10 2>/dev/null || true)
-		[[ $out == ok ]] && return 0
-		sleep 0.5
-	done
-	return 1
-}
-
-wait_grep_since() { # FILE OFFSET TIMEOUT_S ERE
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		since "$1" "$2" | grep -Eiq -- "$4" && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 # audit_of EVENT: the audit records of EVENT, one JSON object per line
@@ -195,19 +118,17 @@ scan_until_banned() {
 	done
 }
 
-# wait_count_i FILE RE N TIMEOUT_S: until FILE has N lines matching RE
-wait_count_i() {
-	local i
-	for ((i = 0; i < $4 * 10; i++)); do
-		(($(count_i "$1" "$2") >= $3)) && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 need_up() {
 	[[ -f $W/tunnel.up ]] || fail "the tunnels did not come up (case 1)"
 	topo_alive "$GW_PID" || fail "the gateway is not running: $(tail -n 3 "$GW_LOG" | tr '\n' '|')"
+}
+
+# need_up_main: the first check of need_up for run_case_main cases (they
+# must not exit): false with $W/case.reason
+need_up_main() {
+	[[ -f $W/tunnel.up ]] && return 0
+	echo "the tunnels did not come up (case 1)" >"$W/case.reason"
+	return 1
 }
 
 # --- cases --------------------------------------------------------------
@@ -273,10 +194,7 @@ case_scan() {
 # child); the checks run in a subshell.
 case_banned() {
 	local rc=0 off
-	if [[ ! -f $W/tunnel.up ]]; then
-		echo "the tunnels did not come up (case 1)" >"$W/case.reason"
-		return 1
-	fi
+	need_up_main || return 1
 	stop_bg "$ALICE_PID" 15
 	note "alice's first client exited $BG_STATUS"
 	off=$(file_size "$GW_LOG")
@@ -349,15 +267,8 @@ case_list() {
 
 case_restart() {
 	local rc=0
-	if [[ ! -f $W/tunnel.up ]]; then
-		echo "the tunnels did not come up (case 1)" >"$W/case.reason"
-		return 1
-	fi
-	stop_bg "$GW_PID" 15
-	if [[ $BG_STATUS != 0 ]]; then
-		echo "the gateway exited $BG_STATUS after SIGTERM" >"$W/case.reason"
-		return 1
-	fi
+	need_up_main || return 1
+	e2e_stop_ok "$GW_PID" "the gateway" || return 1
 	write_gw1_config false
 	if ! start_gw "$W/gw1-2.log"; then
 		echo "the gateway did not start again: $(tail -n 5 "$W/gw1-2.log" | tr '\n' '|')" >"$W/case.reason"
@@ -417,15 +328,8 @@ case_lift() {
 
 case_corrupt() {
 	local rc=0 st i
-	if [[ ! -f $W/tunnel.up ]]; then
-		echo "the tunnels did not come up (case 1)" >"$W/case.reason"
-		return 1
-	fi
-	stop_bg "$GW_PID" 15
-	if [[ $BG_STATUS != 0 ]]; then
-		echo "the gateway exited $BG_STATUS after SIGTERM" >"$W/case.reason"
-		return 1
-	fi
+	need_up_main || return 1
+	e2e_stop_ok "$GW_PID" "the gateway" || return 1
 	printf '{"version":1,"bans":[{"fingerprint":' >"$W/gw1/bans.json"
 	# refuses to start: exits 1 by itself, and says why and what to do
 	start_bg office "$W/gw1-corrupt.log" "$GATEWAY_BIN" --config "$W/gw1.ini"
@@ -469,20 +373,9 @@ case_corrupt() {
 }
 
 case_shutdown() {
-	local who pid
-	for who in alice bob; do
-		[[ $who == alice ]] && pid=$ALICE_PID || pid=$BOB_PID
-		stop_bg "$pid" 15
-		if [[ $BG_STATUS != 0 ]]; then
-			echo "$who's client exited $BG_STATUS after SIGTERM" >"$W/case.reason"
-			return 1
-		fi
-	done
-	stop_bg "$GW_PID" 15
-	if [[ $BG_STATUS != 0 ]]; then
-		echo "the gateway exited $BG_STATUS after SIGTERM" >"$W/case.reason"
-		return 1
-	fi
+	e2e_stop_ok "$ALICE_PID" "alice's client" || return 1
+	e2e_stop_ok "$BOB_PID" "bob's client" || return 1
+	e2e_stop_ok "$GW_PID" "the gateway" || return 1
 	e2e_no_sanitizer_reports
 }
 
@@ -490,31 +383,9 @@ case_shutdown() {
 
 dump_logs() { e2e_dump_logs "$1" e2e-sentinel.sh gw1.log gw1-2.log gw1-3.log gw1-corrupt.log alice.out alice-2.out bob.out signal-1.err; }
 
-topo_init
-W=$TOPO_DIR
-TOPO_EXIT_HOOKS+=(dump_logs)
-topo_install_trap
-tap_plan ${#CASES[@]}
-
-topo_up home2 || setup_fail "cannot build the topology"
-e2e_make_pki "$W/pki" || setup_fail "cannot make the test PKI"
-e2e_start_turn || setup_fail "coturn did not start"
-e2e_start_signal || setup_fail "peerpipe-signal did not start"
-e2e_start_services svc "$(topo_addr svc)" svc || setup_fail "the services did not start in svc"
-
-for who in alice bob; do
-	mk_client $who >"$W/setup-$who.log" 2>&1 || setup_fail "client $who: $(tr '\n' ' ' <"$W/setup-$who.log")"
-done
-mk_gateway_identity "$W/gw1/identity" >"$W/setup-gw1.log" 2>&1 ||
-	setup_fail "gateway identity: $(tr '\n' ' ' <"$W/setup-gw1.log")"
-for who in alice bob; do
-	"$CLI_BIN" --config-dir "$W/clients/$who" pin add gw1 "$(cat "$W/gw1.fp")" >"$W/setup-pin-$who.log" 2>&1 ||
-		setup_fail "pin add for $who: $(tr '\n' ' ' <"$W/setup-pin-$who.log")"
-done
-mk_token gw1 office gateway "$W/tokens/gw1.token" || setup_fail "token for gw1"
-for who in alice bob; do
-	mk_token $who office desktop "$W/tokens/$who.token" || setup_fail "token for $who"
-done
+e2e_setup_begin home2
+e2e_setup_clients alice bob
+e2e_setup_gw1 alice bob
 
 write_gw1_config true
 start_gw "$W/gw1.log" >"$W/setup-start.log" 2>&1 || setup_fail "$(cat "$W/setup-start.log")"
@@ -525,13 +396,6 @@ ALICE_PID=$BG_PID
 start_client bob home2 "$W/bob.out" $P_BOB:api
 BOB_PID=$BG_PID
 
-for c in "${CASES[@]}"; do
-	IFS='|' read -r name fn timeout <<<"$c"
-	if [[ $timeout == main ]]; then
-		run_case_main "$name" "$fn"
-	else
-		run_case "$name" "$fn" "$timeout"
-	fi
-done
+e2e_run_cases
 
 ((TAP_FAILED == 0))

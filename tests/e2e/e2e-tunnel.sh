@@ -36,6 +36,7 @@ REFUSE_RE='refus|reject|not pinned|unpinned|unknown (identity|peer|fingerprint)|
 # local ports of alice's forwards (in home)
 P_API=18080 P_ECHO=18081 P_SECRET=18082 P_NOSUCH=18083 P_SOURCE=18084
 
+# shellcheck disable=SC2034 # e2e_skip_all and e2e_run_cases (lib.sh) run them
 CASES=(
 	"tunnel up: alice's client listens on every forward and reaches api through gw1|case_tunnel_up|180"
 	"(a) HTTP GET /health and /bytes (random and compressible) through the tunnel|case_http|300"
@@ -59,55 +60,13 @@ e2e_need_tools
 e2e_find_bins
 HOSTILE_BIN=${PP_HOSTILE_BIN:-$E2E_BUILD/tests/e2e/hostile_peer}
 
-missing=
-if [[ ! -x $SIGNAL_BIN ]]; then
-	missing="peerpipe-signal ($SIGNAL_BIN)"
-elif [[ ! -x $GATEWAY_BIN ]]; then
-	missing="peerpipe-gateway ($GATEWAY_BIN)"
-elif [[ ! -x $CLI_BIN ]] || ! "$CLI_BIN" connect --help >/dev/null 2>&1; then
-	missing="peerpipe connect ($CLI_BIN)"
-fi
-if [[ -n $missing ]]; then
-	tap_plan ${#CASES[@]}
-	for c in "${CASES[@]}"; do
-		tap_skip "${c%%|*}" "binary missing: $missing"
-	done
-	exit 0
-fi
+missing=$(e2e_missing_bins)
+[[ -z $missing ]] || e2e_skip_all "$missing"
 
 # --- the cast -----------------------------------------------------------
 
 ALICE_PID=
 GW_PID=
-
-# check_fp TEXT: one line in the pin form
-
-# mk_client NAME: a desktop config dir with a fresh identity; $W/NAME.fp
-mk_client() {
-	local name=$1 d=$W/clients/$1 fp
-	mkdir -p -m 700 "$W/clients"
-	"$CLI_BIN" --config-dir "$d" keygen >"$d.keygen" 2>&1 || {
-		echo "peerpipe --config-dir $d keygen failed:"
-		cat "$d.keygen"
-		return 1
-	}
-	"$CLI_BIN" --config-dir "$d" id >"$d.id" 2>"$d.id.err" || {
-		echo "peerpipe --config-dir $d id failed:"
-		cat "$d.id.err"
-		return 1
-	}
-	fp=$(cat "$d.id")
-	if [[ $(wc -l <"$d.id") -ne 1 ]] || ! check_fp "$fp"; then
-		echo "peerpipe id printed '$fp', want exactly one line 'sha-256 AB:...'"
-		return 1
-	fi
-	grep -qF -- "${fp#sha-256 }" "$d.keygen" || {
-		echo "keygen did not print the fingerprint that id prints ($fp):"
-		cat "$d.keygen"
-		return 1
-	}
-	printf '%s\n' "$fp" >"$W/$name.fp"
-}
 
 # clone_client FROM TO: another config dir with FROM's identity (its own pins)
 clone_client() {
@@ -122,46 +81,15 @@ clone_client() {
 	printf '%s\n' "$fp" >"$W/$2.fp"
 }
 
-# mk_gateway_identity NAME DIR: keygen in a scratch config dir, its
-# identity/ copied to DIR (identity-key.pem, identity-cert.pem); the
-# fingerprint from the certificate with openssl, checked against id.
-mk_gateway_identity() {
-	local name=$1 dir=$2 tmp=$W/keygen-$1 fp id
-	mkdir -p -m 700 "$tmp" "$(dirname -- "$dir")"
-	"$CLI_BIN" --config-dir "$tmp" keygen >"$tmp.out" 2>&1 || {
-		cat "$tmp.out"
-		return 1
-	}
-	[[ -f $tmp/identity/identity-key.pem && -f $tmp/identity/identity-cert.pem ]] || {
-		echo "keygen left no $tmp/identity/identity-{key,cert}.pem"
-		ls -lR "$tmp"
-		return 1
-	}
-	cp -a -- "$tmp/identity" "$dir"
-	fp=$(openssl x509 -in "$dir/identity-cert.pem" -noout -fingerprint -sha256) || return 1
-	fp="sha-256 ${fp#*=}"
-	id=$("$CLI_BIN" --config-dir "$tmp" id)
-	[[ $fp == "$id" ]] || {
-		echo "openssl says $fp, peerpipe id says $id"
-		return 1
-	}
-	printf '%s\n' "$fp" >"$W/$name.fp"
-}
-
-
 # write_gw1_config SECRET_ALLOW: the office gateway's config
 write_gw1_config() {
 	local svc tmp
 	svc=$(topo_addr svc)
 	tmp=$W/gw1.ini.tmp
-	cat >"$tmp" <<-EOF
-		# e2e: gateway gw1 in office, services in svc
-		[gateway]
-		signal_url = $SIG_URL
-		room = office
-		token_file = $W/tokens/gw1.token
-		ca_file = $E2E_CA
-		identity_dir = $W/gw1/identity
+	{
+		echo "# e2e: gateway gw1 in office, services in svc"
+		e2e_gw_ini gw1 office
+		cat <<-EOF
 		bans_file = $W/gw1/bans.json
 
 		[service api]
@@ -190,19 +118,16 @@ write_gw1_config() {
 
 		[identity bob]
 		fingerprint = $(cat "$W/bob.fp")
-	EOF
+		EOF
+	} >"$tmp"
 	mv -f -- "$tmp" "$W/gw1.ini"
 }
 
 write_rogue_config() {
-	cat >"$W/rogue.ini" <<-EOF
-		# e2e: a rogue gateway that calls itself gw1 (another identity)
-		[gateway]
-		signal_url = $SIG_URL
-		room = lobby
-		token_file = $W/tokens/rogue.token
-		ca_file = $E2E_CA
-		identity_dir = $W/rogue/identity
+	{
+		echo "# e2e: a rogue gateway that calls itself gw1 (another identity)"
+		e2e_gw_ini rogue lobby
+		cat <<-EOF
 		bans_file = $W/rogue/bans.json
 
 		[service api]
@@ -213,19 +138,8 @@ write_rogue_config() {
 		[identity alice]
 		fingerprint = $(cat "$W/alice.fp")
 		groups = staff
-	EOF
-}
-
-# start_client NAME NODE TOKEN FORWARD...: `peerpipe connect` to gw1;
-# stdout $W/NAME.out, stderr $W/NAME.err; BG_PID
-start_client() {
-	local name=$1 node=$2 token=$3 f
-	shift 3
-	local -a fw=()
-	for f in "$@"; do fw+=(-L "$f"); done
-	start_bg -e "$W/$name.err" "$node" "$W/$name.out" "$CLI_BIN" \
-		--config-dir "$W/clients/$name" connect --signal "$SIG_URL" \
-		--token-file "$token" --ca-file "$E2E_CA" --gateway gw1 "${fw[@]}"
+		EOF
+	} >"$W/rogue.ini"
 }
 
 # wait_gateways N TIMEOUT_S: until the server counts N gateways
@@ -244,17 +158,6 @@ relayed() { signal_metric peerpipe_signal_messages_relayed_total; }
 wait_listening() { # wait_listening FILE PORT TIMEOUT_S
 	wait_grep "$1" "$3" "listening.*\\b$2\\b|\\b$2\\b.*listening"
 }
-
-# wait_grep_since FILE OFFSET TIMEOUT_S ERE: a matching line after OFFSET
-wait_grep_since() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		since "$1" "$2" | grep -Eiq -- "$4" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 
 need_tunnel() {
 	[[ -f $W/tunnel.up ]] || fail "the tunnel did not come up (case 1)"
@@ -390,7 +293,7 @@ case_unpinned() {
 	local off pid
 	topo_alive "$GW_PID" || fail "the gateway is not running any more"
 	off=$(file_size "$W/gw1.log")
-	start_client mallory home2 "$W/tokens/mallory.token" 28080:api
+	start_client mallory home2 "$W/mallory.out" 28080:api
 	pid=$BG_PID
 	# the gateway may refuse before it offers (no SDP relayed): its log
 	# line is the proof that it met mallory
@@ -408,7 +311,7 @@ case_wrong_pin() {
 	local r0 pid
 	topo_alive "$GW_PID" || fail "the gateway is not running any more"
 	r0=$(relayed)
-	start_client alice2 home2 "$W/tokens/alice2.token" 38080:api
+	start_client alice2 home2 "$W/alice2.out" 38080:api
 	pid=$BG_PID
 	wait_grep "$W/alice2.out" 90 "$FAIL_RE" ||
 		fail "the client printed no failure: $(tail -n 5 "$W/alice2.out" | tr '\n' '|')"
@@ -426,7 +329,7 @@ case_rogue() {
 	wait_gateways $((g0 + 1)) 30 ||
 		fail "the rogue gateway did not join: $(tail -n 5 "$W/rogue-gw.log" | tr '\n' '|')"
 	r0=$(relayed)
-	start_client alice3 home2 "$W/tokens/alice3.token" 48080:api
+	start_client alice3 home2 "$W/alice3.out" 48080:api
 	pid=$BG_PID
 	wait_grep "$W/alice3.out" 90 "$FAIL_RE" ||
 		fail "the client printed no failure: $(tail -n 5 "$W/alice3.out" | tr '\n' '|')"
@@ -686,16 +589,8 @@ case_spoof() {
 }
 
 case_shutdown() {
-	stop_bg "$ALICE_PID" 15
-	if [[ $BG_STATUS != 0 ]]; then
-		echo "the client exited $BG_STATUS after SIGTERM" >"$W/case.reason"
-		return 1
-	fi
-	stop_bg "$GW_PID" 15
-	if [[ $BG_STATUS != 0 ]]; then
-		echo "the gateway exited $BG_STATUS after SIGTERM" >"$W/case.reason"
-		return 1
-	fi
+	e2e_stop_ok "$ALICE_PID" "the client" || return 1
+	e2e_stop_ok "$GW_PID" "the gateway" || return 1
 	e2e_no_sanitizer_reports
 }
 
@@ -703,25 +598,11 @@ case_shutdown() {
 
 dump_logs() { e2e_dump_logs "$1" e2e-tunnel.sh gw1.log alice.out alice.err rogue-gw.log signal-1.err signal-2.err turn.log; }
 
-
-topo_init
-W=$TOPO_DIR
-TOPO_EXIT_HOOKS+=(dump_logs)
-topo_install_trap
-tap_plan ${#CASES[@]}
-
-topo_up home2 rogue || setup_fail "cannot build the topology"
-e2e_make_pki "$W/pki" || setup_fail "cannot make the test PKI"
-e2e_start_turn || setup_fail "coturn did not start"
-e2e_start_signal || setup_fail "peerpipe-signal did not start"
-e2e_start_services svc "$(topo_addr svc)" svc || setup_fail "the services did not start in svc"
+e2e_setup_begin home2 rogue
 e2e_start_web rogue 127.0.0.1 $SVC_API rogue || setup_fail "the rogue's web server did not start"
 
-for who in alice bob mallory; do
-	mk_client $who >"$W/setup-$who.log" 2>&1 || setup_fail "client $who: $(tr '\n' ' ' <"$W/setup-$who.log")"
-done
-mk_gateway_identity gw1 "$W/gw1/identity" >"$W/setup-gw1.log" 2>&1 ||
-	setup_fail "gateway identity: $(tr '\n' ' ' <"$W/setup-gw1.log")"
+e2e_setup_clients alice bob mallory
+e2e_setup_gw1
 mk_gateway_identity rogue "$W/rogue/identity" >"$W/setup-rogue.log" 2>&1 ||
 	setup_fail "rogue identity: $(tr '\n' ' ' <"$W/setup-rogue.log")"
 [[ $(cat "$W/gw1.fp") != "$(cat "$W/rogue.fp")" ]] || setup_fail "two keygens gave one identity"
@@ -729,17 +610,12 @@ clone_client alice alice2 >"$W/setup-alice2.log" 2>&1 || setup_fail "$(cat "$W/s
 clone_client alice alice3 >"$W/setup-alice3.log" 2>&1 || setup_fail "$(cat "$W/setup-alice3.log")"
 # pins: alice, mallory, alice3 trust the real gw1; alice2 pins the wrong key
 for who in alice mallory alice3; do
-	"$CLI_BIN" --config-dir "$W/clients/$who" pin add gw1 "$(cat "$W/gw1.fp")" >"$W/setup-pin-$who.log" 2>&1 ||
-		setup_fail "pin add for $who: $(tr '\n' ' ' <"$W/setup-pin-$who.log")"
+	e2e_pin $who gw1 gw1
 done
-"$CLI_BIN" --config-dir "$W/clients/alice2" pin add gw1 "$(cat "$W/rogue.fp")" >"$W/setup-pin-alice2.log" 2>&1 ||
-	setup_fail "pin add for alice2: $(tr '\n' ' ' <"$W/setup-pin-alice2.log")"
+e2e_pin alice2 gw1 rogue
 
-mk_token gw1 office gateway "$W/tokens/gw1.token" || setup_fail "token for gw1"
 mk_token gw1 lobby gateway "$W/tokens/rogue.token" || setup_fail "token for the rogue"
-for who in alice bob mallory alice2; do
-	mk_token $who office desktop "$W/tokens/$who.token" || setup_fail "token for $who"
-done
+mk_token alice2 office desktop "$W/tokens/alice2.token" || setup_fail "token for alice2"
 mk_token alice3 lobby desktop "$W/tokens/alice3.token" || setup_fail "token for alice3"
 
 write_gw1_config bob
@@ -748,19 +624,10 @@ write_rogue_config
 start_bg office "$W/gw1.log" "$GATEWAY_BIN" --config "$W/gw1.ini"
 GW_PID=$BG_PID
 wait_gateways 1 30 || setup_fail "gw1 did not join the room: $(tail -n 10 "$W/gw1.log" | tr '\n' '|')"
-start_client alice home "$W/tokens/alice.token" \
+start_client alice home "$W/alice.out" \
 	$P_API:api $P_ECHO:echo $P_SECRET:secret $P_NOSUCH:nosuch $P_SOURCE:source
 ALICE_PID=$BG_PID
 
-for c in "${CASES[@]}"; do
-	IFS='|' read -r name fn timeout <<<"$c"
-	if [[ -n ${E2E_ONLY:-} && ! $fn =~ $E2E_ONLY ]]; then
-		tap_skip "$name" "not selected (E2E_ONLY)"
-	elif [[ $timeout == main ]]; then
-		run_case_main "$name" "$fn"
-	else
-		run_case "$name" "$fn" "$timeout"
-	fi
-done
+e2e_run_cases
 
 ((TAP_FAILED == 0))

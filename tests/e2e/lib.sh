@@ -2,7 +2,9 @@
 # tests/e2e/lib.sh: what the e2e runners share (sourced after topo.sh):
 # TAP bookkeeping with one subshell per case, the binaries, the test PKI,
 # and starting peerpipe-signal, coturn and the test services in the
-# topology. W (the work dir) is TOPO_DIR.
+# topology. W (the work dir) is TOPO_DIR. Below those, what the gateway
+# runners (e2e-tunnel, e2e-ids, e2e-sentinel) share: their setup, the
+# case loop, clients, gw1 and the wait helpers.
 
 [[ -n ${E2E_LIB_LOADED:-} ]] && return 0
 E2E_LIB_LOADED=1
@@ -340,12 +342,238 @@ client_in() {
 	topo_exec "$node" "${E2E_CLIENT[@]}" "$@"
 }
 
-# --- what both tunnel runners use -----------------------------------------
+# --- what the gateway runners share (e2e-tunnel, e2e-ids, e2e-sentinel) ----
+# Their cast: gw1 in office, `peerpipe connect` clients with a config dir
+# in $W/clients/NAME, a token in $W/tokens/NAME.token and the fingerprint
+# in $W/NAME.fp.
 
 FP_RE='^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$'
 check_fp() { [[ $1 =~ $FP_RE ]]; }
 count_i() { grep -ci -- "$2" "$1" 2>/dev/null || true; }
 setup_fail() { tap_bail "setup: $*"; }
+
+# e2e_missing_bins [HOSTILE_BIN]: prints "binary missing: WHAT" for the
+# first binary a runner needs that is not there (nothing when all are)
+e2e_missing_bins() {
+	if [[ ! -x $SIGNAL_BIN ]]; then
+		echo "binary missing: peerpipe-signal ($SIGNAL_BIN)"
+	elif [[ ! -x $GATEWAY_BIN ]]; then
+		echo "binary missing: peerpipe-gateway ($GATEWAY_BIN)"
+	elif [[ ! -x $CLI_BIN ]] || ! "$CLI_BIN" connect --help >/dev/null 2>&1; then
+		echo "binary missing: peerpipe connect ($CLI_BIN)"
+	elif [[ $# -gt 0 && ! -x $1 ]]; then
+		echo "binary missing: hostile_peer ($1)"
+	fi
+}
+
+# e2e_skip_all REASON: the plan of CASES, every case SKIP with REASON, exit 0
+e2e_skip_all() {
+	local c
+	tap_plan ${#CASES[@]}
+	for c in "${CASES[@]}"; do
+		tap_skip "${c%%|*}" "$1"
+	done
+	exit 0
+}
+
+# e2e_setup_begin NODE...: the work dir W, the exit hook dump_logs (the
+# runner's), the plan of CASES; the topology with the extra NODEs, the
+# PKI, coturn, peerpipe-signal and the services in svc. Bails out on
+# any failure.
+e2e_setup_begin() {
+	topo_init
+	W=$TOPO_DIR
+	TOPO_EXIT_HOOKS+=(dump_logs)
+	topo_install_trap
+	tap_plan ${#CASES[@]}
+	topo_up "$@" || setup_fail "cannot build the topology"
+	e2e_make_pki "$W/pki" || setup_fail "cannot make the test PKI"
+	e2e_start_turn || setup_fail "coturn did not start"
+	e2e_start_signal || setup_fail "peerpipe-signal did not start"
+	e2e_start_services svc "$(topo_addr svc)" svc || setup_fail "the services did not start in svc"
+}
+
+# e2e_run_cases: every entry "NAME|FUNCTION|TIMEOUT_S" of CASES (TIMEOUT_S
+# main: run_case_main); E2E_ONLY=ERE runs only the functions it matches
+# (the others SKIP)
+e2e_run_cases() {
+	local c name fn timeout
+	for c in "${CASES[@]}"; do
+		IFS='|' read -r name fn timeout <<<"$c"
+		if [[ -n ${E2E_ONLY:-} && ! $fn =~ $E2E_ONLY ]]; then
+			tap_skip "$name" "not selected (E2E_ONLY)"
+		elif [[ $timeout == main ]]; then
+			run_case_main "$name" "$fn"
+		else
+			run_case "$name" "$fn" "$timeout"
+		fi
+	done
+}
+
+# mk_client NAME: a desktop config dir with a fresh identity; $W/NAME.fp
+mk_client() {
+	local name=$1 d=$W/clients/$1 fp
+	mkdir -p -m 700 "$W/clients"
+	"$CLI_BIN" --config-dir "$d" keygen >"$d.keygen" 2>&1 || {
+		echo "peerpipe --config-dir $d keygen failed:"
+		cat "$d.keygen"
+		return 1
+	}
+	"$CLI_BIN" --config-dir "$d" id >"$d.id" 2>"$d.id.err" || {
+		echo "peerpipe --config-dir $d id failed:"
+		cat "$d.id.err"
+		return 1
+	}
+	fp=$(cat "$d.id")
+	if [[ $(wc -l <"$d.id") -ne 1 ]] || ! check_fp "$fp"; then
+		echo "peerpipe id printed '$fp', want exactly one line 'sha-256 AB:...'"
+		return 1
+	fi
+	grep -qF -- "${fp#sha-256 }" "$d.keygen" || {
+		echo "keygen did not print the fingerprint that id prints ($fp):"
+		cat "$d.keygen"
+		return 1
+	}
+	printf '%s\n' "$fp" >"$W/$name.fp"
+}
+
+# mk_gateway_identity NAME DIR: keygen in a scratch config dir, its
+# identity/ copied to DIR (identity-key.pem, identity-cert.pem); the
+# fingerprint from the certificate with openssl, checked against id.
+mk_gateway_identity() {
+	local name=$1 dir=$2 tmp=$W/keygen-$1 fp id
+	mkdir -p -m 700 "$tmp" "$(dirname -- "$dir")"
+	"$CLI_BIN" --config-dir "$tmp" keygen >"$tmp.out" 2>&1 || {
+		cat "$tmp.out"
+		return 1
+	}
+	[[ -f $tmp/identity/identity-key.pem && -f $tmp/identity/identity-cert.pem ]] || {
+		echo "keygen left no $tmp/identity/identity-{key,cert}.pem"
+		ls -lR "$tmp"
+		return 1
+	}
+	cp -a -- "$tmp/identity" "$dir"
+	fp=$(openssl x509 -in "$dir/identity-cert.pem" -noout -fingerprint -sha256) || return 1
+	fp="sha-256 ${fp#*=}"
+	id=$("$CLI_BIN" --config-dir "$tmp" id)
+	[[ $fp == "$id" ]] || {
+		echo "openssl says $fp, peerpipe id says $id"
+		return 1
+	}
+	printf '%s\n' "$fp" >"$W/$name.fp"
+}
+
+# e2e_setup_clients WHO...: for each, a desktop identity (mk_client) and
+# an office desktop token; bails out on failure
+e2e_setup_clients() {
+	local who
+	for who in "$@"; do
+		mk_client "$who" >"$W/setup-$who.log" 2>&1 || setup_fail "client $who: $(tr '\n' ' ' <"$W/setup-$who.log")"
+		mk_token "$who" office desktop "$W/tokens/$who.token" || setup_fail "token for $who"
+	done
+}
+
+# e2e_setup_gw1 WHO...: gw1's identity in $W/gw1/identity, its office
+# token, and each client WHO pinning it; bails out on failure
+e2e_setup_gw1() {
+	local who
+	mk_gateway_identity gw1 "$W/gw1/identity" >"$W/setup-gw1.log" 2>&1 ||
+		setup_fail "gateway identity: $(tr '\n' ' ' <"$W/setup-gw1.log")"
+	mk_token gw1 office gateway "$W/tokens/gw1.token" || setup_fail "token for gw1"
+	for who in "$@"; do
+		e2e_pin "$who" gw1 gw1
+	done
+}
+
+# e2e_pin WHO NAME FP: client WHO pins gateway NAME to the fingerprint in
+# $W/FP.fp; bails out on failure
+e2e_pin() {
+	"$CLI_BIN" --config-dir "$W/clients/$1" pin add "$2" "$(cat "$W/$3.fp")" >"$W/setup-pin-$1.log" 2>&1 ||
+		setup_fail "pin add for $1: $(tr '\n' ' ' <"$W/setup-pin-$1.log")"
+}
+
+# start_client NAME NODE OUT FORWARD...: `peerpipe connect` of client NAME
+# to gw1 with its token, one -L per FORWARD; stdout OUT, stderr OUT's
+# .err; BG_PID
+start_client() {
+	local name=$1 node=$2 out=$3 f
+	shift 3
+	local -a fw=()
+	for f in "$@"; do fw+=(-L "$f"); done
+	start_bg -e "${out%.out}.err" "$node" "$out" "$CLI_BIN" \
+		--config-dir "$W/clients/$name" connect --signal "$SIG_URL" \
+		--token-file "$W/tokens/$name.token" --ca-file "$E2E_CA" --gateway gw1 "${fw[@]}"
+}
+
+# start_gw LOG: gw1 ($W/gw1.ini) in office; GW_PID, GW_LOG; waits for it
+# to join the room, then (90 s) for a line GW_READY (an ERE) when the
+# runner set one
+start_gw() {
+	GW_LOG=$1
+	start_bg office "$GW_LOG" "$GATEWAY_BIN" --config "$W/gw1.ini"
+	GW_PID=$BG_PID
+	wait_grep "$GW_LOG" 30 'signaling: joined' || {
+		echo "the gateway did not join: $(tail -n 10 "$GW_LOG" | tr '\n' '|')"
+		return 1
+	}
+	[[ -z ${GW_READY:-} ]] || wait_grep "$GW_LOG" 90 "$GW_READY" || {
+		echo "the gateway logged no '$GW_READY': $(tail -n 10 "$GW_LOG" | tr '\n' '|')"
+		return 1
+	}
+}
+
+# e2e_stop_ok PID WHAT: SIGTERM to PID (stop_bg); for run_case_main cases:
+# false with $W/case.reason unless WHAT exited 0
+e2e_stop_ok() {
+	stop_bg "$1" 15
+	[[ $BG_STATUS == 0 ]] && return 0
+	echo "$2 exited $BG_STATUS after SIGTERM" >"$W/case.reason"
+	return 1
+}
+
+# health_via NODE PORT TIMEOUT_S: until GET /health through PORT says ok
+health_via() {
+	local i out=
+	for ((i = 0; i < $3 * 2; i++)); do
+		out=$(curl_in "$1" "http://127.0.0.1:$2/health" --max-time 10 2>/dev/null || true)
+		[[ $out == ok ]] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# poll TIMEOUT_S COMMAND...: until COMMAND succeeds, tried every 0.1 s
+poll() {
+	local i n=$(($1 * 10))
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+_grep_since() { since "$1" "$2" | grep -Eiq -- "$3"; }
+_count_i_at_least() { (($(count_i "$1" "$2") >= $3)); }
+
+# wait_grep_since FILE OFFSET TIMEOUT_S ERE: a matching line after OFFSET
+wait_grep_since() { poll "$3" _grep_since "$1" "$2" "$4"; }
+
+# wait_count_i FILE RE N TIMEOUT_S: until FILE has N lines matching RE
+wait_count_i() { poll "$4" _count_i_at_least "$1" "$2" "$3"; }
+
+# e2e_gw_ini NAME ROOM: the [gateway] lines of every test gateway's
+# config: signaling with the test CA, NAME's token and identity under $W
+e2e_gw_ini() {
+	cat <<-EOF
+		[gateway]
+		signal_url = $SIG_URL
+		room = $2
+		token_file = $W/tokens/$1.token
+		ca_file = $E2E_CA
+		identity_dir = $W/$1/identity
+	EOF
+}
 
 # mk_token NAME ROOM ROLE FILE: a JWT from the test PKI's secret (3 h)
 mk_token() {

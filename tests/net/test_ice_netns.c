@@ -4,19 +4,17 @@
  * has entered its namespace (setns), with its own GMainContext, so every
  * socket libnice opens is in that namespace. Candidates and credentials
  * go between the threads the way signaling would carry them. */
+#include "netns_util.h"
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
 #include "peerpipe/rtc/ice.h"
 #include "peerpipe/turn_rest.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <gio/gio.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define WAIT_MS 30000
 
@@ -55,56 +53,6 @@ struct peer {
 	gint closed;
 	gint64 t_down; /* monotonic time of failed/disconnected */
 };
-
-/* ---- running things on a peer's thread ---- */
-
-struct call {
-	struct peer *p;
-	void (*fn)(struct peer *p, void *arg);
-	void *arg;
-	GMutex lock;
-	GCond cond;
-	bool done;
-};
-
-static gboolean call_run(gpointer data)
-{
-	struct call *c = data;
-
-	c->fn(c->p, c->arg);
-	g_mutex_lock(&c->lock);
-	c->done = true;
-	g_cond_signal(&c->cond);
-	g_mutex_unlock(&c->lock);
-	return G_SOURCE_REMOVE;
-}
-
-static void run_on(struct peer *p, void (*fn)(struct peer *, void *), void *arg)
-{
-	struct call c = { .p = p, .fn = fn, .arg = arg };
-
-	g_mutex_init(&c.lock);
-	g_cond_init(&c.cond);
-	g_main_context_invoke(p->ctx, call_run, &c);
-	g_mutex_lock(&c.lock);
-	while (!c.done)
-		g_cond_wait(&c.cond, &c.lock);
-	g_mutex_unlock(&c.lock);
-	g_mutex_clear(&c.lock);
-	g_cond_clear(&c.cond);
-}
-
-static bool wait_for(bool (*cond)(void *), void *d, unsigned ms)
-{
-	gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
-
-	while (!cond(d)) {
-		if (g_get_monotonic_time() > end)
-			return false;
-		g_usleep(5000);
-	}
-	return true;
-}
 
 /* ---- signaling between the threads ---- */
 
@@ -236,15 +184,8 @@ static void responder_start(struct peer *p)
 static gpointer peer_main(gpointer data)
 {
 	struct peer *p = data;
-	char path[160];
-	int fd;
 
-	g_snprintf(path, sizeof(path), "/run/netns/%s", p->ns);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	g_assert_cmpint(fd, >=, 0);
-	g_assert_cmpint(setns(fd, CLONE_NEWNET), ==, 0);
-	close(fd);
-	g_main_context_push_thread_default(p->ctx);
+	netns_enter_thread(p->ns, p->ctx);
 	p->ice = pp_ice_new(p->ctx, &p->cfg, &cbs, p);
 	g_assert_nonnull(p->ice);
 	if (p->mdns_name)
@@ -311,12 +252,6 @@ static void peer_start(struct peer *p)
 	g_assert_true(wait_for(is_ready, p, 5000));
 }
 
-static gboolean quit_loop(gpointer data)
-{
-	g_main_loop_quit(data);
-	return G_SOURCE_REMOVE;
-}
-
 static void do_close(struct peer *p, void *arg)
 {
 	pp_ice_close(p->ice);
@@ -332,10 +267,7 @@ static void peer_stop(struct peer *p)
 {
 	run_on(p, do_close, NULL);
 	g_assert_true(wait_for(is_closed, p, 10000));
-	g_main_context_invoke(p->ctx, quit_loop, p->loop);
-	g_thread_join(p->thread);
-	g_main_loop_unref(p->loop);
-	g_main_context_unref(p->ctx);
+	netns_thread_stop(p->thread, p->ctx, p->loop);
 }
 
 /* ---- steps run on a peer's thread ---- */

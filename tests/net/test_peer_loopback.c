@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Two peer connections in one process over 127.0.0.1: the whole stack
  * (ICE, DTLS, SCTP, channels) with real sockets, signaling by direct calls. */
+#include "peer_side.h"
 #include "peerpipe/error.h"
 #include "peerpipe/rtc/identity.h"
 #include "peerpipe/rtc/peer.h"
@@ -9,115 +10,16 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-typedef struct Side Side;
-struct Side {
-	const char *name;
-	struct pp_peer *pc;
-	struct pp_identity *id;
-	Side *other;
-	enum pp_peer_state state;
-	char *reason;
-	struct pp_sctp_channel *channel; /* last opened */
-	GPtrArray *messages;             /* GBytes, in order */
-	guint64 bulk_bytes;
-	EVP_MD_CTX *bulk_hash;
-	guint closed_channels;
-};
-
 static GMainContext *ctx;
 
-static void on_desc(void *user, const char *type, const char *sdp)
+/* Side.signal: straight into the other side's peer */
+static void signal_direct(Side *from, const char *type, const char *text)
 {
-	Side *s = user;
-	int rc = pp_peer_set_remote_description(s->other->pc, type, sdp, strlen(sdp));
-	g_assert_cmpint(rc, ==, 0);
-}
-
-static void on_cand(void *user, const char *line, const char *mid, unsigned index)
-{
-	Side *s = user;
-	(void)mid, (void)index;
-	pp_peer_add_remote_candidate(s->other->pc, line);
-}
-
-static void on_state(void *user, enum pp_peer_state st, const char *reason)
-{
-	Side *s = user;
-	s->state = st;
-	g_free(s->reason);
-	s->reason = g_strdup(reason);
-	g_test_message("%s: %s %s", s->name, pp_peer_state_name(st), reason ? reason : "");
-}
-
-static void on_open(void *user, struct pp_sctp_channel *ch)
-{
-	Side *s = user;
-	s->channel = ch;
-}
-
-static void on_message(void *user, struct pp_sctp_channel *ch, enum pp_sctp_kind kind,
-                       const uint8_t *data, size_t len)
-{
-	Side *s = user;
-	(void)ch, (void)kind;
-	if (s->bulk_hash) {
-		EVP_DigestUpdate(s->bulk_hash, data, len);
-		s->bulk_bytes += len;
-		return;
-	}
-	g_ptr_array_add(s->messages, g_bytes_new(data, len));
-}
-
-static void on_closed(void *user, struct pp_sctp_channel *ch)
-{
-	Side *s = user;
-	(void)ch;
-	s->closed_channels++;
-}
-
-static const struct pp_peer_callbacks callbacks = {
-	.on_local_description = on_desc,
-	.on_local_candidate = on_cand,
-	.on_state = on_state,
-	.on_channel_open = on_open,
-	.on_message = on_message,
-	.on_channel_closed = on_closed,
-};
-
-static const char *const loopback[] = { "127.0.0.1" };
-
-/* pin_other: pin the other side's real fingerprint (else a random one). */
-static void side_init(Side *s, const char *name, Side *other)
-{
-	memset(s, 0, sizeof(*s));
-	s->name = name;
-	s->other = other;
-	s->messages = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
-	g_assert_cmpint(pp_identity_new_ephemeral(&s->id), ==, 0);
-}
-
-static void side_peer(Side *s, const struct pp_fingerprint *pin)
-{
-	struct pp_peer_config cfg = {
-		.identity = s->id,
-		.pins = pin,
-		.n_pins = 1,
-		.local_addresses = loopback,
-		.n_local_addresses = 1,
-		.log_peer = s->name,
-	};
-	s->pc = pp_peer_new(ctx, &cfg, &callbacks, s);
-	g_assert_nonnull(s->pc);
-}
-
-static void side_free(Side *s)
-{
-	pp_peer_free(s->pc);
-	pp_identity_free(s->id);
-	g_ptr_array_free(s->messages, TRUE);
-	g_free(s->reason);
-	if (s->bulk_hash)
-		EVP_MD_CTX_free(s->bulk_hash);
+	if (type)
+		g_assert_cmpint(pp_peer_set_remote_description(from->other->pc, type, text, strlen(text)), ==,
+		                0);
+	else
+		pp_peer_add_remote_candidate(from->other->pc, text);
 }
 
 static gboolean run_until(gboolean (*done)(Side *, Side *), Side *a, Side *b, int ms)
@@ -140,8 +42,8 @@ static gboolean one_failed(Side *a, Side *b)
 
 static void connect_pair(Side *a, Side *b)
 {
-	side_init(a, "offerer", b);
-	side_init(b, "answerer", a);
+	side_init(a, "offerer", b, ctx, signal_direct);
+	side_init(b, "answerer", a, ctx, signal_direct);
 	side_peer(a, pp_identity_fingerprint(b->id));
 	side_peer(b, pp_identity_fingerprint(a->id));
 	g_assert_cmpint(pp_peer_create_offer(a->pc), ==, 0);
@@ -204,8 +106,8 @@ static void test_unpinned_refused(void)
 {
 	Side a, b;
 	struct pp_identity *stranger;
-	side_init(&a, "offerer", &b);
-	side_init(&b, "answerer", &a);
+	side_init(&a, "offerer", &b, ctx, signal_direct);
+	side_init(&b, "answerer", &a, ctx, signal_direct);
 	g_assert_cmpint(pp_identity_new_ephemeral(&stranger), ==, 0);
 	side_peer(&a, pp_identity_fingerprint(b.id));
 	side_peer(&b, pp_identity_fingerprint(stranger)); /* b pins someone else */
@@ -279,7 +181,7 @@ static gboolean a_has_channel(Side *a, Side *b)
 static gboolean a_has_all(Side *a, Side *b)
 {
 	(void)b;
-	return a->bulk_bytes >= BULK_TOTAL;
+	return a->rx_bytes >= BULK_TOTAL;
 }
 
 static void test_answerer_channel_bulk(void)
@@ -298,10 +200,10 @@ static void test_answerer_channel_bulk(void)
 	bulk_sent = 0;
 	bulk_send_hash = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(bulk_send_hash, EVP_sha256(), NULL);
-	a.bulk_hash = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(a.bulk_hash, EVP_sha256(), NULL);
+	a.rx_hash = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(a.rx_hash, EVP_sha256(), NULL);
 	gint64 t0 = g_get_monotonic_time();
-	while (a.bulk_bytes < BULK_TOTAL && g_get_monotonic_time() - t0 < 120 * G_USEC_PER_SEC) {
+	while (a.rx_bytes < BULK_TOTAL && g_get_monotonic_time() - t0 < 120 * G_USEC_PER_SEC) {
 		bulk_pump(ch);
 		g_assert_cmpuint(pp_sctp_channel_buffered_amount(ch), <=, BULK_HIGH + BULK_MSG);
 		g_main_context_iteration(ctx, TRUE);
@@ -310,7 +212,7 @@ static void test_answerer_channel_bulk(void)
 	g_test_message("100 MB in %.2f s", (g_get_monotonic_time() - t0) / 1e6);
 	guint8 d1[32], d2[32];
 	EVP_DigestFinal_ex(bulk_send_hash, d1, NULL);
-	EVP_DigestFinal_ex(a.bulk_hash, d2, NULL);
+	EVP_DigestFinal_ex(a.rx_hash, d2, NULL);
 	g_assert_cmpmem(d1, 32, d2, 32);
 	EVP_MD_CTX_free(bulk_send_hash);
 	g_free(bulk_buf);
@@ -321,12 +223,9 @@ static void test_answerer_channel_bulk(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	ctx = g_main_context_new();
 	g_test_add_func("/peer/connect-and-messages", test_connect_and_messages);
 	g_test_add_func("/peer/unpinned-refused", test_unpinned_refused);
 	g_test_add_func("/peer/close", test_close);
 	g_test_add_func("/peer/answerer-channel-bulk", test_answerer_channel_bulk);
-	int rc = g_test_run();
-	g_main_context_unref(ctx);
-	return rc;
+	return side_run_tests(&ctx);
 }

@@ -7,19 +7,16 @@
  * candidates go between the threads as signaling would carry them (the
  * signaling path is not cut: only the peers' UDP path is). Times are
  * logged, never asserted. */
+#include "netns_util.h"
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
 #include "peerpipe/rtc/identity.h"
 #include "peerpipe/rtc/peer.h"
 
-#include <fcntl.h>
 #include <gio/gio.h>
 #include <openssl/evp.h>
-#include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #define WAIT_MS 30000
 #define BULK_TOTAL (20u << 20)
@@ -59,73 +56,6 @@ struct peer {
 	bool ready;
 	bool done;             /* the thread ended */
 };
-
-/* --- running things on a peer's thread ----------------------------------- */
-
-struct call {
-	struct peer *p;
-	void (*fn)(struct peer *p, void *arg);
-	void *arg;
-	GMutex lock;
-	GCond cond;
-	bool done;
-};
-
-static gboolean call_run(gpointer data)
-{
-	struct call *c = data;
-
-	c->fn(c->p, c->arg);
-	g_mutex_lock(&c->lock);
-	c->done = true;
-	g_cond_signal(&c->cond);
-	g_mutex_unlock(&c->lock);
-	return G_SOURCE_REMOVE;
-}
-
-static void run_on(struct peer *p, void (*fn)(struct peer *, void *), void *arg)
-{
-	struct call c = { .p = p, .fn = fn, .arg = arg };
-
-	g_mutex_init(&c.lock);
-	g_cond_init(&c.cond);
-	g_main_context_invoke(p->ctx, call_run, &c);
-	g_mutex_lock(&c.lock);
-	while (!c.done)
-		g_cond_wait(&c.cond, &c.lock);
-	g_mutex_unlock(&c.lock);
-	g_mutex_clear(&c.lock);
-	g_cond_clear(&c.cond);
-}
-
-static bool wait_for(bool (*cond)(void *), void *d, unsigned ms)
-{
-	gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
-
-	while (!cond(d)) {
-		if (g_get_monotonic_time() > end)
-			return false;
-		g_usleep(5000);
-	}
-	return true;
-}
-
-static void sh(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static void sh(const char *fmt, ...)
-{
-	va_list ap;
-	int status = -1;
-
-	va_start(ap, fmt);
-	gchar *cmd = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	gchar *argv[] = { "/bin/sh", "-c", cmd, NULL };
-	g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
-	                           NULL));
-	if (!g_spawn_check_wait_status(status, NULL))
-		g_error("command failed: %s", cmd);
-	g_free(cmd);
-}
 
 /* --- signaling between the threads ----------------------------------------- */
 
@@ -224,15 +154,8 @@ static const struct pp_peer_callbacks cbs = {
 static gpointer peer_main(gpointer data)
 {
 	struct peer *p = data;
-	char path[160];
-	int fd;
 
-	g_snprintf(path, sizeof(path), "/run/netns/%s", p->ns);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	g_assert_cmpint(fd, >=, 0);
-	g_assert_cmpint(setns(fd, CLONE_NEWNET), ==, 0);
-	close(fd);
-	g_main_context_push_thread_default(p->ctx);
+	netns_enter_thread(p->ns, p->ctx);
 	p->pc = pp_peer_new(p->ctx, &p->cfg, &cbs, p);
 	g_assert_nonnull(p->pc);
 	g_mutex_lock(&mu);
@@ -289,18 +212,9 @@ static void peer_start(struct peer *p)
 	g_assert_true(wait_for(is_ready, p, 5000));
 }
 
-static gboolean quit_loop(gpointer data)
-{
-	g_main_loop_quit(data);
-	return G_SOURCE_REMOVE;
-}
-
 static void peer_stop(struct peer *p)
 {
-	g_main_context_invoke(p->ctx, quit_loop, p->loop);
-	g_thread_join(p->thread);
-	g_main_loop_unref(p->loop);
-	g_main_context_unref(p->ctx);
+	netns_thread_stop(p->thread, p->ctx, p->loop);
 	pp_identity_free(p->id);
 	g_string_free(p->states, TRUE);
 	if (p->hash)

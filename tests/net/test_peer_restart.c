@@ -5,6 +5,7 @@
  * answerer may run on its own GMainContext: not iterating it freezes that
  * peer as SIGSTOP would (no answers, no ICMP). No timing assertions: the
  * times measured are logged. */
+#include "peer_side.h"
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
 #include "peerpipe/rtc/identity.h"
@@ -14,30 +15,6 @@
 #include <glib.h>
 #include <openssl/evp.h>
 #include <string.h>
-
-typedef struct Side Side;
-struct Side {
-	const char *name;
-	GMainContext *ctx;
-	struct pp_peer *pc;
-	struct pp_identity *id;
-	Side *other;
-	struct pp_peer_config cfg;
-	enum pp_peer_state state;
-	GString *states;          /* every state reported, comma separated */
-	char *reason;
-	GPtrArray *descs;         /* our local descriptions, in order (char *) */
-	bool hold_desc;           /* keep them (descs) instead of sending */
-	bool may_refuse;          /* a description to us may be refused */
-	unsigned refused;
-	bool restart_on_lost;     /* pp_peer_restart_ice() from on_state */
-	gint64 t_lost;            /* first DISCONNECTED or FAILED */
-	struct pp_sctp_channel *channel; /* "bulk", either side's */
-	struct pp_sctp_channel *extra;   /* the last other channel */
-	GPtrArray *messages;      /* small messages received (GBytes) */
-	EVP_MD_CTX *rx_hash;      /* bulk: everything received is hashed */
-	guint64 rx_bytes;
-};
 
 static GMainContext *ctx;   /* the offerer's, and the answerer's by default */
 static GMainContext *ctx_b; /* the answerer's own, when it may be frozen */
@@ -99,115 +76,14 @@ static bool sig_flush(void)
 	return any;
 }
 
-/* --- callbacks ------------------------------------------------------------- */
-
-static void on_desc(void *user, const char *type, const char *sdp)
+/* Side.signal: descriptions (unless held) and candidates into the queue */
+static void sig_send(Side *from, const char *type, const char *text)
 {
-	Side *s = user;
-
-	g_ptr_array_add(s->descs, g_strdup(sdp));
-	if (!s->hold_desc)
-		sig_push(s->other, type, sdp);
+	if (!type || !from->hold_desc)
+		sig_push(from->other, type, text);
 }
 
-static void on_cand(void *user, const char *line, const char *mid, unsigned index)
-{
-	Side *s = user;
-	(void)mid, (void)index;
-	sig_push(s->other, NULL, line);
-}
-
-static void on_state(void *user, enum pp_peer_state st, const char *reason)
-{
-	Side *s = user;
-
-	s->state = st;
-	g_free(s->reason);
-	s->reason = g_strdup(reason);
-	g_string_append_printf(s->states, "%s%s", s->states->len ? "," : "", pp_peer_state_name(st));
-	g_test_message("%s: %s %s", s->name, pp_peer_state_name(st), reason ? reason : "");
-	if ((st == PP_PEER_DISCONNECTED || st == PP_PEER_FAILED) && !s->t_lost)
-		s->t_lost = g_get_monotonic_time();
-	if (st == PP_PEER_DISCONNECTED && s->restart_on_lost)
-		g_assert_cmpint(pp_peer_restart_ice(s->pc), ==, 0);
-}
-
-static bool is_bulk(struct pp_sctp_channel *ch)
-{
-	return strcmp(pp_sctp_channel_label(ch), "bulk") == 0;
-}
-
-static void on_open(void *user, struct pp_sctp_channel *ch)
-{
-	Side *s = user;
-	if (is_bulk(ch))
-		s->channel = ch;
-	else
-		s->extra = ch;
-}
-
-static void on_message(void *user, struct pp_sctp_channel *ch, enum pp_sctp_kind kind,
-                       const uint8_t *data, size_t len)
-{
-	Side *s = user;
-	(void)kind;
-	if (s->rx_hash && is_bulk(ch)) {
-		EVP_DigestUpdate(s->rx_hash, data, len);
-		s->rx_bytes += len;
-		return;
-	}
-	g_ptr_array_add(s->messages, g_bytes_new(data, len));
-}
-
-static const struct pp_peer_callbacks callbacks = {
-	.on_local_description = on_desc,
-	.on_local_candidate = on_cand,
-	.on_state = on_state,
-	.on_channel_open = on_open,
-	.on_message = on_message,
-};
-
-/* --- sides and the loop ------------------------------------------------------ */
-
-static const char *const loopback[] = { "127.0.0.1" };
-
-static void side_init(Side *s, const char *name, Side *other, GMainContext *c)
-{
-	memset(s, 0, sizeof(*s));
-	s->name = name;
-	s->other = other;
-	s->ctx = c;
-	s->states = g_string_new(NULL);
-	s->descs = g_ptr_array_new_with_free_func(g_free);
-	s->messages = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
-	g_assert_cmpint(pp_identity_new_ephemeral(&s->id), ==, 0);
-	s->cfg = (struct pp_peer_config){
-		.identity = s->id,
-		.n_pins = 1,
-		.local_addresses = loopback,
-		.n_local_addresses = 1,
-		.log_peer = name,
-	};
-}
-
-static void side_peer(Side *s)
-{
-	s->cfg.pins = pp_identity_fingerprint(s->other->id);
-	s->pc = pp_peer_new(s->ctx, &s->cfg, &callbacks, s);
-	g_assert_nonnull(s->pc);
-}
-
-static void side_free(Side *s)
-{
-	pp_peer_free(s->pc);
-	pp_identity_free(s->id);
-	g_string_free(s->states, TRUE);
-	g_ptr_array_free(s->descs, TRUE);
-	g_ptr_array_free(s->messages, TRUE);
-	g_free(s->reason);
-	if (s->rx_hash)
-		EVP_MD_CTX_free(s->rx_hash);
-}
+/* --- the loop ------------------------------------------------------------------ */
 
 static void pump(void)
 {
@@ -257,14 +133,15 @@ static void pair_up(Side *a, Side *b, bool own_ctx, const struct pp_peer_config 
 {
 	ctx_b = own_ctx ? g_main_context_new() : NULL;
 	frozen = false;
-	side_init(a, "A", b, ctx);
-	side_init(b, "B", a, own_ctx ? ctx_b : ctx);
+	side_init(a, "A", b, ctx, sig_send);
+	side_init(b, "B", a, own_ctx ? ctx_b : ctx, sig_send);
+	a->bulk_label = b->bulk_label = "bulk";
 	if (extra) {
 		a->cfg.ice_restart_ok = b->cfg.ice_restart_ok = extra->ice_restart_ok;
 		a->cfg.ice_restart_timeout_ms = b->cfg.ice_restart_timeout_ms = extra->ice_restart_timeout_ms;
 	}
-	side_peer(a);
-	side_peer(b);
+	side_peer(a, NULL);
+	side_peer(b, NULL);
 	g_assert_cmpint(pp_peer_restart_ice(a->pc), ==, PP_ERR_STATE); /* nothing to restart yet */
 	g_assert_cmpint(pp_peer_create_offer(a->pc), ==, 0);
 	g_assert_true(run_until(both_connected, a, b, 10000));
@@ -693,7 +570,6 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	pp_log_setup("test_peer_restart", g_test_verbose() ? PP_LOG_DEBUG : PP_LOG_WARN, PP_LOG_TEXT);
-	ctx = g_main_context_new();
 	g_test_add_func("/peer-restart/offerer-during-bulk", test_restart_offerer);
 	g_test_add_func("/peer-restart/answerer-during-bulk", test_restart_answerer);
 	g_test_add_func("/peer-restart/twice", test_restart_twice);
@@ -703,7 +579,5 @@ int main(int argc, char **argv)
 	g_test_add_func("/peer-restart/dead-peer-failed", test_dead_peer_failed);
 	g_test_add_func("/peer-restart/dead-peer-restart", test_dead_peer_restart);
 	g_test_add_func("/peer-restart/restart-window", test_restart_window);
-	int rc = g_test_run();
-	g_main_context_unref(ctx);
-	return rc;
+	return side_run_tests(&ctx);
 }
