@@ -85,6 +85,12 @@ static void conn_on_ready(void *user, struct pp_tlink *l)
 	conn_flush_waiting(app);
 }
 
+static void conn_abort_named(struct pp_tstream *st, void *data)
+{
+	if (strcmp(pp_tstream_name(st), data) == 0)
+		pp_tstream_abort(st, "IDS alert");
+}
+
 static void conn_on_control(void *user, struct pp_tlink *l, const struct pp_ctrl_msg *m)
 {
 	struct conn_app *app = user;
@@ -106,6 +112,12 @@ static void conn_on_control(void *user, struct pp_tlink *l, const struct pp_ctrl
 			conn_say("ALERT on %s: %s (signature %u), stream closed",
 			         m->stream && m->stream[0] ? m->stream : "?",
 			         m->signature ? m->signature : "", m->signature_id);
+		/* The gateway resets that stream too, but its SCTP reset waits
+		 * until our side has acknowledged the stream's data (delayed
+		 * SACK: up to 20 ms); the application learns now. */
+		if (m->action == PP_CTRL_ACTION_STREAM_CLOSED && m->stream && m->stream[0])
+			pp_tsession_foreach_stream(pp_tlink_session(l), conn_abort_named,
+			                           (void *)m->stream);
 		break;
 	case PP_CTRL_BYE:
 		conn_say("gateway says BYE: %s", m->reason ? m->reason : "");
