@@ -19,17 +19,77 @@ static struct gw_peer *gw_peer_of(struct pp_tlink *l)
 	return pp_tlink_get_data(l);
 }
 
+/* A refused peer retries (its client backs off to 30 s, a hostile one
+ * may not): each fingerprint's refusals are logged and audited up to
+ * GW_REFUSAL_BURST times a minute, then counted until the minute is over.
+ * The table is bounded; when full it starts over (a flood of distinct
+ * fingerprints gets logged, never held). */
+#define GW_REFUSAL_MINUTE_US (60 * G_USEC_PER_SEC)
+#define GW_REFUSAL_BURST 5
+#define GW_REFUSALS_MAX 4096
+
+struct gw_refusal {
+	gint64 since_us;  /* start of this minute */
+	unsigned logged;  /* refusals logged in it */
+	unsigned quiet;   /* refusals not logged, reported with the next one */
+};
+
+/* Whether this refusal is to be logged now; *quiet: how many were not. */
+static bool gw_refusal_log(struct gw *gw, const char *fp_text, unsigned *quiet)
+{
+	gint64 now = g_get_monotonic_time();
+	struct gw_refusal *r;
+
+	if (!gw->refusals)
+		gw->refusals = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	r = g_hash_table_lookup(gw->refusals, fp_text);
+	if (!r) {
+		if (g_hash_table_size(gw->refusals) >= GW_REFUSALS_MAX)
+			g_hash_table_remove_all(gw->refusals);
+		r = g_new0(struct gw_refusal, 1);
+		r->since_us = now;
+		g_hash_table_insert(gw->refusals, g_strdup(fp_text), r);
+	}
+	if (now - r->since_us >= GW_REFUSAL_MINUTE_US) {
+		r->since_us = now;
+		r->logged = 0;
+	}
+	if (r->logged >= GW_REFUSAL_BURST) {
+		r->quiet++;
+		return false;
+	}
+	r->logged++;
+	*quiet = r->quiet;
+	r->quiet = 0;
+	return true;
+}
+
+/* " (N more refusals were not logged)" when some were not; static text. */
+static const char *gw_refusal_note(unsigned quiet)
+{
+	static char buf[64];
+
+	if (!quiet)
+		return "";
+	g_snprintf(buf, sizeof(buf), " (%u more refusals were not logged)", quiet);
+	return buf;
+}
+
 /* "peer refused: banned until ..." in the log and the audit log. */
-static void gw_refuse_banned(const char *who, const struct ban *b)
+static void gw_refuse_banned(struct gw *gw, const char *who, const struct ban *b)
 {
 	char until[BANS_TIME_TEXT_MAX];
+	unsigned quiet = 0;
 
+	if (!gw_refusal_log(gw, b->fp_text, &quiet))
+		return;
 	bans_time_format(b->until, until);
-	pp_log(PP_LOG_WARN, who, "peer refused: banned until %s: identity %s (%s): %s", until,
-	       b->identity, b->fp_text, b->reason);
-	gw_audit("peer_refused", json_pack("{s:s, s:s, s:s, s:s, s:s}", "peer", who, "fingerprint",
-	                                   b->fp_text, "identity", b->identity, "reason", "banned",
-	                                   "until", until));
+	pp_log(PP_LOG_WARN, who, "peer refused: banned until %s: identity %s (%s): %s%s", until,
+	       b->identity, b->fp_text, b->reason, gw_refusal_note(quiet));
+	gw_audit("peer_refused", json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "peer", who,
+	                                   "fingerprint", b->fp_text, "identity", b->identity,
+	                                   "reason", "banned", "until", until, "not_logged",
+	                                   (int)quiet));
 }
 
 /* Desktops only, and only those whose declared fingerprint we know and
@@ -47,12 +107,15 @@ static bool gw_want_peer(void *user, const struct pp_sigclient_peer *peer,
 		return false;
 	if (!peer->fingerprint[0] || pp_fingerprint_parse(peer->fingerprint, strlen(peer->fingerprint), &fp) < 0 ||
 	    !gw_config_identity_by_fp(gw->cfg, &fp)) {
-		pp_log(PP_LOG_WARN, peer->name, "peer refused: fingerprint %s is not a known identity",
-		       peer->fingerprint[0] ? peer->fingerprint : "(none)");
+		unsigned quiet = 0;
+		if (gw_refusal_log(gw, peer->fingerprint, &quiet))
+			pp_log(PP_LOG_WARN, peer->name, "peer refused: fingerprint %s is not a known "
+			       "identity%s", peer->fingerprint[0] ? peer->fingerprint : "(none)",
+			       gw_refusal_note(quiet));
 		return false;
 	}
 	if ((b = gw_sentinel_banned(gw, &fp))) {
-		gw_refuse_banned(peer->name, b);
+		gw_refuse_banned(gw, peer->name, b);
 		return false;
 	}
 	*pins = gw_sentinel_pins(gw, n_pins);
@@ -72,7 +135,7 @@ static void gw_on_ready(void *user, struct pp_tlink *l)
 		return;
 	}
 	if ((b = gw_sentinel_banned(gw, &id->fp))) { /* banned since the handshake began */
-		gw_refuse_banned(id->name, b);
+		gw_refuse_banned(gw, id->name, b);
 		gw_sentinel_kick(s, b);
 		return;
 	}
@@ -241,6 +304,9 @@ void gw_free(struct gw *gw)
 	if (gw->flows)
 		g_hash_table_destroy(gw->flows);
 	gw->flows = NULL;
+	if (gw->refusals)
+		g_hash_table_destroy(gw->refusals);
+	gw->refusals = NULL;
 	gw_config_free(gw->cfg);
 	gw->cfg = NULL;
 	gw_config_free(gw->start_cfg);

@@ -29,6 +29,7 @@ struct gw {
 	bool stopping;
 	unsigned streams;               /* live streams, all peers */
 	GHashTable *flows;              /* "ip port" of a service socket -> gw_stream */
+	GHashTable *refusals;           /* fingerprint text -> struct gw_refusal (gateway.c) */
 	struct pp_suricata *ids;        /* ids = ids or ips */
 	gchar **ids_rules;
 	bool ids_on, ids_ready, ids_fail_open;
