@@ -56,6 +56,7 @@ CASES=(
 	"ips fail-closed: Suricata killed under a live stream: that stream is closed 'inspection lost'; new streams work again after 'IDS ready'|case_ips_lost|180"
 	"ips SIGTERM: the gateway exits 0, no Suricata and no peerpipe netfilter rules left in office|case_ips_shutdown|main"
 	"ips kill -9: the rules stay behind (harmless); a restart replaces them (one copy) and works; SIGTERM leaves nothing, no sanitizer report|case_ips_kill9|main"
+	"sidecar: ids_engine = sidecar writes sidecar.args and refuses streams until a Suricata started from it sends its first record; then an attack gives ALERT; killing the sidecar refuses new streams again; SIGTERM exits 0|case_sidecar|main"
 )
 
 e2e_need_tools
@@ -687,10 +688,57 @@ case_ips_kill9() {
 	e2e_no_sanitizer_reports
 }
 
+# The sidecar: this test plays the container runtime and starts Suricata
+# in office from the command line the gateway wrote.
+case_sidecar() {
+	local args off
+	if topo_alive "${GW_PID:-0}"; then stop_bg "$GW_PID" 15; fi
+	if topo_alive "${ALICE_PID:-0}"; then stop_bg "$ALICE_PID" 15; fi
+	suricata_gone 10 || { echo "a Suricata of an earlier case is still running" >"$W/case.reason"; return 1; }
+	write_gw1_config fail-closed
+	sed -i 's/^ids = ids$/ids = ids\nids_engine = sidecar/' "$W/gw1.ini"
+	GW_READY='' start_gw "$W/gw1-sidecar.log" >"$W/case.reason" || return 1
+	ALICE_OUT=$W/alice-sidecar.out
+	start_client alice home "$ALICE_OUT" $P_API:api
+	ALICE_PID=$BG_PID
+	wait_grep "$GW_LOG" 10 "waiting for the sidecar" ||
+		{ echo "the gateway did not say it waits for the sidecar" >"$W/case.reason"; return 1; }
+	wait_grep "$ALICE_OUT" 60 'connected to gateway' ||
+		{ echo "alice never connected: $(tail -n 3 "$ALICE_OUT" | tr '\n' '|')" >"$W/case.reason"; return 1; }
+	curl_in home "http://127.0.0.1:$P_API/health" --max-time 10 >/dev/null 2>&1 || true
+	wait_grep "$ALICE_OUT" 10 'failed: inspection unavailable' ||
+		{ echo "a stream passed before the sidecar was there (fail-closed)" >"$W/case.reason"; return 1; }
+	args=$(cat "$W/ids/sidecar.args" 2>/dev/null)
+	[[ $args == *"--af-packet=int0"* ]] ||
+		{ echo "sidecar.args is '$args'" >"$W/case.reason"; return 1; }
+	# shellcheck disable=SC2086 # the file is a word list, as the sidecar uses it
+	start_bg office "$W/sidecar.out" "${SURICATA_RUN:-/usr/bin/suricata}" $args
+	SIDECAR_PID=$BG_PID
+	wait_grep "$GW_LOG" 90 'IDS ready' ||
+		{ echo "no 'IDS ready' after the sidecar started: $(tail -n 3 "$W/sidecar.out" | tr '\n' '|')" >"$W/case.reason"; return 1; }
+	health_via home $P_API 30 || { echo "no tunnel service with the sidecar up" >"$W/case.reason"; return 1; }
+	off=$(file_size "$ALICE_OUT")
+	curl_in home "http://127.0.0.1:$P_API/search?$SQLI" --max-time 20 >/dev/null 2>&1 || true
+	wait_grep_since "$ALICE_OUT" "$off" 10 "$ALERT_RE" ||
+		{ echo "no ALERT with the sidecar: $(since "$ALICE_OUT" "$off" | tail -n 3 | tr '\n' '|')" >"$W/case.reason"; return 1; }
+	kill -KILL "$SIDECAR_PID"
+	stop_bg "$SIDECAR_PID" 5
+	wait_grep "$GW_LOG" 20 'IDS not inspecting' ||
+		{ echo "the gateway did not notice the sidecar die" >"$W/case.reason"; return 1; }
+	off=$(file_size "$ALICE_OUT")
+	curl_in home "http://127.0.0.1:$P_API/health" --max-time 10 >/dev/null 2>&1 || true
+	wait_grep_since "$ALICE_OUT" "$off" 10 'failed: inspection unavailable' ||
+		{ echo "a stream passed with the sidecar gone (fail-closed)" >"$W/case.reason"; return 1; }
+	stop_bg "$ALICE_PID" 15
+	e2e_stop_ok "$GW_PID" "the gateway" || return 1
+	[[ ! -e $W/ids/eve.sock ]] || { echo "the EVE socket was left behind" >"$W/case.reason"; return 1; }
+	note "gateway: $(grep -m1 'waiting for the sidecar' "$GW_LOG" | cut -c1-160)"
+}
+
 # --- setup --------------------------------------------------------------
 
 dump_logs() {
-	e2e_dump_logs "$1" e2e-ids.sh gw1.log gw1-open.log gw1-ips.log gw1-ips2.log gw1-ips3.log alice.out \
+	e2e_dump_logs "$1" e2e-ids.sh gw1.log gw1-open.log gw1-ips.log gw1-ips2.log gw1-ips3.log gw1-sidecar.log sidecar.out alice.out \
 		alice.err alice-2.out alice-ips.out alice-ips.err bob.out ids/suricata.log signal-1.err svc-svc/rec.log lrec.log
 }
 
