@@ -16,13 +16,28 @@ struct pp_sctp_work_source {
 	struct pp_sctp *s;
 };
 
+static gboolean pp_sctp_work_prepare(GSource *src, gint *timeout)
+{
+	*timeout = -1;
+	return ((struct pp_sctp_work_source *)src)->s->work_due;
+}
+
+static gboolean pp_sctp_work_check(GSource *src)
+{
+	return ((struct pp_sctp_work_source *)src)->s->work_due;
+}
+
 static gboolean pp_sctp_work_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 {
 	pp_sctp_work(((struct pp_sctp_work_source *)src)->s);
 	return G_SOURCE_CONTINUE;
 }
 
+/* Due by its ready time (set from other threads, or a deadline) or by
+ * work_due (pp_sctp_wake on the owner thread, no eventfd write). */
 static GSourceFuncs pp_sctp_work_funcs = {
+	.prepare = pp_sctp_work_prepare,
+	.check = pp_sctp_work_check,
 	.dispatch = pp_sctp_work_dispatch,
 };
 
@@ -112,11 +127,39 @@ void pp_sctp_free(struct pp_sctp *s)
 
 static void pp_sctp_input(struct pp_sctp *s, const uint8_t *pkt, size_t len)
 {
+	struct pp_sctp *outer = pp_sctp_feeding;
+
 	s->stats.packets_received++;
 	pp_sctp_lock();
+	pp_sctp_feeding = s;
 	if (s->sock)
 		usrsctp_conninput(s, pkt, len, 0);
+	pp_sctp_feeding = outer;
 	pp_sctp_unlock();
+}
+
+/* What the packet just fed made readable (data, notifications) is
+ * delivered now, on the caller's stack, instead of from the work source
+ * a turn of the loop later after an eventfd wakeup: a 64-byte request
+ * reaches its socket in the dispatch that read its datagram. The rest
+ * stays with the work source, woken without an eventfd (pp_sctp_wake on
+ * the owner thread): queued sends, stream resets (issued together, once
+ * per turn: per packet they would go one by one, each waiting for the
+ * last), the shutdown, ends (CLOSED/FAILED) and a deferred free, so no
+ * callback from here can end the layers below us. */
+static void pp_sctp_work_inline(struct pp_sctp *s)
+{
+	if (s->in_work || s->doomed) {
+		pp_sctp_wake(s);
+		return;
+	}
+	s->in_work = true;
+	if (s->sock && s->state != PP_SCTP_NEW && !s->end_reported)
+		pp_sctp_recv_all(s);
+	s->in_work = false;
+	if (s->doomed || s->end_pending || s->resets_pending || s->state == PP_SCTP_CLOSING ||
+	    !g_queue_is_empty(&s->sendq))
+		pp_sctp_wake(s);
 }
 
 int pp_sctp_connect(struct pp_sctp *s)
@@ -145,6 +188,10 @@ int pp_sctp_connect(struct pp_sctp *s)
 		pp_sctp_input(s, p, n);
 		g_bytes_unref(b);
 	}
+	if (s->work_now) {
+		s->work_now = false;
+		pp_sctp_wake(s);
+	}
 	return 0;
 }
 
@@ -172,6 +219,16 @@ int pp_sctp_feed(struct pp_sctp *s, const uint8_t *pkt, size_t len)
 		return PP_ERR_STATE;
 	default:
 		pp_sctp_input(s, pkt, len);
+		if (s->work_now) {
+			s->work_now = false;
+			/* Fed from inside another usrsctp call on this thread
+			 * (an in-memory link: the other end's output feeds us):
+			 * no user callbacks on that stack, the work source runs. */
+			if (pp_sctp_in_usrsctp())
+				pp_sctp_wake(s);
+			else
+				pp_sctp_work_inline(s);
+		}
 		return 0;
 	}
 }
@@ -257,6 +314,7 @@ void pp_sctp_work(struct pp_sctp *s)
 		return;
 	}
 	s->in_work = true;
+	s->work_due = false;
 	/* Consume the wakeup if it is due; a later deadline (a stream reset
 	 * to retry, the flush insurance) stays armed when pp_sctp_feed runs
 	 * the work ahead of it. */

@@ -34,6 +34,7 @@
 
 static GRecMutex pp_sctp_big; /* static storage: no init needed */
 static _Thread_local unsigned pp_sctp_depth; /* lock depth of this thread */
+_Thread_local struct pp_sctp *pp_sctp_feeding; /* in usrsctp_conninput() for it */
 /* Guards the live set. A leaf lock: usrsctp may call the output hook from
  * its own iterator thread (0.9.5 starts one even without threads) while
  * holding its internal locks, so that path must not take the big lock. */
@@ -83,11 +84,20 @@ static bool pp_sctp_is_live(struct pp_sctp *s)
 	return pp_sctp_g.live && g_hash_table_contains(pp_sctp_g.live, s);
 }
 
-/* Every change of a ready time writes GLib's wakeup eventfd: skip the
- * ones that change nothing (the work is already due). */
+/* Every change of a ready time writes GLib's wakeup eventfd (and the
+ * loop then turns once more to read it). On the thread that runs the
+ * context a flag does: the work source's prepare() sees it before the
+ * loop sleeps. Other threads (usrsctp's, a context not running) set the
+ * ready time, skipping changes that change nothing. */
 void pp_sctp_wake(struct pp_sctp *s)
 {
-	if (s->work && g_source_get_ready_time(s->work) != 0)
+	if (!s->work)
+		return;
+	if (g_main_context_is_owner(s->ctx)) {
+		s->work_due = true;
+		return;
+	}
+	if (g_source_get_ready_time(s->work) != 0)
 		g_source_set_ready_time(s->work, 0);
 }
 
@@ -104,6 +114,12 @@ void pp_sctp_glue_upcall(struct socket *sock, void *arg, int flags)
 {
 	struct pp_sctp *s = arg;
 
+	/* Inside pp_sctp_feed() of this association on this thread: it runs
+	 * the work itself when usrsctp returns (no wakeup, no extra turn). */
+	if (pp_sctp_feeding == s) {
+		s->work_now = true;
+		return;
+	}
 	g_mutex_lock(&pp_sctp_live_lock);
 	if (pp_sctp_is_live(s))
 		pp_sctp_wake(s);

@@ -77,6 +77,8 @@ struct pp_sctp {
 
 	GSource *work;        /* runs pp_sctp_work(); woken by ready time */
 	bool in_work;
+	bool work_now;        /* the upcall fired inside pp_sctp_feed() */
+	bool work_due;        /* pp_sctp_wake() on the owner thread: run the work */
 	bool doomed;          /* pp_sctp_free() deferred: inside work or usrsctp */
 	bool rx_paused;       /* pp_sctp_pause_receive(): leave data in usrsctp */
 
@@ -107,6 +109,9 @@ void pp_sctp_glue_detach(struct pp_sctp *s);
 void pp_sctp_glue_upcall(struct socket *sock, void *arg, int flags);
 void pp_sctp_wake(struct pp_sctp *s);
 void pp_sctp_wake_at(struct pp_sctp *s, gint64 at);
+/* The association in usrsctp_conninput() from pp_sctp_feed() on this
+ * thread: its upcall sets work_now instead of waking the work source. */
+extern _Thread_local struct pp_sctp *pp_sctp_feeding;
 
 /* sctp_crc32c.c */
 uint32_t pp_sctp_crc32c_sw(uint32_t crc, const void *data, size_t len);
