@@ -2,13 +2,15 @@
 /* DTLS datagrams leave in batches: while ICE is up, what DTLS emits is
  * collected here and handed to pp_ice_send_batch() (one sendmmsg, UDP GSO)
  * when PP_ICE_BATCH_MAX datagrams or PP_PEER_BATCH_BYTES wait, or at the
- * next turn of the loop. libnice reads its socket dry in one dispatch, so
+ * end of the loop's turn. libnice reads its socket dry in one dispatch, so
  * everything a burst of incoming packets makes SCTP send (SACKs, the data
  * they let through) goes out together.
  *
- * The flush source has no ready time and no fd: its prepare() looks at
- * the batch, so scheduling a flush writes no eventfd (a ready time would,
- * at every change). */
+ * The flush source has no ready time and no fd: its prepare() sends the
+ * batch, so scheduling a flush writes no eventfd (a ready time would, at
+ * every change) and costs no extra turn. check() and dispatch() remain for
+ * a turn whose prepare phase stopped before this source (a source of
+ * higher priority was ready). */
 #include "peer_priv.h"
 
 #include "peerpipe/error.h"
@@ -23,12 +25,18 @@ struct pp_peer_batch_source {
 	struct pp_peer *p;
 };
 
+/* Called when the loop is about to sleep again, after every source that
+ * was ready in this turn has run: the batch leaves here, so a lone
+ * datagram (a request, a response) costs no extra turn of the loop
+ * (poll with a zero timeout, check, dispatch) before it goes out.
+ * GLib calls prepare() with the context unlocked. */
 static gboolean pp_peer_batch_prepare(GSource *src, gint *timeout)
 {
 	struct pp_peer *p = ((struct pp_peer_batch_source *)src)->p;
 
 	*timeout = -1;
-	return p->batch_n > 0;
+	pp_peer_batch_flush(p);
+	return FALSE;
 }
 
 static gboolean pp_peer_batch_check(GSource *src)
