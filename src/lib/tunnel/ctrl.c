@@ -2,6 +2,7 @@
 /* Parser of control-channel and service-stream messages (tunnel.md §3-4);
  * the builders are in ctrl_build.c. */
 #include "peerpipe/tunnel/ctrl.h"
+#include "ctrl_priv.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/json.h"
@@ -247,6 +248,16 @@ int pp_ctrl_parse(const char *text, size_t len, struct pp_ctrl_msg *out,
 	const char *reason;
 
 	memset(out, 0, sizeof(*out));
+	/* Every stream carries these two, in our builders' exact form. */
+	if (len == sizeof(PP_CTRL_TEXT_EOF) - 1 && memcmp(text, PP_CTRL_TEXT_EOF, len) == 0) {
+		out->type = PP_CTRL_EOF;
+		return 0;
+	}
+	if (len == sizeof(PP_CTRL_TEXT_CONNECTED) - 1 &&
+	    memcmp(text, PP_CTRL_TEXT_CONNECTED, len) == 0) {
+		out->type = PP_CTRL_CONNECTED;
+		return 0;
+	}
 	if (len > PP_CTRL_MSG_MAX) {
 		*why = "control message over 64 KiB";
 		return PP_ERR_TOO_BIG;

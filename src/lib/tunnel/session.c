@@ -2,6 +2,7 @@
 /* A tunnel session: one pp_peer, its control channel, its streams.
  * See peerpipe/tunnel/session.h. Control messages: session_ctrl.c. */
 #include "session_priv.h"
+#include "stream_priv.h" /* pp_tstream_read_now */
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
@@ -93,6 +94,7 @@ int pp_tsession_open_stream(struct pp_tsession *s, const char *service, int fd,
 		pp_tstream_abort(st, "attach failed");
 		return rc;
 	}
+	pp_tstream_read_now(st); /* early data in the same batch as the OPEN */
 	*out = st;
 	return 0;
 }

@@ -60,6 +60,11 @@ void pp_tstream_sock_update(struct pp_tstream *st);
 void pp_tstream_sock_close(struct pp_tstream *st, bool rst);
 void pp_tstream_sock_flush(struct pp_tstream *st);
 int pp_tstream_queue_write(struct pp_tstream *st, const uint8_t *data, size_t len);
+/* Reads what a socket just accepted already holds now instead of at the
+ * next turn of the loop (its application usually speaks first: the
+ * request then leaves with the channel's DCEP OPEN). Costs one recv()
+ * that finds nothing otherwise. For pp_tsession_open_stream(). */
+void pp_tstream_read_now(struct pp_tstream *st);
 
 /* stream.c */
 void pp_tstream_fail(struct pp_tstream *st, const char *reason);

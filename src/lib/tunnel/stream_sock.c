@@ -210,7 +210,20 @@ static void pp_tstream_sock_read(struct pp_tstream *st)
 			st->unconfirmed += (uint64_t)n;
 		if (pp_tstream_send_data(st, buf, (size_t)n) < 0)
 			return;
+		/* Less than asked: the socket is empty now. poll() is level
+		 * triggered, so whatever comes next wakes us again; a read
+		 * that would only say EAGAIN is saved. */
+		if ((size_t)n < want)
+			return;
 	}
+}
+
+void pp_tstream_read_now(struct pp_tstream *st)
+{
+	if (st->fd < 0 || !pp_tstream_want_read(st))
+		return;
+	pp_tstream_sock_read(st);
+	pp_tstream_sock_update(st);
 }
 
 static gboolean pp_tstream_io(GSource *src, GSourceFunc cb, gpointer data)
