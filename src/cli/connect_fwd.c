@@ -109,6 +109,10 @@ int conn_forward_listen(struct conn_app *app, struct conn_forward *f)
 	}
 	f->src = g_unix_fd_source_new(f->fd, G_IO_IN);
 	g_source_set_callback(f->src, (GSourceFunc)(void (*)(void))conn_accept, f, NULL);
+	/* Not "blocked" around each accept: GLib would take the fd out of
+	 * the poll set and back, two eventfd writes and one more turn of the
+	 * loop per new connection; conn_accept never iterates the loop. */
+	g_source_set_can_recurse(f->src, TRUE);
 	g_source_attach(f->src, app->ctx);
 	return 0;
 }
