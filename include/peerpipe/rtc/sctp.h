@@ -100,6 +100,8 @@ struct pp_sctp_config {
 	uint16_t max_retransmits;  /* 10: association failure threshold */
 	uint16_t max_init_retransmits; /* 8 */
 	uint32_t heartbeat_ms;     /* 10000 */
+	uint32_t pmtu_probe_ms;    /* 250: between path MTU probes of one size */
+	uint32_t pmtu_confirm_ms;  /* 10000: the raised size is probed again */
 	const char *log_peer;      /* optional log prefix, copied */
 };
 
@@ -130,6 +132,9 @@ struct pp_sctp_stats {
 	uint64_t messages_received;
 	uint64_t bytes_sent;      /* user payload accepted by usrsctp */
 	uint64_t bytes_received;  /* user payload delivered */
+	uint64_t pmtu_probes_sent;  /* path MTU probes (pp_sctp_set_path_limit) */
+	uint64_t pmtu_probes_acked;
+	uint32_t path_packet;     /* largest SCTP packet sent now (header included) */
 };
 
 /* NULL on bad config or when usrsctp refuses the socket. Nothing is sent
@@ -160,6 +165,16 @@ enum pp_sctp_state pp_sctp_get_state(const struct pp_sctp *s);
  * Resuming reads on from the work source. */
 void pp_sctp_pause_receive(struct pp_sctp *s, bool paused);
 void pp_sctp_get_stats(const struct pp_sctp *s, struct pp_sctp_stats *out);
+/* Path MTU discovery (RFC 8899 §6.2, sctp_pmtu.c). max_packet is the
+ * largest SCTP packet the layers below could carry on the current path
+ * (its route's MTU less IP, UDP and DTLS headers); the association then
+ * probes for it, and for common smaller sizes, with HEARTBEAT + PAD
+ * packets and sends packets as large as the largest size answered. Each
+ * call is a new path: back to path_mtu first. 0 (or anything not above
+ * path_mtu + 12) keeps the base size. */
+void pp_sctp_set_path_limit(struct pp_sctp *s, size_t max_packet);
+/* The SCTP packet size in use (path_mtu + 12 until a probe succeeds). */
+size_t pp_sctp_path_packet(const struct pp_sctp *s);
 /* Stream counts negotiated (0 before CONNECTED). */
 uint16_t pp_sctp_outbound_streams(const struct pp_sctp *s);
 

@@ -46,6 +46,7 @@ static void pp_sctp_destroy(struct pp_sctp *s)
 	GBytes *b;
 
 	pp_sctp_channels_end(s, false);
+	pp_sctp_pmtu_stop(s);
 	/* Detach first: the ABORT usrsctp_close() emits goes nowhere, so
 	 * freeing never calls send_packet. */
 	pp_sctp_glue_detach(s);
@@ -206,6 +207,8 @@ int pp_sctp_feed(struct pp_sctp *s, const uint8_t *pkt, size_t len)
 		pp_debug("sctp: dropped a packet with a bad CRC32c (%zu bytes)", len);
 		return PP_ERR_INVALID;
 	}
+	if (pp_sctp_pmtu_input(s, pkt, len))
+		return 0; /* the answer to a path MTU probe, nothing for usrsctp */
 	switch (s->state) {
 	case PP_SCTP_NEW:
 		/* The peer's INIT can overtake our connect; an unconnected
@@ -345,6 +348,7 @@ enum pp_sctp_state pp_sctp_get_state(const struct pp_sctp *s)
 void pp_sctp_get_stats(const struct pp_sctp *s, struct pp_sctp_stats *out)
 {
 	*out = s->stats;
+	out->path_packet = (uint32_t)pp_sctp_path_packet(s);
 }
 
 uint16_t pp_sctp_outbound_streams(const struct pp_sctp *s)

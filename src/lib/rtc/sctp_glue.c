@@ -150,6 +150,7 @@ static int pp_sctp_output(void *addr, void *buffer, size_t len, uint8_t tos, uin
 		return -1;
 	/* Only the owning thread frees s, and not while it is in usrsctp. */
 	if (owner && !s->doomed) {
+		pp_sctp_pmtu_note_output(s, buffer, len);
 		s->stats.packets_sent++;
 		s->cb.send_packet(s->user, buffer, len);
 	}

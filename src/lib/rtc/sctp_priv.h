@@ -23,6 +23,31 @@
 #define PP_SCTP_RESET_RETRY_US (50 * 1000)
 #define PP_SCTP_FLUSH_RETRY_US (100 * 1000) /* blocked: look again anyway */
 
+/* Path MTU search (sctp_pmtu.c, sctp_pmtu_wire.c). Sizes are whole SCTP
+ * packets (common header included). */
+#define PP_SCTP_PROBE_TOKEN 16  /* magic "PPMT", probed size, nonce */
+#define PP_SCTP_PROBE_MIN 64    /* header 12 + HEARTBEAT 44 + PAD 4, rounded */
+#define PP_SCTP_PROBE_MAX 65532
+#define PP_SCTP_PROBE_TRIES 3   /* unanswered probes before a size fails */
+#define PP_SCTP_PROBE_MS 250    /* between probes of one size */
+#define PP_SCTP_CONFIRM_MS 10000       /* the size in use is probed again */
+#define PP_SCTP_RESEARCH_MS (600 * 1000) /* a search that stopped short: again */
+
+struct pp_sctp_pmtu {
+	size_t limit;         /* largest packet the layers below take; 0: off */
+	size_t current;       /* packet size in use */
+	size_t probe;         /* size probed now; 0: none outstanding */
+	unsigned tries;       /* probes of this size unanswered so far */
+	unsigned next;        /* next index in the search ladder */
+	bool confirming;      /* probe is of current: a black hole check */
+	bool answered;        /* its HEARTBEAT ACK came: the timer acts on it */
+	uint8_t token[PP_SCTP_PROBE_TOKEN];
+	uint32_t vtag;        /* the peer's, read from our own DATA/SACK output */
+	bool vtag_known;
+	GSource *timer;
+	gint64 research_at;   /* monotonic µs; 0: never */
+};
+
 /* One queued outgoing message. */
 struct pp_sctp_msg {
 	uint32_t ppid;
@@ -96,6 +121,7 @@ struct pp_sctp {
 	GMutex xlock;
 	GQueue xq;            /* GBytes output on a thread not owning ctx */
 
+	struct pp_sctp_pmtu pmtu;
 	struct pp_sctp_stats stats;
 };
 
@@ -118,6 +144,22 @@ uint32_t pp_sctp_crc32c_sw(uint32_t crc, const void *data, size_t len);
 uint32_t pp_sctp_crc32c_update(uint32_t crc, const void *data, size_t len);
 void pp_sctp_crc32c_stamp(uint8_t *pkt, size_t len);
 bool pp_sctp_crc32c_ok(const uint8_t *pkt, size_t len);
+
+/* sctp_pmtu_wire.c: a probe of exactly size bytes (a multiple of 4,
+ * PP_SCTP_PROBE_MIN..MAX) with its CRC32c; 0 for a bad size. */
+size_t pp_sctp_probe_build(uint8_t *out, size_t size, uint16_t sport, uint16_t dport,
+                           uint32_t vtag, const uint8_t token[PP_SCTP_PROBE_TOKEN]);
+void pp_sctp_probe_token(uint8_t token[PP_SCTP_PROBE_TOKEN], uint32_t size, uint64_t nonce);
+/* 1 and the token when pkt holds a HEARTBEAT ACK of one of our probes
+ * (*alone: it is the packet's only chunk), 0 when not, -1 when the chunks
+ * do not parse (left to usrsctp). Reads nothing outside pkt[0..len). */
+int pp_sctp_probe_ack_find(const uint8_t *pkt, size_t len, uint8_t token[PP_SCTP_PROBE_TOKEN],
+                           bool *alone);
+
+/* sctp_pmtu.c */
+void pp_sctp_pmtu_note_output(struct pp_sctp *s, const uint8_t *pkt, size_t len);
+bool pp_sctp_pmtu_input(struct pp_sctp *s, const uint8_t *pkt, size_t len);
+void pp_sctp_pmtu_stop(struct pp_sctp *s);
 
 /* sctp_socket.c */
 void pp_sctp_apply_defaults(struct pp_sctp_config *c);

@@ -47,6 +47,7 @@ static void pp_sctp_on_assoc_change(struct pp_sctp *s, const struct sctp_assoc_c
 		break;
 	case SCTP_RESTART:
 		pp_log(PP_LOG_WARN, s->log_peer, "sctp: the peer restarted the association");
+		s->pmtu.vtag_known = false; /* it chose a new tag */
 		break;
 	case SCTP_COMM_LOST:
 		pp_sctp_end(s, s->state == PP_SCTP_CONNECTING ? PP_SCTP_FAILED : pp_sctp_lost_state(s));

@@ -29,6 +29,8 @@ void pp_sctp_apply_defaults(struct pp_sctp_config *c)
 	PP_SCTP_DEF(max_retransmits, 10);
 	PP_SCTP_DEF(max_init_retransmits, 8);
 	PP_SCTP_DEF(heartbeat_ms, 10000);
+	PP_SCTP_DEF(pmtu_probe_ms, PP_SCTP_PROBE_MS);
+	PP_SCTP_DEF(pmtu_confirm_ms, PP_SCTP_CONFIRM_MS);
 #undef PP_SCTP_DEF
 	/* A message the caller may send must always fit in the queue. */
 	if (c->max_buffered_amount < c->max_message_size)

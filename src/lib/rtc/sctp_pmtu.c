@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Packetization-layer path MTU discovery (RFC 8899 §6.2 for SCTP) over
+ * our AF_CONN associations.
+ *
+ * usrsctp 0.9.5 has none (its PMTUD needs ICMP, which never reaches an
+ * association carried in DTLS), so the association starts at the safe
+ * base (path_mtu: 1,200-byte datagrams) and the layer above tells us how
+ * large a packet the path below could carry at most
+ * (pp_sctp_set_path_limit: the route's MTU less UDP, IP and DTLS). We then
+ * send probes of that size, and of common smaller ones, as HEARTBEAT +
+ * PAD packets (sctp_pmtu_wire.c) to which every SCTP peer answers with a
+ * small HEARTBEAT ACK. The largest size answered becomes the path MTU of
+ * the association's one address (SCTP_PEER_ADDR_PARAMS).
+ *
+ * usrsctp never raises an association's fragmentation point after setup:
+ * DATA chunks stay cut for the base size, and a larger path MTU lets it
+ * put several of them in one packet. That is what costs: one DTLS record,
+ * one datagram and one SACK per packet. It is also what makes going back
+ * safe: every queued chunk still fits the base. The size in use is probed
+ * again every pmtu_confirm_ms (10 s); three probes lost (the path shrank: a
+ * black hole) and the association is back at the base and searches
+ * again. A search that stopped below the limit is tried again after
+ * PP_SCTP_RESEARCH_MS. Every send happens from the timer on the
+ * association's context, never inside usrsctp. */
+#include "sctp_priv.h"
+
+#include "peerpipe/log.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Tried below the limit, largest first: jumbo frames, Ethernet over IPv4
+ * and IPv6, and a tunnelled path, each less UDP, IP and DTLS headers. */
+static const size_t pp_sctp_pmtu_ladder[] = { 8912, 1432, 1412, 1332 };
+
+static size_t pp_sctp_pmtu_base(const struct pp_sctp *s)
+{
+	return s->cfg.path_mtu + PP_SCTP_HEADER_LEN;
+}
+
+static size_t pp_sctp_pmtu_current(struct pp_sctp *s)
+{
+	if (!s->pmtu.current)
+		s->pmtu.current = pp_sctp_pmtu_base(s);
+	return s->pmtu.current;
+}
+
+static gboolean pp_sctp_pmtu_tick(gpointer data);
+
+static void pp_sctp_pmtu_arm(struct pp_sctp *s, guint ms)
+{
+	if (s->pmtu.timer) {
+		g_source_destroy(s->pmtu.timer);
+		g_source_unref(s->pmtu.timer);
+	}
+	s->pmtu.timer = g_timeout_source_new(ms);
+	g_source_set_callback(s->pmtu.timer, pp_sctp_pmtu_tick, s, NULL);
+	g_source_attach(s->pmtu.timer, s->ctx);
+}
+
+void pp_sctp_pmtu_stop(struct pp_sctp *s)
+{
+	if (s->pmtu.timer) {
+		g_source_destroy(s->pmtu.timer);
+		g_source_unref(s->pmtu.timer);
+		s->pmtu.timer = NULL;
+	}
+	s->pmtu.probe = 0;
+}
+
+/* The association's one address gets size as its path MTU. */
+static void pp_sctp_pmtu_apply(struct pp_sctp *s, size_t size)
+{
+	struct sctp_paddrparams pp = { .spp_flags = SPP_PMTUD_DISABLE,
+	                               .spp_pathmtu = (uint32_t)(size - PP_SCTP_HEADER_LEN) };
+	int rc;
+
+	pp_sctp_conn_addr(s, s->cfg.remote_port, (struct sockaddr_conn *)&pp.spp_address);
+	pp_sctp_lock();
+	rc = s->sock ? usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp,
+	                                  sizeof(pp)) : -1;
+	pp_sctp_unlock();
+	if (rc < 0) {
+		pp_log(PP_LOG_WARN, s->log_peer, "sctp: path MTU %zu refused by usrsctp (%s)", size,
+		       g_strerror(errno));
+		return;
+	}
+	s->pmtu.current = size;
+}
+
+static void pp_sctp_pmtu_send(struct pp_sctp *s)
+{
+	uint8_t *buf = g_malloc(s->pmtu.probe);
+
+	if (pp_sctp_probe_build(buf, s->pmtu.probe, s->cfg.local_port, s->cfg.remote_port,
+	                        s->pmtu.vtag, s->pmtu.token) == s->pmtu.probe) {
+		s->stats.packets_sent++;
+		s->stats.pmtu_probes_sent++;
+		s->cb.send_packet(s->user, buf, s->pmtu.probe);
+	}
+	g_free(buf);
+}
+
+static void pp_sctp_pmtu_probe(struct pp_sctp *s, size_t size, bool confirming)
+{
+	uint64_t nonce = ((uint64_t)g_random_int() << 32) | g_random_int();
+
+	s->pmtu.probe = size;
+	s->pmtu.answered = false;
+	s->pmtu.confirming = confirming;
+	s->pmtu.tries = 0;
+	pp_sctp_probe_token(s->pmtu.token, (uint32_t)size, nonce);
+	pp_sctp_pmtu_send(s);
+	pp_sctp_pmtu_arm(s, s->cfg.pmtu_probe_ms);
+}
+
+/* The next size to try, largest first, above the size in use. */
+static size_t pp_sctp_pmtu_candidate(struct pp_sctp *s)
+{
+	size_t n = G_N_ELEMENTS(pp_sctp_pmtu_ladder);
+
+	while (s->pmtu.next <= n) {
+		size_t c = s->pmtu.next == 0 ? s->pmtu.limit : pp_sctp_pmtu_ladder[s->pmtu.next - 1];
+		s->pmtu.next++;
+		if (c <= s->pmtu.limit && c > pp_sctp_pmtu_current(s))
+			return c;
+	}
+	return 0;
+}
+
+/* Nothing left to try (a search ended: searched), or a confirmation
+ * answered: keep the size in use and confirm it from time to time. */
+static void pp_sctp_pmtu_settle(struct pp_sctp *s, bool searched)
+{
+	s->pmtu.probe = 0;
+	if (searched)
+		s->pmtu.research_at = s->pmtu.current < s->pmtu.limit ?
+		                      g_get_monotonic_time() + (gint64)PP_SCTP_RESEARCH_MS * 1000 : 0;
+	if (s->pmtu.current > pp_sctp_pmtu_base(s) || s->pmtu.research_at)
+		pp_sctp_pmtu_arm(s, s->cfg.pmtu_confirm_ms);
+	else
+		pp_sctp_pmtu_stop(s);
+}
+
+/* The probe in flight was answered. */
+static void pp_sctp_pmtu_answered(struct pp_sctp *s)
+{
+	s->pmtu.answered = false;
+	if (!s->pmtu.confirming) {
+		pp_sctp_pmtu_apply(s, s->pmtu.probe);
+		pp_log(PP_LOG_INFO, s->log_peer, "sctp: path MTU %zu bytes per packet (probed)",
+		       s->pmtu.current);
+	}
+	/* Largest first: the first size answered ends the search. */
+	pp_sctp_pmtu_settle(s, !s->pmtu.confirming);
+}
+
+static void pp_sctp_pmtu_search(struct pp_sctp *s)
+{
+	size_t c;
+
+	s->pmtu.next = 0;
+	c = pp_sctp_pmtu_candidate(s);
+	if (c)
+		pp_sctp_pmtu_probe(s, c, false);
+	else
+		pp_sctp_pmtu_settle(s, true);
+}
+
+/* PP_SCTP_PROBE_TRIES probes of this size went unanswered. */
+static void pp_sctp_pmtu_failed(struct pp_sctp *s)
+{
+	size_t c;
+
+	if (s->pmtu.confirming) {
+		pp_log(PP_LOG_WARN, s->log_peer,
+		       "sctp: %zu-byte packets no longer get through (path MTU black hole): "
+		       "back to %zu and searching again", s->pmtu.probe, pp_sctp_pmtu_base(s));
+		s->pmtu.limit = s->pmtu.probe - 4 > pp_sctp_pmtu_base(s) ? s->pmtu.probe - 4 : 0;
+		pp_sctp_pmtu_apply(s, pp_sctp_pmtu_base(s));
+		s->pmtu.probe = 0;
+		if (s->pmtu.limit)
+			pp_sctp_pmtu_search(s);
+		else
+			pp_sctp_pmtu_stop(s);
+		return;
+	}
+	pp_debug("sctp: no answer to %zu-byte probes", s->pmtu.probe);
+	c = pp_sctp_pmtu_candidate(s);
+	if (c)
+		pp_sctp_pmtu_probe(s, c, false);
+	else
+		pp_sctp_pmtu_settle(s, true);
+}
+
+static gboolean pp_sctp_pmtu_tick(gpointer data)
+{
+	struct pp_sctp *s = data;
+
+	g_source_unref(s->pmtu.timer);
+	s->pmtu.timer = NULL;
+	if (!s->pmtu.limit)
+		return G_SOURCE_REMOVE;
+	if (s->state != PP_SCTP_CONNECTED || !s->pmtu.vtag_known) {
+		if (s->state == PP_SCTP_CONNECTING || s->state == PP_SCTP_CONNECTED)
+			pp_sctp_pmtu_arm(s, s->cfg.pmtu_probe_ms);
+		return G_SOURCE_REMOVE;
+	}
+	if (s->pmtu.probe && s->pmtu.answered) {
+		pp_sctp_pmtu_answered(s);
+	} else if (s->pmtu.probe) {
+		if (++s->pmtu.tries < PP_SCTP_PROBE_TRIES) {
+			pp_sctp_pmtu_send(s);
+			pp_sctp_pmtu_arm(s, s->cfg.pmtu_probe_ms);
+		} else {
+			pp_sctp_pmtu_failed(s);
+		}
+	} else if (s->pmtu.research_at && g_get_monotonic_time() >= s->pmtu.research_at) {
+		pp_sctp_pmtu_search(s);
+	} else if (s->pmtu.next == 0 && s->pmtu.current <= pp_sctp_pmtu_base(s)) {
+		pp_sctp_pmtu_search(s); /* first tick after pp_sctp_set_path_limit() */
+	} else if (s->pmtu.current > pp_sctp_pmtu_base(s)) {
+		pp_sctp_pmtu_probe(s, s->pmtu.current, true);
+	} else {
+		pp_sctp_pmtu_settle(s, false);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+void pp_sctp_set_path_limit(struct pp_sctp *s, size_t max_packet)
+{
+	size_t base;
+
+	if (!s)
+		return;
+	base = pp_sctp_pmtu_base(s);
+	max_packet = MIN(max_packet, (size_t)PP_SCTP_PROBE_MAX) & ~(size_t)3;
+	pp_sctp_pmtu_stop(s);
+	/* A new path (another candidate pair) starts at the base again: the
+	 * old path's size says nothing about it. */
+	if (pp_sctp_pmtu_current(s) != base)
+		pp_sctp_pmtu_apply(s, base);
+	s->pmtu.limit = max_packet > base ? max_packet : 0;
+	s->pmtu.next = 0;
+	s->pmtu.research_at = 0;
+	if (s->pmtu.limit)
+		pp_sctp_pmtu_arm(s, 0);
+}
+
+size_t pp_sctp_path_packet(const struct pp_sctp *s)
+{
+	return s->pmtu.current ? s->pmtu.current : pp_sctp_pmtu_base(s);
+}
+
+/* From the output hook, on the owner thread: every packet after INIT
+ * carries the peer's verification tag, except an ABORT or SHUTDOWN
+ * COMPLETE with the T bit (tag reflected). */
+void pp_sctp_pmtu_note_output(struct pp_sctp *s, const uint8_t *pkt, size_t len)
+{
+	if (s->pmtu.vtag_known || len < PP_SCTP_HEADER_LEN + 4)
+		return;
+	if (pkt[12] == 1 || pkt[12] == 6 || pkt[12] == 14) /* INIT, ABORT, SHUTDOWN COMPLETE */
+		return;
+	s->pmtu.vtag = ((uint32_t)pkt[4] << 24) | ((uint32_t)pkt[5] << 16) |
+	               ((uint32_t)pkt[6] << 8) | pkt[7];
+	s->pmtu.vtag_known = true;
+}
+
+/* From pp_sctp_feed() with a packet whose CRC32c is good: true when it was
+ * only the answer to a probe (not for usrsctp). */
+bool pp_sctp_pmtu_input(struct pp_sctp *s, const uint8_t *pkt, size_t len)
+{
+	uint8_t token[PP_SCTP_PROBE_TOKEN];
+	bool alone = false;
+
+	if (!s->pmtu.limit || pp_sctp_probe_ack_find(pkt, len, token, &alone) != 1)
+		return false;
+	/* Acted on from the timer: this may run inside usrsctp (an in-memory
+	 * link feeds one association from the other's output). */
+	if (s->pmtu.probe && !s->pmtu.answered && memcmp(token, s->pmtu.token, sizeof(token)) == 0) {
+		s->stats.pmtu_probes_acked++;
+		s->pmtu.answered = true;
+		pp_sctp_pmtu_arm(s, 0);
+	}
+	return alone;
+}
