@@ -124,7 +124,9 @@ static void on_data(void *user, const uint8_t *data, size_t len)
 	g_atomic_int_inc(&p->n_rx);
 }
 
-static const struct pp_ice_callbacks cbs = { on_cand, on_state, on_data };
+static const struct pp_ice_callbacks cbs = {
+	.on_local_candidate = on_cand, .on_state = on_state, .on_data = on_data,
+};
 
 /* ---- a small mDNS responder (as a browser's host would run) ---- */
 

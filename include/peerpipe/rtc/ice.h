@@ -80,6 +80,8 @@ struct pp_ice_callbacks {
 	void (*on_state)(void *user, enum pp_ice_state state);
 	/* One datagram from the peer. */
 	void (*on_data)(void *user, const uint8_t *data, size_t len);
+	/* The selected pair changed (a new path; may be NULL). */
+	void (*on_selected_pair)(void *user);
 };
 
 struct pp_ice;
@@ -133,6 +135,12 @@ int pp_ice_send_batch(struct pp_ice *ice, const struct iovec *dgrams, size_t n);
  * back to the loop: the new candidates trickle out from there, and a peer
  * drops candidates whose ufrag is not the one it knows. */
 int pp_ice_restart(struct pp_ice *ice);
+/* The largest UDP payload the selected pair's route takes without
+ * fragmentation (its MTU less IP and UDP headers), for path MTU probing;
+ * 0 when unknown or when the pair is not plain UDP from our own socket
+ * (TURN, ICE-TCP). Also makes that socket send with DF and never
+ * fragment (IP_PMTUDISC_PROBE), so an oversize probe is lost, not cut. */
+size_t pp_ice_path_datagram_max(struct pp_ice *ice);
 /* Releases TURN allocations and sockets asynchronously, then
  * on_state(PP_ICE_CLOSED). No other callback after this call. */
 void pp_ice_close(struct pp_ice *ice);

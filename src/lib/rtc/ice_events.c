@@ -18,6 +18,7 @@ enum pp_ice_ev_kind {
 	PP_ICE_EV_CAND,
 	PP_ICE_EV_EOC,
 	PP_ICE_EV_STATE,
+	PP_ICE_EV_PAIR,
 };
 
 struct pp_ice_event {
@@ -49,6 +50,10 @@ static bool pp_ice_deliver(struct pp_ice *ice, const struct pp_ice_event *ev)
 	case PP_ICE_EV_STATE:
 		if (ice->cb.on_state)
 			ice->cb.on_state(ice->user, ev->state);
+		break;
+	case PP_ICE_EV_PAIR:
+		if (ice->cb.on_selected_pair)
+			ice->cb.on_selected_pair(ice->user);
 		break;
 	}
 	return pp_ice_callback_done(ice);
@@ -216,6 +221,7 @@ static void pp_ice_on_selected(NiceAgent *agent, guint stream, guint comp,
 	if (l->transport == NICE_CANDIDATE_TRANSPORT_UDP)
 		pp_ice_grow_buffers(ice, stream, comp);
 	pp_ice_batch_select(ice, l, r);
+	pp_ice_queue(ice, PP_ICE_EV_PAIR, 0, NULL);
 }
 
 void pp_ice_recv(NiceAgent *agent, guint stream, guint comp, guint len,

@@ -181,7 +181,9 @@ static void on_data(void *user, const uint8_t *data, size_t len)
 	}
 }
 
-static const struct pp_ice_callbacks cbs = { on_cand, on_state, on_data };
+static const struct pp_ice_callbacks cbs = {
+	.on_local_candidate = on_cand, .on_state = on_state, .on_data = on_data,
+};
 
 static void side_init(struct side *s, const char *name, bool controlling,
                       GMainContext *c, const struct pp_ice_config *extra)
