@@ -160,6 +160,10 @@ enum pp_dtls_role pp_dtls_role(const struct pp_dtls *d);
 /* Largest pp_dtls_send() whose datagram fits the MTU with the negotiated
  * cipher (a worst-case figure before CONNECTED). */
 size_t pp_dtls_data_mtu(const struct pp_dtls *d);
+/* Bytes a record adds to what is sent (header, nonce, tag): a datagram
+ * of n bytes carries n - overhead. Records larger than the MTU are sent
+ * alone in one datagram (path MTU probes, a raised SCTP packet size). */
+size_t pp_dtls_record_overhead(const struct pp_dtls *d);
 /* The negotiated cipher suite's OpenSSL name, or "" before CONNECTED. */
 const char *pp_dtls_cipher(const struct pp_dtls *d);
 

@@ -92,6 +92,10 @@ struct pp_peer_config {
 	 * instead of FAILED (see the top). */
 	bool ice_restart_ok;
 	uint32_t ice_restart_timeout_ms;   /* 0: PP_PEER_RESTART_TIMEOUT_MS */
+	/* Largest UDP datagram sent. 0: as large as the selected pair's path
+	 * is found to carry (probed: pp_sctp_set_path_limit; plain UDP pairs
+	 * only, TURN stays at 1,200). 1200: never above the base size. */
+	size_t max_datagram;
 };
 
 #define PP_PEER_RESTART_TIMEOUT_MS 20000
@@ -113,6 +117,9 @@ struct pp_peer *pp_peer_new(GMainContext *ctx, const struct pp_peer_config *cfg,
 void pp_peer_free(struct pp_peer *p);
 
 int pp_peer_create_offer(struct pp_peer *p);
+/* The largest SCTP packet sent now (grows once a path MTU probe is
+ * answered; see max_datagram); 0 before the association exists. */
+size_t pp_peer_path_packet(const struct pp_peer *p);
 /* type "offer" or "answer"; an offer makes the answer at once. */
 int pp_peer_set_remote_description(struct pp_peer *p, const char *type, const char *sdp, size_t len);
 /* "candidate:..." (with or without "a="), or NULL for end of candidates. */

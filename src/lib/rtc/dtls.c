@@ -344,6 +344,11 @@ size_t pp_dtls_data_mtu(const struct pp_dtls *d)
 	return n ? n : d->mtu - PP_DTLS_RECORD_HEADER - PP_DTLS_AEAD_MIN;
 }
 
+size_t pp_dtls_record_overhead(const struct pp_dtls *d)
+{
+	return d->mtu - pp_dtls_data_mtu(d);
+}
+
 const char *pp_dtls_cipher(const struct pp_dtls *d)
 {
 	const char *name = NULL;

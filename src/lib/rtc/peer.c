@@ -45,15 +45,39 @@ static int pp_peer_sctp_send(void *user, const uint8_t *data, size_t len)
 	return p->dtls ? pp_dtls_send(p->dtls, data, len) : PP_ERR_STATE;
 }
 
+/* The association searches for the largest packet the selected pair's
+ * path carries in one DTLS record (sctp_pmtu.c); again at every new pair. */
+static void pp_peer_path_mtu(struct pp_peer *p)
+{
+	size_t dg, ovh, max = 0;
+
+	if (!p->sctp || !p->dtls || !p->ice || pp_sctp_get_state(p->sctp) != PP_SCTP_CONNECTED)
+		return;
+	dg = pp_ice_path_datagram_max(p->ice);
+	if (p->cfg.max_datagram)
+		dg = MIN(dg, p->cfg.max_datagram);
+	ovh = pp_dtls_record_overhead(p->dtls);
+	if (dg > ovh)
+		max = MIN(dg - ovh, (size_t)PP_DTLS_SEND_MAX);
+	pp_sctp_set_path_limit(p->sctp, max);
+}
+
+size_t pp_peer_path_packet(const struct pp_peer *p)
+{
+	return p->sctp ? pp_sctp_path_packet(p->sctp) : 0;
+}
+
 static void pp_peer_sctp_state(void *user, enum pp_sctp_state st)
 {
 	struct pp_peer *p = user;
-	if (st == PP_SCTP_CONNECTED)
+	if (st == PP_SCTP_CONNECTED) {
+		pp_peer_path_mtu(p);
 		pp_peer_set_state(p, PP_PEER_CONNECTED, NULL);
-	else if (st == PP_SCTP_FAILED)
+	} else if (st == PP_SCTP_FAILED) {
 		pp_peer_set_state(p, PP_PEER_FAILED, "SCTP association failed");
-	else if (st == PP_SCTP_CLOSED)
+	} else if (st == PP_SCTP_CLOSED) {
 		pp_peer_set_state(p, PP_PEER_CLOSED, "SCTP association closed");
+	}
 	/* The association is done (either way): now DTLS may say goodbye. */
 	if ((st == PP_SCTP_CLOSED || st == PP_SCTP_FAILED) && p->closing && p->dtls)
 		pp_dtls_close(p->dtls);
@@ -212,10 +236,16 @@ static void pp_peer_ice_data(void *user, const uint8_t *data, size_t len)
 		pp_dtls_feed_coalesced(p->dtls, data, len); /* one datagram, or records back to back */
 }
 
+static void pp_peer_ice_pair(void *user)
+{
+	pp_peer_path_mtu(user);
+}
+
 static const struct pp_ice_callbacks pp_peer_ice_cb = {
 	.on_local_candidate = pp_peer_ice_candidate,
 	.on_state = pp_peer_ice_state,
 	.on_data = pp_peer_ice_data,
+	.on_selected_pair = pp_peer_ice_pair,
 };
 
 static int pp_peer_start_ice(struct pp_peer *p)
