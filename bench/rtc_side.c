@@ -211,12 +211,15 @@ static const struct pp_peer_callbacks side_cb = {
 	.on_buffered_amount_low = on_low,
 };
 
+size_t rtc_max_datagram;
+
 static struct pp_peer *side_peer(struct side *s, const struct pp_identity *me,
                                  const struct pp_fingerprint *pin)
 {
 	struct pp_peer_config cfg = {
 		.identity = me, .pins = pin, .n_pins = 1,
 		.local_addresses = loopback, .n_local_addresses = 1,
+		.max_datagram = rtc_max_datagram,
 	};
 	s->pc = pp_peer_new(s->ctx, &cfg, &side_cb, s);
 	return s->pc;
@@ -317,6 +320,7 @@ int rtc_bulk_in_process(size_t bytes, size_t msg, struct rtc_bulk *out)
 	EVP_DigestFinal_ex(a.hash, da, NULL);
 	EVP_DigestFinal_ex(b.hash, db, NULL);
 	out->hash_ok = memcmp(da, db, 32) == 0;
+	out->packet = pp_peer_path_packet(a.pc);
 	out->bytes = (double)bytes;
 	out->seconds = (double)(b.t_last - a.t_first) / 1e6;
 	rc = 0;
@@ -435,6 +439,7 @@ int rtc_bulk_two_processes(size_t bytes, size_t msg, struct rtc_bulk *out)
 	out->hash_ok = strncmp(hrec, hex, 64) == 0;
 	out->sender_cpu_s = strtod(hrec + 65, NULL);
 	out->receiver_cpu_s = cpu_self() - cpu0;
+	out->packet = pp_peer_path_packet(b.pc);
 	out->bytes = (double)bytes;
 	out->seconds = (double)(b.t_last - t_first) / 1e6;
 	rc = 0;

@@ -21,8 +21,12 @@ struct rtc_bulk {
 	double sender_cpu_s;  /* two-process mode: the sender process's CPU */
 	double receiver_cpu_s; /* two-process mode: this (receiving) process's CPU */
 	bool hash_ok;
+	size_t packet;        /* SCTP packet size in use at the end (receiver's side) */
 	char error[128];
 };
+
+/* pp_peer_config.max_datagram of every peer made here (0: probed). */
+extern size_t rtc_max_datagram;
 
 void rtc_ids_init(struct rtc_ids *ids);
 void rtc_ids_free(struct rtc_ids *ids);
