@@ -137,8 +137,9 @@ int pp_ice_send_batch(struct pp_ice *ice, const struct iovec *dgrams, size_t n);
 int pp_ice_restart(struct pp_ice *ice);
 /* The largest UDP payload the selected pair's route takes without
  * fragmentation (its MTU less IP and UDP headers), for path MTU probing;
- * 0 when unknown or when the pair is not plain UDP from our own socket
- * (TURN, ICE-TCP). Also makes that socket send with DF and never
+ * 0 when unknown, when the remote address is behind a router (only this
+ * host and directly attached links qualify: see ice_route.c), or when the
+ * pair is not plain UDP from our own socket (TURN, ICE-TCP). Also makes that socket send with DF and never
  * fragment (IP_PMTUDISC_PROBE), so an oversize probe is lost, not cut. */
 size_t pp_ice_path_datagram_max(struct pp_ice *ice);
 /* Releases TURN allocations and sockets asynchronously, then

@@ -24,7 +24,6 @@
 #include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #ifndef SOL_UDP
 #define SOL_UDP 17
@@ -159,53 +158,4 @@ int pp_ice_send_batch(struct pp_ice *ice, const struct iovec *dg, size_t n)
 	if (sock)
 		g_object_unref(sock);
 	return 0;
-}
-
-/* The route's MTU to the selected pair's remote address, from a UDP socket
- * connected to it (the kernel's route and PMTU cache; no packet is sent). */
-static size_t pp_ice_route_mtu(const struct sockaddr_storage *to, socklen_t len)
-{
-	bool v6 = to->ss_family == AF_INET6;
-	int fd = socket(to->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), mtu = 0;
-	socklen_t ml = sizeof(mtu);
-
-	if (fd < 0)
-		return 0;
-	if (connect(fd, (const struct sockaddr *)to, len) < 0 ||
-	    getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU, &mtu, &ml) < 0)
-		mtu = 0;
-	close(fd);
-	return mtu > 0 ? (size_t)mtu : 0;
-}
-
-size_t pp_ice_path_datagram_max(struct pp_ice *ice)
-{
-	size_t mtu, headers;
-	GSocket *sock;
-	int probe, rc;
-
-	if (!ice->direct || ice->closing)
-		return 0;
-	sock = nice_agent_get_selected_socket(ice->agent, ice->stream, 1);
-	if (!sock)
-		return 0;
-	/* Probes must arrive whole or not at all: DF set, and no local
-	 * fragmentation by a cached path MTU either. */
-	if (ice->direct_to.ss_family == AF_INET6) {
-		probe = IPV6_PMTUDISC_PROBE;
-		rc = setsockopt(g_socket_get_fd(sock), IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe, sizeof(probe));
-		headers = 40 + 8;
-	} else {
-		probe = IP_PMTUDISC_PROBE;
-		rc = setsockopt(g_socket_get_fd(sock), IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe));
-		headers = 20 + 8;
-	}
-	g_object_unref(sock);
-	if (rc < 0) {
-		pp_log(PP_LOG_DEBUG, ice->peer, "ice: cannot set DF on the selected socket (%s)",
-		       g_strerror(errno));
-		return 0;
-	}
-	mtu = pp_ice_route_mtu(&ice->direct_to, ice->direct_to_len);
-	return mtu > headers ? MIN(mtu - headers, (size_t)PP_ICE_DATAGRAM_MAX) : 0;
 }

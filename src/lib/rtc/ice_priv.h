@@ -149,6 +149,12 @@ bool pp_ice_callback_done(struct pp_ice *ice);
 /* ice_batch.c: the selected pair changed (local, remote). */
 void pp_ice_batch_select(struct pp_ice *ice, NiceCandidate *l, NiceCandidate *r);
 
+/* ice_route.c: the route's MTU to an address (0: unknown); whether it is
+ * this host or on a directly attached link (1), behind a router (0), or
+ * unknown (-1). */
+size_t pp_ice_route_mtu(const struct sockaddr_storage *to, socklen_t len);
+int pp_ice_route_direct(const struct sockaddr_storage *to);
+
 /* ice_events.c */
 void pp_ice_connect_signals(struct pp_ice *ice);
 void pp_ice_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar *buf,
