@@ -12,15 +12,20 @@
  * small HEARTBEAT ACK. The largest size answered becomes the path MTU of
  * the association's one address (SCTP_PEER_ADDR_PARAMS).
  *
- * usrsctp never raises an association's fragmentation point after setup:
- * DATA chunks stay cut for the base size, and a larger path MTU lets it
- * put several of them in one packet. That is what costs: one DTLS record,
- * one datagram and one SACK per packet. It is also what makes going back
- * safe: every queued chunk still fits the base. The size in use is probed
- * again every pmtu_confirm_ms (10 s); three probes lost (the path shrank: a
- * black hole) and the association is back at the base and searches
- * again. A search that stopped below the limit is tried again after
- * PP_SCTP_RESEARCH_MS. Every send happens from the timer on the
+ * usrsctp never raises an association's fragmentation point after setup,
+ * but it fills packets up to the path MTU: several DATA chunks in one
+ * packet, and a pending piece of a message that fits goes whole into one
+ * chunk of up to that size. That is what costs: one DTLS record, one
+ * datagram and one SACK per packet. It is also why a larger size is only
+ * used where the path cannot shrink under it (the peer layer asks for it
+ * only on a path to this host or a directly attached link): a DATA chunk
+ * is never cut again, so one built for 16 KiB stays 16 KiB. The size in
+ * use is still probed again every pmtu_confirm_ms (10 s); three probes
+ * lost (a black hole: a link's MTU lowered) and new packets go back to
+ * the base and the search starts again, while chunks already built larger
+ * are retransmitted as they are until the association gives up (the
+ * tunnel then reconnects). A search that stopped below the limit is tried
+ * again after PP_SCTP_RESEARCH_MS. Every send happens from the timer on the
  * association's context, never inside usrsctp. */
 #include "sctp_priv.h"
 
@@ -202,7 +207,8 @@ static gboolean pp_sctp_pmtu_tick(gpointer data)
 	if (!s->pmtu.limit)
 		return G_SOURCE_REMOVE;
 	if (s->state != PP_SCTP_CONNECTED || !s->pmtu.vtag_known) {
-		if (s->state == PP_SCTP_CONNECTING || s->state == PP_SCTP_CONNECTED)
+		if (s->state == PP_SCTP_NEW || s->state == PP_SCTP_CONNECTING ||
+		    s->state == PP_SCTP_CONNECTED)
 			pp_sctp_pmtu_arm(s, s->cfg.pmtu_probe_ms);
 		return G_SOURCE_REMOVE;
 	}

@@ -46,11 +46,13 @@ static uint16_t pp_get16(const uint8_t *p)
 size_t pp_sctp_probe_build(uint8_t *out, size_t size, uint16_t sport, uint16_t dport,
                            uint32_t vtag, const uint8_t token[PP_SCTP_PROBE_TOKEN])
 {
-	uint8_t *hb = out + PP_SCTP_HEADER_LEN, *pad = hb + PP_SCTP_HB_CHUNK_LEN;
+	uint8_t *hb, *pad;
 	size_t pad_len;
 
 	if (size % 4 || size < PP_SCTP_PROBE_MIN || size > PP_SCTP_PROBE_MAX)
 		return 0;
+	hb = out + PP_SCTP_HEADER_LEN;
+	pad = hb + PP_SCTP_HB_CHUNK_LEN;
 	memset(out, 0, size);
 	pp_put16(out, sport);
 	pp_put16(out + 2, dport);
