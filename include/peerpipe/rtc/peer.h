@@ -92,9 +92,14 @@ struct pp_peer_config {
 	 * instead of FAILED (see the top). */
 	bool ice_restart_ok;
 	uint32_t ice_restart_timeout_ms;   /* 0: PP_PEER_RESTART_TIMEOUT_MS */
-	/* Largest UDP datagram sent. 0: as large as the selected pair's path
-	 * is found to carry (probed: pp_sctp_set_path_limit; plain UDP pairs
-	 * only, TURN stays at 1,200). 1200: never above the base size. */
+	/* Largest UDP datagram to send. 0 (the default) or up to 1200: the
+	 * 1,200-byte base, as every WebRTC stack. More only towards a peer
+	 * known to take such datagrams (Chromium fails the connection on a
+	 * 16 KiB DTLS record: never for a browser): the SCTP association then
+	 * probes for the largest size the path carries, on a path to this
+	 * host or a directly attached link (see pp_sctp_set_path_limit,
+	 * pp_ice_path_datagram_max). pp_peer_set_max_datagram() sets it later,
+	 * once the peer has said so (the tunnel's HELLO). */
 	size_t max_datagram;
 };
 
@@ -120,6 +125,9 @@ int pp_peer_create_offer(struct pp_peer *p);
 /* The largest SCTP packet sent now (grows once a path MTU probe is
  * answered; see max_datagram); 0 before the association exists. */
 size_t pp_peer_path_packet(const struct pp_peer *p);
+/* Changes max_datagram (capped at PP_DTLS_DATAGRAM_MAX) and searches the
+ * path again. */
+void pp_peer_set_max_datagram(struct pp_peer *p, size_t max_datagram);
 /* type "offer" or "answer"; an offer makes the answer at once. */
 int pp_peer_set_remote_description(struct pp_peer *p, const char *type, const char *sdp, size_t len);
 /* "candidate:..." (with or without "a="), or NULL for end of candidates. */

@@ -46,20 +46,29 @@ static int pp_peer_sctp_send(void *user, const uint8_t *data, size_t len)
 }
 
 /* The association searches for the largest packet the selected pair's
- * path carries in one DTLS record (sctp_pmtu.c); again at every new pair. */
+ * path carries in one DTLS record (sctp_pmtu.c), when max_datagram allows
+ * more than the base; again at every new pair. */
 static void pp_peer_path_mtu(struct pp_peer *p)
 {
 	size_t dg, ovh, max = 0;
 
 	if (!p->sctp || !p->dtls || !p->ice || pp_sctp_get_state(p->sctp) != PP_SCTP_CONNECTED)
 		return;
-	dg = pp_ice_path_datagram_max(p->ice);
-	if (p->cfg.max_datagram)
-		dg = MIN(dg, p->cfg.max_datagram);
+	dg = p->cfg.max_datagram > PP_DTLS_MTU_DEFAULT ?
+	     MIN(pp_ice_path_datagram_max(p->ice), p->cfg.max_datagram) : 0;
 	ovh = pp_dtls_record_overhead(p->dtls);
 	if (dg > ovh)
 		max = MIN(dg - ovh, (size_t)PP_DTLS_SEND_MAX);
 	pp_sctp_set_path_limit(p->sctp, max);
+}
+
+void pp_peer_set_max_datagram(struct pp_peer *p, size_t max_datagram)
+{
+	max_datagram = MIN(max_datagram, (size_t)PP_DTLS_DATAGRAM_MAX);
+	if (max_datagram == p->cfg.max_datagram)
+		return;
+	p->cfg.max_datagram = max_datagram;
+	pp_peer_path_mtu(p);
 }
 
 size_t pp_peer_path_packet(const struct pp_peer *p)
