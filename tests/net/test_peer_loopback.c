@@ -11,6 +11,7 @@
 #include <string.h>
 
 static GMainContext *ctx;
+static size_t pair_max_datagram; /* pp_peer_config.max_datagram of connect_pair() */
 
 /* Side.signal: straight into the other side's peer */
 static void signal_direct(Side *from, const char *type, const char *text)
@@ -44,6 +45,7 @@ static void connect_pair(Side *a, Side *b)
 {
 	side_init(a, "offerer", b, ctx, signal_direct);
 	side_init(b, "answerer", a, ctx, signal_direct);
+	a->cfg.max_datagram = b->cfg.max_datagram = pair_max_datagram;
 	side_peer(a, pp_identity_fingerprint(b->id));
 	side_peer(b, pp_identity_fingerprint(a->id));
 	g_assert_cmpint(pp_peer_create_offer(a->pc), ==, 0);
@@ -184,10 +186,15 @@ static gboolean a_has_all(Side *a, Side *b)
 	return a->rx_bytes >= BULK_TOTAL;
 }
 
-static void test_answerer_channel_bulk(void)
+/* 100 MB from the answerer; expect_packet: the SCTP packet size both ends
+ * use at the end (1163: the base; 16320: raised by path MTU probes on
+ * 127.0.0.1, max_datagram 16384). */
+static void answerer_channel_bulk(size_t max_datagram, size_t expect_packet)
 {
 	Side a, b;
+	pair_max_datagram = max_datagram;
 	connect_pair(&a, &b);
+	pair_max_datagram = 0;
 	struct pp_sctp_channel *ch = NULL;
 	g_assert_cmpint(pp_peer_channel_open(b.pc, "bulk", "peerpipe.tcp.v1", NULL, &ch), ==, 0);
 	g_assert_cmpuint(pp_sctp_channel_id(ch) % 2, ==, 0);
@@ -214,10 +221,22 @@ static void test_answerer_channel_bulk(void)
 	EVP_DigestFinal_ex(bulk_send_hash, d1, NULL);
 	EVP_DigestFinal_ex(a.rx_hash, d2, NULL);
 	g_assert_cmpmem(d1, 32, d2, 32);
+	g_assert_cmpuint(pp_peer_path_packet(a.pc), ==, expect_packet);
+	g_assert_cmpuint(pp_peer_path_packet(b.pc), ==, expect_packet);
 	EVP_MD_CTX_free(bulk_send_hash);
 	g_free(bulk_buf);
 	side_free(&a);
 	side_free(&b);
+}
+
+static void test_answerer_channel_bulk(void)
+{
+	answerer_channel_bulk(0, 1163);
+}
+
+static void test_answerer_channel_bulk_large_packets(void)
+{
+	answerer_channel_bulk(16384, 16320);
 }
 
 int main(int argc, char **argv)
@@ -227,5 +246,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/peer/unpinned-refused", test_unpinned_refused);
 	g_test_add_func("/peer/close", test_close);
 	g_test_add_func("/peer/answerer-channel-bulk", test_answerer_channel_bulk);
+	g_test_add_func("/peer/answerer-channel-bulk-large-packets",
+	                test_answerer_channel_bulk_large_packets);
 	return side_run_tests(&ctx);
 }

@@ -46,6 +46,10 @@ static int sctp_pair_send(void *user, const uint8_t *data, size_t len)
 		pp_sctp_free(side->s); /* deferred: we are inside usrsctp */
 		side->s = NULL;
 	}
+	if (p->max_len[side->idx] && len > p->max_len[side->idx]) {
+		p->too_big[side->idx]++;
+		return 0;
+	}
 	if (p->dead || (p->loss > 0 && g_rand_double(p->rng) < p->loss)) {
 		p->lost++;
 		return 0;

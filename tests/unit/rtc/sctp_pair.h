@@ -3,7 +3,8 @@
  * side's send_packet queues a copy for the other, and an idle source on the
  * shared GMainContext feeds the queued packets in (so delivery is
  * asynchronous, like a real lower layer). The link can lose packets at
- * random or drop everything. Used by test_sctp.c and bench/sctp-bench.c. */
+ * random, drop those over a size, or drop everything. Used by test_sctp.c
+ * and bench/sctp-bench.c. */
 #ifndef PEERPIPE_TESTS_SCTP_PAIR_H
 #define PEERPIPE_TESTS_SCTP_PAIR_H
 
@@ -54,6 +55,9 @@ struct sctp_pair {
 	double loss;                /* probability a packet is lost */
 	bool dead;                  /* drop everything */
 	uint64_t lost;
+	size_t max_len[2];          /* packets side i sends larger than this are
+	                             * dropped (a path MTU); 0: no limit */
+	uint64_t too_big[2];        /* packets of side i dropped for max_len */
 };
 
 /* cfg may be NULL for defaults; the roles are set here. */

@@ -6,14 +6,13 @@
 #include "peerpipe/rtc/sctp.h"
 #include "sctp_pair.h"
 
+#include "../../../src/lib/rtc/sctp_priv.h" /* struct pp_sctp, for one known bug */
+
 #include <errno.h>
 #include <glib.h>
 #include <openssl/evp.h>
 #include <string.h>
 #include <usrsctp.h>
-
-/* The private software path, to check it against the SSE4.2 one. */
-uint32_t pp_sctp_crc32c_sw(uint32_t crc, const void *data, size_t len);
 
 static void fill(uint8_t *buf, size_t len, uint64_t seed)
 {
@@ -233,6 +232,7 @@ struct bulk {
 	uint8_t *block;
 	EVP_MD_CTX *tx, *rx;
 	unsigned low_calls;
+	bool hold;      /* no new message while set */
 };
 
 struct bulk_set {
@@ -242,7 +242,7 @@ struct bulk_set {
 
 static void bulk_pump(struct bulk *b)
 {
-	while (b->sent < b->total && pp_sctp_channel_buffered_amount(b->ch) <= b->high) {
+	while (!b->hold && b->sent < b->total && pp_sctp_channel_buffered_amount(b->ch) <= b->high) {
 		size_t n = (size_t)MIN((uint64_t)b->msg, b->total - b->sent);
 		memcpy(b->block, &b->sent, MIN(n, sizeof(b->sent))); /* every message differs */
 		EVP_DigestUpdate(b->tx, b->block, n);
@@ -283,13 +283,14 @@ static bool bulk_done(const struct bulk_set *set)
 	return true;
 }
 
-/* Runs all transfers at once from side 0 to side 1; returns the seconds. */
-static double bulk_run(struct sctp_pair *p, struct bulk *b, unsigned n)
+/* Opens the channels for transfers from side 0 to side 1; set must live
+ * until bulk_check(). bulk_pump() starts each. */
+static void bulk_setup(struct sctp_pair *p, struct bulk_set *set)
 {
-	struct bulk_set set = { b, n };
-	gint64 t0, t1;
+	struct bulk *b = set->b;
+	unsigned n = set->n;
 
-	p->side[0].test = p->side[1].test = &set;
+	p->side[0].test = p->side[1].test = set;
 	p->side[0].hooks.on_low = bulk_low;
 	p->side[1].hooks.on_message = bulk_message;
 	for (unsigned i = 0; i < n; i++) {
@@ -304,12 +305,14 @@ static double bulk_run(struct sctp_pair *p, struct bulk *b, unsigned n)
 		b[i].id = pp_sctp_channel_id(b[i].ch);
 		pp_sctp_channel_set_low_threshold(b[i].ch, 256 * 1024);
 	}
-	t0 = g_get_monotonic_time();
-	for (unsigned i = 0; i < n; i++)
-		bulk_pump(&b[i]);
-	SCTP_RUN_UNTIL(p, bulk_done(&set), 120000);
-	t1 = g_get_monotonic_time();
-	for (unsigned i = 0; i < n; i++) {
+}
+
+/* After bulk_done(): everything arrived intact. */
+static void bulk_check(struct sctp_pair *p, struct bulk_set *set)
+{
+	struct bulk *b = set->b;
+
+	for (unsigned i = 0; i < set->n; i++) {
 		uint8_t dtx[32], drx[32];
 		g_assert_cmpint(EVP_DigestFinal_ex(b[i].tx, dtx, NULL), ==, 1);
 		g_assert_cmpint(EVP_DigestFinal_ex(b[i].rx, drx, NULL), ==, 1);
@@ -323,6 +326,21 @@ static double bulk_run(struct sctp_pair *p, struct bulk *b, unsigned n)
 	}
 	p->side[0].hooks.on_low = NULL;
 	p->side[1].hooks.on_message = NULL;
+}
+
+/* Runs all transfers at once from side 0 to side 1; returns the seconds. */
+static double bulk_run(struct sctp_pair *p, struct bulk *b, unsigned n)
+{
+	struct bulk_set set = { b, n };
+	gint64 t0, t1;
+
+	bulk_setup(p, &set);
+	t0 = g_get_monotonic_time();
+	for (unsigned i = 0; i < n; i++)
+		bulk_pump(&b[i]);
+	SCTP_RUN_UNTIL(p, bulk_done(&set), 120000);
+	t1 = g_get_monotonic_time();
+	bulk_check(p, &set);
 	return (t1 - t0) / 1e6;
 }
 
@@ -795,6 +813,274 @@ static void test_free_in_callback(void)
 	sctp_pair_free(&p);
 }
 
+/* Path MTU discovery (sctp_pmtu.c) over the in-memory link. The link's
+ * max_len stands for the path's MTU; the limit given to
+ * pp_sctp_set_path_limit() for what the route claims. */
+#define PMTU_BASE 1163u /* path_mtu 1151 + the 12-byte common header */
+#define PMTU_LIMIT 16320u
+
+static struct pp_sctp_stats stats_of(const struct sctp_pair *p, int i)
+{
+	struct pp_sctp_stats st;
+
+	pp_sctp_get_stats(p->side[i].s, &st);
+	return st;
+}
+
+static size_t path_of(const struct sctp_pair *p, int i)
+{
+	return pp_sctp_path_packet(p->side[i].s);
+}
+
+static bool both_at(const struct sctp_pair *p, size_t size)
+{
+	return path_of(p, 0) == size && path_of(p, 1) == size;
+}
+
+static void pmtu_limit_both(struct sctp_pair *p, size_t limit)
+{
+	for (int i = 0; i < 2; i++)
+		pp_sctp_set_path_limit(p->side[i].s, limit);
+}
+
+/* A 4 MB transfer A->B; the packets A sent for it (the channel's open
+ * included), and the largest. */
+static uint64_t pmtu_transfer(struct sctp_pair *p, size_t *max_packet)
+{
+	struct bulk b = { .total = 4u << 20, .msg = 64 * 1024 };
+	uint64_t before = p->side[0].packets;
+
+	p->side[0].max_packet = 0;
+	bulk_run(p, &b, 1);
+	*max_packet = p->side[0].max_packet;
+	return p->side[0].packets - before;
+}
+
+/* A clean path: both sides end at the limit, and the same transfer takes
+ * far fewer packets than at the base size. */
+static void test_pmtu_raise(void)
+{
+	struct sctp_pair p;
+	struct pp_sctp_stats st;
+	uint64_t base_packets, big_packets;
+	size_t base_max, big_max;
+
+	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_connect(&p);
+	g_assert_cmpuint(path_of(&p, 0), ==, PMTU_BASE);
+	base_packets = pmtu_transfer(&p, &base_max);
+	g_assert_cmpuint(base_max, <=, PMTU_BASE);
+	for (int i = 0; i < 2; i++) {
+		st = stats_of(&p, i);
+		g_assert_cmpuint(st.pmtu_probes_sent, ==, 0);
+		g_assert_cmpuint(st.path_packet, ==, PMTU_BASE);
+	}
+	sctp_pair_free(&p);
+
+	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_connect(&p);
+	pmtu_limit_both(&p, PMTU_LIMIT);
+	SCTP_RUN_UNTIL(&p, both_at(&p, PMTU_LIMIT), 20000);
+	for (int i = 0; i < 2; i++) {
+		st = stats_of(&p, i);
+		g_assert_cmpuint(st.path_packet, ==, PMTU_LIMIT);
+		g_assert_cmpuint(st.pmtu_probes_sent, >=, 1);
+		g_assert_cmpuint(st.pmtu_probes_acked, >=, 1);
+		g_assert_cmpuint(st.pmtu_probes_acked, <=, st.pmtu_probes_sent);
+		g_assert_cmpuint(p.side[i].max_packet, ==, PMTU_LIMIT); /* the probe */
+		g_assert_cmpuint(st.bad_packets, ==, 0);
+	}
+	big_packets = pmtu_transfer(&p, &big_max);
+	g_assert_cmpuint(big_max, >, PMTU_BASE);
+	g_assert_cmpuint(big_max, <=, PMTU_LIMIT);
+	g_test_message("path MTU: 4 MB in %" G_GUINT64_FORMAT " packets of up to %zu bytes, "
+	               "%" G_GUINT64_FORMAT " of up to %zu at the base",
+	               big_packets, big_max, base_packets, base_max);
+	g_assert_cmpuint(big_packets * 4, <, base_packets);
+	g_assert_cmpint(p.side[0].state, ==, PP_SCTP_CONNECTED);
+	sctp_pair_free(&p);
+}
+
+/* The path takes 1432 bytes at most: the limit and 8912 fail after
+ * PP_SCTP_PROBE_TRIES probes each, 1432 is answered. */
+static void test_pmtu_ladder(void)
+{
+	struct pp_sctp_config c = { .pmtu_probe_ms = 20 };
+	struct sctp_pair p;
+	struct pp_sctp_stats st;
+	size_t max;
+
+	sctp_pair_init(&p, &c, &c);
+	p.max_len[0] = p.max_len[1] = 1432;
+	sctp_pair_connect(&p);
+	pmtu_limit_both(&p, PMTU_LIMIT);
+	SCTP_RUN_UNTIL(&p, both_at(&p, 1432), 20000);
+	for (int i = 0; i < 2; i++) {
+		st = stats_of(&p, i);
+		g_assert_cmpuint(p.too_big[i], ==, 2 * 3); /* 16320 and 8912, 3 tries */
+		g_assert_cmpuint(st.pmtu_probes_sent, >=, 2 * 3 + 1);
+		g_assert_cmpuint(st.pmtu_probes_acked, >=, 1);
+	}
+	pmtu_transfer(&p, &max);
+	g_assert_cmpuint(max, >, PMTU_BASE);
+	g_assert_cmpuint(max, <=, 1432);
+	for (int i = 0; i < 2; i++) {
+		g_assert_cmpuint(p.too_big[i], ==, 2 * 3); /* no data packet too big */
+		g_assert_cmpuint(path_of(&p, i), ==, 1432);
+	}
+	sctp_pair_free(&p);
+}
+
+/* Each side seen back at the base after the path shrank. */
+struct black_hole {
+	const struct sctp_pair *p;
+	bool fell[2];
+};
+
+static bool black_hole_seen(struct black_hole *w)
+{
+	for (int i = 0; i < 2; i++)
+		if (path_of(w->p, i) == PMTU_BASE)
+			w->fell[i] = true;
+	return w->fell[0] && w->fell[1];
+}
+
+/* Settled at the limit with a transfer under way, the path shrinks to
+ * 1432 between two messages (nothing in flight): the confirmation fails,
+ * both sides go back to the base, search again (limit - 4 and 8912 fail)
+ * and settle at 1432, and the transfer goes on intact. */
+static void test_pmtu_black_hole(void)
+{
+	struct pp_sctp_config c = { .pmtu_probe_ms = 20, .pmtu_confirm_ms = 200 };
+	struct sctp_pair p;
+	struct bulk b = { .total = 8u << 20, .msg = 64 * 1024 };
+	struct bulk_set set = { &b, 1 };
+	struct black_hole w = { .p = &p };
+	uint64_t probes[2];
+
+	sctp_pair_init(&p, &c, &c);
+	sctp_pair_connect(&p);
+	pmtu_limit_both(&p, PMTU_LIMIT);
+	SCTP_RUN_UNTIL(&p, both_at(&p, PMTU_LIMIT), 20000);
+	bulk_setup(&p, &set);
+	bulk_pump(&b);
+	SCTP_RUN_UNTIL(&p, b.received >= 512 * 1024, 20000);
+	b.hold = true;
+	SCTP_RUN_UNTIL(&p, b.received == b.sent && pp_sctp_channel_buffered_amount(b.ch) == 0,
+	               20000);
+	g_assert_cmpuint(b.sent, <, b.total);
+	for (int i = 0; i < 2; i++) {
+		p.max_len[i] = 1432;
+		probes[i] = stats_of(&p, i).pmtu_probes_sent;
+	}
+	SCTP_RUN_UNTIL(&p, black_hole_seen(&w), 20000);
+	b.hold = false;
+	bulk_pump(&b);
+	SCTP_RUN_UNTIL(&p, both_at(&p, 1432) && bulk_done(&set), 60000);
+	bulk_check(&p, &set);
+	for (int i = 0; i < 2; i++) {
+		struct pp_sctp_stats st = stats_of(&p, i);
+		/* 3 confirmations of 16320, 3 of 16316 and of 8912, 1432 */
+		g_assert_cmpuint(st.pmtu_probes_sent - probes[i], >=, 3 + 3 + 3 + 1);
+		g_assert_cmpuint(p.too_big[i], >=, 3 + 3 + 3);
+		g_assert_cmpint(p.side[i].state, ==, PP_SCTP_CONNECTED);
+	}
+	sctp_pair_free(&p);
+}
+
+/* A limit of 0 after a raise: back to the base at once, no more probes,
+ * no packet above the base. A new limit searches again. */
+static void test_pmtu_reset(void)
+{
+	struct pp_sctp_config c = { .pmtu_probe_ms = 20, .pmtu_confirm_ms = 50 };
+	struct sctp_pair p;
+	struct pp_sctp_stats st;
+	uint64_t probes;
+	size_t max;
+
+	sctp_pair_init(&p, &c, &c);
+	sctp_pair_connect(&p);
+	pmtu_limit_both(&p, PMTU_LIMIT);
+	SCTP_RUN_UNTIL(&p, both_at(&p, PMTU_LIMIT), 20000);
+	pp_sctp_set_path_limit(p.side[0].s, 0);
+	g_assert_cmpuint(path_of(&p, 0), ==, PMTU_BASE);
+	st = stats_of(&p, 0);
+	g_assert_cmpuint(st.path_packet, ==, PMTU_BASE);
+	probes = st.pmtu_probes_sent;
+	pmtu_transfer(&p, &max);
+	g_assert_cmpuint(max, <=, PMTU_BASE);
+	sctp_pair_run_for(&p, 200); /* several confirmation periods */
+	g_assert_cmpuint(stats_of(&p, 0).pmtu_probes_sent, ==, probes);
+	g_assert_cmpuint(path_of(&p, 1), ==, PMTU_LIMIT); /* B's own path stays */
+
+	pp_sctp_set_path_limit(p.side[0].s, PMTU_LIMIT);
+	SCTP_RUN_UNTIL(&p, path_of(&p, 0) == PMTU_LIMIT, 20000);
+	g_assert_cmpuint(stats_of(&p, 0).pmtu_probes_sent, >, probes);
+	/* Another path: back to the base at once, then up to its limit. */
+	pp_sctp_set_path_limit(p.side[0].s, 8000);
+	g_assert_cmpuint(path_of(&p, 0), ==, PMTU_BASE);
+	SCTP_RUN_UNTIL(&p, path_of(&p, 0) == 8000, 20000);
+	sctp_pair_free(&p);
+}
+
+/* A limit at or below the base: no probe at all, nothing above the base. */
+static void test_pmtu_no_probe(void)
+{
+	static const size_t limits[] = { 0, 1, 64, 1160, PMTU_BASE - 1, PMTU_BASE };
+	struct pp_sctp_config c = { .pmtu_probe_ms = 20, .pmtu_confirm_ms = 50 };
+	struct pp_sctp_config big = { .pmtu_probe_ms = 20, .pmtu_confirm_ms = 50,
+	                              .path_mtu = 1400 };
+	struct sctp_pair p;
+	size_t max;
+
+	pp_sctp_set_path_limit(NULL, PMTU_LIMIT);
+	sctp_pair_init(&p, &c, &c);
+	sctp_pair_connect(&p);
+	for (size_t k = 0; k < G_N_ELEMENTS(limits); k++) {
+		pmtu_limit_both(&p, limits[k]);
+		sctp_pair_run_for(&p, 100);
+		for (int i = 0; i < 2; i++) {
+			g_assert_cmpuint(stats_of(&p, i).pmtu_probes_sent, ==, 0);
+			g_assert_cmpuint(path_of(&p, i), ==, PMTU_BASE);
+		}
+	}
+	pmtu_transfer(&p, &max);
+	g_assert_cmpuint(max, <=, PMTU_BASE);
+	g_assert_cmpuint(p.side[1].max_packet, <=, PMTU_BASE);
+	g_assert_cmpuint(stats_of(&p, 0).pmtu_probes_sent, ==, 0);
+	sctp_pair_free(&p);
+
+	/* A larger base (1412): 1412 is no limit, 1432 gives one probe. */
+	sctp_pair_init(&p, &big, &big);
+	sctp_pair_connect(&p);
+	g_assert_cmpuint(path_of(&p, 0), ==, 1412);
+	pmtu_limit_both(&p, 1412);
+	sctp_pair_run_for(&p, 100);
+	g_assert_cmpuint(stats_of(&p, 0).pmtu_probes_sent, ==, 0);
+	g_assert_cmpuint(p.side[0].max_packet, <=, 1412);
+	pmtu_limit_both(&p, 1432);
+	SCTP_RUN_UNTIL(&p, both_at(&p, 1432), 20000);
+	g_assert_cmpuint(stats_of(&p, 0).pmtu_probes_sent, >=, 1);
+	g_assert_cmpuint(p.side[0].max_packet, ==, 1432);
+	sctp_pair_free(&p);
+}
+
+/* The limit given before pp_sctp_connect(), with the context run in
+ * between: the search starts once the association is up (the timer
+ * waits while it is NEW). */
+static void test_pmtu_before_connect(void)
+{
+	struct pp_sctp_config c = { .pmtu_probe_ms = 20 };
+	struct sctp_pair p;
+
+	sctp_pair_init(&p, &c, &c);
+	pmtu_limit_both(&p, PMTU_LIMIT);
+	sctp_pair_run_for(&p, 50);
+	sctp_pair_connect(&p);
+	SCTP_RUN_UNTIL(&p, both_at(&p, PMTU_LIMIT), 20000);
+	sctp_pair_free(&p);
+}
+
 /* usrsctp is finished once no association is left, and comes back. */
 static void test_library_lifecycle(void)
 {
@@ -838,6 +1124,12 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/peer_gone", test_peer_gone);
 	g_test_add_func("/sctp/shutdown", test_shutdown);
 	g_test_add_func("/sctp/free_in_callback", test_free_in_callback);
+	g_test_add_func("/sctp/pmtu_raise", test_pmtu_raise);
+	g_test_add_func("/sctp/pmtu_ladder", test_pmtu_ladder);
+	g_test_add_func("/sctp/pmtu_black_hole", test_pmtu_black_hole);
+	g_test_add_func("/sctp/pmtu_reset", test_pmtu_reset);
+	g_test_add_func("/sctp/pmtu_no_probe", test_pmtu_no_probe);
+	g_test_add_func("/sctp/pmtu_before_connect", test_pmtu_before_connect);
 	g_test_add_func("/sctp/library_lifecycle", test_library_lifecycle);
 	return g_test_run();
 }
