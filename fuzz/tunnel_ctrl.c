@@ -14,7 +14,7 @@ static char *rebuild(const struct pp_ctrl_msg *m)
 {
 	switch (m->type) {
 	case PP_CTRL_HELLO:
-		return pp_ctrl_build_hello(m->role, m->agent, m->formats, m->version);
+		return pp_ctrl_build_hello(m->role, m->agent, m->formats, m->version, m->max_datagram);
 	case PP_CTRL_SERVICES:
 		return pp_ctrl_build_services(m->services, m->n_services);
 	case PP_CTRL_ALERT:

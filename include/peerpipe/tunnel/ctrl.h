@@ -33,6 +33,8 @@
 #define PP_CTRL_PROTO_MAX 16        /* service proto: same charset, "tcp" */
 #define PP_CTRL_DESCRIPTION_MAX 256
 #define PP_CTRL_AGENT_MAX 128
+#define PP_CTRL_MAX_DATAGRAM_MIN 1200 /* HELLO "max_datagram" range */
+#define PP_CTRL_MAX_DATAGRAM_MAX 65507
 #define PP_CTRL_VERSION_MAX 16      /* 1..16 of [A-Za-z0-9._-] */
 #define PP_CTRL_COMPRESSION_MAX 8   /* entries; unknown names are ignored */
 #define PP_CTRL_REASON_MAX 256
@@ -80,6 +82,7 @@ struct pp_ctrl_msg {
 	char *agent;
 	enum pp_role role;
 	unsigned formats;  /* PP_FRAME_FMT_* listed in "compression" */
+	uint32_t max_datagram; /* "max_datagram" (PeerPipe extension); 0: absent */
 	/* SERVICES */
 	struct pp_ctrl_service *services;
 	size_t n_services;
@@ -115,8 +118,13 @@ const char *pp_tunnel_version_name(enum pp_tunnel_version v); /* "1.0" / "1.1-G"
  * is invalid (a bad name, role, version or action, text that is not
  * UTF-8) or memory runs out. Free text over its limit is cut at a
  * character boundary, so what we send always passes the peer's limits. */
+/* max_datagram: the largest UDP datagram this end's data-channel stack
+ * takes (PP_CTRL_MAX_DATAGRAM_MIN..MAX), 0 to leave the field out. Peers
+ * that know it may then send datagrams above 1,200 bytes where the path
+ * carries them (pp_peer_set_max_datagram); others ignore it (tunnel.md:
+ * unknown fields are ignored). */
 char *pp_ctrl_build_hello(enum pp_role role, const char *agent, unsigned formats,
-                          const char *version);
+                          const char *version, uint32_t max_datagram);
 char *pp_ctrl_build_services(const struct pp_ctrl_service *services, size_t n);
 char *pp_ctrl_build_alert(const char *stream, uint32_t signature_id,
                           const char *signature, enum pp_ctrl_action action);

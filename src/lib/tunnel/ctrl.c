@@ -117,6 +117,13 @@ static const char *pp_ctrl_hello(json_t *o, struct pp_ctrl_msg *m)
 		return r;
 	if (!json_is_string(role) || pp_role_parse(json_string_value(role), &m->role) < 0)
 		return "\"role\" must be \"gateway\" or \"desktop\"";
+	if (json_object_get(o, "max_datagram")) {
+		json_t *md = json_object_get(o, "max_datagram");
+		if (!json_is_integer(md) || json_integer_value(md) < PP_CTRL_MAX_DATAGRAM_MIN ||
+		    json_integer_value(md) > PP_CTRL_MAX_DATAGRAM_MAX)
+			return "\"max_datagram\" must be an integer 1200..65507";
+		m->max_datagram = (uint32_t)json_integer_value(md);
+	}
 	return pp_ctrl_formats(json_object_get(o, "compression"), &m->formats);
 }
 

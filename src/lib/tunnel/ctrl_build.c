@@ -74,15 +74,19 @@ fail:
 }
 
 char *pp_ctrl_build_hello(enum pp_role role, const char *agent, unsigned formats,
-                          const char *version)
+                          const char *version, uint32_t max_datagram)
 {
-	if (role != PP_ROLE_GATEWAY && role != PP_ROLE_DESKTOP)
+	if ((role != PP_ROLE_GATEWAY && role != PP_ROLE_DESKTOP) ||
+	    (max_datagram && (max_datagram < PP_CTRL_MAX_DATAGRAM_MIN ||
+	                      max_datagram > PP_CTRL_MAX_DATAGRAM_MAX)))
 		return NULL;
 	json_t *o = pp_ctrl_new("HELLO");
 	o = pp_ctrl_put(o, "version", json_string(version ? version : "1.0"));
 	o = pp_ctrl_put(o, "agent", pp_ctrl_text(agent, PP_CTRL_AGENT_MAX));
 	o = pp_ctrl_put(o, "role", json_string(pp_role_name(role)));
 	o = pp_ctrl_put(o, "compression", pp_ctrl_formats(formats));
+	if (max_datagram)
+		o = pp_ctrl_put(o, "max_datagram", json_integer(max_datagram));
 	return pp_ctrl_finish(o);
 }
 

@@ -52,7 +52,7 @@ static void test_build_exact(void)
 {
 	struct pp_ctrl_msg m;
 
-	built(pp_ctrl_build_hello(PP_ROLE_GATEWAY, "peerpipe/0.1.0", PP_FRAME_FMT_ALL, "1.0"),
+	built(pp_ctrl_build_hello(PP_ROLE_GATEWAY, "peerpipe/0.1.0", PP_FRAME_FMT_ALL, "1.0", 0),
 	      "{\"type\":\"HELLO\",\"version\":\"1.0\",\"agent\":\"peerpipe/0.1.0\","
 	      "\"role\":\"gateway\",\"compression\":[\"zstd\",\"lz4\"]}",
 	      PP_CTRL_HELLO, &m);
@@ -61,10 +61,11 @@ static void test_build_exact(void)
 	g_assert_cmpint(m.role, ==, PP_ROLE_GATEWAY);
 	g_assert_cmpuint(m.formats, ==, PP_FRAME_FMT_ALL);
 	pp_ctrl_msg_clear(&m);
-	built(pp_ctrl_build_hello(PP_ROLE_DESKTOP, NULL, 0, "1.1-G"),
+	built(pp_ctrl_build_hello(PP_ROLE_DESKTOP, NULL, 0, "1.1-G", 16384),
 	      "{\"type\":\"HELLO\",\"version\":\"1.1-G\",\"agent\":\"\",\"role\":\"desktop\","
-	      "\"compression\":[]}", PP_CTRL_HELLO, &m);
+	      "\"compression\":[],\"max_datagram\":16384}", PP_CTRL_HELLO, &m);
 	g_assert_cmpint(m.role, ==, PP_ROLE_DESKTOP);
+	g_assert_cmpuint(m.max_datagram, ==, 16384);
 	g_assert_cmpuint(m.formats, ==, 0);
 	pp_ctrl_msg_clear(&m);
 
@@ -119,7 +120,7 @@ static void test_build_roundtrip(void)
 	      PP_CTRL_ALERT, &m);
 	g_assert_cmpuint(strlen(m.signature), ==, 511);
 	pp_ctrl_msg_clear(&m);
-	built(pp_ctrl_build_hello(PP_ROLE_DESKTOP, s->str, PP_FRAME_FMT_LZ4, NULL), NULL,
+	built(pp_ctrl_build_hello(PP_ROLE_DESKTOP, s->str, PP_FRAME_FMT_LZ4, NULL, 0), NULL,
 	      PP_CTRL_HELLO, &m);
 	g_assert_cmpuint(strlen(m.agent), ==, 127);
 	g_assert_cmpstr(m.version, ==, "1.0");
@@ -129,8 +130,10 @@ static void test_build_roundtrip(void)
 
 	/* refused arguments */
 	g_assert_null(pp_ctrl_build_denied("\xff\xfe"));
-	g_assert_null(pp_ctrl_build_hello(PP_ROLE_GATEWAY, "a", 0, "1.0 beta"));
-	g_assert_null(pp_ctrl_build_hello((enum pp_role)7, "a", 0, "1.0"));
+	g_assert_null(pp_ctrl_build_hello(PP_ROLE_GATEWAY, "a", 0, "1.0 beta", 0));
+	g_assert_null(pp_ctrl_build_hello(PP_ROLE_GATEWAY, "a", 0, "1.0", 1199));
+	g_assert_null(pp_ctrl_build_hello(PP_ROLE_GATEWAY, "a", 0, "1.0", 65508));
+	g_assert_null(pp_ctrl_build_hello((enum pp_role)7, "a", 0, "1.0", 0));
 	g_assert_null(pp_ctrl_build_alert("db#1", 1, "s", PP_CTRL_ACTION_OTHER));
 	g_assert_null(pp_ctrl_build_alert(NULL, 1, "s", PP_CTRL_ACTION_PEER_BANNED));
 	char *longstream = g_strnfill(PP_CTRL_STREAM_MAX + 1, 's');
@@ -239,6 +242,9 @@ static void test_malformed(void)
 	BAD("{\"type\":\"HELLO\",\"version\":\"1.0\"}", "\"role\"");
 	BAD("{\"type\":\"HELLO\",\"version\":\"1.0\",\"role\":\"admin\"}", "\"role\"");
 	BAD("{\"type\":\"HELLO\",\"version\":\"1.0\",\"role\":\"desktop\",\"agent\":7}", "\"agent\"");
+	BAD("{\"type\":\"HELLO\",\"version\":\"1.0\",\"role\":\"desktop\",\"max_datagram\":1199}", "\"max_datagram\"");
+	BAD("{\"type\":\"HELLO\",\"version\":\"1.0\",\"role\":\"desktop\",\"max_datagram\":\"9000\"}", "\"max_datagram\"");
+	BAD("{\"type\":\"HELLO\",\"version\":\"1.0\",\"role\":\"desktop\",\"max_datagram\":70000}", "\"max_datagram\"");
 	BAD("{\"type\":\"HELLO\",\"version\":\"1.0\",\"role\":\"desktop\",\"compression\":\"zstd\"}",
 	    "\"compression\"");
 	BAD("{\"type\":\"HELLO\",\"version\":\"1.0\",\"role\":\"desktop\",\"compression\":[1]}",
