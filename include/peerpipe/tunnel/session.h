@@ -50,6 +50,12 @@ struct pp_tsession_config {
 	 * (the one that redials); the other waits for it within pp_peer's
 	 * restart window. */
 	bool ice_restart;
+	/* Our HELLO's "max_datagram" (0: PP_DTLS_DATAGRAM_MAX; 1200 or less:
+	 * left out, 1,200-byte datagrams only). When the peer's HELLO has it
+	 * too, the smaller of the two becomes the connection's max_datagram:
+	 * larger datagrams on a path to this host or an attached link.
+	 * peer.max_datagram is not used (a peer must say it first). */
+	uint32_t max_datagram;
 };
 
 struct pp_tsession_callbacks {

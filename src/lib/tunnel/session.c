@@ -6,6 +6,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/rtc/dtls.h"
 #include "peerpipe/tunnel/ctrl.h"
 
 #include <stdlib.h>
@@ -291,6 +292,12 @@ struct pp_tsession *pp_tsession_new(GMainContext *ctx, const struct pp_tsession_
 	s->cfg.peer.log_peer = s->log_peer;
 	if (!s->cfg.hello_timeout_ms)
 		s->cfg.hello_timeout_ms = 10000;
+	if (!s->cfg.max_datagram)
+		s->cfg.max_datagram = PP_DTLS_DATAGRAM_MAX;
+	if (s->cfg.max_datagram <= PP_CTRL_MAX_DATAGRAM_MIN)
+		s->cfg.max_datagram = 0;
+	s->cfg.max_datagram = MIN(s->cfg.max_datagram, (uint32_t)PP_DTLS_DATAGRAM_MAX);
+	s->cfg.peer.max_datagram = 0; /* until the peer's HELLO says it takes more */
 	if (!s->cfg.connect_timeout_ms)
 		s->cfg.connect_timeout_ms = 30000;
 	s->streams = g_hash_table_new(NULL, NULL);

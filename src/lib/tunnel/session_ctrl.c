@@ -68,8 +68,8 @@ void pp_tsession_send_hello(struct pp_tsession *s)
 
 	if (s->hello_sent)
 		return;
-	hello = pp_ctrl_build_hello(s->cfg.is_gateway ? PP_ROLE_GATEWAY : PP_ROLE_DESKTOP, s->agent, s->cfg.our_formats,
-	                            PP_TUNNEL_VERSION);
+	hello = pp_ctrl_build_hello(s->cfg.is_gateway ? PP_ROLE_GATEWAY : PP_ROLE_DESKTOP, s->agent,
+	                            s->cfg.our_formats, PP_TUNNEL_VERSION, s->cfg.max_datagram);
 	if (!hello || pp_tsession_send_control(s, hello) < 0) {
 		free(hello);
 		pp_tsession_fail(s, "cannot send HELLO");
@@ -97,6 +97,9 @@ static void pp_tsession_on_hello(struct pp_tsession *s, const struct pp_ctrl_msg
 	s->remote_formats = m->formats & PP_FRAME_FMT_ALL;
 	s->remote_agent = g_strdup(m->agent ? m->agent : "?");
 	s->remote_gateway = m->role == PP_ROLE_GATEWAY;
+	/* Both ends take larger datagrams: the path decides (rtc/sctp_pmtu.c). */
+	if (s->cfg.max_datagram && m->max_datagram)
+		pp_peer_set_max_datagram(s->peer, MIN(s->cfg.max_datagram, m->max_datagram));
 	pp_tsession_maybe_ready(s);
 }
 
