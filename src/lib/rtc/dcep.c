@@ -1,34 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "peerpipe/rtc/dcep.h"
+#include "be.h"
 
 #include "peerpipe/error.h"
 
 #include <glib.h>
 #include <string.h>
-
-static uint16_t pp_dcep_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t pp_dcep_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void pp_dcep_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void pp_dcep_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 static bool pp_dcep_channel_ok(unsigned ch)
 {
@@ -49,7 +26,7 @@ static int pp_dcep_decode_open(const uint8_t *msg, size_t len, struct pp_dcep_op
 	unsigned ch = msg[1] & (unsigned)~PP_DCEP_UNORDERED;
 	if (!pp_dcep_channel_ok(ch))
 		return PP_ERR_INVALID;
-	size_t ll = pp_dcep_get16(msg + 8), pl = pp_dcep_get16(msg + 10);
+	size_t ll = pp_be16(msg + 8), pl = pp_be16(msg + 10);
 	if (ll > PP_DCEP_LABEL_MAX || pl > PP_DCEP_PROTOCOL_MAX)
 		return PP_ERR_TOO_BIG;
 	size_t body = len - PP_DCEP_HEADER_LEN; /* ll + pl cannot overflow */
@@ -63,8 +40,8 @@ static int pp_dcep_decode_open(const uint8_t *msg, size_t len, struct pp_dcep_op
 		return PP_ERR_INVALID;
 	o->channel = (enum pp_dcep_channel)ch;
 	o->unordered = (msg[1] & PP_DCEP_UNORDERED) != 0;
-	o->priority = pp_dcep_get16(msg + 2);
-	o->reliability = ch == PP_DCEP_RELIABLE ? 0 : pp_dcep_get32(msg + 4);
+	o->priority = pp_be16(msg + 2);
+	o->reliability = ch == PP_DCEP_RELIABLE ? 0 : pp_be32(msg + 4);
 	memcpy(o->label, label, ll);
 	o->label[ll] = '\0';
 	o->label_len = ll;
@@ -109,10 +86,10 @@ int pp_dcep_encode_open(const struct pp_dcep_open *o, uint8_t *out, size_t cap)
 		return PP_ERR_TOO_BIG;
 	out[0] = PP_DCEP_OPEN;
 	out[1] = (uint8_t)(o->channel | (o->unordered ? PP_DCEP_UNORDERED : 0));
-	pp_dcep_put16(out + 2, o->priority);
-	pp_dcep_put32(out + 4, o->channel == PP_DCEP_RELIABLE ? 0 : o->reliability);
-	pp_dcep_put16(out + 8, (uint16_t)ll);
-	pp_dcep_put16(out + 10, (uint16_t)pl);
+	pp_put_be16(out + 2, o->priority);
+	pp_put_be32(out + 4, o->channel == PP_DCEP_RELIABLE ? 0 : o->reliability);
+	pp_put_be16(out + 8, (uint16_t)ll);
+	pp_put_be16(out + 10, (uint16_t)pl);
 	memcpy(out + PP_DCEP_HEADER_LEN, o->label, ll);
 	memcpy(out + PP_DCEP_HEADER_LEN + ll, o->protocol, pl);
 	return (int)total;

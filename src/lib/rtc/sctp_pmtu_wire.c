@@ -12,6 +12,7 @@
  * no harm. Any standard peer echoes the information and skips PAD (the
  * chunk type's high bits 10: skip, do not report). */
 #include "sctp_priv.h"
+#include "be.h"
 
 #include <string.h>
 
@@ -24,25 +25,6 @@
 
 static const uint8_t pp_sctp_probe_magic[4] = { 'P', 'P', 'M', 'T' };
 
-static void pp_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void pp_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint16_t pp_get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
 size_t pp_sctp_probe_build(uint8_t *out, size_t size, uint16_t sport, uint16_t dport,
                            uint32_t vtag, const uint8_t token[PP_SCTP_PROBE_TOKEN])
 {
@@ -54,17 +36,17 @@ size_t pp_sctp_probe_build(uint8_t *out, size_t size, uint16_t sport, uint16_t d
 	hb = out + PP_SCTP_HEADER_LEN;
 	pad = hb + PP_SCTP_HB_CHUNK_LEN;
 	memset(out, 0, size);
-	pp_put16(out, sport);
-	pp_put16(out + 2, dport);
-	pp_put32(out + 4, vtag);
+	pp_put_be16(out, sport);
+	pp_put_be16(out + 2, dport);
+	pp_put_be32(out + 4, vtag);
 	hb[0] = PP_SCTP_CHUNK_HEARTBEAT;
-	pp_put16(hb + 2, PP_SCTP_HB_CHUNK_LEN);
-	pp_put16(hb + 4, PP_SCTP_PARAM_HB_INFO);
-	pp_put16(hb + 6, 4 + PP_SCTP_HB_VALUE_LEN);
+	pp_put_be16(hb + 2, PP_SCTP_HB_CHUNK_LEN);
+	pp_put_be16(hb + 4, PP_SCTP_PARAM_HB_INFO);
+	pp_put_be16(hb + 6, 4 + PP_SCTP_HB_VALUE_LEN);
 	memcpy(hb + 8, token, PP_SCTP_PROBE_TOKEN); /* value[16] (family) stays 0 */
 	pad_len = size - PP_SCTP_HEADER_LEN - PP_SCTP_HB_CHUNK_LEN;
 	pad[0] = PP_SCTP_CHUNK_PAD;
-	pp_put16(pad + 2, (uint16_t)pad_len);
+	pp_put_be16(pad + 2, (uint16_t)pad_len);
 	pp_sctp_crc32c_stamp(out, size);
 	return size;
 }
@@ -72,9 +54,9 @@ size_t pp_sctp_probe_build(uint8_t *out, size_t size, uint16_t sport, uint16_t d
 void pp_sctp_probe_token(uint8_t token[PP_SCTP_PROBE_TOKEN], uint32_t size, uint64_t nonce)
 {
 	memcpy(token, pp_sctp_probe_magic, 4);
-	pp_put32(token + 4, size);
-	pp_put32(token + 8, (uint32_t)(nonce >> 32));
-	pp_put32(token + 12, (uint32_t)nonce);
+	pp_put_be32(token + 4, size);
+	pp_put_be32(token + 8, (uint32_t)(nonce >> 32));
+	pp_put_be32(token + 12, (uint32_t)nonce);
 }
 
 int pp_sctp_probe_ack_find(const uint8_t *pkt, size_t len, uint8_t token[PP_SCTP_PROBE_TOKEN],
@@ -87,14 +69,14 @@ int pp_sctp_probe_ack_find(const uint8_t *pkt, size_t len, uint8_t token[PP_SCTP
 		return -1;
 	while (off + 4 <= len) {
 		const uint8_t *c = pkt + off;
-		size_t clen = pp_get16(c + 2);
+		size_t clen = pp_be16(c + 2);
 
 		if (clen < 4 || clen > len - off)
 			return -1; /* malformed: usrsctp decides what to do with it */
 		chunks++;
 		if (!found && c[0] == PP_SCTP_CHUNK_HEARTBEAT_ACK && clen == PP_SCTP_HB_CHUNK_LEN &&
-		    pp_get16(c + 4) == PP_SCTP_PARAM_HB_INFO &&
-		    pp_get16(c + 6) == 4 + PP_SCTP_HB_VALUE_LEN &&
+		    pp_be16(c + 4) == PP_SCTP_PARAM_HB_INFO &&
+		    pp_be16(c + 6) == 4 + PP_SCTP_HB_VALUE_LEN &&
 		    memcmp(c + 8, pp_sctp_probe_magic, 4) == 0) {
 			memcpy(token, c + 8, PP_SCTP_PROBE_TOKEN);
 			found = 1;
