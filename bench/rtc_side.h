@@ -20,7 +20,7 @@ struct rtc_bulk {
 	double setup_cpu_s;   /* CPU spent connecting (one-process mode) */
 	double sender_cpu_s;  /* two-process mode: the sender process's CPU */
 	double receiver_cpu_s; /* two-process mode: this (receiving) process's CPU */
-	bool hash_ok;
+	bool data_ok;         /* every byte received equals what was sent */
 	size_t packet;        /* SCTP packet size in use at the end (receiver's side) */
 	char error[128];
 };
