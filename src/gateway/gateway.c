@@ -252,6 +252,7 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 				.n_local_addresses = cfg->n_ice_addresses,
 			},
 			.is_gateway = true,
+			.max_datagram = (uint32_t)s->max_datagram,
 			.our_formats = PP_FRAME_FMT_ALL,
 			.compression = gw_frame_policy(cfg->compression),
 			.stream = {

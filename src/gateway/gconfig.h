@@ -64,6 +64,7 @@ struct gw_settings {
 	bool log_json;
 	char *audit_log;
 	char *ice_addresses;       /* as written; parsed into gw_config.ice_addresses */
+	int64_t max_datagram;      /* HELLO "max_datagram"; 1200: the base only */
 	char *ids;                 /* off | ids | ips */
 	char *ids_engine;          /* child | sidecar */
 	char *ids_interface;       /* ids mode: the interface towards the services */

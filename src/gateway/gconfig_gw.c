@@ -48,6 +48,7 @@ const struct pp_cfg_key gw_config_keys[] = {
 	{ "gateway", "sentinel_alerts", PP_CFG_INT, 1, 100000, "3", F(sentinel_alerts), "IDS alerts in the window that ban" },
 	{ "gateway", "ban_time", PP_CFG_DURATION, 1000, 31536000000, "1h", F(ban_time_ms), "how long a ban lasts" },
 	{ "gateway", "bans_file", PP_CFG_STRING, 1, 4096, "/var/lib/peerpipe-gateway/bans.json", F(bans_file), "where bans are kept (survive restarts)" },
+	{ "gateway", "max_datagram", PP_CFG_INT, 1200, 16384, "16384", F(max_datagram), "largest UDP datagram to a PeerPipe peer on this host or an attached link (1200: never above 1,200)" },
 	{ "gateway", "ice_addresses", PP_CFG_STRING, 1, 1024, NULL, F(ice_addresses), "IP addresses to offer as host candidates (default: every interface)" },
 };
 

@@ -101,6 +101,7 @@ static void test_defaults_and_empty_room(void)
 	g_assert_cmpint(cfg->gw.stream_buffer, ==, 256 << 10);
 	g_assert_cmpint(cfg->gw.connect_timeout_ms, ==, 5000);
 	g_assert_cmpint(cfg->gw.pending_limit, ==, 256 << 10);
+	g_assert_cmpint(cfg->gw.max_datagram, ==, 16384);
 	g_assert_cmpint(cfg->compression, ==, GW_COMPRESSION_AUTO);
 	g_assert_cmpint(cfg->log_level, ==, PP_LOG_INFO);
 	g_assert_cmpuint(cfg->n_services, ==, 0);
@@ -150,6 +151,10 @@ static void test_gateway_errors(void)
 	             "t.ini:2: [gateway] signal_url: plain ws:// needs insecure_ws = true");
 	expect_error("[gateway]\nsignal_url = https://x\ntoken_file = t\n", "t.ini:2: [gateway] signal_url: expected wss://");
 	expect_error(GWT_HEAD "max_peers = 0\n", "t.ini:4: [gateway] max_peers: 0 is out of range (1..4096)");
+	expect_error(GWT_HEAD "max_datagram = 1199\n",
+	             "t.ini:4: [gateway] max_datagram: 1199 is out of range (1200..16384)");
+	expect_error(GWT_HEAD "max_datagram = 16385\n",
+	             "t.ini:4: [gateway] max_datagram: 16385 is out of range (1200..16384)");
 	expect_error(GWT_HEAD "max_streams_per_peer = 1025\n", "t.ini:4: [gateway] max_streams_per_peer");
 	expect_error(GWT_HEAD "stream_buffer = 32MiB\n", "t.ini:4: [gateway] stream_buffer");
 	expect_error(GWT_HEAD "pending_limit = 257KiB\n", "t.ini:4: [gateway] pending_limit");
