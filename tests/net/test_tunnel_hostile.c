@@ -5,6 +5,7 @@
  * transfer both ways, completes with equal hashes, and the session stays
  * up. The messages are injected raw on the desktop's channel. */
 #include "tunnel_pair.h"
+#include "zstd_bomb.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/tunnel/ctrl.h"
@@ -77,30 +78,11 @@ static GByteArray *build_lz4_big(void)
  * so (ZSTD_compress does; a streaming encoder may not). */
 static GByteArray *zstd_bomb(uint8_t flags, bool content_size)
 {
-	const size_t n = 1 << 20;
-	void *src = g_malloc0(n);
-	size_t cap = ZSTD_compressBound(n);
-	uint8_t *m = g_malloc(1 + cap);
-	size_t len;
+	GByteArray *a = pp_test_zstd_bomb(flags, 1 << 20, content_size);
 
-	if (content_size) {
-		len = ZSTD_compress(m + 1, cap, src, n, 3);
-	} else {
-		ZSTD_CCtx *c = ZSTD_createCCtx();
-		ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0);
-		ZSTD_inBuffer in = { src, n, 0 };
-		ZSTD_outBuffer out = { m + 1, cap, 0 };
-		/* streamed without a pledged size: the header has no content size */
-		g_assert_cmpuint(ZSTD_compressStream2(c, &out, &in, ZSTD_e_end), ==, 0);
-		len = out.pos;
-		ZSTD_freeCCtx(c);
-		g_assert_cmpuint(ZSTD_getFrameContentSize(m + 1, len), ==, ZSTD_CONTENTSIZE_UNKNOWN);
-	}
-	g_assert_false(ZSTD_isError(len));
-	m[0] = flags;
-	GByteArray *a = msg_new(m, 1 + len);
-	g_free(src);
-	g_free(m);
+	g_assert_nonnull(a);
+	g_assert_cmpuint(ZSTD_getFrameContentSize(a->data + 1, a->len - 1), ==,
+	                 content_size ? (unsigned long long)(1 << 20) : ZSTD_CONTENTSIZE_UNKNOWN);
 	return a;
 }
 

@@ -24,6 +24,8 @@
  * "signaling").
  *
  * One JSON line on stdout; the library's log on stderr. */
+#include "zstd_bomb.h"
+
 #include "peerpipe/error.h"
 #include "peerpipe/jwt.h"
 #include "peerpipe/log.h"
@@ -45,7 +47,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #define HP_CHUNK (64 * 1024)
 #define HP_PAUSE_AT (1u << 20)   /* the attack starts here */
@@ -150,36 +151,10 @@ static GByteArray *hp_msg(const void *data, size_t len)
 	return m;
 }
 
+/* A data message of one zstd frame of 16 MiB of zeros. */
 static GByteArray *hp_zstd_bomb(uint8_t flags, bool content_size)
 {
-	const size_t n = 16u << 20;
-	void *src = g_malloc0(n);
-	size_t cap = ZSTD_compressBound(n);
-	uint8_t *m = g_malloc(1 + cap);
-	size_t len;
-
-	if (content_size) {
-		len = ZSTD_compress(m + 1, cap, src, n, 3);
-	} else {
-		/* streamed without a pledged size: the header has no content size */
-		ZSTD_CCtx *c = ZSTD_createCCtx();
-		ZSTD_inBuffer in = { src, n, 0 };
-		ZSTD_outBuffer out = { m + 1, cap, 0 };
-		ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0);
-		len = ZSTD_compressStream2(c, &out, &in, ZSTD_e_end);
-		if (!ZSTD_isError(len))
-			len = len == 0 ? out.pos : (size_t)-1;
-		ZSTD_freeCCtx(c);
-	}
-	g_free(src);
-	if (ZSTD_isError(len)) {
-		g_free(m);
-		return NULL;
-	}
-	m[0] = flags;
-	GByteArray *a = hp_msg(m, 1 + len);
-	g_free(m);
-	return a;
+	return pp_test_zstd_bomb(flags, 16u << 20, content_size);
 }
 
 static GByteArray *hp_lz4_len(void)
