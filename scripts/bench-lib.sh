@@ -143,7 +143,7 @@ bench_init() {
 	work=$(mktemp -d "/tmp/$BENCH_NAME.XXXXXX")
 	logs=$work/logs
 	mkdir -p "$logs"
-	keep_logs=${keep_logs:-}
+	keep_logs=${BENCH_KEEP_LOGS:-${keep_logs:-}}
 	trap bench_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM

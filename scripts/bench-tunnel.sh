@@ -39,6 +39,7 @@
 #   BENCH_DUMP_MB      size of the SQL dump (100)
 #   BENCH_RATE         link rate for phase 5 (100mbit)
 #   BENCH_CLIENT_ARGS  extra arguments for `peerpipe connect` in phases 1-4
+#   BENCH_KEEP_LOGS=1  keep the programs' logs (a failure always keeps them)
 #
 # The tunnel rows need build/src/gateway/peerpipe-gateway and a `connect`
 # command in build/src/cli/peerpipe; without them they print "tunnel: not
