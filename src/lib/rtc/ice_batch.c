@@ -56,6 +56,15 @@ void pp_ice_batch_select(struct pp_ice *ice, NiceCandidate *l, NiceCandidate *r)
 	nice_address_copy_to_sockaddr(&r->addr, (struct sockaddr *)&ice->direct_to);
 	ice->direct_to_len = ice->direct_to.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	                     sizeof(struct sockaddr_in);
+	if (ice->direct_to.ss_family == AF_INET6) {
+		/* A link-local peer is only reachable through our socket's link:
+		 * its scope is the local candidate's (for the route lookups of
+		 * ice_route.c; our bound socket needs none to send). */
+		struct sockaddr_in6 *to = (struct sockaddr_in6 *)&ice->direct_to, mine = { 0 };
+		nice_address_copy_to_sockaddr(&l->addr, (struct sockaddr *)&mine);
+		if (IN6_IS_ADDR_LINKLOCAL(&to->sin6_addr) && !to->sin6_scope_id)
+			to->sin6_scope_id = mine.sin6_scope_id;
+	}
 	ice->direct = ice->direct_to.ss_family == AF_INET || ice->direct_to.ss_family == AF_INET6;
 }
 

@@ -68,7 +68,7 @@ int pp_ice_route_direct(const struct sockaddr_storage *to)
 	struct {
 		struct nlmsghdr nh;
 		struct rtmsg rt;
-		uint8_t attrs[RTA_SPACE(16)];
+		uint8_t attrs[RTA_SPACE(16) + RTA_SPACE(sizeof(uint32_t))];
 	} req;
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	struct timeval tv = { .tv_sec = 1 };
@@ -94,6 +94,15 @@ int pp_ice_route_direct(const struct sockaddr_storage *to)
 		memcpy(RTA_DATA(dst), &((const struct sockaddr_in6 *)to)->sin6_addr, alen);
 	else
 		memcpy(RTA_DATA(dst), &((const struct sockaddr_in *)to)->sin_addr, alen);
+	if (v6 && ((const struct sockaddr_in6 *)to)->sin6_scope_id) {
+		/* a link-local address: the route on its link */
+		struct rtattr *oif = (struct rtattr *)(req.attrs + RTA_SPACE(alen));
+		uint32_t index = ((const struct sockaddr_in6 *)to)->sin6_scope_id;
+		oif->rta_type = RTA_OIF;
+		oif->rta_len = (unsigned short)RTA_LENGTH(sizeof(index));
+		memcpy(RTA_DATA(oif), &index, sizeof(index));
+		req.nh.nlmsg_len += RTA_SPACE(sizeof(index));
+	}
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return -1;
