@@ -273,17 +273,20 @@ void pp_sctp_pmtu_note_output(struct pp_sctp *s, const uint8_t *pkt, size_t len)
 }
 
 /* From pp_sctp_feed() with a packet whose CRC32c is good: true when it was
- * only the answer to a probe (not for usrsctp). */
+ * only the answer to a probe (not for usrsctp). Chunks are only looked at
+ * while a probe waits for its answer (a few packets every 10 s); a late
+ * answer goes to usrsctp, which ignores it (sctp_pmtu_wire.c). */
 bool pp_sctp_pmtu_input(struct pp_sctp *s, const uint8_t *pkt, size_t len)
 {
 	uint8_t token[PP_SCTP_PROBE_TOKEN];
 	bool alone = false;
 
-	if (!s->pmtu.limit || pp_sctp_probe_ack_find(pkt, len, token, &alone) != 1)
+	if (!s->pmtu.probe || s->pmtu.answered ||
+	    pp_sctp_probe_ack_find(pkt, len, token, &alone) != 1)
 		return false;
 	/* Acted on from the timer: this may run inside usrsctp (an in-memory
 	 * link feeds one association from the other's output). */
-	if (s->pmtu.probe && !s->pmtu.answered && memcmp(token, s->pmtu.token, sizeof(token)) == 0) {
+	if (memcmp(token, s->pmtu.token, sizeof(token)) == 0) {
 		s->stats.pmtu_probes_acked++;
 		s->pmtu.answered = true;
 		pp_sctp_pmtu_arm(s, 0);
