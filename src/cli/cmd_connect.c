@@ -22,6 +22,7 @@
 struct conn_opts {
 	const char *signal, *token, *token_file, *room, *gateway, *pin, *ca_file;
 	const char *compression, *log_level;
+	uint32_t max_datagram;   /* 0: the library's default (16384) */
 	bool insecure_ws;
 	unsigned timeout_s;
 };
@@ -32,7 +33,7 @@ static void conn_usage(FILE *f, bool services)
 	        "usage: peerpipe [--config-dir DIR] %s --signal URL (--token JWT | --token-file FILE)\n"
 	        "                --gateway NAME [--pin FINGERPRINT] [--room ROOM] [--ca-file FILE]\n"
 	        "                [--insecure-ws] [--compression auto|off|lz4|zstd]%s\n"
-	        "                [--log-level LEVEL]\n",
+	        "                [--max-datagram 1200..16384] [--log-level LEVEL]\n",
 	        services ? "services" : "connect",
 	        services ? " [--timeout SECONDS]" : "\n                [-L [BIND:]PORT:SERVICE]...");
 }
@@ -46,6 +47,7 @@ static int conn_parse(int argc, char **argv, struct conn_opts *o, struct conn_ap
 		{ "ca-file", required_argument, NULL, 'C' }, { "insecure-ws", no_argument, NULL, 'I' },
 		{ "compression", required_argument, NULL, 'z' }, { "log-level", required_argument, NULL, 'l' },
 		{ "timeout", required_argument, NULL, 'w' }, { "help", no_argument, NULL, 'h' },
+		{ "max-datagram", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -62,6 +64,14 @@ static int conn_parse(int argc, char **argv, struct conn_opts *o, struct conn_ap
 		case 'I': o->insecure_ws = true; break;
 		case 'z': o->compression = optarg; break;
 		case 'l': o->log_level = optarg; break;
+		case 'm': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || v < 1200 || v > 16384)
+				return pp_cli_fail("--max-datagram: a number of bytes, 1200..16384");
+			o->max_datagram = (uint32_t)v;
+			break;
+		}
 		case 'w': o->timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'L':
 			if (app->services_only || app->n_fwd >= CONN_FORWARDS_MAX ||
@@ -171,6 +181,9 @@ static int conn_start(struct conn_app *app, const struct conn_opts *o, char *tok
 
 	if (o->compression && conn_policy(o->compression, &policy) < 0)
 		return pp_cli_fail("--compression: auto, off, lz4 or zstd");
+	/* Larger datagrams to a gateway on this host or an attached link
+	 * (HELLO "max_datagram"); 1200: never. */
+	nc.session.max_datagram = o->max_datagram;
 	nc.session.compression = policy;
 	/* Off means off both ways: HELLO lists no format, so the gateway
 	 * sends raw too (tunnel.md §3: a side sends only what the other

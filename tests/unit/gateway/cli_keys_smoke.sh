@@ -1,5 +1,6 @@
 #!/bin/sh
-# Smoke test of `peerpipe keygen | id | pin` against a temporary config dir.
+# Smoke test of `peerpipe keygen | id | pin` against a temporary config dir,
+# and of `connect` refusing a bad --max-datagram.
 # usage: cli_keys_smoke.sh PATH/TO/peerpipe
 set -u
 pp=$1
@@ -21,7 +22,7 @@ refuse() { # description, expected exit status, command that must fail
 cfg="$dir/cfg"
 fp_a="sha-256 $(printf 'AA:%.0s' $(seq 31))AA"
 fp_b="sha-256 $(printf 'BB:%.0s' $(seq 31))BB"
-echo "1..13"
+echo "1..16"
 refuse "id without identity" 1 "$pp" --config-dir "$cfg" id
 check "keygen creates" sh -c "'$pp' --config-dir '$cfg' keygen >'$dir/k1' 2>'$dir/k1e' && grep -q 'created a new identity' '$dir/k1e'"
 check "config dir is 0700" sh -c "[ \$(stat -c %a '$cfg') = 700 ]"
@@ -35,4 +36,9 @@ check "pin add --replace" "$pp" --config-dir "$cfg" pin add office "$fp_b" --rep
 refuse "malformed fingerprint" 1 "$pp" --config-dir "$cfg" pin add x "sha-256 AB:CD"
 check "pin remove, list" sh -c "'$pp' --config-dir '$cfg' pin remove lab && [ \"\$('$pp' --config-dir '$cfg' pin list)\" = 'office $fp_b' ]"
 refuse "pin remove unknown" 1 "$pp" --config-dir "$cfg" pin remove lab
+for v in 1199 16385 12x; do
+	check "connect --max-datagram $v refused, and says why" sh -c "! '$pp' --config-dir '$cfg' \
+		connect --signal wss://127.0.0.1:1/v1/ws --token t --gateway office --max-datagram $v \
+		2>'$dir/md' && grep -q -- '--max-datagram: a number of bytes, 1200..16384' '$dir/md'"
+done
 [ $fails = 0 ]
