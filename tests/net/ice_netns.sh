@@ -23,15 +23,9 @@ set -u
 bin=${1:?usage: ice_netns.sh TEST_BINARY [ARGS...]}
 shift
 
-skip() {
-	echo "1..0 # SKIP $*"
-	exit 0
-}
-
-[[ $(id -u) -eq 0 ]] || skip "needs root for network namespaces"
-for tool in ip iptables turnserver; do
-	command -v "$tool" >/dev/null 2>&1 || skip "$tool not installed"
-done
+# shellcheck source=netns_lib.sh
+. "$(dirname "$0")/netns_lib.sh"
+netns_require ip iptables turnserver
 
 P="ppi$(printf '%04x%04x' $$ $RANDOM)"
 NAMES=(inet srv nat1 nat2 a b m1 m2)
@@ -42,10 +36,7 @@ test_pid=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	if [[ -n $test_pid ]] && kill -0 "$test_pid" 2>/dev/null; then
-		kill "$test_pid" 2>/dev/null
-		wait "$test_pid" 2>/dev/null
-	fi
+	netns_stop_test
 	if [[ -n $turn_pid ]]; then
 		kill "$turn_pid" 2>/dev/null
 		for _ in $(seq 50); do
@@ -55,10 +46,7 @@ cleanup() {
 		kill -9 "$turn_pid" 2>/dev/null
 		wait "$turn_pid" 2>/dev/null
 	fi
-	for n in "${NAMES[@]}"; do
-		ip netns pids "$P-$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$P-$n" 2>/dev/null
-	done
+	netns_delete
 	if [[ $rc -ne 0 && -s $tmp/turn.log ]]; then
 		echo "# coturn log (last lines):" >&2
 		tail -n 30 "$tmp/turn.log" | sed 's/^/#   /' >&2
@@ -69,11 +57,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-fail() {
-	echo "Bail out! ice_netns.sh: $*"
-	exit 1
-}
 
 nsx() { # nsx NAME CMD...: run in namespace $P-NAME
 	local n=$1
@@ -90,10 +73,7 @@ link() {
 
 setup() {
 	local n
-	for n in "${NAMES[@]}"; do
-		ip netns add "$P-$n" || return 1
-		ip -n "$P-$n" link set lo up || return 1
-	done
+	netns_create || return 1
 	link inet n1 198.18.1.1/24 nat1 wan 198.18.1.2/24 &&
 		link inet n2 198.18.2.1/24 nat2 wan 198.18.2.2/24 &&
 		link inet srv 198.18.3.1/24 srv wan 198.18.3.2/24 &&

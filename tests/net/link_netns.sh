@@ -19,13 +19,9 @@ set -u
 bin=${1:?usage: link_netns.sh TEST_BINARY [ARGS...]}
 shift
 
-skip() {
-	echo "1..0 # SKIP $*"
-	exit 0
-}
-
-[[ $(id -u) -eq 0 ]] || skip "needs root for network namespaces"
-command -v ip >/dev/null 2>&1 || skip "ip not installed"
+# shellcheck source=netns_lib.sh
+. "$(dirname "$0")/netns_lib.sh"
+netns_require ip
 
 P="ppl$(printf '%04x%04x' $$ $RANDOM)"
 NAMES=(a b)
@@ -34,31 +30,16 @@ test_pid=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	if [[ -n $test_pid ]] && kill -0 "$test_pid" 2>/dev/null; then
-		kill "$test_pid" 2>/dev/null
-		wait "$test_pid" 2>/dev/null
-	fi
-	for n in "${NAMES[@]}"; do
-		ip netns pids "$P-$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$P-$n" 2>/dev/null
-	done
+	netns_stop_test
+	netns_delete
 	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fail() {
-	echo "Bail out! link_netns.sh: $*"
-	exit 1
-}
-
 setup() {
-	local n
-	for n in "${NAMES[@]}"; do
-		ip netns add "$P-$n" || return 1
-		ip -n "$P-$n" link set lo up || return 1
-	done
+	netns_create || return 1
 	ip -n "$P-a" link add eth0 type veth peer name eth0 netns "$P-b" &&
 		ip -n "$P-a" addr add 10.88.0.1/24 dev eth0 &&
 		ip -n "$P-b" addr add 10.88.0.2/24 dev eth0 &&
