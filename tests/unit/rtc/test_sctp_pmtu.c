@@ -3,26 +3,11 @@
  * probe and the search for its HEARTBEAT ACK. Every packet handed to
  * pp_sctp_probe_ack_find() is a heap copy of exactly its length, so ASan
  * reports any read past it. */
+#include "../../../src/lib/rtc/be.h"
 #include "../../../src/lib/rtc/sctp_priv.h"
 
 #include <glib.h>
 #include <string.h>
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /* ack_find over an exact-size heap copy of pkt[0..len). */
 static int find(const uint8_t *pkt, size_t len, uint8_t token[PP_SCTP_PROBE_TOKEN], bool *alone)
@@ -91,23 +76,23 @@ static void test_build(void)
 		g_assert_cmpuint(pp_sctp_probe_build(p, size, 5000, 5001, 0xdeadbeef, token), ==,
 		                 size);
 		/* Common header. */
-		g_assert_cmpuint(get16(p), ==, 5000);
-		g_assert_cmpuint(get16(p + 2), ==, 5001);
-		g_assert_cmphex(get32(p + 4), ==, 0xdeadbeef);
+		g_assert_cmpuint(pp_be16(p), ==, 5000);
+		g_assert_cmpuint(pp_be16(p + 2), ==, 5001);
+		g_assert_cmphex(pp_be32(p + 4), ==, 0xdeadbeef);
 		g_assert_true(pp_sctp_crc32c_ok(p, size));
 		/* HEARTBEAT with one 40-byte Heartbeat Info parameter. */
 		g_assert_cmpuint(p[12], ==, 4);
 		g_assert_cmpuint(p[13], ==, 0);
-		g_assert_cmpuint(get16(p + 14), ==, 44);
-		g_assert_cmpuint(get16(p + 16), ==, 1);
-		g_assert_cmpuint(get16(p + 18), ==, 40);
+		g_assert_cmpuint(pp_be16(p + 14), ==, 44);
+		g_assert_cmpuint(pp_be16(p + 16), ==, 1);
+		g_assert_cmpuint(pp_be16(p + 18), ==, 40);
 		g_assert_cmpmem(p + 20, PP_SCTP_PROBE_TOKEN, token, PP_SCTP_PROBE_TOKEN);
 		for (size_t k = 20 + PP_SCTP_PROBE_TOKEN; k < 56; k++)
 			g_assert_cmpuint(p[k], ==, 0);
 		/* PAD to exactly size bytes. */
 		g_assert_cmpuint(p[56], ==, 0x84);
 		g_assert_cmpuint(p[57], ==, 0);
-		g_assert_cmpuint(get16(p + 58), ==, pad_len);
+		g_assert_cmpuint(pp_be16(p + 58), ==, pad_len);
 		g_assert_cmpuint(56 + pad_len, ==, size);
 		for (size_t k = 60; k < size; k++)
 			g_assert_cmpuint(p[k], ==, 0);
@@ -152,7 +137,7 @@ static void test_answer_alone(void)
 		g_assert_cmpint(find(ans, sizeof(ans), got, &alone), ==, 1);
 		g_assert_true(alone);
 		g_assert_cmpmem(got, sizeof(got), token, sizeof(token));
-		g_assert_cmpuint(get32(got + 4), ==, sizes[i]);
+		g_assert_cmpuint(pp_be32(got + 4), ==, sizes[i]);
 		/* alone may be NULL. */
 		g_assert_cmpint(find(ans, sizeof(ans), got, NULL), ==, 1);
 		/* Up to 3 bytes after the last chunk are no chunk. */
@@ -174,7 +159,7 @@ static size_t put_chunk(uint8_t *at, uint8_t type, uint16_t len)
 
 	memset(at, 0, padded);
 	at[0] = type;
-	put16(at + 2, len);
+	pp_put_be16(at + 2, len);
 	for (size_t k = 4; k < len; k++)
 		at[k] = (uint8_t)(k * 7);
 	return padded;
@@ -228,7 +213,7 @@ static void test_answer_bundled(void)
 
 	/* Answer, then a chunk that does not parse: left to usrsctp. */
 	memcpy(pkt, ans, 56);
-	put16(pkt + 58, 2);
+	pp_put_be16(pkt + 58, 2);
 	g_assert_cmpint(find(pkt, 60, got, &alone), ==, -1);
 	g_free(probe);
 }
@@ -244,9 +229,9 @@ static void test_foreign(void)
 	memset(pkt, 0, sizeof(pkt));
 	memcpy(pkt, "\x13\x88\x13\x88\x01\x02\x03\x04", 8);
 	pkt[12] = 5;
-	put16(pkt + 14, 44);
-	put16(pkt + 16, 1);
-	put16(pkt + 18, 40);
+	pp_put_be16(pkt + 14, 44);
+	pp_put_be16(pkt + 16, 1);
+	pp_put_be16(pkt + 18, 40);
 	for (size_t k = 20; k < 36; k++)
 		pkt[k] = (uint8_t)(k * 13 + 1);  /* times, random values */
 	pkt[36] = 123;                          /* AF_CONN */
@@ -290,12 +275,12 @@ static void test_wrong_lengths(void)
 
 	/* Chunk length 43: parses (padded to 44), not ours. */
 	memcpy(pkt, ans, 56);
-	put16(pkt + 14, 43);
+	pp_put_be16(pkt + 14, 43);
 	alone = true;
 	g_assert_cmpint(find(pkt, 56, got, &alone), ==, 0);
 	g_assert_false(alone);
 	/* 48 in a 56-byte packet: runs past the end. */
-	put16(pkt + 14, 48);
+	pp_put_be16(pkt + 14, 48);
 	g_assert_cmpint(find(pkt, 56, got, &alone), ==, -1);
 	/* 48 in a 60-byte packet: parses, not ours (usrsctp would stop
 	 * there: an answer of another length must not be taken). */
@@ -304,22 +289,22 @@ static void test_wrong_lengths(void)
 	g_assert_false(alone);
 	/* Parameter type or length other than the probe's. */
 	memcpy(pkt, ans, 56);
-	put16(pkt + 16, 2);
+	pp_put_be16(pkt + 16, 2);
 	g_assert_cmpint(find(pkt, 56, got, &alone), ==, 0);
 	memcpy(pkt, ans, 56);
-	put16(pkt + 18, 36);
+	pp_put_be16(pkt + 18, 36);
 	g_assert_cmpint(find(pkt, 56, got, &alone), ==, 0);
-	put16(pkt + 18, 44);
+	pp_put_be16(pkt + 18, 44);
 	g_assert_cmpint(find(pkt, 56, got, &alone), ==, 0);
 
 	/* Chunk lengths 0..3: malformed, also after a good first chunk. */
 	for (uint16_t l = 0; l < 4; l++) {
 		memcpy(pkt, ans, 56);
-		put16(pkt + 14, l);
+		pp_put_be16(pkt + 14, l);
 		g_assert_cmpint(find(pkt, 56, got, &alone), ==, -1);
 		memset(pkt + 56, 0, 8);
 		put_chunk(pkt + 12, 3, 16);
-		put16(pkt + 30, l);
+		pp_put_be16(pkt + 30, l);
 		g_assert_cmpint(find(pkt, 56, got, &alone), ==, -1);
 	}
 	/* A chunk running past the end, by any amount, wherever it is cut. */
