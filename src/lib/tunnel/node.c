@@ -344,18 +344,18 @@ static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, con
 	struct pp_tlink *l = g_hash_table_lookup(n->by_id, from);
 	int rc;
 
-	if (l && strcmp(type, "offer") == 0 && pp_tsession_get_state(l->session) == PP_TSESSION_READY &&
-	    pp_peer_offer_continues(pp_tsession_peer(l->session), sdp, strlen(sdp))) {
-		/* The same connection offered again (its o= session): an ICE
-		 * restart after the peer's path changed. pp_peer refuses it
-		 * unless the DTLS fingerprint and role are the session's; the
-		 * session carries on either way. */
-		rc = pp_tsession_remote_sdp(l->session, type, sdp);
-		if (rc < 0)
-			pp_log(PP_LOG_WARN, l->log_peer, "node: re-offer refused: %s", pp_strerror(rc));
-		return;
-	}
 	if (l && strcmp(type, "offer") == 0 && pp_tsession_get_state(l->session) == PP_TSESSION_READY) {
+		if (pp_peer_offer_continues(pp_tsession_peer(l->session), sdp, strlen(sdp))) {
+			/* The same connection offered again (its o= session): an
+			 * ICE restart after the peer's path changed. pp_peer
+			 * refuses it unless the DTLS fingerprint and role are the
+			 * session's; the session carries on either way. */
+			rc = pp_tsession_remote_sdp(l->session, type, sdp);
+			if (rc < 0)
+				pp_log(PP_LOG_WARN, l->log_peer, "node: re-offer refused: %s",
+				       pp_strerror(rc));
+			return;
+		}
 		/* A new offer for a session that is up: the peer started over
 		 * (its process restarted; we kept the session re-addressed).
 		 * The old one runs on until it ends; the offer gets a new one. */
