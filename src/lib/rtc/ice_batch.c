@@ -13,7 +13,16 @@
  * lock and a reference for the call), never kept: libnice may close and
  * replace it. STUN (consent, keepalives) stays with libnice. A datagram the
  * kernel refuses (socket buffer full) is lost, as on the wire: SCTP
- * retransmits. */
+ * retransmits.
+ *
+ * No UDP GRO on the receive side, on purpose: it gave +15-30% on
+ * loopback, but with a real NIC's GRO a STUN datagram of the same flow
+ * (a consent request or answer, smaller than the data records) can be
+ * merged as the last segment of a run, or start one: libnice would then
+ * see DTLS with a STUN tail, or STUN with DTLS behind it, and the
+ * consent check would be lost; enough of those and ICE fails the path
+ * under a long transfer. pp_dtls_feed_coalesced() stays able to take
+ * coalesced records should a safe way to split STUN out appear. */
 #include "ice_priv.h"
 
 #include "peerpipe/error.h"
@@ -37,14 +46,6 @@ union pp_ice_gso_ctl {
 	struct cmsghdr align;
 };
 
-/* No UDP GRO on the receive side, on purpose: it gave +15-30% on
- * loopback, but with a real NIC's GRO a STUN datagram of the same flow
- * (a consent request or answer, smaller than the data records) can be
- * merged as the last segment of a run, or start one: libnice would then
- * see DTLS with a STUN tail, or STUN with DTLS behind it, and the
- * consent check would be lost; enough of those and ICE fails the path
- * under a long transfer. pp_dtls_feed_coalesced() stays able to take
- * coalesced records should a safe way to split STUN out appear. */
 /* Called on new-selected-pair: may batches use the pair's socket? */
 void pp_ice_batch_select(struct pp_ice *ice, NiceCandidate *l, NiceCandidate *r)
 {
