@@ -40,6 +40,9 @@
 #   BENCH_RATE         link rate for phase 5 (100mbit)
 #   BENCH_CLIENT_ARGS  extra arguments for `peerpipe connect` in phases 1-4
 #   BENCH_KEEP_LOGS=1  keep the programs' logs (a failure always keeps them)
+#   BENCH_HOLD=FILE    with the tunnel up (phase "tunnel"), write the client's
+#                      and gateway's PIDs and the tunnel-rr command to FILE and
+#                      wait until FILE is removed: for strace/perf by hand
 #
 # The tunnel rows need build/src/gateway/peerpipe-gateway and a `connect`
 # command in build/src/cli/peerpipe; without them they print "tunnel: not
@@ -326,6 +329,13 @@ client_start() {
 	say "  tunnel up: first echo $(kv ok_ms <<<"$line") ms after the listening lines"
 }
 
+hold_for_profiling() {
+	printf 'client=%s gateway=%s\nrr="ip netns exec %s %s"\n' "${PID[client]}" "${PID[gateway]}" \
+		"$NS_C" "$rrbin" >"$BENCH_HOLD"
+	say "  holding until $BENCH_HOLD is removed"
+	while [ -e "$BENCH_HOLD" ]; do sleep 1; done
+}
+
 tunnel_ok=
 if has_phase tunnel || has_phase link; then
 	if [ "$tunnel_state" = ok ]; then
@@ -345,6 +355,7 @@ if has_phase tunnel && [ -n "$tunnel_ok" ]; then
 	if client_start client 3 -L 15201:iperf -L 15300:rr -L 15400:dump "${client_extra[@]}"; then
 		iperf_run tunnel 127.0.0.1 15201 "${PID[client]}" "${PID[gateway]}" || true
 		[ -n "${R[tunnel_mbps]:-}" ] && say "    tunnel CPU: $(cpu_note tunnel 0 client), $(cpu_note tunnel 1 gateway)"
+		[ -n "${BENCH_HOLD:-}" ] && hold_for_profiling
 		rr_run tunnel 127.0.0.1:15300 $IP_S:5300 || true
 		conn_run tunnel 127.0.0.1:15300 $IP_S:5300 || true
 	else
