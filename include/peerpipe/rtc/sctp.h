@@ -102,6 +102,10 @@ struct pp_sctp_config {
 	uint32_t heartbeat_ms;     /* 10000 */
 	uint32_t pmtu_probe_ms;    /* 250: between path MTU probes of one size */
 	uint32_t pmtu_confirm_ms;  /* 10000: the raised size is probed again */
+	bool bundle;               /* false: small packets of a loop turn share
+	                            * one; the owner then calls
+	                            * pp_sctp_flush_output() before its
+	                            * datagrams leave (see sctp_bundle.c) */
 	const char *log_peer;      /* optional log prefix, copied */
 };
 
@@ -134,6 +138,7 @@ struct pp_sctp_stats {
 	uint64_t bytes_received;  /* user payload delivered */
 	uint64_t pmtu_probes_sent;  /* path MTU probes (pp_sctp_set_path_limit) */
 	uint64_t pmtu_probes_acked;
+	uint64_t packets_bundled;   /* cfg.bundle: packets that joined another */
 	uint32_t path_packet;     /* largest SCTP packet sent now (header included) */
 };
 
@@ -175,6 +180,10 @@ void pp_sctp_get_stats(const struct pp_sctp *s, struct pp_sctp_stats *out);
 void pp_sctp_set_path_limit(struct pp_sctp *s, size_t max_packet);
 /* The SCTP packet size in use (path_mtu + 12 until a probe succeeds). */
 size_t pp_sctp_path_packet(const struct pp_sctp *s);
+/* cfg.bundle: sends the packet waiting for company, if any (owner
+ * thread); _waiting: is there one. */
+void pp_sctp_flush_output(struct pp_sctp *s);
+bool pp_sctp_output_waiting(const struct pp_sctp *s);
 /* Stream counts negotiated (0 before CONNECTED). */
 uint16_t pp_sctp_outbound_streams(const struct pp_sctp *s);
 

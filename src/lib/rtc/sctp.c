@@ -64,6 +64,7 @@ static void pp_sctp_destroy(struct pp_sctp *s)
 		g_hash_table_destroy(s->channels);
 	pp_buf_free(&s->notif);
 	g_free(s->rbuf);
+	g_free(s->held); /* a packet still waiting is lost, as on a wire */
 	g_free(s->log_peer);
 	g_main_context_unref(s->ctx);
 	g_free(s);
@@ -299,6 +300,8 @@ static void pp_sctp_drain_xq(struct pp_sctp *s)
 	q = s->xq;
 	g_queue_init(&s->xq);
 	g_mutex_unlock(&s->xlock);
+	if (q.length)
+		pp_sctp_flush_output(s); /* keep the order */
 	while ((b = g_queue_pop_head(&q))) {
 		gsize n;
 		const uint8_t *p = g_bytes_get_data(b, &n);

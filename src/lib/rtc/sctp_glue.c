@@ -136,9 +136,9 @@ static int pp_sctp_output(void *addr, void *buffer, size_t len, uint8_t tos, uin
 	g_mutex_lock(&pp_sctp_live_lock);
 	live = pp_sctp_is_live(s);
 	if (live) {
-		pp_sctp_crc32c_stamp(buffer, len);
 		owner = g_main_context_is_owner(s->ctx);
 		if (!owner) {
+			pp_sctp_crc32c_stamp(buffer, len);
 			g_mutex_lock(&s->xlock);
 			g_queue_push_tail(&s->xq, g_bytes_new(buffer, len));
 			g_mutex_unlock(&s->xlock);
@@ -151,8 +151,7 @@ static int pp_sctp_output(void *addr, void *buffer, size_t len, uint8_t tos, uin
 	/* Only the owning thread frees s, and not while it is in usrsctp. */
 	if (owner && !s->doomed) {
 		pp_sctp_pmtu_note_output(s, buffer, len);
-		s->stats.packets_sent++;
-		s->cb.send_packet(s->user, buffer, len);
+		pp_sctp_bundle_out(s, buffer, len);
 	}
 	return 0;
 }

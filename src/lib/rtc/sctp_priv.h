@@ -48,6 +48,13 @@ struct pp_sctp_pmtu {
 	gint64 research_at;   /* monotonic µs; 0: never */
 };
 
+/* What an outgoing packet holds, for bundling (sctp_bundle.c). */
+struct pp_sctp_bundle {
+	bool ok;        /* only chunks that may share a packet, in a valid order */
+	bool data;      /* DATA or I-DATA */
+	unsigned ctrl;  /* control chunk types present (one bit each) */
+};
+
 /* One queued outgoing message. */
 struct pp_sctp_msg {
 	uint32_t ppid;
@@ -120,6 +127,9 @@ struct pp_sctp {
 	GQueue early;         /* GBytes fed before pp_sctp_connect() */
 	GMutex xlock;
 	GQueue xq;            /* GBytes output on a thread not owning ctx */
+	uint8_t *held;        /* cfg.bundle: a small packet waiting for company */
+	size_t held_len;      /* 0: none */
+	struct pp_sctp_bundle held_kind;
 
 	struct pp_sctp_pmtu pmtu;
 	struct pp_sctp_stats stats;
@@ -138,6 +148,10 @@ void pp_sctp_wake_at(struct pp_sctp *s, gint64 at);
 /* The association in usrsctp_conninput() from pp_sctp_feed() on this
  * thread: its upcall sets work_now instead of waking the work source. */
 extern _Thread_local struct pp_sctp *pp_sctp_feeding;
+
+/* sctp_bundle.c: sends pkt, or keeps it to share a packet with the next
+ * (cfg.bundle); owner thread, from usrsctp's output callback. */
+void pp_sctp_bundle_out(struct pp_sctp *s, uint8_t *pkt, size_t len);
 
 /* sctp_crc32c.c */
 uint32_t pp_sctp_crc32c_sw(uint32_t crc, const void *data, size_t len);

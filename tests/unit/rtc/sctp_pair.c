@@ -34,12 +34,32 @@ static gboolean sctp_pair_deliver(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* RFC 9260 §6.10: control chunks come before DATA in a packet. */
+static bool sctp_pair_order_ok(const uint8_t *pkt, size_t len)
+{
+	bool data = false;
+
+	for (size_t off = 12; off + 4 <= len;) {
+		size_t clen = (size_t)pkt[off + 2] << 8 | pkt[off + 3];
+		bool is_data = pkt[off] == 0 || pkt[off] == 64;
+		if (data && !is_data)
+			return false;
+		data |= is_data;
+		if (clen < 4)
+			break;
+		off += (clen + 3) & ~(size_t)3;
+	}
+	return true;
+}
+
 static int sctp_pair_send(void *user, const uint8_t *data, size_t len)
 {
 	struct sctp_side *side = user;
 	struct sctp_pair *p = side->pair;
 
 	side->packets++;
+	if (!sctp_pair_order_ok(data, len))
+		p->misordered++;
 	if (len > side->max_packet)
 		side->max_packet = len;
 	if (side->free_on_send && side->s) {
@@ -131,6 +151,37 @@ static const struct pp_sctp_callbacks sctp_pair_cb = {
 	.on_buffered_amount_low = sctp_side_low,
 };
 
+static gboolean sctp_pair_flush_prepare(GSource *src, gint *timeout)
+{
+	struct sctp_pair *p = *(struct sctp_pair **)(src + 1);
+
+	*timeout = -1;
+	for (int i = 0; i < 2; i++)
+		pp_sctp_flush_output(p->side[i].s);
+	return FALSE;
+}
+
+static gboolean sctp_pair_flush_check(GSource *src)
+{
+	struct sctp_pair *p = *(struct sctp_pair **)(src + 1);
+
+	return pp_sctp_output_waiting(p->side[0].s) || pp_sctp_output_waiting(p->side[1].s);
+}
+
+static gboolean sctp_pair_flush_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+	gint timeout;
+
+	sctp_pair_flush_prepare(src, &timeout);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs sctp_pair_flush_funcs = {
+	.prepare = sctp_pair_flush_prepare,
+	.check = sctp_pair_flush_check,
+	.dispatch = sctp_pair_flush_dispatch,
+};
+
 void sctp_pair_init(struct sctp_pair *p, const struct pp_sctp_config *c0,
                     const struct pp_sctp_config *c1)
 {
@@ -155,6 +206,9 @@ void sctp_pair_init(struct sctp_pair *p, const struct pp_sctp_config *c0,
 		side->s = pp_sctp_new(p->ctx, &c, &sctp_pair_cb, side);
 		g_assert_nonnull(side->s);
 	}
+	p->flush = g_source_new(&sctp_pair_flush_funcs, sizeof(GSource) + sizeof(p));
+	*(struct sctp_pair **)(p->flush + 1) = p;
+	g_source_attach(p->flush, p->ctx);
 }
 
 void sctp_pair_connect(struct sctp_pair *p)
@@ -193,6 +247,8 @@ void sctp_pair_free(struct sctp_pair *p)
 {
 	GBytes *b;
 
+	g_source_destroy(p->flush);
+	g_source_unref(p->flush);
 	for (int i = 0; i < 2; i++) {
 		struct sctp_side *side = &p->side[i];
 		pp_sctp_free(side->s);

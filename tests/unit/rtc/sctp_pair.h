@@ -58,9 +58,13 @@ struct sctp_pair {
 	size_t max_len[2];          /* packets side i sends larger than this are
 	                             * dropped (a path MTU); 0: no limit */
 	uint64_t too_big[2];        /* packets of side i dropped for max_len */
+	uint64_t misordered;        /* packets with a control chunk after DATA */
+	GSource *flush;             /* pp_sctp_flush_output() at each loop turn */
 };
 
-/* cfg may be NULL for defaults; the roles are set here. */
+/* cfg may be NULL for defaults; the roles are set here. With cfg->bundle
+ * the pair sends what waits at the end of each loop turn, as pp_peer
+ * does. */
 void sctp_pair_init(struct sctp_pair *p, const struct pp_sctp_config *c0,
                     const struct pp_sctp_config *c1);
 /* Both sides connect; waits for CONNECTED on both (fails the test after

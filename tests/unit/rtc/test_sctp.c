@@ -442,14 +442,16 @@ static gboolean churn_tick(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static void test_churn(void)
+static void run_churn(bool bundle)
 {
+	struct pp_sctp_config cfg = { .bundle = bundle };
 	struct sctp_pair p;
 	struct bulk b = { .total = 32u << 20, .msg = 65536 };
 	struct churn c = { .p = &p };
+	struct pp_sctp_stats st[2];
 	GSource *t;
 
-	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_init(&p, &cfg, &cfg);
 	sctp_pair_connect(&p);
 	t = g_timeout_source_new(2);
 	g_source_set_callback(t, churn_tick, &c, NULL);
@@ -461,9 +463,34 @@ static void test_churn(void)
 	g_test_message("churn: %u channels opened and closed during the transfer", c.opened);
 	g_assert_cmpuint(c.opened, >, 10);
 	g_assert_cmpuint(p.side[0].msgs->len, ==, c.opened);
+	for (int i = 0; i < 2; i++) {
+		pp_sctp_get_stats(p.side[i].s, &st[i]);
+		/* Bundles are still packets usrsctp could have built. */
+		g_assert_cmpuint(p.side[i].max_packet, <=, st[i].path_packet);
+	}
+	g_assert_cmpuint(p.misordered, ==, 0);
+	g_test_message("churn: %" G_GUINT64_FORMAT " + %" G_GUINT64_FORMAT " packets sent, %"
+	               G_GUINT64_FORMAT " + %" G_GUINT64_FORMAT " joined another",
+	               st[0].packets_sent, st[1].packets_sent, st[0].packets_bundled,
+	               st[1].packets_bundled);
+	if (bundle) /* the DATA, SACKs and RE-CONFIGs of each short channel */
+		g_assert_cmpuint(st[0].packets_bundled + st[1].packets_bundled, >, c.opened);
+	else
+		g_assert_cmpuint(st[0].packets_bundled + st[1].packets_bundled, ==, 0);
 	g_source_destroy(t);
 	g_source_unref(t);
 	sctp_pair_free(&p);
+}
+
+static void test_churn(void)
+{
+	run_churn(false);
+}
+
+/* pp_sctp_config.bundle: the same churn, with small packets sharing one. */
+static void test_churn_bundled(void)
+{
+	run_churn(true);
 }
 
 /* Associations on two contexts run by two threads: usrsctp's timers for
@@ -1115,6 +1142,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/bulk_channels", test_bulk_channels);
 	g_test_add_func("/sctp/pause_receive", test_pause_receive);
 	g_test_add_func("/sctp/churn", test_churn);
+	g_test_add_func("/sctp/churn_bundled", test_churn_bundled);
 	g_test_add_func("/sctp/threads", test_threads);
 	g_test_add_func("/sctp/partial_reliability", test_partial_reliability);
 	g_test_add_func("/sctp/close", test_close);
