@@ -176,6 +176,7 @@ static void pp_peer_dtls_state(void *user, enum pp_dtls_state st, enum pp_dtls_r
 			.role = p->dtls_role == PP_DTLS_CLIENT ? PP_SCTP_ROLE_CLIENT : PP_SCTP_ROLE_SERVER,
 			.max_message_size = p->cfg.max_message_size,
 			.log_peer = p->log_peer,
+			.bundle = true, /* sent with the batch: pp_peer_batch_flush */
 		};
 		p->sctp = pp_sctp_new(p->ctx, &sc, &pp_peer_sctp_cb, p);
 		if (p->sctp && p->rx_paused)
@@ -533,8 +534,11 @@ void pp_peer_free(struct pp_peer *p)
 		g_source_destroy(p->close_timer);
 	pp_peer_restart_stop(p);
 	/* top down: nothing calls into a freed layer */
-	if (p->sctp)
+	if (p->sctp) {
+		pp_sctp_flush_output(p->sctp);
 		pp_sctp_free(p->sctp);
+		p->sctp = NULL;
+	}
 	if (p->dtls)
 		pp_dtls_free(p->dtls);
 	pp_peer_batch_flush(p); /* a close_notify, an ABORT */

@@ -41,7 +41,9 @@ static gboolean pp_peer_batch_prepare(GSource *src, gint *timeout)
 
 static gboolean pp_peer_batch_check(GSource *src)
 {
-	return ((struct pp_peer_batch_source *)src)->p->batch_n > 0;
+	struct pp_peer *p = ((struct pp_peer_batch_source *)src)->p;
+
+	return p->batch_n > 0 || pp_sctp_output_waiting(p->sctp);
 }
 
 static gboolean pp_peer_batch_dispatch(GSource *src, GSourceFunc cb, gpointer data)
@@ -92,6 +94,8 @@ static void pp_peer_batch_requeue(struct pp_peer *p)
 
 void pp_peer_batch_flush(struct pp_peer *p)
 {
+	if (p->sctp)
+		pp_sctp_flush_output(p->sctp); /* a small packet kept to bundle */
 	if (p->batch_n == 0)
 		return;
 	if (p->ice && pp_ice_send_batch(p->ice, p->batch_iov, p->batch_n) == -EAGAIN)
