@@ -546,10 +546,12 @@ static void test_gone_after_half_close_unix(void)
 }
 
 /* A normal end after EOF both ways is "done" on both sides, and nobody
- * sees a reset. */
+ * sees a reset. The gateway's close ends the desktop's stream too: its own
+ * would only come after linger_ms (tunnel.md §4). */
 static void test_normal_close(void)
 {
-	struct tunnel_pair *tp = tp_pair_new(NULL);
+	struct tp_pair_opts o = { .stream = { .linger_ms = 60000 } };
+	struct tunnel_pair *tp = tp_pair_new(&o);
 	struct tp_service echo = { .pump = { .echo = true } };
 
 	tp_service_add(tp, "echo", &echo);
@@ -564,6 +566,28 @@ static void test_normal_close(void)
 	g_assert_true(gs->pump->eof);
 	g_assert_cmpint(gs->pump->err, ==, 0);
 	g_assert_cmpmem(ds->pump->recv_sha, TP_SHA_LEN, ds->pump->sent_sha, TP_SHA_LEN);
+	g_assert_false(tp_log_contains(tp, "did not close the ended stream"));
+	tp_pair_free(tp);
+}
+
+/* A gateway that sends EOF but never closes the finished stream: the
+ * desktop waits linger_ms for it, then closes the channel itself, with a
+ * warning; the stream still ends as "done". */
+static void test_linger(void)
+{
+	struct tp_pair_opts o = { .stream = { .linger_ms = 300 } };
+	struct tunnel_pair *tp = tp_pair_new(&o);
+	struct tp_service mute = { .never_close = true };
+
+	tp_service_add(tp, "mute", &mute);
+	struct tp_pump_cfg c = { .send = 100, .seed = 4, .shut_wr = true };
+	struct tp_stream *ds = tp_open(tp, "mute", false, &c, NULL);
+	g_assert_true(tp_run_until(tp, tp_pred_pump_done, ds->pump, 20000));
+	g_assert_true(ds->pump->eof);
+	g_assert_true(ds->connected);
+	g_assert_true(tp_run_until(tp, tp_pred_stream_closed, ds, 20000));
+	g_assert_cmpstr(ds->reason, ==, "done");
+	g_assert_true(tp_log_contains(tp, "did not close the ended stream"));
 	tp_pair_free(tp);
 }
 
@@ -658,6 +682,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel/reset/after-half-close-tcp", test_gone_after_half_close_tcp);
 	g_test_add_func("/tunnel/reset/after-half-close-unix", test_gone_after_half_close_unix);
 	g_test_add_func("/tunnel/reset/normal-close", test_normal_close);
+	g_test_add_func("/tunnel/reset/linger", test_linger);
 	g_test_add_func("/tunnel/denied", test_denied);
 	g_test_add_func("/tunnel/bye/desktop", test_bye_desktop);
 	g_test_add_func("/tunnel/bye/gateway", test_bye_gateway);

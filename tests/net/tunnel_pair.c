@@ -5,6 +5,7 @@
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
 #include "peerpipe/rtc/identity.h"
+#include "peerpipe/rtc/sctp.h"
 #include "peerpipe/tunnel/ctrl.h"
 #include "peerpipe/tunnel/frame.h"
 
@@ -482,9 +483,19 @@ static void tp_on_stream_request(void *user, struct pp_tsession *s, struct pp_sc
 	struct tunnel_pair *tp = side->pair;
 	const char *label = pp_sctp_channel_label(ch);
 	const struct tp_service *svc = g_hash_table_lookup(tp->services, label);
-	struct pp_tstream *st = pp_tsession_accept_stream(s, ch);
+	struct pp_tstream *st;
 	struct tp_stream *ts;
 
+	if (svc && svc->never_close) {
+		char *j = pp_ctrl_build_connected();
+		g_assert_cmpint(pp_sctp_channel_send(ch, true, j, strlen(j)), ==, 0);
+		free(j);
+		j = pp_ctrl_build_eof();
+		g_assert_cmpint(pp_sctp_channel_send(ch, true, j, strlen(j)), ==, 0);
+		free(j);
+		return;
+	}
+	st = pp_tsession_accept_stream(s, ch);
 	g_assert_nonnull(st);
 	ts = tp_stream_new(side, st, label);
 	if (!svc) {

@@ -125,6 +125,9 @@ struct tp_service {
 	struct tp_pump_cfg pump;
 	bool hold;               /* accept the stream but never connect nor
 	                          * answer (the service is "slow to accept") */
+	bool never_close;        /* answer CONNECTED and EOF on the bare
+	                          * channel, then nothing: a gateway that never
+	                          * ends a finished stream (no gateway record) */
 };
 
 struct tp_pair_opts {

@@ -60,6 +60,10 @@ struct pp_tstream_config {
 	unsigned peer_formats;   /* PP_FRAME_FMT_* the other side decodes */
 	unsigned our_formats;    /* PP_FRAME_FMT_* we advertised */
 	int compression;         /* enum pp_frame_policy */
+	bool opener;             /* we opened the channel: after EOF both ways
+	                          * the other side closes it (tunnel.md §4);
+	                          * we do after linger_ms only if it does not */
+	unsigned linger_ms;      /* 0 = 5000 */
 	const char *log_peer;    /* copied */
 };
 

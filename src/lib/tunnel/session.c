@@ -52,7 +52,7 @@ static const struct pp_tstream_callbacks pp_tsession_stream_cb = {
 };
 
 static struct pp_tstream *pp_tsession_make_stream(struct pp_tsession *s, struct pp_sctp_channel *ch,
-                                                  size_t unconfirmed_max)
+                                                  bool opener)
 {
 	struct pp_tstream_config c = s->cfg.stream;
 	struct pp_tstream *st;
@@ -60,7 +60,8 @@ static struct pp_tstream *pp_tsession_make_stream(struct pp_tsession *s, struct 
 	c.peer_formats = s->remote_formats;
 	c.our_formats = s->cfg.our_formats;
 	c.compression = s->cfg.compression;
-	c.unconfirmed_max = unconfirmed_max;
+	c.unconfirmed_max = opener ? PP_TSTREAM_PENDING_MAX : 0;
+	c.opener = opener;
 	c.log_peer = s->log_peer;
 	st = pp_tstream_new(s->ctx, ch, &c, &pp_tsession_stream_cb, s);
 	if (st)
@@ -70,7 +71,7 @@ static struct pp_tstream *pp_tsession_make_stream(struct pp_tsession *s, struct 
 
 struct pp_tstream *pp_tsession_accept_stream(struct pp_tsession *s, struct pp_sctp_channel *ch)
 {
-	return pp_tsession_make_stream(s, ch, 0);
+	return pp_tsession_make_stream(s, ch, false);
 }
 
 int pp_tsession_open_stream(struct pp_tsession *s, const char *service, int fd,
@@ -85,7 +86,7 @@ int pp_tsession_open_stream(struct pp_tsession *s, const char *service, int fd,
 	rc = pp_peer_channel_open(s->peer, service, PP_TUNNEL_STREAM_PROTOCOL, NULL, &ch);
 	if (rc < 0)
 		return rc;
-	st = pp_tsession_make_stream(s, ch, PP_TSTREAM_PENDING_MAX);
+	st = pp_tsession_make_stream(s, ch, true);
 	if (!st) {
 		pp_sctp_channel_close(ch);
 		return PP_ERR_NOMEM;

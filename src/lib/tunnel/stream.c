@@ -23,6 +23,17 @@ static void pp_tstream_apply_defaults(struct pp_tstream_config *c)
 		c->early_max = PP_TSTREAM_PENDING_MAX;
 	if (!c->stall_ms)
 		c->stall_ms = PP_TSTREAM_STALL_DEFAULT_MS;
+	if (!c->linger_ms)
+		c->linger_ms = PP_TSTREAM_LINGER_DEFAULT_MS;
+}
+
+static void pp_tstream_linger_stop(struct pp_tstream *st)
+{
+	if (st->linger) {
+		g_source_destroy(st->linger);
+		g_source_unref(st->linger);
+		st->linger = NULL;
+	}
 }
 
 struct pp_tstream *pp_tstream_new(GMainContext *ctx, struct pp_sctp_channel *ch,
@@ -63,6 +74,7 @@ void pp_tstream_free(struct pp_tstream *st)
 	if (st->ch)
 		pp_sctp_channel_set_user(st->ch, NULL);
 	pp_tstream_sock_close(st, true);
+	pp_tstream_linger_stop(st);
 	if (st->idle) {
 		g_source_destroy(st->idle);
 		g_source_unref(st->idle);
@@ -98,10 +110,22 @@ static void pp_tstream_check_closed(struct pp_tstream *st)
 
 static void pp_tstream_close_channel(struct pp_tstream *st)
 {
+	pp_tstream_linger_stop(st);
 	if (st->ch && !st->chan_closing) {
 		st->chan_closing = true;
 		pp_sctp_channel_close(st->ch);
 	}
+}
+
+static gboolean pp_tstream_linger_end(gpointer data)
+{
+	struct pp_tstream *st = data;
+
+	pp_log(PP_LOG_WARN, st->log_peer, "stream %s: the peer did not close the ended stream "
+	       "within %u ms; closing it", st->name, st->cfg.linger_ms);
+	pp_tstream_close_channel(st); /* stops and frees this source */
+	pp_tstream_check_closed(st);
+	return G_SOURCE_REMOVE;
 }
 
 void pp_tstream_fail(struct pp_tstream *st, const char *reason)
@@ -131,12 +155,23 @@ void pp_tstream_finish(struct pp_tstream *st, const char *reason)
 	pp_tstream_check_closed(st);
 }
 
-/* Normal end: EOF both ways and every received byte written. */
+/* Normal end: EOF both ways and every received byte written. The side
+ * that accepted the channel (the gateway) closes it; its reset follows its
+ * EOF, so the opener waits for it: closing too would cross the two resets
+ * (two RE-CONFIG exchanges and their SACKs for one stream). */
 void pp_tstream_maybe_done(struct pp_tstream *st)
 {
 	if (st->aborting || !st->read_eof || !st->eof_received || st->wlen > st->woff)
 		return;
 	pp_tstream_sock_close(st, false);
+	if (st->cfg.opener && st->ch && !st->chan_closing) {
+		if (!st->linger) {
+			st->linger = g_timeout_source_new(st->cfg.linger_ms);
+			g_source_set_callback(st->linger, pp_tstream_linger_end, st, NULL);
+			g_source_attach(st->linger, st->ctx);
+		}
+		return;
+	}
 	pp_tstream_close_channel(st);
 	pp_tstream_check_closed(st);
 }
@@ -268,6 +303,7 @@ void pp_tstream_on_low(struct pp_tstream *st)
 void pp_tstream_on_channel_closed(struct pp_tstream *st)
 {
 	st->ch = NULL;
+	pp_tstream_linger_stop(st);
 	if (!st->aborting && !st->chan_closing && (!st->eof_received || !st->read_eof)) {
 		pp_tstream_fail(st, "reset by peer");
 		return;

@@ -10,6 +10,7 @@
 #define PP_TSTREAM_HIGH_DEFAULT (256 * 1024)
 #define PP_TSTREAM_NAME_MAX 96
 #define PP_TSTREAM_STALL_DEFAULT_MS 10000
+#define PP_TSTREAM_LINGER_DEFAULT_MS 5000
 
 struct pp_tstream {
 	GMainContext *ctx;
@@ -47,6 +48,7 @@ struct pp_tstream {
 	uint64_t stall_mark;            /* bytes_out at the last check */
 
 	bool chan_closing;              /* we reset the channel */
+	GSource *linger;                /* opener, ended: waiting for the peer's close */
 	bool aborting;
 	bool closed_reported;
 	const char *reason;             /* first reason to end */
