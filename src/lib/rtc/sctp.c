@@ -158,6 +158,11 @@ static void pp_sctp_work_inline(struct pp_sctp *s)
 	s->in_work = true;
 	if (s->sock && s->state != PP_SCTP_NEW && !s->end_reported)
 		pp_sctp_recv_all(s);
+	/* The peer reset a stream: usrsctp answered inside this input, and
+	 * resetting our half now lets both leave in one RE-CONFIG chunk
+	 * (sctp_bundle.c) rather than a loop turn later. */
+	if (!s->doomed && s->resets_pending)
+		pp_sctp_flush(s);
 	s->in_work = false;
 	if (s->doomed || s->end_pending || s->resets_pending || s->state == PP_SCTP_CLOSING ||
 	    !g_queue_is_empty(&s->sendq))

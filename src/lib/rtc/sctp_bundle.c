@@ -18,7 +18,16 @@
  * - control chunks before DATA (§6.10): a packet holding DATA takes only
  *   more DATA, and one control chunk of each type at most (two RE-CONFIGs
  *   or two SACKs in one packet are legal but rare enough that a peer may
- *   not expect them);
+ *   not expect them). One exception, for RE-CONFIG: a response followed
+ *   by an outgoing reset request become one chunk with both parameters,
+ *   a combination RFC 6525 §3.1 lists. That pair is what each side sends
+ *   when the other resets a stream (its answer, then the reset of its own
+ *   half: the data channel closing procedure, RFC 8831 §6.7). The SACK
+ *   usrsctp puts in each of those two packets then goes once, the newer:
+ *   its cumulative TSN and gap blocks describe the receiver's state later.
+ *   SACKs are not thinned otherwise: fewer of them in a bulk transfer would
+ *   slow slow-start (cwnd grows per SACK) and hide losses from fast
+ *   retransmit (a miss is counted per SACK);
  * - the same common header (ports, verification tag): one association;
  * - at most the base packet size (path_mtu + 12), which every path takes.
  * Chunks keep their order: the peer sees the same sequence, fewer packets.
@@ -44,6 +53,14 @@ enum {
 #define PP_SCTP_CTRL_RECONFIG 2u
 #define PP_SCTP_CTRL_FWD_TSN 4u
 
+#define PP_SCTP_PARAM_OUT_RESET 13 /* RFC 6525 §4.1 */
+#define PP_SCTP_PARAM_RESPONSE 16  /* RFC 6525 §4.4 */
+
+static size_t pp_sctp_pad4(size_t n)
+{
+	return (n + 3) & ~(size_t)3;
+}
+
 /* What pkt holds, for the rules above; ok false: it goes alone. */
 static struct pp_sctp_bundle pp_sctp_bundle_scan(const uint8_t *pkt, size_t len)
 {
@@ -63,9 +80,16 @@ static struct pp_sctp_bundle pp_sctp_bundle_scan(const uint8_t *pkt, size_t len)
 			break;
 		case PP_SCTP_CHUNK_SACK:
 			bit = PP_SCTP_CTRL_SACK;
+			b.sack_off = off;
+			b.sack_len = pp_sctp_pad4(clen);
 			break;
 		case PP_SCTP_CHUNK_RECONFIG:
 			bit = PP_SCTP_CTRL_RECONFIG;
+			b.reconf_off = off;
+			b.reconf_len = clen;
+			/* its only parameter fills it: remember which */
+			if (clen >= 8 && pp_be16(pkt + off + 6) == clen - 4)
+				b.reconf_param = pp_be16(pkt + off + 4);
 			break;
 		case PP_SCTP_CHUNK_FWD_TSN:
 		case PP_SCTP_CHUNK_IFWD_TSN:
@@ -78,14 +102,88 @@ static struct pp_sctp_bundle pp_sctp_bundle_scan(const uint8_t *pkt, size_t len)
 		if (bit && (b.data || (b.ctrl & bit)))
 			return (struct pp_sctp_bundle){ 0 };
 		b.ctrl |= bit;
-		off += (clen + 3) & ~(size_t)3;
+		off += pp_sctp_pad4(clen);
 	}
 	return b.ok && off == len ? b : (struct pp_sctp_bundle){ 0 };
+}
+
+/* The held packet's RE-CONFIG holds just a response, b's just an outgoing
+ * reset request: they may become one chunk. */
+static bool pp_sctp_bundle_reconf_pair(const struct pp_sctp_bundle *h,
+                                       const struct pp_sctp_bundle *b)
+{
+	return h->reconf_param == PP_SCTP_PARAM_RESPONSE && h->reconf_len % 4 == 0 &&
+	       b->reconf_param == PP_SCTP_PARAM_OUT_RESET;
 }
 
 static size_t pp_sctp_bundle_cap(const struct pp_sctp *s)
 {
 	return s->cfg.path_mtu + PP_SCTP_HEADER_LEN;
+}
+
+/* The held packet's size once pkt joined: plus pkt's chunks, less a chunk
+ * header when its RE-CONFIG parameter moves into the held chunk, less the
+ * held SACK when pkt brings a newer one. */
+static size_t pp_sctp_bundle_joined_len(const struct pp_sctp *s, const struct pp_sctp_bundle *b,
+                                        size_t len)
+{
+	unsigned both = s->held_kind.ctrl & b->ctrl;
+
+	return s->held_len + len - PP_SCTP_HEADER_LEN - (both & PP_SCTP_CTRL_RECONFIG ? 4 : 0) -
+	       (both & PP_SCTP_CTRL_SACK ? s->held_kind.sack_len : 0);
+}
+
+static bool pp_sctp_bundle_fits(const struct pp_sctp *s, const struct pp_sctp_bundle *b,
+                                const uint8_t *pkt, size_t len)
+{
+	const struct pp_sctp_bundle *h = &s->held_kind;
+	unsigned both = h->ctrl & b->ctrl;
+
+	if (!b->ok || !s->held_len || (h->data && b->ctrl))
+		return false;
+	if (both && !((both & PP_SCTP_CTRL_RECONFIG) && pp_sctp_bundle_reconf_pair(h, b) &&
+	              !(both & ~(PP_SCTP_CTRL_RECONFIG | PP_SCTP_CTRL_SACK))))
+		return false;
+	return pp_sctp_bundle_joined_len(s, b, len) <= pp_sctp_bundle_cap(s) &&
+	       memcmp(s->held, pkt, 8) == 0; /* ports and verification tag */
+}
+
+/* Appends pkt's chunks to the held packet; a RE-CONFIG request parameter
+ * goes into the held RE-CONFIG chunk, after its response. */
+static void pp_sctp_bundle_join(struct pp_sctp *s, const struct pp_sctp_bundle *b,
+                                const uint8_t *pkt, size_t len)
+{
+	struct pp_sctp_bundle *h = &s->held_kind;
+	uint8_t *out = s->held;
+	size_t from = PP_SCTP_HEADER_LEN;
+
+	if (h->ctrl & b->ctrl & PP_SCTP_CTRL_SACK) { /* pkt's is newer */
+		size_t end = h->sack_off + h->sack_len;
+		memmove(out + h->sack_off, out + end, s->held_len - end);
+		s->held_len -= h->sack_len;
+		if (h->reconf_off > h->sack_off)
+			h->reconf_off -= h->sack_len;
+	}
+	if (h->ctrl & b->ctrl & PP_SCTP_CTRL_RECONFIG) {
+		size_t at = h->reconf_off + h->reconf_len; /* 4-aligned */
+		size_t plen = b->reconf_len - 4;
+		size_t room = pp_sctp_pad4(plen);
+
+		memmove(out + at + room, out + at, s->held_len - at);
+		memcpy(out + at, pkt + b->reconf_off + 4, plen);
+		memset(out + at + plen, 0, room - plen);
+		h->reconf_len += plen;
+		pp_put_be16(out + h->reconf_off + 2, (uint16_t)h->reconf_len);
+		h->reconf_param = 0; /* two parameters now */
+		s->held_len += room;
+		/* pkt's chunks before and after its RE-CONFIG */
+		memcpy(out + s->held_len, pkt + from, b->reconf_off - from);
+		s->held_len += b->reconf_off - from;
+		from = b->reconf_off + pp_sctp_pad4(b->reconf_len);
+	}
+	memcpy(out + s->held_len, pkt + from, len - from);
+	s->held_len += len - from;
+	*h = pp_sctp_bundle_scan(out, s->held_len); /* valid: built by the rules */
 }
 
 static void pp_sctp_send_now(struct pp_sctp *s, uint8_t *pkt, size_t len)
@@ -122,13 +220,8 @@ void pp_sctp_bundle_out(struct pp_sctp *s, uint8_t *pkt, size_t len)
 		return;
 	}
 	b = pp_sctp_bundle_scan(pkt, len);
-	if (b.ok && s->held_len && !(s->held_kind.data && b.ctrl) && !(s->held_kind.ctrl & b.ctrl) &&
-	    s->held_len + len - PP_SCTP_HEADER_LEN <= cap &&
-	    memcmp(s->held, pkt, 8) == 0) { /* ports and verification tag */
-		memcpy(s->held + s->held_len, pkt + PP_SCTP_HEADER_LEN, len - PP_SCTP_HEADER_LEN);
-		s->held_len += len - PP_SCTP_HEADER_LEN;
-		s->held_kind.data |= b.data;
-		s->held_kind.ctrl |= b.ctrl;
+	if (pp_sctp_bundle_fits(s, &b, pkt, len)) {
+		pp_sctp_bundle_join(s, &b, pkt, len);
 		s->stats.packets_bundled++;
 		return;
 	}

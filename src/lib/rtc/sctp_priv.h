@@ -53,6 +53,9 @@ struct pp_sctp_bundle {
 	bool ok;        /* only chunks that may share a packet, in a valid order */
 	bool data;      /* DATA or I-DATA */
 	unsigned ctrl;  /* control chunk types present (one bit each) */
+	size_t reconf_off, reconf_len; /* its RE-CONFIG chunk, if any */
+	size_t sack_off, sack_len;     /* its SACK chunk (padded length) */
+	uint16_t reconf_param;         /* type of that chunk's only parameter; 0: several */
 };
 
 /* One queued outgoing message. */

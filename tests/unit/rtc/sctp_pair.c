@@ -34,8 +34,9 @@ static gboolean sctp_pair_deliver(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-/* RFC 9260 §6.10: control chunks come before DATA in a packet. */
-static bool sctp_pair_order_ok(const uint8_t *pkt, size_t len)
+/* RFC 9260 §6.10: control chunks come before DATA in a packet. Counts the
+ * RE-CONFIG chunks that carry a response and then a request (13 after 16). */
+static bool sctp_pair_order_ok(struct sctp_pair *p, const uint8_t *pkt, size_t len)
 {
 	bool data = false;
 
@@ -45,6 +46,9 @@ static bool sctp_pair_order_ok(const uint8_t *pkt, size_t len)
 		if (data && !is_data)
 			return false;
 		data |= is_data;
+		if (pkt[off] == 130 && clen >= 20 && off + 20 <= len && pkt[off + 5] == 16 &&
+		    pkt[off + 7] == 12 && pkt[off + 17] == 13)
+			p->reconf_pairs++;
 		if (clen < 4)
 			break;
 		off += (clen + 3) & ~(size_t)3;
@@ -58,7 +62,7 @@ static int sctp_pair_send(void *user, const uint8_t *data, size_t len)
 	struct sctp_pair *p = side->pair;
 
 	side->packets++;
-	if (!sctp_pair_order_ok(data, len))
+	if (!sctp_pair_order_ok(p, data, len))
 		p->misordered++;
 	if (len > side->max_packet)
 		side->max_packet = len;

@@ -59,6 +59,8 @@ struct sctp_pair {
 	                             * dropped (a path MTU); 0: no limit */
 	uint64_t too_big[2];        /* packets of side i dropped for max_len */
 	uint64_t misordered;        /* packets with a control chunk after DATA */
+	uint64_t reconf_pairs;      /* RE-CONFIG chunks with a response, then
+	                             * an outgoing reset request */
 	GSource *flush;             /* pp_sctp_flush_output() at each loop turn */
 };
 

@@ -645,18 +645,34 @@ static void close_from(struct sctp_pair *p, int from, bool big)
 	g_free(buf);
 }
 
-static void test_close(void)
+static void run_close(bool bundle)
 {
+	struct pp_sctp_config cfg = { .bundle = bundle };
 	struct sctp_pair p;
 
-	sctp_pair_init(&p, NULL, NULL);
+	sctp_pair_init(&p, &cfg, &cfg);
 	sctp_pair_connect(&p);
 	close_from(&p, 0, false);
 	close_from(&p, 1, false);
 	close_from(&p, 0, true);
 	close_from(&p, 1, true);
 	g_assert_cmpint(p.side[0].state, ==, PP_SCTP_CONNECTED);
+	g_assert_cmpuint(p.misordered, ==, 0);
+	/* With bundling, the side a reset reaches answers and resets its own
+	 * half in one RE-CONFIG chunk: once per close, two closes (one from
+	 * each side) per close_from(). */
+	g_assert_cmpuint(p.reconf_pairs, ==, bundle ? 8 : 0);
 	sctp_pair_free(&p);
+}
+
+static void test_close(void)
+{
+	run_close(false);
+}
+
+static void test_close_bundled(void)
+{
+	run_close(true);
 }
 
 /* Several channels closed at once: the resets are serialised. */
@@ -1146,6 +1162,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/threads", test_threads);
 	g_test_add_func("/sctp/partial_reliability", test_partial_reliability);
 	g_test_add_func("/sctp/close", test_close);
+	g_test_add_func("/sctp/close_bundled", test_close_bundled);
 	g_test_add_func("/sctp/close_many", test_close_many);
 	g_test_add_func("/sctp/oversized", test_oversized);
 	g_test_add_func("/sctp/garbage", test_garbage);
