@@ -31,6 +31,11 @@ void gw_audit_close(void)
 	gw_audit_fd = -1;
 }
 
+bool gw_audit_enabled(void)
+{
+	return gw_audit_fd >= 0;
+}
+
 void gw_audit(const char *event, json_t *obj)
 {
 	GDateTime *now;

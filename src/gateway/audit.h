@@ -7,6 +7,7 @@
 #define PP_GATEWAY_AUDIT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 /* path NULL closes. 0 or -errno. */
 int gw_audit_open(const char *path);
@@ -14,5 +15,7 @@ void gw_audit_close(void);
 /* Adds "time" and "event", writes one line, takes the reference to obj.
  * A no-op when no audit log is configured. */
 void gw_audit(const char *event, json_t *obj);
+/* An audit log is open: callers on a hot path build no record otherwise. */
+bool gw_audit_enabled(void);
 
 #endif

@@ -320,12 +320,14 @@ void gw_stream_closed(struct gw_peer *p, struct pp_tstream *st, const char *reas
 	       " tunnel_rx=%" PRIu64 " tunnel_tx=%" PRIu64 " duration_ms=%" PRId64 " reason=%s",
 	       pp_tstream_name(st), gs->service, s.bytes_out, s.bytes_in, s.wire_out, s.wire_in,
 	       (s.ended_us - s.started_us) / 1000, reason);
-	gw_audit("stream_closed",
-	         json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "peer", gw_peer_name(p),
-	                   "fingerprint", p->identity->fp_text, "service", gs->service, "stream",
-	                   pp_tstream_name(st), "bytes_to_service", (json_int_t)s.bytes_out,
-	                   "bytes_from_service", (json_int_t)s.bytes_in, "duration_ms",
-	                   (json_int_t)((s.ended_us - s.started_us) / 1000), "reason", reason));
+	if (gw_audit_enabled()) /* no record built for nobody on every stream */
+		gw_audit("stream_closed",
+		         json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "peer", gw_peer_name(p),
+		                   "fingerprint", p->identity->fp_text, "service", gs->service,
+		                   "stream", pp_tstream_name(st), "bytes_to_service",
+		                   (json_int_t)s.bytes_out, "bytes_from_service",
+		                   (json_int_t)s.bytes_in, "duration_ms",
+		                   (json_int_t)((s.ended_us - s.started_us) / 1000), "reason", reason));
 	p->streams--;
 	p->gw->streams--;
 	gw_alert_untrack(p->gw, gs);
