@@ -239,6 +239,9 @@ case_attack() {
 	for ((i = 0; i < 50; i++)); do audit_alert 9100001 alice api && break; sleep 0.1; done
 	audit_alert 9100001 alice api ||
 		fail "the audit log has no alert 9100001 stream_closed for alice/api: $(grep alert "$W/audit.log" | tail -n 2)"
+	# every stream's end is a record of its own too
+	wait_file "$W/audit.log" 10 '"event":"stream_closed"' ||
+		fail "the audit log has no stream_closed record: $(tail -n 2 "$W/audit.log")"
 	# the same on a held request: no HTTP response at all
 	res=$(sqli_held)
 	note "held attack: curl $res ($(tr '\n' ' ' <"$W/sqli-held.err"))"
