@@ -102,6 +102,10 @@ struct pp_sctp_config {
 	uint32_t heartbeat_ms;     /* 10000 */
 	uint32_t pmtu_probe_ms;    /* 250: between path MTU probes of one size */
 	uint32_t pmtu_confirm_ms;  /* 10000: the raised size is probed again */
+	uint32_t dcep_ack_delay_ms; /* 0: the DCEP ACK of a channel the peer
+	                            * opens leaves at once; else it goes with
+	                            * our first message on the channel (or its
+	                            * close), alone after this long at most */
 	bool bundle;               /* false: small packets of a loop turn share
 	                            * one; the owner then calls
 	                            * pp_sctp_flush_output() before its

@@ -61,6 +61,7 @@ bool pp_peer_association_up(const struct pp_peer *p);
  * checking; our answer waits in pending_out (instead of for a 400 ms
  * retransmission). */
 #define PP_PEER_PENDING_OUT_MAX (64 * 1024)
+#define PP_PEER_DCEP_ACK_DELAY_MS 200 /* a channel the peer opens: see pp_sctp_config */
 
 /* peer_batch.c */
 void pp_peer_batch_init(struct pp_peer *p);

@@ -336,6 +336,8 @@ void pp_sctp_work(struct pp_sctp *s)
 	if (s->sock && s->state != PP_SCTP_NEW && !s->end_reported)
 		pp_sctp_recv_all(s);
 	if (!s->doomed)
+		pp_sctp_channels_ack_due(s);
+	if (!s->doomed)
 		pp_sctp_flush(s);
 	if (!s->doomed && s->end_pending) {
 		s->end_pending = false;

@@ -54,12 +54,31 @@ static struct pp_sctp_channel *pp_sctp_channel_create(struct pp_sctp *s, uint16_
 
 /* Closed for good: drops what is queued, frees the id, tells the user
  * when notify. ch may be freed on return. */
+/* The DCEP ACK owed for the peer's OPEN goes now, ahead of anything else
+ * on the stream (RFC 8832 §6: the acceptor's first message on it). */
+static void pp_sctp_channel_ack_now(struct pp_sctp_channel *ch)
+{
+	uint8_t ack[1];
+
+	if (!ch->ack_owed)
+		return;
+	ch->ack_owed = false;
+	ch->s->acks_owed--;
+	pp_dcep_encode_ack(ack, sizeof(ack));
+	if (pp_sctp_queue_msg(ch, PP_PPID_DCEP, ack, sizeof(ack), false) < 0)
+		pp_log(PP_LOG_WARN, ch->s->log_peer, "sctp: cannot send the DCEP ACK on %u", ch->id);
+}
+
 void pp_sctp_channel_finish(struct pp_sctp_channel *ch, bool notify)
 {
 	struct pp_sctp *s = ch->s;
 
 	if (ch->state == PP_SCTP_CHANNEL_CLOSED)
 		return;
+	if (ch->ack_owed) { /* the peer reset it first: no ACK any more */
+		ch->ack_owed = false;
+		s->acks_owed--;
+	}
 	ch->state = PP_SCTP_CHANNEL_CLOSED;
 	if (pp_sctp_channel_find(s, ch->id) == ch)
 		g_hash_table_remove(s->channels, GUINT_TO_POINTER(ch->id));
@@ -116,6 +135,27 @@ void pp_sctp_channels_up(struct pp_sctp *s)
 		}
 	}
 	g_ptr_array_free(all, TRUE);
+}
+
+void pp_sctp_channels_ack_due(struct pp_sctp *s)
+{
+	gint64 now = g_get_monotonic_time(), next = -1;
+	GHashTableIter it;
+	gpointer v;
+
+	if (!s->acks_owed || !s->channels)
+		return;
+	/* Sending an ACK calls no callback: the table stays as it is. */
+	g_hash_table_iter_init(&it, s->channels);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		struct pp_sctp_channel *ch = v;
+		if (ch->ack_owed && ch->ack_due <= now)
+			pp_sctp_channel_ack_now(ch);
+		else if (ch->ack_owed && (next < 0 || ch->ack_due < next))
+			next = ch->ack_due;
+	}
+	if (next >= 0)
+		pp_sctp_wake_at(s, next);
 }
 
 static int pp_sctp_pick_id(struct pp_sctp *s, uint16_t *out)
@@ -205,6 +245,7 @@ int pp_sctp_channel_send(struct pp_sctp_channel *ch, bool is_text, const void *d
 		return PP_ERR_INVALID;
 	if (ch->buffered + len > s->cfg.max_buffered_amount)
 		return -ENOBUFS;
+	pp_sctp_channel_ack_now(ch);
 	if (len == 0) {
 		/* RFC 8831 §6.6: an empty message is one byte with its own PPID. */
 		ppid = is_text ? PP_PPID_STRING_EMPTY : PP_PPID_BINARY_EMPTY;
@@ -218,6 +259,7 @@ int pp_sctp_channel_close(struct pp_sctp_channel *ch)
 {
 	if (ch->state == PP_SCTP_CHANNEL_CLOSING || ch->state == PP_SCTP_CHANNEL_CLOSED)
 		return 0;
+	pp_sctp_channel_ack_now(ch);
 	ch->state = PP_SCTP_CHANNEL_CLOSING;
 	ch->reset_wanted = true;
 	ch->s->resets_pending = true;
@@ -244,7 +286,6 @@ static void pp_sctp_channel_accept(struct pp_sctp *s, uint16_t id, const struct 
 		               o->channel == PP_DCEP_PARTIAL_TIMED ? PP_SCTP_MAX_LIFETIME :
 		                                                     PP_SCTP_RELIABLE,
 	};
-	uint8_t ack[1];
 	struct pp_sctp_channel *ch;
 
 	if (s->state != PP_SCTP_CONNECTED || id > PP_SCTP_MAX_ID) {
@@ -252,9 +293,16 @@ static void pp_sctp_channel_accept(struct pp_sctp *s, uint16_t id, const struct 
 		return;
 	}
 	ch = pp_sctp_channel_create(s, id, o->label, o->protocol, &opt, PP_SCTP_CHANNEL_OPENING);
-	pp_dcep_encode_ack(ack, sizeof(ack));
-	if (pp_sctp_queue_msg(ch, PP_PPID_DCEP, ack, sizeof(ack), false) < 0)
-		pp_log(PP_LOG_WARN, s->log_peer, "sctp: cannot send the DCEP ACK on %u", id);
+	ch->ack_owed = true;
+	s->acks_owed++;
+	if (s->cfg.dcep_ack_delay_ms) {
+		/* A reply usually follows soon (the tunnel's CONNECTED once the
+		 * service answers): the ACK shares its packet. */
+		ch->ack_due = g_get_monotonic_time() + (gint64)s->cfg.dcep_ack_delay_ms * 1000;
+		pp_sctp_wake_at(s, ch->ack_due);
+	} else {
+		pp_sctp_channel_ack_now(ch);
+	}
 	pp_sctp_channel_opened(ch);
 }
 

@@ -87,6 +87,8 @@ struct pp_sctp_channel {
 	bool reset_sent;      /* SCTP_RESET_STREAMS accepted by usrsctp */
 	bool out_reset;       /* our outgoing stream is reset */
 	bool in_reset;        /* the peer reset its outgoing stream */
+	bool ack_owed;        /* cfg.dcep_ack_delay_ms: the peer's OPEN not acked yet */
+	gint64 ack_due;       /* monotonic µs: the ACK leaves alone then */
 
 	struct pp_buf rx;     /* message arriving in pieces */
 	uint32_t rx_ppid;
@@ -122,6 +124,7 @@ struct pp_sctp {
 	struct pp_sctp_channel *locked; /* message partly accepted by usrsctp */
 	bool resets_pending;
 	gint64 reset_retry_at;
+	unsigned acks_owed;   /* channels with ack_owed */
 
 	uint8_t *rbuf;        /* usrsctp_recvv target */
 	size_t rbuf_len;
@@ -204,6 +207,9 @@ void pp_sctp_channel_on_reset(struct pp_sctp *s, uint16_t flags,
                               const uint16_t *ids, size_t n);
 void pp_sctp_channel_finish(struct pp_sctp_channel *ch, bool notify);
 void pp_sctp_channels_up(struct pp_sctp *s);
+/* cfg.dcep_ack_delay_ms: sends the DCEP ACKs that are due, wakes the work
+ * for the next. */
+void pp_sctp_channels_ack_due(struct pp_sctp *s);
 void pp_sctp_channels_end(struct pp_sctp *s, bool notify);
 
 /* sctp_send.c */

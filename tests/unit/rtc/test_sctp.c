@@ -695,6 +695,67 @@ static void test_close_many(void)
 	sctp_pair_free(&p);
 }
 
+/* dcep_ack_delay_ms on the accepting side: the DCEP ACK waits for the
+ * first message on the channel and leaves ahead of it (one packet with
+ * bundling), or for the channel's close, or alone once the delay is over. */
+static struct pp_sctp_channel *open_unacked(struct sctp_pair *p, struct pp_sctp_channel **peer)
+{
+	struct pp_sctp_channel *ch = NULL;
+	guint before = p->side[1].opened->len;
+
+	g_assert_cmpint(pp_sctp_channel_open(p->side[0].s, "late-ack", "", NULL, &ch), ==, 0);
+	SCTP_RUN_UNTIL(p, p->side[1].opened->len > before, 5000);
+	*peer = g_ptr_array_index(p->side[1].opened, before);
+	sctp_pair_run_for(p, 50); /* no ACK meanwhile */
+	g_assert_cmpint(pp_sctp_channel_get_state(ch), ==, PP_SCTP_CHANNEL_OPENING);
+	return ch;
+}
+
+/* From the loop, as an application's callback would: the context's
+ * owner sends, so the packets can share one. */
+static gboolean send_connected(gpointer ch)
+{
+	g_assert_cmpint(pp_sctp_channel_send(ch, true, "CONNECTED", 9), ==, 0);
+	return G_SOURCE_REMOVE;
+}
+
+static void test_dcep_ack_delay(void)
+{
+	struct pp_sctp_config opener = { .bundle = true };
+	struct pp_sctp_config acceptor = { .bundle = true, .dcep_ack_delay_ms = 300 };
+	struct pp_sctp_channel *ch, *peer;
+	struct pp_sctp_stats st0, st1;
+	struct sctp_pair p;
+
+	sctp_pair_init(&p, &opener, &acceptor);
+	sctp_pair_connect(&p);
+
+	/* a reply: the ACK goes first, in the reply's packet */
+	ch = open_unacked(&p, &peer);
+	pp_sctp_get_stats(p.side[1].s, &st0);
+	GSource *idle = g_idle_source_new();
+	g_source_set_callback(idle, send_connected, peer, NULL);
+	g_source_attach(idle, p.ctx);
+	g_source_unref(idle);
+	SCTP_RUN_UNTIL(&p, p.side[0].msgs->len == 1, 5000);
+	g_assert_cmpint(pp_sctp_channel_get_state(ch), ==, PP_SCTP_CHANNEL_OPEN);
+	pp_sctp_get_stats(p.side[1].s, &st1);
+	g_assert_cmpuint(st1.packets_sent - st0.packets_sent, ==, 1);
+
+	/* nothing to say: the ACK alone, once the delay is over (open_unacked
+	 * saw the channel still waiting for it) */
+	ch = open_unacked(&p, &peer);
+	SCTP_RUN_UNTIL(&p, pp_sctp_channel_get_state(ch) == PP_SCTP_CHANNEL_OPEN, 5000);
+
+	/* closed unanswered: ACK, then the reset, both sides end */
+	ch = open_unacked(&p, &peer);
+	uint16_t id = pp_sctp_channel_id(ch);
+	g_assert_cmpint(pp_sctp_channel_close(peer), ==, 0);
+	SCTP_RUN_UNTIL(&p, was_closed(&p.side[0], id) && was_closed(&p.side[1], id), 5000);
+	g_assert_cmpuint(p.misordered, ==, 0);
+	sctp_pair_free(&p);
+}
+
 static void test_oversized(void)
 {
 	struct sctp_pair p;
@@ -1163,6 +1224,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/partial_reliability", test_partial_reliability);
 	g_test_add_func("/sctp/close", test_close);
 	g_test_add_func("/sctp/close_bundled", test_close_bundled);
+	g_test_add_func("/sctp/dcep_ack_delay", test_dcep_ack_delay);
 	g_test_add_func("/sctp/close_many", test_close_many);
 	g_test_add_func("/sctp/oversized", test_oversized);
 	g_test_add_func("/sctp/garbage", test_garbage);
