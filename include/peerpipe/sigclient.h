@@ -158,6 +158,17 @@ int pp_sigclient_config_check(const struct pp_sigclient_config *cfg, const char 
  * ctx NULL = the global default context. */
 struct pp_sigclient *pp_sigclient_new(GMainContext *ctx, const struct pp_sigclient_config *cfg,
                                       const struct pp_sigclient_callbacks *cbs, void *user);
+/* Process-wide, for a program whose only TLS peer is its signaling server
+ * (peerpipe connect, peerpipe-gateway): ca_file's certificates become
+ * GIO's default TLS database. glib-networking reads the default database
+ * while it creates every client connection, before libsoup hands it the
+ * session's own, so without this the first connection parses the whole
+ * system trust store, twice (40 ms of the client's 100 ms from start to
+ * the first byte through the tunnel). Verification still uses the
+ * session's ca_file database; a program that also wants the system store
+ * for other connections must not call this. 0, or PP_ERR_INVALID when
+ * ca_file cannot be loaded (logged). */
+int pp_sigclient_trust_default(const char *ca_file);
 /* Closes the connection (no LEAVE_ROOM: the server announces PEER_LEFT on
  * close) and frees; the token is wiped. libsoup finishes the close handshake
  * on the context. NULL is allowed. */

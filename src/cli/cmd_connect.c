@@ -205,6 +205,10 @@ static int conn_start(struct conn_app *app, const struct conn_opts *o, char *tok
 		conn_say("listening %s:%u -> %s", app->fwd[i].bind, app->fwd[i].port,
 		         app->fwd[i].service);
 	}
+	/* Signaling is this process's only TLS peer: its CA alone is trusted,
+	 * and the system store is never parsed (40 ms of the start). */
+	if (o->ca_file && pp_sigclient_trust_default(o->ca_file) < 0)
+		return pp_cli_fail("--ca-file %s cannot be loaded", o->ca_file);
 	app->node = pp_tnode_new(app->ctx, &nc, &conn_node_cb, app);
 	if (!app->node)
 		return pp_cli_fail("bad signaling settings (see the log above)");

@@ -286,6 +286,10 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 	nc.session.agent = gw->agent;
 	if (cfg->compression == GW_COMPRESSION_OFF)
 		nc.session.our_formats = 0; /* peers send raw to us too */
+	/* Signaling is the gateway's only TLS peer (services are plain TCP):
+	 * its CA alone is trusted, and the system store is never parsed. */
+	if (s->ca_file && pp_sigclient_trust_default(s->ca_file) < 0)
+		return PP_ERR_CONFIG;
 	gw->node = pp_tnode_new(gw->ctx, &nc, &gw_node_cb, gw);
 	return gw->node ? 0 : PP_ERR_CONFIG;
 }

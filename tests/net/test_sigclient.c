@@ -586,6 +586,38 @@ static void test_tls(void)
 	sig_server_stop_clean(s);
 }
 
+/* pp_sigclient_trust_default() is process-wide (run in a subprocess):
+ * the CA becomes the default, so even a session without ca_file trusts
+ * it; a file that is not a CA bundle is refused and changes nothing. */
+static void test_trust_default(void)
+{
+	if (!g_test_subprocess()) {
+		g_test_trap_subprocess(NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+		g_test_trap_assert_passed();
+		return;
+	}
+	SigServer *s = sig_server_new();
+	char *cert = NULL, *key = NULL;
+	sig_make_cert(sig_server_dir(s), "srv", &cert, &key);
+	sig_server_set_tls(s, cert, key);
+	sig_server_run(s);
+	char *url = url_of(s, TRUE);
+	char *tok = sig_token(s, "gw1", ROOM, "gateway");
+
+	g_assert_cmpint(pp_sigclient_trust_default("/nonexistent/ca.pem"), ==, PP_ERR_INVALID);
+	g_assert_cmpint(pp_sigclient_trust_default(cert), ==, 0);
+	struct pp_sigclient_config cfg = { .url = url, .token = tok, .room = ROOM };
+	TC *c = tc_new_cfg("wss-default-ca", &cfg);
+	SPIN_UNTIL(c->state == PP_SIGCLIENT_JOINED, 5000);
+	tc_free(c);
+	spin(100);
+	g_free(tok);
+	g_free(url);
+	g_free(cert);
+	g_free(key);
+	sig_server_stop_clean(s);
+}
+
 /* Plain ws:// only with allow_insecure_ws; other configuration errors. */
 static void test_config(void)
 {
@@ -994,6 +1026,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sigclient/bad-token/expired-free-in-callback", test_bad_token_expired);
 	g_test_add_func("/sigclient/token-not-logged", test_token_not_logged);
 	g_test_add_func("/sigclient/tls", test_tls);
+	g_test_add_func("/sigclient/trust-default", test_trust_default);
 	g_test_add_func("/sigclient/backoff", test_backoff);
 	g_test_add_func("/sigclient/fake-server/script", test_fake_server);
 	g_test_add_func("/sigclient/fake-server/timeouts", test_fake_timeouts);

@@ -41,6 +41,21 @@ out:
 	return s;
 }
 
+int pp_sigclient_trust_default(const char *ca_file)
+{
+	GError *err = NULL;
+	GTlsDatabase *db = g_tls_file_database_new(ca_file, &err);
+
+	if (!db) {
+		pp_error("sigclient: cannot load ca_file %s: %s", ca_file, err->message);
+		g_error_free(err);
+		return PP_ERR_INVALID;
+	}
+	g_tls_backend_set_default_database(g_tls_backend_get_default(), db);
+	g_object_unref(db);
+	return 0;
+}
+
 static gboolean pp_sigclient_unref_later(gpointer obj)
 {
 	g_object_unref(obj);
