@@ -529,17 +529,26 @@ static void test_token_not_logged(void)
 	sig_server_stop_clean(s);
 }
 
+/* A wss server with a fresh self-signed certificate (*cert is also the CA
+ * file that trusts it), its URL and a gateway token. */
+static SigServer *tls_server_new(char **cert, char **key, char **url, char **tok)
+{
+	SigServer *s = sig_server_new();
+
+	sig_make_cert(sig_server_dir(s), "srv", cert, key);
+	sig_server_set_tls(s, *cert, *key);
+	sig_server_run(s);
+	*url = url_of(s, TRUE);
+	*tok = sig_token(s, "gw1", ROOM, "gateway");
+	return s;
+}
+
 /* wss with a self-signed certificate: trusted through ca_file; refused
  * without it, slowly retried (or fatal when asked). */
 static void test_tls(void)
 {
-	SigServer *s = sig_server_new();
-	char *cert = NULL, *key = NULL;
-	sig_make_cert(sig_server_dir(s), "srv", &cert, &key);
-	sig_server_set_tls(s, cert, key);
-	sig_server_run(s);
-	char *url = url_of(s, TRUE);
-	char *tok = sig_token(s, "gw1", ROOM, "gateway");
+	char *cert = NULL, *key = NULL, *url = NULL, *tok = NULL;
+	SigServer *s = tls_server_new(&cert, &key, &url, &tok);
 
 	struct pp_sigclient_config cfg = { .url = url, .token = tok, .room = ROOM, .ca_file = cert };
 	TC *ok = tc_new_cfg("wss+ca", &cfg);
@@ -596,13 +605,8 @@ static void test_trust_default(void)
 		g_test_trap_assert_passed();
 		return;
 	}
-	SigServer *s = sig_server_new();
-	char *cert = NULL, *key = NULL;
-	sig_make_cert(sig_server_dir(s), "srv", &cert, &key);
-	sig_server_set_tls(s, cert, key);
-	sig_server_run(s);
-	char *url = url_of(s, TRUE);
-	char *tok = sig_token(s, "gw1", ROOM, "gateway");
+	char *cert = NULL, *key = NULL, *url = NULL, *tok = NULL;
+	SigServer *s = tls_server_new(&cert, &key, &url, &tok);
 
 	g_assert_cmpint(pp_sigclient_trust_default("/nonexistent/ca.pem"), ==, PP_ERR_INVALID);
 	g_assert_cmpint(pp_sigclient_trust_default(cert), ==, 0);
