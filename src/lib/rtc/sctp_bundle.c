@@ -223,6 +223,8 @@ void pp_sctp_bundle_out(struct pp_sctp *s, uint8_t *pkt, size_t len)
 	if (pp_sctp_bundle_fits(s, &b, pkt, len)) {
 		pp_sctp_bundle_join(s, &b, pkt, len);
 		s->stats.packets_bundled++;
+		if (!s->held_kind.ok) /* never by the rules; nothing joins it then */
+			pp_sctp_flush_output(s);
 		return;
 	}
 	pp_sctp_flush_output(s);
