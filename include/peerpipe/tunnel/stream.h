@@ -107,6 +107,14 @@ void pp_tstream_abort(struct pp_tstream *st, const char *reason);
 /* Resets the channel once what was queued is sent (after DENIED/FAILED). */
 void pp_tstream_finish(struct pp_tstream *st, const char *reason);
 
+/* The session under the stream has ended (its channels are gone with
+ * it): the socket is closed (with an RST unless the stream had ended
+ * normally) and on_closed(reason) is called now, unless it was already;
+ * its owner then frees the stream. For the session's own end, so that no
+ * stream's on_closed is still waiting in the context when the session is
+ * freed. */
+void pp_tstream_end_now(struct pp_tstream *st, const char *reason);
+
 /* Channel events, from the session's pp_peer callbacks. */
 void pp_tstream_on_message(struct pp_tstream *st, enum pp_sctp_kind kind,
                            const uint8_t *data, size_t len);

@@ -238,9 +238,17 @@ static const struct pp_peer_callbacks pp_tsession_peer_cb = {
 static gboolean pp_tsession_closed_idle(gpointer data)
 {
 	struct pp_tsession *s = data;
+	GList *left = g_hash_table_get_keys(s->streams);
 
 	g_source_unref(s->closed_idle);
 	s->closed_idle = NULL;
+	/* Every stream is reported before the session: one whose own report
+	 * was still waiting in the context would otherwise be freed with the
+	 * session, unreported (its owner's record of it leaked). */
+	for (GList *l = left; l; l = l->next)
+		if (g_hash_table_contains(s->streams, l->data))
+			pp_tstream_end_now(l->data, "session closed");
+	g_list_free(left);
 	s->cb.on_closed(s->user, s, s->close_reason ? s->close_reason : "closed");
 	return G_SOURCE_REMOVE;
 }

@@ -108,6 +108,29 @@ static void pp_tstream_check_closed(struct pp_tstream *st)
 	g_source_attach(st->idle, st->ctx);
 }
 
+void pp_tstream_end_now(struct pp_tstream *st, const char *reason)
+{
+	bool clean = st->read_eof && st->eof_received && st->wlen <= st->woff;
+
+	if (st->closed_reported)
+		return;
+	if (st->ch)
+		pp_sctp_channel_set_user(st->ch, NULL);
+	st->ch = NULL;
+	pp_tstream_linger_stop(st);
+	pp_tstream_sock_close(st, !clean);
+	if (st->idle) {
+		g_source_destroy(st->idle);
+		g_source_unref(st->idle);
+		st->idle = NULL;
+	}
+	if (!st->reason)
+		st->reason = clean ? "done" : reason;
+	st->closed_reported = true;
+	st->stats.ended_us = g_get_monotonic_time();
+	st->cb.on_closed(st->user, st, st->reason);
+}
+
 static void pp_tstream_close_channel(struct pp_tstream *st)
 {
 	pp_tstream_linger_stop(st);
