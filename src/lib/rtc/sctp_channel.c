@@ -52,10 +52,8 @@ static struct pp_sctp_channel *pp_sctp_channel_create(struct pp_sctp *s, uint16_
 	return ch;
 }
 
-/* Closed for good: drops what is queued, frees the id, tells the user
- * when notify. ch may be freed on return. */
-/* The DCEP ACK owed for the peer's OPEN goes now, ahead of anything else
- * on the stream (RFC 8832 §6: the acceptor's first message on it). */
+/* The DCEP ACK owed for the peer's OPEN (RFC 8832) goes now, ahead of
+ * anything else we send on the stream. */
 static void pp_sctp_channel_ack_now(struct pp_sctp_channel *ch)
 {
 	uint8_t ack[1];
@@ -69,6 +67,8 @@ static void pp_sctp_channel_ack_now(struct pp_sctp_channel *ch)
 		pp_log(PP_LOG_WARN, ch->s->log_peer, "sctp: cannot send the DCEP ACK on %u", ch->id);
 }
 
+/* Closed for good: drops what is queued, frees the id, tells the user
+ * when notify. ch may be freed on return. */
 void pp_sctp_channel_finish(struct pp_sctp_channel *ch, bool notify)
 {
 	struct pp_sctp *s = ch->s;
