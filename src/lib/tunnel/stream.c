@@ -27,13 +27,18 @@ static void pp_tstream_apply_defaults(struct pp_tstream_config *c)
 		c->linger_ms = PP_TSTREAM_LINGER_DEFAULT_MS;
 }
 
+static void pp_tstream_drop_source(GSource **src)
+{
+	if (*src) {
+		g_source_destroy(*src);
+		g_source_unref(*src);
+		*src = NULL;
+	}
+}
+
 static void pp_tstream_linger_stop(struct pp_tstream *st)
 {
-	if (st->linger) {
-		g_source_destroy(st->linger);
-		g_source_unref(st->linger);
-		st->linger = NULL;
-	}
+	pp_tstream_drop_source(&st->linger);
 }
 
 struct pp_tstream *pp_tstream_new(GMainContext *ctx, struct pp_sctp_channel *ch,
@@ -75,15 +80,19 @@ void pp_tstream_free(struct pp_tstream *st)
 		pp_sctp_channel_set_user(st->ch, NULL);
 	pp_tstream_sock_close(st, true);
 	pp_tstream_linger_stop(st);
-	if (st->idle) {
-		g_source_destroy(st->idle);
-		g_source_unref(st->idle);
-	}
+	pp_tstream_drop_source(&st->idle);
 	pp_frame_encoder_free(st->enc);
 	pp_frame_decoder_free(st->dec);
 	free(st->wbuf);
 	g_free(st->log_peer);
 	g_free(st);
+}
+
+static void pp_tstream_report_closed(struct pp_tstream *st)
+{
+	st->closed_reported = true;
+	st->stats.ended_us = g_get_monotonic_time();
+	st->cb.on_closed(st->user, st, st->reason ? st->reason : "done");
 }
 
 static gboolean pp_tstream_report(gpointer data)
@@ -92,9 +101,7 @@ static gboolean pp_tstream_report(gpointer data)
 
 	g_source_unref(st->idle);
 	st->idle = NULL;
-	st->closed_reported = true;
-	st->stats.ended_us = g_get_monotonic_time();
-	st->cb.on_closed(st->user, st, st->reason ? st->reason : "done");
+	pp_tstream_report_closed(st);
 	return G_SOURCE_REMOVE;
 }
 
@@ -119,16 +126,10 @@ void pp_tstream_end_now(struct pp_tstream *st, const char *reason)
 	st->ch = NULL;
 	pp_tstream_linger_stop(st);
 	pp_tstream_sock_close(st, !clean);
-	if (st->idle) {
-		g_source_destroy(st->idle);
-		g_source_unref(st->idle);
-		st->idle = NULL;
-	}
-	if (!st->reason)
-		st->reason = clean ? "done" : reason;
-	st->closed_reported = true;
-	st->stats.ended_us = g_get_monotonic_time();
-	st->cb.on_closed(st->user, st, st->reason);
+	pp_tstream_drop_source(&st->idle);
+	if (!st->reason && !clean)
+		st->reason = reason;
+	pp_tstream_report_closed(st);
 }
 
 static void pp_tstream_close_channel(struct pp_tstream *st)
