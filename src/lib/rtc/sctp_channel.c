@@ -145,6 +145,12 @@ void pp_sctp_channels_ack_due(struct pp_sctp *s)
 
 	if (!s->acks_owed || !s->channels)
 		return;
+	/* The work runs for every send and timer: the table is walked only
+	 * once the earliest ACK is due (a wakeup may come a little early). */
+	if (now < s->acks_due) {
+		pp_sctp_wake_at(s, s->acks_due);
+		return;
+	}
 	/* Sending an ACK calls no callback: the table stays as it is. */
 	g_hash_table_iter_init(&it, s->channels);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
@@ -154,8 +160,10 @@ void pp_sctp_channels_ack_due(struct pp_sctp *s)
 		else if (ch->ack_owed && (next < 0 || ch->ack_due < next))
 			next = ch->ack_due;
 	}
-	if (next >= 0)
+	if (next >= 0) {
+		s->acks_due = next;
 		pp_sctp_wake_at(s, next);
+	}
 }
 
 static int pp_sctp_pick_id(struct pp_sctp *s, uint16_t *out)
@@ -299,6 +307,8 @@ static void pp_sctp_channel_accept(struct pp_sctp *s, uint16_t id, const struct 
 		/* A reply usually follows soon (the tunnel's CONNECTED once the
 		 * service answers): the ACK shares its packet. */
 		ch->ack_due = g_get_monotonic_time() + (gint64)s->cfg.dcep_ack_delay_ms * 1000;
+		if (s->acks_owed == 1 || ch->ack_due < s->acks_due)
+			s->acks_due = ch->ack_due;
 		pp_sctp_wake_at(s, ch->ack_due);
 	} else {
 		pp_sctp_channel_ack_now(ch);

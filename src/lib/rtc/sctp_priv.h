@@ -125,6 +125,7 @@ struct pp_sctp {
 	bool resets_pending;
 	gint64 reset_retry_at;
 	unsigned acks_owed;   /* channels with ack_owed */
+	gint64 acks_due;      /* none of them is due before (monotonic µs) */
 
 	uint8_t *rbuf;        /* usrsctp_recvv target */
 	size_t rbuf_len;
