@@ -19,6 +19,11 @@
 #      direct measured in blocks of 1000 alternating with the path's.
 #   3. Cost of a new TCP connection (connect + first echo), p50 of 500,
 #      against direct measured likewise (blocks of 50).
+#   2-3 also measure the floor of the tunnel's shape (phase "floor"):
+#      bench/relay-floor, TCP carried over plain UDP between a process in
+#      bcli and one in bgw, with no encryption and no reliability. What a
+#      path adds over that row is the cost of its protocols, not of being
+#      two userspace processes.
 #   4. Start of `peerpipe connect` (fork) to the first response byte from
 #      the service (median of 10 runs; the gateway stays up).
 #   5. A 100 MB SQL-dump-like text from bsvc to bcli and back over a
@@ -31,7 +36,7 @@
 # Environment:
 #   BENCH_BUILDDIR     build directory (default: build; set up as release if absent)
 #   BENCH_NO_BUILD=1   use the binaries as they are
-#   BENCH_PHASES       subset of "direct wg tunnel link" (default: all)
+#   BENCH_PHASES       subset of "direct wg floor tunnel link" (default: all)
 #   BENCH_IPERF_TIME   seconds per iperf3 run (10)
 #   BENCH_RR_N         measured round trips (20000, after 2000 warm-up)
 #   BENCH_CONN_N       fresh connections (500)
@@ -63,7 +68,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 builddir=${BENCH_BUILDDIR:-build}
 case $builddir in /*) ;; *) builddir=$root/$builddir ;; esac
-phases=" ${BENCH_PHASES:-direct wg tunnel link} "
+phases=" ${BENCH_PHASES:-direct wg floor tunnel link} "
 iperf_time=${BENCH_IPERF_TIME:-10}
 rr_n=${BENCH_RR_N:-20000}
 conn_n=${BENCH_CONN_N:-500}
@@ -90,7 +95,7 @@ if [ -z "${BENCH_NO_BUILD:-}" ]; then
 	if [ ! -f "$builddir/build.ninja" ]; then
 		meson setup "$builddir" --buildtype=release >/dev/null
 	fi
-	meson compile -C "$builddir" tunnel-rr >/dev/null || die "tunnel-rr does not build"
+	meson compile -C "$builddir" tunnel-rr relay-floor >/dev/null || die "tunnel-rr does not build"
 	# The tunnel's programs are optional: a half-written one must not stop
 	# the references.
 	for t in peerpipe-signal src/cli/peerpipe:executable src/gateway/peerpipe-gateway:executable; do
@@ -285,6 +290,23 @@ if has_phase wg; then
 	fi
 	# Down before the tunnel runs: ICE must not find the wg addresses.
 	wg_down
+fi
+
+# ---- floor: a two-process relay with nothing in it ----
+if has_phase floor; then
+	say "relay floor (bench/relay-floor: bcli -> UDP -> bgw, no crypto, no reliability):"
+	start floor-gateway $NS_G "$builddir/bench/relay-floor" --gateway 16000 $IP_S:5300
+	start floor-client $NS_C "$builddir/bench/relay-floor" --client 16300 $IP_G:16000
+	if wait_line floor-gateway ready 1 5 && wait_line floor-client ready 1 5 &&
+		in_c "$rrbin" -t 10 --wait 127.0.0.1:16300 >/dev/null 2>&1; then
+		rr_run floor 127.0.0.1:16300 $IP_S:5300 || true
+		conn_run floor 127.0.0.1:16300 $IP_S:5300 || true
+	else
+		say "  relay floor did not start: $(tail -2 "$logs/floor-gateway.log" "$logs/floor-client.log" | tr '\n' ' ')"
+		keep_logs=1
+	fi
+	stop floor-client
+	stop floor-gateway
 fi
 
 # ---- tunnel ----
@@ -498,6 +520,11 @@ rr_row "direct (reference)" direct; say ""
 [ -n "${R[wg_ref_rr50]:-}" ] && { rr_row "direct, alternating with WireGuard" wg_ref; say ""; }
 rr_row "WireGuard (wireguard-go)" wg
 printf ' %9s / %-9s      | issue: wireguard-go adds ~33 / 57\n' "$(added wg rr50)" "$(added wg rr99)"
+if [ -n "${R[floor_rr50]:-}" ]; then
+	[ -n "${R[floor_ref_rr50]:-}" ] && { rr_row "direct, alternating with the relay floor" floor_ref; say ""; }
+	rr_row "relay floor (plain UDP, no crypto)" floor
+	printf ' %9s / %-9s      | the least two processes add\n' "$(added floor rr50)" "$(added floor rr99)"
+fi
 if [ -n "$tunnel_ok" ] && [ -n "${R[tunnel_rr50]:-}" ]; then
 	[ -n "${R[tunnel_ref_rr50]:-}" ] && { rr_row "direct, alternating with the tunnel" tunnel_ref; say ""; }
 	a50=$(added tunnel rr50) a99=$(added tunnel rr99)
@@ -516,6 +543,10 @@ conn_row() {
 conn_row "direct (reference)" direct; say ""
 [ -n "${R[wg_ref_conn50]:-}" ] && { conn_row "direct, alternating with WireGuard" wg_ref; say ""; }
 conn_row "WireGuard (wireguard-go)" wg; say ""
+if [ -n "${R[floor_conn50]:-}" ]; then
+	[ -n "${R[floor_ref_conn50]:-}" ] && { conn_row "direct, alternating with the relay floor" floor_ref; say ""; }
+	conn_row "relay floor (plain UDP, no crypto)" floor; say ""
+fi
 if [ -n "$tunnel_ok" ] && [ -n "${R[tunnel_conn50]:-}" ]; then
 	[ -n "${R[tunnel_ref_conn50]:-}" ] && { conn_row "direct, alternating with the tunnel" tunnel_ref; say ""; }
 	conn_row "PeerPipe tunnel" tunnel
