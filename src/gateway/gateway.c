@@ -5,6 +5,7 @@
 #include "audit.h"
 #include "bans.h"
 #include "gateway.h"
+#include "host_ports.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
@@ -290,6 +291,7 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 	 * its CA alone is trusted, and the system store is never parsed. */
 	if (s->ca_file && pp_sigclient_trust_default(s->ca_file) < 0)
 		return PP_ERR_CONFIG;
+	gw_host_check_ports();
 	gw->node = pp_tnode_new(gw->ctx, &nc, &gw_node_cb, gw);
 	return gw->node ? 0 : PP_ERR_CONFIG;
 }
