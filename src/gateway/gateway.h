@@ -62,7 +62,7 @@ struct gw_stream {
 	char service[GW_NAME_MAX + 1];
 	GCancellable *connecting;       /* a name being resolved and connected */
 	int pending_fd;                 /* an address literal being connected */
-	GSource *pending_src;           /* its writability watch */
+	struct pp_fdwatch *pending_watch; /* its writability */
 	GSource *pending_timer;         /* connect_timeout */
 	bool connected;
 	char flow_key[PP_EVE_IP_MAX + 8]; /* our socket's "ip port" (alerts) */

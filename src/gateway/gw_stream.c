@@ -6,6 +6,7 @@
 #include "gateway.h"
 
 #include "peerpipe/error.h"
+#include "peerpipe/fdwatch.h"
 #include "peerpipe/log.h"
 #include "peerpipe/tunnel/ctrl.h"
 
@@ -65,13 +66,29 @@ static void gw_stream_refuse(struct gw_peer *p, struct pp_sctp_channel *ch, cons
 	gw_stream_turn_away(p, ch, service, why, pp_ctrl_build_denied(GW_DENIED_REASON), "denied");
 }
 
+/* No epoll watch for the service socket (out of memory, or of fds). */
+static void gw_stream_unwatched(struct gw_stream *gs, int err)
+{
+	pp_log(PP_LOG_ERROR, gw_peer_name(gs->peer), "stream %s: cannot watch its socket to %s: %s",
+	       pp_tstream_name(gs->st), gs->service, pp_strerror(err));
+	gw_stream_answer(gs->st, pp_ctrl_build_failed("gateway out of resources"));
+	pp_tstream_finish(gs->st, "gateway out of resources");
+}
+
 /* The service is connected: the stream starts flowing. */
 static void gw_stream_up(struct gw_stream *gs, int fd)
 {
-	gs->connected = true;
+	int rc;
+
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int)); /* we batch already */
-	gw_alert_track(gs->peer->gw, gs, fd);
-	pp_tstream_attach(gs->st, fd);
+	gw_alert_track(gs->peer->gw, gs, fd); /* before the early data goes out */
+	rc = pp_tstream_attach(gs->st, fd);
+	if (rc < 0) {
+		close(fd);
+		gw_stream_unwatched(gs, rc);
+		return;
+	}
+	gs->connected = true;
 	gw_stream_answer(gs->st, pp_ctrl_build_connected());
 	pp_log(PP_LOG_DEBUG, gw_peer_name(gs->peer), "stream %s: connected to %s",
 	       pp_tstream_name(gs->st), gs->service);
@@ -100,11 +117,8 @@ static void gw_stream_unmarked(struct gw_stream *gs, int err)
 
 static void gw_stream_stop_pending(struct gw_stream *gs, bool close_fd)
 {
-	if (gs->pending_src) {
-		g_source_destroy(gs->pending_src);
-		g_source_unref(gs->pending_src);
-		gs->pending_src = NULL;
-	}
+	pp_fdwatch_free(gs->pending_watch);
+	gs->pending_watch = NULL;
 	if (gs->pending_timer) {
 		g_source_destroy(gs->pending_timer);
 		g_source_unref(gs->pending_timer);
@@ -190,12 +204,14 @@ static void gw_stream_connect_name(struct gw_stream *gs, const struct gw_service
 
 /* --- address literals: a plain non-blocking connect (no resolver thread) ----- */
 
-static gboolean gw_stream_literal_done(gint fd, GIOCondition cond, gpointer data)
+static void gw_stream_literal_done(void *data, GIOCondition got)
 {
 	struct gw_stream *gs = data;
+	int fd = gs->pending_fd;
 	int err = 0;
 	socklen_t len = sizeof(err);
 
+	(void)got; /* SO_ERROR says how the connect ended */
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
 	gw_stream_stop_pending(gs, err != 0);
@@ -203,7 +219,6 @@ static gboolean gw_stream_literal_done(gint fd, GIOCondition cond, gpointer data
 		gw_stream_unreachable(gs, g_strerror(err));
 	else
 		gw_stream_up(gs, fd);
-	return G_SOURCE_REMOVE;
 }
 
 static gboolean gw_stream_literal_timeout(gpointer data)
@@ -244,11 +259,14 @@ static void gw_stream_connect_literal(struct gw_stream *gs, const struct gw_serv
 		return;
 	}
 	freeaddrinfo(ai);
+	gs->pending_watch = pp_fdwatch_new(gs->peer->gw->ctx, fd, G_IO_OUT, gw_stream_literal_done, gs);
+	if (!gs->pending_watch) {
+		int err = -errno;
+		close(fd);
+		gw_stream_unwatched(gs, err);
+		return;
+	}
 	gs->pending_fd = fd;
-	gs->pending_src = g_unix_fd_source_new(fd, G_IO_OUT);
-	g_source_set_callback(gs->pending_src, (GSourceFunc)(void (*)(void))gw_stream_literal_done,
-	                      gs, NULL);
-	g_source_attach(gs->pending_src, gs->peer->gw->ctx);
 	gs->pending_timer = g_timeout_source_new((guint)timeout_ms);
 	g_source_set_callback(gs->pending_timer, gw_stream_literal_timeout, gs, NULL);
 	g_source_attach(gs->pending_timer, gs->peer->gw->ctx);

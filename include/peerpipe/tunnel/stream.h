@@ -95,7 +95,8 @@ struct pp_tstream *pp_tstream_new(GMainContext *ctx, struct pp_sctp_channel *ch,
  * the channel and socket are abandoned without callbacks). */
 void pp_tstream_free(struct pp_tstream *st);
 
-/* Takes ownership of a connected, non-blocking TCP socket. */
+/* Takes ownership of a connected, non-blocking TCP socket; on failure
+ * (PP_ERR_STATE, or -errno when it cannot be watched) the caller keeps it. */
 int pp_tstream_attach(struct pp_tstream *st, int fd);
 /* The other side said CONNECTED: lifts unconfirmed_max. */
 void pp_tstream_confirm(struct pp_tstream *st);

@@ -26,9 +26,7 @@ struct pp_tstream {
 	struct pp_frame_decoder *dec;
 
 	int fd;                         /* -1 before attach and after close */
-	GSource *io;                    /* watches fd */
-	gpointer io_tag;
-	GIOCondition io_cond;           /* what io_tag watches */
+	struct pp_fdwatch *io;          /* watches fd */
 	bool sock_closed;               /* attached once and closed since */
 	bool hup_seen;                  /* hangup after our EOF: stop polling */
 

@@ -5,6 +5,7 @@
 #include "stream_priv.h"
 
 #include "peerpipe/error.h"
+#include "peerpipe/fdwatch.h"
 #include "peerpipe/log.h"
 
 #include <errno.h>
@@ -33,23 +34,14 @@ void pp_tstream_sock_update(struct pp_tstream *st)
 		cond |= G_IO_IN;
 	if (st->wlen > st->woff)
 		cond |= G_IO_OUT;
-	/* poll() reports HUP and ERR whatever was asked: a socket we wait on
-	 * nothing from is not polled at all, or a hung-up one would spin.
-	 * Except after our socket's EOF, until a hangup is seen: the other
-	 * end may still reset (a client that half-closed, then went away),
-	 * and nothing else would tell (pp_tstream_sock_hangup). */
-	bool watch = st->read_eof && !st->hup_seen;
-	if (cond == 0 && !watch) {
-		if (st->io_tag) {
-			g_source_remove_unix_fd(st->io, st->io_tag);
-			st->io_tag = NULL;
-		}
-	} else if (!st->io_tag) {
-		st->io_tag = g_source_add_unix_fd(st->io, st->fd, cond);
-	} else if (cond != st->io_cond) {
-		g_source_modify_unix_fd(st->io, st->io_tag, cond); /* wakes the loop: only on change */
-	}
-	st->io_cond = cond;
+	/* poll() and epoll report HUP and ERR whatever was asked: a socket
+	 * we wait on nothing from is not watched at all, or a hung-up one
+	 * would spin. Except after our socket's EOF, until a hangup is seen:
+	 * the other end may still reset (a client that half-closed, then
+	 * went away), and nothing else would tell (pp_tstream_sock_hangup). */
+	if (cond == 0 && st->read_eof && !st->hup_seen)
+		cond = G_IO_HUP;
+	pp_fdwatch_set(st->io, cond);
 }
 
 /* HUP or ERR after our socket's EOF: an error (the other end reset) aborts
@@ -226,10 +218,9 @@ void pp_tstream_read_now(struct pp_tstream *st)
 	pp_tstream_sock_update(st);
 }
 
-static gboolean pp_tstream_io(GSource *src, GSourceFunc cb, gpointer data)
+static void pp_tstream_io(void *user, GIOCondition got)
 {
-	struct pp_tstream *st = data;
-	GIOCondition got = st->io_tag ? g_source_query_unix_fd(src, st->io_tag) : 0;
+	struct pp_tstream *st = user;
 
 	if (got & (G_IO_OUT | G_IO_ERR | G_IO_HUP))
 		pp_tstream_sock_flush(st);
@@ -238,25 +229,16 @@ static gboolean pp_tstream_io(GSource *src, GSourceFunc cb, gpointer data)
 	if (st->fd >= 0 && st->read_eof && (got & (G_IO_HUP | G_IO_ERR)))
 		pp_tstream_sock_hangup(st);
 	pp_tstream_sock_update(st);
-	return G_SOURCE_CONTINUE;
 }
-
-static GSourceFuncs pp_tstream_io_funcs = {
-	.dispatch = pp_tstream_io,
-};
 
 int pp_tstream_attach(struct pp_tstream *st, int fd)
 {
 	if (st->fd >= 0 || st->sock_closed)
 		return PP_ERR_STATE;
+	st->io = pp_fdwatch_new(st->ctx, fd, 0, pp_tstream_io, st);
+	if (!st->io)
+		return -errno;
 	st->fd = fd;
-	st->io = g_source_new(&pp_tstream_io_funcs, sizeof(GSource));
-	g_source_set_callback(st->io, NULL, st, NULL);
-	/* GLib "blocks" a non-recursive source around its dispatch by taking
-	 * its fds out of the poll set and back, writing its wakeup eventfd
-	 * twice per dispatch; our dispatch never recurses into the loop. */
-	g_source_set_can_recurse(st->io, TRUE);
-	g_source_attach(st->io, st->ctx);
 	/* Data that came before the socket goes out first. */
 	if (st->wlen - st->woff > st->cfg.write_max)
 		pp_tstream_set_pressure(st, true);
@@ -268,11 +250,8 @@ int pp_tstream_attach(struct pp_tstream *st, int fd)
  * never mistakes an aborted stream for a complete one. */
 void pp_tstream_sock_close(struct pp_tstream *st, bool rst)
 {
-	if (st->io) {
-		g_source_destroy(st->io);
-		g_source_unref(st->io);
-		st->io = NULL;
-	}
+	pp_fdwatch_free(st->io);
+	st->io = NULL;
 	if (st->fd >= 0) {
 		if (rst) {
 			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
