@@ -47,84 +47,90 @@ static void drain(GMainContext *ctx)
 		;
 }
 
-static void test_readable(void)
-{
-	GMainContext *ctx = g_main_context_new();
-	struct seen s = { .close_me = -1 };
+/* One context, one socket pair, one watch on sv[0]. */
+struct fx {
+	GMainContext *ctx;
 	int sv[2];
-	char c;
+	struct seen s;
+	struct pp_fdwatch *w;
+};
 
-	pair(sv);
-	struct pp_fdwatch *w = pp_fdwatch_new(ctx, sv[0], G_IO_IN, on_ready, &s);
-	g_assert_nonnull(w);
-	drain(ctx);
-	g_assert_cmpuint(s.calls, ==, 0); /* nothing to read yet */
-	g_assert_cmpint(write(sv[1], "x", 1), ==, 1);
-	while (s.calls == 0)
-		g_main_context_iteration(ctx, TRUE);
-	g_assert_cmpuint(s.got, ==, G_IO_IN);
-	/* Level-triggered: unread data is reported again. */
-	s.calls = 0;
-	drain(ctx);
-	g_assert_cmpuint(s.calls, >, 0);
-	/* Out of the set: nothing, though the byte is still there. */
-	g_assert_cmpint(pp_fdwatch_set(w, 0), ==, 0);
-	s.calls = 0;
-	drain(ctx);
-	g_assert_cmpuint(s.calls, ==, 0);
-	g_assert_cmpint(pp_fdwatch_set(w, G_IO_IN), ==, 0);
-	drain(ctx);
-	g_assert_cmpuint(s.calls, >, 0);
-	g_assert_cmpint(read(sv[0], &c, 1), ==, 1);
-	s.calls = 0;
-	drain(ctx);
-	g_assert_cmpuint(s.calls, ==, 0);
-	pp_fdwatch_free(w);
-	close(sv[0]);
-	close(sv[1]);
-	g_main_context_unref(ctx);
+static void fx_setup(struct fx *f, gconstpointer data)
+{
+	(void)data;
+	f->ctx = g_main_context_new();
+	pair(f->sv);
+	f->s = (struct seen){ .close_me = -1 };
+	f->w = NULL;
 }
 
-static void test_writable_and_mask(void)
+static void fx_teardown(struct fx *f, gconstpointer data)
 {
-	GMainContext *ctx = g_main_context_new();
-	struct seen s = { .close_me = -1 };
-	int sv[2];
+	(void)data;
+	pp_fdwatch_free(f->w);
+	for (int i = 0; i < 2; i++)
+		if (f->sv[i] >= 0)
+			close(f->sv[i]);
+	g_main_context_unref(f->ctx);
+}
 
-	pair(sv);
-	g_assert_cmpint(write(sv[1], "x", 1), ==, 1); /* readable too */
-	struct pp_fdwatch *w = pp_fdwatch_new(ctx, sv[0], G_IO_OUT, on_ready, &s);
-	drain(ctx);
-	g_assert_cmpuint(s.got, ==, G_IO_OUT); /* only what was asked */
-	g_assert_cmpuint(pp_fdwatch_want(w), ==, G_IO_OUT);
-	pp_fdwatch_free(w);
-	close(sv[0]);
-	close(sv[1]);
-	g_main_context_unref(ctx);
+static void test_readable(struct fx *f, gconstpointer data)
+{
+	char c;
+
+	(void)data;
+	f->w = pp_fdwatch_new(f->ctx, f->sv[0], G_IO_IN, on_ready, &f->s);
+	g_assert_nonnull(f->w);
+	drain(f->ctx);
+	g_assert_cmpuint(f->s.calls, ==, 0); /* nothing to read yet */
+	g_assert_cmpint(write(f->sv[1], "x", 1), ==, 1);
+	while (f->s.calls == 0)
+		g_main_context_iteration(f->ctx, TRUE);
+	g_assert_cmpuint(f->s.got, ==, G_IO_IN);
+	/* Level-triggered: unread data is reported again. */
+	f->s.calls = 0;
+	drain(f->ctx);
+	g_assert_cmpuint(f->s.calls, >, 0);
+	/* Out of the set: nothing, though the byte is still there. */
+	g_assert_cmpint(pp_fdwatch_set(f->w, 0), ==, 0);
+	f->s.calls = 0;
+	drain(f->ctx);
+	g_assert_cmpuint(f->s.calls, ==, 0);
+	g_assert_cmpint(pp_fdwatch_set(f->w, G_IO_IN), ==, 0);
+	drain(f->ctx);
+	g_assert_cmpuint(f->s.calls, >, 0);
+	g_assert_cmpint(read(f->sv[0], &c, 1), ==, 1);
+	f->s.calls = 0;
+	drain(f->ctx);
+	g_assert_cmpuint(f->s.calls, ==, 0);
+}
+
+static void test_writable_and_mask(struct fx *f, gconstpointer data)
+{
+	(void)data;
+	g_assert_cmpint(write(f->sv[1], "x", 1), ==, 1); /* readable too */
+	f->w = pp_fdwatch_new(f->ctx, f->sv[0], G_IO_OUT, on_ready, &f->s);
+	drain(f->ctx);
+	g_assert_cmpuint(f->s.got, ==, G_IO_OUT); /* only what was asked */
+	g_assert_cmpuint(pp_fdwatch_want(f->w), ==, G_IO_OUT);
 }
 
 /* Only G_IO_HUP: the fd is watched for its end alone, as poll() with no
  * events would; pending data is not reported. */
-static void test_hup_only(void)
+static void test_hup_only(struct fx *f, gconstpointer data)
 {
-	GMainContext *ctx = g_main_context_new();
-	struct seen s = { .close_me = -1 };
-	int sv[2];
-
-	pair(sv);
-	g_assert_cmpint(write(sv[1], "x", 1), ==, 1);
-	struct pp_fdwatch *w = pp_fdwatch_new(ctx, sv[0], G_IO_HUP, on_ready, &s);
-	drain(ctx);
-	g_assert_cmpuint(s.calls, ==, 0);
-	close(sv[1]);
-	shutdown(sv[0], SHUT_WR);
-	while (s.calls == 0)
-		g_main_context_iteration(ctx, TRUE);
-	g_assert_true(s.got & G_IO_HUP);
-	g_assert_false(s.got & G_IO_IN);
-	pp_fdwatch_free(w);
-	close(sv[0]);
-	g_main_context_unref(ctx);
+	(void)data;
+	g_assert_cmpint(write(f->sv[1], "x", 1), ==, 1);
+	f->w = pp_fdwatch_new(f->ctx, f->sv[0], G_IO_HUP, on_ready, &f->s);
+	drain(f->ctx);
+	g_assert_cmpuint(f->s.calls, ==, 0);
+	close(f->sv[1]);
+	f->sv[1] = -1;
+	shutdown(f->sv[0], SHUT_WR);
+	while (f->s.calls == 0)
+		g_main_context_iteration(f->ctx, TRUE);
+	g_assert_true(f->s.got & G_IO_HUP);
+	g_assert_false(f->s.got & G_IO_IN);
 }
 
 /* Two fds ready in one batch; the first callback frees the second's watch,
@@ -165,22 +171,15 @@ static void test_free_other_in_batch(void)
 	g_main_context_unref(ctx);
 }
 
-static void test_free_self(void)
+static void test_free_self(struct fx *f, gconstpointer data)
 {
-	GMainContext *ctx = g_main_context_new();
-	struct seen s = { .close_me = -1 };
-	int sv[2];
-
-	pair(sv);
-	g_assert_cmpint(write(sv[1], "x", 1), ==, 1);
-	struct pp_fdwatch *w = pp_fdwatch_new(ctx, sv[0], G_IO_IN, on_ready, &s);
-	s.self = &w;
-	drain(ctx);
-	g_assert_cmpuint(s.calls, ==, 1);
-	g_assert_null(w);
-	close(sv[0]);
-	close(sv[1]);
-	g_main_context_unref(ctx);
+	(void)data;
+	g_assert_cmpint(write(f->sv[1], "x", 1), ==, 1);
+	f->w = pp_fdwatch_new(f->ctx, f->sv[0], G_IO_IN, on_ready, &f->s);
+	f->s.self = &f->w;
+	drain(f->ctx);
+	g_assert_cmpuint(f->s.calls, ==, 1);
+	g_assert_null(f->w);
 }
 
 /* Many idle watches, one ready: one callback, for that one. */
@@ -214,29 +213,25 @@ static void test_many(void)
 }
 
 /* A second watch on one fd is refused (one watch per fd), with errno. */
-static void test_same_fd_twice(void)
+static void test_same_fd_twice(struct fx *f, gconstpointer data)
 {
-	GMainContext *ctx = g_main_context_new();
-	struct seen s = { .close_me = -1 };
-	int sv[2];
-
-	pair(sv);
-	struct pp_fdwatch *w = pp_fdwatch_new(ctx, sv[0], G_IO_IN, on_ready, &s);
+	(void)data;
+	f->w = pp_fdwatch_new(f->ctx, f->sv[0], G_IO_IN, on_ready, &f->s);
 	errno = 0;
-	g_assert_null(pp_fdwatch_new(ctx, sv[0], G_IO_IN, on_ready, &s));
+	g_assert_null(pp_fdwatch_new(f->ctx, f->sv[0], G_IO_IN, on_ready, &f->s));
 	g_assert_cmpint(errno, ==, EEXIST);
-	pp_fdwatch_free(w);
-	close(sv[0]);
-	close(sv[1]);
-	g_main_context_unref(ctx);
 }
 
 /* Contexts in two threads, each with its own set. */
 static gpointer thread_run(gpointer data)
 {
 	(void)data;
-	for (int i = 0; i < 50; i++)
-		test_readable();
+	for (int i = 0; i < 50; i++) {
+		struct fx f;
+		fx_setup(&f, NULL);
+		test_readable(&f, NULL);
+		fx_teardown(&f, NULL);
+	}
 	return NULL;
 }
 
@@ -252,13 +247,13 @@ static void test_threads(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/fdwatch/readable", test_readable);
-	g_test_add_func("/fdwatch/writable-and-mask", test_writable_and_mask);
-	g_test_add_func("/fdwatch/hup-only", test_hup_only);
+	g_test_add("/fdwatch/readable", struct fx, NULL, fx_setup, test_readable, fx_teardown);
+	g_test_add("/fdwatch/writable-and-mask", struct fx, NULL, fx_setup, test_writable_and_mask, fx_teardown);
+	g_test_add("/fdwatch/hup-only", struct fx, NULL, fx_setup, test_hup_only, fx_teardown);
 	g_test_add_func("/fdwatch/free-other-in-batch", test_free_other_in_batch);
-	g_test_add_func("/fdwatch/free-self", test_free_self);
+	g_test_add("/fdwatch/free-self", struct fx, NULL, fx_setup, test_free_self, fx_teardown);
 	g_test_add_func("/fdwatch/many", test_many);
-	g_test_add_func("/fdwatch/same-fd-twice", test_same_fd_twice);
+	g_test_add("/fdwatch/same-fd-twice", struct fx, NULL, fx_setup, test_same_fd_twice, fx_teardown);
 	g_test_add_func("/fdwatch/threads", test_threads);
 	return g_test_run();
 }
