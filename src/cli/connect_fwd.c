@@ -6,6 +6,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -119,11 +120,7 @@ int conn_forward_listen(struct conn_app *app, struct conn_forward *f)
 
 void conn_forward_close(struct conn_forward *f)
 {
-	if (f->src) {
-		g_source_destroy(f->src);
-		g_source_unref(f->src);
-		f->src = NULL;
-	}
+	pp_source_clear(&f->src);
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;

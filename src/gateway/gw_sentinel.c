@@ -16,6 +16,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 #include "peerpipe/tunnel/ctrl.h"
 
 #include <stdlib.h>
@@ -92,11 +93,7 @@ void gw_sentinel_reload(struct gw *gw, const struct gw_config *oldc, const struc
 
 void gw_sentinel_stop(struct gw *gw)
 {
-	if (gw->ban_idle) {
-		g_source_destroy(gw->ban_idle);
-		g_source_unref(gw->ban_idle);
-		gw->ban_idle = NULL;
-	}
+	pp_source_clear(&gw->ban_idle);
 	sentinel_free(gw->sentinel);
 	gw->sentinel = NULL;
 	bans_free(gw->bans);

@@ -8,6 +8,7 @@
 #include "peerpipe/error.h"
 #include "peerpipe/fdwatch.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 #include "peerpipe/tunnel/ctrl.h"
 
 #include <errno.h>
@@ -119,11 +120,7 @@ static void gw_stream_stop_pending(struct gw_stream *gs, bool close_fd)
 {
 	pp_fdwatch_free(gs->pending_watch);
 	gs->pending_watch = NULL;
-	if (gs->pending_timer) {
-		g_source_destroy(gs->pending_timer);
-		g_source_unref(gs->pending_timer);
-		gs->pending_timer = NULL;
-	}
+	pp_source_clear(&gs->pending_timer);
 	if (close_fd && gs->pending_fd >= 0)
 		close(gs->pending_fd);
 	gs->pending_fd = -1;

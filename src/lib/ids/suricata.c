@@ -7,6 +7,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -85,15 +86,6 @@ static void set_state(struct pp_suricata *s, enum pp_suricata_state st, const ch
 		s->cb.on_state(s->user, st, reason);
 }
 
-static void drop_source(GSource **src)
-{
-	if (*src) {
-		g_source_destroy(*src);
-		g_source_unref(*src);
-		*src = NULL;
-	}
-}
-
 static GSource *add_timeout(struct pp_suricata *s, unsigned ms, GSourceFunc fn)
 {
 	GSource *src = g_timeout_source_new(ms);
@@ -108,7 +100,7 @@ static void on_out_line(struct pp_suricata *s, char *line)
 {
 	if (s->kind == CHILD_RUN && s->state == PP_SURICATA_STARTING &&
 	    strstr(line, "Engine started")) {
-		drop_source(&s->ready_src);
+		pp_source_clear(&s->ready_src);
 		set_state(s, PP_SURICATA_READY, "engine started");
 	}
 	if (g_str_has_prefix(line, "E: ")) {
@@ -152,7 +144,7 @@ static void out_close(struct out_pipe **op)
 	struct out_pipe *o = *op;
 	if (!o)
 		return;
-	drop_source(&o->src);
+	pp_source_clear(&o->src);
 	close(o->fd);
 	free(o);
 	*op = NULL;
@@ -196,11 +188,11 @@ static gboolean finalize(gpointer data)
 	void (*done)(void *) = s->done;
 	void *done_user = s->done_user;
 
-	drop_source(&s->restart_src);
-	drop_source(&s->ready_src);
-	drop_source(&s->kill_src);
-	drop_source(&s->child_src);
-	drop_source(&s->watch_src);
+	pp_source_clear(&s->restart_src);
+	pp_source_clear(&s->ready_src);
+	pp_source_clear(&s->kill_src);
+	pp_source_clear(&s->child_src);
+	pp_source_clear(&s->watch_src);
 	out_close(&s->out[0]);
 	out_close(&s->out[1]);
 	pp_suricata_eve_close(s->eve);
@@ -267,9 +259,9 @@ static void on_child_exit(GPid pid, gint status, gpointer data)
 
 	g_spawn_close_pid(pid);
 	s->pid = 0;
-	drop_source(&s->child_src);
-	drop_source(&s->ready_src);
-	drop_source(&s->kill_src);
+	pp_source_clear(&s->child_src);
+	pp_source_clear(&s->ready_src);
+	pp_source_clear(&s->kill_src);
 	for (int i = 0; i < 2; i++) { /* the dead child's last words */
 		if (s->out[i])
 			out_read(s->out[i]);
@@ -542,8 +534,8 @@ void pp_suricata_close(struct pp_suricata *s, void (*done)(void *user), void *us
 	s->done = done;
 	s->done_user = user;
 	s->state = PP_SURICATA_STOPPED;
-	drop_source(&s->restart_src);
-	drop_source(&s->ready_src);
+	pp_source_clear(&s->restart_src);
+	pp_source_clear(&s->ready_src);
 	if (s->pid) {
 		kill(s->pid, SIGTERM);
 		s->kill_src = add_timeout(s, s->cfg.stop_grace_ms, on_kill_timeout);

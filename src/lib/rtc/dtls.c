@@ -6,6 +6,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -46,20 +47,11 @@ const char *pp_dtls_reason_str(enum pp_dtls_reason reason)
 /* ---- lifetime: a free from inside a callback waits for the outermost
  * entry point to return ---- */
 
-static void pp_dtls_drop_source(GSource **src)
-{
-	if (!*src)
-		return;
-	g_source_destroy(*src);
-	g_source_unref(*src);
-	*src = NULL;
-}
-
 static void pp_dtls_destroy(struct pp_dtls *d)
 {
-	pp_dtls_drop_source(&d->rtx_src);
-	pp_dtls_drop_source(&d->deadline_src);
-	pp_dtls_drop_source(&d->notify_src);
+	pp_source_clear(&d->rtx_src);
+	pp_source_clear(&d->deadline_src);
+	pp_source_clear(&d->notify_src);
 	SSL_free(d->ssl); /* and the BIO */
 	SSL_CTX_free(d->ssl_ctx);
 	ERR_clear_error();
@@ -91,9 +83,9 @@ void pp_dtls_free(struct pp_dtls *d)
 		return;
 	memset(&d->cb, 0, sizeof(d->cb)); /* nothing is called back from now on */
 	d->doomed = true;
-	pp_dtls_drop_source(&d->rtx_src);
-	pp_dtls_drop_source(&d->deadline_src);
-	pp_dtls_drop_source(&d->notify_src);
+	pp_source_clear(&d->rtx_src);
+	pp_source_clear(&d->deadline_src);
+	pp_source_clear(&d->notify_src);
 	if (d->depth == 0)
 		pp_dtls_destroy(d);
 }

@@ -11,6 +11,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <string.h>
 
@@ -113,11 +114,7 @@ void pp_ice_queue_eoc(struct pp_ice *ice)
 void pp_ice_drop_events(struct pp_ice *ice)
 {
 	g_queue_clear_full(&ice->events, pp_ice_event_free);
-	if (ice->dispatch) {
-		g_source_destroy(ice->dispatch);
-		g_source_unref(ice->dispatch);
-		ice->dispatch = NULL;
-	}
+	pp_source_clear(&ice->dispatch);
 }
 
 void pp_ice_set_state(struct pp_ice *ice, enum pp_ice_state s)

@@ -5,6 +5,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <gio/gio.h>
 #include <openssl/crypto.h>
@@ -194,11 +195,7 @@ static void pp_ice_dns_finish(struct pp_ice_dns *dns)
 	if (dns->finished || dns->cancelled)
 		return;
 	dns->finished = true;
-	if (dns->timer) {
-		g_source_destroy(dns->timer);
-		g_source_unref(dns->timer);
-		dns->timer = NULL;
-	}
+	pp_source_clear(&dns->timer);
 	g_cancellable_cancel(dns->cancel);
 	dns->refs++;
 	dns->done(dns->user);
@@ -294,10 +291,6 @@ void pp_ice_dns_cancel(struct pp_ice_dns *dns)
 		return;
 	dns->cancelled = true;
 	g_cancellable_cancel(dns->cancel);
-	if (dns->timer) {
-		g_source_destroy(dns->timer);
-		g_source_unref(dns->timer);
-		dns->timer = NULL;
-	}
+	pp_source_clear(&dns->timer);
 	pp_ice_dns_unref(dns);
 }

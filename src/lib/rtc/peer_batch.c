@@ -14,6 +14,7 @@
 #include "peer_priv.h"
 
 #include "peerpipe/error.h"
+#include "peerpipe/source.h"
 
 #include <errno.h>
 #include <string.h>
@@ -69,11 +70,7 @@ void pp_peer_batch_init(struct pp_peer *p)
 
 void pp_peer_batch_free(struct pp_peer *p)
 {
-	if (p->batch_src) {
-		g_source_destroy(p->batch_src);
-		g_source_unref(p->batch_src);
-		p->batch_src = NULL;
-	}
+	pp_source_clear(&p->batch_src);
 	g_free(p->batch_buf);
 	p->batch_buf = NULL;
 	p->batch_n = p->batch_used = 0;

@@ -30,6 +30,7 @@
 #include "sctp_priv.h"
 
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <errno.h>
 #include <string.h>
@@ -65,11 +66,7 @@ static void pp_sctp_pmtu_arm(struct pp_sctp *s, guint ms)
 
 void pp_sctp_pmtu_stop(struct pp_sctp *s)
 {
-	if (s->pmtu.timer) {
-		g_source_destroy(s->pmtu.timer);
-		g_source_unref(s->pmtu.timer);
-		s->pmtu.timer = NULL;
-	}
+	pp_source_clear(&s->pmtu.timer);
 	s->pmtu.probe = 0;
 }
 

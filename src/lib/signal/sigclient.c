@@ -6,6 +6,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <openssl/crypto.h>
 #include <string.h>
@@ -140,7 +141,7 @@ static void pp_sigclient_wipe_token(struct pp_sigclient *c)
 static gboolean pp_sigclient_on_retry(gpointer data)
 {
 	struct pp_sigclient *c = data;
-	pp_sigclient_timer_clear(&c->retry_timer);
+	pp_source_clear(&c->retry_timer);
 	pp_sigclient_enter(c);
 	pp_sigclient_conn_start(c);
 	pp_sigclient_exit(c);
@@ -199,8 +200,8 @@ static void pp_sigclient_destroy(struct pp_sigclient *c)
 {
 	pp_sigclient_conn_teardown(c);
 	pp_sigclient_outq_clear(c);
-	pp_sigclient_timer_clear(&c->retry_timer);
-	pp_sigclient_timer_clear(&c->leave_timer);
+	pp_source_clear(&c->retry_timer);
+	pp_source_clear(&c->leave_timer);
 	pp_sigclient_wipe_token(c);
 	g_clear_object(&c->session);
 	if (c->uri)
@@ -222,8 +223,8 @@ void pp_sigclient_free(struct pp_sigclient *c)
 		c->dead = true;
 		pp_sigclient_conn_teardown(c);
 		pp_sigclient_outq_clear(c);
-		pp_sigclient_timer_clear(&c->retry_timer);
-		pp_sigclient_timer_clear(&c->leave_timer);
+		pp_source_clear(&c->retry_timer);
+		pp_source_clear(&c->leave_timer);
 		pp_sigclient_wipe_token(c);
 		return;
 	}
@@ -250,15 +251,6 @@ GSource *pp_sigclient_timer(struct pp_sigclient *c, guint ms, GSourceFunc fn)
 	g_source_set_callback(s, fn, c, NULL);
 	g_source_attach(s, c->ctx);
 	return s;
-}
-
-void pp_sigclient_timer_clear(GSource **t)
-{
-	if (*t) {
-		g_source_destroy(*t);
-		g_source_unref(*t);
-		*t = NULL;
-	}
 }
 
 void pp_sigclient_set_state(struct pp_sigclient *c, enum pp_sigclient_state st,
@@ -294,7 +286,7 @@ void pp_sigclient_retry(struct pp_sigclient *c, enum pp_sigclient_why why, const
 
 	pp_sigclient_conn_teardown(c);
 	pp_sigclient_outq_clear(c);
-	pp_sigclient_timer_clear(&c->retry_timer);
+	pp_source_clear(&c->retry_timer);
 	if (c->joined_at_us && now - c->joined_at_us >= (gint64)PP_SIGCLIENT_STABLE_MS * 1000)
 		c->failures = 0;
 	c->joined_at_us = 0;
@@ -310,8 +302,8 @@ void pp_sigclient_fatal(struct pp_sigclient *c, enum pp_sigclient_why why, const
 {
 	pp_sigclient_conn_teardown(c);
 	pp_sigclient_outq_clear(c);
-	pp_sigclient_timer_clear(&c->retry_timer);
-	pp_sigclient_timer_clear(&c->leave_timer);
+	pp_source_clear(&c->retry_timer);
+	pp_source_clear(&c->leave_timer);
 	c->joined_at_us = 0;
 	pp_error("sigclient: %s: %s (%s); not retrying", c->where, detail ? detail : "fatal",
 	         pp_sigclient_why_name(why));
@@ -334,8 +326,8 @@ int pp_sigclient_reconnect(struct pp_sigclient *c)
 	                             c->state == PP_SIGCLIENT_CONNECTING)))
 		return PP_ERR_STATE;
 	pp_sigclient_conn_teardown(c);
-	pp_sigclient_timer_clear(&c->retry_timer);
-	pp_sigclient_timer_clear(&c->leave_timer);
+	pp_source_clear(&c->retry_timer);
+	pp_source_clear(&c->leave_timer);
 	c->left = false;
 	c->failures = 0;
 	c->retry_timer = pp_sigclient_timer(c, 0, pp_sigclient_on_retry);

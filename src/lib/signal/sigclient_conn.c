@@ -5,6 +5,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <string.h>
 
@@ -64,8 +65,8 @@ static gboolean pp_sigclient_unref_later(gpointer obj)
 
 void pp_sigclient_conn_teardown(struct pp_sigclient *c)
 {
-	pp_sigclient_timer_clear(&c->deadline_timer);
-	pp_sigclient_timer_clear(&c->alive_timer);
+	pp_source_clear(&c->deadline_timer);
+	pp_source_clear(&c->alive_timer);
 	if (c->cancel) {
 		/* the connect callback holds its own reference and sees this */
 		g_cancellable_cancel(c->cancel);
@@ -129,7 +130,7 @@ static void pp_sigclient_dispatch_joined(struct pp_sigclient *c, struct pp_sigcl
 		pp_sigclient_retry(c, PP_SIGCLIENT_WHY_PROTOCOL, "JOINED names another room", false);
 		return;
 	}
-	pp_sigclient_timer_clear(&c->deadline_timer);
+	pp_source_clear(&c->deadline_timer);
 	memcpy(c->peer_id, m->peer_id, sizeof(c->peer_id));
 	c->joined_at_us = g_get_monotonic_time();
 	pp_bucket_init(&c->bucket, c->send_burst, pp_now_ms());
@@ -229,7 +230,7 @@ static void pp_sigclient_on_closed(SoupWebsocketConnection *ws, gpointer user)
 	pp_sigclient_printable(reason, sizeof(reason), soup_websocket_connection_get_close_data(ws));
 	if (c->left) {
 		pp_sigclient_conn_teardown(c);
-		pp_sigclient_timer_clear(&c->leave_timer);
+		pp_source_clear(&c->leave_timer);
 		pp_info("sigclient: left room %s", c->room);
 		pp_sigclient_set_state(c, PP_SIGCLIENT_DISCONNECTED, PP_SIGCLIENT_WHY_LEFT, "left the room");
 		goto out;
@@ -260,7 +261,7 @@ out:
 static gboolean pp_sigclient_on_deadline(gpointer data)
 {
 	struct pp_sigclient *c = data;
-	pp_sigclient_timer_clear(&c->deadline_timer);
+	pp_source_clear(&c->deadline_timer);
 	pp_sigclient_enter(c);
 	pp_sigclient_retry(c, PP_SIGCLIENT_WHY_TIMEOUT,
 	                   c->ws ? "no JOINED in time" : "connection attempt timed out", false);

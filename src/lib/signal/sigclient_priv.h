@@ -78,7 +78,6 @@ void pp_sigclient_retry(struct pp_sigclient *c, enum pp_sigclient_why why, const
 /* Tears the connection down and reports FATAL. */
 void pp_sigclient_fatal(struct pp_sigclient *c, enum pp_sigclient_why why, const char *detail);
 GSource *pp_sigclient_timer(struct pp_sigclient *c, guint ms, GSourceFunc fn);
-void pp_sigclient_timer_clear(GSource **t);
 
 /* sigclient_conn.c */
 void pp_sigclient_conn_start(struct pp_sigclient *c);

@@ -5,6 +5,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -53,7 +54,7 @@ out:
 void pp_sigclient_outq_clear(struct pp_sigclient *c)
 {
 	char *t;
-	pp_sigclient_timer_clear(&c->drain_timer);
+	pp_source_clear(&c->drain_timer);
 	while ((t = g_queue_pop_head(&c->outq)))
 		free(t);
 	c->outq_bytes = 0;
@@ -83,7 +84,7 @@ static gboolean pp_sigclient_on_drain(gpointer data)
 	}
 	if (!g_queue_is_empty(&c->outq))
 		return G_SOURCE_CONTINUE;
-	pp_sigclient_timer_clear(&c->drain_timer);
+	pp_source_clear(&c->drain_timer);
 	return G_SOURCE_REMOVE;
 }
 
@@ -169,7 +170,7 @@ static gboolean pp_sigclient_on_left(gpointer data)
 {
 	struct pp_sigclient *c = data;
 
-	pp_sigclient_timer_clear(&c->leave_timer);
+	pp_source_clear(&c->leave_timer);
 	pp_sigclient_enter(c);
 	pp_sigclient_conn_teardown(c);
 	pp_info("sigclient: left room %s", c->room);
@@ -185,7 +186,7 @@ int pp_sigclient_leave(struct pp_sigclient *c)
 	if (c->dead || c->left || c->state == PP_SIGCLIENT_FATAL)
 		return PP_ERR_STATE;
 	c->left = true;
-	pp_sigclient_timer_clear(&c->retry_timer);
+	pp_source_clear(&c->retry_timer);
 	pp_sigclient_outq_clear(c);
 	if (joined) {
 		/* the server answers LEAVE_ROOM by closing (1000): on_closed */

@@ -6,6 +6,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 #include "peerpipe/tunnel/ctrl.h"
 #include "peerpipe/tunnel/frame.h"
 
@@ -24,11 +25,7 @@ static gboolean pp_tsession_timeout(gpointer data)
 
 void pp_tsession_stop_timers(struct pp_tsession *s)
 {
-	if (s->timer) {
-		g_source_destroy(s->timer);
-		g_source_unref(s->timer);
-		s->timer = NULL;
-	}
+	pp_source_clear(&s->timer);
 }
 
 void pp_tsession_start_timer(struct pp_tsession *s, uint32_t ms, const char *reason)

@@ -5,6 +5,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 #include "peerpipe/tunnel/ctrl.h"
 
 #include <errno.h>
@@ -27,18 +28,9 @@ static void pp_tstream_apply_defaults(struct pp_tstream_config *c)
 		c->linger_ms = PP_TSTREAM_LINGER_DEFAULT_MS;
 }
 
-static void pp_tstream_drop_source(GSource **src)
-{
-	if (*src) {
-		g_source_destroy(*src);
-		g_source_unref(*src);
-		*src = NULL;
-	}
-}
-
 static void pp_tstream_linger_stop(struct pp_tstream *st)
 {
-	pp_tstream_drop_source(&st->linger);
+	pp_source_clear(&st->linger);
 }
 
 struct pp_tstream *pp_tstream_new(GMainContext *ctx, struct pp_sctp_channel *ch,
@@ -80,7 +72,7 @@ void pp_tstream_free(struct pp_tstream *st)
 		pp_sctp_channel_set_user(st->ch, NULL);
 	pp_tstream_sock_close(st, true);
 	pp_tstream_linger_stop(st);
-	pp_tstream_drop_source(&st->idle);
+	pp_source_clear(&st->idle);
 	pp_frame_encoder_free(st->enc);
 	pp_frame_decoder_free(st->dec);
 	free(st->wbuf);
@@ -126,7 +118,7 @@ void pp_tstream_end_now(struct pp_tstream *st, const char *reason)
 	st->ch = NULL;
 	pp_tstream_linger_stop(st);
 	pp_tstream_sock_close(st, !clean);
-	pp_tstream_drop_source(&st->idle);
+	pp_source_clear(&st->idle);
 	if (!st->reason && !clean)
 		st->reason = reason;
 	pp_tstream_report_closed(st);

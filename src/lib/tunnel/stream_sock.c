@@ -7,6 +7,7 @@
 #include "peerpipe/error.h"
 #include "peerpipe/fdwatch.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -62,11 +63,7 @@ static void pp_tstream_sock_hangup(struct pp_tstream *st)
 
 static void pp_tstream_stall_stop(struct pp_tstream *st)
 {
-	if (st->stall) {
-		g_source_destroy(st->stall);
-		g_source_unref(st->stall);
-		st->stall = NULL;
-	}
+	pp_source_clear(&st->stall);
 }
 
 /* While a stream holds the association paused, every other stream and the
