@@ -42,7 +42,12 @@ void pp_tstream_sock_update(struct pp_tstream *st)
 	 * went away), and nothing else would tell (pp_tstream_sock_hangup). */
 	if (cond == 0 && st->read_eof && !st->hup_seen)
 		cond = G_IO_HUP;
-	pp_fdwatch_set(st->io, cond);
+	int rc = pp_fdwatch_set(st->io, cond);
+	if (rc < 0) { /* out of kernel memory, or over fs.epoll.max_user_watches */
+		pp_log(PP_LOG_WARN, st->log_peer, "stream %s: cannot watch its socket: %s", st->name,
+		       pp_strerror(rc));
+		pp_tstream_fail(st, "socket watch failed");
+	}
 }
 
 /* HUP or ERR after our socket's EOF: an error (the other end reset) aborts
