@@ -28,11 +28,6 @@ static void pp_tstream_apply_defaults(struct pp_tstream_config *c)
 		c->linger_ms = PP_TSTREAM_LINGER_DEFAULT_MS;
 }
 
-static void pp_tstream_linger_stop(struct pp_tstream *st)
-{
-	pp_source_clear(&st->linger);
-}
-
 struct pp_tstream *pp_tstream_new(GMainContext *ctx, struct pp_sctp_channel *ch,
                                   const struct pp_tstream_config *cfg,
                                   const struct pp_tstream_callbacks *cb, void *user)
@@ -71,7 +66,7 @@ void pp_tstream_free(struct pp_tstream *st)
 	if (st->ch)
 		pp_sctp_channel_set_user(st->ch, NULL);
 	pp_tstream_sock_close(st, true);
-	pp_tstream_linger_stop(st);
+	pp_source_clear(&st->linger);
 	pp_source_clear(&st->idle);
 	pp_frame_encoder_free(st->enc);
 	pp_frame_decoder_free(st->dec);
@@ -116,7 +111,7 @@ void pp_tstream_end_now(struct pp_tstream *st, const char *reason)
 	if (st->ch)
 		pp_sctp_channel_set_user(st->ch, NULL);
 	st->ch = NULL;
-	pp_tstream_linger_stop(st);
+	pp_source_clear(&st->linger);
 	pp_tstream_sock_close(st, !clean);
 	pp_source_clear(&st->idle);
 	if (!st->reason && !clean)
@@ -126,7 +121,7 @@ void pp_tstream_end_now(struct pp_tstream *st, const char *reason)
 
 static void pp_tstream_close_channel(struct pp_tstream *st)
 {
-	pp_tstream_linger_stop(st);
+	pp_source_clear(&st->linger);
 	if (st->ch && !st->chan_closing) {
 		st->chan_closing = true;
 		pp_sctp_channel_close(st->ch);
@@ -319,7 +314,7 @@ void pp_tstream_on_low(struct pp_tstream *st)
 void pp_tstream_on_channel_closed(struct pp_tstream *st)
 {
 	st->ch = NULL;
-	pp_tstream_linger_stop(st);
+	pp_source_clear(&st->linger);
 	if (!st->aborting && !st->chan_closing && (!st->eof_received || !st->read_eof)) {
 		pp_tstream_fail(st, "reset by peer");
 		return;

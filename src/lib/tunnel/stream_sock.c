@@ -66,11 +66,6 @@ static void pp_tstream_sock_hangup(struct pp_tstream *st)
 		st->hup_seen = true;
 }
 
-static void pp_tstream_stall_stop(struct pp_tstream *st)
-{
-	pp_source_clear(&st->stall);
-}
-
 /* While a stream holds the association paused, every other stream and the
  * control channel of the peer wait too (one SCTP window). A socket that
  * takes nothing for stall_ms is not coming back: end that stream so the
@@ -96,7 +91,7 @@ static void pp_tstream_set_pressure(struct pp_tstream *st, bool over)
 	if (st->pressure == over)
 		return;
 	st->pressure = over;
-	pp_tstream_stall_stop(st);
+	pp_source_clear(&st->stall);
 	if (over) {
 		st->stall_mark = st->stats.bytes_out;
 		st->stall = g_timeout_source_new(st->cfg.stall_ms);
