@@ -37,7 +37,8 @@
 #define SLOTS 1024u
 #define PAYLOAD_MAX 1400
 #define EARLY_MAX 4096 /* bytes held at the gateway until its connect ends */
-#define UDP_TAG UINT64_MAX
+#define UDP_TAG UINT64_MAX        /* epoll data of the UDP socket */
+#define LISTEN_TAG (UINT64_MAX - 1) /* of the client's listening socket; else a slot */
 
 enum { MSG_OPEN = 1, MSG_DATA = 2, MSG_EOF = 3 };
 
@@ -53,6 +54,7 @@ struct slot {
 static struct slot slots[SLOTS];
 static int ep = -1, udp = -1, lsn = -1;
 static bool is_gateway;
+static bool udp_connected; /* gateway: to the client of its first datagram */
 static uint32_t next_gen;
 
 static void die(const char *what)
@@ -269,7 +271,7 @@ int main(int argc, char **argv)
 		if (lsn < 0 || bind(lsn, (struct sockaddr *)&local, sizeof(local)) < 0 ||
 		    listen(lsn, 128) < 0 || connect(udp, (struct sockaddr *)&remote, sizeof(remote)) < 0)
 			die("client sockets");
-		watch(lsn, EPOLLIN, UDP_TAG - 1, EPOLL_CTL_ADD);
+		watch(lsn, EPOLLIN, LISTEN_TAG, EPOLL_CTL_ADD);
 	}
 	watch(udp, EPOLLIN, UDP_TAG, EPOLL_CTL_ADD);
 	printf("relay-floor: %s ready\n", argv[1] + 2);
@@ -285,16 +287,16 @@ int main(int argc, char **argv)
 			if (tag == UDP_TAG) {
 				/* The gateway learns the client's address from its
 				 * first datagram and talks only to it after that. */
-				if (is_gateway && lsn < 0) {
+				if (is_gateway && !udp_connected) {
 					struct sockaddr_in from;
 					socklen_t fl = sizeof(from);
 					uint8_t b;
 					if (recvfrom(udp, &b, 1, MSG_PEEK, (struct sockaddr *)&from, &fl) >= 0 &&
 					    connect(udp, (struct sockaddr *)&from, fl) == 0)
-						lsn = -2; /* connected */
+						udp_connected = true;
 				}
 				udp_readable(&remote);
-			} else if (tag == UDP_TAG - 1) {
+			} else if (tag == LISTEN_TAG) {
 				client_accept();
 			} else {
 				struct slot *s = &slots[tag];
