@@ -52,16 +52,24 @@ static struct pp_sctp_channel *pp_sctp_channel_create(struct pp_sctp *s, uint16_
 	return ch;
 }
 
+/* No DCEP ACK is owed on ch any more; true when one was. */
+static bool pp_sctp_channel_ack_settle(struct pp_sctp_channel *ch)
+{
+	if (!ch->ack_owed)
+		return false;
+	ch->ack_owed = false;
+	ch->s->acks_owed--;
+	return true;
+}
+
 /* The DCEP ACK owed for the peer's OPEN (RFC 8832) goes now, ahead of
  * anything else we send on the stream. */
 static void pp_sctp_channel_ack_now(struct pp_sctp_channel *ch)
 {
 	uint8_t ack[1];
 
-	if (!ch->ack_owed)
+	if (!pp_sctp_channel_ack_settle(ch))
 		return;
-	ch->ack_owed = false;
-	ch->s->acks_owed--;
 	pp_dcep_encode_ack(ack, sizeof(ack));
 	if (pp_sctp_queue_msg(ch, PP_PPID_DCEP, ack, sizeof(ack), false) < 0)
 		pp_log(PP_LOG_WARN, ch->s->log_peer, "sctp: cannot send the DCEP ACK on %u", ch->id);
@@ -75,10 +83,7 @@ void pp_sctp_channel_finish(struct pp_sctp_channel *ch, bool notify)
 
 	if (ch->state == PP_SCTP_CHANNEL_CLOSED)
 		return;
-	if (ch->ack_owed) { /* the peer reset it first: no ACK any more */
-		ch->ack_owed = false;
-		s->acks_owed--;
-	}
+	pp_sctp_channel_ack_settle(ch); /* the peer reset it first: no ACK any more */
 	ch->state = PP_SCTP_CHANNEL_CLOSED;
 	if (pp_sctp_channel_find(s, ch->id) == ch)
 		g_hash_table_remove(s->channels, GUINT_TO_POINTER(ch->id));
