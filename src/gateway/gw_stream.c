@@ -18,6 +18,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -227,6 +229,17 @@ static gboolean gw_stream_literal_timeout(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* A non-blocking connect to a service on this host or a veth away has
+ * usually finished inside connect(): the kernel runs the handshake's
+ * packets before the call returns. Seen at once, the stream is up in this
+ * dispatch, without an epoll watch, a timer and a loop turn of its own. */
+static bool gw_connect_settled(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && p.revents;
+}
+
 static void gw_stream_connect_literal(struct gw_stream *gs, const struct gw_service *svc,
                                       int64_t timeout_ms)
 {
@@ -256,14 +269,18 @@ static void gw_stream_connect_literal(struct gw_stream *gs, const struct gw_serv
 		return;
 	}
 	freeaddrinfo(ai);
+	gs->pending_fd = fd;
+	if (gw_connect_settled(fd)) {
+		gw_stream_literal_done(gs, G_IO_OUT);
+		return;
+	}
 	gs->pending_watch = pp_fdwatch_new(gs->peer->gw->ctx, fd, G_IO_OUT, gw_stream_literal_done, gs);
 	if (!gs->pending_watch) {
 		int err = -errno;
-		close(fd);
+		gw_stream_stop_pending(gs, true);
 		gw_stream_unwatched(gs, err);
 		return;
 	}
-	gs->pending_fd = fd;
 	gs->pending_timer = g_timeout_source_new((guint)timeout_ms);
 	g_source_set_callback(gs->pending_timer, gw_stream_literal_timeout, gs, NULL);
 	g_source_attach(gs->pending_timer, gs->peer->gw->ctx);
