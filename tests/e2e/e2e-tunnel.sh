@@ -34,7 +34,10 @@ FAIL_RE='fail|refus|denied|reject|mismatch|untrusted|not pinned|unpinned|not con
 REFUSE_RE='refus|reject|not pinned|unpinned|unknown (identity|peer|fingerprint)|not allowed|denied|untrusted'
 
 # local ports of alice's forwards (in home)
-P_API=18080 P_ECHO=18081 P_SECRET=18082 P_NOSUCH=18083 P_SOURCE=18084
+P_API=18080 P_ECHO=18081 P_SECRET=18082 P_NOSUCH=18083 P_SOURCE=18084 P_DOWN=18085 P_GHOST=18086
+# a port in svc where nothing listens (service "down"), and an address
+# of svc's network that no host has ("ghost": its connect never ends)
+SVC_DOWN=9009 GHOST_ADDR=172.31.0.99
 
 # shellcheck disable=SC2034 # e2e_skip_all and e2e_run_cases (lib.sh) run them
 CASES=(
@@ -43,6 +46,8 @@ CASES=(
 	"(d) half-close: the FIN-reliant sha service answers after the client's FIN|case_half_close|300"
 	"(e) ACL deny: alice -> secret is closed locally, client prints denied, nothing reaches the service|case_deny|120"
 	"(f) unknown service: exactly the same client-visible result as a denied one|case_unknown|120"
+	"a service that refuses the gateway's connection: the client prints failed, the gateway logs why, the session keeps serving|case_down|120"
+	"a service whose connect never ends: failed after connect_timeout (1 s), the gateway logs why|case_ghost|120"
 	"(c) 100 concurrent streams held open at once, every body correct|case_concurrent|600"
 	"(b) $BIG_MB MB both ways at once (POST /sha256 up, GET /bytes down), SHA-256 equal|case_big|$BIG_TIMEOUT"
 	"(g) unpinned identity (mallory) gets no tunnel; the gateway logs the refusal|case_unpinned|180"
@@ -91,6 +96,7 @@ write_gw1_config() {
 		e2e_gw_ini gw1 office
 		cat <<-EOF
 		bans_file = $W/gw1/bans.json
+		connect_timeout = 1s
 
 		[service api]
 		address = $svc:$SVC_API
@@ -111,6 +117,16 @@ write_gw1_config() {
 		address = $svc:$SVC_SINK
 		description = byte-counting sink
 		allow = $1
+
+		[service down]
+		address = $svc:$SVC_DOWN
+		description = nothing listens here
+		allow = alice
+
+		[service ghost]
+		address = $GHOST_ADDR:80
+		description = no such host
+		allow = alice
 
 		[identity alice]
 		fingerprint = $(cat "$W/alice.fp")
@@ -171,7 +187,7 @@ sink_stats() { cat "$W/svc-svc/sink.stats"; }
 
 case_tunnel_up() {
 	local p out="" i
-	for p in $P_API $P_ECHO $P_SECRET $P_NOSUCH $P_SOURCE; do
+	for p in $P_API $P_ECHO $P_SECRET $P_NOSUCH $P_SOURCE $P_DOWN $P_GHOST; do
 		wait_listening "$W/alice.out" $p 60 ||
 			fail "no 'listening' line for $p on the client's stdout: $(tail -n 5 "$W/alice.out" | tr '\n' '|')"
 	done
@@ -212,11 +228,12 @@ case_half_close() {
 	out=$(client_in home upload-fin --port $P_ECHO --n 1 --seed 6) || fail "1 byte then FIN: $out"
 }
 
-# deny_probe PORT NAME: the client-visible result of a refused forward,
-# saved as $W/deny-NAME.{result,line}
-deny_probe() {
-	local port=$1 name=$2 before out r b line i
-	before=$(count_i "$W/alice.out" denied)
+# refused_probe PORT NAME [WORD]: the client-visible result of a forward
+# whose stream the gateway refuses with WORD (denied), saved as
+# $W/WORD-NAME.{result,line}
+refused_probe() {
+	local port=$1 name=$2 word=${3:-denied} before out r b line i
+	before=$(count_i "$W/alice.out" "$word")
 	out=$(client_in home probe --port "$port" --send 'GET /health HTTP/1.0\r\n\r\n' --timeout 60)
 	note "probe $name: $out"
 	r=$(json_get "$out" .result)
@@ -224,19 +241,19 @@ deny_probe() {
 	[[ $r == eof || $r == reset ]] || fail "the local connection to $name: $out (want it closed)"
 	[[ $b == 0 ]] || fail "$b bytes came back from $name"
 	for ((i = 0; i < 300; i++)); do
-		(($(count_i "$W/alice.out" denied) > before)) && break
+		(($(count_i "$W/alice.out" "$word") > before)) && break
 		sleep 0.1
 	done
-	(($(count_i "$W/alice.out" denied) > before)) || fail "the client printed no 'denied' line for $name"
-	line=$(grep -i denied "$W/alice.out" | tail -n +$((before + 1)) | head -n 1)
+	(($(count_i "$W/alice.out" "$word") > before)) || fail "the client printed no '$word' line for $name"
+	line=$(grep -i -- "$word" "$W/alice.out" | tail -n +$((before + 1)) | head -n 1)
 	note "client: $line"
-	printf '%s %s\n' "$r" "$b" >"$W/deny-$name.result"
-	printf '%s\n' "$line" >"$W/deny-$name.line"
+	printf '%s %s\n' "$r" "$b" >"$W/$word-$name.result"
+	printf '%s\n' "$line" >"$W/$word-$name.line"
 }
 
 case_deny() {
 	need_tunnel
-	deny_probe $P_SECRET secret
+	refused_probe $P_SECRET secret
 	[[ $(sink_stats) == "connections=0 bytes=0 open=0" ]] ||
 		fail "the secret service was reached: $(sink_stats)"
 }
@@ -244,13 +261,34 @@ case_deny() {
 case_unknown() {
 	local a b
 	need_tunnel
-	[[ -s $W/deny-secret.result ]] || fail "(e) recorded no result to compare with"
-	deny_probe $P_NOSUCH nosuch
-	[[ $(cat "$W/deny-nosuch.result") == "$(cat "$W/deny-secret.result")" ]] ||
-		fail "local result differs: unknown '$(cat "$W/deny-nosuch.result")', denied '$(cat "$W/deny-secret.result")'"
-	a=$(sed -E "s/\\bnosuch\\b/SERVICE/g; s/\\b$P_NOSUCH\\b/PORT/g; s/[0-9]+/N/g" "$W/deny-nosuch.line")
-	b=$(sed -E "s/\\bsecret\\b/SERVICE/g; s/\\b$P_SECRET\\b/PORT/g; s/[0-9]+/N/g" "$W/deny-secret.line")
+	[[ -s $W/denied-secret.result ]] || fail "(e) recorded no result to compare with"
+	refused_probe $P_NOSUCH nosuch
+	[[ $(cat "$W/denied-nosuch.result") == "$(cat "$W/denied-secret.result")" ]] ||
+		fail "local result differs: unknown '$(cat "$W/denied-nosuch.result")', denied '$(cat "$W/denied-secret.result")'"
+	a=$(sed -E "s/\\bnosuch\\b/SERVICE/g; s/\\b$P_NOSUCH\\b/PORT/g; s/[0-9]+/N/g" "$W/denied-nosuch.line")
+	b=$(sed -E "s/\\bsecret\\b/SERVICE/g; s/\\b$P_SECRET\\b/PORT/g; s/[0-9]+/N/g" "$W/denied-secret.line")
 	[[ $a == "$b" ]] || fail "the client's lines differ: '$a' vs '$b'"
+}
+
+case_down() {
+	local out
+	need_tunnel
+	refused_probe $P_DOWN down failed
+	grep -q "failed: service unreachable" "$W/failed-down.line" ||
+		fail "the client's line does not say why: $(cat "$W/failed-down.line")"
+	wait_count_i "$W/gw1.log" "service down unreachable: Connection refused" 1 10 ||
+		fail "the gateway logged no reason for down: $(grep -i down "$W/gw1.log" | tail -n 3 | tr '\n' '|')"
+	out=$(curl_in home "http://127.0.0.1:$P_API/health")
+	[[ $out == ok ]] || fail "GET /health after the refused stream: '$out'"
+}
+
+case_ghost() {
+	need_tunnel
+	refused_probe $P_GHOST ghost failed
+	grep -q "failed: service unreachable" "$W/failed-ghost.line" ||
+		fail "the client's line does not say why: $(cat "$W/failed-ghost.line")"
+	grep -q "service ghost unreachable: connect timed out" "$W/gw1.log" ||
+		fail "the gateway did not time the connect out: $(grep -i ghost "$W/gw1.log" | tail -n 3 | tr '\n' '|')"
 }
 
 case_concurrent() {
@@ -625,7 +663,7 @@ start_bg office "$W/gw1.log" "$GATEWAY_BIN" --config "$W/gw1.ini"
 GW_PID=$BG_PID
 wait_gateways 1 30 || setup_fail "gw1 did not join the room: $(tail -n 10 "$W/gw1.log" | tr '\n' '|')"
 start_client alice home "$W/alice.out" \
-	$P_API:api $P_ECHO:echo $P_SECRET:secret $P_NOSUCH:nosuch $P_SOURCE:source
+	$P_API:api $P_ECHO:echo $P_SECRET:secret $P_NOSUCH:nosuch $P_SOURCE:source $P_DOWN:down $P_GHOST:ghost
 ALICE_PID=$BG_PID
 
 e2e_run_cases
