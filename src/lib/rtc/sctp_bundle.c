@@ -25,6 +25,9 @@
  *   half: the data channel closing procedure, RFC 8831 §6.7). The SACK
  *   usrsctp puts in each of those two packets then goes once, the newer:
  *   its cumulative TSN and gap blocks describe the receiver's state later.
+ *   So does a packet that is only a SACK after a packet with a RE-CONFIG
+ *   (the input of one turn held a reset and then more data: the SACK
+ *   the data is owed goes in the reset's packet, not alone after it).
  *   SACKs are not thinned otherwise: fewer of them in a bulk transfer would
  *   slow slow-start (cwnd grows per SACK) and hide losses from fast
  *   retransmit (a miss is counted per SACK);
@@ -107,6 +110,20 @@ static struct pp_sctp_bundle pp_sctp_bundle_scan(const uint8_t *pkt, size_t len)
 	return b.ok && off == len ? b : (struct pp_sctp_bundle){ 0 };
 }
 
+/* b is only a SACK, and the held packet ends with a RE-CONFIG and then a
+ * SACK: b's SACK replaces the held one, once (the chunks keep their order,
+ * and a turn that reads many data packets still sends their SACKs). What
+ * arrived after a stream reset in the same turn (the answer on another
+ * stream, a channel's OPEN) is then acknowledged in the reset's packet,
+ * not in a packet of its own. */
+static bool pp_sctp_bundle_newer_sack(const struct pp_sctp_bundle *h,
+                                      const struct pp_sctp_bundle *b)
+{
+	return b->ctrl == PP_SCTP_CTRL_SACK && !b->data && !h->data && !h->sack_replaced &&
+	       (h->ctrl & PP_SCTP_CTRL_RECONFIG) && (h->ctrl & PP_SCTP_CTRL_SACK) &&
+	       h->sack_off > h->reconf_off;
+}
+
 /* The held packet's RE-CONFIG holds just a response, b's just an outgoing
  * reset request: they may become one chunk. */
 static bool pp_sctp_bundle_reconf_pair(const struct pp_sctp_bundle *h,
@@ -141,8 +158,9 @@ static bool pp_sctp_bundle_fits(const struct pp_sctp *s, const struct pp_sctp_bu
 
 	if (!b->ok || !s->held_len || (h->data && b->ctrl))
 		return false;
-	if (both && !((both & PP_SCTP_CTRL_RECONFIG) && pp_sctp_bundle_reconf_pair(h, b) &&
-	              !(both & ~(PP_SCTP_CTRL_RECONFIG | PP_SCTP_CTRL_SACK))))
+	if (both && !pp_sctp_bundle_newer_sack(h, b) &&
+	    !((both & PP_SCTP_CTRL_RECONFIG) && pp_sctp_bundle_reconf_pair(h, b) &&
+	      !(both & ~(PP_SCTP_CTRL_RECONFIG | PP_SCTP_CTRL_SACK))))
 		return false;
 	return pp_sctp_bundle_joined_len(s, b, len) <= pp_sctp_bundle_cap(s) &&
 	       memcmp(s->held, pkt, 8) == 0; /* ports and verification tag */
@@ -156,6 +174,7 @@ static void pp_sctp_bundle_join(struct pp_sctp *s, const struct pp_sctp_bundle *
 	struct pp_sctp_bundle *h = &s->held_kind;
 	uint8_t *out = s->held;
 	size_t from = PP_SCTP_HEADER_LEN;
+	bool replaced = h->sack_replaced || pp_sctp_bundle_newer_sack(h, b);
 
 	if (h->ctrl & b->ctrl & PP_SCTP_CTRL_SACK) { /* pkt's is newer */
 		size_t end = h->sack_off + h->sack_len;
@@ -184,6 +203,7 @@ static void pp_sctp_bundle_join(struct pp_sctp *s, const struct pp_sctp_bundle *
 	memcpy(out + s->held_len, pkt + from, len - from);
 	s->held_len += len - from;
 	*h = pp_sctp_bundle_scan(out, s->held_len); /* valid: built by the rules */
+	h->sack_replaced = replaced;
 }
 
 static void pp_sctp_send_now(struct pp_sctp *s, uint8_t *pkt, size_t len)

@@ -55,6 +55,7 @@ struct pp_sctp_bundle {
 	unsigned ctrl;  /* control chunk types present (one bit each) */
 	size_t reconf_off, reconf_len; /* its RE-CONFIG chunk, if any */
 	size_t sack_off, sack_len;     /* its SACK chunk (padded length) */
+	bool sack_replaced;            /* held: its SACK came with a later packet */
 	uint16_t reconf_param;         /* type of that chunk's only parameter; 0: several */
 };
 
