@@ -25,9 +25,10 @@
  *   half: the data channel closing procedure, RFC 8831 §6.7). The SACK
  *   usrsctp puts in each of those two packets then goes once, the newer:
  *   its cumulative TSN and gap blocks describe the receiver's state later.
- *   So does a packet that is only a SACK after a packet with a RE-CONFIG
- *   (the input of one turn held a reset and then more data: the SACK
- *   the data is owed goes in the reset's packet, not alone after it).
+ *   So does, once per packet, a packet that is only a SACK after a packet
+ *   ending with a RE-CONFIG and then its SACK (the input of one turn held
+ *   a reset and then more data: the SACK the data is owed goes in the
+ *   reset's packet, not alone after it).
  *   SACKs are not thinned otherwise: fewer of them in a bulk transfer would
  *   slow slow-start (cwnd grows per SACK) and hide losses from fast
  *   retransmit (a miss is counted per SACK);
