@@ -111,6 +111,16 @@ static void out(struct bundler *b, const struct pkt *p)
 	pp_sctp_bundle_out(&b->s, copy, p->len);
 }
 
+/* A packet that is only a SACK up to cum_tsn, handed to the bundler. */
+static void out_sack(struct bundler *b, uint32_t cum_tsn)
+{
+	struct pkt p;
+
+	pkt_start(&p);
+	pkt_sack(&p, cum_tsn);
+	out(b, &p);
+}
+
 /* The chunk types of sent packet i, in order ("130 3"...). */
 static char *chunk_types(struct bundler *b, guint i)
 {
@@ -162,9 +172,7 @@ static void test_sack_after_reconfig(void)
 	pkt_reconfig(&p, PARAM_RESPONSE, 4);
 	pkt_sack(&p, 10);
 	out(&b, &p);
-	pkt_start(&p);
-	pkt_sack(&p, 12);
-	out(&b, &p);
+	out_sack(&b, 12);
 	g_assert_cmpuint(b.sent->len, ==, 0);
 	pp_sctp_flush_output(&b.s);
 	g_assert_cmpuint(b.sent->len, ==, 1);
@@ -176,11 +184,8 @@ static void test_sack_after_reconfig(void)
 	pkt_reconfig(&p, PARAM_RESPONSE, 6);
 	pkt_sack(&p, 20);
 	out(&b, &p);
-	for (uint32_t tsn = 22; tsn <= 24; tsn += 2) {
-		pkt_start(&p);
-		pkt_sack(&p, tsn);
-		out(&b, &p);
-	}
+	for (uint32_t tsn = 22; tsn <= 24; tsn += 2)
+		out_sack(&b, tsn);
 	pp_sctp_flush_output(&b.s);
 	g_assert_cmpuint(b.sent->len, ==, 3);
 	assert_sent(&b, 1, "130 3");
@@ -203,9 +208,7 @@ static void test_sack_before_reconfig_kept(void)
 	pkt_sack(&p, 10);
 	pkt_reconfig(&p, PARAM_OUT_RESET, 2);
 	out(&b, &p);
-	pkt_start(&p);
-	pkt_sack(&p, 12);
-	out(&b, &p);
+	out_sack(&b, 12);
 	pp_sctp_flush_output(&b.s);
 	g_assert_cmpuint(b.sent->len, ==, 2);
 	assert_sent(&b, 0, "3 130");
@@ -218,15 +221,10 @@ static void test_sack_before_reconfig_kept(void)
 static void test_sacks_not_thinned(void)
 {
 	struct bundler b;
-	struct pkt p;
 
 	bundler_init(&b);
-	pkt_start(&p);
-	pkt_sack(&p, 10);
-	out(&b, &p);
-	pkt_start(&p);
-	pkt_sack(&p, 14);
-	out(&b, &p);
+	out_sack(&b, 10);
+	out_sack(&b, 14);
 	pp_sctp_flush_output(&b.s);
 	g_assert_cmpuint(b.sent->len, ==, 2);
 	g_assert_cmpuint(sent_cum_tsn(&b, 0), ==, 10);
@@ -253,9 +251,7 @@ static void test_reset_pair_then_sack(void)
 	pkt_reconfig(&p, PARAM_OUT_RESET, 4);
 	pkt_sack(&p, 21);
 	out(&b, &p);
-	pkt_start(&p);
-	pkt_sack(&p, 23);
-	out(&b, &p);
+	out_sack(&b, 23);
 	pp_sctp_flush_output(&b.s);
 	g_assert_cmpuint(b.sent->len, ==, 1);
 	assert_sent(&b, 0, "130 3");
@@ -278,9 +274,7 @@ static void test_no_sack_after_data(void)
 	pkt_reconfig(&p, PARAM_OUT_RESET, 2);
 	pkt_data(&p, 6, 20);
 	out(&b, &p);
-	pkt_start(&p);
-	pkt_sack(&p, 30);
-	out(&b, &p);
+	out_sack(&b, 30);
 	pp_sctp_flush_output(&b.s);
 	g_assert_cmpuint(b.sent->len, ==, 2);
 	assert_sent(&b, 0, "130 0");
