@@ -63,7 +63,7 @@ done
 
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
 	if [ ! -f "$builddir/build.ninja" ]; then
-		meson setup "$builddir" --buildtype=release >/dev/null
+		"$root/scripts/setup-build.sh" "$builddir" --buildtype=release >/dev/null
 	fi
 	meson compile -C "$builddir" ids-attack peerpipe-signal src/cli/peerpipe:executable \
 		src/gateway/peerpipe-gateway:executable >/dev/null || die "the build failed"

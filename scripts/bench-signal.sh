@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 builddir=${BENCH_BUILDDIR:-build}
 
 if [ ! -f "$builddir/build.ninja" ]; then
-	meson setup "$builddir" --buildtype=release
+	scripts/setup-build.sh "$builddir" --buildtype=release
 fi
 # Only what the benchmark runs: an unrelated target that does not build
 # must not stop it.

@@ -93,7 +93,7 @@ done
 # ---- build ----
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
 	if [ ! -f "$builddir/build.ninja" ]; then
-		meson setup "$builddir" --buildtype=release >/dev/null
+		"$root/scripts/setup-build.sh" "$builddir" --buildtype=release >/dev/null
 	fi
 	meson compile -C "$builddir" tunnel-rr relay-floor >/dev/null || die "tunnel-rr does not build"
 	# The tunnel's programs are optional: a half-written one must not stop

@@ -35,20 +35,8 @@ raise_nofile() {
 	ulimit -n "$want" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 }
 
-# meson_setup DIR ARGS...: configure DIR, reconfiguring one that exists
-# (wiping it when reconfiguring fails).
-meson_setup() {
-	local dir=$1
-	shift
-	if [[ -f $dir/meson-private/coredata.dat ]]; then
-		meson setup --reconfigure "$dir" "$@" || meson setup --wipe "$dir" "$@"
-	else
-		meson setup "$dir" "$@"
-	fi
-}
-
 release_build() {
-	meson_setup build --buildtype=release
+	scripts/setup-build.sh build --buildtype=release
 	meson compile -C build
 }
 
@@ -71,7 +59,7 @@ run_tests() {
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:print_summary=1}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:print_summary=1}
 
-	meson_setup build-test -Db_sanitize=address,undefined -Db_lundef=false
+	scripts/setup-build.sh build-test -Db_sanitize=address,undefined -Db_lundef=false
 	meson compile -C build-test
 
 	rm -f -- "$testlog"

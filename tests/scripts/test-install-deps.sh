@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tests of scripts/install-deps.sh's apt source handling, run against fake
+# Tests of scripts/install-deps.sh's and build-usrsctp.sh's apt source handling, run against fake
 # apt trees (PP_APT_ROOT): deb822 and one-line formats, options, disabled
 # entries, an existing bookworm-backports. Needs no root and no network.
 set -uo pipefail
@@ -212,6 +212,42 @@ if out=$(PP_APT_ROOT=$r "$script" 2>&1); then
 	not_ok "PP_APT_ROOT refuses a full install" "exit 0: $out"
 else
 	ok "PP_APT_ROOT refuses a full install"
+fi
+
+# --- build-usrsctp.sh: deb-src entries for the bookworm suites of the same mirrors
+usrsctp="$here/../../scripts/build-usrsctp.sh"
+r=$(new_tree usrsctp-src)
+cat >"$r/etc/apt/sources.list.d/debian.sources" <<'EOF'
+Types: deb
+URIs: http://security.mirror.example/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb deb-src
+URIs: http://mirror.example/debian
+Suites: bookworm bookworm-updates bookworm-backports
+Components: main contrib
+EOF
+cat >"$r/etc/apt/sources.list" <<'EOF'
+deb cdrom:[Debian GNU/Linux 12.5.0 _Bookworm_ - Official amd64 DVD Binary-1]/ bookworm main
+deb http://mirror.example/debian bookworm main
+deb http://t.mirror.example/debian trixie main
+EOF
+want='deb-src http://mirror.example/debian bookworm main
+deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://security.mirror.example/debian-security bookworm-security main
+deb-src http://mirror.example/debian bookworm-updates main'
+got=$(PP_APT_ROOT=$r "$usrsctp" --print-sources 2>&1)
+if [[ $got == "$want" ]]; then
+	ok "build-usrsctp: deb-src for bookworm, -updates and -security, once each"
+else
+	not_ok "build-usrsctp: deb-src for bookworm, -updates and -security, once each" \
+		"want: $want" "got:  $got"
+fi
+if out=$(PP_APT_ROOT=$r "$usrsctp" 2>&1); then
+	not_ok "build-usrsctp: PP_APT_ROOT refuses a build" "exit 0: $out"
+else
+	ok "build-usrsctp: PP_APT_ROOT refuses a build"
 fi
 
 printf '%d passed, %d failed\n' "$passed" "$failed"
