@@ -119,6 +119,9 @@ main() {
 	pcdir=$prefix/lib/pkgconfig
 	want="$src_pkg $version $(sha256sum <"$PP_SELF" | cut -c1-16)"
 	stamp=$prefix/.peerpipe-build
+	# One build at a time per prefix (a benchmark and a test run may race).
+	exec 9>"$prefix.lock"
+	flock 9 || die "cannot lock $prefix.lock"
 	if [[ -f $stamp && $(<"$stamp") == "$want" && -f $pcdir/usrsctp.pc ]]; then
 		log "usrsctp $version is built in $prefix"
 		printf '%s\n' "$pcdir"

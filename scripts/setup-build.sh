@@ -4,6 +4,8 @@
 # is already configured is reconfigured (wiped when that fails).
 #
 # usage: scripts/setup-build.sh DIR [MESON SETUP ARGS...]
+# When build-usrsctp.sh fails (no network for the source, say) it warns and
+# links the system's library: the build works, the tunnel costs more CPU.
 # env:
 #   PP_SYSTEM_USRSCTP=1   link the system's libusrsctp2 (built at -O0) instead
 set -euo pipefail
@@ -18,12 +20,16 @@ cd -- "${self%/*}/.."
 dir=$1
 shift
 
-args=()
-if [[ -z ${PP_SYSTEM_USRSCTP:-} ]]; then
-	pcdir=$(scripts/build-usrsctp.sh)
+# Without the optimised usrsctp (no network for its source, say) the build
+# still works, on the system's library, and says so.
+args=(-Dusrsctp_static=false)
+if [[ -n ${PP_SYSTEM_USRSCTP:-} ]]; then
+	printf 'setup-build: PP_SYSTEM_USRSCTP is set: linking the system usrsctp (-O0)\n' >&2
+elif pcdir=$(scripts/build-usrsctp.sh); then
 	args=(--pkg-config-path="$pcdir" -Dusrsctp_static=true)
 else
-	args=(-Dusrsctp_static=false)
+	printf 'setup-build: WARNING: the optimised usrsctp could not be built (above);\n' >&2
+	printf 'setup-build: WARNING: linking the system one, built at -O0: the tunnel will use more CPU\n' >&2
 fi
 
 if [[ -f $dir/meson-private/coredata.dat ]]; then
