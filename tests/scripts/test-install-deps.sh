@@ -214,36 +214,35 @@ else
 	ok "PP_APT_ROOT refuses a full install"
 fi
 
-# --- build-usrsctp.sh: deb-src entries for the bookworm suites of the same mirrors
+# --- build-usrsctp.sh: deb-src entries for the bookworm suites of the same
+# mirrors (the trees above, with the backports list they got by now)
 usrsctp="$here/../../scripts/build-usrsctp.sh"
-r=$(new_tree usrsctp-src)
-cat >"$r/etc/apt/sources.list.d/debian.sources" <<'EOF'
-Types: deb
-URIs: http://security.mirror.example/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
-Types: deb deb-src
-URIs: http://mirror.example/debian
-Suites: bookworm bookworm-updates bookworm-backports
-Components: main contrib
-EOF
-cat >"$r/etc/apt/sources.list" <<'EOF'
-deb cdrom:[Debian GNU/Linux 12.5.0 _Bookworm_ - Official amd64 DVD Binary-1]/ bookworm main
-deb http://mirror.example/debian bookworm main
-deb http://t.mirror.example/debian trixie main
-EOF
-want='deb-src http://mirror.example/debian bookworm main
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://security.mirror.example/debian-security bookworm-security main
-deb-src http://mirror.example/debian bookworm-updates main'
-got=$(PP_APT_ROOT=$r "$usrsctp" --print-sources 2>&1)
-if [[ $got == "$want" ]]; then
-	ok "build-usrsctp: deb-src for bookworm, -updates and -security, once each"
-else
-	not_ok "build-usrsctp: deb-src for bookworm, -updates and -security, once each" \
-		"want: $want" "got:  $got"
-fi
+# expect_src NAME ROOT WANT: --print-sources prints exactly WANT.
+expect_src() {
+	local name=$1 root=$2 want=$3 got
+	got=$(PP_APT_ROOT=$root "$usrsctp" --print-sources 2>&1)
+	if [[ $got == "$want" ]]; then
+		ok "build-usrsctp: $name"
+	else
+		not_ok "build-usrsctp: $name" "want: $want" "got:  $got"
+	fi
+}
+
+k=/usr/share/keyrings/debian-archive-keyring.gpg
+expect_src "deb822: release, -updates and -security, keys kept, backports skipped" "$tmp/deb822" \
+	"deb-src [signed-by=$k] http://security.mirror.example/debian-security bookworm-security main
+deb-src [signed-by=$k] http://mirror.example/debian bookworm main
+deb-src [signed-by=$k] http://mirror.example/debian bookworm-updates main"
+expect_src "one-line: cdrom and deb-src skipped" "$tmp/one-line" \
+	"deb-src http://security.mirror.example/debian-security bookworm-security main
+deb-src http://one.mirror.example/debian/ bookworm main
+deb-src http://one.mirror.example/debian/ bookworm-updates main"
+expect_src "another release: nothing" "$tmp/other-release" ""
+r=$(new_tree usrsctp-dup)
+echo 'deb http://mirror.example/debian bookworm main' >"$r/etc/apt/sources.list"
+echo 'deb http://mirror.example/debian bookworm main contrib' >"$r/etc/apt/sources.list.d/more.list"
+expect_src "an entry named twice: once" "$r" "deb-src http://mirror.example/debian bookworm main"
 if out=$(PP_APT_ROOT=$r "$usrsctp" 2>&1); then
 	not_ok "build-usrsctp: PP_APT_ROOT refuses a build" "exit 0: $out"
 else
