@@ -11,6 +11,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -88,8 +89,7 @@ static void conn_free(struct eve_conn *c)
 	for (int i = 0; i < EVE_CONN_MAX; i++)
 		if (c->l->conns[i] == c)
 			c->l->conns[i] = NULL;
-	g_source_destroy(c->src);
-	g_source_unref(c->src);
+	pp_source_clear(&c->src);
 	close(c->fd);
 	pp_eve_reader_free(c->reader);
 	free(c);
@@ -231,8 +231,7 @@ void pp_suricata_eve_close(struct pp_suricata_eve *l)
 	for (int i = 0; i < EVE_CONN_MAX; i++)
 		if (l->conns[i])
 			conn_free(l->conns[i]);
-	g_source_destroy(l->src);
-	g_source_unref(l->src);
+	pp_source_clear(&l->src);
 	close(l->fd);
 	unlink(l->path);
 	g_free(l->path);

@@ -12,6 +12,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <gio/gio.h>
 #include <string.h>
@@ -60,10 +61,7 @@ static void pp_mdns_query_free(gpointer data)
 {
 	struct pp_mdns_query *q = data;
 
-	if (q->timer) {
-		g_source_destroy(q->timer);
-		g_source_unref(q->timer);
-	}
+	pp_source_clear(&q->timer);
 	g_free(q);
 }
 
@@ -98,10 +96,7 @@ static gboolean pp_mdns_tick(gpointer data);
 /* Replaces q's timer (possibly the one being dispatched) by one in ms. */
 static void pp_mdns_arm(struct pp_mdns_query *q, gint64 ms)
 {
-	if (q->timer) {
-		g_source_destroy(q->timer);
-		g_source_unref(q->timer);
-	}
+	pp_source_clear(&q->timer);
 	q->timer = g_timeout_source_new((guint)MAX(ms, 0));
 	g_source_set_callback(q->timer, pp_mdns_tick, q, NULL);
 	g_source_attach(q->timer, q->m->ctx);
@@ -317,12 +312,8 @@ void pp_ice_mdns_free(struct pp_ice_mdns *m)
 		return;
 	g_ptr_array_free(m->queries, TRUE);
 	for (int i = 0; i < 2; i++) {
-		GSource *src = i ? m->msock_src : m->sock_src;
 		GSocket *s = i ? m->msock : m->sock;
-		if (src) {
-			g_source_destroy(src);
-			g_source_unref(src);
-		}
+		pp_source_clear(i ? &m->msock_src : &m->sock_src);
 		if (s) {
 			g_socket_close(s, NULL);
 			g_object_unref(s);

@@ -181,10 +181,7 @@ static void pp_ice_dns_unref(struct pp_ice_dns *dns)
 {
 	if (--dns->refs > 0)
 		return;
-	if (dns->timer) {
-		g_source_destroy(dns->timer);
-		g_source_unref(dns->timer);
-	}
+	pp_source_clear(&dns->timer);
 	g_object_unref(dns->cancel);
 	g_main_context_unref(dns->ctx);
 	g_free(dns);
@@ -276,8 +273,7 @@ struct pp_ice_dns *pp_ice_dns_start(GMainContext *ctx, struct pp_ice_srv *srvs,
 	g_object_unref(resolver);
 	if (dns->pending == 0) {
 		/* nothing to look up: still answer from the context */
-		g_source_destroy(dns->timer);
-		g_source_unref(dns->timer);
+		pp_source_clear(&dns->timer);
 		dns->timer = g_timeout_source_new(0);
 		g_source_set_callback(dns->timer, pp_ice_dns_timeout, dns, NULL);
 		g_source_attach(dns->timer, ctx);

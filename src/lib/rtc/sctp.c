@@ -7,6 +7,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <errno.h>
 #include <string.h>
@@ -51,10 +52,7 @@ static void pp_sctp_destroy(struct pp_sctp *s)
 	 * freeing never calls send_packet. */
 	pp_sctp_glue_detach(s);
 	pp_sctp_socket_close(s);
-	if (s->work) {
-		g_source_destroy(s->work);
-		g_source_unref(s->work);
-	}
+	pp_source_clear(&s->work);
 	while ((b = g_queue_pop_head(&s->early)))
 		g_bytes_unref(b);
 	while ((b = g_queue_pop_head(&s->xq)))

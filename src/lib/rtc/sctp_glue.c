@@ -23,6 +23,7 @@
 #include "sctp_priv.h"
 
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -233,11 +234,7 @@ static gboolean pp_sctp_tick(gpointer unused)
 /* Lock held. */
 static void pp_sctp_timer_stop(void)
 {
-	if (!pp_sctp_g.timer)
-		return;
-	g_source_destroy(pp_sctp_g.timer);
-	g_source_unref(pp_sctp_g.timer);
-	pp_sctp_g.timer = NULL;
+	pp_source_clear(&pp_sctp_g.timer);
 	pp_sctp_g.timer_ctx = NULL;
 }
 

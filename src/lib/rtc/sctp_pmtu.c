@@ -55,10 +55,7 @@ static gboolean pp_sctp_pmtu_tick(gpointer data);
 
 static void pp_sctp_pmtu_arm(struct pp_sctp *s, guint ms)
 {
-	if (s->pmtu.timer) {
-		g_source_destroy(s->pmtu.timer);
-		g_source_unref(s->pmtu.timer);
-	}
+	pp_source_clear(&s->pmtu.timer);
 	s->pmtu.timer = g_timeout_source_new(ms);
 	g_source_set_callback(s->pmtu.timer, pp_sctp_pmtu_tick, s, NULL);
 	g_source_attach(s->pmtu.timer, s->ctx);

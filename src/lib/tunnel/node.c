@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A tunnel node: signaling in, one session per remote peer out. See
  * peerpipe/tunnel/node.h. */
+#include "peerpipe/source.h"
 #include "peerpipe/tunnel/node.h"
 
 #include "peerpipe/error.h"
@@ -467,10 +468,7 @@ void pp_tnode_free(struct pp_tnode *n)
 	if (!n)
 		return;
 	pp_sigclient_free(n->sig);
-	if (n->redial) {
-		g_source_destroy(n->redial);
-		g_source_unref(n->redial);
-	}
+	pp_source_clear(&n->redial);
 	g_hash_table_iter_init(&it, n->links);
 	while (g_hash_table_iter_next(&it, &key, NULL))
 		pp_tlink_free(key);

@@ -7,6 +7,7 @@
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
 #include "peerpipe/rtc/dtls.h"
+#include "peerpipe/source.h"
 #include "peerpipe/tunnel/ctrl.h"
 
 #include <stdlib.h>
@@ -327,10 +328,7 @@ void pp_tsession_free(struct pp_tsession *s)
 	if (!s)
 		return;
 	pp_tsession_stop_timers(s);
-	if (s->closed_idle) {
-		g_source_destroy(s->closed_idle);
-		g_source_unref(s->closed_idle);
-	}
+	pp_source_clear(&s->closed_idle);
 	g_hash_table_iter_init(&it, s->streams);
 	while (g_hash_table_iter_next(&it, &key, NULL))
 		pp_tstream_free(key);
