@@ -60,6 +60,8 @@ static void pp_sctp_destroy(struct pp_sctp *s)
 	g_mutex_clear(&s->xlock);
 	if (s->channels)
 		g_hash_table_destroy(s->channels);
+	if (s->stale_out)
+		g_hash_table_destroy(s->stale_out);
 	pp_buf_free(&s->notif);
 	g_free(s->rbuf);
 	g_free(s->held); /* a packet still waiting is lost, as on a wire */

@@ -321,6 +321,34 @@ static void pp_sctp_channel_accept(struct pp_sctp *s, uint16_t id, const struct 
 	pp_sctp_channel_opened(ch);
 }
 
+/* An OPEN on the stream of a channel we are still closing: the peer has
+ * reset its side and we asked to reset ours. The peer reuses an id only
+ * once both directions are reset, and it resets its incoming one only for
+ * our request and after every message we sent before it (RFC 6525 §5.2.2,
+ * RFC 8831 §6.7): nothing of the old channel is owed any more but the
+ * response to our request, which usrsctp may send after new data (a
+ * response it had to defer). The old channel finishes now, and that
+ * response, when it comes, is not taken for the new channel's. */
+static bool pp_sctp_channel_reused(struct pp_sctp *s, struct pp_sctp_channel *ch)
+{
+	if (!ch->in_reset || !ch->reset_sent || ch->out_reset)
+		return false;
+	if (!s->stale_out)
+		s->stale_out = g_hash_table_new(NULL, NULL);
+	g_hash_table_add(s->stale_out, GUINT_TO_POINTER((guint)ch->id));
+	pp_log(PP_LOG_DEBUG, s->log_peer, "sctp: stream %u reused by the peer before the response "
+	       "to our reset; its channel is closed", ch->id);
+	pp_sctp_channel_finish(ch, true);
+	return true;
+}
+
+/* The outgoing-reset result for id belongs to a channel finished by
+ * pp_sctp_channel_reused(): taken off the list. */
+bool pp_sctp_stale_out_take(struct pp_sctp *s, uint16_t id)
+{
+	return s->stale_out && g_hash_table_remove(s->stale_out, GUINT_TO_POINTER((guint)id));
+}
+
 void pp_sctp_channel_on_dcep(struct pp_sctp *s, uint16_t id, const uint8_t *msg, size_t len)
 {
 	struct pp_dcep_open o;
@@ -331,6 +359,10 @@ void pp_sctp_channel_on_dcep(struct pp_sctp *s, uint16_t id, const uint8_t *msg,
 		if (ch && ch->state == PP_SCTP_CHANNEL_OPENING)
 			pp_sctp_channel_opened(ch);
 	} else if (rc == PP_DCEP_OPEN) {
+		if (ch && pp_sctp_channel_reused(s, ch))
+			ch = NULL;
+		if (s->doomed)
+			return;
 		if (ch)
 			pp_log(PP_LOG_WARN, s->log_peer, "sctp: OPEN on stream %u already in use", id);
 		else

@@ -125,6 +125,9 @@ struct pp_sctp {
 	struct pp_sctp_channel *locked; /* message partly accepted by usrsctp */
 	bool resets_pending;
 	gint64 reset_retry_at;
+	GHashTable *stale_out; /* ids whose channel finished when the peer reused
+	                        * them, before the response to our reset came:
+	                        * that response is not the new channel's */
 	unsigned acks_owed;   /* channels with ack_owed */
 	gint64 acks_due;      /* none of them is due before (monotonic µs) */
 
@@ -208,6 +211,7 @@ void pp_sctp_channel_on_data(struct pp_sctp_channel *ch, uint32_t ppid,
 void pp_sctp_channel_on_reset(struct pp_sctp *s, uint16_t flags,
                               const uint16_t *ids, size_t n);
 void pp_sctp_channel_finish(struct pp_sctp_channel *ch, bool notify);
+bool pp_sctp_stale_out_take(struct pp_sctp *s, uint16_t id);
 void pp_sctp_channels_up(struct pp_sctp *s);
 /* cfg.dcep_ack_delay_ms: sends the DCEP ACKs that are due, wakes the work
  * for the next. */

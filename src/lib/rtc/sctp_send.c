@@ -312,9 +312,18 @@ void pp_sctp_channel_on_reset(struct pp_sctp *s, uint16_t flags, const uint16_t 
 	pp_log(PP_LOG_DEBUG, s->log_peer, "sctp: stream reset event flags 0x%x, %u streams",
 	       flags, all->len);
 	for (guint i = 0; i < all->len && !s->doomed; i++) {
-		struct pp_sctp_channel *ch = pp_sctp_channel_find(s, g_array_index(all, uint16_t, i));
-		if (ch)
-			pp_sctp_reset_one(s, ch, flags);
+		uint16_t id = g_array_index(all, uint16_t, i), f = flags;
+		struct pp_sctp_channel *ch;
+
+		if ((f & SCTP_STREAM_RESET_OUTGOING_SSN) && pp_sctp_stale_out_take(s, id)) {
+			/* the result of a finished channel's request */
+			if (f & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED))
+				continue;
+			f &= (uint16_t)~SCTP_STREAM_RESET_OUTGOING_SSN;
+		}
+		ch = pp_sctp_channel_find(s, id);
+		if (ch && f)
+			pp_sctp_reset_one(s, ch, f);
 	}
 	g_array_free(all, TRUE);
 }
