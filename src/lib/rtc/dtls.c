@@ -49,9 +49,7 @@ const char *pp_dtls_reason_str(enum pp_dtls_reason reason)
 
 static void pp_dtls_destroy(struct pp_dtls *d)
 {
-	pp_source_clear(&d->rtx_src);
-	pp_source_clear(&d->deadline_src);
-	pp_source_clear(&d->notify_src);
+	pp_dtls_timers_clear(d);
 	SSL_free(d->ssl); /* and the BIO */
 	SSL_CTX_free(d->ssl_ctx);
 	ERR_clear_error();
@@ -83,9 +81,7 @@ void pp_dtls_free(struct pp_dtls *d)
 		return;
 	memset(&d->cb, 0, sizeof(d->cb)); /* nothing is called back from now on */
 	d->doomed = true;
-	pp_source_clear(&d->rtx_src);
-	pp_source_clear(&d->deadline_src);
-	pp_source_clear(&d->notify_src);
+	pp_dtls_timers_clear(d);
 	if (d->depth == 0)
 		pp_dtls_destroy(d);
 }
@@ -145,7 +141,6 @@ struct pp_dtls *pp_dtls_new(GMainContext *ctx, const struct pp_dtls_config *conf
 		pp_dtls_destroy(d);
 		return NULL;
 	}
-	pp_dtls_sources_attach(d);
 	return d;
 }
 
@@ -156,7 +151,7 @@ int pp_dtls_start(struct pp_dtls *d)
 	if (d->in_ssl || d->state != PP_DTLS_NEW)
 		return PP_ERR_STATE;
 	pp_dtls_enter(d);
-	pp_dtls_set_ready(d->deadline_src,
+	pp_dtls_timer_set(d, PP_DTLS_TIMER_DEADLINE,
 	                  g_get_monotonic_time() + (gint64)d->handshake_timeout_ms * 1000);
 	pp_dtls_set_state(d, PP_DTLS_CONNECTING, PP_DTLS_REASON_NONE,
 	                  d->role == PP_DTLS_CLIENT ? "client" : "server");
@@ -292,9 +287,9 @@ int pp_dtls_close(struct pp_dtls *d)
 	}
 	d->state = PP_DTLS_CLOSED;
 	d->closed_reported = true;
-	pp_dtls_set_ready(d->deadline_src, -1);
-	pp_dtls_set_ready(d->rtx_src, -1);
-	pp_dtls_set_ready(d->notify_src, 0);
+	pp_dtls_timer_set(d, PP_DTLS_TIMER_DEADLINE, -1);
+	pp_dtls_timer_set(d, PP_DTLS_TIMER_RETRANSMIT, -1);
+	pp_dtls_timer_set(d, PP_DTLS_TIMER_NOTIFY, 0);
 	pp_log(PP_LOG_INFO, d->log_peer, "dtls: closed");
 	pp_dtls_leave(d);
 	return 0;

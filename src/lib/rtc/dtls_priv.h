@@ -17,6 +17,14 @@
 #define PP_DTLS_RECORD_HEADER 13 /* type, version, epoch, sequence, length */
 #define PP_DTLS_AEAD_MIN 24      /* AES-GCM explicit nonce and tag */
 
+/* The endpoint's one-shot sources (dtls_run.c). */
+enum pp_dtls_timer {
+	PP_DTLS_TIMER_RETRANSMIT, /* OpenSSL's DTLS timer */
+	PP_DTLS_TIMER_DEADLINE,   /* the overall handshake timeout */
+	PP_DTLS_TIMER_NOTIFY,     /* reports CLOSED after pp_dtls_close() */
+	PP_DTLS_TIMERS
+};
+
 struct pp_dtls {
 	GMainContext *ctx;
 	struct pp_dtls_callbacks cb; /* zeroed by pp_dtls_free() */
@@ -36,9 +44,9 @@ struct pp_dtls {
 
 	SSL_CTX *ssl_ctx;
 	SSL *ssl;
-	GSource *rtx_src;      /* OpenSSL's DTLS timer */
-	GSource *deadline_src; /* the overall handshake timeout */
-	GSource *notify_src;   /* reports CLOSED after pp_dtls_close() */
+	/* Attached only while armed: an established endpoint adds no source
+	 * to the loop turns of its context. */
+	GSource *timer[PP_DTLS_TIMERS];
 
 	/* Set by the OpenSSL callbacks, read when a handshake fails. */
 	enum pp_dtls_reason verify_reason;
@@ -79,14 +87,16 @@ void pp_dtls_leave(struct pp_dtls *d);
 
 /* dtls_run.c */
 bool pp_dtls_final(const struct pp_dtls *d); /* FAILED or CLOSED */
-void pp_dtls_set_ready(GSource *src, gint64 when); /* NULL-safe */
+/* Arms timer t for monotonic time when (0: at once), creating its source;
+ * when < 0 removes the source. Nothing is created once d is doomed. */
+void pp_dtls_timer_set(struct pp_dtls *d, enum pp_dtls_timer t, gint64 when);
+/* Removes every timer's source. */
+void pp_dtls_timers_clear(struct pp_dtls *d);
 /* Records the state, stops the timers it ends, logs, calls on_state. */
 void pp_dtls_set_state(struct pp_dtls *d, enum pp_dtls_state st, enum pp_dtls_reason why,
                        const char *text);
 /* After a datagram or a start: drives the handshake, reads records,
  * re-arms the retransmission timer. */
 void pp_dtls_step(struct pp_dtls *d);
-/* Creates the three sources (disarmed) on d->ctx. */
-void pp_dtls_sources_attach(struct pp_dtls *d);
 
 #endif

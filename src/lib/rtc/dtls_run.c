@@ -5,6 +5,7 @@
 #include "dtls_priv.h"
 
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <openssl/err.h>
 #include <stdio.h>
@@ -16,20 +17,14 @@ bool pp_dtls_final(const struct pp_dtls *d)
 	return d->state == PP_DTLS_FAILED || d->state == PP_DTLS_CLOSED;
 }
 
-void pp_dtls_set_ready(GSource *src, gint64 when)
-{
-	if (src)
-		g_source_set_ready_time(src, when);
-}
-
 void pp_dtls_set_state(struct pp_dtls *d, enum pp_dtls_state st, enum pp_dtls_reason why,
                        const char *text)
 {
 	d->state = st;
 	if (st != PP_DTLS_CONNECTING)
-		pp_dtls_set_ready(d->deadline_src, -1);
+		pp_dtls_timer_set(d, PP_DTLS_TIMER_DEADLINE, -1);
 	if (st == PP_DTLS_FAILED || st == PP_DTLS_CLOSED)
-		pp_dtls_set_ready(d->rtx_src, -1);
+		pp_dtls_timer_set(d, PP_DTLS_TIMER_RETRANSMIT, -1);
 	if (st == PP_DTLS_CLOSED)
 		d->closed_reported = true;
 	pp_log(st == PP_DTLS_FAILED ? PP_LOG_WARN : PP_LOG_INFO, d->log_peer, "dtls: %s (%s)",
@@ -63,7 +58,8 @@ static void pp_dtls_fail_ssl(struct pp_dtls *d, int ssl_err)
 	ERR_clear_error();
 }
 
-/* Schedules OpenSSL's retransmission timer, if one runs. */
+/* Schedules OpenSSL's retransmission timer, if one runs: once the
+ * handshake is over it does not, and its source goes. */
 static void pp_dtls_arm_timer(struct pp_dtls *d)
 {
 	struct timeval tv;
@@ -71,13 +67,18 @@ static void pp_dtls_arm_timer(struct pp_dtls *d)
 
 	if (!pp_dtls_final(d) && DTLSv1_get_timeout(d->ssl, &tv) == 1)
 		when = g_get_monotonic_time() + (gint64)tv.tv_sec * G_USEC_PER_SEC + tv.tv_usec;
-	pp_dtls_set_ready(d->rtx_src, when);
+	pp_dtls_timer_set(d, PP_DTLS_TIMER_RETRANSMIT, when);
 }
 
 /* ---- driving OpenSSL: every call clears the error queue first, flushes
  * what it wrote and re-arms the timer ---- */
 
-static void pp_dtls_read_records(struct pp_dtls *d)
+/* Reads every record OpenSSL can give. After a record, when the datagram
+ * has been taken by the BIO and OpenSSL holds nothing more of it, another
+ * SSL_read would only say WANT_READ: skipped, unless drain (where the
+ * handshake ends: records OpenSSL buffered during it come out one per
+ * call, and SSL_has_pending does not count them). */
+static void pp_dtls_read_records(struct pp_dtls *d, bool drain)
 {
 	while (d->state == PP_DTLS_CONNECTED && !d->doomed) {
 		pp_dtls_clear_errors();
@@ -89,6 +90,8 @@ static void pp_dtls_read_records(struct pp_dtls *d)
 		if (r > 0) {
 			if (d->cb.on_data)
 				d->cb.on_data(d->user, d->rx, (size_t)r);
+			if (!drain && !d->in && !d->doomed && !SSL_has_pending(d->ssl))
+				break;
 			continue;
 		}
 		if (e == SSL_ERROR_ZERO_RETURN)
@@ -128,10 +131,12 @@ static void pp_dtls_handshake(struct pp_dtls *d)
 /* After a datagram or a timer: progress the handshake, read records. */
 void pp_dtls_step(struct pp_dtls *d)
 {
-	if (d->state == PP_DTLS_CONNECTING)
+	bool drain = d->state == PP_DTLS_CONNECTING;
+
+	if (drain)
 		pp_dtls_handshake(d);
 	if (d->state == PP_DTLS_CONNECTED && !d->doomed)
-		pp_dtls_read_records(d);
+		pp_dtls_read_records(d, drain);
 	if (!d->doomed)
 		pp_dtls_arm_timer(d);
 }
@@ -145,17 +150,6 @@ static gboolean pp_dtls_source_dispatch(GSource *src, GSourceFunc fn, gpointer d
 }
 
 static GSourceFuncs pp_dtls_source_funcs = { .dispatch = pp_dtls_source_dispatch };
-
-static GSource *pp_dtls_source_new(struct pp_dtls *d, GSourceFunc fn, const char *name)
-{
-	GSource *src = g_source_new(&pp_dtls_source_funcs, sizeof(GSource));
-
-	g_source_set_callback(src, fn, d, NULL);
-	g_source_set_static_name(src, name);
-	g_source_set_ready_time(src, -1);
-	g_source_attach(src, d->ctx);
-	return src;
-}
 
 static gboolean pp_dtls_on_retransmit(gpointer p)
 {
@@ -198,15 +192,45 @@ static gboolean pp_dtls_on_notify(gpointer p)
 	struct pp_dtls *d = p;
 
 	pp_dtls_enter(d);
+	pp_dtls_timer_set(d, PP_DTLS_TIMER_NOTIFY, -1); /* it fires once */
 	if (d->cb.on_state)
 		d->cb.on_state(d->user, PP_DTLS_CLOSED, PP_DTLS_REASON_LOCAL_CLOSE, "closed");
 	pp_dtls_leave(d);
 	return G_SOURCE_CONTINUE;
 }
 
-void pp_dtls_sources_attach(struct pp_dtls *d)
+static const struct {
+	GSourceFunc fn;
+	const char *name;
+} pp_dtls_timer_kinds[PP_DTLS_TIMERS] = {
+	[PP_DTLS_TIMER_RETRANSMIT] = { pp_dtls_on_retransmit, "pp_dtls retransmit" },
+	[PP_DTLS_TIMER_DEADLINE] = { pp_dtls_on_deadline, "pp_dtls deadline" },
+	[PP_DTLS_TIMER_NOTIFY] = { pp_dtls_on_notify, "pp_dtls closed" },
+};
+
+void pp_dtls_timer_set(struct pp_dtls *d, enum pp_dtls_timer t, gint64 when)
 {
-	d->rtx_src = pp_dtls_source_new(d, pp_dtls_on_retransmit, "pp_dtls retransmit");
-	d->deadline_src = pp_dtls_source_new(d, pp_dtls_on_deadline, "pp_dtls deadline");
-	d->notify_src = pp_dtls_source_new(d, pp_dtls_on_notify, "pp_dtls closed");
+	GSource **slot = &d->timer[t];
+
+	if (when < 0) {
+		/* Also from inside its own dispatch: GLib holds a reference
+		 * until the dispatch returns. */
+		pp_source_clear(slot);
+		return;
+	}
+	if (!*slot) {
+		if (d->doomed)
+			return;
+		*slot = g_source_new(&pp_dtls_source_funcs, sizeof(GSource));
+		g_source_set_callback(*slot, pp_dtls_timer_kinds[t].fn, d, NULL);
+		g_source_set_static_name(*slot, pp_dtls_timer_kinds[t].name);
+		g_source_attach(*slot, d->ctx);
+	}
+	g_source_set_ready_time(*slot, when);
+}
+
+void pp_dtls_timers_clear(struct pp_dtls *d)
+{
+	for (int t = 0; t < PP_DTLS_TIMERS; t++)
+		pp_source_clear(&d->timer[t]);
 }

@@ -37,6 +37,7 @@ struct end {
 	unsigned int n_out; /* datagrams sent */
 	size_t max_hs_out;  /* largest datagram sent before CONNECTED */
 	bool silent;        /* everything it sends is lost */
+	GByteArray *held;   /* when set, what it sends is appended here */
 	bool free_on_data;
 	bool free_on_final;
 	unsigned long n_bulk; /* records counted by on_bulk */
@@ -113,6 +114,10 @@ static int link_send(void *user, const uint8_t *data, size_t len)
 		me->max_hs_out = len;
 	if (me->silent)
 		return 0;
+	if (me->held) {
+		g_byte_array_append(me->held, data, (guint)len);
+		return 0;
+	}
 	l->sent++;
 	if (l->drop_every && l->sent <= l->drop_first && l->sent % l->drop_every == 0) {
 		l->dropped++;
@@ -281,6 +286,11 @@ static void assert_connected(struct link *l)
 		g_assert_cmpuint(l->e[i].max_hs_out, <=, PP_DTLS_MTU_DEFAULT);
 		g_assert_cmpuint(pp_dtls_data_mtu(l->e[i].d), ==, PP_DTLS_MTU_DEFAULT - 37);
 	}
+	/* the handshake's timers are gone: an established endpoint adds no
+	 * source to its context's loop turns */
+	g_assert_true(run_until(l, idle_link, 5000));
+	for (int i = 0; i < 2; i++)
+		g_assert_null(g_main_context_find_source_by_user_data(l->ctx, l->e[i].d));
 }
 
 /* ---- handshake and data ---- */
@@ -369,6 +379,37 @@ static void test_data(void)
 	g_assert_true(run_until(&l, idle_link, 5000));
 	g_assert_cmpuint(l.e[1].rx_lens->len, ==, 1201);
 	g_assert_cmpuint(g_array_index(l.e[1].rx_lens, guint, 1200), ==, PP_DTLS_SEND_MAX);
+	link_clear(&l);
+}
+
+/* A datagram may carry several records (other stacks pack them): all of
+ * them are delivered by the feed that brings it, none waits for the next. */
+static void test_records_per_datagram(void)
+{
+	struct link l;
+	struct pp_dtls_config c0 = config_for(id_a, id_b, PP_DTLS_CLIENT);
+	struct pp_dtls_config c1 = config_for(id_b, id_a, PP_DTLS_SERVER);
+	uint8_t buf[64];
+
+	link_init(&l);
+	link_open(&l, &c0, &c1);
+	assert_connected(&l);
+	l.e[0].held = g_byte_array_new();
+	for (size_t n = 1; n <= 3; n++) {
+		fill(buf, n, (unsigned int)n);
+		g_assert_cmpint(pp_dtls_send(l.e[0].d, buf, n), ==, 0);
+	}
+	g_assert_cmpuint(l.e[0].held->len, ==, 3 * 37 + 6);
+	g_assert_cmpint(pp_dtls_feed(l.e[1].d, l.e[0].held->data, l.e[0].held->len), ==, 0);
+	check_received(&l.e[1], 3, 0);
+	/* and one record alone still comes out at once */
+	g_byte_array_set_size(l.e[0].held, 0);
+	fill(buf, 4, 4);
+	g_assert_cmpint(pp_dtls_send(l.e[0].d, buf, 4), ==, 0);
+	g_assert_cmpint(pp_dtls_feed(l.e[1].d, l.e[0].held->data, l.e[0].held->len), ==, 0);
+	check_received(&l.e[1], 4, 0);
+	g_byte_array_unref(l.e[0].held);
+	l.e[0].held = NULL;
 	link_clear(&l);
 }
 
@@ -832,6 +873,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtc/dtls/handshake/client-server", test_handshake_client_server);
 	g_test_add_func("/rtc/dtls/handshake/server-client", test_handshake_server_client);
 	g_test_add_func("/rtc/dtls/data", test_data);
+	g_test_add_func("/rtc/dtls/records-per-datagram", test_records_per_datagram);
 	g_test_add_func("/rtc/dtls/exporter", test_exporter);
 	g_test_add_func("/rtc/dtls/refuse/mismatch-server-cert", test_mismatch_server_cert);
 	g_test_add_func("/rtc/dtls/refuse/mismatch-client-cert", test_mismatch_client_cert);
