@@ -110,7 +110,7 @@ struct pp_sdp {
 	bool ice_trickle;        /* a=ice-options lists "trickle" */
 	bool ice2;               /* a=ice-options lists "ice2" */
 	bool end_of_candidates;
-	struct pp_candidate candidates[PP_SDP_CANDIDATES_MAX];
+	struct pp_candidate *candidates; /* n_candidates (a peer keeps its remote SDP) */
 	size_t n_candidates;
 	size_t n_candidates_skipped; /* well-formed but unusable (PP_ERR_UNSUPPORTED) */
 	/* the data channel m-section */

@@ -377,8 +377,16 @@ int pp_sdp_parse(const char *text, size_t len, struct pp_sdp **out,
 		rc = pp_sdp_fail(&c, PP_ERR_NOMEM, PP_SDP_FAULT_NOMEM, 0, "out of memory");
 		goto out;
 	}
-	if ((rc = pp_sdp_scan(&c, text, len)) < 0 || (rc = pp_sdp_select(&c)) < 0 ||
-	    (rc = pp_sdp_collect(&c, text, len)) < 0)
+	if ((rc = pp_sdp_scan(&c, text, len)) < 0 || (rc = pp_sdp_select(&c)) < 0)
+		goto out;
+	/* Room for the candidate lines the scan counted, not for the limit:
+	 * 888 bytes a slot, and a peer keeps its remote description. */
+	if (c.n_cand_lines && !(c.sdp->candidates = calloc(c.n_cand_lines,
+	                                                   sizeof(*c.sdp->candidates)))) {
+		rc = pp_sdp_fail(&c, PP_ERR_NOMEM, PP_SDP_FAULT_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	if ((rc = pp_sdp_collect(&c, text, len)) < 0)
 		goto out;
 	*out = c.sdp;
 	c.sdp = NULL; /* transferred */
@@ -392,6 +400,7 @@ void pp_sdp_free(struct pp_sdp *sdp)
 	if (!sdp)
 		return;
 	OPENSSL_cleanse(sdp->pwd, sizeof(sdp->pwd));
+	free(sdp->candidates);
 	free(sdp);
 }
 

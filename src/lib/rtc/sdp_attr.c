@@ -79,7 +79,7 @@ static int pp_sdp_cand(struct pp_sdp_ctx *c, const struct pp_sdp_line *l, int le
 {
 	struct pp_sdp *s = c->sdp;
 
-	if (s->n_candidates == PP_SDP_CANDIDATES_MAX) /* pass 1 counted them */
+	if (s->n_candidates == c->n_cand_lines) /* pass 1 counted them */
 		return pp_sdp_fail(c, PP_ERR_TOO_BIG, PP_SDP_FAULT_TOO_MANY_CANDIDATES,
 		                   l->no, "more than 64 candidates");
 	int rc = pp_candidate_parse(l->val.p, l->val.len, &s->candidates[s->n_candidates]);

@@ -142,7 +142,7 @@ static void test_line_ends(void)
 	g_assert_cmpstr(a->ufrag, ==, b->ufrag);
 	g_assert_cmpuint(a->max_message_size, ==, b->max_message_size);
 	g_assert_cmpuint(a->n_candidates, ==, b->n_candidates);
-	g_assert_cmpint(memcmp(a->candidates, b->candidates, sizeof(a->candidates)), ==, 0);
+	g_assert_cmpint(memcmp(a->candidates, b->candidates, a->n_candidates * sizeof(*a->candidates)), ==, 0);
 	pp_sdp_free(a);
 	pp_sdp_free(b);
 	g_string_free(g, TRUE);
@@ -587,7 +587,7 @@ static void test_write_roundtrip(void)
 	g_assert_cmpuint(s->max_message_size, ==, PP_SDP_MAX_MESSAGE_SIZE);
 	g_assert_true(pp_fingerprint_equal(pp_sdp_fingerprint(s), &fp));
 	g_assert_cmpuint(s->n_candidates, ==, offer->n_candidates);
-	g_assert_cmpint(memcmp(s->candidates, offer->candidates, sizeof(s->candidates)), ==, 0);
+	g_assert_cmpint(memcmp(s->candidates, offer->candidates, s->n_candidates * sizeof(*s->candidates)), ==, 0);
 	pp_sdp_free(s);
 	g_free(text);
 	pp_sdp_free(offer);
