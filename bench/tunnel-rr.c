@@ -18,10 +18,13 @@
  *       address, blocks of 1000 round trips alternate between the two
  *       connections (same load for both) and "rr-ref:" gives the
  *       reference's figures.
- *   tunnel-rr --connect-cost N HOST:PORT [REF_HOST:PORT]
+ *   tunnel-rr [--gap-us US] --connect-cost N HOST:PORT [REF_HOST:PORT]
  *       N fresh connections (after 20 warm-up ones), each timed from
  *       socket()+connect() to the end of its first SIZE-byte echo;
  *       in blocks of 50 alternating with the reference ("connect-ref:").
+ *       Back to back by default (the tunnel's CPU per connection decides);
+ *       --gap-us waits that long after each one (an idle tunnel: the
+ *       latency of a lone connection).
  *   tunnel-rr --wait HOST:PORT
  *       retries (connect, one echo) until it succeeds or the timeout.
  *   tunnel-rr --first-byte HOST:PORT [--log FILE] -- CMD [ARGS...]
@@ -693,9 +696,11 @@ static uint64_t rr_one_connection(struct rr_target *x, char *req, char *ans, siz
 	return t0;
 }
 
-/* Fresh connections, in alternating blocks as above. */
-static int rr_connect_cost(struct rr_target *t, int nt, long n, size_t size)
+/* Fresh connections, in alternating blocks as above; gap_us apart. */
+static int rr_connect_cost(struct rr_target *t, int nt, long n, size_t size, long gap_us)
 {
+	const struct timespec gap = { gap_us / 1000000, gap_us % 1000000 * 1000 };
+
 	char req[RR_MAX_SIZE], ans[RR_MAX_SIZE];
 	uint64_t seq = 0;
 
@@ -713,6 +718,8 @@ static int rr_connect_cost(struct rr_target *t, int nt, long n, size_t size)
 				uint64_t ns = rr_one_connection(x, req, ans, size, seq++);
 				if (i >= 0)
 					pp_stats_add(&x->st, ns);
+				if (gap_us > 0)
+					nanosleep(&gap, NULL);
 			}
 		}
 		done += len;
@@ -899,7 +906,7 @@ static void rr_usage(FILE *f)
 	        "       tunnel-rr [-t SECONDS] --serve-file PORT FILE\n"
 	        "       tunnel-rr --gen-sql FILE MB [SEED]\n"
 	        "       tunnel-rr [-t SECONDS] [-n N] [-w WARMUP] [-s SIZE] HOST:PORT [REF_HOST:PORT]\n"
-	        "       tunnel-rr [-t SECONDS] [-s SIZE] --connect-cost N HOST:PORT [REF_HOST:PORT]\n"
+	        "       tunnel-rr [-t SECONDS] [-s SIZE] [--gap-us US] --connect-cost N HOST:PORT [REF_HOST:PORT]\n"
 	        "       tunnel-rr [-t SECONDS] [-s SIZE] --wait HOST:PORT\n"
 	        "       tunnel-rr [-t SECONDS] [--log FILE] --first-byte HOST:PORT -- CMD [ARGS...]\n"
 	        "       tunnel-rr [-t SECONDS] --fetch HOST:PORT FILE\n"
@@ -915,6 +922,7 @@ int main(int argc, char **argv)
 		{ "serve-file", no_argument, NULL, 'F' },
 		{ "gen-sql", no_argument, NULL, 'G' },
 		{ "connect-cost", required_argument, NULL, 'C' },
+		{ "gap-us", required_argument, NULL, 'g' },
 		{ "wait", no_argument, NULL, 'W' },
 		{ "first-byte", no_argument, NULL, 'B' },
 		{ "fetch", no_argument, NULL, 'f' },
@@ -923,7 +931,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	long n = 20000, warm = 2000, conns = 0, timeout = 120;
+	long n = 20000, warm = 2000, conns = 0, timeout = 120, gap_us = 0;
 	size_t size = 64;
 	const char *log = NULL;
 	int mode = M_RR, opt, nt = 1;
@@ -941,6 +949,7 @@ int main(int argc, char **argv)
 		case 'F': mode = M_SERVE_FILE; break;
 		case 'G': mode = M_GEN; break;
 		case 'C': mode = M_CONNECT; conns = strtol(optarg, NULL, 10); break;
+		case 'g': gap_us = strtol(optarg, NULL, 10); break;
 		case 'W': mode = M_WAIT; break;
 		case 'B': mode = M_FIRST; break;
 		case 'f': mode = M_FETCH; break;
@@ -953,6 +962,7 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (n <= 0 || warm < 0 || size == 0 || size > RR_MAX_SIZE || timeout < 0 ||
+	    gap_us < 0 || gap_us > 10000000 ||
 	    (mode == M_CONNECT && conns <= 0)) {
 		rr_usage(stderr);
 		return 2;
@@ -1003,7 +1013,7 @@ int main(int argc, char **argv)
 			nt = 2;
 		}
 		return mode == M_RR ? rr_latency(tg, nt, n, warm, size)
-		                    : rr_connect_cost(tg, nt, conns, size);
+		                    : rr_connect_cost(tg, nt, conns, size, gap_us);
 	case M_WAIT: {
 		uint64_t t0 = pp_now_ns(), tc, ta;
 		long a;

@@ -40,6 +40,7 @@
 #   BENCH_IPERF_TIME   seconds per iperf3 run (10)
 #   BENCH_RR_N         measured round trips (20000, after 2000 warm-up)
 #   BENCH_CONN_N       fresh connections (500)
+#   BENCH_CONN_IDLE_N  fresh connections 3 ms apart, through the tunnel (200)
 #   BENCH_FB_RUNS      start-to-first-byte runs (10)
 #   BENCH_DUMP_MB      size of the SQL dump (100)
 #   BENCH_RATE         link rate for phase 5 (100mbit)
@@ -72,6 +73,7 @@ phases=" ${BENCH_PHASES:-direct wg floor tunnel link} "
 iperf_time=${BENCH_IPERF_TIME:-10}
 rr_n=${BENCH_RR_N:-20000}
 conn_n=${BENCH_CONN_N:-500}
+conn_idle_n=${BENCH_CONN_IDLE_N:-200}
 fb_runs=${BENCH_FB_RUNS:-10}
 dump_mb=${BENCH_DUMP_MB:-100}
 rate=${BENCH_RATE:-100mbit}
@@ -192,11 +194,13 @@ rr_parse() {
 	say "  rr $1: p50 ${R[${1}_rr50]} µs, p99 ${R[${1}_rr99]} µs, p99.9 ${R[${1}_rr999]} µs (round trip)"
 }
 # conn_run LABEL ADDR [REF_ADDR]: fresh connections, alternating likewise
-# (blocks of 50).
+# (blocks of 50); back to back, or CONN_GAP_US apart (CONN_N of them).
 conn_run() {
-	local label=$1 out
+	local label=$1 out gap=()
 	shift
-	if ! out=$(in_c "$rrbin" -t 60 --connect-cost "$conn_n" "$@" 2>>"$logs/conn-$label.err"); then
+	[ -n "${CONN_GAP_US:-}" ] && gap=(--gap-us "$CONN_GAP_US")
+	if ! out=$(in_c "$rrbin" -t 60 "${gap[@]}" --connect-cost "${CONN_N:-$conn_n}" "$@" \
+		2>>"$logs/conn-$label.err"); then
 		say "  connect $label: failed ($(tail -1 "$logs/conn-$label.err"))"
 		keep_logs=1
 		return 1
@@ -380,6 +384,7 @@ if has_phase tunnel && [ -n "$tunnel_ok" ]; then
 		[ -n "${BENCH_HOLD:-}" ] && hold_for_profiling
 		rr_run tunnel 127.0.0.1:15300 $IP_S:5300 || true
 		conn_run tunnel 127.0.0.1:15300 $IP_S:5300 || true
+		CONN_GAP_US=3000 CONN_N=$conn_idle_n conn_run tunnel_idle 127.0.0.1:15300 $IP_S:5300 || true
 	else
 		R[tunnel_err]=client
 		keep_logs=1
@@ -551,6 +556,12 @@ if [ -n "$tunnel_ok" ] && [ -n "${R[tunnel_conn50]:-}" ]; then
 	[ -n "${R[tunnel_ref_conn50]:-}" ] && { conn_row "direct, alternating with the tunnel" tunnel_ref; say ""; }
 	conn_row "PeerPipe tunnel" tunnel
 	printf ' <= 5 x %s\n' "$(verdict "$(ratio tunnel_conn50 "$(ref tunnel conn50)_conn50" %.1f)" 5)"
+	if [ -n "${R[tunnel_idle_conn50]:-}" ]; then
+		say "   the same one every 3 ms, $conn_idle_n (an idle tunnel: a lone connection's latency;"
+		say "   the target row is the back-to-back one above, where CPU per connection decides):"
+		conn_row "  direct, alternating" tunnel_idle_ref; say ""
+		conn_row "  PeerPipe tunnel" tunnel_idle; say ""
+	fi
 else
 	printf '   %-42s %s | target <= 5 x direct\n' "PeerPipe tunnel" "$(tun tunnel_conn50)"
 fi
