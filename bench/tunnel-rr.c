@@ -700,7 +700,6 @@ static uint64_t rr_one_connection(struct rr_target *x, char *req, char *ans, siz
 static int rr_connect_cost(struct rr_target *t, int nt, long n, size_t size, long gap_us)
 {
 	const struct timespec gap = { gap_us / 1000000, gap_us % 1000000 * 1000 };
-
 	char req[RR_MAX_SIZE], ans[RR_MAX_SIZE];
 	uint64_t seq = 0;
 
