@@ -293,6 +293,17 @@ static void assert_connected(struct link *l)
 		g_assert_null(g_main_context_find_source_by_user_data(l->ctx, l->e[i].d));
 }
 
+/* A client (a) and a server (b) with the default settings, connected. */
+static void link_connect(struct link *l)
+{
+	struct pp_dtls_config c0 = config_for(id_a, id_b, PP_DTLS_CLIENT);
+	struct pp_dtls_config c1 = config_for(id_b, id_a, PP_DTLS_SERVER);
+
+	link_init(l);
+	link_open(l, &c0, &c1);
+	assert_connected(l);
+}
+
 /* ---- handshake and data ---- */
 
 static void handshake(enum pp_dtls_role role0)
@@ -352,13 +363,9 @@ static bool all_data_in(struct link *l)
 static void test_data(void)
 {
 	struct link l;
-	struct pp_dtls_config c0 = config_for(id_a, id_b, PP_DTLS_CLIENT);
-	struct pp_dtls_config c1 = config_for(id_b, id_a, PP_DTLS_SERVER);
 	uint8_t buf[2048];
 
-	link_init(&l);
-	link_open(&l, &c0, &c1);
-	assert_connected(&l);
+	link_connect(&l);
 	unsigned int before = l.e[0].n_out;
 	for (size_t n = 1; n <= 1200; n++) {
 		fill(buf, n, (unsigned int)n);
@@ -387,13 +394,9 @@ static void test_data(void)
 static void test_records_per_datagram(void)
 {
 	struct link l;
-	struct pp_dtls_config c0 = config_for(id_a, id_b, PP_DTLS_CLIENT);
-	struct pp_dtls_config c1 = config_for(id_b, id_a, PP_DTLS_SERVER);
 	uint8_t buf[64];
 
-	link_init(&l);
-	link_open(&l, &c0, &c1);
-	assert_connected(&l);
+	link_connect(&l);
 	l.e[0].held = g_byte_array_new();
 	for (size_t n = 1; n <= 3; n++) {
 		fill(buf, n, (unsigned int)n);
@@ -706,12 +709,8 @@ static void test_close(void)
 static void test_free_in_callback(void)
 {
 	struct link l;
-	struct pp_dtls_config c0 = config_for(id_a, id_b, PP_DTLS_CLIENT);
-	struct pp_dtls_config c1 = config_for(id_b, id_a, PP_DTLS_SERVER);
 
-	link_init(&l);
-	link_open(&l, &c0, &c1);
-	assert_connected(&l);
+	link_connect(&l);
 	l.e[1].free_on_data = true;
 	for (int i = 0; i < 5; i++)
 		g_assert_cmpint(pp_dtls_send(l.e[0].d, (const uint8_t *)"abc", 3), ==, 0);
