@@ -38,6 +38,7 @@ struct end {
 	size_t max_hs_out;  /* largest datagram sent before CONNECTED */
 	bool silent;        /* everything it sends is lost */
 	GByteArray *held;   /* when set, what it sends is appended here */
+	bool hold_at_ccs;   /* set held from its first ChangeCipherSpec on */
 	bool free_on_data;
 	bool free_on_final;
 	unsigned long n_bulk; /* records counted by on_bulk */
@@ -114,6 +115,8 @@ static int link_send(void *user, const uint8_t *data, size_t len)
 		me->max_hs_out = len;
 	if (me->silent)
 		return 0;
+	if (me->hold_at_ccs && !me->held && data[0] == 20)
+		me->held = g_byte_array_new();
 	if (me->held) {
 		g_byte_array_append(me->held, data, (guint)len);
 		return 0;
@@ -413,6 +416,47 @@ static void test_records_per_datagram(void)
 	check_received(&l.e[1], 4, 0);
 	g_byte_array_unref(l.e[0].held);
 	l.e[0].held = NULL;
+	link_clear(&l);
+}
+
+static bool e1_connected(struct link *l)
+{
+	return l->e[1].state == PP_DTLS_CONNECTED;
+}
+
+/* The server's application records overtake its last flight (CCS and
+ * Finished): the client buffers them while it still waits for Finished,
+ * and the feed that completes its handshake delivers all of them. */
+static void test_records_before_finished(void)
+{
+	struct link l;
+	struct pp_dtls_config c0 = config_for(id_a, id_b, PP_DTLS_CLIENT);
+	struct pp_dtls_config c1 = config_for(id_b, id_a, PP_DTLS_SERVER);
+	uint8_t buf[8];
+
+	link_init(&l);
+	l.e[1].hold_at_ccs = true;
+	link_open(&l, &c0, &c1);
+	g_assert_true(run_until(&l, e1_connected, 5000));
+	g_assert_true(run_until(&l, idle_link, 5000));
+	g_assert_nonnull(l.e[1].held);
+	guint last_flight = l.e[1].held->len;
+	g_assert_cmpuint(last_flight, >, 0);
+	for (size_t n = 1; n <= 3; n++) {
+		fill(buf, n, (unsigned int)n);
+		g_assert_cmpint(pp_dtls_send(l.e[1].d, buf, n), ==, 0);
+	}
+	/* each record its own datagram, before the last flight */
+	const uint8_t *rec = l.e[1].held->data + last_flight;
+	for (size_t n = 1; n <= 3; rec += 37 + n, n++)
+		g_assert_cmpint(pp_dtls_feed(l.e[0].d, rec, 37 + n), ==, 0);
+	g_assert_cmpint(l.e[0].state, ==, PP_DTLS_CONNECTING);
+	g_assert_cmpuint(l.e[0].rx_lens->len, ==, 0);
+	g_assert_cmpint(pp_dtls_feed(l.e[0].d, l.e[1].held->data, last_flight), ==, 0);
+	g_assert_cmpint(l.e[0].state, ==, PP_DTLS_CONNECTED);
+	check_received(&l.e[0], 3, 0);
+	g_byte_array_unref(l.e[1].held);
+	l.e[1].held = NULL;
 	link_clear(&l);
 }
 
@@ -873,6 +917,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtc/dtls/handshake/server-client", test_handshake_server_client);
 	g_test_add_func("/rtc/dtls/data", test_data);
 	g_test_add_func("/rtc/dtls/records-per-datagram", test_records_per_datagram);
+	g_test_add_func("/rtc/dtls/records-before-finished", test_records_before_finished);
 	g_test_add_func("/rtc/dtls/exporter", test_exporter);
 	g_test_add_func("/rtc/dtls/refuse/mismatch-server-cert", test_mismatch_server_cert);
 	g_test_add_func("/rtc/dtls/refuse/mismatch-client-cert", test_mismatch_client_cert);
