@@ -79,9 +79,11 @@ static int pp_sdp_cand(struct pp_sdp_ctx *c, const struct pp_sdp_line *l, int le
 {
 	struct pp_sdp *s = c->sdp;
 
-	if (s->n_candidates == c->n_cand_lines) /* pass 1 counted them */
+	/* The array holds the lines pass 1 counted (and refused over 64);
+	 * this pass never sees more, but it must not write past them. */
+	if (s->n_candidates == c->n_cand_lines)
 		return pp_sdp_fail(c, PP_ERR_TOO_BIG, PP_SDP_FAULT_TOO_MANY_CANDIDATES,
-		                   l->no, "more than 64 candidates");
+		                   l->no, "more candidate lines than the first pass counted");
 	int rc = pp_candidate_parse(l->val.p, l->val.len, &s->candidates[s->n_candidates]);
 	if (rc == PP_ERR_UNSUPPORTED) {
 		s->n_candidates_skipped++;
