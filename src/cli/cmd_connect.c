@@ -145,7 +145,7 @@ static char *conn_token(const struct conn_opts *o)
 static gboolean conn_on_term(gpointer data)
 {
 	struct conn_app *app = data;
-	g_main_loop_quit(app->loop);
+	pp_loop_quit(app->loop);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -154,7 +154,7 @@ static gboolean conn_timeout(gpointer data)
 	struct conn_app *app = data;
 	conn_say("no answer from the gateway in time");
 	app->exit_code = 1;
-	g_main_loop_quit(app->loop);
+	pp_loop_quit(app->loop);
 	return G_SOURCE_REMOVE;
 }
 
@@ -243,14 +243,14 @@ static int conn_run(int argc, char **argv, bool services_only)
 	}
 	app.gateway = o.gateway;
 	app.ctx = g_main_context_default();
-	app.loop = g_main_loop_new(app.ctx, FALSE);
+	app.loop = pp_loop_new(app.ctx);
 	if ((rc = conn_start(&app, &o, token)) != 0)
 		goto out;
 	g_unix_signal_add(SIGTERM, conn_on_term, &app);
 	g_unix_signal_add(SIGINT, conn_on_term, &app);
 	if (services_only)
 		g_timeout_add_seconds(o.timeout_s, conn_timeout, &app);
-	g_main_loop_run(app.loop);
+	pp_loop_run(app.loop);
 	rc = app.exit_code;
 	if (app.node && pp_tnode_shutdown(app.node, "client closing") > 0) {
 		/* A moment for BYE and the orderly close to leave. */
@@ -267,7 +267,7 @@ out:
 	pp_tnode_free(app.node);
 	pp_identity_free(app.identity);
 	if (app.loop)
-		g_main_loop_unref(app.loop);
+		pp_loop_free(app.loop);
 	if (token) {
 		explicit_bzero(token, strlen(token));
 		g_free(token);

@@ -5,6 +5,7 @@
 #ifndef PP_CLI_CONNECT_H
 #define PP_CLI_CONNECT_H
 
+#include "peerpipe/loop.h"
 #include "peerpipe/rtc/identity.h"
 #include "peerpipe/tunnel/node.h"
 
@@ -25,7 +26,7 @@ struct conn_forward {
 
 struct conn_app {
 	GMainContext *ctx;
-	GMainLoop *loop;
+	struct pp_loop *loop;
 	struct pp_tnode *node;
 	struct pp_identity *identity;
 	struct pp_fingerprint pin;

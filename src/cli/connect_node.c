@@ -69,7 +69,7 @@ static void conn_on_signal_state(void *user, enum pp_sigclient_state st, enum pp
 		         detail ? detail : "");
 		if (!app->link) {
 			app->exit_code = 1;
-			g_main_loop_quit(app->loop);
+			pp_loop_quit(app->loop);
 		}
 	}
 }
@@ -102,7 +102,7 @@ static void conn_on_control(void *user, struct pp_tlink *l, const struct pp_ctrl
 			conn_say("service %s (%s) %s", m->services[i].name, m->services[i].proto,
 			         m->services[i].description);
 		if (app->services_only)
-			g_main_loop_quit(app->loop);
+			pp_loop_quit(app->loop);
 		break;
 	case PP_CTRL_ALERT:
 		if (m->action == PP_CTRL_ACTION_PEER_BANNED) /* about the peer, maybe no stream */
@@ -162,7 +162,7 @@ static void conn_on_link_closed(void *user, struct pp_tlink *l, const char *reas
 	}
 	if (app->services_only) {
 		app->exit_code = 1;
-		g_main_loop_quit(app->loop);
+		pp_loop_quit(app->loop);
 	}
 }
 

@@ -7,6 +7,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/loop.h"
 
 #include <getopt.h>
 #include <glib-unix.h>
@@ -19,7 +20,7 @@
 
 struct gw_main {
 	struct gw gw;
-	GMainLoop *loop;
+	struct pp_loop *loop;
 	const char *config_path;
 	guint drain_timer;
 	int exit_code;
@@ -39,7 +40,7 @@ static gboolean gw_drain_check(gpointer data)
 	struct gw_main *m = data;
 
 	if (pp_tnode_link_count(m->gw.node) == 0 || g_get_monotonic_time() < 0) {
-		g_main_loop_quit(m->loop);
+		pp_loop_quit(m->loop);
 		return G_SOURCE_REMOVE;
 	}
 	return G_SOURCE_CONTINUE;
@@ -51,7 +52,7 @@ static gboolean gw_drain_deadline(gpointer data)
 
 	pp_log(PP_LOG_WARN, NULL, "shutdown: %u sessions did not close in time",
 	       pp_tnode_link_count(m->gw.node));
-	g_main_loop_quit(m->loop);
+	pp_loop_quit(m->loop);
 	return G_SOURCE_REMOVE;
 }
 
@@ -60,7 +61,7 @@ static gboolean gw_on_term(gpointer data)
 	struct gw_main *m = data;
 
 	if (m->gw.stopping) {
-		g_main_loop_quit(m->loop);
+		pp_loop_quit(m->loop);
 		return G_SOURCE_CONTINUE;
 	}
 	pp_log(PP_LOG_INFO, NULL, "shutting down: closing %u sessions", pp_tnode_link_count(m->gw.node));
@@ -189,21 +190,21 @@ int main(int argc, char **argv)
 	pp_log(PP_LOG_INFO, NULL, "identity %s; %zu services, %zu identities",
 	       pp_identity_fingerprint_str(id), cfg->n_services, cfg->n_identities);
 	m.gw.ctx = g_main_context_default();
-	m.loop = g_main_loop_new(m.gw.ctx, FALSE);
+	m.loop = pp_loop_new(m.gw.ctx);
 	if (gw_start(&m.gw, cfg, id) < 0) {
 		pp_log(PP_LOG_ERROR, NULL, "cannot start (see the errors above)");
 		gw_free(&m.gw);
 		pp_identity_free(id);
-		g_main_loop_unref(m.loop);
+		pp_loop_free(m.loop);
 		return 1;
 	}
 	g_unix_signal_add(SIGTERM, gw_on_term, &m);
 	g_unix_signal_add(SIGINT, gw_on_term, &m);
 	g_unix_signal_add(SIGHUP, gw_on_hup, &m);
-	g_main_loop_run(m.loop);
+	pp_loop_run(m.loop);
 	gw_free(&m.gw);
 	pp_identity_free(id);
-	g_main_loop_unref(m.loop);
+	pp_loop_free(m.loop);
 	pp_log(PP_LOG_INFO, NULL, "stopped");
 	return m.exit_code;
 }

@@ -54,17 +54,18 @@ static void pp_fdhub_bury(struct pp_fdhub *h)
 	g_ptr_array_set_size(h->dead, 0);
 }
 
-static gboolean pp_fdhub_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+/* Waits up to timeout_ms (0: not at all) for the set and runs the
+ * callbacks of the watches that are ready; returns their count or -errno. */
+static int pp_fdhub_run(struct pp_fdhub *h, int timeout_ms)
 {
-	struct pp_fdhub *h = (struct pp_fdhub *)src;
 	struct epoll_event evs[PP_FDWATCH_BATCH];
 	int n;
 
-	(void)cb;
-	(void)data;
 	do
-		n = epoll_wait(h->epfd, evs, PP_FDWATCH_BATCH, 0);
-	while (n < 0 && errno == EINTR);
+		n = epoll_wait(h->epfd, evs, PP_FDWATCH_BATCH, timeout_ms);
+	while (n < 0 && errno == EINTR && timeout_ms == 0);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
 	h->depth++;
 	for (int i = 0; i < n; i++) {
 		/* A watch freed by an earlier callback of this batch is still
@@ -79,6 +80,14 @@ static gboolean pp_fdhub_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 	}
 	if (--h->depth == 0)
 		pp_fdhub_bury(h);
+	return n;
+}
+
+static gboolean pp_fdhub_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+	(void)cb;
+	(void)data;
+	pp_fdhub_run((struct pp_fdhub *)src, 0);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -191,4 +200,29 @@ void pp_fdwatch_free(struct pp_fdwatch *w)
 	} else {
 		g_free(w);
 	}
+}
+
+int pp_fdwatch_wait(GMainContext *ctx, int timeout_ms)
+{
+	struct pp_fdhub *h = pp_fdhub_get(ctx ? ctx : g_main_context_default());
+
+	return h ? pp_fdhub_run(h, timeout_ms) : -errno;
+}
+
+int pp_fdwatch_hub_fd(GMainContext *ctx)
+{
+	struct pp_fdhub *h = pp_fdhub_get(ctx ? ctx : g_main_context_default());
+
+	return h ? h->epfd : -errno;
+}
+
+int pp_fdwatch_refresh(struct pp_fdwatch *w)
+{
+	struct epoll_event ev = { .events = pp_fdwatch_events(w->want), .data.ptr = w };
+
+	if (w->want == 0 || epoll_ctl(w->hub->epfd, EPOLL_CTL_MOD, w->fd, &ev) == 0)
+		return 0;
+	if (errno == ENOENT && epoll_ctl(w->hub->epfd, EPOLL_CTL_ADD, w->fd, &ev) == 0)
+		return 0;
+	return -errno;
 }

@@ -89,6 +89,7 @@ static void pp_ice_forget_generation(struct pp_ice *ice)
 	ice->remote_ufrag = ice->remote_pwd = ice->local_ufrag = ice->local_pwd = NULL;
 	ice->n_remote = 0;
 	ice->direct = false; /* until a pair of the new generation is selected */
+	pp_ice_hot_drop(ice);
 	ice->gather_wanted = ice->gathering = false;
 	ice->remote_eoc = ice->remote_eoc_done = false;
 }
@@ -343,6 +344,7 @@ static void pp_ice_recv_drop(NiceAgent *agent, guint stream, guint comp, guint l
 static void pp_ice_quiesce(struct pp_ice *ice)
 {
 	pp_ice_drop_events(ice);
+	pp_ice_hot_drop(ice);
 	pp_ice_dns_cancel(ice->dns);
 	ice->dns = NULL;
 	pp_ice_mdns_free(ice->mdns);

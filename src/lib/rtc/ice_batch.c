@@ -155,6 +155,8 @@ int pp_ice_send_batch(struct pp_ice *ice, const struct iovec *dg, size_t n)
 		if (dg[i].iov_len == 0 || dg[i].iov_len > PP_ICE_DATAGRAM_MAX)
 			return dg[i].iov_len ? PP_ERR_TOO_BIG : PP_ERR_INVALID;
 	if (ice->direct)
+		fd = pp_ice_hot_fd(ice);
+	if (ice->direct && fd < 0)
 		sock = nice_agent_get_selected_socket(ice->agent, ice->stream, 1);
 	if (sock && g_socket_get_socket_type(sock) == G_SOCKET_TYPE_DATAGRAM)
 		fd = g_socket_get_fd(sock);

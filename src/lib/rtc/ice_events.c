@@ -218,6 +218,7 @@ static void pp_ice_on_selected(NiceAgent *agent, guint stream, guint comp,
 	if (l->transport == NICE_CANDIDATE_TRANSPORT_UDP)
 		pp_ice_grow_buffers(ice, stream, comp);
 	pp_ice_batch_select(ice, l, r);
+	pp_ice_hot_select(ice);
 	pp_ice_queue(ice, PP_ICE_EV_PAIR, 0, NULL);
 }
 
@@ -246,13 +247,18 @@ void pp_ice_recv(NiceAgent *agent, guint stream, guint comp, guint len,
 	pp_ice_source_recurse();
 	if (stream != ice->stream || ice->closing)
 		return;
+	pp_ice_deliver_data(ice, (const uint8_t *)buf, len);
+}
+
+bool pp_ice_deliver_data(struct pp_ice *ice, const uint8_t *buf, size_t len)
+{
 	if (!pp_ice_flush(ice)) /* state changes before the data after them */
-		return;
-	if (!ice->closing && ice->cb.on_data) {
-		ice->in_callback = true;
-		ice->cb.on_data(ice->user, (const uint8_t *)buf, len);
-		pp_ice_callback_done(ice);
-	}
+		return false;
+	if (ice->closing || !ice->cb.on_data)
+		return true;
+	ice->in_callback = true;
+	ice->cb.on_data(ice->user, buf, len);
+	return pp_ice_callback_done(ice);
 }
 
 void pp_ice_connect_signals(struct pp_ice *ice)

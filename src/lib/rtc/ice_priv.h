@@ -132,6 +132,9 @@ struct pp_ice {
 	bool no_gso;        /* UDP GSO refused on this path */
 	struct sockaddr_storage direct_to;
 	socklen_t direct_to_len;
+	GSocket *hot_sock;  /* the selected pair's socket, read by ice_hot.c */
+	int hot_fd;
+	uint8_t *hot_buf;
 
 	GQueue events;
 	GSource *dispatch;
@@ -146,6 +149,13 @@ struct pp_ice {
  * the callback freed ice: it is gone now. */
 bool pp_ice_callback_done(struct pp_ice *ice);
 
+/* ice_hot.c: under a pp_loop, the selected pair's socket is read here
+ * (select: after pp_ice_batch_select; drop: before the pair or the agent
+ * goes). hot_fd: that socket's fd while it is open, else -1. */
+void pp_ice_hot_select(struct pp_ice *ice);
+void pp_ice_hot_drop(struct pp_ice *ice);
+int pp_ice_hot_fd(const struct pp_ice *ice);
+
 /* ice_batch.c: the selected pair changed (local, remote). */
 void pp_ice_batch_select(struct pp_ice *ice, NiceCandidate *l, NiceCandidate *r);
 
@@ -159,6 +169,9 @@ int pp_ice_route_direct(const struct sockaddr_storage *to);
 void pp_ice_connect_signals(struct pp_ice *ice);
 void pp_ice_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar *buf,
                  gpointer data);
+/* A datagram of the selected pair to the data callback, after the state
+ * changes queued before it. false when ice was freed meanwhile. */
+bool pp_ice_deliver_data(struct pp_ice *ice, const uint8_t *buf, size_t len);
 void pp_ice_set_state(struct pp_ice *ice, enum pp_ice_state s); /* queued if new */
 void pp_ice_queue_state(struct pp_ice *ice, enum pp_ice_state s);
 void pp_ice_queue_eoc(struct pp_ice *ice);

@@ -10,10 +10,12 @@
  * batch, so scheduling a flush writes no eventfd (a ready time would, at
  * every change) and costs no extra turn. check() and dispatch() remain for
  * a turn whose prepare phase stopped before this source (a source of
- * higher priority was ready). */
+ * higher priority was ready). Under a pp_loop (peerpipe/loop.h) the
+ * loop's fast turns skip prepare: the batch leaves from its idle hook. */
 #include "peer_priv.h"
 
 #include "peerpipe/error.h"
+#include "peerpipe/loop.h"
 #include "peerpipe/source.h"
 
 #include <errno.h>
@@ -59,8 +61,17 @@ static GSourceFuncs pp_peer_batch_funcs = {
 	.dispatch = pp_peer_batch_dispatch,
 };
 
+static void pp_peer_batch_hook(void *user)
+{
+	pp_peer_batch_flush(user);
+}
+
 void pp_peer_batch_init(struct pp_peer *p)
 {
+	struct pp_loop *loop = pp_loop_of(p->ctx);
+
+	if (loop)
+		pp_loop_hook_add(loop, pp_peer_batch_hook, p);
 	p->batch_src = g_source_new(&pp_peer_batch_funcs, sizeof(struct pp_peer_batch_source));
 	((struct pp_peer_batch_source *)p->batch_src)->p = p;
 	g_source_set_static_name(p->batch_src, "pp-peer-batch");
@@ -70,6 +81,10 @@ void pp_peer_batch_init(struct pp_peer *p)
 
 void pp_peer_batch_free(struct pp_peer *p)
 {
+	struct pp_loop *loop = pp_loop_of(p->ctx);
+
+	if (loop)
+		pp_loop_hook_remove(loop, pp_peer_batch_hook, p);
 	pp_source_clear(&p->batch_src);
 	g_free(p->batch_buf);
 	p->batch_buf = NULL;

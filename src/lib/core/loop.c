@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pp_loop (loop.h): GLib's prepare, query, check and dispatch, with the
+ * wait in the context's fdwatch epoll set instead of poll().
+ *
+ * GLib's fds are mirrored there as watches ("mirrors") that record what
+ * fired into the GPollFD array the next check() reads. The set of mirrors
+ * follows each query. epoll forgets an fd whose file is closed, so when a
+ * GLib source closes an fd and another one gets its number in the same
+ * dispatch, the query looks the same and the new file would not be
+ * watched. Such a change only happens in a dispatch, or in a fast turn's
+ * callback (GLib then writes its wakeup fd, which fires a mirror): after
+ * a turn that dispatched or had a GLib fd fire, the mirrors are registered
+ * again (one epoll_ctl each). Turns of the data path have neither.
+ * Anything the set cannot take (the same fd twice in a query, an fd epoll
+ * refuses) makes that turn a plain poll() turn. */
+#include "peerpipe/loop.h"
+
+#include "peerpipe/fdwatch.h"
+#include "peerpipe/log.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+struct pp_loop_mirror {
+	struct pp_loop *l;
+	struct pp_fdwatch *w;
+	int fd;
+	gushort events;
+	gint idx;  /* in l->fds for the turn under way */
+	guint gen; /* the sync that saw it last */
+};
+
+struct pp_loop_claim {
+	pp_loop_claim_fn fn;
+	void *user;
+};
+
+struct pp_loop_hook {
+	pp_loop_hook_fn fn;
+	void *user;
+};
+
+struct pp_loop {
+	GMainContext *ctx;
+	bool quit, poked, glib_ready;
+	bool reverify;       /* register every mirror again at the next sync */
+	GPollFD *fds;
+	gint nfds, cap;
+	int hubfd;
+	guint gen;
+	GHashTable *mirrors; /* fd -> struct pp_loop_mirror */
+	GHashTable *claims;  /* fd -> struct pp_loop_claim */
+	GArray *hooks;       /* struct pp_loop_hook; fn NULL: removed while running */
+	unsigned hooks_depth;
+	struct pp_loop_stats stats;
+};
+
+static GMutex pp_loops_lock;
+static GHashTable *pp_loops; /* GMainContext * -> struct pp_loop * */
+static __thread struct pp_loop *pp_loop_running;
+
+static void pp_loop_mirror_free(gpointer data)
+{
+	struct pp_loop_mirror *m = data;
+
+	pp_fdwatch_free(m->w);
+	g_free(m);
+}
+
+struct pp_loop *pp_loop_new(GMainContext *ctx)
+{
+	struct pp_loop *l;
+
+	g_mutex_lock(&pp_loops_lock);
+	if (!pp_loops)
+		pp_loops = g_hash_table_new(g_direct_hash, g_direct_equal);
+	if (g_hash_table_contains(pp_loops, ctx)) {
+		g_mutex_unlock(&pp_loops_lock);
+		return NULL;
+	}
+	l = g_new0(struct pp_loop, 1);
+	l->ctx = g_main_context_ref(ctx);
+	l->mirrors = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, pp_loop_mirror_free);
+	l->claims = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	l->hooks = g_array_new(FALSE, FALSE, sizeof(struct pp_loop_hook));
+	l->hubfd = -1;
+	g_hash_table_insert(pp_loops, ctx, l);
+	g_mutex_unlock(&pp_loops_lock);
+	return l;
+}
+
+void pp_loop_free(struct pp_loop *l)
+{
+	if (!l)
+		return;
+	g_mutex_lock(&pp_loops_lock);
+	g_hash_table_remove(pp_loops, l->ctx);
+	g_mutex_unlock(&pp_loops_lock);
+	g_hash_table_destroy(l->mirrors);
+	g_hash_table_destroy(l->claims);
+	g_array_free(l->hooks, TRUE);
+	g_free(l->fds);
+	g_main_context_unref(l->ctx);
+	g_free(l);
+}
+
+struct pp_loop *pp_loop_of(GMainContext *ctx)
+{
+	struct pp_loop *l;
+
+	g_mutex_lock(&pp_loops_lock);
+	l = pp_loops ? g_hash_table_lookup(pp_loops, ctx) : NULL;
+	g_mutex_unlock(&pp_loops_lock);
+	return l;
+}
+
+void pp_loop_quit(struct pp_loop *l)
+{
+	l->quit = true;
+	if (pp_loop_running != l)
+		g_main_context_wakeup(l->ctx);
+}
+
+void pp_loop_poke(GMainContext *ctx)
+{
+	if (pp_loop_running && pp_loop_running->ctx == ctx)
+		pp_loop_running->poked = true;
+}
+
+void pp_loop_hook_add(struct pp_loop *l, pp_loop_hook_fn fn, void *user)
+{
+	struct pp_loop_hook h = { fn, user };
+
+	g_array_append_val(l->hooks, h);
+}
+
+void pp_loop_hook_remove(struct pp_loop *l, pp_loop_hook_fn fn, void *user)
+{
+	for (guint i = 0; i < l->hooks->len; i++) {
+		struct pp_loop_hook *h = &g_array_index(l->hooks, struct pp_loop_hook, i);
+		if (h->fn != fn || h->user != user)
+			continue;
+		if (l->hooks_depth > 0)
+			h->fn = NULL; /* compacted after the hooks ran */
+		else
+			g_array_remove_index_fast(l->hooks, i);
+		return;
+	}
+}
+
+static void pp_loop_run_hooks(struct pp_loop *l)
+{
+	l->hooks_depth++;
+	for (guint i = 0; i < l->hooks->len; i++) {
+		struct pp_loop_hook h = g_array_index(l->hooks, struct pp_loop_hook, i);
+		if (h.fn)
+			h.fn(h.user);
+	}
+	if (--l->hooks_depth > 0)
+		return;
+	for (guint i = l->hooks->len; i-- > 0;)
+		if (!g_array_index(l->hooks, struct pp_loop_hook, i).fn)
+			g_array_remove_index_fast(l->hooks, i);
+}
+
+void pp_loop_claim(struct pp_loop *l, int fd, pp_loop_claim_fn fn, void *user)
+{
+	struct pp_loop_claim *c = g_new(struct pp_loop_claim, 1);
+
+	c->fn = fn;
+	c->user = user;
+	g_hash_table_replace(l->claims, GINT_TO_POINTER(fd), c);
+}
+
+void pp_loop_unclaim(struct pp_loop *l, int fd, void *user)
+{
+	struct pp_loop_claim *c = g_hash_table_lookup(l->claims, GINT_TO_POINTER(fd));
+
+	if (c && c->user == user)
+		g_hash_table_remove(l->claims, GINT_TO_POINTER(fd));
+}
+
+void pp_loop_stats(const struct pp_loop *l, struct pp_loop_stats *out)
+{
+	*out = l->stats;
+}
+
+/* A GLib fd is ready: a claim may read it first; what is left goes to the
+ * GPollFD that check() reads. */
+static void pp_loop_mirror_fired(void *user, GIOCondition got)
+{
+	struct pp_loop_mirror *m = user;
+	struct pp_loop *l = m->l;
+
+	if ((got & G_IO_IN) && !(got & (G_IO_HUP | G_IO_ERR))) {
+		struct pp_loop_claim *c = g_hash_table_lookup(l->claims, GINT_TO_POINTER(m->fd));
+		if (c && c->fn(c->user))
+			got &= ~G_IO_IN;
+	}
+	if (!got || m->idx < 0 || m->idx >= l->nfds || l->fds[m->idx].fd != m->fd)
+		return;
+	l->fds[m->idx].revents |= got;
+	l->glib_ready = true;
+}
+
+static GIOCondition pp_loop_want(gushort events)
+{
+	GIOCondition want = events & (G_IO_IN | G_IO_OUT);
+
+	return want ? want : G_IO_HUP;
+}
+
+/* Makes m watch events; false when the set cannot take its fd. */
+static bool pp_loop_mirror_set(struct pp_loop *l, struct pp_loop_mirror *m, gushort events,
+                               bool reverify)
+{
+	if (m->w && m->events == events && !reverify)
+		return true;
+	if (m->w && (m->events == events ? pp_fdwatch_refresh(m->w)
+	                                 : pp_fdwatch_set(m->w, pp_loop_want(events))) == 0) {
+		m->events = events;
+		return true;
+	}
+	/* New, or its file was replaced under the same number. */
+	pp_fdwatch_free(m->w);
+	m->w = pp_fdwatch_new(l->ctx, m->fd, pp_loop_want(events), pp_loop_mirror_fired, m);
+	m->events = events;
+	return m->w != NULL;
+}
+
+static bool pp_loop_sync(struct pp_loop *l)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	l->gen++;
+	for (gint i = 0; i < l->nfds; i++) {
+		GPollFD *p = &l->fds[i];
+		struct pp_loop_mirror *m;
+
+		p->revents = 0;
+		if (p->fd == l->hubfd)
+			continue; /* the wait itself */
+		m = g_hash_table_lookup(l->mirrors, GINT_TO_POINTER(p->fd));
+		if (m && m->gen == l->gen)
+			return false; /* the same fd twice in one query */
+		if (!m) {
+			m = g_new0(struct pp_loop_mirror, 1);
+			m->l = l;
+			m->fd = p->fd;
+			g_hash_table_insert(l->mirrors, GINT_TO_POINTER(p->fd), m);
+		}
+		m->idx = i;
+		m->gen = l->gen;
+		if (!pp_loop_mirror_set(l, m, p->events, l->reverify))
+			return false;
+	}
+	g_hash_table_iter_init(&it, l->mirrors);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (((struct pp_loop_mirror *)v)->gen != l->gen)
+			g_hash_table_iter_remove(&it);
+	l->reverify = false;
+	return true;
+}
+
+static void pp_loop_query(struct pp_loop *l, gint prio, gint *timeout)
+{
+	for (;;) {
+		gint n = g_main_context_query(l->ctx, prio, timeout, l->fds, l->cap);
+		if (n <= l->cap) {
+			l->nfds = n;
+			return;
+		}
+		l->cap = n + 8;
+		l->fds = g_renew(GPollFD, l->fds, l->cap);
+	}
+}
+
+/* GLib's own turn, for what the epoll set cannot take. The mirrors go:
+ * while they are in the set, the fdwatch fd GLib polls would be ready
+ * whenever a GLib fd is. */
+static void pp_loop_poll_turn(struct pp_loop *l, gint prio, gint timeout)
+{
+	g_hash_table_remove_all(l->mirrors);
+	l->reverify = true;
+	for (gint i = 0; i < l->nfds; i++)
+		l->fds[i].revents = 0;
+	if (poll((struct pollfd *)l->fds, (nfds_t)l->nfds, timeout) < 0 && errno != EINTR)
+		pp_log(PP_LOG_WARN, NULL, "loop: poll: %s", strerror(errno));
+	l->stats.glib_turns++;
+	if (g_main_context_check(l->ctx, prio, l->fds, l->nfds))
+		g_main_context_dispatch(l->ctx);
+}
+
+static int pp_loop_ms_until(gint64 until, gint64 now)
+{
+	if (until == G_MAXINT64)
+		return -1;
+	return until <= now ? 0 : (int)MIN((until - now + 999) / 1000, G_MAXINT);
+}
+
+/* One GLib turn, and the fast turns in its wait. */
+static void pp_loop_turn(struct pp_loop *l)
+{
+	gint prio = 0, timeout = -1;
+	gint64 now, deadline, fast_end = G_MAXINT64;
+
+	g_main_context_prepare(l->ctx, &prio);
+	pp_loop_query(l, prio, &timeout);
+	now = g_get_monotonic_time();
+	if (l->hubfd < 0 || !pp_loop_sync(l)) {
+		pp_loop_poll_turn(l, prio, timeout);
+		return;
+	}
+	deadline = timeout < 0 ? G_MAXINT64 : now + (gint64)timeout * 1000;
+	l->glib_ready = l->poked = false;
+	while (!l->quit) {
+		int n = pp_fdwatch_wait(l->ctx, pp_loop_ms_until(MIN(deadline, fast_end), now));
+		if (n < 0) {
+			pp_log(PP_LOG_WARN, NULL, "loop: epoll_wait: %s", strerror(-n));
+			break;
+		}
+		if (l->glib_ready || l->poked)
+			break;
+		now = g_get_monotonic_time();
+		if (now >= deadline || now >= fast_end)
+			break;
+		if (n == 0)
+			continue; /* a signal */
+		if (fast_end == G_MAXINT64)
+			fast_end = now + PP_LOOP_FAST_MAX_US;
+		l->stats.fast_turns++;
+		pp_loop_run_hooks(l);
+		if (l->poked)
+			break;
+	}
+	l->stats.glib_turns++;
+	l->reverify = l->glib_ready;
+	if (g_main_context_check(l->ctx, prio, l->fds, l->nfds)) {
+		l->reverify = true;
+		g_main_context_dispatch(l->ctx);
+	}
+}
+
+void pp_loop_run(struct pp_loop *l)
+{
+	struct pp_loop *outer = pp_loop_running;
+
+	if (!g_main_context_acquire(l->ctx)) {
+		pp_log(PP_LOG_WARN, NULL, "loop: the context is run by another thread");
+		return;
+	}
+	l->hubfd = pp_fdwatch_hub_fd(l->ctx);
+	if (l->hubfd < 0)
+		pp_log(PP_LOG_WARN, NULL, "loop: no epoll set (%s): GLib's poll runs every turn",
+		       strerror(-l->hubfd));
+	pp_loop_running = l;
+	l->quit = false;
+	l->reverify = true;
+	if (g_strcmp0(g_getenv("PEERPIPE_LOOP"), "glib") == 0) {
+		/* Diagnostics: GLib's own turn, as before this loop existed. */
+		while (!l->quit)
+			g_main_context_iteration(l->ctx, TRUE);
+	}
+	while (!l->quit)
+		pp_loop_turn(l);
+	pp_loop_running = outer;
+	g_hash_table_remove_all(l->mirrors);
+	g_main_context_release(l->ctx);
+}
