@@ -110,18 +110,29 @@ static gpointer peer_main(gpointer data)
 	struct peer *p = data;
 
 	netns_enter_thread(p->ns, p->ctx);
+	if (p->pp_loop)
+		p->pl = pp_loop_new(p->ctx); /* before the peer: it finds the loop */
 	p->pc = pp_peer_new(p->ctx, &p->cfg, &cbs, p);
 	g_assert_nonnull(p->pc);
 	g_mutex_lock(&peer_mu);
 	p->ready = true;
 	g_mutex_unlock(&peer_mu);
-	g_main_loop_run(p->loop);
+	if (p->pl)
+		pp_loop_run(p->pl);
+	else
+		g_main_loop_run(p->loop);
 	if (p->bulk_src)
 		g_source_destroy(p->bulk_src);
+	if (p->trickle_src)
+		g_source_destroy(p->trickle_src);
 	pp_peer_free(p->pc);
 	p->pc = NULL;
 	while (g_main_context_iteration(p->ctx, FALSE))
 		;
+	if (p->pl) {
+		pp_loop_stats(p->pl, &p->loop_stats);
+		pp_loop_free(p->pl);
+	}
 	g_main_context_pop_thread_default(p->ctx);
 	return NULL;
 }
@@ -162,8 +173,16 @@ void peer_start(struct peer *p)
 	g_assert_true(wait_for(is_ready, p, 5000));
 }
 
+static gboolean quit_pp_loop(gpointer pl)
+{
+	pp_loop_quit(pl);
+	return G_SOURCE_REMOVE;
+}
+
 void peer_stop(struct peer *p)
 {
+	if (p->pp_loop)
+		g_main_context_invoke(p->ctx, quit_pp_loop, p->pl);
 	netns_thread_stop(p->thread, p->ctx, p->loop);
 	pp_identity_free(p->id);
 	g_string_free(p->states, TRUE);
@@ -227,6 +246,49 @@ static gboolean bulk_tick(gpointer data)
 		return G_SOURCE_CONTINUE;
 	p->bulk_src = NULL;
 	return G_SOURCE_REMOVE;
+}
+
+static gboolean trickle_tick(gpointer data)
+{
+	struct peer *p = data;
+	static const guint8 msg[1000];
+
+	if (g_get_monotonic_time() >= p->trickle_end) {
+		p->trickle_src = NULL;
+		return G_SOURCE_REMOVE;
+	}
+	int rc = pp_sctp_channel_send(p->channel, false, msg, sizeof(msg));
+	if (rc < 0)
+		g_error("%s: trickle send failed while %s: %s", p->name, pp_peer_state_name(p->state),
+		        pp_strerror(rc));
+	g_mutex_lock(&peer_mu);
+	p->sent += sizeof(msg);
+	g_mutex_unlock(&peer_mu);
+	return G_SOURCE_CONTINUE;
+}
+
+static void do_trickle(struct peer *p, void *arg)
+{
+	p->trickle_end = g_get_monotonic_time() + *(unsigned *)arg * G_USEC_PER_SEC;
+	p->trickle_src = g_timeout_source_new(2);
+	g_source_set_callback(p->trickle_src, trickle_tick, p, NULL);
+	g_source_attach(p->trickle_src, p->ctx);
+	g_source_unref(p->trickle_src);
+}
+
+void peer_trickle_start(struct peer *p, unsigned seconds)
+{
+	run_on(p, do_trickle, &seconds);
+}
+
+guint64 peer_sent(struct peer *p)
+{
+	guint64 s;
+
+	g_mutex_lock(&peer_mu);
+	s = p->sent;
+	g_mutex_unlock(&peer_mu);
+	return s;
 }
 
 static void do_bulk(struct peer *p, void *arg)

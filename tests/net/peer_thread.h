@@ -8,6 +8,7 @@
 #ifndef PEERPIPE_TESTS_PEER_THREAD_H
 #define PEERPIPE_TESTS_PEER_THREAD_H
 
+#include "peerpipe/loop.h"
 #include "peerpipe/rtc/identity.h"
 #include "peerpipe/rtc/peer.h"
 
@@ -28,10 +29,15 @@ struct peer {
 	struct pp_identity *id;
 	struct pp_peer_config cfg; /* the test completes it before peer_start() */
 	bool restart_on_lost;      /* pp_peer_restart_ice() from on_state(DISCONNECTED) */
+	bool pp_loop;              /* the thread runs a pp_loop, as the daemons do */
+	struct pp_loop_stats loop_stats; /* its counters, once the thread ended */
 
 	GThread *thread;
 	GMainContext *ctx;
 	GMainLoop *loop;
+	struct pp_loop *pl;        /* pp_loop set: the loop the thread runs */
+	GSource *trickle_src;
+	gint64 trickle_end;
 	struct pp_peer *pc;
 	struct pp_sctp_channel *channel;
 	GSource *bulk_src;
@@ -64,6 +70,11 @@ void peer_hash_init(struct peer *p);
 void peer_bulk_start(struct peer *p);
 /* Waits up to ms for to to have all from's bulk; both digests must match. */
 void peer_bulk_check(struct peer *from, struct peer *to, unsigned ms);
+/* p sends a 1,000-byte message every 2 ms for seconds on its channel,
+ * counted in sent. */
+void peer_trickle_start(struct peer *p, unsigned seconds);
+/* Bytes p has sent on its channel. */
+guint64 peer_sent(struct peer *p);
 /* p's SCTP packet size (pp_peer_path_packet()). */
 size_t peer_path_packet(struct peer *p);
 

@@ -196,6 +196,52 @@ static void test_address_change_restart(void)
 	   ns_prefix, ns_prefix, ns_prefix);
 }
 
+static bool got_trickle(void *d)
+{
+	struct peer *p = d;
+	return peer_sent(p->other) > 0 && peer_received(p) == peer_sent(p->other);
+}
+
+/* Both peers run the daemons' pp_loop, which reads the selected pair's
+ * DTLS datagrams itself and leaves STUN to libnice (ice_hot.c): a bulk
+ * transfer arrives intact, and 12 s of steady traffic (past libnice's
+ * 10 s consent timeout, with consent checks every 4-6 s among the data)
+ * never lose consent. Both loops ran fast turns (the data path did not
+ * need GLib's turn). */
+static void test_pp_loop_consent(void)
+{
+	struct peer a, b;
+
+	peer_setup(&a, "A", "a", &b, false, 0);
+	peer_setup(&b, "B", "b", &a, false, 0);
+	a.pp_loop = b.pp_loop = true;
+	peer_connect(&a, &b, 5000);
+	peer_hash_init(&b);
+	peer_bulk_start(&a);
+	peer_bulk_check(&a, &b, 60000);
+	g_mutex_lock(&peer_mu);
+	a.sent = b.received = 0;
+	g_mutex_unlock(&peer_mu);
+	peer_trickle_start(&a, 12);
+	g_assert_true(wait_for(a_lost, &a, 13000) == false);
+	g_assert_true(wait_for(got_trickle, &b, 5000));
+	g_assert_cmpint(peer_state(&a), ==, PP_PEER_CONNECTED);
+	g_assert_cmpint(peer_state(&b), ==, PP_PEER_CONNECTED);
+	g_mutex_lock(&peer_mu);
+	g_assert_null(strstr(a.states->str, "disconnected"));
+	g_assert_null(strstr(b.states->str, "disconnected"));
+	g_test_message("trickle: %" G_GUINT64_FORMAT " bytes in 12 s", a.sent);
+	g_assert_cmpuint(a.sent, >, 1000 * 1000);
+	g_mutex_unlock(&peer_mu);
+	peer_stop(&a);
+	peer_stop(&b);
+	g_test_message("A: %" G_GUINT64_FORMAT " GLib turns, %" G_GUINT64_FORMAT " fast; B: %"
+	               G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT, a.loop_stats.glib_turns,
+	               a.loop_stats.fast_turns, b.loop_stats.glib_turns, b.loop_stats.fast_turns);
+	g_assert_cmpuint(a.loop_stats.fast_turns, >, 0);
+	g_assert_cmpuint(b.loop_stats.fast_turns, >, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *turn;
@@ -210,6 +256,7 @@ int main(int argc, char **argv)
 	g_snprintf(stun_url, sizeof(stun_url), "stun:%s", turn);
 	pp_log_setup("test_peer_netns", g_test_verbose() ? PP_LOG_DEBUG : PP_LOG_WARN, PP_LOG_TEXT);
 	g_test_add_func("/peer-netns/path-cut-failed", test_path_cut_failed);
+	g_test_add_func("/peer-netns/pp-loop-consent", test_pp_loop_consent);
 	g_test_add_func("/peer-netns/link-down-restart", test_link_down_restart);
 	g_test_add_func("/peer-netns/address-change-restart", test_address_change_restart);
 	return g_test_run();
