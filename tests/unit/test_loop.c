@@ -196,6 +196,10 @@ static void test_fast_turns(struct fx *f, gconstpointer data)
 	 * fast turn runs the hooks before it sleeps again. */
 	g_assert_cmpuint(st.fast_turns, >, 0);
 	g_assert_cmpuint(p.hooks, ==, st.fast_turns);
+	/* The data path changes no GLib fd: the mirrors are registered again
+	 * only at the start and after the idle source came and went. */
+	g_assert_true(st.wakeup_known);
+	g_assert_cmpuint(st.reregistrations, <=, 4);
 	pp_loop_hook_remove(f->loop, on_hook, &p);
 	pp_fdwatch_free(p.w);
 	close(p.sv[0]);
@@ -382,19 +386,36 @@ static gboolean on_a(gint fd, GIOCondition got, gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* Later, once the loop has run a few turns and knows GLib's wakeup fd. */
+static gboolean on_reuse_start(gpointer data)
+{
+	struct reuse_fx *r = data;
+
+	g_assert_cmpint(send(r->a[1], "x", 1, 0), ==, 1);
+	return G_SOURCE_REMOVE;
+}
+
 static void test_fd_reused(struct fx *f, gconstpointer data)
 {
 	struct reuse_fx r = { .f = f };
+	struct pp_loop_stats st;
 	int first;
 
 	(void)data;
 	pair(r.a);
 	first = r.a[0];
 	attach(f->ctx, g_unix_fd_source_new(r.a[0], G_IO_IN), G_SOURCE_FUNC(on_a), &r);
-	g_assert_cmpint(send(r.a[1], "x", 1, 0), ==, 1);
+	attach(f->ctx, g_timeout_source_new(20), on_reuse_start, &r);
 	pp_loop_run(f->loop);
 	g_assert_true(r.b_read);
-	g_test_message("fd %d reused: %s", first, r.reused_fd == first ? "yes" : "no");
+	pp_loop_stats(f->loop, &st);
+	g_test_message("fd %d reused: %s; %" G_GUINT64_FORMAT " GLib turns, %" G_GUINT64_FORMAT
+	               " registered again", first, r.reused_fd == first ? "yes" : "no",
+	               st.glib_turns, st.reregistrations);
+	/* The case under test, and the path that covers it: GLib's wakeup fd
+	 * was found, and the mirrors were registered again after it fired. */
+	g_assert_cmpint(r.reused_fd, ==, first);
+	g_assert_true(st.wakeup_known);
 	close(r.b[0]);
 	close(r.b[1]);
 }

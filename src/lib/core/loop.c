@@ -7,10 +7,12 @@
  * follows each query. epoll forgets an fd whose file is closed, so when a
  * GLib source closes an fd and another one gets its number in the same
  * dispatch, the query looks the same and the new file would not be
- * watched. Such a change only happens in a dispatch, or in a fast turn's
- * callback (GLib then writes its wakeup fd, which fires a mirror): after
- * a turn that dispatched or had a GLib fd fire, the mirrors are registered
- * again (one epoll_ctl each). Turns of the data path have neither.
+ * watched. GLib writes its wakeup eventfd whenever a source's fd comes or
+ * goes, so the mirrors are registered again (one epoll_ctl each) after
+ * that fd fired. Which fd it is, GLib does not say: the loop wakes the
+ * context itself and takes the one fd that became readable
+ * (pp_loop_find_wakeup). Until it knows, every turn that dispatched or
+ * had a GLib fd fire registers them again.
  * Anything the set cannot take (the same fd twice in a query, an fd epoll
  * refuses) makes that turn a plain poll() turn. */
 #include "peerpipe/loop.h"
@@ -45,6 +47,10 @@ struct pp_loop {
 	GMainContext *ctx;
 	bool quit, poked, glib_ready;
 	bool reverify;       /* register every mirror again at the next sync */
+	int wakeup_fd;       /* GLib's wakeup eventfd; -1: not known yet */
+	unsigned wakeup_tries;
+	bool wakeup_fired;   /* since the last sync */
+	bool wakeup_listed;  /* in the last query */
 	GPollFD *fds;
 	gint nfds, cap;
 	int hubfd;
@@ -85,6 +91,7 @@ struct pp_loop *pp_loop_new(GMainContext *ctx)
 	l->claims = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	l->hooks = g_array_new(FALSE, FALSE, sizeof(struct pp_loop_hook));
 	l->hubfd = -1;
+	l->wakeup_fd = -1;
 	g_hash_table_insert(pp_loops, ctx, l);
 	g_mutex_unlock(&pp_loops_lock);
 	return l;
@@ -184,6 +191,7 @@ void pp_loop_unclaim(struct pp_loop *l, int fd, void *user)
 void pp_loop_stats(const struct pp_loop *l, struct pp_loop_stats *out)
 {
 	*out = l->stats;
+	out->wakeup_known = l->wakeup_fd >= 0;
 }
 
 /* A GLib fd is ready: a claim may read it first; what is left goes to the
@@ -202,6 +210,8 @@ static void pp_loop_mirror_fired(void *user, GIOCondition got)
 		return;
 	l->fds[m->idx].revents |= got;
 	l->glib_ready = true;
+	if (m->fd == l->wakeup_fd)
+		l->wakeup_fired = true;
 }
 
 static GIOCondition pp_loop_want(gushort events)
@@ -235,6 +245,7 @@ static bool pp_loop_sync(struct pp_loop *l)
 	gpointer v;
 
 	l->gen++;
+	l->wakeup_listed = l->wakeup_fired = false;
 	for (gint i = 0; i < l->nfds; i++) {
 		GPollFD *p = &l->fds[i];
 		struct pp_loop_mirror *m;
@@ -242,6 +253,8 @@ static bool pp_loop_sync(struct pp_loop *l)
 		p->revents = 0;
 		if (p->fd == l->hubfd)
 			continue; /* the wait itself */
+		if (p->fd == l->wakeup_fd)
+			l->wakeup_listed = true;
 		m = g_hash_table_lookup(l->mirrors, GINT_TO_POINTER(p->fd));
 		if (m && m->gen == l->gen)
 			return false; /* the same fd twice in one query */
@@ -260,6 +273,7 @@ static bool pp_loop_sync(struct pp_loop *l)
 	while (g_hash_table_iter_next(&it, NULL, &v))
 		if (((struct pp_loop_mirror *)v)->gen != l->gen)
 			g_hash_table_iter_remove(&it);
+	l->stats.reregistrations += l->reverify;
 	l->reverify = false;
 	return true;
 }
@@ -293,6 +307,46 @@ static void pp_loop_poll_turn(struct pp_loop *l, gint prio, gint timeout)
 		g_main_context_dispatch(l->ctx);
 }
 
+#define PP_LOOP_WAKEUP_TRIES 8
+
+static unsigned pp_loop_readable(const GPollFD *fds, gint n, bool *out)
+{
+	unsigned k = 0;
+
+	for (gint i = 0; i < n; i++) {
+		struct pollfd p = { .fd = fds[i].fd, .events = POLLIN };
+		out[i] = poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+		k += out[i];
+	}
+	return k;
+}
+
+/* Finds GLib's wakeup fd among this query's fds: the one that becomes
+ * readable when the loop wakes the context (it is then read in check(),
+ * like any wakeup). Gives up after a few turns that were ambiguous. */
+static void pp_loop_find_wakeup(struct pp_loop *l)
+{
+	bool *before, *after;
+	int found = -1;
+
+	if (l->wakeup_fd >= 0 || l->wakeup_tries >= PP_LOOP_WAKEUP_TRIES || l->nfds == 0)
+		return;
+	l->wakeup_tries++;
+	before = g_new0(bool, 2 * (gsize)l->nfds);
+	after = before + l->nfds;
+	pp_loop_readable(l->fds, l->nfds, before);
+	g_main_context_wakeup(l->ctx);
+	pp_loop_readable(l->fds, l->nfds, after);
+	for (gint i = 0; i < l->nfds; i++) {
+		if (!after[i] || before[i] || l->fds[i].fd == l->hubfd)
+			continue;
+		found = found == -1 ? l->fds[i].fd : -2;
+	}
+	g_free(before);
+	if (found >= 0)
+		l->wakeup_fd = found;
+}
+
 static int pp_loop_ms_until(gint64 until, gint64 now)
 {
 	if (until == G_MAXINT64)
@@ -313,6 +367,7 @@ static void pp_loop_turn(struct pp_loop *l)
 		pp_loop_poll_turn(l, prio, timeout);
 		return;
 	}
+	pp_loop_find_wakeup(l);
 	deadline = timeout < 0 ? G_MAXINT64 : now + (gint64)timeout * 1000;
 	l->glib_ready = l->poked = false;
 	while (!l->quit) {
@@ -336,9 +391,12 @@ static void pp_loop_turn(struct pp_loop *l)
 			break;
 	}
 	l->stats.glib_turns++;
-	l->reverify = l->glib_ready;
+	if (l->wakeup_fd >= 0) /* not listed: GLib may not have told */
+		l->reverify = l->wakeup_fired || !l->wakeup_listed;
+	else
+		l->reverify = l->glib_ready;
 	if (g_main_context_check(l->ctx, prio, l->fds, l->nfds)) {
-		l->reverify = true;
+		l->reverify |= l->wakeup_fd < 0;
 		g_main_context_dispatch(l->ctx);
 	}
 }
