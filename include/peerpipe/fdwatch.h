@@ -36,11 +36,6 @@ GIOCondition pp_fdwatch_want(const struct pp_fdwatch *w);
 
 void pp_fdwatch_free(struct pp_fdwatch *w);
 
-/* Registers w's fd again when the kernel dropped it from the set: epoll
- * forgets an fd whose file was closed, so a new file that got the same
- * number is not watched until this is called. 0 or -errno. */
-int pp_fdwatch_refresh(struct pp_fdwatch *w);
-
 /* For a loop that runs the context itself (loop.h) instead of GLib's poll:
  * waits up to timeout_ms (-1: no limit, 0: not at all) for the context's
  * set and runs the callbacks of the ready watches, as the set's GSource

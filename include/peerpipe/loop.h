@@ -64,13 +64,13 @@ void pp_loop_claim(struct pp_loop *l, int fd, pp_loop_claim_fn fn, void *user);
 void pp_loop_unclaim(struct pp_loop *l, int fd, void *user);
 
 /* Counters for tests and benchmarks: GLib turns completed, fast turns
- * (waits that needed none), syncs that registered every mirror again, and
- * whether the loop found GLib's wakeup fd (else it registers them again
+ * (waits that needed none), syncs that made every mirror again, and
+ * whether the loop found GLib's wakeup fd (else it makes them again
  * after every turn that dispatched). */
 struct pp_loop_stats {
 	guint64 glib_turns;
 	guint64 fast_turns;
-	guint64 reregistrations;
+	guint64 remakes;
 	bool wakeup_known;
 };
 void pp_loop_stats(const struct pp_loop *l, struct pp_loop_stats *out);

@@ -196,10 +196,10 @@ static void test_fast_turns(struct fx *f, gconstpointer data)
 	 * fast turn runs the hooks before it sleeps again. */
 	g_assert_cmpuint(st.fast_turns, >, 0);
 	g_assert_cmpuint(p.hooks, ==, st.fast_turns);
-	/* The data path changes no GLib fd: the mirrors are registered again
+	/* The data path changes no GLib fd: the mirrors are made again
 	 * only at the start and after the idle source came and went. */
 	g_assert_true(st.wakeup_known);
-	g_assert_cmpuint(st.reregistrations, <=, 4);
+	g_assert_cmpuint(st.remakes, <=, 4);
 	pp_loop_hook_remove(f->loop, on_hook, &p);
 	pp_fdwatch_free(p.w);
 	close(p.sv[0]);
@@ -410,14 +410,67 @@ static void test_fd_reused(struct fx *f, gconstpointer data)
 	g_assert_true(r.b_read);
 	pp_loop_stats(f->loop, &st);
 	g_test_message("fd %d reused: %s; %" G_GUINT64_FORMAT " GLib turns, %" G_GUINT64_FORMAT
-	               " registered again", first, r.reused_fd == first ? "yes" : "no",
-	               st.glib_turns, st.reregistrations);
+	               " remade", first, r.reused_fd == first ? "yes" : "no",
+	               st.glib_turns, st.remakes);
 	/* The case under test, and the path that covers it: GLib's wakeup fd
-	 * was found, and the mirrors were registered again after it fired. */
+	 * was found, and the mirrors were made again after it fired. */
 	g_assert_cmpint(r.reused_fd, ==, first);
 	g_assert_true(st.wakeup_known);
 	close(r.b[0]);
 	close(r.b[1]);
+}
+
+/* --- a GLib fd closed while another holder keeps its file open ---------- */
+
+struct held_fx {
+	struct fx *f;
+	int sv[2], held;
+	bool closed;
+};
+
+static gboolean on_held(gint fd, GIOCondition got, gpointer data)
+{
+	struct held_fx *h = data;
+	char c;
+
+	(void)got;
+	g_assert_cmpint(read(fd, &c, 1), ==, 1);
+	close(h->sv[0]); /* the file lives on in held */
+	h->closed = true;
+	/* and becomes readable again with nobody watching it */
+	g_assert_cmpint(send(h->sv[1], "z", 1, 0), ==, 1);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_held_done(gpointer data)
+{
+	pp_loop_quit(((struct held_fx *)data)->f->loop);
+	return G_SOURCE_REMOVE;
+}
+
+/* epoll keeps a registration while the file is open anywhere; the
+ * mirror's must still go with GLib's source, or its events would reach
+ * freed memory and, the file staying readable, never stop. */
+static void test_fd_held_elsewhere(struct fx *f, gconstpointer data)
+{
+	struct held_fx h = { .f = f };
+	struct pp_loop_stats st;
+
+	(void)data;
+	pair(h.sv);
+	h.held = dup(h.sv[0]);
+	attach(f->ctx, g_unix_fd_source_new(h.sv[0], G_IO_IN), G_SOURCE_FUNC(on_held), &h);
+	g_assert_cmpint(send(h.sv[1], "y", 1, 0), ==, 1);
+	attach(f->ctx, g_timeout_source_new(50), on_held_done, &h);
+	pp_loop_run(f->loop);
+	pp_loop_stats(f->loop, &st);
+	g_test_message("%" G_GUINT64_FORMAT " GLib turns, %" G_GUINT64_FORMAT " fast turns",
+	               st.glib_turns, st.fast_turns);
+	g_assert_true(h.closed);
+	g_assert_cmpuint(st.fast_turns, ==, 0); /* nothing woke the loop for nothing */
+	g_assert_cmpuint(st.glib_turns, <, 20);
+	close(h.held);
+	close(h.sv[1]);
 }
 
 int main(int argc, char **argv)
@@ -429,5 +482,7 @@ int main(int argc, char **argv)
 	g_test_add("/core/loop/claim", struct fx, NULL, fx_setup, test_claim, fx_teardown);
 	g_test_add("/core/loop/poke", struct fx, NULL, fx_setup, test_poke, fx_teardown);
 	g_test_add("/core/loop/fd-reused", struct fx, NULL, fx_setup, test_fd_reused, fx_teardown);
+	g_test_add("/core/loop/fd-held-elsewhere", struct fx, NULL, fx_setup, test_fd_held_elsewhere,
+	           fx_teardown);
 	return g_test_run();
 }

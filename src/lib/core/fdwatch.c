@@ -215,14 +215,3 @@ int pp_fdwatch_hub_fd(GMainContext *ctx)
 
 	return h ? h->epfd : -errno;
 }
-
-int pp_fdwatch_refresh(struct pp_fdwatch *w)
-{
-	struct epoll_event ev = { .events = pp_fdwatch_events(w->want), .data.ptr = w };
-
-	if (w->want == 0 || epoll_ctl(w->hub->epfd, EPOLL_CTL_MOD, w->fd, &ev) == 0)
-		return 0;
-	if (errno == ENOENT && epoll_ctl(w->hub->epfd, EPOLL_CTL_ADD, w->fd, &ev) == 0)
-		return 0;
-	return -errno;
-}

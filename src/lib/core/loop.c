@@ -4,15 +4,20 @@
  *
  * GLib's fds are mirrored there as watches ("mirrors") that record what
  * fired into the GPollFD array the next check() reads. The set of mirrors
- * follows each query. epoll forgets an fd whose file is closed, so when a
- * GLib source closes an fd and another one gets its number in the same
- * dispatch, the query looks the same and the new file would not be
- * watched. GLib writes its wakeup eventfd whenever a source's fd comes or
- * goes, so the mirrors are registered again (one epoll_ctl each) after
- * that fd fired. Which fd it is, GLib does not say: the loop wakes the
+ * follows each query. A mirror watches a duplicate of GLib's fd that the
+ * loop owns: epoll keys a registration on the open file, not the number,
+ * and keeps it while any process holds the file (a pipe a child shares,
+ * say), so a registration made on GLib's fd could outlive GLib's close()
+ * with no fd left to remove it by. The duplicate also keeps the file open
+ * until the mirror goes, at the next sync (for a socket GLib closed, a
+ * turn later). When a GLib source closes an fd and another one gets its
+ * number in the same dispatch, the query looks the same while the mirror
+ * still watches the old file. GLib writes its wakeup eventfd whenever a
+ * source's fd comes or goes, so every mirror is made again after that fd
+ * fired. Which fd it is, GLib does not say: the loop wakes the
  * context itself and takes the one fd that became readable
  * (pp_loop_find_wakeup). Until it knows, every turn that dispatched or
- * had a GLib fd fire registers them again.
+ * had a GLib fd fire makes them again.
  * Anything the set cannot take (the same fd twice in a query, an fd epoll
  * refuses) makes that turn a plain poll() turn. */
 #include "peerpipe/loop.h"
@@ -21,13 +26,16 @@
 #include "peerpipe/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <unistd.h>
 
 struct pp_loop_mirror {
 	struct pp_loop *l;
-	struct pp_fdwatch *w;
-	int fd;
+	struct pp_fdwatch *w; /* on dupfd */
+	int fd;               /* GLib's */
+	int dupfd;
 	gushort events;
 	gint idx;  /* in l->fds for the turn under way */
 	guint gen; /* the sync that saw it last */
@@ -46,7 +54,7 @@ struct pp_loop_hook {
 struct pp_loop {
 	GMainContext *ctx;
 	bool quit, poked, glib_ready;
-	bool reverify;       /* register every mirror again at the next sync */
+	bool remake;       /* make every mirror again at the next sync */
 	int wakeup_fd;       /* GLib's wakeup eventfd; -1: not known yet */
 	unsigned wakeup_tries;
 	bool wakeup_fired;   /* since the last sync */
@@ -70,7 +78,9 @@ static void pp_loop_mirror_free(gpointer data)
 {
 	struct pp_loop_mirror *m = data;
 
-	pp_fdwatch_free(m->w);
+	pp_fdwatch_free(m->w); /* out of the set, then closed */
+	if (m->dupfd >= 0)
+		close(m->dupfd);
 	g_free(m);
 }
 
@@ -221,20 +231,27 @@ static GIOCondition pp_loop_want(gushort events)
 	return want ? want : G_IO_HUP;
 }
 
-/* Makes m watch events; false when the set cannot take its fd. */
+/* Makes m watch events on GLib's fd; false when the set cannot take it. */
 static bool pp_loop_mirror_set(struct pp_loop *l, struct pp_loop_mirror *m, gushort events,
-                               bool reverify)
+                               bool remake)
 {
-	if (m->w && m->events == events && !reverify)
-		return true;
-	if (m->w && (m->events == events ? pp_fdwatch_refresh(m->w)
-	                                 : pp_fdwatch_set(m->w, pp_loop_want(events))) == 0) {
-		m->events = events;
-		return true;
+	if (m->w && !remake) {
+		if (m->events == events)
+			return true;
+		if (pp_fdwatch_set(m->w, pp_loop_want(events)) == 0) {
+			m->events = events;
+			return true;
+		}
 	}
-	/* New, or its file was replaced under the same number. */
+	/* New, or the number may name another file now. */
 	pp_fdwatch_free(m->w);
-	m->w = pp_fdwatch_new(l->ctx, m->fd, pp_loop_want(events), pp_loop_mirror_fired, m);
+	m->w = NULL;
+	if (m->dupfd >= 0)
+		close(m->dupfd);
+	m->dupfd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0);
+	if (m->dupfd < 0)
+		return false;
+	m->w = pp_fdwatch_new(l->ctx, m->dupfd, pp_loop_want(events), pp_loop_mirror_fired, m);
 	m->events = events;
 	return m->w != NULL;
 }
@@ -262,19 +279,20 @@ static bool pp_loop_sync(struct pp_loop *l)
 			m = g_new0(struct pp_loop_mirror, 1);
 			m->l = l;
 			m->fd = p->fd;
+			m->dupfd = -1;
 			g_hash_table_insert(l->mirrors, GINT_TO_POINTER(p->fd), m);
 		}
 		m->idx = i;
 		m->gen = l->gen;
-		if (!pp_loop_mirror_set(l, m, p->events, l->reverify))
+		if (!pp_loop_mirror_set(l, m, p->events, l->remake))
 			return false;
 	}
 	g_hash_table_iter_init(&it, l->mirrors);
 	while (g_hash_table_iter_next(&it, NULL, &v))
 		if (((struct pp_loop_mirror *)v)->gen != l->gen)
 			g_hash_table_iter_remove(&it);
-	l->stats.reregistrations += l->reverify;
-	l->reverify = false;
+	l->stats.remakes += l->remake;
+	l->remake = false;
 	return true;
 }
 
@@ -297,7 +315,7 @@ static void pp_loop_query(struct pp_loop *l, gint prio, gint *timeout)
 static void pp_loop_poll_turn(struct pp_loop *l, gint prio, gint timeout)
 {
 	g_hash_table_remove_all(l->mirrors);
-	l->reverify = true;
+	l->remake = true;
 	for (gint i = 0; i < l->nfds; i++)
 		l->fds[i].revents = 0;
 	if (poll((struct pollfd *)l->fds, (nfds_t)l->nfds, timeout) < 0 && errno != EINTR)
@@ -392,11 +410,11 @@ static void pp_loop_turn(struct pp_loop *l)
 	}
 	l->stats.glib_turns++;
 	if (l->wakeup_fd >= 0) /* not listed: GLib may not have told */
-		l->reverify = l->wakeup_fired || !l->wakeup_listed;
+		l->remake = l->wakeup_fired || !l->wakeup_listed;
 	else
-		l->reverify = l->glib_ready;
+		l->remake = l->glib_ready;
 	if (g_main_context_check(l->ctx, prio, l->fds, l->nfds)) {
-		l->reverify |= l->wakeup_fd < 0;
+		l->remake |= l->wakeup_fd < 0;
 		g_main_context_dispatch(l->ctx);
 	}
 }
@@ -415,7 +433,7 @@ void pp_loop_run(struct pp_loop *l)
 		       strerror(-l->hubfd));
 	pp_loop_running = l;
 	l->quit = false;
-	l->reverify = true;
+	l->remake = true;
 	if (g_strcmp0(g_getenv("PEERPIPE_LOOP"), "glib") == 0) {
 		/* Diagnostics: GLib's own turn, as before this loop existed. */
 		while (!l->quit)
@@ -424,6 +442,10 @@ void pp_loop_run(struct pp_loop *l)
 	while (!l->quit)
 		pp_loop_turn(l);
 	pp_loop_running = outer;
+	pp_log(PP_LOG_DEBUG, NULL,
+	       "loop: %" G_GUINT64_FORMAT " GLib turns, %" G_GUINT64_FORMAT " fast turns, %"
+	       G_GUINT64_FORMAT " remakes, wakeup fd %s", l->stats.glib_turns, l->stats.fast_turns,
+	       l->stats.remakes, l->wakeup_fd >= 0 ? "found" : "not found");
 	g_hash_table_remove_all(l->mirrors);
 	g_main_context_release(l->ctx);
 }
