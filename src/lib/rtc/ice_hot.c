@@ -30,6 +30,11 @@
 
 #define PP_ICE_HOT_BUDGET 64  /* datagrams per wakeup; the loop comes back for more */
 #define PP_ICE_HOT_BUF 2048   /* larger datagrams (none of ours) go to libnice */
+/* After a datagram this small (a request, an answer, a SACK) the socket is
+ * not read again to hear EAGAIN: a lone one is the common case, and the
+ * loop's next wait returns at once when another is queued. Full data
+ * datagrams of a transfer come in runs: those are read until EAGAIN. */
+#define PP_ICE_HOT_SMALL 512
 
 static bool pp_ice_hot_from_remote(const struct pp_ice *ice, const struct sockaddr_storage *from)
 {
@@ -47,8 +52,9 @@ static bool pp_ice_hot_from_remote(const struct pp_ice *ice, const struct sockad
 	return false;
 }
 
-/* The loop's claim: true when the socket was read dry (or the agent went
- * away meanwhile), false to let libnice read it. */
+/* The loop's claim: true when it took what it could (the loop's next wait
+ * says whether more is queued) or the agent went away meanwhile; false to
+ * let libnice read the socket. */
 static bool pp_ice_hot_read(void *user)
 {
 	struct pp_ice *ice = user;
@@ -71,6 +77,8 @@ static bool pp_ice_hot_read(void *user)
 		(void)recv(ice->hot_fd, NULL, 0, MSG_DONTWAIT); /* drop the peeked datagram */
 		if (!pp_ice_deliver_data(ice, ice->hot_buf, (size_t)n))
 			return true; /* ice is gone; so is this claim */
+		if (n < PP_ICE_HOT_SMALL)
+			return true;
 	}
 	return true; /* more may wait: the loop's next wait says so */
 }
