@@ -21,7 +21,7 @@ struct conn_forward {
 	uint16_t port;
 	char service[PP_CTRL_NAME_MAX + 1];
 	int fd;
-	GSource *src;
+	struct pp_fdwatch *watch;
 };
 
 struct conn_app {

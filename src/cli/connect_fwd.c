@@ -5,12 +5,11 @@
 #include "connect.h"
 
 #include "peerpipe/error.h"
+#include "peerpipe/fdwatch.h"
 #include "peerpipe/log.h"
-#include "peerpipe/source.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <glib-unix.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -61,34 +60,35 @@ static void conn_open_stream(struct conn_app *app, struct conn_forward *f, int f
 	}
 }
 
-static gboolean conn_accept(gint lfd, GIOCondition cond, gpointer data)
+/* One connection per call: the watch is level-triggered, so a backlog is
+ * taken one wakeup at a time, and a lone connection costs no accept() that
+ * says EAGAIN. */
+static void conn_accept(void *data, GIOCondition got)
 {
 	struct conn_forward *f = data;
 	struct conn_app *app = f->app;
+	int one = 1;
+	int fd = accept4(f->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	for (;;) {
-		int one = 1;
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				pp_log(PP_LOG_WARN, NULL, "accept on %s:%u: %s", f->bind, f->port,
-				       g_strerror(errno));
-			break;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (app->link) {
-			conn_open_stream(app, f, fd);
-		} else if (g_queue_get_length(&app->waiting) < CONN_WAITING_MAX) {
-			struct conn_wait *w = g_new0(struct conn_wait, 1);
-			w->f = f;
-			w->fd = fd;
-			g_queue_push_tail(&app->waiting, w);
-		} else {
-			conn_say("%s: tunnel not up, connection refused", f->service);
-			close(fd);
-		}
+	(void)got;
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			pp_log(PP_LOG_WARN, NULL, "accept on %s:%u: %s", f->bind, f->port,
+			       g_strerror(errno));
+		return;
 	}
-	return G_SOURCE_CONTINUE;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (app->link) {
+		conn_open_stream(app, f, fd);
+	} else if (g_queue_get_length(&app->waiting) < CONN_WAITING_MAX) {
+		struct conn_wait *w = g_new0(struct conn_wait, 1);
+		w->f = f;
+		w->fd = fd;
+		g_queue_push_tail(&app->waiting, w);
+	} else {
+		conn_say("%s: tunnel not up, connection refused", f->service);
+		close(fd);
+	}
 }
 
 int conn_forward_listen(struct conn_app *app, struct conn_forward *f)
@@ -108,19 +108,22 @@ int conn_forward_listen(struct conn_app *app, struct conn_forward *f)
 		f->fd = -1;
 		return err;
 	}
-	f->src = g_unix_fd_source_new(f->fd, G_IO_IN);
-	g_source_set_callback(f->src, (GSourceFunc)(void (*)(void))conn_accept, f, NULL);
-	/* Not "blocked" around each accept: GLib would take the fd out of
-	 * the poll set and back, two eventfd writes and one more turn of the
-	 * loop per new connection; conn_accept never iterates the loop. */
-	g_source_set_can_recurse(f->src, TRUE);
-	g_source_attach(f->src, app->ctx);
+	/* In the context's epoll set with the stream sockets: under the
+	 * daemons' loop a new connection costs no GLib turn. */
+	f->watch = pp_fdwatch_new(app->ctx, f->fd, G_IO_IN, conn_accept, f);
+	if (!f->watch) {
+		int err = -errno;
+		close(f->fd);
+		f->fd = -1;
+		return err;
+	}
 	return 0;
 }
 
 void conn_forward_close(struct conn_forward *f)
 {
-	pp_source_clear(&f->src);
+	pp_fdwatch_free(f->watch);
+	f->watch = NULL;
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;

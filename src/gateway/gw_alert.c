@@ -128,6 +128,8 @@ void gw_alert_track(struct gw *gw, struct gw_stream *gs, int fd)
 	char ip[INET6_ADDRSTRLEN] = "";
 	uint16_t port = 0;
 
+	if (!gw->ids)
+		return; /* no IDS: no alert will need the flow */
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 		return;
 	if (ss.ss_family == AF_INET) {

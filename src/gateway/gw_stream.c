@@ -18,7 +18,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,21 +202,28 @@ static void gw_stream_connect_name(struct gw_stream *gs, const struct gw_service
 
 /* --- address literals: a plain non-blocking connect (no resolver thread) ----- */
 
-static void gw_stream_literal_done(void *data, GIOCondition got)
+/* The connect ended: err 0 (connected) or an errno. */
+static void gw_stream_literal_result(struct gw_stream *gs, int err)
 {
-	struct gw_stream *gs = data;
 	int fd = gs->pending_fd;
-	int err = 0;
-	socklen_t len = sizeof(err);
 
-	(void)got; /* SO_ERROR says how the connect ended */
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
 	gw_stream_stop_pending(gs, err != 0);
 	if (err)
 		gw_stream_unreachable(gs, g_strerror(err));
 	else
 		gw_stream_up(gs, fd);
+}
+
+static void gw_stream_literal_done(void *data, GIOCondition got)
+{
+	struct gw_stream *gs = data;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	(void)got; /* SO_ERROR says how the connect ended */
+	if (getsockopt(gs->pending_fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	gw_stream_literal_result(gs, err);
 }
 
 static gboolean gw_stream_literal_timeout(gpointer data)
@@ -232,12 +238,15 @@ static gboolean gw_stream_literal_timeout(gpointer data)
 /* A non-blocking connect to a service on this host or a veth away has
  * usually finished inside connect(): the kernel runs the handshake's
  * packets before the call returns. Seen at once, the stream is up in this
- * dispatch, without an epoll watch, a timer and a loop turn of its own. */
-static bool gw_connect_settled(int fd)
+ * dispatch, without an epoll watch, a timer and a loop turn of its own.
+ * A second connect() says it in one call: 0 (or EISCONN) once connected,
+ * EALREADY while under way, else how it failed (the socket's error,
+ * consumed as SO_ERROR would). Returns 0, -EALREADY or -errno. */
+static int gw_connect_settled(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-
-	return poll(&p, 1, 0) == 1 && p.revents;
+	if (connect(fd, sa, len) == 0 || errno == EISCONN)
+		return 0;
+	return errno == EINPROGRESS ? -EALREADY : -errno;
 }
 
 static void gw_stream_connect_literal(struct gw_stream *gs, const struct gw_service *svc,
@@ -247,7 +256,7 @@ static void gw_stream_connect_literal(struct gw_stream *gs, const struct gw_serv
 		                  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
 	char port[8];
-	int fd = -1;
+	int fd = -1, settled;
 
 	g_snprintf(port, sizeof(port), "%u", svc->port);
 	if (getaddrinfo(svc->host, port, &hints, &ai) != 0 || !ai) {
@@ -268,10 +277,11 @@ static void gw_stream_connect_literal(struct gw_stream *gs, const struct gw_serv
 		freeaddrinfo(ai);
 		return;
 	}
+	settled = gw_connect_settled(fd, ai->ai_addr, ai->ai_addrlen);
 	freeaddrinfo(ai);
 	gs->pending_fd = fd;
-	if (gw_connect_settled(fd)) {
-		gw_stream_literal_done(gs, G_IO_OUT);
+	if (settled != -EALREADY) {
+		gw_stream_literal_result(gs, -settled);
 		return;
 	}
 	gs->pending_watch = pp_fdwatch_new(gs->peer->gw->ctx, fd, G_IO_OUT, gw_stream_literal_done, gs);
