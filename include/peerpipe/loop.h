@@ -8,7 +8,7 @@
  * process (docs/tunnel.md). This loop mirrors GLib's fds into the
  * context's fdwatch epoll set (fdwatch.h) and waits there. When only
  * watches fired (stream sockets; a socket a claim below reads itself),
- * their callbacks have run inside the wait: the loop runs the idle hooks
+ * their callbacks have run inside the wait: the loop runs the hooks below
  * (what a GLib source's prepare would have flushed) and waits again, with
  * no check, dispatch or prepare. GLib's turn is completed (check,
  * dispatch, then the next prepare) when one of its fds fires, its timeout
@@ -47,10 +47,23 @@ struct pp_loop *pp_loop_of(GMainContext *ctx);
  * GLib's turn before sleeping. Nothing when no pp_loop runs ctx. */
 void pp_loop_poke(GMainContext *ctx);
 
-/* Called before every wait of a fast turn: send what was queued for the
- * end of the turn. */
+/* From the loop's thread: something a hook looks at changed. Hooks run
+ * after every fast wait anyway; called while they run, it makes them run
+ * once more before the loop sleeps (GLib's turn after a few such rounds).
+ * Nothing when no pp_loop runs ctx. */
+void pp_loop_again(GMainContext *ctx);
+
+/* Hooks run after every wait in which an fd was ready, what a GLib source's
+ * prepare() would have done: first every WORK hook (work deferred out of
+ * a library's call stack, which may queue output), then every FLUSH hook
+ * (send what was queued for the end of the turn). */
+enum pp_loop_stage {
+	PP_LOOP_WORK = 0,
+	PP_LOOP_FLUSH,
+};
 typedef void (*pp_loop_hook_fn)(void *user);
-void pp_loop_hook_add(struct pp_loop *l, pp_loop_hook_fn fn, void *user);
+void pp_loop_hook_add(struct pp_loop *l, enum pp_loop_stage stage, pp_loop_hook_fn fn,
+                      void *user);
 void pp_loop_hook_remove(struct pp_loop *l, pp_loop_hook_fn fn, void *user);
 
 /* A claim reads a GLib fd before the GLib source that polls it: when fd is

@@ -46,7 +46,10 @@ struct pp_loop_claim {
 	void *user;
 };
 
+#define PP_LOOP_HOOK_ROUNDS 4 /* hooks that keep asking for more: GLib's turn */
+
 struct pp_loop_hook {
+	enum pp_loop_stage stage;
 	pp_loop_hook_fn fn;
 	void *user;
 };
@@ -54,6 +57,7 @@ struct pp_loop_hook {
 struct pp_loop {
 	GMainContext *ctx;
 	bool quit, poked, glib_ready;
+	bool again;          /* run the hooks once more (pp_loop_again) */
 	bool remake;       /* make every mirror again at the next sync */
 	int wakeup_fd;       /* GLib's wakeup eventfd; -1: not known yet */
 	unsigned wakeup_tries;
@@ -145,9 +149,16 @@ void pp_loop_poke(GMainContext *ctx)
 		pp_loop_running->poked = true;
 }
 
-void pp_loop_hook_add(struct pp_loop *l, pp_loop_hook_fn fn, void *user)
+void pp_loop_again(GMainContext *ctx)
 {
-	struct pp_loop_hook h = { fn, user };
+	if (pp_loop_running && pp_loop_running->ctx == ctx && pp_loop_running->hooks_depth > 0)
+		pp_loop_running->again = true;
+}
+
+void pp_loop_hook_add(struct pp_loop *l, enum pp_loop_stage stage, pp_loop_hook_fn fn,
+                      void *user)
+{
+	struct pp_loop_hook h = { stage, fn, user };
 
 	g_array_append_val(l->hooks, h);
 }
@@ -166,14 +177,25 @@ void pp_loop_hook_remove(struct pp_loop *l, pp_loop_hook_fn fn, void *user)
 	}
 }
 
+/* Every hook of each stage in turn, again while they ask for it (a flush
+ * that made SCTP defer work); GLib's turn when that does not settle. */
 static void pp_loop_run_hooks(struct pp_loop *l)
 {
+	unsigned round = 0;
+
 	l->hooks_depth++;
-	for (guint i = 0; i < l->hooks->len; i++) {
-		struct pp_loop_hook h = g_array_index(l->hooks, struct pp_loop_hook, i);
-		if (h.fn)
-			h.fn(h.user);
-	}
+	do {
+		l->again = false;
+		for (enum pp_loop_stage st = PP_LOOP_WORK; st <= PP_LOOP_FLUSH; st++) {
+			for (guint i = 0; i < l->hooks->len; i++) {
+				struct pp_loop_hook h = g_array_index(l->hooks, struct pp_loop_hook, i);
+				if (h.fn && h.stage == st)
+					h.fn(h.user);
+			}
+		}
+	} while (l->again && !l->quit && ++round < PP_LOOP_HOOK_ROUNDS);
+	if (l->again)
+		l->poked = true;
 	if (--l->hooks_depth > 0)
 		return;
 	for (guint i = l->hooks->len; i-- > 0;)
@@ -394,6 +416,8 @@ static void pp_loop_turn(struct pp_loop *l)
 			pp_log(PP_LOG_WARN, NULL, "loop: epoll_wait: %s", strerror(-n));
 			break;
 		}
+		if (n > 0) /* what the callbacks queued, whatever comes next */
+			pp_loop_run_hooks(l);
 		if (l->glib_ready || l->poked)
 			break;
 		now = g_get_monotonic_time();
@@ -404,9 +428,6 @@ static void pp_loop_turn(struct pp_loop *l)
 		if (fast_end == G_MAXINT64)
 			fast_end = now + PP_LOOP_FAST_MAX_US;
 		l->stats.fast_turns++;
-		pp_loop_run_hooks(l);
-		if (l->poked)
-			break;
 	}
 	l->stats.glib_turns++;
 	if (l->wakeup_fd >= 0) /* not listed: GLib may not have told */

@@ -71,7 +71,7 @@ void pp_peer_batch_init(struct pp_peer *p)
 	struct pp_loop *loop = pp_loop_of(p->ctx);
 
 	if (loop)
-		pp_loop_hook_add(loop, pp_peer_batch_hook, p);
+		pp_loop_hook_add(loop, PP_LOOP_FLUSH, pp_peer_batch_hook, p);
 	p->batch_src = g_source_new(&pp_peer_batch_funcs, sizeof(struct pp_peer_batch_source));
 	((struct pp_peer_batch_source *)p->batch_src)->p = p;
 	g_source_set_static_name(p->batch_src, "pp-peer-batch");

@@ -7,6 +7,7 @@
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
+#include "peerpipe/loop.h"
 #include "peerpipe/source.h"
 
 #include <errno.h>
@@ -42,8 +43,20 @@ static GSourceFuncs pp_sctp_work_funcs = {
 	.dispatch = pp_sctp_work_dispatch,
 };
 
+/* Under a pp_loop, work_due is also seen by the loop's fast turns, which
+ * skip the source's prepare(): the work runs before the flush hooks send
+ * what it queued. */
+static void pp_sctp_work_hook(void *user)
+{
+	struct pp_sctp *s = user;
+
+	if (s->work_due && !s->in_work)
+		pp_sctp_work(s);
+}
+
 static void pp_sctp_destroy(struct pp_sctp *s)
 {
+	struct pp_loop *loop;
 	GBytes *b;
 
 	pp_sctp_channels_end(s, false);
@@ -52,6 +65,8 @@ static void pp_sctp_destroy(struct pp_sctp *s)
 	 * freeing never calls send_packet. */
 	pp_sctp_glue_detach(s);
 	pp_sctp_socket_close(s);
+	if ((loop = pp_loop_of(s->ctx)))
+		pp_loop_hook_remove(loop, pp_sctp_work_hook, s);
 	pp_source_clear(&s->work);
 	while ((b = g_queue_pop_head(&s->early)))
 		g_bytes_unref(b);
@@ -74,6 +89,7 @@ struct pp_sctp *pp_sctp_new(GMainContext *ctx, const struct pp_sctp_config *cfg,
                             const struct pp_sctp_callbacks *cb, void *user)
 {
 	struct pp_sctp *s = NULL, *ret = NULL;
+	struct pp_loop *loop;
 
 	if (!cb || !cb->send_packet)
 		goto out;
@@ -100,6 +116,8 @@ struct pp_sctp *pp_sctp_new(GMainContext *ctx, const struct pp_sctp_config *cfg,
 	g_source_set_static_name(s->work, "pp-sctp-work");
 	g_source_set_ready_time(s->work, -1);
 	g_source_attach(s->work, s->ctx);
+	if ((loop = pp_loop_of(s->ctx)))
+		pp_loop_hook_add(loop, PP_LOOP_WORK, pp_sctp_work_hook, s);
 	pp_sctp_glue_attach(s);
 	if (pp_sctp_socket_open(s) < 0) {
 		pp_log(PP_LOG_ERROR, s->log_peer, "sctp: cannot create the usrsctp socket");

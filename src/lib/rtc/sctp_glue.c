@@ -89,8 +89,8 @@ static bool pp_sctp_is_live(struct pp_sctp *s)
 /* Every change of a ready time writes GLib's wakeup eventfd (and the
  * loop then turns once more to read it). On the thread that runs the
  * context a flag does: the work source's prepare() sees it before the
- * loop sleeps (a pp_loop, whose fast turns skip prepare, is poked so
- * that they end first). Other threads (usrsctp's, a context not running) set the
+ * loop sleeps (a pp_loop's fast turns run the work from a hook, asked to
+ * run again when this comes from a hook's flush). Other threads (usrsctp's, a context not running) set the
  * ready time, skipping changes that change nothing. */
 void pp_sctp_wake(struct pp_sctp *s)
 {
@@ -98,7 +98,7 @@ void pp_sctp_wake(struct pp_sctp *s)
 		return;
 	if (g_main_context_is_owner(s->ctx)) {
 		s->work_due = true;
-		pp_loop_poke(s->ctx);
+		pp_loop_again(s->ctx);
 		return;
 	}
 	if (g_source_get_ready_time(s->work) != 0)
