@@ -281,16 +281,6 @@ void peer_trickle_start(struct peer *p, unsigned seconds)
 	run_on(p, do_trickle, &seconds);
 }
 
-guint64 peer_sent(struct peer *p)
-{
-	guint64 s;
-
-	g_mutex_lock(&peer_mu);
-	s = p->sent;
-	g_mutex_unlock(&peer_mu);
-	return s;
-}
-
 static void do_bulk(struct peer *p, void *arg)
 {
 	p->bulk_buf = g_malloc(BULK_MSG + 16 * 4096);
@@ -315,14 +305,24 @@ enum pp_peer_state peer_state(struct peer *p)
 	return s;
 }
 
-guint64 peer_received(struct peer *p)
+static guint64 peer_counter(const guint64 *v)
 {
 	guint64 r;
 
 	g_mutex_lock(&peer_mu);
-	r = p->received;
+	r = *v;
 	g_mutex_unlock(&peer_mu);
 	return r;
+}
+
+guint64 peer_received(struct peer *p)
+{
+	return peer_counter(&p->received);
+}
+
+guint64 peer_sent(struct peer *p)
+{
+	return peer_counter(&p->sent);
 }
 
 bool peers_connected(void *a)

@@ -58,6 +58,14 @@ static void pair(int sv[2])
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), ==, 0);
 }
 
+static void drain_socket(int fd)
+{
+	char b;
+
+	while (recv(fd, &b, 1, 0) == 1)
+		;
+}
+
 static GSource *attach(GMainContext *ctx, GSource *src, GSourceFunc fn, gpointer data)
 {
 	g_source_set_callback(src, fn, data, NULL);
@@ -279,11 +287,9 @@ struct stage_fx {
 static void on_stage_data(void *user, GIOCondition got)
 {
 	struct stage_fx *s = user;
-	char b;
 
 	(void)got;
-	while (recv(s->sv[0], &b, 1, 0) == 1)
-		;
+	drain_socket(s->sv[0]);
 	s->work_due = true;
 }
 
@@ -371,11 +377,9 @@ struct poke_fx {
 static void on_poke_data(void *user, GIOCondition got)
 {
 	struct poke_fx *p = user;
-	char b;
 
 	(void)got;
-	while (recv(p->sv[0], &b, 1, 0) == 1)
-		;
+	drain_socket(p->sv[0]);
 	p->flag = true;
 	p->set_at = g_get_monotonic_time();
 	pp_loop_poke(p->f->ctx);
