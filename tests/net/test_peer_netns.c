@@ -163,12 +163,17 @@ static void test_link_down_restart(void)
 /* ice_restart_ok: A's address changes under a transfer (as a laptop that
  * moves from Wi-Fi to LTE): its sockets are bound to an address that is
  * gone, consent expires, A restarts ICE from on_state(DISCONNECTED) and
- * gathers on the new address; the transfer completes intact. */
+ * gathers on the new address; the transfer completes intact. Both peers
+ * run the daemons' pp_loop: the selected pair's socket, which ice_hot.c
+ * reads under a claim, changes with the restart. */
 static void test_address_change_restart(void)
 {
 	struct peer a, b;
 
-	connect_pair(&a, &b, true, 16384);
+	peer_setup(&a, "A", "a", &b, true, 16384);
+	peer_setup(&b, "B", "b", &a, true, 16384);
+	a.pp_loop = b.pp_loop = true;
+	peer_connect(&a, &b, 5000);
 	a.restart_on_lost = true;
 	peer_hash_init(&b);
 	peer_bulk_start(&a);
