@@ -12,9 +12,10 @@
  * taken and handed to the data callback as libnice would; anything else
  * at the head of the queue (STUN: consent, keepalives, checks; another
  * source; a datagram too big for the buffer) is left where it is, and the
- * loop lets libnice's source read the socket this turn. The datagram is
- * peeked, then discarded by a zero-length read: two syscalls per datagram,
- * so that a STUN message is never taken from libnice.
+ * loop lets libnice's source read the socket this turn. The head of the
+ * queue is peeked (its first byte, its source and its length), then read:
+ * two syscalls per datagram, so that a STUN message is never taken from
+ * libnice.
  *
  * libnice keeps nothing per data datagram that this bypasses (it sets a
  * flag no code reads; consent is refreshed by STUN responses only), and
@@ -29,12 +30,12 @@
 #include <string.h>
 
 #define PP_ICE_HOT_BUDGET 64  /* datagrams per wakeup; the loop comes back for more */
-#define PP_ICE_HOT_BUF 2048   /* larger datagrams (none of ours) go to libnice */
-/* After a datagram this small (a request, an answer, a SACK) the socket is
- * not read again to hear EAGAIN: a lone one is the common case, and the
- * loop's next wait returns at once when another is queued. Full data
- * datagrams of a transfer come in runs: those are read until EAGAIN. */
-#define PP_ICE_HOT_SMALL 512
+#define PP_ICE_HOT_BUF (PP_ICE_DATAGRAM_MAX + 1)
+
+/* One receive buffer per thread that runs claims (a datagram is handed on
+ * before the claim returns, and claims never nest): 64 KiB for the
+ * process, not per peer. Kept for the thread's life. */
+static __thread uint8_t *pp_ice_hot_buf;
 
 static bool pp_ice_hot_from_remote(const struct pp_ice *ice, const struct sockaddr_storage *from)
 {
@@ -59,26 +60,30 @@ static bool pp_ice_hot_read(void *user)
 {
 	struct pp_ice *ice = user;
 
+	if (!pp_ice_hot_buf)
+		pp_ice_hot_buf = g_malloc(PP_ICE_HOT_BUF);
 	for (int i = 0; i < PP_ICE_HOT_BUDGET; i++) {
 		struct sockaddr_storage from;
-		struct iovec v = { .iov_base = ice->hot_buf, .iov_len = PP_ICE_HOT_BUF };
+		uint8_t first;
+		struct iovec v = { .iov_base = &first, .iov_len = 1 };
 		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
 		                     .msg_iov = &v, .msg_iovlen = 1 };
 		ssize_t n;
 
 		if (ice->closing || !ice->hot_sock || g_socket_is_closed(ice->hot_sock))
 			return false;
-		n = recvmsg(ice->hot_fd, &mh, MSG_PEEK | MSG_DONTWAIT);
+		/* MSG_TRUNC: the datagram's whole length, though one byte is copied */
+		n = recvmsg(ice->hot_fd, &mh, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK; /* an error: libnice's */
-		if (n == 0 || (mh.msg_flags & MSG_TRUNC) || ice->hot_buf[0] < 20 ||
-		    ice->hot_buf[0] > 63 || !pp_ice_hot_from_remote(ice, &from))
+		if (n == 0 || n >= PP_ICE_HOT_BUF || first < 20 || first > 63 ||
+		    !pp_ice_hot_from_remote(ice, &from))
 			return false;
-		(void)recv(ice->hot_fd, NULL, 0, MSG_DONTWAIT); /* drop the peeked datagram */
-		if (!pp_ice_deliver_data(ice, ice->hot_buf, (size_t)n))
+		n = recv(ice->hot_fd, pp_ice_hot_buf, PP_ICE_HOT_BUF, MSG_DONTWAIT);
+		if (n <= 0) /* nobody else reads it: cannot happen */
+			return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+		if (!pp_ice_deliver_data(ice, pp_ice_hot_buf, (size_t)n))
 			return true; /* ice is gone; so is this claim */
-		if (n < PP_ICE_HOT_SMALL)
-			return true;
 	}
 	return true; /* more may wait: the loop's next wait says so */
 }
@@ -93,8 +98,6 @@ void pp_ice_hot_drop(struct pp_ice *ice)
 	if (loop)
 		pp_loop_unclaim(loop, ice->hot_fd, ice);
 	g_clear_object(&ice->hot_sock);
-	g_free(ice->hot_buf);
-	ice->hot_buf = NULL;
 	ice->hot_fd = -1;
 }
 
@@ -115,7 +118,6 @@ void pp_ice_hot_select(struct pp_ice *ice)
 	}
 	ice->hot_sock = sock;
 	ice->hot_fd = g_socket_get_fd(sock);
-	ice->hot_buf = g_malloc(PP_ICE_HOT_BUF);
 	pp_loop_claim(loop, ice->hot_fd, pp_ice_hot_read, ice);
 }
 

@@ -134,7 +134,6 @@ struct pp_ice {
 	socklen_t direct_to_len;
 	GSocket *hot_sock;  /* the selected pair's socket, read by ice_hot.c */
 	int hot_fd;
-	uint8_t *hot_buf;
 
 	GQueue events;
 	GSource *dispatch;
