@@ -34,8 +34,8 @@
 
 /* One receive buffer per thread that runs claims (a datagram is handed on
  * before the claim returns, and claims never nest): 64 KiB for the
- * process, not per peer. Kept for the thread's life. */
-static __thread uint8_t *pp_ice_hot_buf;
+ * process, not per peer, freed when the thread ends. */
+static GPrivate pp_ice_hot_buf_key = G_PRIVATE_INIT(g_free);
 
 static bool pp_ice_hot_from_remote(const struct pp_ice *ice, const struct sockaddr_storage *from)
 {
@@ -59,9 +59,12 @@ static bool pp_ice_hot_from_remote(const struct pp_ice *ice, const struct sockad
 static bool pp_ice_hot_read(void *user)
 {
 	struct pp_ice *ice = user;
+	uint8_t *buf = g_private_get(&pp_ice_hot_buf_key);
 
-	if (!pp_ice_hot_buf)
-		pp_ice_hot_buf = g_malloc(PP_ICE_HOT_BUF);
+	if (!buf) {
+		buf = g_malloc(PP_ICE_HOT_BUF);
+		g_private_set(&pp_ice_hot_buf_key, buf);
+	}
 	for (int i = 0; i < PP_ICE_HOT_BUDGET; i++) {
 		struct sockaddr_storage from;
 		uint8_t first;
@@ -79,10 +82,10 @@ static bool pp_ice_hot_read(void *user)
 		if (n == 0 || n >= PP_ICE_HOT_BUF || first < 20 || first > 63 ||
 		    !pp_ice_hot_from_remote(ice, &from))
 			return false;
-		n = recv(ice->hot_fd, pp_ice_hot_buf, PP_ICE_HOT_BUF, MSG_DONTWAIT);
+		n = recv(ice->hot_fd, buf, PP_ICE_HOT_BUF, MSG_DONTWAIT);
 		if (n <= 0) /* nobody else reads it: cannot happen */
 			return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-		if (!pp_ice_deliver_data(ice, pp_ice_hot_buf, (size_t)n))
+		if (!pp_ice_deliver_data(ice, buf, (size_t)n))
 			return true; /* ice is gone; so is this claim */
 	}
 	return true; /* more may wait: the loop's next wait says so */
