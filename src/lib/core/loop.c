@@ -58,7 +58,7 @@ struct pp_loop {
 	GMainContext *ctx;
 	bool quit, poked, glib_ready;
 	bool again;          /* run the hooks once more (pp_loop_again) */
-	bool remake;       /* make every mirror again at the next sync */
+	bool remake;         /* make every mirror again at the next sync */
 	int wakeup_fd;       /* GLib's wakeup eventfd; -1: not known yet */
 	unsigned wakeup_tries;
 	bool wakeup_fired;   /* since the last sync */
@@ -349,16 +349,12 @@ static void pp_loop_poll_turn(struct pp_loop *l, gint prio, gint timeout)
 
 #define PP_LOOP_WAKEUP_TRIES 8
 
-static unsigned pp_loop_readable(const GPollFD *fds, gint n, bool *out)
+static void pp_loop_readable(const GPollFD *fds, gint n, bool *out)
 {
-	unsigned k = 0;
-
 	for (gint i = 0; i < n; i++) {
 		struct pollfd p = { .fd = fds[i].fd, .events = POLLIN };
 		out[i] = poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
-		k += out[i];
 	}
-	return k;
 }
 
 /* Finds GLib's wakeup fd among this query's fds: the one that becomes
