@@ -76,11 +76,14 @@ static void peer_setup(struct peer *p, const char *name, const char *ns, struct 
 }
 
 /* a (behind nat1) offers to b (behind nat2), STUN srflx; a opens "bulk".
- * max_datagram: both ends' pp_peer_config.max_datagram. */
-static void connect_pair(struct peer *a, struct peer *b, bool restart_ok, size_t max_datagram)
+ * max_datagram: both ends' pp_peer_config.max_datagram; pp_loop: both run
+ * the daemons' loop. */
+static void connect_pair(struct peer *a, struct peer *b, bool restart_ok, size_t max_datagram,
+                         bool pp_loop)
 {
 	peer_setup(a, "A", "a", b, restart_ok, max_datagram);
 	peer_setup(b, "B", "b", a, restart_ok, max_datagram);
+	a->pp_loop = b->pp_loop = pp_loop;
 	peer_connect(a, b, 5000);
 }
 
@@ -118,7 +121,7 @@ static void test_path_cut_failed(void)
 {
 	struct peer a, b;
 
-	connect_pair(&a, &b, false, 0);
+	connect_pair(&a, &b, false, 0, false);
 	gint64 t0 = g_get_monotonic_time();
 	inet_drop("-I");
 	g_assert_true(wait_for(both_failed, &a, 40000));
@@ -135,7 +138,7 @@ static void test_link_down_restart(void)
 {
 	struct peer a, b;
 
-	connect_pair(&a, &b, true, 16384);
+	connect_pair(&a, &b, true, 16384, false);
 	peer_hash_init(&b);
 	peer_bulk_start(&a);
 	g_assert_true(wait_for(got_quarter, &b, 60000));
@@ -170,10 +173,7 @@ static void test_address_change_restart(void)
 {
 	struct peer a, b;
 
-	peer_setup(&a, "A", "a", &b, true, 16384);
-	peer_setup(&b, "B", "b", &a, true, 16384);
-	a.pp_loop = b.pp_loop = true;
-	peer_connect(&a, &b, 5000);
+	connect_pair(&a, &b, true, 16384, true);
 	a.restart_on_lost = true;
 	peer_hash_init(&b);
 	peer_bulk_start(&a);
@@ -217,10 +217,7 @@ static void test_pp_loop_consent(void)
 {
 	struct peer a, b;
 
-	peer_setup(&a, "A", "a", &b, false, 0);
-	peer_setup(&b, "B", "b", &a, false, 0);
-	a.pp_loop = b.pp_loop = true;
-	peer_connect(&a, &b, 5000);
+	connect_pair(&a, &b, false, 0, true);
 	peer_hash_init(&b);
 	peer_bulk_start(&a);
 	peer_bulk_check(&a, &b, 60000);
