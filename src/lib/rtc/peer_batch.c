@@ -11,7 +11,7 @@
  * every change) and costs no extra turn. check() and dispatch() remain for
  * a turn whose prepare phase stopped before this source (a source of
  * higher priority was ready). Under a pp_loop (peerpipe/loop.h) the
- * loop's fast turns skip prepare: the batch leaves from its idle hook. */
+ * loop's fast turns skip prepare: the batch leaves from its FLUSH hook. */
 #include "peer_priv.h"
 
 #include "peerpipe/error.h"

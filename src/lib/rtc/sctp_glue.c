@@ -22,8 +22,8 @@
  * socket after usrsctp_close() (usrsctp issue #405). */
 #include "sctp_priv.h"
 
-#include "peerpipe/loop.h"
 #include "peerpipe/log.h"
+#include "peerpipe/loop.h"
 #include "peerpipe/source.h"
 
 #include <errno.h>
