@@ -36,15 +36,19 @@ GIOCondition pp_fdwatch_want(const struct pp_fdwatch *w);
 
 void pp_fdwatch_free(struct pp_fdwatch *w);
 
-/* For a loop that runs the context itself (loop.h) instead of GLib's poll:
- * waits up to timeout_ms (-1: no limit, 0: not at all) for the context's
- * set and runs the callbacks of the ready watches, as the set's GSource
- * does when GLib dispatches it. Returns how many were ready (0 on a
- * timeout or a signal), or -errno. */
-int pp_fdwatch_wait(GMainContext *ctx, int timeout_ms);
+/* For a loop that runs the context itself (loop.h) instead of GLib's poll.
+ * The context's set, made if needed; it lives as long as the context.
+ * NULL (errno set) when it cannot be made. */
+struct pp_fdhub;
+struct pp_fdhub *pp_fdwatch_hub(GMainContext *ctx);
 
-/* The context's epoll fd (GLib polls it through the set's GSource), or
- * -errno when the set cannot be made. */
-int pp_fdwatch_hub_fd(GMainContext *ctx);
+/* The set's epoll fd (GLib polls it through the set's GSource). */
+int pp_fdwatch_hub_fd(const struct pp_fdhub *h);
+
+/* Waits up to timeout_ms (-1: no limit, 0: not at all) for the set and
+ * runs the callbacks of the ready watches, as the set's GSource does when
+ * GLib dispatches it. Returns how many were ready (0 on a timeout or a
+ * signal), or -errno. */
+int pp_fdwatch_wait(struct pp_fdhub *h, int timeout_ms);
 
 #endif

@@ -202,16 +202,17 @@ void pp_fdwatch_free(struct pp_fdwatch *w)
 	}
 }
 
-int pp_fdwatch_wait(GMainContext *ctx, int timeout_ms)
+struct pp_fdhub *pp_fdwatch_hub(GMainContext *ctx)
 {
-	struct pp_fdhub *h = pp_fdhub_get(ctx ? ctx : g_main_context_default());
-
-	return h ? pp_fdhub_run(h, timeout_ms) : -errno;
+	return pp_fdhub_get(ctx ? ctx : g_main_context_default());
 }
 
-int pp_fdwatch_hub_fd(GMainContext *ctx)
+int pp_fdwatch_hub_fd(const struct pp_fdhub *h)
 {
-	struct pp_fdhub *h = pp_fdhub_get(ctx ? ctx : g_main_context_default());
+	return h->epfd;
+}
 
-	return h ? h->epfd : -errno;
+int pp_fdwatch_wait(struct pp_fdhub *h, int timeout_ms)
+{
+	return pp_fdhub_run(h, timeout_ms);
 }

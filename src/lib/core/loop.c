@@ -65,6 +65,7 @@ struct pp_loop {
 	bool wakeup_listed;  /* in the last query */
 	GPollFD *fds;
 	gint nfds, cap;
+	struct pp_fdhub *hub; /* the context's fdwatch set, found once */
 	int hubfd;
 	guint gen;
 	GHashTable *mirrors; /* fd -> struct pp_loop_mirror */
@@ -407,7 +408,7 @@ static void pp_loop_turn(struct pp_loop *l)
 	deadline = timeout < 0 ? G_MAXINT64 : now + (gint64)timeout * 1000;
 	l->glib_ready = l->poked = false;
 	while (!l->quit) {
-		int n = pp_fdwatch_wait(l->ctx, pp_loop_ms_until(MIN(deadline, fast_end), now));
+		int n = pp_fdwatch_wait(l->hub, pp_loop_ms_until(MIN(deadline, fast_end), now));
 		if (n < 0) {
 			pp_log(PP_LOG_WARN, NULL, "loop: epoll_wait: %s", strerror(-n));
 			break;
@@ -444,10 +445,11 @@ void pp_loop_run(struct pp_loop *l)
 		pp_log(PP_LOG_WARN, NULL, "loop: the context is run by another thread");
 		return;
 	}
-	l->hubfd = pp_fdwatch_hub_fd(l->ctx);
-	if (l->hubfd < 0)
+	l->hub = pp_fdwatch_hub(l->ctx);
+	l->hubfd = l->hub ? pp_fdwatch_hub_fd(l->hub) : -1;
+	if (!l->hub)
 		pp_log(PP_LOG_WARN, NULL, "loop: no epoll set (%s): GLib's poll runs every turn",
-		       strerror(-l->hubfd));
+		       strerror(errno));
 	pp_loop_running = l;
 	l->quit = false;
 	l->remake = true;

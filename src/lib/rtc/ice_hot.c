@@ -11,8 +11,8 @@
  * DTLS (first byte 20-63, RFC 7983) from the selected remote address is
  * taken and handed to the data callback as libnice would; anything else
  * at the head of the queue (STUN: consent, keepalives, checks; another
- * source; a datagram too big for the buffer) is left where it is, and the
- * loop lets libnice's source read the socket this turn. The head of the
+ * source) is left where it is, and the loop lets libnice's source read
+ * the socket this turn. The head of the
  * queue is peeked (its first byte, its source and its length), then read:
  * two syscalls per datagram, so that a STUN message is never taken from
  * libnice.
