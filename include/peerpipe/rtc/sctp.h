@@ -106,6 +106,10 @@ struct pp_sctp_config {
 	                            * opens leaves at once; else it goes with
 	                            * our first message on the channel (or its
 	                            * close), alone after this long at most */
+	uint32_t reset_batch_ms;   /* 0: pp_sctp_channel_close_batched() is
+	                            * pp_sctp_channel_close(); else its reset
+	                            * waits up to this long for others, and
+	                            * they leave as one RE-CONFIG request */
 	bool bundle;               /* false: small packets of a loop turn share
 	                            * one; the owner then calls
 	                            * pp_sctp_flush_output() before its
@@ -207,6 +211,12 @@ int pp_sctp_channel_send(struct pp_sctp_channel *ch, bool is_text,
 /* Resets our outgoing stream once everything queued before has been sent;
  * on_channel_closed follows when the peer has reset its side too. */
 int pp_sctp_channel_close(struct pp_sctp_channel *ch);
+/* The same for a channel whose exchange is over (nobody waits for its
+ * reset): with cfg.reset_batch_ms the reset waits up to that long, and
+ * leaves with every other one due by then, or with the first close that
+ * cannot wait. One request, its response and the peer's reset of its own
+ * halves then serve many streams instead of three packets each. */
+int pp_sctp_channel_close_batched(struct pp_sctp_channel *ch);
 
 uint16_t pp_sctp_channel_id(const struct pp_sctp_channel *ch);
 const char *pp_sctp_channel_label(const struct pp_sctp_channel *ch);

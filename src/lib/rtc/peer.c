@@ -179,6 +179,8 @@ static void pp_peer_dtls_state(void *user, enum pp_dtls_state st, enum pp_dtls_r
 			.bundle = true, /* sent with the batch: pp_peer_batch_flush */
 			/* the ACK rides with the reply (the tunnel's CONNECTED) */
 			.dcep_ack_delay_ms = PP_PEER_DCEP_ACK_DELAY_MS,
+			/* short streams closing back to back share their resets */
+			.reset_batch_ms = PP_PEER_RESET_BATCH_MS,
 		};
 		p->sctp = pp_sctp_new(p->ctx, &sc, &pp_peer_sctp_cb, p);
 		if (p->sctp && p->rx_paused)

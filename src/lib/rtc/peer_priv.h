@@ -62,6 +62,7 @@ bool pp_peer_association_up(const struct pp_peer *p);
  * retransmission). */
 #define PP_PEER_PENDING_OUT_MAX (64 * 1024)
 #define PP_PEER_DCEP_ACK_DELAY_MS 200 /* a channel the peer opens: see pp_sctp_config */
+#define PP_PEER_RESET_BATCH_MS 2 /* pp_sctp_channel_close_batched(): see pp_sctp_config */
 
 /* peer_batch.c */
 void pp_peer_batch_init(struct pp_peer *p);

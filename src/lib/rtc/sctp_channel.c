@@ -268,15 +268,43 @@ int pp_sctp_channel_send(struct pp_sctp_channel *ch, bool is_text, const void *d
 	return pp_sctp_queue_msg(ch, ppid, data, len, true);
 }
 
-int pp_sctp_channel_close(struct pp_sctp_channel *ch)
+static bool pp_sctp_channel_begin_close(struct pp_sctp_channel *ch)
 {
 	if (ch->state == PP_SCTP_CHANNEL_CLOSING || ch->state == PP_SCTP_CHANNEL_CLOSED)
-		return 0;
+		return false;
 	pp_sctp_channel_ack_now(ch);
 	ch->state = PP_SCTP_CHANNEL_CLOSING;
 	ch->reset_wanted = true;
-	ch->s->resets_pending = true;
-	pp_sctp_wake(ch->s);
+	return true;
+}
+
+int pp_sctp_channel_close(struct pp_sctp_channel *ch)
+{
+	/* A batched close of this channel cannot wait any more either. */
+	if (pp_sctp_channel_begin_close(ch) || (ch->reset_batched && !ch->reset_sent)) {
+		ch->s->resets_pending = true;
+		pp_sctp_wake(ch->s);
+	}
+	return 0;
+}
+
+int pp_sctp_channel_close_batched(struct pp_sctp_channel *ch)
+{
+	struct pp_sctp *s = ch->s;
+
+	if (!s->cfg.reset_batch_ms)
+		return pp_sctp_channel_close(ch);
+	if (!pp_sctp_channel_begin_close(ch))
+		return 0;
+	ch->reset_batched = true;
+	if (s->resets_batched++ == 0)
+		s->reset_batch_due = g_get_monotonic_time() + (gint64)s->cfg.reset_batch_ms * 1000;
+	if (s->resets_batched >= PP_SCTP_RESET_BATCH_MAX) {
+		s->resets_pending = true;
+		pp_sctp_wake(s);
+	} else {
+		pp_sctp_wake_at(s, s->reset_batch_due);
+	}
 	return 0;
 }
 

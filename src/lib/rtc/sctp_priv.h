@@ -21,6 +21,7 @@
 #define PP_SCTP_NOTIF_MAX (256u * 1024) /* a reset of every stream: 128 KiB */
 #define PP_SCTP_RECV_BUDGET 256 /* messages per dispatch before yielding */
 #define PP_SCTP_RESET_RETRY_US (50 * 1000)
+#define PP_SCTP_RESET_BATCH_MAX 64 /* batched resets issued at once past this */
 #define PP_SCTP_FLUSH_RETRY_US (100 * 1000) /* blocked: look again anyway */
 
 /* Path MTU search (sctp_pmtu.c, sctp_pmtu_wire.c). Sizes are whole SCTP
@@ -85,6 +86,7 @@ struct pp_sctp_channel {
 	bool low_pending;     /* on_buffered_amount_low owed */
 
 	bool reset_wanted;    /* closing: reset our side once the queue drains */
+	bool reset_batched;   /* ...and it may wait for s->reset_batch_due */
 	bool reset_sent;      /* SCTP_RESET_STREAMS accepted by usrsctp */
 	bool out_reset;       /* our outgoing stream is reset */
 	bool in_reset;        /* the peer reset its outgoing stream */
@@ -123,8 +125,10 @@ struct pp_sctp {
 	GHashTable *channels; /* stream id -> channel */
 	GQueue sendq;         /* channels with queued messages, round robin */
 	struct pp_sctp_channel *locked; /* message partly accepted by usrsctp */
-	bool resets_pending;
+	bool resets_pending;  /* a reset to issue at the next flush */
 	gint64 reset_retry_at;
+	unsigned resets_batched; /* channels closed batched, reset not issued */
+	gint64 reset_batch_due;  /* monotonic µs: they are issued then at last */
 	GHashTable *stale_out; /* ids whose channel finished when the peer reused
 	                        * them, before the response to our reset came:
 	                        * that response is not the new channel's */

@@ -182,6 +182,18 @@ static void pp_sctp_reset_later(struct pp_sctp *s, gint64 now)
 	pp_sctp_wake_at(s, s->reset_retry_at);
 }
 
+/* Batched closes (pp_sctp_channel_close_batched) wait for their due time,
+ * a full batch, the association's close or a close that cannot wait. */
+static void pp_sctp_batch_due(struct pp_sctp *s)
+{
+	if (!s->resets_batched || s->resets_pending)
+		return;
+	if (s->state == PP_SCTP_CONNECTED && g_get_monotonic_time() < s->reset_batch_due)
+		pp_sctp_wake_at(s, s->reset_batch_due); /* the work may have run early */
+	else
+		s->resets_pending = true;
+}
+
 /* One RESET_STREAMS request for every closing channel with nothing queued. */
 static void pp_sctp_issue_resets(struct pp_sctp *s)
 {
@@ -190,13 +202,15 @@ static void pp_sctp_issue_resets(struct pp_sctp *s)
 	GArray *ids;
 	struct sctp_reset_streams *srs;
 	size_t len;
-	gint64 now = g_get_monotonic_time();
+	gint64 now;
 	bool waiting = false;
 	int rc, err;
 
+	pp_sctp_batch_due(s);
 	if (!s->resets_pending || !s->sock ||
 	    (s->state != PP_SCTP_CONNECTED && s->state != PP_SCTP_CLOSING))
 		return;
+	now = g_get_monotonic_time();
 	if (now < s->reset_retry_at) {
 		pp_sctp_reset_later(s, s->reset_retry_at - PP_SCTP_RESET_RETRY_US);
 		return;
@@ -215,6 +229,7 @@ static void pp_sctp_issue_resets(struct pp_sctp *s)
 	s->resets_pending = waiting;
 	if (ids->len == 0)
 		goto out;
+
 	len = sizeof(*srs) + ids->len * sizeof(uint16_t);
 	srs = g_malloc0(len);
 	srs->srs_flags = SCTP_STREAM_RESET_OUTGOING;
@@ -241,6 +256,8 @@ static void pp_sctp_issue_resets(struct pp_sctp *s)
 		}
 	}
 out:
+	if (!s->resets_pending) /* every batched one went (or finished) */
+		s->resets_batched = 0;
 	g_array_free(ids, TRUE);
 }
 
@@ -290,6 +307,8 @@ static void pp_sctp_reset_one(struct pp_sctp *s, struct pp_sctp_channel *ch, uin
 			ch->state = PP_SCTP_CHANNEL_CLOSING;
 			ch->reset_wanted = true;
 			s->resets_pending = true;
+		} else if (ch->reset_batched && !ch->reset_sent) {
+			s->resets_pending = true; /* the peer waits for it: no batching */
 		}
 	}
 	if (ch->out_reset && ch->in_reset)

@@ -119,12 +119,17 @@ void pp_tstream_end_now(struct pp_tstream *st, const char *reason)
 	pp_tstream_report_closed(st);
 }
 
-static void pp_tstream_close_channel(struct pp_tstream *st)
+/* batched: a normal end, whose reset nobody waits for (both TCP ends
+ * are closed): it may leave with others' (pp_sctp_config.reset_batch_ms). */
+static void pp_tstream_close_channel(struct pp_tstream *st, bool batched)
 {
 	pp_source_clear(&st->linger);
 	if (st->ch && !st->chan_closing) {
 		st->chan_closing = true;
-		pp_sctp_channel_close(st->ch);
+		if (batched)
+			pp_sctp_channel_close_batched(st->ch);
+		else
+			pp_sctp_channel_close(st->ch);
 	}
 }
 
@@ -134,7 +139,7 @@ static gboolean pp_tstream_linger_end(gpointer data)
 
 	pp_log(PP_LOG_WARN, st->log_peer, "stream %s: the peer did not close the ended stream "
 	       "within %u ms; closing it", st->name, st->cfg.linger_ms);
-	pp_tstream_close_channel(st); /* stops and frees this source */
+	pp_tstream_close_channel(st, false); /* stops and frees this source */
 	pp_tstream_check_closed(st);
 	return G_SOURCE_REMOVE;
 }
@@ -148,7 +153,7 @@ void pp_tstream_fail(struct pp_tstream *st, const char *reason)
 		st->reason = reason;
 	pp_log(PP_LOG_INFO, st->log_peer, "stream %s: aborted: %s", st->name, reason);
 	pp_tstream_sock_close(st, true);
-	pp_tstream_close_channel(st);
+	pp_tstream_close_channel(st, false);
 	pp_tstream_check_closed(st);
 }
 
@@ -162,7 +167,7 @@ void pp_tstream_finish(struct pp_tstream *st, const char *reason)
 	if (!st->reason)
 		st->reason = reason;
 	pp_tstream_sock_close(st, true);
-	pp_tstream_close_channel(st);
+	pp_tstream_close_channel(st, false);
 	pp_tstream_check_closed(st);
 }
 
@@ -183,7 +188,7 @@ void pp_tstream_maybe_done(struct pp_tstream *st)
 		}
 		return;
 	}
-	pp_tstream_close_channel(st);
+	pp_tstream_close_channel(st, true);
 	pp_tstream_check_closed(st);
 }
 

@@ -56,12 +56,34 @@ static bool sctp_pair_order_ok(struct sctp_pair *p, const uint8_t *pkt, size_t l
 	return true;
 }
 
+/* Counts the outgoing reset requests in side's RE-CONFIG chunks. */
+static void sctp_pair_count_resets(struct sctp_side *side, const uint8_t *pkt, size_t len)
+{
+	for (size_t off = 12; off + 4 <= len;) {
+		size_t clen = (size_t)pkt[off + 2] << 8 | pkt[off + 3];
+		for (size_t po = off + 4; pkt[off] == 130 && po + 4 <= off + clen && po + 4 <= len;) {
+			size_t plen = (size_t)pkt[po + 2] << 8 | pkt[po + 3];
+			if (pkt[po] == 0 && pkt[po + 1] == 13 && plen >= 16) {
+				side->reset_requests++;
+				side->reset_streams += (plen - 16) / 2;
+			}
+			if (plen < 4)
+				break;
+			po += (plen + 3) & ~(size_t)3;
+		}
+		if (clen < 4)
+			break;
+		off += (clen + 3) & ~(size_t)3;
+	}
+}
+
 static int sctp_pair_send(void *user, const uint8_t *data, size_t len)
 {
 	struct sctp_side *side = user;
 	struct sctp_pair *p = side->pair;
 
 	side->packets++;
+	sctp_pair_count_resets(side, data, len);
 	if (!sctp_pair_order_ok(p, data, len))
 		p->misordered++;
 	if (len > side->max_packet)

@@ -43,6 +43,8 @@ struct sctp_side {
 	GPtrArray *msgs;            /* struct sctp_msg * (default on_message) */
 	size_t max_packet;          /* largest packet sent */
 	uint64_t packets;
+	uint64_t reset_requests;    /* outgoing reset requests sent (RFC 6525 §4.1) */
+	uint64_t reset_streams;     /* stream ids they listed */
 	bool free_on_send;          /* pp_sctp_free() from inside send_packet */
 };
 

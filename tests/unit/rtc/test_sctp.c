@@ -695,6 +695,130 @@ static void test_close_many(void)
 	sctp_pair_free(&p);
 }
 
+/* reset_batch_ms on the accepting side (the tunnel gateway's normal ends).
+ * usrsctp puts a stream in a reset request only once everything sent on
+ * it is acknowledged, so the tests close streams whose data is: what side
+ * `from` sent is acknowledged once its peer's answer has arrived (a DATA
+ * packet carries the SACK owed). */
+static void exchange(struct sctp_pair *p, struct pp_sctp_channel **chs, unsigned n, int from)
+{
+	guint want[2] = { p->side[0].msgs->len + n, p->side[1].msgs->len + n };
+
+	for (unsigned i = 0; i < n; i++)
+		g_assert_cmpint(pp_sctp_channel_send(chs[i], true, "EOF", 3), ==, 0);
+	SCTP_RUN_UNTIL(p, p->side[1 - from].msgs->len == want[1 - from], 5000);
+	for (unsigned i = 0; i < n; i++) {
+		struct sctp_msg *m = g_ptr_array_index(p->side[1 - from].msgs, want[1 - from] - n + i);
+		struct pp_sctp_channel *back = peer_channel(&p->side[1 - from], m->id);
+		g_assert_nonnull(back);
+		g_assert_cmpint(pp_sctp_channel_send(back, true, "EOF", 3), ==, 0);
+	}
+	SCTP_RUN_UNTIL(p, p->side[from].msgs->len == want[from], 5000);
+}
+
+/* n channels opened by side 0; peer[] gets side 1's, each with its
+ * messages acknowledged both ways. */
+static void open_many(struct sctp_pair *p, struct pp_sctp_channel **peer, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct pp_sctp_channel *ch = open_and_wait(p, 0, "batch", "", NULL);
+		peer[i] = peer_channel(&p->side[1], pp_sctp_channel_id(ch));
+		g_assert_nonnull(peer[i]);
+	}
+	exchange(p, peer, n, 1);
+}
+
+static bool all_closed(const struct sctp_pair *p, guint n)
+{
+	return p->side[0].closed->len == n && p->side[1].closed->len == n;
+}
+
+/* The resets each side requested since the last call, and the streams
+ * they listed. */
+static void check_resets(struct sctp_pair *p, uint64_t requests, uint64_t streams)
+{
+	for (int i = 0; i < 2; i++) {
+		g_assert_cmpuint(p->side[i].reset_requests, ==, requests);
+		g_assert_cmpuint(p->side[i].reset_streams, ==, streams);
+		p->side[i].reset_requests = p->side[i].reset_streams = 0;
+		g_array_set_size(p->side[i].closed, 0);
+	}
+}
+
+/* Six normal ends, each in a loop turn of its own: the acceptor's resets
+ * wait for the batch's due time and leave as one request; the opener
+ * answers with one response and one request of its own for the six.
+ * Without batching each close is a request of its own. */
+static void test_close_batched(void)
+{
+	struct pp_sctp_config opener = { .bundle = true };
+	struct pp_sctp_config acceptor = { .bundle = true, .reset_batch_ms = 500 };
+	struct pp_sctp_channel *peer[6];
+	struct sctp_pair p;
+
+	sctp_pair_init(&p, &opener, &acceptor);
+	sctp_pair_connect(&p);
+	open_many(&p, peer, 6);
+	for (int i = 0; i < 6; i++) {
+		g_assert_cmpint(pp_sctp_channel_close_batched(peer[i]), ==, 0);
+		g_assert_cmpint(pp_sctp_channel_send(peer[i], true, "x", 1), ==, PP_ERR_STATE);
+		for (int k = 0; k < 4; k++) /* turns that would send a reset */
+			g_main_context_iteration(p.ctx, FALSE);
+	}
+	SCTP_RUN_UNTIL(&p, all_closed(&p, 6), 5000);
+	check_resets(&p, 1, 6);
+	g_assert_cmpuint(p.reconf_pairs, ==, 1);
+	g_assert_cmpuint(p.misordered, ==, 0);
+	sctp_pair_free(&p);
+}
+
+/* A batch that cannot wait for its due time (a minute here, longer than
+ * SCTP_RUN_UNTIL allows): a close that cannot wait takes it along, and so
+ * do a full batch, the peer's reset of a batched stream, and the
+ * association's close. */
+static void test_close_batched_early(void)
+{
+	struct pp_sctp_config opener = { .bundle = true };
+	struct pp_sctp_config acceptor = { .bundle = true, .reset_batch_ms = 60000 };
+	struct pp_sctp_channel *peer[PP_SCTP_RESET_BATCH_MAX], *ch;
+	struct sctp_pair p;
+
+	sctp_pair_init(&p, &opener, &acceptor);
+	sctp_pair_connect(&p);
+
+	open_many(&p, peer, 3);
+	pp_sctp_channel_close_batched(peer[0]);
+	pp_sctp_channel_close_batched(peer[1]);
+	pp_sctp_channel_close(peer[2]);
+	SCTP_RUN_UNTIL(&p, all_closed(&p, 3), 5000);
+	check_resets(&p, 1, 3);
+
+	open_many(&p, peer, PP_SCTP_RESET_BATCH_MAX);
+	for (int i = 0; i < PP_SCTP_RESET_BATCH_MAX; i++)
+		pp_sctp_channel_close_batched(peer[i]);
+	SCTP_RUN_UNTIL(&p, all_closed(&p, PP_SCTP_RESET_BATCH_MAX), 5000);
+	check_resets(&p, 1, PP_SCTP_RESET_BATCH_MAX);
+
+	open_many(&p, peer, 1);
+	pp_sctp_channel_close_batched(peer[0]);
+	sctp_pair_run_for(&p, 50);
+	g_assert_cmpuint(p.side[1].reset_requests, ==, 0); /* still waiting */
+	ch = NULL;
+	for (guint i = 0; i < p.side[0].opened->len; i++)
+		ch = g_ptr_array_index(p.side[0].opened, i);
+	g_assert_nonnull(ch);
+	pp_sctp_channel_close(ch); /* the opener closes: ours answers at once */
+	SCTP_RUN_UNTIL(&p, all_closed(&p, 1), 5000);
+	check_resets(&p, 1, 1);
+
+	open_many(&p, peer, 1);
+	pp_sctp_channel_close_batched(peer[0]);
+	pp_sctp_close(p.side[1].s);
+	SCTP_RUN_UNTIL(&p, p.side[1].state == PP_SCTP_CLOSED, 5000);
+	g_assert_cmpuint(p.side[1].reset_requests, ==, 1); /* before the SHUTDOWN */
+	sctp_pair_free(&p);
+}
+
 /* dcep_ack_delay_ms on the accepting side: the DCEP ACK waits for the
  * first message on the channel and leaves ahead of it (one packet with
  * bundling), or for the channel's close, or alone once the delay is over. */
@@ -1226,6 +1350,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/close_bundled", test_close_bundled);
 	g_test_add_func("/sctp/dcep_ack_delay", test_dcep_ack_delay);
 	g_test_add_func("/sctp/close_many", test_close_many);
+	g_test_add_func("/sctp/close_batched", test_close_batched);
+	g_test_add_func("/sctp/close_batched_early", test_close_batched_early);
 	g_test_add_func("/sctp/oversized", test_oversized);
 	g_test_add_func("/sctp/garbage", test_garbage);
 	g_test_add_func("/sctp/peer_gone", test_peer_gone);
