@@ -26,6 +26,9 @@
 /* What a peer learns about a refused stream: the same words whether the
  * service is unknown or forbidden, so names cannot be probed. */
 #define GW_DENIED_REASON "not allowed"
+/* CONNECTED waits this long for the service's first bytes (a reply to
+ * the request that came with the OPEN, a banner) and shares their packet. */
+#define GW_CONNECTED_HOLD_MS 1
 
 static const char *gw_peer_name(const struct gw_peer *p)
 {
@@ -80,6 +83,7 @@ static void gw_stream_unwatched(struct gw_stream *gs, int err)
 /* The service is connected: the stream starts flowing. */
 static void gw_stream_up(struct gw_stream *gs, int fd)
 {
+	char *json;
 	int rc;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int)); /* we batch already */
@@ -91,7 +95,10 @@ static void gw_stream_up(struct gw_stream *gs, int fd)
 		return;
 	}
 	gs->connected = true;
-	gw_stream_answer(gs->st, pp_ctrl_build_connected());
+	json = pp_ctrl_build_connected();
+	if (json) /* with the service's first bytes, when they come at once */
+		pp_tstream_send_text_soon(gs->st, json, GW_CONNECTED_HOLD_MS);
+	free(json);
 	pp_log(PP_LOG_DEBUG, gw_peer_name(gs->peer), "stream %s: connected to %s",
 	       pp_tstream_name(gs->st), gs->service);
 }

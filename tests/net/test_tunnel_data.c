@@ -378,6 +378,68 @@ static void test_early_eof(void)
 	tp_pair_free(tp);
 }
 
+/* --- CONNECTED with the service's first bytes (pp_tstream_send_text_soon) ------------ */
+
+static uint64_t connected_len(void)
+{
+	char *j = pp_ctrl_build_connected();
+	uint64_t n = strlen(j);
+
+	free(j);
+	return n;
+}
+
+/* A service that speaks first: CONNECTED, held for a minute, goes just
+ * ahead of its first bytes (nothing reached the desktop before it). */
+static void test_connected_soon_banner(void)
+{
+	struct tunnel_pair *tp = tp_pair_new(NULL);
+	struct tp_service banner = { .pump = { .send = 3000, .seed = 61, .shut_wr = true },
+	                             .connected_hold_ms = 60000 };
+	struct tp_pump_cfg c = { .shut_wr = true };
+
+	tp_service_add(tp, "banner", &banner);
+	struct tp_stream *ds = tp_open(tp, "banner", false, &c, NULL);
+	g_assert_true(tp_run_until(tp, tp_pred_pump_done, ds->pump, 20000));
+	g_assert_true(ds->connected);
+	g_assert_cmpuint(ds->wire_at_connected, ==, connected_len());
+	g_assert_cmpuint(ds->pump->received, ==, 3000);
+	assert_done_both(tp, ds, tp_peer_stream(tp, ds));
+	tp_pair_free(tp);
+}
+
+/* A service that says nothing: CONNECTED goes alone when its delay is over. */
+static void test_connected_soon_silent(void)
+{
+	struct tunnel_pair *tp = tp_pair_new(NULL);
+	struct tp_service quiet = { .pump = { .hold_open = true }, .connected_hold_ms = 50 };
+	struct tp_pump_cfg c = { .hold_open = true };
+
+	tp_service_add(tp, "quiet", &quiet);
+	struct tp_stream *ds = tp_open(tp, "quiet", false, &c, NULL);
+	tp_wait_established(tp, ds, false);
+	g_assert_cmpuint(ds->wire_at_connected, ==, connected_len());
+	tp_pair_free(tp);
+}
+
+/* A service that closes without a byte: CONNECTED (held for a minute)
+ * goes ahead of the gateway's EOF, and the stream ends normally. */
+static void test_connected_soon_eof(void)
+{
+	struct tunnel_pair *tp = tp_pair_new(NULL);
+	struct tp_service mute = { .pump = { .shut_wr = true }, .connected_hold_ms = 60000 };
+	struct tp_pump_cfg c = { .shut_wr = true };
+
+	tp_service_add(tp, "mute", &mute);
+	struct tp_stream *ds = tp_open(tp, "mute", false, &c, NULL);
+	g_assert_true(tp_run_until(tp, tp_pred_pump_done, ds->pump, 20000));
+	g_assert_true(ds->connected);
+	g_assert_cmpuint(ds->wire_at_connected, ==, connected_len());
+	g_assert_true(ds->pump->eof);
+	assert_done_both(tp, ds, tp_peer_stream(tp, ds));
+	tp_pair_free(tp);
+}
+
 /* --- resets ------------------------------------------------------------------------ */
 
 /* The client resets its TCP connection (SO_LINGER 0): the stream is
@@ -677,6 +739,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel/half-close/service-first", test_half_close_service_first);
 	g_test_add_func("/tunnel/early-data", test_early_data);
 	g_test_add_func("/tunnel/early-eof", test_early_eof);
+	g_test_add_func("/tunnel/connected-soon/banner", test_connected_soon_banner);
+	g_test_add_func("/tunnel/connected-soon/silent", test_connected_soon_silent);
+	g_test_add_func("/tunnel/connected-soon/eof", test_connected_soon_eof);
 	g_test_add_func("/tunnel/reset/by-client", test_reset_by_client);
 	g_test_add_func("/tunnel/reset/by-service", test_reset_by_service);
 	g_test_add_func("/tunnel/reset/after-eof", test_reset_after_eof);

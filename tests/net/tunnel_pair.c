@@ -470,7 +470,10 @@ void tp_gateway_connect(struct tunnel_pair *tp, struct tp_stream *ts, const stru
 	ts->sock_fd = a;
 	g_assert_cmpint(pp_tstream_attach(ts->st, a), ==, 0);
 	char *j = pp_ctrl_build_connected();
-	g_assert_cmpint(pp_tstream_send_text(ts->st, j), ==, 0);
+	if (ts->connected_hold_ms)
+		g_assert_cmpint(pp_tstream_send_text_soon(ts->st, j, ts->connected_hold_ms), ==, 0);
+	else
+		g_assert_cmpint(pp_tstream_send_text(ts->st, j), ==, 0);
 	free(j);
 	ts->connected = true;
 }
@@ -505,6 +508,7 @@ static void tp_on_stream_request(void *user, struct pp_tsession *s, struct pp_sc
 		pp_tstream_finish(st, "denied");
 		return;
 	}
+	ts->connected_hold_ms = svc->connected_hold_ms;
 	if (svc->hold)
 		return;
 	tp_gateway_connect(tp, ts, &svc->pump);
@@ -517,8 +521,12 @@ static void tp_on_stream_text(void *user, struct pp_tsession *s, struct pp_tstre
 
 	if (m->type == PP_CTRL_CONNECTED) {
 		pp_tstream_confirm(st);
-		if (ts)
+		if (ts) {
+			struct pp_tstream_stats stats;
+			pp_tstream_get_stats(st, &stats);
 			ts->connected = true;
+			ts->wire_at_connected = stats.wire_out;
+		}
 	}
 	if (ts)
 		ts->last_text = (int)m->type;

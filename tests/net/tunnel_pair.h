@@ -99,6 +99,9 @@ struct tp_stream {
 	char name[128];          /* "label#id": the same on both sides */
 	char label[80];
 	bool connected;          /* desktop: CONNECTED received; gateway: sent */
+	uint64_t wire_at_connected; /* desktop: message bytes received up to
+	                          * and with CONNECTED */
+	unsigned connected_hold_ms; /* gateway: see tp_service */
 	int last_text;           /* desktop: type of the last stream text */
 	bool closed;
 	char reason[128];
@@ -125,6 +128,8 @@ struct tp_service {
 	struct tp_pump_cfg pump;
 	bool hold;               /* accept the stream but never connect nor
 	                          * answer (the service is "slow to accept") */
+	unsigned connected_hold_ms; /* CONNECTED with pp_tstream_send_text_soon()
+	                          * (as gw_stream.c sends it); 0: at once */
 	bool never_close;        /* answer CONNECTED and EOF on the bare
 	                          * channel, then nothing: a gateway that never
 	                          * ends a finished stream (no gateway record) */

@@ -102,6 +102,12 @@ int pp_tstream_attach(struct pp_tstream *st, int fd);
 void pp_tstream_confirm(struct pp_tstream *st);
 /* One text message on the channel (CONNECTED, DENIED, ...). */
 int pp_tstream_send_text(struct pp_tstream *st, const char *json);
+/* The same for a text that may wait up to delay_ms for the stream's next
+ * message (the service's first bytes, its EOF) and go just ahead of it,
+ * in the same packet: CONNECTED, when the service usually answers at
+ * once. It goes at the latest when the delay is over or the channel
+ * closes. One at a time: a second one sends the first. */
+int pp_tstream_send_text_soon(struct pp_tstream *st, const char *json, unsigned delay_ms);
 /* Ends the stream now: the channel is reset, the socket closed with an
  * RST; on_closed(reason) follows from the context. */
 void pp_tstream_abort(struct pp_tstream *st, const char *reason);

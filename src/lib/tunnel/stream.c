@@ -68,6 +68,8 @@ void pp_tstream_free(struct pp_tstream *st)
 	pp_tstream_sock_close(st, true);
 	pp_source_clear(&st->linger);
 	pp_source_clear(&st->idle);
+	pp_source_clear(&st->soon_timer);
+	free(st->soon);
 	pp_frame_encoder_free(st->enc);
 	pp_frame_decoder_free(st->dec);
 	free(st->wbuf);
@@ -119,11 +121,37 @@ void pp_tstream_end_now(struct pp_tstream *st, const char *reason)
 	pp_tstream_report_closed(st);
 }
 
+static int pp_tstream_send_msg(struct pp_tstream *st, bool text, const void *data, size_t len);
+
+/* The text pp_tstream_send_text_soon() held goes now. */
+static void pp_tstream_soon_release(struct pp_tstream *st)
+{
+	char *json = st->soon;
+
+	if (!json)
+		return;
+	st->soon = NULL; /* first: the send below would release it again */
+	pp_source_clear(&st->soon_timer);
+	pp_tstream_send_msg(st, true, json, strlen(json));
+	free(json);
+}
+
+static gboolean pp_tstream_soon_due(gpointer data)
+{
+	struct pp_tstream *st = data;
+
+	g_source_unref(st->soon_timer);
+	st->soon_timer = NULL;
+	pp_tstream_soon_release(st);
+	return G_SOURCE_REMOVE;
+}
+
 /* batched: a normal end, whose reset nobody waits for (both TCP ends
  * are closed): it may leave with others' (pp_sctp_config.reset_batch_ms). */
 static void pp_tstream_close_channel(struct pp_tstream *st, bool batched)
 {
 	pp_source_clear(&st->linger);
+	pp_tstream_soon_release(st);
 	if (st->ch && !st->chan_closing) {
 		st->chan_closing = true;
 		if (batched)
@@ -198,6 +226,7 @@ static int pp_tstream_send_msg(struct pp_tstream *st, bool text, const void *dat
 
 	if (!st->ch || st->chan_closing)
 		return PP_ERR_STATE;
+	pp_tstream_soon_release(st);
 	rc = pp_sctp_channel_send(st->ch, text, data, len);
 	if (rc < 0) {
 		pp_tstream_fail(st, rc == -ENOBUFS ? "channel queue full" : "channel send failed");
@@ -235,6 +264,20 @@ void pp_tstream_send_eof(struct pp_tstream *st)
 int pp_tstream_send_text(struct pp_tstream *st, const char *json)
 {
 	return pp_tstream_send_msg(st, true, json, strlen(json));
+}
+
+int pp_tstream_send_text_soon(struct pp_tstream *st, const char *json, unsigned delay_ms)
+{
+	if (!st->ch || st->chan_closing)
+		return PP_ERR_STATE;
+	pp_tstream_soon_release(st);
+	st->soon = strdup(json);
+	if (!st->soon)
+		return pp_tstream_send_text(st, json);
+	st->soon_timer = g_timeout_source_new(delay_ms);
+	g_source_set_callback(st->soon_timer, pp_tstream_soon_due, st, NULL);
+	g_source_attach(st->soon_timer, st->ctx);
+	return 0;
 }
 
 void pp_tstream_confirm(struct pp_tstream *st)

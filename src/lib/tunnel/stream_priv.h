@@ -45,6 +45,9 @@ struct pp_tstream {
 	GSource *stall;                 /* under pressure: progress check */
 	uint64_t stall_mark;            /* bytes_out at the last check */
 
+	char *soon;                     /* pp_tstream_send_text_soon()'s text */
+	GSource *soon_timer;            /* ...sent alone when it fires */
+
 	bool chan_closing;              /* we reset the channel */
 	GSource *linger;                /* opener, ended: waiting for the peer's close */
 	bool aborting;
