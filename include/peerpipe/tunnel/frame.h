@@ -125,7 +125,8 @@ int pp_frame_encode(struct pp_frame_encoder *e, const uint8_t *data, size_t len,
  * follows, only the history is lost. */
 void pp_frame_encoder_shrink(struct pp_frame_encoder *e);
 void pp_frame_encoder_stats(const struct pp_frame_encoder *e, struct pp_frame_stats *out);
-/* Bytes held: the struct and every context it has created. */
+/* Bytes held: the struct and every context it has created (LZ4's table
+ * is one per thread, shared by every encoder: not counted). */
 size_t pp_frame_encoder_memory(const struct pp_frame_encoder *e);
 
 /* our_formats: PP_FRAME_FMT_* we listed in our HELLO; a message in any

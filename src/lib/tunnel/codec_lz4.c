@@ -5,32 +5,49 @@
 #include "peerpipe/error.h"
 #include "peerpipe/tunnel/frame.h"
 
+#include <glib.h>
 #include <lz4.h>
 #include <stdlib.h>
 
 #define PP_LZ4_HDR 4
 
-size_t pp_codec_lz4_compress(void **state, const uint8_t *src, size_t len,
-                             uint8_t *dst, size_t cap, int acceleration)
+/* 16 KiB of hash table per thread, kept for the thread's life: one per
+ * encoder cost a malloc and a 16 KiB clear for each stream (a short
+ * stream sends one or two messages), and a cold table for each. */
+static GPrivate pp_lz4_state_key = G_PRIVATE_INIT(free);
+
+static LZ4_stream_t *pp_lz4_state(void)
 {
-	if (len > PP_FRAME_DATA_MAX || cap <= PP_LZ4_HDR)
-		return 0;
-	/* 16 KiB of hash table, kept: allocating per message costs more. */
-	if (!*state) {
-		void *mem = malloc(sizeof(LZ4_stream_t));
-		if (!mem || !(*state = LZ4_initStream(mem, sizeof(LZ4_stream_t)))) {
-			free(mem);
-			return 0;
-		}
+	LZ4_stream_t *st = g_private_get(&pp_lz4_state_key);
+	void *mem;
+
+	if (st)
+		return st;
+	mem = malloc(sizeof(LZ4_stream_t));
+	if (!mem || !(st = LZ4_initStream(mem, sizeof(LZ4_stream_t)))) {
+		free(mem);
+		return NULL;
 	}
+	g_private_set(&pp_lz4_state_key, st);
+	return st;
+}
+
+size_t pp_codec_lz4_compress(const uint8_t *src, size_t len, uint8_t *dst, size_t cap,
+                             int acceleration)
+{
+	LZ4_stream_t *state;
+
+	if (len > PP_FRAME_DATA_MAX || cap <= PP_LZ4_HDR || !(state = pp_lz4_state()))
+		return 0;
 	/* Every message is its own block. LZ4_compress_fast_extState would
 	 * clear the whole table per message (a 16 KiB memset, the most of
 	 * its cost on a short message); a fast reset drops the history
-	 * without it, and the first block after it references nothing. */
-	LZ4_resetStream_fast(*state);
+	 * (another stream's, as well) without it, and the first block after
+	 * it references nothing. */
+	LZ4_resetStream_fast(state);
 	/* A capacity under LZ4_compressBound() makes LZ4 give up (0) as soon
 	 * as the output would not fit: cheap on incompressible data. */
-	int n = LZ4_compress_fast_continue(*state, (const char *)src,
+	int n = LZ4_compress_fast_continue(state, (const char *)src,
 	                                   (char *)dst + PP_LZ4_HDR, (int)len,
 	                                   (int)(cap - PP_LZ4_HDR), acceleration);
 	if (n <= 0)
@@ -64,9 +81,4 @@ int pp_codec_lz4_decompress(const uint8_t *p, size_t plen, uint8_t *out,
 	}
 	*out_len = n;
 	return 0;
-}
-
-size_t pp_codec_lz4_state_size(const void *state)
-{
-	return state ? sizeof(LZ4_stream_t) : 0;
 }

@@ -19,12 +19,12 @@ struct pp_zstream_enc {
 
 /* LZ4 payload (length + block) of src in dst[0..cap), or 0 when it does
  * not fit or no state could be allocated. acceleration 1 is LZ4's
- * default; higher is faster and worse (for probing). */
-size_t pp_codec_lz4_compress(void **state, const uint8_t *src, size_t len,
-                             uint8_t *dst, size_t cap, int acceleration);
+ * default; higher is faster and worse (for probing). Every message is a
+ * block of its own, so one state per thread serves every encoder. */
+size_t pp_codec_lz4_compress(const uint8_t *src, size_t len, uint8_t *dst, size_t cap,
+                             int acceleration);
 int pp_codec_lz4_decompress(const uint8_t *p, size_t plen, uint8_t *out,
                             size_t *out_len, const char **why);
-size_t pp_codec_lz4_state_size(const void *state);
 
 /* Frees a context made here (they are counted against the budget). */
 void pp_codec_zstd_cctx_free(ZSTD_CCtx *c);

@@ -14,7 +14,6 @@
 struct pp_frame_encoder {
 	unsigned peer_formats;
 	enum pp_frame_policy policy;
-	void *lz4_state;
 	ZSTD_CCtx *zframe;
 	struct pp_zstream_enc zs;
 	unsigned miss;      /* poor results in a row */
@@ -58,8 +57,6 @@ void pp_frame_encoder_set_policy(struct pp_frame_encoder *e, enum pp_frame_polic
 
 void pp_frame_encoder_shrink(struct pp_frame_encoder *e)
 {
-	free(e->lz4_state);
-	e->lz4_state = NULL;
 	pp_codec_zstd_cctx_free(e->zframe);
 	e->zframe = NULL;
 	pp_codec_zstream_release(&e->zs);
@@ -72,8 +69,7 @@ void pp_frame_encoder_stats(const struct pp_frame_encoder *e, struct pp_frame_st
 
 size_t pp_frame_encoder_memory(const struct pp_frame_encoder *e)
 {
-	return sizeof(*e) + pp_codec_lz4_state_size(e->lz4_state) +
-	       ZSTD_sizeof_CCtx(e->zframe) + ZSTD_sizeof_CCtx(e->zs.cc);
+	return sizeof(*e) + ZSTD_sizeof_CCtx(e->zframe) + ZSTD_sizeof_CCtx(e->zs.cc);
 }
 
 /* The format worth trying for this message, before the skip logic. */
@@ -114,14 +110,14 @@ static size_t pp_frame_try(struct pp_frame_encoder *e, enum pp_frame_kind k,
 
 	switch (k) {
 	case PP_FRAME_LZ4:
-		return pp_codec_lz4_compress(&e->lz4_state, src, len, dst, cap, 1);
+		return pp_codec_lz4_compress(src, len, dst, cap, 1);
 	case PP_FRAME_ZSTD:
 		return pp_codec_zstd_frame_compress(&e->zframe, src, len, dst, cap);
 	case PP_FRAME_ZSTD_STREAM:
 		/* After a miss, let a cheap probe vouch for the data before it
 		 * enters (and on failure resets) the stream. dst is scratch. */
 		if (e->policy == PP_FRAME_POLICY_AUTO && e->probe_first &&
-		    !pp_codec_lz4_compress(&e->lz4_state, src, len, dst, cap,
+		    !pp_codec_lz4_compress(src, len, dst, cap,
 		                           PP_FRAME_PROBE_ACCEL))
 			return 0;
 		n = pp_codec_zstream_compress(&e->zs, src, len, dst, cap, &restarted);
