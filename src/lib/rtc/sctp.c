@@ -68,6 +68,7 @@ static void pp_sctp_destroy(struct pp_sctp *s)
 	if ((loop = pp_loop_of(s->ctx)))
 		pp_loop_hook_remove(loop, pp_sctp_work_hook, s);
 	pp_source_clear(&s->work);
+	pp_source_clear(&s->deadline);
 	while ((b = g_queue_pop_head(&s->early)))
 		g_bytes_unref(b);
 	while ((b = g_queue_pop_head(&s->xq)))
@@ -344,9 +345,10 @@ void pp_sctp_work(struct pp_sctp *s)
 	}
 	s->in_work = true;
 	s->work_due = false;
-	/* Consume the wakeup if it is due; a later deadline (a stream reset
-	 * to retry, the flush insurance) stays armed when pp_sctp_feed runs
-	 * the work ahead of it. */
+	/* Consume the wakeup if it is due; a later deadline (one set from
+	 * another thread) stays armed when pp_sctp_feed runs the work ahead
+	 * of it. The owner's deadlines are a source of their own
+	 * (pp_sctp_wake_at). */
 	gint64 due = g_source_get_ready_time(s->work);
 	if (due >= 0 && due <= g_get_monotonic_time())
 		g_source_set_ready_time(s->work, -1);

@@ -105,13 +105,42 @@ void pp_sctp_wake(struct pp_sctp *s)
 		g_source_set_ready_time(s->work, 0);
 }
 
-/* Owner thread: run the work at the monotonic time at, unless sooner. */
+static gboolean pp_sctp_deadline_fired(gpointer data)
+{
+	struct pp_sctp *s = data;
+
+	g_source_unref(s->deadline);
+	s->deadline = NULL;
+	pp_sctp_work(s);
+	return G_SOURCE_REMOVE;
+}
+
+/* Run the work at the monotonic time at, unless sooner. On the owner
+ * thread with a timeout source of its own: changing the work source's
+ * ready time writes GLib's wakeup fd (GLib cannot tell that the owner
+ * itself made the change), which ends pp_loop's fast turns and makes it
+ * rebuild its mirrors; a short stream arms one deadline or two (the DCEP
+ * ACK's, a reset batch's). A source attached by the owner wakes nothing
+ * and is seen at the loop's next GLib turn (pp_loop: within 1 ms). */
 void pp_sctp_wake_at(struct pp_sctp *s, gint64 at)
 {
-	gint64 cur = g_source_get_ready_time(s->work);
+	gint64 now, cur;
 
-	if (cur < 0 || cur > at)
-		g_source_set_ready_time(s->work, at);
+	if (!g_main_context_is_owner(s->ctx)) {
+		cur = g_source_get_ready_time(s->work);
+		if (cur < 0 || cur > at)
+			g_source_set_ready_time(s->work, at);
+		return;
+	}
+	if (s->deadline && s->deadline_at <= at)
+		return;
+	pp_source_clear(&s->deadline);
+	now = g_get_monotonic_time();
+	s->deadline_at = at;
+	s->deadline = g_timeout_source_new(at > now ? (guint)((at - now + 999) / 1000) : 0);
+	g_source_set_static_name(s->deadline, "pp-sctp-deadline");
+	g_source_set_callback(s->deadline, pp_sctp_deadline_fired, s, NULL);
+	g_source_attach(s->deadline, s->ctx);
 }
 
 void pp_sctp_glue_upcall(struct socket *sock, void *arg, int flags)

@@ -116,6 +116,8 @@ struct pp_sctp {
 	uint16_t in_streams;
 
 	GSource *work;        /* runs pp_sctp_work(); woken by ready time */
+	GSource *deadline;    /* pp_sctp_wake_at(): a timeout that runs the work */
+	gint64 deadline_at;
 	bool in_work;
 	bool work_now;        /* the upcall fired inside pp_sctp_feed() */
 	bool work_due;        /* pp_sctp_wake() on the owner thread: run the work */
