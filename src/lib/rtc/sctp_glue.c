@@ -109,8 +109,7 @@ static gboolean pp_sctp_deadline_fired(gpointer data)
 {
 	struct pp_sctp *s = data;
 
-	g_source_unref(s->deadline);
-	s->deadline = NULL;
+	pp_source_fired(&s->deadline);
 	pp_sctp_work(s);
 	return G_SOURCE_REMOVE;
 }
@@ -137,10 +136,8 @@ void pp_sctp_wake_at(struct pp_sctp *s, gint64 at)
 	pp_source_clear(&s->deadline);
 	now = g_get_monotonic_time();
 	s->deadline_at = at;
-	s->deadline = g_timeout_source_new(at > now ? (guint)((at - now + 999) / 1000) : 0);
-	g_source_set_static_name(s->deadline, "pp-sctp-deadline");
-	g_source_set_callback(s->deadline, pp_sctp_deadline_fired, s, NULL);
-	g_source_attach(s->deadline, s->ctx);
+	s->deadline = pp_source_timeout(s->ctx, at > now ? (guint)((at - now + 999) / 1000) : 0,
+	                                pp_sctp_deadline_fired, s);
 }
 
 void pp_sctp_glue_upcall(struct socket *sock, void *arg, int flags)

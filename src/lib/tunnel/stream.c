@@ -88,8 +88,7 @@ static gboolean pp_tstream_report(gpointer data)
 {
 	struct pp_tstream *st = data;
 
-	g_source_unref(st->idle);
-	st->idle = NULL;
+	pp_source_fired(&st->idle);
 	pp_tstream_report_closed(st);
 	return G_SOURCE_REMOVE;
 }
@@ -140,8 +139,7 @@ static gboolean pp_tstream_soon_due(gpointer data)
 {
 	struct pp_tstream *st = data;
 
-	g_source_unref(st->soon_timer);
-	st->soon_timer = NULL;
+	pp_source_fired(&st->soon_timer);
 	pp_tstream_soon_release(st);
 	return G_SOURCE_REMOVE;
 }
@@ -210,9 +208,8 @@ void pp_tstream_maybe_done(struct pp_tstream *st)
 	pp_tstream_sock_close(st, false);
 	if (st->cfg.opener && st->ch && !st->chan_closing) {
 		if (!st->linger) {
-			st->linger = g_timeout_source_new(st->cfg.linger_ms);
-			g_source_set_callback(st->linger, pp_tstream_linger_end, st, NULL);
-			g_source_attach(st->linger, st->ctx);
+			st->linger = pp_source_timeout(st->ctx, st->cfg.linger_ms,
+			                               pp_tstream_linger_end, st);
 		}
 		return;
 	}
@@ -274,9 +271,7 @@ int pp_tstream_send_text_soon(struct pp_tstream *st, const char *json, unsigned 
 	st->soon = strdup(json);
 	if (!st->soon)
 		return pp_tstream_send_text(st, json);
-	st->soon_timer = g_timeout_source_new(delay_ms);
-	g_source_set_callback(st->soon_timer, pp_tstream_soon_due, st, NULL);
-	g_source_attach(st->soon_timer, st->ctx);
+	st->soon_timer = pp_source_timeout(st->ctx, delay_ms, pp_tstream_soon_due, st);
 	return 0;
 }
 
