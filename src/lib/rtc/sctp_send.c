@@ -229,7 +229,6 @@ static void pp_sctp_issue_resets(struct pp_sctp *s)
 	s->resets_pending = waiting;
 	if (ids->len == 0)
 		goto out;
-
 	len = sizeof(*srs) + ids->len * sizeof(uint16_t);
 	srs = g_malloc0(len);
 	srs->srs_flags = SCTP_STREAM_RESET_OUTGOING;
