@@ -78,6 +78,7 @@ done
 
 bench_init
 load_start=$(cut -d' ' -f1 /proc/loadavg)
+ticks_start=$(machine_ticks)
 bench_topology || die "cannot build the topology"
 
 start iperf3-server "$NS_S" iperf3 -s -p 5201 --forceflush
@@ -198,7 +199,7 @@ zero_verdict() {
 say ""
 say "==================== bench-ids summary ===================="
 say "machine: nproc=$(nproc), kernel $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
-say "load average (1 min) at start $load_start, at end $(cut -d' ' -f1 /proc/loadavg): other work on the machine skews the figures"
+machine_load_line "$load_start" "$ticks_start"
 say "rules: $(grep -c '^alert' "$rules") bundled; Suricata $(suricata -V 2>/dev/null | awk '{print $5}')"
 say ""
 say "1. iperf3 single stream through the tunnel, ${iperf_time} s, median of $rounds   Mbit/s   cost | CPU % of a core: client gateway suricata | target"

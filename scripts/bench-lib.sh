@@ -31,6 +31,21 @@ cpu_ticks() {
 	echo $(( ${12} + ${13} ))
 }
 
+# The machine's CPU time so far, "total steal" in clock ticks (first line
+# of /proc/stat). steal is what the hypervisor gave other guests while
+# this one wanted to run: load average does not show it.
+machine_ticks() {
+	awk 'NR == 1 { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9; exit }' /proc/stat
+}
+# machine_load_line START_LOAD START_TICKS: the summary's line on what
+# else ran, from the numbers taken at the start (load, machine_ticks).
+machine_load_line() {
+	local t0 s0 t1 s1
+	read -r t0 s0 <<<"$2"
+	read -r t1 s1 <<<"$(machine_ticks)"
+	say "load average (1 min) at start $1, at end $(cut -d' ' -f1 /proc/loadavg); CPU time stolen by the hypervisor during the run: $(calc %.1f "100 * ($s1 - $s0) / ($t1 - $t0 + 1)")%: other work on the machine skews the figures"
+}
+
 declare -A PID=()
 declare -A R=()
 

@@ -133,6 +133,7 @@ bench_cleanup_hook() {
 	rm -f /var/run/wireguard/wgc.sock /var/run/wireguard/wgg.sock
 }
 load_start=$(cut -d' ' -f1 /proc/loadavg)
+ticks_start=$(machine_ticks)
 
 # ---- topology ----
 bench_topology || die "cannot build the topology"
@@ -503,7 +504,7 @@ ratio() {
 say ""
 say "==================== bench-tunnel summary ===================="
 say "machine: nproc=$(nproc), kernel $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
-say "load average (1 min) at start $load_start, at end $(cut -d' ' -f1 /proc/loadavg): other work on the machine skews the figures"
+machine_load_line "$load_start" "$ticks_start"
 say "topology: veth bcli <-> bgw (routing, gateway) <-> bsvc; references measured in this run"
 say "tunnel programs: $tunnel_state${BENCH_CLIENT_ARGS:+; client args: $BENCH_CLIENT_ARGS}"
 say ""
