@@ -34,47 +34,47 @@ static gboolean sctp_pair_deliver(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-/* RFC 9260 §6.10: control chunks come before DATA in a packet. Counts the
- * RE-CONFIG chunks that carry a response and then a request (13 after 16). */
-static bool sctp_pair_order_ok(struct sctp_pair *p, const uint8_t *pkt, size_t len)
+/* The outgoing reset requests (RFC 6525 §4.1) in one RE-CONFIG chunk of
+ * clen bytes (what the packet holds of it). */
+static void sctp_pair_count_resets(struct sctp_side *side, const uint8_t *ch, size_t clen)
 {
-	bool data = false;
+	for (size_t po = 4; po + 4 <= clen;) {
+		size_t plen = (size_t)ch[po + 2] << 8 | ch[po + 3];
+		if (ch[po] == 0 && ch[po + 1] == 13 && plen >= 16) {
+			side->reset_requests++;
+			side->reset_streams += (plen - 16) / 2;
+		}
+		if (plen < 4)
+			break;
+		po += (plen + 3) & ~(size_t)3;
+	}
+}
+
+/* One walk over the chunks of a packet side sends: false when a control
+ * chunk follows DATA (RFC 9260 §6.10: control chunks come first); counts
+ * the RE-CONFIG chunks that carry a response and then a request (13
+ * after 16), and the reset requests. */
+static bool sctp_pair_inspect(struct sctp_side *side, const uint8_t *pkt, size_t len)
+{
+	bool data = false, ordered = true;
 
 	for (size_t off = 12; off + 4 <= len;) {
 		size_t clen = (size_t)pkt[off + 2] << 8 | pkt[off + 3];
 		bool is_data = pkt[off] == 0 || pkt[off] == 64;
 		if (data && !is_data)
-			return false;
+			ordered = false;
 		data |= is_data;
-		if (pkt[off] == 130 && clen >= 20 && off + 20 <= len && pkt[off + 5] == 16 &&
-		    pkt[off + 7] == 12 && pkt[off + 17] == 13)
-			p->reconf_pairs++;
-		if (clen < 4)
-			break;
-		off += (clen + 3) & ~(size_t)3;
-	}
-	return true;
-}
-
-/* Counts the outgoing reset requests in side's RE-CONFIG chunks. */
-static void sctp_pair_count_resets(struct sctp_side *side, const uint8_t *pkt, size_t len)
-{
-	for (size_t off = 12; off + 4 <= len;) {
-		size_t clen = (size_t)pkt[off + 2] << 8 | pkt[off + 3];
-		for (size_t po = off + 4; pkt[off] == 130 && po + 4 <= off + clen && po + 4 <= len;) {
-			size_t plen = (size_t)pkt[po + 2] << 8 | pkt[po + 3];
-			if (pkt[po] == 0 && pkt[po + 1] == 13 && plen >= 16) {
-				side->reset_requests++;
-				side->reset_streams += (plen - 16) / 2;
-			}
-			if (plen < 4)
-				break;
-			po += (plen + 3) & ~(size_t)3;
+		if (pkt[off] == 130) {
+			if (clen >= 20 && off + 20 <= len && pkt[off + 5] == 16 &&
+			    pkt[off + 7] == 12 && pkt[off + 17] == 13)
+				side->pair->reconf_pairs++;
+			sctp_pair_count_resets(side, pkt + off, MIN(clen, len - off));
 		}
 		if (clen < 4)
 			break;
 		off += (clen + 3) & ~(size_t)3;
 	}
+	return ordered;
 }
 
 static int sctp_pair_send(void *user, const uint8_t *data, size_t len)
@@ -83,8 +83,7 @@ static int sctp_pair_send(void *user, const uint8_t *data, size_t len)
 	struct sctp_pair *p = side->pair;
 
 	side->packets++;
-	sctp_pair_count_resets(side, data, len);
-	if (!sctp_pair_order_ok(p, data, len))
+	if (!sctp_pair_inspect(side, data, len))
 		p->misordered++;
 	if (len > side->max_packet)
 		side->max_packet = len;
