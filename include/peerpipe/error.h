@@ -23,7 +23,8 @@ enum pp_err {
 	PP_ERR_STATE = PP_ERR_BASE - 10,       /* call not valid in this state */
 	PP_ERR_UNSUPPORTED = PP_ERR_BASE - 11, /* valid but not supported */
 	PP_ERR_TRUNCATED = PP_ERR_BASE - 12,   /* input ended too early */
-	PP_ERR_LAST = PP_ERR_BASE - 13,
+	PP_ERR_REPLAY = PP_ERR_BASE - 13,      /* seen already, or too old */
+	PP_ERR_LAST = PP_ERR_BASE - 14,
 };
 
 /* Never returns NULL; the string is static. */

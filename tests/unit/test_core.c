@@ -17,6 +17,7 @@ static void test_strerror(void)
 	g_assert_cmpstr(pp_strerror(0), ==, "success");
 	g_assert_cmpstr(pp_strerror(PP_ERR_TOO_BIG), ==, "over the configured limit");
 	g_assert_cmpstr(pp_strerror(-ENOENT), ==, strerror(ENOENT));
+	g_assert_cmpstr(pp_strerror(PP_ERR_REPLAY), ==, "replayed or too old");
 	g_assert_cmpstr(pp_strerror(PP_ERR_LAST), ==, "unknown error");
 	g_assert_cmpstr(pp_strerror(5), ==, "unknown error");
 }

@@ -17,6 +17,7 @@ static const char *const pp_err_text[] = {
 	[-(PP_ERR_STATE - PP_ERR_BASE)] = "operation not valid in this state",
 	[-(PP_ERR_UNSUPPORTED - PP_ERR_BASE)] = "not supported",
 	[-(PP_ERR_TRUNCATED - PP_ERR_BASE)] = "input truncated",
+	[-(PP_ERR_REPLAY - PP_ERR_BASE)] = "replayed or too old",
 };
 
 const char *pp_strerror(int err)
