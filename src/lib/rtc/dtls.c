@@ -50,6 +50,7 @@ const char *pp_dtls_reason_str(enum pp_dtls_reason reason)
 static void pp_dtls_destroy(struct pp_dtls *d)
 {
 	pp_dtls_timers_clear(d);
+	pp_dtls_app_clear(d);
 	SSL_free(d->ssl); /* and the BIO */
 	SSL_CTX_free(d->ssl_ctx);
 	ERR_clear_error();
@@ -122,6 +123,7 @@ static void pp_dtls_apply_config(struct pp_dtls *d, const struct pp_dtls_config 
 	d->retransmit_ms = c->retransmit_ms ? c->retransmit_ms : PP_DTLS_RETRANSMIT_DEFAULT_MS;
 	d->log_peer = g_strdup(c->log_peer);
 	d->out = g_malloc(d->mtu);
+	d->openssl_records = c->openssl_records;
 }
 
 struct pp_dtls *pp_dtls_new(GMainContext *ctx, const struct pp_dtls_config *config,
@@ -200,12 +202,14 @@ int pp_dtls_feed(struct pp_dtls *d, const uint8_t *data, size_t len)
 	pp_dtls_enter(d);
 	if (d->state == PP_DTLS_NEW)
 		(void)pp_dtls_start(d);
-	d->in = data;
-	d->in_len = len;
-	if (!d->doomed && !pp_dtls_final(d))
-		pp_dtls_step(d);
-	d->in = NULL; /* unread if the state machine had no use for it */
-	d->in_len = 0;
+	if (d->doomed || pp_dtls_final(d))
+		; /* the start failed */
+	else if (d->rec_on)
+		pp_dtls_app_feed(d, data, len);
+	else if (d->state == PP_DTLS_CONNECTING && !d->openssl_records)
+		pp_dtls_app_feed_early(d, data, len);
+	else
+		pp_dtls_feed_ssl(d, data, len);
 	pp_dtls_leave(d);
 	return 0;
 }
@@ -256,6 +260,8 @@ int pp_dtls_send(struct pp_dtls *d, const uint8_t *data, size_t len)
 		return PP_ERR_INVALID;
 	if (len > PP_DTLS_SEND_MAX)
 		return PP_ERR_TOO_BIG;
+	if (d->rec_tx)
+		return pp_dtls_app_send(d, data, len);
 	pp_dtls_enter(d);
 	pp_dtls_clear_errors();
 	d->in_ssl = true;
@@ -277,7 +283,9 @@ int pp_dtls_close(struct pp_dtls *d)
 	if (d->in_ssl || d->closed_reported)
 		return PP_ERR_STATE;
 	pp_dtls_enter(d);
-	if (d->state == PP_DTLS_CONNECTED) {
+	if (d->state == PP_DTLS_CONNECTED && d->rec_tx) {
+		pp_dtls_app_close_notify(d);
+	} else if (d->state == PP_DTLS_CONNECTED) {
 		ERR_clear_error();
 		d->in_ssl = true;
 		(void)SSL_shutdown(d->ssl); /* close_notify; we do not wait for theirs */

@@ -5,6 +5,7 @@
 #ifndef PEERPIPE_RTC_DTLS_PRIV_H
 #define PEERPIPE_RTC_DTLS_PRIV_H
 
+#include "dtls_record.h"
 #include "peerpipe/rtc/dtls.h"
 
 #include <openssl/err.h>
@@ -16,6 +17,11 @@
 #define PP_DTLS_ALERT_TEXT_MAX 48
 #define PP_DTLS_RECORD_HEADER 13 /* type, version, epoch, sequence, length */
 #define PP_DTLS_AEAD_MIN 24      /* AES-GCM explicit nonce and tag */
+/* Application records that overtake the peer's last flight are kept for
+ * when the handshake ends (OpenSSL kept them itself before our record
+ * layer; beyond these the peer's retransmission brings them again). */
+#define PP_DTLS_EARLY_MAX 32
+#define PP_DTLS_EARLY_BYTES_MAX 65536
 
 /* The endpoint's one-shot sources (dtls_run.c). */
 enum pp_dtls_timer {
@@ -61,6 +67,17 @@ struct pp_dtls {
 	uint8_t *out; /* datagram being packed for the wire, mtu bytes */
 	size_t out_len;
 	uint8_t rx[PP_DTLS_DATAGRAM_MAX]; /* one decrypted record */
+
+	/* Our record layer (dtls_app.c, dtls_record.c), unless the config
+	 * keeps OpenSSL's. */
+	bool openssl_records;
+	bool rec_on;                 /* keys derived: application records are ours */
+	bool rec_tx;                 /* the peer's handshake is over: we write them too */
+	struct pp_dtls_records rec;
+	uint8_t *tx;                 /* one sealed record, PP_DTLS_DATAGRAM_MAX bytes */
+	GQueue early;                /* GBytes: records received before CONNECTED */
+	size_t early_bytes;
+	uint64_t rec_dropped;        /* records refused (forged, replayed, malformed) */
 };
 
 /* The per-record paths (SSL_write, SSL_read) empty the error queue only
@@ -80,6 +97,24 @@ int pp_dtls_ssl_setup(struct pp_dtls *d, const struct pp_identity *id);
 /* Sends the datagram being packed, if any. */
 void pp_dtls_flush(struct pp_dtls *d);
 
+/* dtls_app.c: application records through our record layer. */
+/* At CONNECTED: derives the keys. 0, or a code from pp_dtls_records_init. */
+int pp_dtls_app_start(struct pp_dtls *d);
+/* A datagram while CONNECTING: application records are kept for
+ * CONNECTED, the rest goes to OpenSSL. */
+void pp_dtls_app_feed_early(struct pp_dtls *d, const uint8_t *data, size_t len);
+/* After the handshake: opens the records kept. */
+void pp_dtls_app_open_early(struct pp_dtls *d);
+/* A datagram once CONNECTED: application records are opened here,
+ * anything else (alerts, a retransmitted flight) goes to OpenSSL. */
+void pp_dtls_app_feed(struct pp_dtls *d, const uint8_t *data, size_t len);
+/* Seals and sends one application record; PP_ERR_* as pp_dtls_send. */
+int pp_dtls_app_send(struct pp_dtls *d, const uint8_t *data, size_t len);
+/* Sends close_notify. */
+void pp_dtls_app_close_notify(struct pp_dtls *d);
+/* Frees the keys and the records kept. */
+void pp_dtls_app_clear(struct pp_dtls *d);
+
 /* dtls.c: our public entry points and source callbacks nest; a free
  * requested inside them happens when the outermost one leaves. */
 void pp_dtls_enter(struct pp_dtls *d);
@@ -98,5 +133,7 @@ void pp_dtls_set_state(struct pp_dtls *d, enum pp_dtls_state st, enum pp_dtls_re
 /* After a datagram or a start: drives the handshake, reads records,
  * re-arms the retransmission timer. */
 void pp_dtls_step(struct pp_dtls *d);
+/* Hands OpenSSL one datagram (whole records) and steps. */
+void pp_dtls_feed_ssl(struct pp_dtls *d, const uint8_t *data, size_t len);
 
 #endif

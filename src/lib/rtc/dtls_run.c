@@ -4,6 +4,7 @@
  * GMainContext (retransmission timer, handshake deadline, close report). */
 #include "dtls_priv.h"
 
+#include "peerpipe/error.h"
 #include "peerpipe/log.h"
 #include "peerpipe/source.h"
 
@@ -108,8 +109,15 @@ static void pp_dtls_connected(struct pp_dtls *d)
 {
 	const char *cipher = SSL_get_cipher_name(d->ssl);
 	char text[96];
+	int rc = d->openssl_records ? 0 : pp_dtls_app_start(d);
 
-	snprintf(text, sizeof(text), "%s %s", SSL_get_version(d->ssl), cipher ? cipher : "?");
+	if (rc < 0) {
+		snprintf(text, sizeof(text), "cannot derive the record keys: %s", pp_strerror(rc));
+		pp_dtls_fail(d, PP_DTLS_REASON_PROTOCOL, text);
+		return;
+	}
+	snprintf(text, sizeof(text), "%s %s%s", SSL_get_version(d->ssl), cipher ? cipher : "?",
+	         d->rec_on ? "" : ", OpenSSL's records");
 	pp_dtls_set_state(d, PP_DTLS_CONNECTED, PP_DTLS_REASON_NONE, text);
 }
 
@@ -137,8 +145,20 @@ void pp_dtls_step(struct pp_dtls *d)
 		pp_dtls_handshake(d);
 	if (d->state == PP_DTLS_CONNECTED && !d->doomed)
 		pp_dtls_read_records(d, drain);
+	if (drain && d->rec_on)
+		pp_dtls_app_open_early(d);
 	if (!d->doomed)
 		pp_dtls_arm_timer(d);
+}
+
+void pp_dtls_feed_ssl(struct pp_dtls *d, const uint8_t *data, size_t len)
+{
+	d->in = data;
+	d->in_len = len;
+	if (!d->doomed && !pp_dtls_final(d))
+		pp_dtls_step(d);
+	d->in = NULL; /* unread if the state machine had no use for it */
+	d->in_len = 0;
 }
 
 /* ---- sources ---- */
