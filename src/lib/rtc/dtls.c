@@ -260,9 +260,12 @@ int pp_dtls_send(struct pp_dtls *d, const uint8_t *data, size_t len)
 		return PP_ERR_INVALID;
 	if (len > PP_DTLS_SEND_MAX)
 		return PP_ERR_TOO_BIG;
-	if (d->rec_tx)
-		return pp_dtls_app_send(d, data, len);
-	pp_dtls_enter(d);
+	pp_dtls_enter(d); /* a failure reported from here may free d */
+	if (d->rec_tx) {
+		rc = pp_dtls_app_send(d, data, len);
+		pp_dtls_leave(d);
+		return rc;
+	}
 	pp_dtls_clear_errors();
 	d->in_ssl = true;
 	int r = SSL_write(d->ssl, data, (int)len);

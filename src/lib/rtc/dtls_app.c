@@ -151,6 +151,8 @@ static int pp_dtls_app_seal_send(struct pp_dtls *d, enum pp_dtls_content ct,
 	size_t n = 0;
 	int rc = pp_dtls_record_seal(&d->rec, ct, data, len, d->tx, PP_DTLS_DATAGRAM_MAX, &n);
 
+	if (rc == PP_ERR_STATE)
+		return rc;
 	if (rc < 0) {
 		pp_log(PP_LOG_WARN, d->log_peer, "dtls: cannot seal a %zu-byte record: %s", len,
 		       pp_strerror(rc));
@@ -165,7 +167,12 @@ static int pp_dtls_app_seal_send(struct pp_dtls *d, enum pp_dtls_content ct,
 
 int pp_dtls_app_send(struct pp_dtls *d, const uint8_t *data, size_t len)
 {
-	return pp_dtls_app_seal_send(d, PP_DTLS_CT_APPLICATION, data, len);
+	int rc = pp_dtls_app_seal_send(d, PP_DTLS_CT_APPLICATION, data, len);
+
+	if (rc == PP_ERR_STATE) /* 2^48 records, and no renegotiation to go on with */
+		pp_dtls_set_state(d, PP_DTLS_FAILED, PP_DTLS_REASON_PROTOCOL,
+		                  "record sequence numbers spent");
+	return rc;
 }
 
 void pp_dtls_app_close_notify(struct pp_dtls *d)
