@@ -12,10 +12,11 @@
  * taken and handed to the data callback as libnice would; anything else
  * at the head of the queue (STUN: consent, keepalives, checks; another
  * source) is left where it is, and the loop lets libnice's source read
- * the socket this turn. The head of the
- * queue is peeked (its first byte, its source and its length), then read:
- * two syscalls per datagram, so that a STUN message is never taken from
- * libnice.
+ * the socket this turn. The head of the queue is peeked whole (its
+ * source, its length, its bytes), handed on, and only then taken off the
+ * queue: a STUN message is never taken from libnice, and the second
+ * syscall comes after the data has gone on (to the service's socket, say),
+ * off the path a request waits on.
  *
  * libnice keeps nothing per data datagram that this bypasses (it sets a
  * flag no code reads; consent is refreshed by STUN responses only), and
@@ -67,26 +68,30 @@ static bool pp_ice_hot_read(void *user)
 	}
 	for (int i = 0; i < PP_ICE_HOT_BUDGET; i++) {
 		struct sockaddr_storage from;
-		uint8_t first;
-		struct iovec v = { .iov_base = &first, .iov_len = 1 };
+		struct iovec v = { .iov_base = buf, .iov_len = PP_ICE_HOT_BUF };
 		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
 		                     .msg_iov = &v, .msg_iovlen = 1 };
+		int fd = ice->hot_fd;
 		ssize_t n;
 
 		if (ice->closing || !ice->hot_sock || g_socket_is_closed(ice->hot_sock))
 			return false;
-		/* MSG_TRUNC: the datagram's whole length, though one byte is copied */
-		n = recvmsg(ice->hot_fd, &mh, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+		/* MSG_TRUNC: the datagram's whole length, even when longer */
+		n = recvmsg(fd, &mh, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK; /* an error: libnice's */
-		if (n == 0 || n >= PP_ICE_HOT_BUF || first < 20 || first > 63 ||
+		if (n == 0 || n >= PP_ICE_HOT_BUF || buf[0] < 20 || buf[0] > 63 ||
 		    !pp_ice_hot_from_remote(ice, &from))
 			return false;
-		n = recv(ice->hot_fd, buf, PP_ICE_HOT_BUF, MSG_DONTWAIT);
-		if (n <= 0) /* nobody else reads it: cannot happen */
-			return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 		if (!pp_ice_deliver_data(ice, buf, (size_t)n))
 			return true; /* ice is gone; so is this claim */
+		/* Taken off the queue only if the claim still reads that
+		 * socket; otherwise whoever reads it next gets the datagram
+		 * again, and DTLS drops it as a replay. */
+		if (ice->closing || ice->hot_fd != fd || !ice->hot_sock)
+			return true;
+		if (recv(fd, NULL, 0, MSG_TRUNC | MSG_DONTWAIT) != n) /* nobody else reads it */
+			return true;
 	}
 	return true; /* more may wait: the loop's next wait says so */
 }
