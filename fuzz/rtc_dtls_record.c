@@ -48,7 +48,7 @@ static void model_mark(struct model *m, uint64_t seq)
 
 static void keys_init(struct pp_dtls_records *tx, struct pp_dtls_records *rx)
 {
-	struct pp_dtls_record_keys k = { .key_len = 16 };
+	struct pp_dtls_record_keys k = { .key_len = 16, .tx_on = true };
 
 	memset(k.tx_key, 0x11, sizeof(k.tx_key));
 	memset(k.rx_key, 0x22, sizeof(k.rx_key));

@@ -19,8 +19,11 @@
 
 int pp_dtls_app_start(struct pp_dtls *d)
 {
-	int rc = pp_dtls_records_init(&d->rec, d->ssl, d->role == PP_DTLS_CLIENT);
+	int rc;
 
+	if (!d->ssl_nonce_seen) /* no Finished from OpenSSL: cannot happen */
+		return PP_ERR_STATE;
+	rc = pp_dtls_records_init(&d->rec, d->ssl, d->role == PP_DTLS_CLIENT);
 	if (rc < 0)
 		return rc;
 	d->tx = g_malloc(PP_DTLS_DATAGRAM_MAX);
@@ -68,7 +71,10 @@ static void pp_dtls_app_open(struct pp_dtls *d, const uint8_t *rec, size_t len)
 		pp_dtls_app_dropped(d, pp_strerror(rc));
 		return;
 	}
-	d->rec_tx = true;
+	if (!d->rec_tx) {
+		d->rec_tx = true;
+		pp_dtls_records_start_tx(&d->rec, d->ssl_nonce);
+	}
 	if (d->cb.on_data)
 		d->cb.on_data(d->user, d->rx, n);
 }

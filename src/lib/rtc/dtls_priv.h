@@ -78,6 +78,8 @@ struct pp_dtls {
 	GQueue early;                /* GBytes: records received before CONNECTED */
 	size_t early_bytes;
 	uint64_t rec_dropped;        /* records refused (forged, replayed, malformed) */
+	uint64_t ssl_nonce;          /* the last explicit nonce OpenSSL wrote in epoch 1 */
+	bool ssl_nonce_seen;
 };
 
 /* The per-record paths (SSL_write, SSL_read) empty the error queue only

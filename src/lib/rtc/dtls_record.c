@@ -61,7 +61,15 @@ int pp_dtls_records_init_keys(struct pp_dtls_records *r, const struct pp_dtls_re
 		return PP_ERR_CRYPTO;
 	}
 	r->tx_seq = PP_DTLS_RECORD_SEQ_FIRST;
+	r->tx_nonce = k->tx_nonce;
+	r->tx_on = k->tx_on;
 	return 0;
+}
+
+void pp_dtls_records_start_tx(struct pp_dtls_records *r, uint64_t ssl_nonce)
+{
+	r->tx_nonce = ssl_nonce + PP_DTLS_RECORD_NONCE_GAP; /* mod 2^64 */
+	r->tx_on = true;
 }
 
 /* key_block = PRF(master_secret, "key expansion", server_random +
@@ -138,9 +146,10 @@ void pp_dtls_records_clear(struct pp_dtls_records *r)
 
 /* ---- records ---- */
 
-static void pp_dtls_put48(uint8_t *p, uint64_t v)
+/* v as n bytes, big-endian. */
+static void pp_dtls_put_be(uint8_t *p, uint64_t v, int n)
 {
-	for (int i = 5; i >= 0; i--, v >>= 8)
+	for (int i = n - 1; i >= 0; i--, v >>= 8)
 		p[i] = (uint8_t)v;
 }
 
@@ -172,17 +181,17 @@ int pp_dtls_record_seal(struct pp_dtls_records *r, enum pp_dtls_content ct, cons
 
 	if (body > UINT16_MAX || PP_DTLS_RECORD_HEADER_LEN + body > cap)
 		return PP_ERR_TOO_BIG;
-	if (r->tx_seq > PP_DTLS_RECORD_SEQ_LAST)
+	if (!r->tx_on || r->tx_seq > PP_DTLS_RECORD_SEQ_LAST)
 		return PP_ERR_STATE;
 	out[0] = (uint8_t)ct;
 	out[1] = PP_DTLS_VERSION_12_HI;
 	out[2] = PP_DTLS_VERSION_12_LO;
 	out[3] = 0;
 	out[4] = PP_DTLS_RECORD_EPOCH;
-	pp_dtls_put48(out + 5, r->tx_seq);
+	pp_dtls_put_be(out + 5, r->tx_seq, 6);
 	out[11] = (uint8_t)(body >> 8);
 	out[12] = (uint8_t)body;
-	memcpy(nonce, out + 3, PP_DTLS_RECORD_NONCE_LEN); /* epoch and sequence: unique */
+	pp_dtls_put_be(nonce, r->tx_nonce, PP_DTLS_RECORD_NONCE_LEN);
 	pp_dtls_aad(aad, out, len);
 	pp_dtls_iv(iv, &r->tx, nonce);
 	if (EVP_EncryptInit_ex(r->tx.ctx, NULL, NULL, NULL, iv) != 1 ||
@@ -192,7 +201,8 @@ int pp_dtls_record_seal(struct pp_dtls_records *r, enum pp_dtls_content ct, cons
 	    EVP_CIPHER_CTX_ctrl(r->tx.ctx, EVP_CTRL_AEAD_GET_TAG, PP_DTLS_RECORD_TAG_LEN,
 	                        ct_out + len) != 1)
 		return PP_ERR_CRYPTO;
-	r->tx_seq++; /* spent even if the datagram is lost */
+	r->tx_seq++; /* both spent even if the datagram is lost */
+	r->tx_nonce++;
 	*out_len = PP_DTLS_RECORD_HEADER_LEN + body;
 	return 0;
 }

@@ -11,10 +11,14 @@
  * record sealed, carried in memory and opened took 2.5 µs of CPU through
  * it and 1.6 µs through this file (test_dtls -m perf).
  *
- * Nonces never repeat: a record's explicit nonce is its epoch and sequence
- * number, and ours start at PP_DTLS_RECORD_SEQ_FIRST, far above anything
- * OpenSSL writes in epoch 1 (its Finished, the few records before the
- * peer's first, an alert). Replays are refused with a 64-record sliding
+ * Nonces never repeat under one key. OpenSSL 3.0 counts its explicit
+ * nonces up from a random start; the endpoint notes the last one it wrote
+ * in epoch 1 (its Finished at least) and ours count up from
+ * PP_DTLS_RECORD_NONCE_GAP past it: OpenSSL, which writes a handful of
+ * records after ours begin (a resent flight, an alert), would need 2^32.
+ * Our sequence numbers (the header's, which the peer's replay window
+ * reads) start at PP_DTLS_RECORD_SEQ_FIRST, above OpenSSL's for the same
+ * reason. Replays are refused with a 64-record sliding
  * window (RFC 6347 §4.1.2.6) over records this layer authenticated; the
  * endpoint never lets OpenSSL open an application record once this layer
  * is used, so no record can be opened twice. */
@@ -36,6 +40,7 @@
 	(PP_DTLS_RECORD_HEADER_LEN + PP_DTLS_RECORD_NONCE_LEN + PP_DTLS_RECORD_TAG_LEN)
 #define PP_DTLS_RECORD_EPOCH 1 /* the only one: no renegotiation */
 #define PP_DTLS_RECORD_SEQ_FIRST ((uint64_t)1 << 32)
+#define PP_DTLS_RECORD_NONCE_GAP ((uint64_t)1 << 32)
 #define PP_DTLS_RECORD_SEQ_LAST (((uint64_t)1 << 48) - 1)
 #define PP_DTLS_RECORD_KEY_MAX 32
 #define PP_DTLS_RECORD_WINDOW 64
@@ -56,6 +61,8 @@ struct pp_dtls_record_dir {
 struct pp_dtls_records {
 	struct pp_dtls_record_dir tx, rx;
 	uint64_t tx_seq;    /* the next record's sequence number */
+	uint64_t tx_nonce;  /* the next record's explicit nonce */
+	bool tx_on;         /* tx_nonce is set: sealing allowed */
 	uint64_t rx_top;    /* highest sequence number opened */
 	uint64_t rx_window; /* bit i: rx_top - i was opened */
 	bool rx_any;        /* anything opened yet */
@@ -66,21 +73,28 @@ struct pp_dtls_record_keys {
 	size_t key_len; /* 16 (AES-128-GCM) or 32 (AES-256-GCM) */
 	uint8_t tx_key[PP_DTLS_RECORD_KEY_MAX], rx_key[PP_DTLS_RECORD_KEY_MAX];
 	uint8_t tx_salt[PP_DTLS_RECORD_SALT_LEN], rx_salt[PP_DTLS_RECORD_SALT_LEN];
+	uint64_t tx_nonce; /* our first explicit nonce */
+	bool tx_on;        /* seal from it at once (tests, fuzzing) */
 };
 
 /* Derives our write and read keys from ssl's finished handshake; client
  * says which end we are. 0, PP_ERR_UNSUPPORTED (not an AES-GCM suite) or
- * PP_ERR_CRYPTO. The keys are wiped before returning. */
+ * PP_ERR_CRYPTO. The keys are wiped before returning. Records can be
+ * opened at once; sealing waits for pp_dtls_records_start_tx(). */
 int pp_dtls_records_init(struct pp_dtls_records *r, SSL *ssl, bool client);
-/* The same from keys given (tests, fuzzing). */
+/* Lets r seal, its explicit nonces counting up from
+ * PP_DTLS_RECORD_NONCE_GAP past ssl_nonce: the last one OpenSSL wrote
+ * with our write key, OpenSSL writing little or nothing from now on. */
+void pp_dtls_records_start_tx(struct pp_dtls_records *r, uint64_t ssl_nonce);
+/* The same from keys given (tests, fuzzing; or pp_dtls_records_init). */
 int pp_dtls_records_init_keys(struct pp_dtls_records *r, const struct pp_dtls_record_keys *k);
 /* Frees the key schedules (wiped by OpenSSL) and zeroes r. */
 void pp_dtls_records_clear(struct pp_dtls_records *r);
 
 /* Seals len bytes (at most PP_DTLS_DATAGRAM_MAX - overhead) as one record
  * of content type ct into out, which holds cap bytes; *out_len gets the
- * record's size. 0, PP_ERR_TOO_BIG (cap), PP_ERR_STATE (sequence numbers
- * spent) or PP_ERR_CRYPTO. */
+ * record's size. 0, PP_ERR_TOO_BIG (cap), PP_ERR_STATE (not started, or
+ * sequence numbers spent) or PP_ERR_CRYPTO. */
 int pp_dtls_record_seal(struct pp_dtls_records *r, enum pp_dtls_content ct, const uint8_t *in,
                         size_t len, uint8_t *out, size_t cap, size_t *out_len);
 
@@ -105,6 +119,16 @@ static inline uint64_t pp_dtls_record_seq(const uint8_t *rec)
 	uint64_t s = 0;
 
 	for (int i = 5; i < 11; i++)
+		s = s << 8 | rec[i];
+	return s;
+}
+
+/* The explicit nonce of a protected record (at least 8 bytes of body). */
+static inline uint64_t pp_dtls_record_nonce(const uint8_t *rec)
+{
+	uint64_t s = 0;
+
+	for (int i = PP_DTLS_RECORD_HEADER_LEN; i < PP_DTLS_RECORD_HEADER_LEN + 8; i++)
 		s = s << 8 | rec[i];
 	return s;
 }

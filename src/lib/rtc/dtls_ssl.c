@@ -41,6 +41,24 @@ void pp_dtls_flush(struct pp_dtls *d)
 		       pp_strerror(rc));
 }
 
+/* Notes the explicit nonce of each protected record OpenSSL writes: ours
+ * count up from far past the last one (dtls_record.h). */
+static void pp_dtls_note_nonces(struct pp_dtls *d, const uint8_t *data, size_t n)
+{
+	for (size_t off = 0; n - off >= PP_DTLS_RECORD_HEADER_LEN;) {
+		const uint8_t *rec = data + off;
+		size_t len = pp_dtls_record_len(rec);
+		if (len > n - off)
+			break;
+		if (pp_dtls_record_epoch(rec) == PP_DTLS_RECORD_EPOCH &&
+		    len >= PP_DTLS_RECORD_HEADER_LEN + PP_DTLS_RECORD_NONCE_LEN) {
+			d->ssl_nonce = pp_dtls_record_nonce(rec);
+			d->ssl_nonce_seen = true;
+		}
+		off += len;
+	}
+}
+
 static int pp_dtls_bio_write(BIO *bio, const char *data, int len)
 {
 	struct pp_dtls *d = BIO_get_data(bio);
@@ -49,6 +67,7 @@ static int pp_dtls_bio_write(BIO *bio, const char *data, int len)
 	BIO_clear_retry_flags(bio);
 	if (!d || n == 0)
 		return len;
+	pp_dtls_note_nonces(d, (const uint8_t *)data, n);
 	if (d->out_len > 0 && d->out_len + n > d->mtu)
 		pp_dtls_flush(d);
 	if (n > d->mtu) {

@@ -484,8 +484,9 @@ static void link_connect_records(struct link *l, bool ossl0, bool ossl1)
 	assert_connected(l);
 }
 
-/* The sequence number of the next record e sends (sent on afterwards). */
-static uint64_t next_seq(struct link *l, struct end *e)
+/* The sequence number of the next record e sends (sent on afterwards);
+ * nonce, when given, gets its explicit nonce. */
+static uint64_t next_seq_nonce(struct link *l, struct end *e, uint64_t *nonce)
 {
 	e->held = g_byte_array_new();
 	g_assert_cmpint(pp_dtls_send(e->d, (const uint8_t *)"seq", 3), ==, 0);
@@ -493,22 +494,32 @@ static uint64_t next_seq(struct link *l, struct end *e)
 	uint64_t seq = 0;
 	for (int i = 5; i < 11; i++)
 		seq = seq << 8 | e->held->data[i];
+	for (int i = 13; nonce && i < 21; i++)
+		*nonce = *nonce << 8 | e->held->data[i];
 	g_assert_cmpint(pp_dtls_feed(l->e[1 - e->idx].d, e->held->data, e->held->len), ==, 0);
 	g_byte_array_unref(e->held);
 	e->held = NULL;
 	return seq;
 }
 
+static uint64_t next_seq(struct link *l, struct end *e)
+{
+	return next_seq_nonce(l, e, NULL);
+}
+
 /* Data both ways, every size, then a close from one side seen by the
  * other: each pairing of the two record layers. Ours take over from the
- * first record of the peer's on, with sequence numbers from 2^32. */
+ * first record of the peer's on, with sequence numbers from 2^32 and
+ * explicit nonces 2^32 past OpenSSL's last. */
 static void records_interop(bool ossl0, bool ossl1)
 {
 	struct link l;
 	uint8_t buf[2048];
+	uint64_t ssl_nonce = 0, our_nonce = 0;
 
 	link_connect_records(&l, ossl0, ossl1);
-	g_assert_cmpuint(next_seq(&l, &l.e[0]), <, 16); /* nothing from the peer yet */
+	/* nothing from the peer yet: OpenSSL seals */
+	g_assert_cmpuint(next_seq_nonce(&l, &l.e[0], &ssl_nonce), <, 16);
 	for (size_t n = 1; n <= 1200; n++) {
 		fill(buf, n, (unsigned int)n);
 		g_assert_cmpint(pp_dtls_send(l.e[0].d, buf, n), ==, 0);
@@ -521,11 +532,14 @@ static void records_interop(bool ossl0, bool ossl1)
 	check_received(&l.e[1], 1200, 0);
 	check_received(&l.e[0], 1200, 1000);
 	for (int i = 0; i < 2; i++) {
-		uint64_t seq = next_seq(&l, &l.e[i]);
-		if (i == 0 ? ossl0 : ossl1)
+		uint64_t seq = next_seq_nonce(&l, &l.e[i], &our_nonce);
+		if (i == 0 ? ossl0 : ossl1) {
 			g_assert_cmpuint(seq, <, 2000);
-		else
+		} else {
 			g_assert_cmpuint(seq, >=, (uint64_t)1 << 32);
+			if (i == 0) /* OpenSSL sealed our 1,200 before the peer's first */
+				g_assert_cmpuint(our_nonce - ssl_nonce, ==, ((uint64_t)1 << 32) + 1200);
+		}
 	}
 	l.e[0].free_on_final = l.e[1].free_on_final = true;
 	g_assert_cmpint(pp_dtls_close(l.e[ossl0 ? 1 : 0].d), ==, 0);

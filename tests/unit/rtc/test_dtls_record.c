@@ -30,6 +30,9 @@ static void pair_init(struct pair *p, size_t key_len)
 		ka.tx_salt[i] = kb.rx_salt[i] = (uint8_t)(0xa0 + i);
 		ka.rx_salt[i] = kb.tx_salt[i] = (uint8_t)(0xb0 + i);
 	}
+	ka.tx_nonce = UINT64_MAX - 5; /* a's wrap past 2^64 */
+	kb.tx_nonce = 77;
+	ka.tx_on = kb.tx_on = true;
 	g_assert_cmpint(pp_dtls_records_init_keys(&p->a, &ka), ==, 0);
 	g_assert_cmpint(pp_dtls_records_init_keys(&p->b, &kb), ==, 0);
 }
@@ -62,6 +65,7 @@ static void roundtrip(size_t key_len)
 {
 	struct pair p;
 	uint8_t in[1300], rec[1300 + OVERHEAD], out[2048];
+	uint64_t n_sealed = 0;
 	size_t n;
 
 	pair_init(&p, key_len);
@@ -72,8 +76,8 @@ static void roundtrip(size_t key_len)
 		g_assert_cmpuint(rec[0], ==, PP_DTLS_CT_APPLICATION);
 		g_assert_cmpuint(pp_dtls_record_epoch(rec), ==, 1);
 		g_assert_cmpuint(pp_dtls_record_len(rec), ==, rl);
-		/* the explicit nonce is the epoch and sequence number */
-		g_assert_cmpmem(rec + 13, 8, rec + 3, 8);
+		/* the explicit nonce counts up from the one given, mod 2^64 */
+		g_assert_cmpuint(pp_dtls_record_nonce(rec), ==, UINT64_MAX - 5 + n_sealed++);
 		g_assert_cmpint(open_rec(&p.b, rec, rl, out, &n), ==, 0);
 		g_assert_cmpmem(out, n, in, len);
 		/* and not by the sealer's own read keys */
@@ -206,15 +210,28 @@ static void test_forged(void)
 	pair_clear(&p);
 }
 
-/* Unsupported key sizes are refused. */
+/* Unsupported key sizes are refused; nothing is sealed before the nonces
+ * are placed past OpenSSL's. */
 static void test_keys(void)
 {
 	struct pp_dtls_records r;
 	struct pp_dtls_record_keys k = { .key_len = 24 };
+	uint8_t rec[64];
+	size_t n;
 
 	g_assert_cmpint(pp_dtls_records_init_keys(&r, &k), ==, PP_ERR_UNSUPPORTED);
 	g_assert_null(r.tx.ctx);
 	pp_dtls_records_clear(&r); /* harmless after a failure */
+
+	k.key_len = 32;
+	g_assert_cmpint(pp_dtls_records_init_keys(&r, &k), ==, 0);
+	g_assert_cmpint(pp_dtls_record_seal(&r, PP_DTLS_CT_APPLICATION, rec, 1, rec, sizeof(rec), &n),
+	                ==, PP_ERR_STATE);
+	pp_dtls_records_start_tx(&r, UINT64_MAX - 1);
+	g_assert_cmpint(pp_dtls_record_seal(&r, PP_DTLS_CT_APPLICATION, rec, 1, rec, sizeof(rec), &n),
+	                ==, 0);
+	g_assert_cmpuint(pp_dtls_record_nonce(rec), ==, PP_DTLS_RECORD_NONCE_GAP - 2);
+	pp_dtls_records_clear(&r);
 }
 
 static double cpu_seconds(void)
