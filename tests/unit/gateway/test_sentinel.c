@@ -101,6 +101,13 @@ static void test_services(void)
 	sentinel_note(s, "bob", SENTINEL_EV_STREAM, "db", t, NULL);
 	sentinel_note(s, "bob", SENTINEL_EV_STREAM, "db", t + 50 * S, NULL);
 	g_assert_cmpuint(sentinel_count(s, "bob", SENTINEL_SERVICES, t + 100 * S), ==, 1);
+	/* the last name's hash is remembered: a longer name with its prefix,
+	 * then the first again, are told apart */
+	sentinel_note(s, "dave", SENTINEL_EV_STREAM, "db", t, NULL);
+	sentinel_note(s, "dave", SENTINEL_EV_STREAM, "db2", t, NULL);
+	sentinel_note(s, "dave", SENTINEL_EV_STREAM, "db", t, NULL);
+	sentinel_note(s, "dave", SENTINEL_EV_DENIED, "d", t, NULL);
+	g_assert_cmpuint(sentinel_count(s, "dave", SENTINEL_SERVICES, t), ==, 3);
 	/* FAILED and ALERT events add no names */
 	sentinel_note(s, "carol", SENTINEL_EV_FAILED, "db", t, NULL);
 	sentinel_note(s, "carol", SENTINEL_EV_ALERT, "web", t, NULL);
