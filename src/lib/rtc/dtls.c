@@ -173,17 +173,17 @@ static int pp_dtls_check_datagram(const uint8_t *data, size_t len)
 {
 	if (len > PP_DTLS_DATAGRAM_MAX)
 		return PP_ERR_TOO_BIG;
-	if (!data || len < PP_DTLS_RECORD_HEADER || data[0] < 20 || data[0] > 63)
+	if (!data || len < PP_DTLS_RECORD_HEADER_LEN || data[0] < 20 || data[0] > 63)
 		return PP_ERR_INVALID;
 	for (size_t off = 0; off < len;) {
-		if (len - off < PP_DTLS_RECORD_HEADER)
+		if (len - off < PP_DTLS_RECORD_HEADER_LEN)
 			return PP_ERR_INVALID;
 		const uint8_t *h = data + off;
-		size_t body = (size_t)h[11] << 8 | h[12];
-		unsigned int epoch = (unsigned int)h[3] << 8 | h[4];
-		if (body > len - off - PP_DTLS_RECORD_HEADER || (epoch != 0 && body < PP_DTLS_AEAD_MIN))
+		size_t rec = pp_dtls_record_len(h);
+		if (rec > len - off ||
+		    (pp_dtls_record_epoch(h) != 0 && rec < PP_DTLS_RECORD_OVERHEAD))
 			return PP_ERR_INVALID;
-		off += PP_DTLS_RECORD_HEADER + body;
+		off += rec;
 	}
 	return 0;
 }
@@ -220,8 +220,8 @@ static size_t pp_dtls_cut(const uint8_t *data, size_t len)
 {
 	size_t cut = 0;
 
-	while (len - cut >= PP_DTLS_RECORD_HEADER) {
-		size_t rec = PP_DTLS_RECORD_HEADER + ((size_t)data[cut + 11] << 8 | data[cut + 12]);
+	while (len - cut >= PP_DTLS_RECORD_HEADER_LEN) {
+		size_t rec = pp_dtls_record_len(data + cut);
 		if (rec > len - cut || cut + rec > PP_DTLS_DATAGRAM_MAX)
 			break;
 		cut += rec;
@@ -339,7 +339,7 @@ size_t pp_dtls_data_mtu(const struct pp_dtls *d)
 	size_t n = d->state == PP_DTLS_CONNECTED ? DTLS_get_data_mtu(d->ssl) : 0;
 
 	/* Before the cipher is known: header, explicit nonce, tag. */
-	return n ? n : d->mtu - PP_DTLS_RECORD_HEADER - PP_DTLS_AEAD_MIN;
+	return n ? n : d->mtu - PP_DTLS_RECORD_OVERHEAD;
 }
 
 size_t pp_dtls_record_overhead(const struct pp_dtls *d)

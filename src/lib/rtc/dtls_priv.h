@@ -15,8 +15,6 @@
 #define PP_DTLS_RETRANSMIT_CAP_MS 3000
 #define PP_DTLS_RETRANSMIT_MAX_MS 60000 /* config limit */
 #define PP_DTLS_ALERT_TEXT_MAX 48
-#define PP_DTLS_RECORD_HEADER 13 /* type, version, epoch, sequence, length */
-#define PP_DTLS_AEAD_MIN 24      /* AES-GCM explicit nonce and tag */
 /* Application records that overtake the peer's last flight are kept for
  * when the handshake ends (OpenSSL kept them itself before our record
  * layer; beyond these the peer's retransmission brings them again). */
