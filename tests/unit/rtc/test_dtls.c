@@ -468,6 +468,53 @@ static void test_records_before_finished(void)
 	records_before_finished(true);
 }
 
+/* Forged application records while the handshake runs: at most 32 are
+ * kept (and 64 KiB), the rest dropped and said so; at CONNECTED the
+ * genuine ones that came first are delivered and the forged ones refused. */
+static void test_records_early_flood(void)
+{
+	struct link l;
+	struct pp_dtls_config c0 = config_for(id_a, id_b, PP_DTLS_CLIENT);
+	struct pp_dtls_config c1 = config_for(id_b, id_a, PP_DTLS_SERVER);
+	uint8_t buf[8], forged[37 + 10];
+
+	link_init(&l);
+	l.e[1].hold_at_ccs = true;
+	link_open(&l, &c0, &c1);
+	g_assert_true(run_until(&l, e1_connected, 5000));
+	g_assert_true(run_until(&l, idle_link, 5000));
+	guint last_flight = l.e[1].held->len;
+	for (size_t n = 1; n <= 3; n++) {
+		fill(buf, n, (unsigned int)n);
+		g_assert_cmpint(pp_dtls_send(l.e[1].d, buf, n), ==, 0);
+	}
+	const uint8_t *rec = l.e[1].held->data + last_flight;
+	for (size_t n = 1; n <= 3; rec += 37 + n, n++)
+		g_assert_cmpint(pp_dtls_feed(l.e[0].d, rec, 37 + n), ==, 0);
+	g_string_truncate(logged, 0);
+	for (int i = 0; i < 40; i++) {
+		for (size_t j = 0; j < sizeof(forged); j++)
+			forged[j] = (uint8_t)g_test_rand_int();
+		memcpy(forged, (const uint8_t[]){ 23, 0xfe, 0xfd, 0, 1 }, 5);
+		forged[11] = 0;
+		forged[12] = sizeof(forged) - 13;
+		g_assert_cmpint(pp_dtls_feed(l.e[0].d, forged, sizeof(forged)), ==, 0);
+	}
+	g_assert_nonnull(strstr(logged->str, "too many before the handshake ended"));
+	g_assert_cmpint(l.e[0].state, ==, PP_DTLS_CONNECTING);
+	g_assert_cmpint(pp_dtls_feed(l.e[0].d, l.e[1].held->data, last_flight), ==, 0);
+	g_assert_cmpint(l.e[0].state, ==, PP_DTLS_CONNECTED);
+	check_received(&l.e[0], 3, 0);
+	g_assert_nonnull(strstr(logged->str, "authentication failed"));
+	/* 11 too many (43 for 32 places), then the 29 forged ones kept are
+	 * opened and refused: 40 drops, said at INFO at 1, 2, 4, 8, 16, 32 */
+	g_assert_nonnull(strstr(logged->str, "(32 so far)"));
+	g_assert_null(strstr(logged->str, "(64 so far)"));
+	g_byte_array_unref(l.e[1].held);
+	l.e[1].held = NULL;
+	link_clear(&l);
+}
+
 /* ---- our application record layer against OpenSSL's ---- */
 
 /* a (client) and b (server) connected, each with OpenSSL's record layer
@@ -1066,6 +1113,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtc/dtls/records-per-datagram", test_records_per_datagram);
 	g_test_add_func("/rtc/dtls/records-before-finished", test_records_before_finished);
 	g_test_add_func("/rtc/dtls/records/interop", test_records_interop);
+	g_test_add_func("/rtc/dtls/records/early-flood", test_records_early_flood);
 	g_test_add_func("/rtc/dtls/records/replay", test_records_replay);
 	g_test_add_func("/rtc/dtls/exporter", test_exporter);
 	g_test_add_func("/rtc/dtls/refuse/mismatch-server-cert", test_mismatch_server_cert);
