@@ -425,33 +425,42 @@ static bool e1_connected(struct link *l)
 }
 
 /* The server's application records overtake its last flight (CCS and
- * Finished): the client buffers them while it still waits for Finished,
- * and the feed that completes its handshake delivers all of them; with
- * our record layer or OpenSSL's at the client. */
-static void records_before_finished(bool openssl_records)
+ * Finished): a client (our record layer or OpenSSL's) and a server that
+ * holds what it sends from its CCS on; the server sends three records of
+ * 1..3 bytes, each its own datagram, and the client is fed them before
+ * the last flight. Returns the last flight's length in l->e[1].held. */
+static guint records_ahead_of_finished(struct link *l, bool openssl_records)
 {
-	struct link l;
 	struct pp_dtls_config c0 = config_for(id_a, id_b, PP_DTLS_CLIENT);
 	struct pp_dtls_config c1 = config_for(id_b, id_a, PP_DTLS_SERVER);
 	uint8_t buf[8];
 
 	c0.openssl_records = openssl_records;
-	link_init(&l);
-	l.e[1].hold_at_ccs = true;
-	link_open(&l, &c0, &c1);
-	g_assert_true(run_until(&l, e1_connected, 5000));
-	g_assert_true(run_until(&l, idle_link, 5000));
-	g_assert_nonnull(l.e[1].held);
-	guint last_flight = l.e[1].held->len;
+	link_init(l);
+	l->e[1].hold_at_ccs = true;
+	link_open(l, &c0, &c1);
+	g_assert_true(run_until(l, e1_connected, 5000));
+	g_assert_true(run_until(l, idle_link, 5000));
+	g_assert_nonnull(l->e[1].held);
+	guint last_flight = l->e[1].held->len;
 	g_assert_cmpuint(last_flight, >, 0);
 	for (size_t n = 1; n <= 3; n++) {
 		fill(buf, n, (unsigned int)n);
-		g_assert_cmpint(pp_dtls_send(l.e[1].d, buf, n), ==, 0);
+		g_assert_cmpint(pp_dtls_send(l->e[1].d, buf, n), ==, 0);
 	}
-	/* each record its own datagram, before the last flight */
-	const uint8_t *rec = l.e[1].held->data + last_flight;
+	const uint8_t *rec = l->e[1].held->data + last_flight;
 	for (size_t n = 1; n <= 3; rec += 37 + n, n++)
-		g_assert_cmpint(pp_dtls_feed(l.e[0].d, rec, 37 + n), ==, 0);
+		g_assert_cmpint(pp_dtls_feed(l->e[0].d, rec, 37 + n), ==, 0);
+	return last_flight;
+}
+
+/* The client keeps them while it still waits for Finished, and the feed
+ * that completes its handshake delivers all of them. */
+static void records_before_finished(bool openssl_records)
+{
+	struct link l;
+	guint last_flight = records_ahead_of_finished(&l, openssl_records);
+
 	g_assert_cmpint(l.e[0].state, ==, PP_DTLS_CONNECTING);
 	g_assert_cmpuint(l.e[0].rx_lens->len, ==, 0);
 	g_assert_cmpint(pp_dtls_feed(l.e[0].d, l.e[1].held->data, last_flight), ==, 0);
@@ -474,23 +483,9 @@ static void test_records_before_finished(void)
 static void test_records_early_flood(void)
 {
 	struct link l;
-	struct pp_dtls_config c0 = config_for(id_a, id_b, PP_DTLS_CLIENT);
-	struct pp_dtls_config c1 = config_for(id_b, id_a, PP_DTLS_SERVER);
-	uint8_t buf[8], forged[37 + 10];
+	uint8_t forged[37 + 10];
+	guint last_flight = records_ahead_of_finished(&l, false);
 
-	link_init(&l);
-	l.e[1].hold_at_ccs = true;
-	link_open(&l, &c0, &c1);
-	g_assert_true(run_until(&l, e1_connected, 5000));
-	g_assert_true(run_until(&l, idle_link, 5000));
-	guint last_flight = l.e[1].held->len;
-	for (size_t n = 1; n <= 3; n++) {
-		fill(buf, n, (unsigned int)n);
-		g_assert_cmpint(pp_dtls_send(l.e[1].d, buf, n), ==, 0);
-	}
-	const uint8_t *rec = l.e[1].held->data + last_flight;
-	for (size_t n = 1; n <= 3; rec += 37 + n, n++)
-		g_assert_cmpint(pp_dtls_feed(l.e[0].d, rec, 37 + n), ==, 0);
 	g_string_truncate(logged, 0);
 	for (int i = 0; i < 40; i++) {
 		for (size_t j = 0; j < sizeof(forged); j++)
