@@ -153,6 +153,7 @@ static void pp_sctp_input(struct pp_sctp *s, const uint8_t *pkt, size_t len)
 	s->stats.packets_received++;
 	pp_sctp_lock();
 	pp_sctp_feeding = s;
+	pp_sctp_glue_activity(pkt, len);
 	if (s->sock)
 		usrsctp_conninput(s, pkt, len, 0);
 	pp_sctp_feeding = outer;

@@ -6,10 +6,19 @@
  * inside calls we make, all of them under one recursive lock, so its
  * internal lock orders (the conninput/timer deadlocks of the threaded mode)
  * never come into play, even when associations live on contexts run by
- * different threads. Its clock is a 10 ms GLib timeout on the context of one
+ * different threads. Its clock is a GLib timeout on the context of one
  * live association; the elapsed time is measured, so a late tick is not
- * lost. usrsctp has no "next deadline" query in 0.9.5, and 10 ms is far
- * below its smallest timer (200 ms delayed SACK, 1 s RTO by default).
+ * lost. usrsctp has no "next deadline" query in 0.9.5. The clock ticks
+ * every 10 ms, well below its smallest timer (our 20 ms delayed SACK, 1 s
+ * RTO by default), while packets go in or out; after 1 s in which no
+ * association sent or received one it ticks every 250 ms, so an idle
+ * tunnel (a laptop's client, say) wakes 4 times a second, not 100. Timers
+ * still running then (heartbeat, the free of a closed socket, the
+ * retransmission of a peer that went silent) fire at most 250 ms late;
+ * the first packet in or out puts the 10 ms clock back at once, before
+ * usrsctp arms the timers that packet needs (delayed SACK, T3-rtx).
+ * Packets of heartbeats alone (usrsctp's, and our path MTU probes, every
+ * 10 s each) arm nothing short and leave the clock as it is.
  *
  * The output hook writes the CRC32c (usrsctp's own is offloaded), then hands
  * the packet to the association's send_packet when the current thread owns
@@ -22,6 +31,8 @@
  * socket after usrsctp_close() (usrsctp issue #405). */
 #include "sctp_priv.h"
 
+#include "be.h"
+
 #include "peerpipe/log.h"
 #include "peerpipe/loop.h"
 #include "peerpipe/source.h"
@@ -32,6 +43,8 @@
 #include <string.h>
 
 #define PP_SCTP_TICK_MS 10
+#define PP_SCTP_IDLE_TICK_MS 250
+#define PP_SCTP_QUIET_TICKS 100 /* fast ticks without a packet: slow down */
 #define PP_SCTP_FINISH_TICKS 3000 /* give up finishing after ~30 s */
 
 static GRecMutex pp_sctp_big; /* static storage: no init needed */
@@ -50,6 +63,10 @@ static struct {
 	GMainContext *timer_ctx;
 	gint64 last_us;
 	unsigned finish_ticks;
+	bool active;          /* a packet went in or out since the last tick */
+	bool slow;            /* ticking every PP_SCTP_IDLE_TICK_MS */
+	unsigned quiet_ticks; /* fast ticks in a row without a packet */
+	guint64 ticks;
 } pp_sctp_g;
 
 void pp_sctp_lock(void)
@@ -163,6 +180,8 @@ static int pp_sctp_output(void *addr, void *buffer, size_t len, uint8_t tos, uin
 
 	if (len < PP_SCTP_HEADER_LEN)
 		return -1;
+	if (pp_sctp_depth > 0) /* not usrsctp's own thread: the big lock is ours */
+		pp_sctp_glue_activity(buffer, len);
 	g_mutex_lock(&pp_sctp_live_lock);
 	live = pp_sctp_is_live(s);
 	if (live) {
@@ -228,17 +247,89 @@ static void pp_sctp_usrsctp_init(void)
 	pp_log(PP_LOG_DEBUG, NULL, "sctp: usrsctp initialised (no threads)");
 }
 
+static gboolean pp_sctp_tick(gpointer unused);
+
+/* Lock held. */
+static void pp_sctp_timer_stop(void)
+{
+	pp_source_clear(&pp_sctp_g.timer);
+	pp_sctp_g.timer_ctx = NULL;
+	pp_sctp_g.slow = false;
+}
+
+/* Lock held. A new clock source at this pace; the clock itself (last_us)
+ * carries on. */
+static void pp_sctp_timer_pace(GMainContext *ctx, guint ms)
+{
+	pp_source_clear(&pp_sctp_g.timer);
+	pp_sctp_g.timer = g_timeout_source_new(ms);
+	g_source_set_callback(pp_sctp_g.timer, pp_sctp_tick, NULL, NULL);
+	g_source_set_static_name(pp_sctp_g.timer, "pp-sctp-timer");
+	g_source_attach(pp_sctp_g.timer, ctx);
+	pp_sctp_g.timer_ctx = ctx;
+	pp_sctp_g.slow = ms > PP_SCTP_TICK_MS;
+	pp_sctp_g.quiet_ticks = 0;
+}
+
+/* False when every chunk of the packet is a HEARTBEAT, HEARTBEAT ACK or
+ * PAD (RFC 9260 §3.3.5-6, RFC 4820): nothing in it needs the fast clock. */
+static bool pp_sctp_packet_wakes_clock(const uint8_t *pkt, size_t len)
+{
+	size_t off = PP_SCTP_HEADER_LEN;
+
+	while (off + 4 <= len) {
+		uint8_t type = pkt[off];
+		size_t clen = pp_be16(pkt + off + 2);
+		if (type != 4 && type != 5 && type != 132)
+			return true;
+		if (clen < 4)
+			return true; /* malformed: usrsctp will say so */
+		off += (clen + 3) & ~(size_t)3;
+	}
+	return off == PP_SCTP_HEADER_LEN; /* no chunk at all: count it */
+}
+
+/* Lock held: a packet went in or out. Attaching a source from the thread
+ * that runs its context wakes nothing; this happens once per idle spell. */
+void pp_sctp_glue_activity(const uint8_t *pkt, size_t len)
+{
+	if (!pp_sctp_packet_wakes_clock(pkt, len))
+		return;
+	pp_sctp_g.active = true;
+	if (G_UNLIKELY(pp_sctp_g.slow) && pp_sctp_g.timer_ctx)
+		pp_sctp_timer_pace(pp_sctp_g.timer_ctx, PP_SCTP_TICK_MS);
+}
+
+void pp_sctp_clock_read(struct pp_sctp_clock *out)
+{
+	pp_sctp_lock();
+	out->slow = pp_sctp_g.slow;
+	out->ticks = pp_sctp_g.ticks;
+	pp_sctp_unlock();
+}
+
 static gboolean pp_sctp_tick(gpointer unused)
 {
 	gboolean keep = G_SOURCE_CONTINUE;
 	gint64 now, ms;
 
 	pp_sctp_lock();
+	pp_sctp_g.ticks++;
 	now = g_get_monotonic_time();
 	ms = (now - pp_sctp_g.last_us) / 1000;
 	if (ms > 0) {
 		pp_sctp_g.last_us += ms * 1000;
 		usrsctp_handle_timers((uint32_t)MIN(ms, G_GINT64_CONSTANT(60000)));
+	}
+	if (pp_sctp_g.active) {
+		pp_sctp_g.active = false;
+		pp_sctp_g.quiet_ticks = 0;
+	} else if (!pp_sctp_g.slow && pp_sctp_g.refs > 0 &&
+	           ++pp_sctp_g.quiet_ticks >= PP_SCTP_QUIET_TICKS) {
+		/* Destroys this source from its own dispatch (GLib allows it). */
+		pp_sctp_timer_pace(pp_sctp_g.timer_ctx, PP_SCTP_IDLE_TICK_MS);
+		pp_sctp_unlock();
+		return G_SOURCE_REMOVE;
 	}
 	if (pp_sctp_g.refs == 0 && pp_sctp_g.up) {
 		/* Closed sockets may linger in usrsctp until their timers free
@@ -251,31 +342,16 @@ static gboolean pp_sctp_tick(gpointer unused)
 			keep = G_SOURCE_REMOVE; /* stays initialised */
 		}
 	}
-	if (keep == G_SOURCE_REMOVE) {
-		g_source_unref(pp_sctp_g.timer);
-		pp_sctp_g.timer = NULL;
-		pp_sctp_g.timer_ctx = NULL;
-	}
+	if (keep == G_SOURCE_REMOVE)
+		pp_sctp_timer_stop(); /* this source, or the one a packet just put in */
 	pp_sctp_unlock();
 	return keep;
 }
 
 /* Lock held. */
-static void pp_sctp_timer_stop(void)
-{
-	pp_source_clear(&pp_sctp_g.timer);
-	pp_sctp_g.timer_ctx = NULL;
-}
-
-/* Lock held. */
 static void pp_sctp_timer_start(GMainContext *ctx)
 {
-	pp_sctp_timer_stop();
-	pp_sctp_g.timer = g_timeout_source_new(PP_SCTP_TICK_MS);
-	g_source_set_callback(pp_sctp_g.timer, pp_sctp_tick, NULL, NULL);
-	g_source_set_static_name(pp_sctp_g.timer, "pp-sctp-timer");
-	g_source_attach(pp_sctp_g.timer, ctx);
-	pp_sctp_g.timer_ctx = ctx;
+	pp_sctp_timer_pace(ctx, PP_SCTP_TICK_MS);
 	pp_sctp_g.last_us = g_get_monotonic_time();
 }
 

@@ -160,6 +160,17 @@ bool pp_sctp_in_usrsctp(void);
 int pp_sctp_glue_attach(struct pp_sctp *s);
 void pp_sctp_glue_detach(struct pp_sctp *s);
 void pp_sctp_glue_upcall(struct socket *sock, void *arg, int flags);
+/* Lock held: a packet of some association went in or out (the clock
+ * ticks fast again unless it holds heartbeats only). */
+void pp_sctp_glue_activity(const uint8_t *pkt, size_t len);
+
+/* The usrsctp clock, for tests. */
+struct pp_sctp_clock {
+	bool slow;      /* ticking every 250 ms: no packet for 1 s */
+	guint64 ticks;  /* since the process started */
+};
+void pp_sctp_clock_read(struct pp_sctp_clock *out);
+
 void pp_sctp_wake(struct pp_sctp *s);
 void pp_sctp_wake_at(struct pp_sctp *s, gint64 at);
 /* The association in usrsctp_conninput() from pp_sctp_feed() on this

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The usrsctp clock (sctp_glue.c): 10 ms ticks while packets flow, 250 ms
+ * after 1 s without one, fast again with the next packet; usrsctp's timers
+ * keep firing across the changes (retransmission, heartbeat). */
+#include "peerpipe/rtc/sctp.h"
+#include "sctp_pair.h"
+
+#include "../../../src/lib/rtc/sctp_priv.h"
+
+#include <glib.h>
+
+static bool clock_slow(void)
+{
+	struct pp_sctp_clock c;
+
+	pp_sctp_clock_read(&c);
+	return c.slow;
+}
+
+static struct pp_sctp_channel *open_channel(struct sctp_pair *p)
+{
+	struct pp_sctp_channel *ch = NULL;
+
+	g_assert_cmpint(pp_sctp_channel_open(p->side[0].s, "clock", "", NULL, &ch), ==, 0);
+	SCTP_RUN_UNTIL(p, pp_sctp_channel_get_state(ch) == PP_SCTP_CHANNEL_OPEN &&
+	                  p->side[1].opened->len == 1, 5000);
+	return ch;
+}
+
+/* A pair with heartbeats every hb_ms, connected, one channel open. */
+static struct pp_sctp_channel *pair_up(struct sctp_pair *p, uint32_t hb_ms)
+{
+	struct pp_sctp_config c = { .heartbeat_ms = hb_ms };
+
+	sctp_pair_init(p, &c, &c);
+	sctp_pair_connect(p);
+	return open_channel(p);
+}
+
+static void test_idle_slows(void)
+{
+	struct sctp_pair p;
+	struct pp_sctp_channel *ch = pair_up(&p, 60000);
+	struct pp_sctp_clock c0, c1;
+
+	g_assert_false(clock_slow());
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, "a", 1), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == 1, 5000);
+	/* 1 s of 10 ms ticks without a packet, then the slow pace. */
+	SCTP_RUN_UNTIL(&p, clock_slow(), 5000);
+	pp_sctp_clock_read(&c0);
+	sctp_pair_run_for(&p, 1000);
+	pp_sctp_clock_read(&c1);
+	g_assert_true(c1.slow);
+	/* 250 ms apart: 4 in a second (100 at the fast pace). */
+	g_assert_cmpuint(c1.ticks - c0.ticks, <=, 8);
+	/* The next packet puts the fast clock back. */
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, "b", 1), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == 2, 5000);
+	g_assert_false(clock_slow());
+	sctp_pair_free(&p);
+}
+
+/* Sent from an idle association over a link that loses it: the T3-rtx
+ * timer, armed with the fast clock, fires after the clock slowed again
+ * (no packet for the 1 s of the RTO), and the message arrives. */
+static void test_lost_while_idle(void)
+{
+	struct sctp_pair p;
+	struct pp_sctp_channel *ch = pair_up(&p, 60000);
+	uint64_t lost;
+
+	SCTP_RUN_UNTIL(&p, clock_slow(), 5000);
+	p.dead = true;
+	lost = p.lost;
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, "lost once", 9), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.lost > lost, 5000);
+	p.dead = false;
+	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == 1, 10000);
+	sctp_pair_free(&p);
+}
+
+/* Heartbeats still go out when the clock is slow, and leave it slow: they
+ * arm no timer shorter than its pace. */
+static void test_heartbeat_while_idle(void)
+{
+	struct sctp_pair p;
+	uint64_t packets;
+	gint64 end;
+
+	pair_up(&p, 1500);
+	SCTP_RUN_UNTIL(&p, clock_slow(), 10000);
+	packets = p.side[0].packets + p.side[1].packets;
+	end = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+	/* Two heartbeats (and their acks) after the slow-down. */
+	while (p.side[0].packets + p.side[1].packets < packets + 4) {
+		g_assert_cmpint(g_get_monotonic_time(), <, end);
+		g_assert_true(clock_slow());
+		g_main_context_iteration(p.ctx, TRUE);
+	}
+	g_assert_true(clock_slow());
+	g_assert_cmpint(p.side[0].state, ==, PP_SCTP_CONNECTED);
+	g_assert_cmpint(p.side[1].state, ==, PP_SCTP_CONNECTED);
+	sctp_pair_free(&p);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/sctp/clock/idle_slows", test_idle_slows);
+	g_test_add_func("/sctp/clock/lost_while_idle", test_lost_while_idle);
+	g_test_add_func("/sctp/clock/heartbeat_while_idle", test_heartbeat_while_idle);
+	return g_test_run();
+}
