@@ -291,3 +291,17 @@ void sctp_pair_free(struct sctp_pair *p)
 	g_rand_free(p->rng);
 	g_main_context_unref(p->ctx);
 }
+
+struct pp_sctp_channel *sctp_pair_open(struct sctp_pair *p, int from, const char *label,
+                                       const char *proto,
+                                       const struct pp_sctp_channel_options *opt)
+{
+	struct pp_sctp_channel *ch = NULL;
+	guint before = p->side[1 - from].opened->len;
+
+	g_assert_cmpint(pp_sctp_channel_open(p->side[from].s, label, proto, opt, &ch), ==, 0);
+	g_assert_nonnull(ch);
+	SCTP_RUN_UNTIL(p, pp_sctp_channel_get_state(ch) == PP_SCTP_CHANNEL_OPEN &&
+	                  p->side[1 - from].opened->len > before, 5000);
+	return ch;
+}

@@ -94,4 +94,10 @@ void sctp_msg_free(gpointer m);
 /* Runs the context for ms milliseconds. */
 void sctp_pair_run_for(struct sctp_pair *p, int ms);
 
+/* Side from opens a channel; returns it once it is open and the other
+ * side announced it (fails the test after 5 s). */
+struct pp_sctp_channel *sctp_pair_open(struct sctp_pair *p, int from, const char *label,
+                                       const char *proto,
+                                       const struct pp_sctp_channel_options *opt);
+
 #endif

@@ -26,20 +26,6 @@ static void fill(uint8_t *buf, size_t len, uint64_t seed)
 	}
 }
 
-static struct pp_sctp_channel *open_and_wait(struct sctp_pair *p, int from, const char *label,
-                                             const char *proto,
-                                             const struct pp_sctp_channel_options *opt)
-{
-	struct pp_sctp_channel *ch = NULL;
-	guint before = p->side[1 - from].opened->len;
-
-	g_assert_cmpint(pp_sctp_channel_open(p->side[from].s, label, proto, opt, &ch), ==, 0);
-	g_assert_nonnull(ch);
-	SCTP_RUN_UNTIL(p, pp_sctp_channel_get_state(ch) == PP_SCTP_CHANNEL_OPEN &&
-	                  p->side[1 - from].opened->len > before, 5000);
-	return ch;
-}
-
 /* The channel the other side got for id. */
 static struct pp_sctp_channel *peer_channel(struct sctp_side *side, uint16_t id)
 {
@@ -133,10 +119,10 @@ static void test_channels_both_sides(void)
 	g_assert_cmpstr(pp_sctp_channel_label(pa), ==, "peerpipe-control");
 	g_assert_cmpstr(pp_sctp_channel_protocol(pa), ==, "peerpipe.control.v1");
 
-	b = open_and_wait(&p, 1, "db", "peerpipe.tcp.v1",
-	                  &(struct pp_sctp_channel_options){ .unordered = true,
-	                                                     .reliability = PP_SCTP_MAX_RETRANSMITS,
-	                                                     .value = 3 });
+	b = sctp_pair_open(&p, 1, "db", "peerpipe.tcp.v1",
+	                   &(struct pp_sctp_channel_options){ .unordered = true,
+	                                                      .reliability = PP_SCTP_MAX_RETRANSMITS,
+	                                                      .value = 3 });
 	g_assert_cmpuint(pp_sctp_channel_id(b), ==, 1);
 	pb = peer_channel(&p.side[0], 1);
 	g_assert_nonnull(pb);
@@ -147,8 +133,8 @@ static void test_channels_both_sides(void)
 	g_assert_cmpuint(o.value, ==, 3);
 
 	/* Next ids keep the parity. */
-	g_assert_cmpuint(pp_sctp_channel_id(open_and_wait(&p, 0, "x", "", NULL)), ==, 2);
-	g_assert_cmpuint(pp_sctp_channel_id(open_and_wait(&p, 1, "y", "", NULL)), ==, 3);
+	g_assert_cmpuint(pp_sctp_channel_id(sctp_pair_open(&p, 0, "x", "", NULL)), ==, 2);
+	g_assert_cmpuint(pp_sctp_channel_id(sctp_pair_open(&p, 1, "y", "", NULL)), ==, 3);
 	sctp_pair_free(&p);
 
 	/* Out of ids: 4 streams give the client 0 and 2 only. */
@@ -156,8 +142,8 @@ static void test_channels_both_sides(void)
 	sctp_pair_init(&p, &few, &few);
 	sctp_pair_connect(&p);
 	g_assert_cmpuint(pp_sctp_outbound_streams(p.side[0].s), ==, 4);
-	open_and_wait(&p, 0, "0", "", NULL);
-	open_and_wait(&p, 0, "2", "", NULL);
+	sctp_pair_open(&p, 0, "0", "", NULL);
+	sctp_pair_open(&p, 0, "2", "", NULL);
 	g_assert_cmpint(pp_sctp_channel_open(p.side[0].s, "none", "", NULL, &a), ==, -ENOSR);
 	g_assert_null(a);
 	sctp_pair_free(&p);
@@ -189,7 +175,7 @@ static void test_messages(void)
 
 	sctp_pair_init(&p, NULL, NULL);
 	sctp_pair_connect(&p);
-	ch = open_and_wait(&p, 0, "m", "", NULL);
+	ch = sctp_pair_open(&p, 0, "m", "", NULL);
 	g_assert_cmpint(pp_sctp_channel_send(ch, true, "hello", 5), ==, 0);
 	g_assert_cmpint(pp_sctp_channel_send(ch, false, "\x00\x01\x02", 3), ==, 0);
 	g_assert_cmpint(pp_sctp_channel_send(ch, true, NULL, 0), ==, 0);
@@ -301,7 +287,7 @@ static void bulk_setup(struct sctp_pair *p, struct bulk_set *set)
 		b[i].rx = EVP_MD_CTX_new();
 		g_assert_cmpint(EVP_DigestInit_ex(b[i].tx, EVP_sha256(), NULL), ==, 1);
 		g_assert_cmpint(EVP_DigestInit_ex(b[i].rx, EVP_sha256(), NULL), ==, 1);
-		b[i].ch = open_and_wait(p, 0, "bulk", "peerpipe.tcp.v1", NULL);
+		b[i].ch = sctp_pair_open(p, 0, "bulk", "peerpipe.tcp.v1", NULL);
 		b[i].id = pp_sctp_channel_id(b[i].ch);
 		pp_sctp_channel_set_low_threshold(b[i].ch, 256 * 1024);
 	}
@@ -582,8 +568,8 @@ static void test_partial_reliability(void)
 	p.side[1].hooks.on_message = lossy_message;
 	g_ptr_array_set_free_func(p.side[1].msgs, NULL);
 	sctp_pair_connect(&p);
-	pr = open_and_wait(&p, 0, "pr", "", &o);
-	rel = open_and_wait(&p, 0, "rel", "", NULL);
+	pr = sctp_pair_open(&p, 0, "pr", "", &o);
+	rel = sctp_pair_open(&p, 0, "rel", "", NULL);
 	got = lossy_run(&p, pr, 3000);
 	g_test_message("partial reliability (0 retransmissions, 10%% loss): %u of 3000 arrived, "
 	               "%" G_GUINT64_FORMAT " packets lost", got, p.lost);
@@ -596,7 +582,7 @@ static void test_partial_reliability(void)
 	/* The same with a lifetime (50 ms, under the minimum RTO). */
 	o.reliability = PP_SCTP_MAX_LIFETIME;
 	o.value = 50;
-	pr = open_and_wait(&p, 0, "timed", "", &o);
+	pr = sctp_pair_open(&p, 0, "timed", "", &o);
 	got = lossy_run(&p, pr, 500);
 	g_test_message("partial reliability (50 ms lifetime, 10%% loss): %u of 500 arrived", got);
 	g_assert_cmpuint(got, <=, 500);
@@ -610,7 +596,7 @@ static void test_partial_reliability(void)
 static void close_from(struct sctp_pair *p, int from, bool big)
 {
 	struct sctp_side *tx = &p->side[from], *rx = &p->side[1 - from];
-	struct pp_sctp_channel *ch = open_and_wait(p, from, "c", "", NULL), *peer;
+	struct pp_sctp_channel *ch = sctp_pair_open(p, from, "c", "", NULL), *peer;
 	uint16_t id = pp_sctp_channel_id(ch);
 	size_t len = big ? 200000 : 100;
 	unsigned count = big ? 40 : 100; /* big: 8 MB, most of it queued here */
@@ -634,7 +620,7 @@ static void close_from(struct sctp_pair *p, int from, bool big)
 		check_msg(rx, i, id, PP_SCTP_BINARY, buf, len);
 	}
 	/* The id comes back. */
-	ch = open_and_wait(p, from, "again", "", NULL);
+	ch = sctp_pair_open(p, from, "again", "", NULL);
 	g_assert_cmpuint(pp_sctp_channel_id(ch), ==, id);
 	g_assert_cmpint(pp_sctp_channel_send(ch, true, "x", 1), ==, 0);
 	SCTP_RUN_UNTIL(p, rx->msgs->len == count + 1, 5000);
@@ -684,7 +670,7 @@ static void test_close_many(void)
 	sctp_pair_init(&p, NULL, NULL);
 	sctp_pair_connect(&p);
 	for (int i = 0; i < 8; i++)
-		ch[i] = open_and_wait(&p, i % 2, "many", "", NULL);
+		ch[i] = sctp_pair_open(&p, i % 2, "many", "", NULL);
 	for (int i = 0; i < 8; i++) {
 		g_assert_cmpint(pp_sctp_channel_send(ch[i], true, "bye", 3), ==, 0);
 		pp_sctp_channel_close(ch[i]);
@@ -721,7 +707,7 @@ static void exchange(struct sctp_pair *p, struct pp_sctp_channel **chs, unsigned
 static void open_many(struct sctp_pair *p, struct pp_sctp_channel **peer, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		struct pp_sctp_channel *ch = open_and_wait(p, 0, "batch", "", NULL);
+		struct pp_sctp_channel *ch = sctp_pair_open(p, 0, "batch", "", NULL);
 		peer[i] = peer_channel(&p->side[1], pp_sctp_channel_id(ch));
 		g_assert_nonnull(peer[i]);
 	}
@@ -889,8 +875,8 @@ static void test_oversized(void)
 
 	sctp_pair_init(&p, NULL, &small);
 	sctp_pair_connect(&p);
-	ch = open_and_wait(&p, 0, "big", "", NULL);
-	other = open_and_wait(&p, 0, "other", "", NULL);
+	ch = sctp_pair_open(&p, 0, "big", "", NULL);
+	other = sctp_pair_open(&p, 0, "other", "", NULL);
 	g_assert_cmpint(pp_sctp_channel_send(ch, false, buf, 262145), ==, PP_ERR_TOO_BIG);
 	g_assert_cmpint(pp_sctp_channel_send(peer_channel(&p.side[1], 0), false, buf, 65537), ==,
 	                PP_ERR_TOO_BIG);
@@ -916,7 +902,7 @@ static void test_garbage(void)
 
 	sctp_pair_init(&p, NULL, NULL);
 	sctp_pair_connect(&p);
-	ch = open_and_wait(&p, 0, "g", "", NULL);
+	ch = sctp_pair_open(&p, 0, "g", "", NULL);
 	g_assert_cmpint(pp_sctp_feed(p.side[1].s, pkt, 0), ==, PP_ERR_TRUNCATED);
 	g_assert_cmpint(pp_sctp_feed(p.side[1].s, pkt, 11), ==, PP_ERR_TRUNCATED);
 	for (int i = 0; i < 2000; i++) {
@@ -959,7 +945,7 @@ static void test_peer_gone(void)
 
 	sctp_pair_init(&p, &c, &c);
 	sctp_pair_connect(&p);
-	ch = open_and_wait(&p, 0, "g", "", NULL);
+	ch = sctp_pair_open(&p, 0, "g", "", NULL);
 	sctp_pair_drop_side(&p, 1);
 	p.dead = true;
 	t0 = g_get_monotonic_time();
@@ -992,7 +978,7 @@ static void test_shutdown(void)
 
 	sctp_pair_init(&p, NULL, NULL);
 	sctp_pair_connect(&p);
-	ch = open_and_wait(&p, 0, "s", "", NULL);
+	ch = sctp_pair_open(&p, 0, "s", "", NULL);
 	for (int i = 0; i < 20; i++)
 		g_assert_cmpint(pp_sctp_channel_send(ch, false, buf, 200000), ==, 0);
 	g_assert_cmpint(pp_sctp_close(p.side[0].s), ==, 0);
@@ -1022,7 +1008,7 @@ static void test_free_in_callback(void)
 	sctp_pair_init(&p, NULL, NULL);
 	p.side[1].hooks.on_message = free_on_message;
 	sctp_pair_connect(&p);
-	ch = open_and_wait(&p, 0, "f", "", NULL);
+	ch = sctp_pair_open(&p, 0, "f", "", NULL);
 	for (int i = 0; i < 10; i++)
 		g_assert_cmpint(pp_sctp_channel_send(ch, true, "die", 3), ==, 0);
 	SCTP_RUN_UNTIL(&p, p.side[1].s == NULL, 5000);
@@ -1032,7 +1018,7 @@ static void test_free_in_callback(void)
 	/* And from inside send_packet, that is from inside usrsctp. */
 	sctp_pair_init(&p, NULL, NULL);
 	sctp_pair_connect(&p);
-	ch = open_and_wait(&p, 0, "f", "", NULL);
+	ch = sctp_pair_open(&p, 0, "f", "", NULL);
 	p.side[0].free_on_send = true;
 	g_assert_cmpint(pp_sctp_channel_send(ch, true, "die", 3), ==, 0);
 	SCTP_RUN_UNTIL(&p, p.side[0].s == NULL, 5000);
@@ -1326,7 +1312,7 @@ static void test_library_lifecycle(void)
 	g_main_context_unref(ctx);
 	sctp_pair_init(&p, NULL, NULL);
 	sctp_pair_connect(&p);
-	open_and_wait(&p, 1, "back", "", NULL);
+	sctp_pair_open(&p, 1, "back", "", NULL);
 	sctp_pair_free(&p);
 }
 

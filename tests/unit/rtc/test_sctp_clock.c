@@ -17,16 +17,6 @@ static bool clock_slow(void)
 	return c.slow;
 }
 
-static struct pp_sctp_channel *open_channel(struct sctp_pair *p)
-{
-	struct pp_sctp_channel *ch = NULL;
-
-	g_assert_cmpint(pp_sctp_channel_open(p->side[0].s, "clock", "", NULL, &ch), ==, 0);
-	SCTP_RUN_UNTIL(p, pp_sctp_channel_get_state(ch) == PP_SCTP_CHANNEL_OPEN &&
-	                  p->side[1].opened->len == 1, 5000);
-	return ch;
-}
-
 /* A pair with heartbeats every hb_ms, connected, one channel open. */
 static struct pp_sctp_channel *pair_up(struct sctp_pair *p, uint32_t hb_ms)
 {
@@ -34,7 +24,7 @@ static struct pp_sctp_channel *pair_up(struct sctp_pair *p, uint32_t hb_ms)
 
 	sctp_pair_init(p, &c, &c);
 	sctp_pair_connect(p);
-	return open_channel(p);
+	return sctp_pair_open(p, 0, "clock", "", NULL);
 }
 
 static void test_idle_slows(void)
