@@ -44,26 +44,12 @@
 
 #include <string.h>
 
-enum {
-	PP_SCTP_CHUNK_DATA = 0,
-	PP_SCTP_CHUNK_SACK = 3,
-	PP_SCTP_CHUNK_IDATA = 64,
-	PP_SCTP_CHUNK_RECONFIG = 130,
-	PP_SCTP_CHUNK_FWD_TSN = 192,
-	PP_SCTP_CHUNK_IFWD_TSN = 194,
-};
-
 #define PP_SCTP_CTRL_SACK 1u
 #define PP_SCTP_CTRL_RECONFIG 2u
 #define PP_SCTP_CTRL_FWD_TSN 4u
 
 #define PP_SCTP_PARAM_OUT_RESET 13 /* RFC 6525 §4.1 */
 #define PP_SCTP_PARAM_RESPONSE 16  /* RFC 6525 §4.4 */
-
-static size_t pp_sctp_pad4(size_t n)
-{
-	return (n + 3) & ~(size_t)3;
-}
 
 /* What pkt holds, for the rules above; ok false: it goes alone. */
 static struct pp_sctp_bundle pp_sctp_bundle_scan(const uint8_t *pkt, size_t len)

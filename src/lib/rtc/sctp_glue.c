@@ -280,11 +280,12 @@ static bool pp_sctp_packet_wakes_clock(const uint8_t *pkt, size_t len)
 	while (off + 4 <= len) {
 		uint8_t type = pkt[off];
 		size_t clen = pp_be16(pkt + off + 2);
-		if (type != 4 && type != 5 && type != 132)
+		if (type != PP_SCTP_CHUNK_HEARTBEAT && type != PP_SCTP_CHUNK_HEARTBEAT_ACK &&
+		    type != PP_SCTP_CHUNK_PAD)
 			return true;
 		if (clen < 4)
 			return true; /* malformed: usrsctp will say so */
-		off += (clen + 3) & ~(size_t)3;
+		off += pp_sctp_pad4(clen);
 	}
 	return off == PP_SCTP_HEADER_LEN; /* no chunk at all: count it */
 }

@@ -16,9 +16,6 @@
 
 #include <string.h>
 
-#define PP_SCTP_CHUNK_HEARTBEAT 4
-#define PP_SCTP_CHUNK_HEARTBEAT_ACK 5
-#define PP_SCTP_CHUNK_PAD 0x84
 #define PP_SCTP_PARAM_HB_INFO 1
 #define PP_SCTP_HB_VALUE_LEN 36 /* info parameter 40 = header 4 + value 36 */
 #define PP_SCTP_HB_CHUNK_LEN (4 + 4 + PP_SCTP_HB_VALUE_LEN)
@@ -81,7 +78,7 @@ int pp_sctp_probe_ack_find(const uint8_t *pkt, size_t len, uint8_t token[PP_SCTP
 			memcpy(token, c + 8, PP_SCTP_PROBE_TOKEN);
 			found = 1;
 		}
-		off += (clen + 3) & ~(size_t)3;
+		off += pp_sctp_pad4(clen);
 	}
 	if (alone)
 		*alone = found && chunks == 1;

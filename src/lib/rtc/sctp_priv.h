@@ -17,6 +17,26 @@
 #define PP_SCTP_DEF_MTU 1151
 #define PP_SCTP_DEF_STREAMS 1024
 #define PP_SCTP_HEADER_LEN 12   /* SCTP common header */
+
+/* Chunk types we read or write ourselves (RFC 9260 §3.2, RFC 3758,
+ * RFC 4820, RFC 6525, RFC 8260). */
+enum {
+	PP_SCTP_CHUNK_DATA = 0,
+	PP_SCTP_CHUNK_SACK = 3,
+	PP_SCTP_CHUNK_HEARTBEAT = 4,
+	PP_SCTP_CHUNK_HEARTBEAT_ACK = 5,
+	PP_SCTP_CHUNK_IDATA = 64,
+	PP_SCTP_CHUNK_RECONFIG = 130,
+	PP_SCTP_CHUNK_PAD = 132,
+	PP_SCTP_CHUNK_FWD_TSN = 192,
+	PP_SCTP_CHUNK_IFWD_TSN = 194,
+};
+
+/* A chunk's length rounded up to the 4 bytes it takes in a packet. */
+static inline size_t pp_sctp_pad4(size_t n)
+{
+	return (n + 3) & ~(size_t)3;
+}
 #define PP_SCTP_EARLY_MAX 16    /* packets kept before pp_sctp_connect() */
 #define PP_SCTP_NOTIF_MAX (256u * 1024) /* a reset of every stream: 128 KiB */
 #define PP_SCTP_RECV_BUDGET 256 /* messages per dispatch before yielding */
