@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Big-endian (network order) fields in wire buffers: DCEP, SCTP probes.
- * Not installed. */
+/* Big-endian (network order) fields in wire buffers: DCEP, SCTP chunks,
+ * DTLS record headers. Not installed. */
 #ifndef PEERPIPE_RTC_BE_H
 #define PEERPIPE_RTC_BE_H
 
@@ -28,6 +28,22 @@ static inline void pp_put_be32(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t)(v >> 16);
 	p[2] = (uint8_t)(v >> 8);
 	p[3] = (uint8_t)v;
+}
+
+/* n bytes (1..8): the 48-bit DTLS sequence number, say. */
+static inline uint64_t pp_be_n(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline void pp_put_be_n(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
 }
 
 #endif

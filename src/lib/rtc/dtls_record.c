@@ -146,21 +146,13 @@ void pp_dtls_records_clear(struct pp_dtls_records *r)
 
 /* ---- records ---- */
 
-/* v as n bytes, big-endian. */
-static void pp_dtls_put_be(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 /* The additional data: the header's epoch and sequence, type and version,
  * and the plaintext's length (RFC 5246 §6.2.3.3, RFC 6347 §4.1.2.1). */
 static void pp_dtls_aad(uint8_t aad[PP_DTLS_AAD_LEN], const uint8_t *hdr, size_t plain_len)
 {
 	memcpy(aad, hdr + 3, 8);
 	memcpy(aad + 8, hdr, 3);
-	aad[11] = (uint8_t)(plain_len >> 8);
-	aad[12] = (uint8_t)plain_len;
+	pp_put_be16(aad + 11, (uint16_t)plain_len);
 }
 
 static void pp_dtls_iv(uint8_t iv[PP_DTLS_IV_LEN], const struct pp_dtls_record_dir *dir,
@@ -186,12 +178,10 @@ int pp_dtls_record_seal(struct pp_dtls_records *r, enum pp_dtls_content ct, cons
 	out[0] = (uint8_t)ct;
 	out[1] = PP_DTLS_VERSION_12_HI;
 	out[2] = PP_DTLS_VERSION_12_LO;
-	out[3] = 0;
-	out[4] = PP_DTLS_RECORD_EPOCH;
-	pp_dtls_put_be(out + 5, r->tx_seq, 6);
-	out[11] = (uint8_t)(body >> 8);
-	out[12] = (uint8_t)body;
-	pp_dtls_put_be(nonce, r->tx_nonce, PP_DTLS_RECORD_NONCE_LEN);
+	pp_put_be16(out + 3, PP_DTLS_RECORD_EPOCH);
+	pp_put_be_n(out + 5, r->tx_seq, 6);
+	pp_put_be16(out + 11, (uint16_t)body);
+	pp_put_be_n(nonce, r->tx_nonce, PP_DTLS_RECORD_NONCE_LEN);
 	pp_dtls_aad(aad, out, len);
 	pp_dtls_iv(iv, &r->tx, nonce);
 	if (EVP_EncryptInit_ex(r->tx.ctx, NULL, NULL, NULL, iv) != 1 ||

@@ -25,6 +25,8 @@
 #ifndef PEERPIPE_RTC_DTLS_RECORD_H
 #define PEERPIPE_RTC_DTLS_RECORD_H
 
+#include "be.h"
+
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
@@ -111,31 +113,23 @@ int pp_dtls_record_open(struct pp_dtls_records *r, const uint8_t *rec, size_t re
 /* Record header fields. */
 static inline uint16_t pp_dtls_record_epoch(const uint8_t *rec)
 {
-	return (uint16_t)(rec[3] << 8 | rec[4]);
+	return pp_be16(rec + 3);
 }
 
 static inline uint64_t pp_dtls_record_seq(const uint8_t *rec)
 {
-	uint64_t s = 0;
-
-	for (int i = 5; i < 11; i++)
-		s = s << 8 | rec[i];
-	return s;
+	return pp_be_n(rec + 5, 6);
 }
 
 /* The explicit nonce of a protected record (at least 8 bytes of body). */
 static inline uint64_t pp_dtls_record_nonce(const uint8_t *rec)
 {
-	uint64_t s = 0;
-
-	for (int i = PP_DTLS_RECORD_HEADER_LEN; i < PP_DTLS_RECORD_HEADER_LEN + 8; i++)
-		s = s << 8 | rec[i];
-	return s;
+	return pp_be_n(rec + PP_DTLS_RECORD_HEADER_LEN, PP_DTLS_RECORD_NONCE_LEN);
 }
 
 static inline size_t pp_dtls_record_len(const uint8_t *rec)
 {
-	return PP_DTLS_RECORD_HEADER_LEN + ((size_t)rec[11] << 8 | rec[12]);
+	return PP_DTLS_RECORD_HEADER_LEN + (size_t)pp_be16(rec + 11);
 }
 
 #endif
