@@ -65,6 +65,7 @@ static pid_t server_pid;
 static char work_dir[] = "/tmp/pp-suricata-test.XXXXXX";
 static bool work_made;
 
+static void ok(bool cond, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void ok(bool cond, const char *fmt, ...)
 {
 	va_list ap;
