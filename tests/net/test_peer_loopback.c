@@ -3,6 +3,7 @@
  * (ICE, DTLS, SCTP, channels) with real sockets, signaling by direct calls. */
 #include "peer_side.h"
 #include "peerpipe/error.h"
+#include "peerpipe/rtc/dtls.h"
 #include "peerpipe/rtc/identity.h"
 #include "peerpipe/rtc/peer.h"
 
@@ -119,6 +120,31 @@ static void test_unpinned_refused(void)
 	g_assert_nonnull(strstr(b.reason, "pin"));
 	g_assert_cmpint(a.state, !=, PP_PEER_CONNECTED);
 	pp_identity_free(stranger);
+	side_free(&a);
+	side_free(&b);
+}
+
+/* A configuration the DTLS layer would refuse makes no peer at all (no
+ * ICE agent left behind by each offer it could not answer). */
+static void test_config_refused(void)
+{
+	static const struct pp_peer_callbacks none = { 0 };
+	Side a, b;
+	struct pp_fingerprint *many = g_new0(struct pp_fingerprint, PP_DTLS_PINS_MAX + 1);
+
+	side_init(&a, "offerer", &b, ctx, signal_direct);
+	side_init(&b, "answerer", &a, ctx, signal_direct);
+	for (size_t i = 0; i <= PP_DTLS_PINS_MAX; i++)
+		many[i] = *pp_identity_fingerprint(b.id);
+	a.cfg.pins = many;
+	a.cfg.n_pins = PP_DTLS_PINS_MAX + 1;
+	g_assert_null(pp_peer_new(ctx, &a.cfg, &none, &a));
+	a.cfg.n_pins = PP_DTLS_PINS_MAX;
+	a.pc = pp_peer_new(ctx, &a.cfg, &none, &a);
+	g_assert_nonnull(a.pc);
+	a.cfg.n_pins = 0; /* no pins and not allow_unpinned */
+	g_assert_null(pp_peer_new(ctx, &a.cfg, &none, &a));
+	g_free(many);
 	side_free(&a);
 	side_free(&b);
 }
@@ -244,6 +270,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/peer/connect-and-messages", test_connect_and_messages);
 	g_test_add_func("/peer/unpinned-refused", test_unpinned_refused);
+	g_test_add_func("/peer/config-refused", test_config_refused);
 	g_test_add_func("/peer/close", test_close);
 	g_test_add_func("/peer/answerer-channel-bulk", test_answerer_channel_bulk);
 	g_test_add_func("/peer/answerer-channel-bulk-large-packets",

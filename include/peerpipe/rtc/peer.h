@@ -49,7 +49,8 @@
  * is final as before.
  *
  * All on the GMainContext given; callbacks may call pp_peer_close() but
- * pp_peer_free() only from outside callbacks (or after on_state CLOSED). */
+ * pp_peer_free() only from outside callbacks (after on_state(CLOSED) has
+ * returned, say from an idle source). */
 #ifndef PEERPIPE_RTC_PEER_H
 #define PEERPIPE_RTC_PEER_H
 
@@ -117,6 +118,8 @@ struct pp_peer_callbacks {
 	void (*on_buffered_amount_low)(void *user, struct pp_sctp_channel *ch);
 };
 
+/* NULL without an identity, without pins (unless allow_unpinned), or with
+ * more than PP_DTLS_PINS_MAX of them. */
 struct pp_peer *pp_peer_new(GMainContext *ctx, const struct pp_peer_config *cfg,
                             const struct pp_peer_callbacks *cb, void *user);
 void pp_peer_free(struct pp_peer *p);

@@ -79,6 +79,12 @@ size_t pp_peer_path_packet(const struct pp_peer *p)
 static void pp_peer_sctp_state(void *user, enum pp_sctp_state st)
 {
 	struct pp_peer *p = user;
+
+	/* The association is done (either way): now DTLS may say goodbye,
+	 * before the report, whose callback may free the peer once CLOSED
+	 * (pp_dtls_close calls nothing back). */
+	if ((st == PP_SCTP_CLOSED || st == PP_SCTP_FAILED) && p->closing && p->dtls)
+		pp_dtls_close(p->dtls);
 	if (st == PP_SCTP_CONNECTED) {
 		pp_peer_path_mtu(p);
 		pp_peer_set_state(p, PP_PEER_CONNECTED, NULL);
@@ -87,9 +93,6 @@ static void pp_peer_sctp_state(void *user, enum pp_sctp_state st)
 	} else if (st == PP_SCTP_CLOSED) {
 		pp_peer_set_state(p, PP_PEER_CLOSED, "SCTP association closed");
 	}
-	/* The association is done (either way): now DTLS may say goodbye. */
-	if ((st == PP_SCTP_CLOSED || st == PP_SCTP_FAILED) && p->closing && p->dtls)
-		pp_dtls_close(p->dtls);
 }
 
 static void pp_peer_ch_open(void *user, struct pp_sctp_channel *ch)
@@ -372,6 +375,7 @@ int pp_peer_set_remote_description(struct pp_peer *p, const char *type, const ch
 {
 	struct pp_sdp *sdp = NULL;
 	bool is_offer = strcmp(type, "offer") == 0;
+	bool ice_started = false;
 	int rc;
 
 	if ((!is_offer && strcmp(type, "answer") != 0) || p->closing ||
@@ -399,6 +403,7 @@ int pp_peer_set_remote_description(struct pp_peer *p, const char *type, const ch
 		p->mline_index = sdp->data_index;
 		if ((rc = pp_peer_start_ice(p)) < 0)
 			goto out;
+		ice_started = true;
 	}
 	if ((rc = pp_ice_set_remote_credentials(p->ice, sdp->ufrag, sdp->pwd)) < 0 ||
 	    (rc = pp_peer_start_dtls(p)) < 0)
@@ -414,6 +419,11 @@ int pp_peer_set_remote_description(struct pp_peer *p, const char *type, const ch
 	                 (rc = pp_ice_gather(p->ice)) < 0))
 		goto out;
 out:
+	if (rc < 0 && ice_started && !p->have_remote) {
+		/* A retried offer makes its own agent. */
+		pp_ice_free(p->ice);
+		p->ice = NULL;
+	}
 	if (rc < 0)
 		pp_log(PP_LOG_WARN, p->log_peer, "remote %s refused: %s", type, pp_strerror(rc));
 	pp_sdp_free(sdp);
@@ -477,7 +487,8 @@ int pp_peer_export_keying_material(struct pp_peer *p, const char *label, uint8_t
 struct pp_peer *pp_peer_new(GMainContext *ctx, const struct pp_peer_config *cfg,
                             const struct pp_peer_callbacks *cb, void *user)
 {
-	if (!cfg->identity || (!cfg->n_pins && !cfg->allow_unpinned))
+	if (!cfg->identity || (!cfg->n_pins && !cfg->allow_unpinned) ||
+	    cfg->n_pins > PP_DTLS_PINS_MAX)
 		return NULL;
 	struct pp_peer *p = g_new0(struct pp_peer, 1);
 	p->ctx = g_main_context_ref(ctx);
