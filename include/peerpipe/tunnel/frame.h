@@ -66,10 +66,22 @@
  * own level 19 uses 2^23 for large inputs; nothing sane needs more for
  * messages of 64 KiB. */
 #define PP_FRAME_ZSTD_WINDOW_LOG_MAX 23
-/* zstd contexts alive at once in the process (each holds megabytes):
- * beyond, streams send LZ4 or raw, and zstd received is refused. */
+/* zstd-stream (flag 3) contexts hold megabytes each (encoder about
+ * 2.6 MB, decoder up to 8 MiB + 128 KiB), one per stream direction that
+ * uses flag 3, and a peer decides how many streams exist. So each peer
+ * (a pp_frame_budget, one per session) may hold PP_FRAME_ZSTD_STREAMS_PER_PEER
+ * of each, and the process at most the _MAX below. An encoder beyond
+ * either sends LZ4 (or raw) instead; a decoder beyond either refuses the
+ * piece and that stream closes. Our own encoders keep to the per-peer
+ * number, so two PeerPipe ends never meet the decoder's limit; a peer
+ * that does only loses its own stream. Flag 2 needs no state between
+ * messages: one context per thread, never refused. */
+#define PP_FRAME_ZSTD_STREAMS_PER_PEER 16
+/* An encoder frees its zstd-stream context after this many messages in a
+ * row sent without it (the link keeps up again). */
+#define PP_FRAME_ZSTD_KEEP_MSGS 64
 #define PP_FRAME_ZSTD_ENCODERS_MAX 64
-#define PP_FRAME_ZSTD_DECODERS_MAX 64
+#define PP_FRAME_ZSTD_DECODERS_MAX 256
 
 enum pp_frame_kind {
 	PP_FRAME_RAW = 0,
@@ -107,11 +119,26 @@ struct pp_frame_stats {
 
 struct pp_frame_encoder;
 struct pp_frame_decoder;
+struct pp_frame_budget;
+
+/* One peer's share of zstd-stream contexts, for the encoders and decoders
+ * of its streams (set on each before its first message). Single-threaded,
+ * like the encoders; refcounted, so streams may outlive the session's
+ * reference. NULL on no memory. */
+struct pp_frame_budget *pp_frame_budget_new(void);
+struct pp_frame_budget *pp_frame_budget_ref(struct pp_frame_budget *b);
+void pp_frame_budget_unref(struct pp_frame_budget *b);
+/* zstd-stream contexts held now (tests). */
+void pp_frame_budget_counts(const struct pp_frame_budget *b, unsigned *encoders,
+                            unsigned *decoders);
 
 /* peer_formats: PP_FRAME_FMT_* the other side listed. NULL on no memory. */
 struct pp_frame_encoder *pp_frame_encoder_new(unsigned peer_formats);
 void pp_frame_encoder_free(struct pp_frame_encoder *e);
 void pp_frame_encoder_set_policy(struct pp_frame_encoder *e, enum pp_frame_policy p);
+/* Draw zstd-stream contexts from b as well as from the process's limit.
+ * Only before the encoder made one; the encoder keeps a reference. */
+void pp_frame_encoder_set_budget(struct pp_frame_encoder *e, struct pp_frame_budget *b);
 
 /* Encodes len (<= PP_FRAME_DATA_MAX) stream bytes into one message in out
  * (cap >= len + 1; PP_FRAME_MSG_MAX always suffices: the result is never
@@ -133,6 +160,8 @@ size_t pp_frame_encoder_memory(const struct pp_frame_encoder *e);
  * other compressed format is a protocol error. NULL on no memory. */
 struct pp_frame_decoder *pp_frame_decoder_new(unsigned our_formats);
 void pp_frame_decoder_free(struct pp_frame_decoder *d);
+/* As pp_frame_encoder_set_budget, for the decoder's zstd stream. */
+void pp_frame_decoder_set_budget(struct pp_frame_decoder *d, struct pp_frame_budget *b);
 
 /* Decodes one message into out (PP_FRAME_DATA_MAX bytes). 0, or a protocol
  * error that must close the stream, with *why a static reason:
@@ -143,7 +172,9 @@ void pp_frame_decoder_free(struct pp_frame_decoder *d);
  *                   2^PP_FRAME_ZSTD_WINDOW_LOG_MAX, not exactly one frame
  *   PP_ERR_TOO_BIG  the output would pass PP_FRAME_DATA_MAX bytes (found
  *                   without allocating beyond the bounds above)
- *   PP_ERR_NOMEM    no memory for a decompression context
+ *   PP_ERR_NOMEM    no memory for a decompression context, or no
+ *                   zstd-stream context left in the peer's budget or the
+ *                   process's ("too many zstd streams from this peer")
  * A raw message may carry 0 bytes; a compressed one must have a non-empty
  * payload but may decode to 0 bytes (another encoder may send that).
  * After an error in a zstd stream piece the stream is out of sync: every

@@ -60,6 +60,7 @@ struct pp_tstream_config {
 	unsigned peer_formats;   /* PP_FRAME_FMT_* the other side decodes */
 	unsigned our_formats;    /* PP_FRAME_FMT_* we advertised */
 	int compression;         /* enum pp_frame_policy */
+	struct pp_frame_budget *zstd_budget; /* the peer's (frame.h); NULL: none */
 	bool opener;             /* we opened the channel: after EOF both ways
 	                          * the other side closes it (tunnel.md §4);
 	                          * we do after linger_ms only if it does not */

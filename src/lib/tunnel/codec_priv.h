@@ -10,11 +10,25 @@
 #include <stdint.h>
 #include <zstd.h>
 
+/* One peer's share of zstd stream contexts (frame.h): counts what its
+ * streams' encoders and decoders hold. */
+struct pp_frame_budget {
+	unsigned refs;
+	unsigned enc, dec;
+};
+
 /* The sending side of one direction's zstd stream. */
 struct pp_zstream_enc {
 	ZSTD_CCtx *cc;
+	struct pp_frame_budget *budget; /* NULL: the process's limit alone */
 	bool peer_open; /* the peer is inside a frame we began (sent messages) */
 	bool fresh;     /* cc is at the start of a frame nothing was sent from */
+};
+
+/* The receiving side of one direction's zstd stream. */
+struct pp_zstream_dec {
+	ZSTD_DCtx *dc;
+	struct pp_frame_budget *budget;
 };
 
 /* LZ4 payload (length + block) of src in dst[0..cap), or 0 when it does
@@ -26,22 +40,25 @@ size_t pp_codec_lz4_compress(const uint8_t *src, size_t len, uint8_t *dst, size_
 int pp_codec_lz4_decompress(const uint8_t *p, size_t plen, uint8_t *out,
                             size_t *out_len, const char **why);
 
-/* Frees a context made here (they are counted against the budget). */
-void pp_codec_zstd_cctx_free(ZSTD_CCtx *c);
-void pp_codec_zstd_dctx_free(ZSTD_DCtx *d);
+/* One independent zstd frame (with content size and checksum), or 0.
+ * Frames need no state between messages: one context per thread serves
+ * every encoder and decoder, and is never refused for want of budget. */
+size_t pp_codec_zstd_frame_compress(const uint8_t *src, size_t len, uint8_t *dst, size_t cap);
+int pp_codec_zstd_frame_decompress(const uint8_t *p, size_t plen, uint8_t *out,
+                                   size_t *out_len, const char **why);
 
-/* One independent zstd frame (with content size and checksum), or 0. */
-size_t pp_codec_zstd_frame_compress(ZSTD_CCtx **cc, const uint8_t *src, size_t len,
-                                    uint8_t *dst, size_t cap);
+/* True when z has its context, or could take one now (from its budget and
+ * the process's): else the message should go in another format. */
+bool pp_codec_zstream_ready(struct pp_zstream_enc *z);
 /* The next stream piece, flushed, or 0: then the attempt was discarded and
  * the stream restarts (see frame.h); *restarted says so. */
 size_t pp_codec_zstream_compress(struct pp_zstream_enc *z, const uint8_t *src,
                                  size_t len, uint8_t *dst, size_t cap, bool *restarted);
+/* Frees the context (back to the budgets); the next piece starts a frame. */
 void pp_codec_zstream_release(struct pp_zstream_enc *z);
 
-int pp_codec_zstd_frame_decompress(ZSTD_DCtx **dc, const uint8_t *p, size_t plen,
-                                   uint8_t *out, size_t *out_len, const char **why);
-int pp_codec_zstream_decompress(ZSTD_DCtx **dc, const uint8_t *p, size_t plen,
+int pp_codec_zstream_decompress(struct pp_zstream_dec *z, const uint8_t *p, size_t plen,
                                 uint8_t *out, size_t *out_len, const char **why);
+void pp_codec_zstream_dec_release(struct pp_zstream_dec *z);
 
 #endif

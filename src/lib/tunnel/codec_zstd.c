@@ -7,6 +7,7 @@
 #include "peerpipe/error.h"
 #include "peerpipe/tunnel/frame.h"
 
+#include <glib.h>
 #include <string.h>
 #include <zstd_errors.h>
 
@@ -14,69 +15,149 @@
  * size 0. It ends a frame without a checksum. */
 static const uint8_t pp_zstd_end_block[3] = { 0x01, 0x00, 0x00 };
 
-/* Process-wide budget of zstd contexts: each holds megabytes (about
- * 2.6 MB to compress, up to 8 MiB to decompress a 2^23 window), and a
- * peer decides how many streams exist. Beyond the budget the encoder
- * sends LZ4 or raw instead and the decoder refuses zstd (that stream
- * closes). */
-static int pp_zstd_cctx_live, pp_zstd_dctx_live;
+/* Stream contexts hold megabytes (about 2.6 MB to compress, up to 8 MiB
+ * to decompress a 2^23 window) and a peer decides how many streams exist,
+ * so they are counted twice: against the peer's budget (one session's
+ * streams, PP_FRAME_ZSTD_STREAMS_PER_PEER each way) and against the
+ * process's. Beyond either, an encoder sends LZ4 or raw instead and a
+ * decoder refuses zstd-stream pieces (that stream closes). Our own
+ * encoders keep to the same per-peer number, so two PeerPipe ends never
+ * meet the decoder's limit. */
+static unsigned pp_zstd_cctx_live, pp_zstd_dctx_live;
 
-static bool pp_zstd_take(int *live, int max)
+static bool pp_zstd_take(unsigned *live, unsigned max)
 {
-	int n = __atomic_add_fetch(live, 1, __ATOMIC_RELAXED);
+	unsigned n = __atomic_add_fetch(live, 1, __ATOMIC_RELAXED);
 	if (n <= max)
 		return true;
 	__atomic_sub_fetch(live, 1, __ATOMIC_RELAXED);
 	return false;
 }
 
-void pp_codec_zstd_cctx_free(ZSTD_CCtx *c)
+static void pp_zstd_give(unsigned *live)
 {
-	if (c) {
-		ZSTD_freeCCtx(c);
-		__atomic_sub_fetch(&pp_zstd_cctx_live, 1, __ATOMIC_RELAXED);
-	}
+	__atomic_sub_fetch(live, 1, __ATOMIC_RELAXED);
 }
 
-void pp_codec_zstd_dctx_free(ZSTD_DCtx *d)
+/* One slot of the peer's count (when it has a budget) and one of the
+ * process's, or neither. */
+static bool pp_zstd_take2(unsigned *peer, unsigned *live, unsigned max)
 {
-	if (d) {
+	if (peer && *peer >= PP_FRAME_ZSTD_STREAMS_PER_PEER)
+		return false;
+	if (!pp_zstd_take(live, max))
+		return false;
+	if (peer)
+		(*peer)++;
+	return true;
+}
+
+static void pp_zstd_give2(unsigned *peer, unsigned *live)
+{
+	if (peer)
+		(*peer)--;
+	pp_zstd_give(live);
+}
+
+static bool pp_zstd_set_cparams(ZSTD_CCtx *c, int window_log, int checksum)
+{
+	return !ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel,
+	                                            PP_FRAME_ZSTD_LEVEL)) &&
+	       !ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, checksum)) &&
+	       (!window_log ||
+	        !ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, window_log)));
+}
+
+static ZSTD_DCtx *pp_zstd_new_dctx(void)
+{
+	ZSTD_DCtx *d = ZSTD_createDCtx();
+
+	if (d && ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax,
+	                                             PP_FRAME_ZSTD_WINDOW_LOG_MAX))) {
 		ZSTD_freeDCtx(d);
-		__atomic_sub_fetch(&pp_zstd_dctx_live, 1, __ATOMIC_RELAXED);
+		d = NULL;
 	}
+	return d;
 }
 
-static ZSTD_CCtx *pp_zstd_cctx(ZSTD_CCtx **cc, int window_log, int checksum)
+/* --- flag 2: one context per thread -------------------------------------- */
+
+static void pp_zstd_cctx_destroy(void *c)
 {
-	if (*cc)
-		return *cc;
-	if (!pp_zstd_take(&pp_zstd_cctx_live, PP_FRAME_ZSTD_ENCODERS_MAX))
-		return NULL;
-	ZSTD_CCtx *c = ZSTD_createCCtx();
-	if (!c) {
-		__atomic_sub_fetch(&pp_zstd_cctx_live, 1, __ATOMIC_RELAXED);
+	ZSTD_freeCCtx(c);
+}
+
+static void pp_zstd_dctx_destroy(void *d)
+{
+	ZSTD_freeDCtx(d);
+}
+
+static GPrivate pp_zstd_frame_cctx_key = G_PRIVATE_INIT(pp_zstd_cctx_destroy);
+static GPrivate pp_zstd_frame_dctx_key = G_PRIVATE_INIT(pp_zstd_dctx_destroy);
+
+static ZSTD_CCtx *pp_zstd_frame_cctx(void)
+{
+	ZSTD_CCtx *c = g_private_get(&pp_zstd_frame_cctx_key);
+
+	if (c)
+		return c;
+	/* The window follows the known content size (64 KiB at most). */
+	if (!(c = ZSTD_createCCtx()) || !pp_zstd_set_cparams(c, 0, 1)) {
+		ZSTD_freeCCtx(c);
 		return NULL;
 	}
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, PP_FRAME_ZSTD_LEVEL)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, checksum)) ||
-	    (window_log &&
-	     ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, window_log)))) {
-		pp_codec_zstd_cctx_free(c);
-		return NULL;
-	}
-	*cc = c;
+	g_private_set(&pp_zstd_frame_cctx_key, c);
 	return c;
 }
 
-size_t pp_codec_zstd_frame_compress(ZSTD_CCtx **cc, const uint8_t *src, size_t len,
-                                    uint8_t *dst, size_t cap)
+static ZSTD_DCtx *pp_zstd_frame_dctx(void)
 {
-	/* The window follows the known content size (64 KiB at most). */
-	ZSTD_CCtx *c = pp_zstd_cctx(cc, 0, 1);
+	ZSTD_DCtx *d = g_private_get(&pp_zstd_frame_dctx_key);
+
+	if (!d && (d = pp_zstd_new_dctx()))
+		g_private_set(&pp_zstd_frame_dctx_key, d);
+	return d;
+}
+
+size_t pp_codec_zstd_frame_compress(const uint8_t *src, size_t len, uint8_t *dst, size_t cap)
+{
+	ZSTD_CCtx *c = pp_zstd_frame_cctx();
 	if (!c)
 		return 0;
+	/* ZSTD_compress2 starts a new frame whatever the last call left. */
 	size_t n = ZSTD_compress2(c, dst, cap, src, len);
 	return ZSTD_isError(n) ? 0 : n; /* dstSize_tooSmall: not worth it */
+}
+
+/* --- flag 3: one context per stream direction, budgeted ------------------- */
+
+bool pp_codec_zstream_ready(struct pp_zstream_enc *z)
+{
+	unsigned *peer = z->budget ? &z->budget->enc : NULL;
+	ZSTD_CCtx *c;
+
+	if (z->cc)
+		return true;
+	if (!pp_zstd_take2(peer, &pp_zstd_cctx_live, PP_FRAME_ZSTD_ENCODERS_MAX))
+		return false;
+	/* No checksum: a frame we abandon must be endable by 3 bytes alone. */
+	if (!(c = ZSTD_createCCtx()) || !pp_zstd_set_cparams(c, PP_FRAME_ZSTD_WINDOW_LOG, 0)) {
+		ZSTD_freeCCtx(c);
+		pp_zstd_give2(peer, &pp_zstd_cctx_live);
+		return false;
+	}
+	z->cc = c;
+	return true;
+}
+
+void pp_codec_zstream_release(struct pp_zstream_enc *z)
+{
+	if (z->cc) {
+		ZSTD_freeCCtx(z->cc);
+		pp_zstd_give2(z->budget ? &z->budget->enc : NULL, &pp_zstd_cctx_live);
+	}
+	z->cc = NULL;
+	z->fresh = true;
 }
 
 /* Feeds src and flushes into dst[0..cap); true when all of it fit. */
@@ -100,14 +181,13 @@ static bool pp_zstream_flush(ZSTD_CCtx *c, const uint8_t *src, size_t len,
 size_t pp_codec_zstream_compress(struct pp_zstream_enc *z, const uint8_t *src,
                                  size_t len, uint8_t *dst, size_t cap, bool *restarted)
 {
-	/* No checksum: a frame we abandon must be endable by 3 bytes alone. */
-	ZSTD_CCtx *c = pp_zstd_cctx(&z->cc, PP_FRAME_ZSTD_WINDOW_LOG, 0);
 	size_t term = z->peer_open && z->fresh ? sizeof(pp_zstd_end_block) : 0;
 	size_t n = 0;
 
 	*restarted = false;
-	if (!c || cap <= term)
+	if (!pp_codec_zstream_ready(z) || cap <= term)
 		return 0;
+	ZSTD_CCtx *c = z->cc;
 	if (pp_zstream_flush(c, src, len, dst + term, cap - term, &n)) {
 		memcpy(dst, pp_zstd_end_block, term);
 		z->peer_open = true;
@@ -119,13 +199,6 @@ size_t pp_codec_zstream_compress(struct pp_zstream_enc *z, const uint8_t *src,
 	*restarted = !z->fresh;
 	z->fresh = true;
 	return 0;
-}
-
-void pp_codec_zstream_release(struct pp_zstream_enc *z)
-{
-	pp_codec_zstd_cctx_free(z->cc);
-	z->cc = NULL;
-	z->fresh = true;
 }
 
 static const char *pp_zstd_reason(size_t err)
@@ -157,24 +230,35 @@ static int pp_zstd_fail(size_t err, const char **why)
 	}
 }
 
-static ZSTD_DCtx *pp_zstd_dctx(ZSTD_DCtx **dc, const char **why)
+/* The stream decoder's context, taken from the budgets on first use. */
+static ZSTD_DCtx *pp_zstream_dctx(struct pp_zstream_dec *z, const char **why)
 {
-	if (*dc)
-		return *dc;
-	if (!pp_zstd_take(&pp_zstd_dctx_live, PP_FRAME_ZSTD_DECODERS_MAX)) {
+	unsigned *peer = z->budget ? &z->budget->dec : NULL;
+
+	if (z->dc)
+		return z->dc;
+	if (peer && *peer >= PP_FRAME_ZSTD_STREAMS_PER_PEER) {
+		*why = "too many zstd streams from this peer";
+		return NULL;
+	}
+	if (!pp_zstd_take2(peer, &pp_zstd_dctx_live, PP_FRAME_ZSTD_DECODERS_MAX)) {
 		*why = "too many zstd streams in this process";
 		return NULL;
 	}
-	ZSTD_DCtx *d = ZSTD_createDCtx();
-	if (!d) {
-		__atomic_sub_fetch(&pp_zstd_dctx_live, 1, __ATOMIC_RELAXED);
-	} else if (ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax,
-	                                               PP_FRAME_ZSTD_WINDOW_LOG_MAX))) {
-		pp_codec_zstd_dctx_free(d);
-		d = NULL;
+	if (!(z->dc = pp_zstd_new_dctx())) {
+		pp_zstd_give2(peer, &pp_zstd_dctx_live);
+		*why = "no memory for zstd";
 	}
-	*why = "no memory for zstd";
-	return *dc = d;
+	return z->dc;
+}
+
+void pp_codec_zstream_dec_release(struct pp_zstream_dec *z)
+{
+	if (z->dc) {
+		ZSTD_freeDCtx(z->dc);
+		pp_zstd_give2(z->budget ? &z->budget->dec : NULL, &pp_zstd_dctx_live);
+	}
+	z->dc = NULL;
 }
 
 static bool pp_zstd_is_frame(const uint8_t *p, size_t plen)
@@ -183,8 +267,8 @@ static bool pp_zstd_is_frame(const uint8_t *p, size_t plen)
 	                     (uint32_t)p[3] << 24) == ZSTD_MAGICNUMBER;
 }
 
-int pp_codec_zstd_frame_decompress(ZSTD_DCtx **dc, const uint8_t *p, size_t plen,
-                                   uint8_t *out, size_t *out_len, const char **why)
+int pp_codec_zstd_frame_decompress(const uint8_t *p, size_t plen, uint8_t *out,
+                                   size_t *out_len, const char **why)
 {
 	/* Exactly one real frame: no skippable frames, nothing after it. */
 	if (!pp_zstd_is_frame(p, plen) || ZSTD_findFrameCompressedSize(p, plen) != plen) {
@@ -200,9 +284,11 @@ int pp_codec_zstd_frame_decompress(ZSTD_DCtx **dc, const uint8_t *p, size_t plen
 		*why = "zstd frame content size over 65536";
 		return PP_ERR_TOO_BIG;
 	}
-	ZSTD_DCtx *d = pp_zstd_dctx(dc, why);
-	if (!d)
+	ZSTD_DCtx *d = pp_zstd_frame_dctx();
+	if (!d) {
+		*why = "no memory for zstd";
 		return PP_ERR_NOMEM;
+	}
 	/* One pass straight into out: no window buffer is allocated, and a
 	 * frame of unknown size that grows past out fails dstSize_tooSmall. */
 	size_t n = ZSTD_decompressDCtx(d, out, PP_FRAME_DATA_MAX, p, plen);
@@ -238,10 +324,10 @@ static int pp_zstream_drain(ZSTD_DCtx *d, ZSTD_inBuffer *in, const char **why)
 	}
 }
 
-int pp_codec_zstream_decompress(ZSTD_DCtx **dc, const uint8_t *p, size_t plen,
+int pp_codec_zstream_decompress(struct pp_zstream_dec *z, const uint8_t *p, size_t plen,
                                 uint8_t *out, size_t *out_len, const char **why)
 {
-	ZSTD_DCtx *d = pp_zstd_dctx(dc, why);
+	ZSTD_DCtx *d = pp_zstream_dctx(z, why);
 	if (!d)
 		return PP_ERR_NOMEM;
 	ZSTD_inBuffer in = { p, plen, 0 };

@@ -14,20 +14,19 @@
 struct pp_frame_encoder {
 	unsigned peer_formats;
 	enum pp_frame_policy policy;
-	ZSTD_CCtx *zframe;
 	struct pp_zstream_enc zs;
 	unsigned miss;      /* poor results in a row */
 	bool probe_first;   /* last attempt missed: LZ4-probe before the stream */
 	unsigned skip_left; /* messages still to send raw untried */
 	unsigned skip_next; /* length of the next skip period */
+	unsigned zs_unused; /* messages in a row that did not pick the zstd stream */
 	struct pp_frame_stats st;
 };
 
 struct pp_frame_decoder {
 	unsigned our_formats;
 	bool stream_broken; /* a flag-3 piece failed: the stream is out of sync */
-	ZSTD_DCtx *zframe;
-	ZSTD_DCtx *zstream;
+	struct pp_zstream_dec zs;
 	struct pp_frame_stats st;
 };
 
@@ -42,12 +41,48 @@ struct pp_frame_encoder *pp_frame_encoder_new(unsigned peer_formats)
 	return e;
 }
 
+struct pp_frame_budget *pp_frame_budget_new(void)
+{
+	struct pp_frame_budget *b = calloc(1, sizeof(*b));
+	if (b)
+		b->refs = 1;
+	return b;
+}
+
+struct pp_frame_budget *pp_frame_budget_ref(struct pp_frame_budget *b)
+{
+	if (b)
+		b->refs++;
+	return b;
+}
+
+void pp_frame_budget_unref(struct pp_frame_budget *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+}
+
+void pp_frame_budget_counts(const struct pp_frame_budget *b, unsigned *encoders,
+                            unsigned *decoders)
+{
+	*encoders = b->enc;
+	*decoders = b->dec;
+}
+
 void pp_frame_encoder_free(struct pp_frame_encoder *e)
 {
 	if (!e)
 		return;
 	pp_frame_encoder_shrink(e);
+	pp_frame_budget_unref(e->zs.budget);
 	free(e);
+}
+
+void pp_frame_encoder_set_budget(struct pp_frame_encoder *e, struct pp_frame_budget *b)
+{
+	if (e->zs.cc || e->zs.budget)
+		return; /* only before the first zstd-stream message */
+	e->zs.budget = pp_frame_budget_ref(b);
 }
 
 void pp_frame_encoder_set_policy(struct pp_frame_encoder *e, enum pp_frame_policy p)
@@ -57,8 +92,6 @@ void pp_frame_encoder_set_policy(struct pp_frame_encoder *e, enum pp_frame_polic
 
 void pp_frame_encoder_shrink(struct pp_frame_encoder *e)
 {
-	pp_codec_zstd_cctx_free(e->zframe);
-	e->zframe = NULL;
 	pp_codec_zstream_release(&e->zs);
 }
 
@@ -69,7 +102,7 @@ void pp_frame_encoder_stats(const struct pp_frame_encoder *e, struct pp_frame_st
 
 size_t pp_frame_encoder_memory(const struct pp_frame_encoder *e)
 {
-	return sizeof(*e) + ZSTD_sizeof_CCtx(e->zframe) + ZSTD_sizeof_CCtx(e->zs.cc);
+	return sizeof(*e) + ZSTD_sizeof_CCtx(e->zs.cc);
 }
 
 /* The format worth trying for this message, before the skip logic. */
@@ -112,7 +145,7 @@ static size_t pp_frame_try(struct pp_frame_encoder *e, enum pp_frame_kind k,
 	case PP_FRAME_LZ4:
 		return pp_codec_lz4_compress(src, len, dst, cap, 1);
 	case PP_FRAME_ZSTD:
-		return pp_codec_zstd_frame_compress(&e->zframe, src, len, dst, cap);
+		return pp_codec_zstd_frame_compress(src, len, dst, cap);
 	case PP_FRAME_ZSTD_STREAM:
 		/* After a miss, let a cheap probe vouch for the data before it
 		 * enters (and on failure resets) the stream. dst is scratch. */
@@ -164,8 +197,20 @@ int pp_frame_encode(struct pp_frame_encoder *e, const uint8_t *data, size_t len,
 	if (len > PP_FRAME_DATA_MAX || cap < len + 1)
 		return PP_ERR_TOO_BIG;
 	enum pp_frame_kind k = pp_frame_pick(e, len, link_congested);
+	/* No zstd-stream context to be had (the peer's or the process's
+	 * budget is spent): the cheap format, and no lesson learnt from it. */
+	if (k == PP_FRAME_ZSTD_STREAM && !pp_codec_zstream_ready(&e->zs))
+		k = e->policy == PP_FRAME_POLICY_AUTO && (e->peer_formats & PP_FRAME_FMT_LZ4) ?
+		    PP_FRAME_LZ4 : PP_FRAME_RAW;
 	bool adaptive = e->policy == PP_FRAME_POLICY_AUTO && k != PP_FRAME_RAW;
 	size_t n = 0;
+
+	/* A link that keeps up again gives the stream context back to the
+	 * budgets (the next flag-3 message starts a new frame). */
+	if (k == PP_FRAME_ZSTD_STREAM)
+		e->zs_unused = 0;
+	else if (e->zs.cc && ++e->zs_unused >= PP_FRAME_ZSTD_KEEP_MSGS)
+		pp_frame_encoder_shrink(e);
 
 	if (adaptive && e->skip_left) {
 		e->skip_left--;
@@ -199,9 +244,16 @@ void pp_frame_decoder_free(struct pp_frame_decoder *d)
 {
 	if (!d)
 		return;
-	pp_codec_zstd_dctx_free(d->zframe);
-	pp_codec_zstd_dctx_free(d->zstream);
+	pp_codec_zstream_dec_release(&d->zs);
+	pp_frame_budget_unref(d->zs.budget);
 	free(d);
+}
+
+void pp_frame_decoder_set_budget(struct pp_frame_decoder *d, struct pp_frame_budget *b)
+{
+	if (d->zs.dc || d->zs.budget)
+		return; /* only before the first zstd-stream message */
+	d->zs.budget = pp_frame_budget_ref(b);
 }
 
 void pp_frame_decoder_stats(const struct pp_frame_decoder *d, struct pp_frame_stats *out)
@@ -211,7 +263,7 @@ void pp_frame_decoder_stats(const struct pp_frame_decoder *d, struct pp_frame_st
 
 size_t pp_frame_decoder_memory(const struct pp_frame_decoder *d)
 {
-	return sizeof(*d) + ZSTD_sizeof_DCtx(d->zframe) + ZSTD_sizeof_DCtx(d->zstream);
+	return sizeof(*d) + ZSTD_sizeof_DCtx(d->zs.dc);
 }
 
 /* The checks every message passes before its payload is looked at. */
@@ -265,13 +317,13 @@ static int pp_frame_decode_payload(struct pp_frame_decoder *d, enum pp_frame_kin
 	case PP_FRAME_LZ4:
 		return pp_codec_lz4_decompress(p, plen, out, out_len, why);
 	case PP_FRAME_ZSTD:
-		return pp_codec_zstd_frame_decompress(&d->zframe, p, plen, out, out_len, why);
+		return pp_codec_zstd_frame_decompress(p, plen, out, out_len, why);
 	case PP_FRAME_ZSTD_STREAM:
 		if (d->stream_broken) {
 			*why = "zstd stream out of sync after an earlier error";
 			return PP_ERR_INVALID;
 		}
-		rc = pp_codec_zstream_decompress(&d->zstream, p, plen, out, out_len, why);
+		rc = pp_codec_zstream_decompress(&d->zs, p, plen, out, out_len, why);
 		d->stream_broken = rc < 0;
 		return rc;
 	}

@@ -9,6 +9,7 @@
 #include "peerpipe/rtc/dtls.h"
 #include "peerpipe/source.h"
 #include "peerpipe/tunnel/ctrl.h"
+#include "peerpipe/tunnel/frame.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ static struct pp_tstream *pp_tsession_make_stream(struct pp_tsession *s, struct 
 	c.peer_formats = s->remote_formats;
 	c.our_formats = s->cfg.our_formats;
 	c.compression = s->cfg.compression;
+	c.zstd_budget = s->zstd_budget;
 	c.unconfirmed_max = opener ? PP_TSTREAM_PENDING_MAX : 0;
 	c.opener = opener;
 	c.log_peer = s->log_peer;
@@ -311,8 +313,9 @@ struct pp_tsession *pp_tsession_new(GMainContext *ctx, const struct pp_tsession_
 	if (!s->cfg.connect_timeout_ms)
 		s->cfg.connect_timeout_ms = 30000;
 	s->streams = g_hash_table_new(NULL, NULL);
+	s->zstd_budget = pp_frame_budget_new();
 	s->peer = pp_peer_new(ctx, &s->cfg.peer, &pp_tsession_peer_cb, s);
-	if (!s->peer) {
+	if (!s->peer || !s->zstd_budget) {
 		pp_tsession_free(s);
 		return NULL;
 	}
@@ -333,6 +336,7 @@ void pp_tsession_free(struct pp_tsession *s)
 	while (g_hash_table_iter_next(&it, &key, NULL))
 		pp_tstream_free(key);
 	g_hash_table_destroy(s->streams);
+	pp_frame_budget_unref(s->zstd_budget);
 	pp_peer_free(s->peer);
 	g_free(s->remote_agent);
 	g_free(s->close_reason);

@@ -24,6 +24,7 @@ struct pp_tsession {
 	bool remote_gateway;
 
 	GHashTable *streams;       /* struct pp_tstream * set */
+	struct pp_frame_budget *zstd_budget; /* this peer's zstd-stream contexts */
 	unsigned pressured;        /* streams whose socket is behind */
 
 	bool peer_up;              /* the peer connection was CONNECTED once */

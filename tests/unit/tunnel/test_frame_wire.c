@@ -302,40 +302,100 @@ static void test_bad_zstd_stream(void)
 	pp_frame_decoder_free(d);
 }
 
-/* The process-wide zstd budget: decoders beyond PP_FRAME_ZSTD_DECODERS_MAX
- * refuse zstd (that stream closes) until one is freed; encoders beyond
- * PP_FRAME_ZSTD_ENCODERS_MAX send without zstd. */
+/* A piece of a fresh zstd stream into m: the message length. */
+static size_t stream_piece_msg(const void *src, size_t n)
+{
+	static uint8_t buf[PP_FRAME_MSG_MAX];
+	ZSTD_CCtx *c = zcc(3, 0, 0);
+	size_t k = zpiece(c, src, n, buf, sizeof(buf), ZSTD_e_flush);
+
+	ZSTD_freeCCtx(c);
+	return mk(3, buf, k);
+}
+
+/* zstd-stream contexts are counted per peer: one peer's streams beyond
+ * PP_FRAME_ZSTD_STREAMS_PER_PEER refuse flag 3 (that stream closes) while
+ * another peer's streams and every flag-2 message still decode; its
+ * encoders beyond the number send LZ4 instead, so two of ours never meet
+ * the decoder's limit. */
 static void test_zstd_budget(void)
 {
-	struct pp_frame_decoder *d[PP_FRAME_ZSTD_DECODERS_MAX + 1];
-	struct pp_frame_encoder *e[PP_FRAME_ZSTD_ENCODERS_MAX + 1];
-	size_t z = ZSTD_compress(m + 1, sizeof(m) - 1, sql, 8192, 3), len = z + 1, got = 0;
+	enum { N = PP_FRAME_ZSTD_STREAMS_PER_PEER };
+	struct pp_frame_budget *mallory = pp_frame_budget_new(), *alice = pp_frame_budget_new();
+	struct pp_frame_decoder *d[N + 1], *other;
+	struct pp_frame_encoder *e[N + 1];
+	size_t len = stream_piece_msg(sql, 8192), z, flen, got = 0, n = 0;
 	const char *why = NULL;
+	unsigned ne, nd;
 	uint8_t msg[PP_FRAME_MSG_MAX];
-	size_t n = 0;
 
+	for (size_t i = 0; i <= N; i++) {
+		d[i] = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
+		pp_frame_decoder_set_budget(d[i], mallory);
+	}
+	for (size_t i = 0; i < N; i++)
+		ok(d[i], len, sql, 8192);
+	g_assert_cmpint(pp_frame_decode(d[N], m, len, out, &got, &why), ==, PP_ERR_NOMEM);
+	g_assert_cmpstr(why, ==, "too many zstd streams from this peer");
+	pp_frame_budget_counts(mallory, &ne, &nd);
+	g_assert_cmpuint(nd, ==, N);
+
+	/* Another peer is not affected. */
+	other = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
+	pp_frame_decoder_set_budget(other, alice);
+	ok(other, len, sql, 8192);
+	pp_frame_decoder_free(other);
+	/* Nor are independent frames, on any stream. */
+	z = ZSTD_compress(m + 1, sizeof(m) - 1, sql, 8192, 3);
 	g_assert_false(ZSTD_isError(z));
 	m[0] = PP_FRAME_ZSTD;
-	for (size_t i = 0; i <= PP_FRAME_ZSTD_DECODERS_MAX; i++)
-		d[i] = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
-	for (size_t i = 0; i < PP_FRAME_ZSTD_DECODERS_MAX; i++)
-		ok(d[i], len, sql, 8192);
-	g_assert_cmpint(pp_frame_decode(d[PP_FRAME_ZSTD_DECODERS_MAX], m, len, out, &got, &why), <, 0);
-	g_assert_cmpstr(why, ==, "too many zstd streams in this process");
+	flen = z + 1;
+	pp_frame_decoder_free(d[N]); /* the refused stream closes */
+	d[N] = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
+	pp_frame_decoder_set_budget(d[N], mallory);
+	ok(d[N], flen, sql, 8192);
+	/* A stream freed gives its context back to the peer. */
 	pp_frame_decoder_free(d[0]);
-	ok(d[PP_FRAME_ZSTD_DECODERS_MAX], len, sql, 8192);
-	for (size_t i = 1; i <= PP_FRAME_ZSTD_DECODERS_MAX; i++)
+	len = stream_piece_msg(sql, 8192);
+	ok(d[N], len, sql, 8192);
+	for (size_t i = 1; i <= N; i++)
 		pp_frame_decoder_free(d[i]);
+	pp_frame_budget_counts(mallory, &ne, &nd);
+	g_assert_cmpuint(nd, ==, 0);
 
-	for (size_t i = 0; i <= PP_FRAME_ZSTD_ENCODERS_MAX; i++) {
+	for (size_t i = 0; i <= N; i++) {
 		e[i] = pp_frame_encoder_new(PP_FRAME_FMT_ALL);
-		pp_frame_encoder_set_policy(e[i], PP_FRAME_POLICY_ZSTD_STREAM);
+		pp_frame_encoder_set_budget(e[i], mallory);
+		/* congested: AUTO picks the zstd stream while it can */
 		g_assert_cmpint(pp_frame_encode(e[i], sql, 8192, true, msg, sizeof(msg), &n), ==, 0);
 		g_assert_cmpuint(msg[0] & PP_FRAME_KIND_MASK, ==,
-		                 i < PP_FRAME_ZSTD_ENCODERS_MAX ? PP_FRAME_ZSTD_STREAM : PP_FRAME_RAW);
+		                 i < N ? PP_FRAME_ZSTD_STREAM : PP_FRAME_LZ4);
 	}
-	for (size_t i = 0; i <= PP_FRAME_ZSTD_ENCODERS_MAX; i++)
+	/* The one that fell back is not taught that the data is incompressible. */
+	for (int k = 0; k < 8; k++) {
+		g_assert_cmpint(pp_frame_encode(e[N], sql, 8192, true, msg, sizeof(msg), &n), ==, 0);
+		g_assert_cmpuint(msg[0] & PP_FRAME_KIND_MASK, ==, PP_FRAME_LZ4);
+	}
+	pp_frame_budget_counts(mallory, &ne, &nd);
+	g_assert_cmpuint(ne, ==, N);
+	pp_frame_encoder_shrink(e[0]); /* an idle stream gives its context back */
+	g_assert_cmpint(pp_frame_encode(e[N], sql, 8192, true, msg, sizeof(msg), &n), ==, 0);
+	g_assert_cmpuint(msg[0] & PP_FRAME_KIND_MASK, ==, PP_FRAME_ZSTD_STREAM);
+	/* So does one whose link keeps up again for PP_FRAME_ZSTD_KEEP_MSGS. */
+	for (int k = 0; k < PP_FRAME_ZSTD_KEEP_MSGS; k++) {
+		pp_frame_budget_counts(mallory, &ne, &nd);
+		g_assert_cmpuint(ne, ==, N);
+		g_assert_cmpint(pp_frame_encode(e[1], sql, 8192, false, msg, sizeof(msg), &n), ==, 0);
+		g_assert_cmpuint(msg[0] & PP_FRAME_KIND_MASK, ==, PP_FRAME_LZ4);
+	}
+	pp_frame_budget_counts(mallory, &ne, &nd);
+	g_assert_cmpuint(ne, ==, N - 1);
+	for (size_t i = 0; i <= N; i++)
 		pp_frame_encoder_free(e[i]);
+	pp_frame_budget_counts(mallory, &ne, &nd);
+	g_assert_cmpuint(ne, ==, 0);
+	pp_frame_budget_unref(mallory);
+	pp_frame_budget_unref(alice);
 }
 
 int main(int argc, char **argv)
