@@ -15,8 +15,10 @@
  * tunnel (a laptop's client, say) wakes 4 times a second, not 100. Timers
  * still running then (heartbeat, the free of a closed socket, the
  * retransmission of a peer that went silent) fire at most 250 ms late;
- * the first packet in or out puts the 10 ms clock back at once, before
- * usrsctp arms the timers that packet needs (delayed SACK, T3-rtx).
+ * the first packet in or out puts the 10 ms clock back at once, and
+ * before usrsctp is called with it (fed a packet, asked to send, reset or
+ * shut down) its time is brought up to now, so the timers that call arms
+ * (delayed SACK, T3-rtx) run from the right time.
  * Packets of heartbeats alone (usrsctp's, and our path MTU probes, every
  * 10 s each) arm nothing short and leave the clock as it is.
  *
@@ -290,15 +292,49 @@ static bool pp_sctp_packet_wakes_clock(const uint8_t *pkt, size_t len)
 	return off == PP_SCTP_HEADER_LEN; /* no chunk at all: count it */
 }
 
-/* Lock held: a packet went in or out. Attaching a source from the thread
- * that runs its context wakes nothing; this happens once per idle spell. */
-void pp_sctp_glue_activity(const uint8_t *pkt, size_t len)
+/* Lock held: usrsctp's time brought up to now (it only moves here, and
+ * arms every timer relative to it); expired timers fire. */
+static void pp_sctp_clock_advance(void)
 {
-	if (!pp_sctp_packet_wakes_clock(pkt, len))
-		return;
+	gint64 ms = (g_get_monotonic_time() - pp_sctp_g.last_us) / 1000;
+
+	if (ms > 0) {
+		pp_sctp_g.last_us += ms * 1000;
+		usrsctp_handle_timers((uint32_t)MIN(ms, G_GINT64_CONSTANT(60000)));
+	}
+}
+
+/* Lock held: back to the fast pace. Attaching a source from the thread
+ * that runs its context wakes nothing; this happens once per idle spell. */
+static void pp_sctp_clock_fast(void)
+{
 	pp_sctp_g.active = true;
 	if (G_UNLIKELY(pp_sctp_g.slow) && pp_sctp_g.timer_ctx)
 		pp_sctp_timer_pace(pp_sctp_g.timer_ctx, PP_SCTP_TICK_MS);
+}
+
+/* Lock held, in usrsctp's output hook: a packet went out. */
+void pp_sctp_glue_activity(const uint8_t *pkt, size_t len)
+{
+	if (pp_sctp_packet_wakes_clock(pkt, len))
+		pp_sctp_clock_fast();
+}
+
+/* Lock held, outside any usrsctp call, before one that may arm timers (a
+ * packet fed in, a send, a stream reset, a shutdown). While the clock is
+ * slow usrsctp's time lags by up to PP_SCTP_IDLE_TICK_MS; a timer armed
+ * from it (T3-rtx: the RTO from the send) would fire that much early, so
+ * it is brought up to now first. pkt NULL: whatever the call is, it is
+ * activity. */
+void pp_sctp_glue_clock_wake(const uint8_t *pkt, size_t len)
+{
+	if (pkt && !pp_sctp_packet_wakes_clock(pkt, len))
+		return;
+	/* Only from the outermost call: a packet fed from another
+	 * association's output (two ends in one thread) is inside usrsctp. */
+	if (G_UNLIKELY(pp_sctp_g.slow) && pp_sctp_depth == 1)
+		pp_sctp_clock_advance();
+	pp_sctp_clock_fast();
 }
 
 void pp_sctp_clock_read(struct pp_sctp_clock *out)
@@ -312,16 +348,10 @@ void pp_sctp_clock_read(struct pp_sctp_clock *out)
 static gboolean pp_sctp_tick(gpointer unused)
 {
 	gboolean keep = G_SOURCE_CONTINUE;
-	gint64 now, ms;
 
 	pp_sctp_lock();
 	pp_sctp_g.ticks++;
-	now = g_get_monotonic_time();
-	ms = (now - pp_sctp_g.last_us) / 1000;
-	if (ms > 0) {
-		pp_sctp_g.last_us += ms * 1000;
-		usrsctp_handle_timers((uint32_t)MIN(ms, G_GINT64_CONSTANT(60000)));
-	}
+	pp_sctp_clock_advance();
 	if (pp_sctp_g.active) {
 		pp_sctp_g.active = false;
 		pp_sctp_g.quiet_ticks = 0;

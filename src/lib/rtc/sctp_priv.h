@@ -180,9 +180,13 @@ bool pp_sctp_in_usrsctp(void);
 int pp_sctp_glue_attach(struct pp_sctp *s);
 void pp_sctp_glue_detach(struct pp_sctp *s);
 void pp_sctp_glue_upcall(struct socket *sock, void *arg, int flags);
-/* Lock held: a packet of some association went in or out (the clock
- * ticks fast again unless it holds heartbeats only). */
+/* Lock held, in the output hook: a packet of some association went out
+ * (the clock ticks fast again unless it holds heartbeats only). */
 void pp_sctp_glue_activity(const uint8_t *pkt, size_t len);
+/* Lock held, before a usrsctp call that may arm timers: brings a slow
+ * clock's time up to now, then ticks fast (pkt: the packet about to be
+ * fed, which may be heartbeats only; NULL for a send, reset or shutdown). */
+void pp_sctp_glue_clock_wake(const uint8_t *pkt, size_t len);
 
 /* The usrsctp clock, for tests. */
 struct pp_sctp_clock {

@@ -70,6 +70,38 @@ static void test_lost_while_idle(void)
 	sctp_pair_free(&p);
 }
 
+/* A send 200 ms after a slow tick: usrsctp's time lags real time by that
+ * much, and is brought up to now before the send arms T3-rtx, so the
+ * retransmission comes an RTO (1 s) after the send, not 200 ms early. */
+static void test_rto_from_now(void)
+{
+	struct sctp_pair p;
+	struct pp_sctp_channel *ch = pair_up(&p, 60000);
+	struct pp_sctp_clock c0, c1;
+	uint64_t lost;
+	gint64 t0, waited_ms;
+
+	SCTP_RUN_UNTIL(&p, clock_slow(), 5000);
+	pp_sctp_clock_read(&c0);
+	do {
+		g_main_context_iteration(p.ctx, TRUE);
+		pp_sctp_clock_read(&c1);
+	} while (c1.ticks == c0.ticks);
+	sctp_pair_run_for(&p, 200);
+	g_assert_true(clock_slow());
+	p.dead = true;
+	lost = p.lost;
+	t0 = g_get_monotonic_time();
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, "twice lost", 10), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.lost > lost + 1, 5000); /* the message, then T3's copy */
+	waited_ms = (g_get_monotonic_time() - t0) / 1000;
+	g_test_message("T3-rtx after %" G_GINT64_FORMAT " ms", waited_ms);
+	g_assert_cmpint(waited_ms, >=, 950);
+	p.dead = false;
+	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == 1, 10000);
+	sctp_pair_free(&p);
+}
+
 /* Heartbeats still go out when the clock is slow, and leave it slow: they
  * arm no timer shorter than its pace. */
 static void test_heartbeat_while_idle(void)
@@ -99,6 +131,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/sctp/clock/idle_slows", test_idle_slows);
 	g_test_add_func("/sctp/clock/lost_while_idle", test_lost_while_idle);
+	g_test_add_func("/sctp/clock/rto_from_now", test_rto_from_now);
 	g_test_add_func("/sctp/clock/heartbeat_while_idle", test_heartbeat_while_idle);
 	return g_test_run();
 }
