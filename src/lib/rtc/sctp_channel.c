@@ -333,6 +333,15 @@ static void pp_sctp_channel_accept(struct pp_sctp *s, uint16_t id, const struct 
 		pp_log(PP_LOG_DEBUG, s->log_peer, "sctp: OPEN on stream %u ignored", id);
 		return;
 	}
+	/* A channel is one stream id both ways (RFC 8832 §5): on one we
+	 * cannot send on, the ACK could never go, and the id would poison
+	 * the batched reset of every channel closing with it. */
+	if (s->out_streams && id >= s->out_streams) {
+		pp_log(PP_LOG_WARN, s->log_peer,
+		       "sctp: OPEN on stream %u refused: we may only send on %u streams", id,
+		       s->out_streams);
+		return;
+	}
 	ch = pp_sctp_channel_create(s, id, o->label, o->protocol, &opt, PP_SCTP_CHANNEL_OPENING);
 	ch->ack_owed = true;
 	s->acks_owed++;

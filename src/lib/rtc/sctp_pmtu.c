@@ -198,7 +198,7 @@ static gboolean pp_sctp_pmtu_tick(gpointer data)
 
 	g_source_unref(s->pmtu.timer);
 	s->pmtu.timer = NULL;
-	if (!s->pmtu.limit)
+	if (!s->pmtu.limit || s->doomed) /* doomed: nothing more reaches the user */
 		return G_SOURCE_REMOVE;
 	if (s->state != PP_SCTP_CONNECTED || !s->pmtu.vtag_known) {
 		if (s->state == PP_SCTP_NEW || s->state == PP_SCTP_CONNECTING ||
