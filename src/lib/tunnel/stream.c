@@ -297,6 +297,8 @@ static void pp_tstream_on_binary(struct pp_tstream *st, const uint8_t *data, siz
 		pp_tstream_fail(st, "data after EOF");
 		return;
 	}
+	if (st->sock_closed)
+		return; /* our side is gone (or never came); the reset is under way */
 	rc = pp_frame_decode(st->dec, data, len, out, &n, &why);
 	if (rc < 0) {
 		pp_log(PP_LOG_WARN, st->log_peer, "stream %s: bad data message: %s", st->name,
@@ -304,8 +306,6 @@ static void pp_tstream_on_binary(struct pp_tstream *st, const uint8_t *data, siz
 		pp_tstream_fail(st, "protocol error");
 		return;
 	}
-	if (st->sock_closed)
-		return; /* our side is gone; the reset is under way */
 	if (pp_tstream_queue_write(st, out, n) < 0) {
 		pp_tstream_fail(st, st->fd < 0 ? "too much data before CONNECTED"
 		                               : "peer ignored flow control");

@@ -27,7 +27,7 @@ struct pp_tstream {
 
 	int fd;                         /* -1 before attach and after close */
 	struct pp_fdwatch *io;          /* watches fd */
-	bool sock_closed;               /* attached once and closed since */
+	bool sock_closed;               /* our side ended: no socket from now on */
 	bool hup_seen;                  /* hangup after our EOF: stop polling */
 
 	/* socket -> channel */

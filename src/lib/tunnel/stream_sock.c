@@ -256,8 +256,13 @@ void pp_tstream_sock_close(struct pp_tstream *st, bool rst)
 		}
 		close(st->fd);
 		st->fd = -1;
-		st->sock_closed = true;
 	}
-	st->wlen = st->woff = 0;
+	/* Also when no socket was ever attached (a refused stream, a connect
+	 * that failed): none will be now, and what the peer still sends
+	 * until its reset is dropped, not kept. */
+	st->sock_closed = true;
+	free(st->wbuf);
+	st->wbuf = NULL;
+	st->wcap = st->wlen = st->woff = 0;
 	pp_tstream_set_pressure(st, false);
 }
