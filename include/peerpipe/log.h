@@ -31,6 +31,9 @@ void pp_log_setup(const char *program, enum pp_log_level level,
 void pp_log_set_level(enum pp_log_level level);
 void pp_log_set_sink(pp_log_sink_fn sink, void *user);
 bool pp_log_enabled(enum pp_log_level level);
+/* In place: control characters (C0, DEL, and C1 encoded in UTF-8) become
+ * '?', so text from the network cannot drive a terminal or split a line. */
+void pp_log_sanitize(char *s);
 
 /* "error", "warn", "info", "debug" -> level; 0 or PP_ERR_INVALID. */
 int pp_log_level_parse(const char *name, enum pp_log_level *out);

@@ -9,16 +9,20 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The gateway's texts (service descriptions, DENIED/FAILED/BYE reasons,
+ * ALERT signatures) reach the user's terminal here: sanitized like logs. */
 void conn_say(const char *fmt, ...)
 {
 	va_list ap;
+	char *line;
 
 	va_start(ap, fmt);
-	fputs("peerpipe: ", stdout);
-	vfprintf(stdout, fmt, ap);
-	fputc('\n', stdout);
-	fflush(stdout);
+	line = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
+	pp_log_sanitize(line);
+	printf("peerpipe: %s\n", line);
+	fflush(stdout);
+	g_free(line);
 }
 
 static bool conn_want_peer(void *user, const struct pp_sigclient_peer *peer,

@@ -89,6 +89,15 @@ static void capture(enum pp_log_level level, const char *line, void *user)
 	g_ptr_array_add(log_lines, g_strdup(line));
 }
 
+/* Text from the network printed to a terminal: no escape sequences. */
+static void test_log_sanitize(void)
+{
+	char s[] = "ok\x1b[31mred\x07\r\n\x7f \xc2\x9b" "2J \xc2\xa0" "caf\xc3\xa9";
+
+	pp_log_sanitize(s);
+	g_assert_cmpstr(s, ==, "ok?[31mred???? ??2J \xc2\xa0" "caf\xc3\xa9");
+}
+
 static void test_log(void)
 {
 	log_lines = g_ptr_array_new_with_free_func(g_free);
@@ -150,6 +159,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/core/b64", test_b64);
 	g_test_add_func("/core/bucket", test_bucket);
 	g_test_add_func("/core/log", test_log);
+	g_test_add_func("/core/log/sanitize", test_log_sanitize);
 	g_test_add_func("/core/secret", test_secret);
 	return g_test_run();
 }

@@ -99,12 +99,19 @@ static void pp_log_json_escape(char *out, size_t *len, size_t cap, const char *s
 	}
 }
 
-/* Text lines must stay one line: control characters become '?'. */
-static void pp_log_text_sanitize(char *s)
+void pp_log_sanitize(char *s)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f) {
 			*s = '?';
+		} else if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
+			/* U+0080..U+009F in UTF-8: C1 controls (CSI is U+009B) */
+			s[0] = '?';
+			s[1] = '?';
+			s++;
+		}
+	}
 }
 
 static void pp_log_emit(enum pp_log_level level, char *line, size_t len)
@@ -155,7 +162,7 @@ void pp_log(enum pp_log_level level, const char *peer, const char *fmt, ...)
 		                 pp_log_state.program, pp_log_names[level],
 		                 peer ? "[" : "", peer ? peer : "", peer ? "] " : "", msg);
 		len = n < 0 ? 0 : (size_t)n;
-		pp_log_text_sanitize(line);
+		pp_log_sanitize(line);
 	}
 	if (len > PP_LOG_LINE_MAX)
 		len = PP_LOG_LINE_MAX;
