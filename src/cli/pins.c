@@ -35,10 +35,19 @@ int pp_pins_parse_fp(const char *text, struct pp_fingerprint *fp)
 		p++;
 	while (*p && !g_ascii_isspace(*p) && o < sizeof(buf) - 1)
 		buf[o++] = *p++;
-	if (!g_ascii_isspace(*p))
-		return PP_ERR_INVALID;
+	if (*p && !g_ascii_isspace(*p))
+		return PP_ERR_INVALID; /* a word longer than any fingerprint */
 	while (g_ascii_isspace(*p))
 		p++;
+	if (!*p) {
+		/* One word: bare hex, taken as sha-256. */
+		char bare[PP_FP_TEXT_MAX + 1];
+		int n = g_snprintf(bare, sizeof(bare), "sha-256 %.*s", (int)o, buf);
+		if (o == 0 || n < 0 || (size_t)n >= sizeof(bare))
+			return PP_ERR_INVALID;
+		return pp_fingerprint_parse(bare, (size_t)n, fp) < 0 || !pp_fingerprint_pinnable(fp) ?
+		       PP_ERR_INVALID : 0;
+	}
 	buf[o++] = ' ';
 	while (*p && !g_ascii_isspace(*p) && o < sizeof(buf) - 1)
 		buf[o++] = *p++;

@@ -179,7 +179,13 @@ static void test_replace_rule(void)
 	g_assert_cmpint(pp_pins_add(&p, "old", &sha1, false), ==, PP_ERR_INVALID);
 	pp_pins_free(&p);
 
-	g_assert_cmpint(pp_pins_parse_fp(fp_text(5) + 8, &fp), ==, PP_ERR_INVALID); /* no name */
+	/* bare hex, as `--pin AB:CD:...` takes it: sha-256 */
+	g_assert_cmpint(pp_pins_parse_fp(fp_text(5) + 8, &fp), ==, 0);
+	g_assert_cmpint(pp_pins_parse_fp(fp_text(5), &f1), ==, 0);
+	g_assert_true(pp_fingerprint_equal(&fp, &f1));
+	g_assert_cmpint(pp_pins_parse_fp("  AB:CD  ", &fp), ==, PP_ERR_INVALID); /* too short */
+	g_assert_cmpint(pp_pins_parse_fp("sha-256", &fp), ==, PP_ERR_INVALID);
+	g_assert_cmpint(pp_pins_parse_fp("", &fp), ==, PP_ERR_INVALID);
 	char *spaced = g_strdup_printf("  sha-256 \t %s  ", fp_text(5) + 8);
 	g_assert_cmpint(pp_pins_parse_fp(spaced, &fp), ==, 0);
 	g_free(spaced);
