@@ -131,6 +131,43 @@ static void pp_tnode_readdress(struct pp_tnode *n, struct pp_tlink *l, const cha
 	g_hash_table_replace(n->by_id, l->peer.peer_id, l);
 }
 
+/* A roster member that is the peer of l under another id and has no
+ * session of its own: l's peer came back before its old id left (the
+ * server drops a connection that died without a close only at its ping
+ * timeout, so NEW_PEER of the new one can come first). */
+static const struct pp_sigclient_peer *pp_tnode_successor(struct pp_tnode *n,
+                                                          const struct pp_tlink *l)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	if (!l->peer.fingerprint[0])
+		return NULL;
+	g_hash_table_iter_init(&it, n->roster);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		const struct pp_sigclient_peer *peer = value;
+		if (strcmp(peer->peer_id, l->peer.peer_id) != 0 &&
+		    strcmp(peer->fingerprint, l->peer.fingerprint) == 0 &&
+		    strcmp(peer->name, l->peer.name) == 0 &&
+		    !g_hash_table_contains(n->by_id, peer->peer_id))
+			return peer;
+	}
+	return NULL;
+}
+
+/* Some roster member has no session: the redial may make one. */
+static bool pp_tnode_roster_unlinked(struct pp_tnode *n)
+{
+	GHashTableIter it;
+	gpointer key;
+
+	g_hash_table_iter_init(&it, n->roster);
+	while (g_hash_table_iter_next(&it, &key, NULL))
+		if (!g_hash_table_contains(n->by_id, key))
+			return true;
+	return false;
+}
+
 /* --- session callbacks ------------------------------------------------------------- */
 
 static void pp_tnode_send_sdp(void *user, struct pp_tsession *s, const char *type, const char *sdp)
@@ -236,7 +273,9 @@ static void pp_tnode_session_closed(void *user, struct pp_tsession *s, const cha
 	if (g_hash_table_lookup(n->by_id, l->peer.peer_id) == l)
 		g_hash_table_remove(n->by_id, l->peer.peer_id);
 	g_hash_table_remove(n->links, l);
-	if (g_hash_table_lookup(n->roster, l->peer.peer_id))
+	/* Its peer, under this id or a new one (it came back while the
+	 * session lived on), or any other member without a session. */
+	if (pp_tnode_roster_unlinked(n))
 		pp_tnode_redial_later(n);
 	/* Not from inside the session's own callback. */
 	GSource *idle = g_idle_source_new();
@@ -411,11 +450,19 @@ static void pp_tnode_sig_left(void *user, const char *peer_id)
 	struct pp_tnode *n = user;
 	struct pp_tlink *l = g_hash_table_lookup(n->by_id, peer_id);
 
+	const struct pp_sigclient_peer *next;
+
 	g_hash_table_remove(n->roster, peer_id);
 	g_hash_table_remove(n->early, peer_id);
-	/* A P2P path that is up does not need signaling: keep it. */
-	if (l && !l->closed && pp_tsession_get_state(l->session) != PP_TSESSION_READY)
+	if (!l || l->closed)
+		return;
+	/* A P2P path that is up does not need signaling: keep it, and follow
+	 * its peer if it is already back under a new id (else a later ICE
+	 * restart or redial would go to the id that left). */
+	if (pp_tsession_get_state(l->session) != PP_TSESSION_READY)
 		pp_tsession_close(l->session, NULL);
+	else if ((next = pp_tnode_successor(n, l)))
+		pp_tnode_readdress(n, l, next->peer_id);
 }
 
 static void pp_tnode_sig_error(void *user, const char *code, const char *message, const char *ref)
