@@ -14,7 +14,10 @@
 #include "peerpipe/log.h"
 #include "peerpipe/source.h"
 
+#include <arpa/inet.h>
 #include <gio/gio.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -163,17 +166,55 @@ static void pp_mdns_datagram(struct pp_ice_mdns *m, const uint8_t *buf, size_t l
 	}
 }
 
+/* True when a in the subnet of one of this host's IPv4 interfaces. */
+static bool pp_mdns_on_link(const struct in_addr *a)
+{
+	struct ifaddrs *ifs, *i;
+	bool on = false;
+
+	if (getifaddrs(&ifs) < 0)
+		return false;
+	for (i = ifs; i && !on; i = i->ifa_next) {
+		if (!i->ifa_addr || !i->ifa_netmask || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		uint32_t mask = ((const struct sockaddr_in *)(void *)i->ifa_netmask)->sin_addr.s_addr;
+		uint32_t net = ((const struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr;
+		on = ((a->s_addr ^ net) & mask) == 0;
+	}
+	freeifaddrs(ifs);
+	return on;
+}
+
+/* RFC 6762 §6, §11: answers come from the port we asked (5353, or the test
+ * server's) and from this link; anything else is dropped, so a host
+ * elsewhere cannot plant an address for a name it learnt. */
+static bool pp_mdns_source_ok(const struct pp_ice_mdns *m, GSocketAddress *from)
+{
+	struct sockaddr_in sin;
+
+	if (!from || !g_socket_address_to_native(from, &sin, sizeof(sin), NULL) ||
+	    sin.sin_family != AF_INET ||
+	    ntohs(sin.sin_port) != g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(m->dest)))
+		return false;
+	return pp_mdns_on_link(&sin.sin_addr);
+}
+
 static gboolean pp_mdns_readable(GSocket *sock, GIOCondition cond, gpointer data)
 {
 	struct pp_ice_mdns *m = data;
 
 	for (int i = 0; i < PP_MDNS_READS_MAX; i++) {
-		gssize n = g_socket_receive(sock, (gchar *)m->rbuf, PP_ICE_MDNS_MSG_MAX,
-		                            NULL, NULL);
+		GSocketAddress *from = NULL;
+		gssize n = g_socket_receive_from(sock, &from, (gchar *)m->rbuf, PP_ICE_MDNS_MSG_MAX,
+		                                 NULL, NULL);
 		if (n < 0)
 			break;
-		if (m->queries->len)
+		if (m->queries->len && pp_mdns_source_ok(m, from))
 			pp_mdns_datagram(m, m->rbuf, (size_t)n);
+		else if (m->queries->len)
+			pp_log(PP_LOG_DEBUG, NULL, "ice: mDNS datagram from off the link or port dropped");
+		if (from)
+			g_object_unref(from);
 	}
 	return G_SOURCE_CONTINUE;
 }

@@ -642,6 +642,7 @@ struct responder {
 	char *port;
 	const char *known; /* the only name answered */
 	unsigned queries;
+	GSocket *other;    /* set: answers leave from this socket's port */
 };
 
 static size_t put_name(uint8_t *p, const char *name)
@@ -688,7 +689,7 @@ static gboolean responder_read(GSocket *sock, GIOCondition c, gpointer data)
 	a[off++] = 12;
 	memcpy(a + off, "\x00\x01\x80\x01\x00\x00\x00\x78\x00\x04\x7f\x00\x00\x01", 14);
 	off += 14;
-	g_socket_send_to(sock, from, (const gchar *)a, off, NULL, NULL);
+	g_socket_send_to(r->other ? r->other : sock, from, (const gchar *)a, off, NULL, NULL);
 out:
 	if (from)
 		g_object_unref(from);
@@ -721,6 +722,8 @@ static void responder_stop(struct responder *r)
 {
 	g_source_destroy(r->src);
 	g_source_unref(r->src);
+	if (r->other)
+		g_object_unref(r->other);
 	g_object_unref(r->sock);
 	g_free(r->port);
 }
@@ -768,6 +771,50 @@ static void test_mdns_unresolved(void)
 	g_assert_cmpuint(r.queries, >=, 2);
 	side_clear(&a);
 	side_clear(&b);
+	responder_stop(&r);
+}
+
+static void mdns_done(void *user, const char *name, const NiceAddress *addr)
+{
+	int *got = user;
+
+	*got = addr ? 1 : -1;
+}
+
+/* The resolver itself: an answer from the port asked resolves the name;
+ * the same answer from another port (RFC 6762 §6: answers come from the
+ * mDNS port) is dropped, and the query times out unanswered. */
+static void test_mdns_source(void)
+{
+	static const char name[] = "5e1f0a2b-3c4d-4e5f-8a7b-9c0d1e2f3a4b.local";
+	struct responder r;
+	struct pp_ice_mdns *m;
+	int got = 0;
+
+	responder_start(&r, name);
+	m = pp_ice_mdns_new(ctx, r.port, 400, mdns_done, &got);
+	g_assert_nonnull(m);
+	g_assert_cmpint(pp_ice_mdns_resolve(m, name), ==, 0);
+	while (!got)
+		g_main_context_iteration(ctx, TRUE);
+	g_assert_cmpint(got, ==, 1);
+	pp_ice_mdns_free(m);
+
+	GInetAddress *lo = g_inet_address_new_from_string(LOOP);
+	GSocketAddress *sa = g_inet_socket_address_new(lo, 0);
+	r.other = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+	                       G_SOCKET_PROTOCOL_UDP, NULL);
+	g_assert_true(g_socket_bind(r.other, sa, FALSE, NULL));
+	g_object_unref(sa);
+	g_object_unref(lo);
+	got = 0;
+	m = pp_ice_mdns_new(ctx, r.port, 400, mdns_done, &got);
+	g_assert_cmpint(pp_ice_mdns_resolve(m, name), ==, 0);
+	while (!got)
+		g_main_context_iteration(ctx, TRUE);
+	g_assert_cmpint(got, ==, -1);
+	g_assert_cmpuint(r.queries, >=, 2);
+	pp_ice_mdns_free(m);
 	responder_stop(&r);
 }
 
@@ -953,6 +1000,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ice/close", test_close);
 	g_test_add_func("/ice/mdns-resolve", test_mdns_resolve);
 	g_test_add_func("/ice/mdns-unresolved", test_mdns_unresolved);
+	g_test_add_func("/ice/mdns-source", test_mdns_source);
 	g_test_add_func("/ice/unreachable-servers", test_unreachable_servers);
 	g_test_add_func("/ice/dead-peer", test_dead_peer);
 	rc = g_test_run();
