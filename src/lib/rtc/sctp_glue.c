@@ -396,11 +396,15 @@ int pp_sctp_glue_attach(struct pp_sctp *s)
 	pp_sctp_lock();
 	if (!pp_sctp_g.up)
 		pp_sctp_usrsctp_init();
-	pp_sctp_g.refs++;
 	usrsctp_register_address(s);
-	/* A timer whose context was dropped is destroyed with it. */
+	/* A timer whose context was dropped is destroyed with it. One left
+	 * on another context by the last association to go (to finish
+	 * usrsctp) comes here: nobody may run that context any more. */
 	if (!pp_sctp_g.timer || g_source_is_destroyed(pp_sctp_g.timer))
 		pp_sctp_timer_start(s->ctx);
+	else if (pp_sctp_g.refs == 0 && pp_sctp_g.timer_ctx != s->ctx)
+		pp_sctp_timer_pace(s->ctx, PP_SCTP_TICK_MS);
+	pp_sctp_g.refs++;
 	pp_sctp_unlock();
 	return 0;
 }
@@ -434,7 +438,7 @@ void pp_sctp_glue_detach(struct pp_sctp *s)
 	pp_sctp_g.refs--;
 	pp_sctp_g.finish_ticks = 0;
 	if (pp_sctp_g.timer_ctx == s->ctx && other && other != s->ctx)
-		pp_sctp_timer_start(other);
+		pp_sctp_timer_pace(other, PP_SCTP_TICK_MS); /* the clock carries on */
 	pp_sctp_unlock();
 	if (other)
 		g_main_context_unref(other);

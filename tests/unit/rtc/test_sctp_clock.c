@@ -102,6 +102,30 @@ static void test_rto_from_now(void)
 	sctp_pair_free(&p);
 }
 
+/* The last association gone, the clock stays on its context to finish
+ * usrsctp; a context that is kept but no longer run must not keep it from
+ * the next association's, whose timers (T3-rtx here) would never fire. */
+static void test_clock_follows(void)
+{
+	struct sctp_pair p, q;
+	struct pp_sctp_channel *ch;
+	GMainContext *stale;
+	uint64_t lost;
+
+	pair_up(&p, 60000);
+	stale = g_main_context_ref(p.ctx);
+	sctp_pair_free(&p);
+	ch = pair_up(&q, 60000);
+	q.dead = true;
+	lost = q.lost;
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, "lost once", 9), ==, 0);
+	SCTP_RUN_UNTIL(&q, q.lost > lost + 1, 5000); /* T3 fired: its copy was lost too */
+	q.dead = false;
+	SCTP_RUN_UNTIL(&q, q.side[1].msgs->len == 1, 10000);
+	sctp_pair_free(&q);
+	g_main_context_unref(stale);
+}
+
 /* Heartbeats still go out when the clock is slow, and leave it slow: they
  * arm no timer shorter than its pace. */
 static void test_heartbeat_while_idle(void)
@@ -132,6 +156,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/clock/idle_slows", test_idle_slows);
 	g_test_add_func("/sctp/clock/lost_while_idle", test_lost_while_idle);
 	g_test_add_func("/sctp/clock/rto_from_now", test_rto_from_now);
+	g_test_add_func("/sctp/clock/follows_new_context", test_clock_follows);
 	g_test_add_func("/sctp/clock/heartbeat_while_idle", test_heartbeat_while_idle);
 	return g_test_run();
 }
