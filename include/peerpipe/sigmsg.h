@@ -15,7 +15,9 @@
 #include <stddef.h>
 
 #define PP_PEER_ID_LEN 32          /* 128 bits as lowercase hex */
-#define PP_FINGERPRINT_MAX 160     /* "sha-512 " + 64 hex pairs with colons */
+/* Longest fingerprint pp_fingerprint_valid() accepts, without the NUL:
+ * "sha-512 " and 64 hex pairs joined by colons (8 + 64 * 3 - 1). */
+#define PP_FINGERPRINT_MAX 199
 
 enum pp_sig_type {
 	PP_SIG_JOIN_ROOM,

@@ -757,6 +757,37 @@ static void test_parse(void)
 	g_string_free(big, TRUE);
 }
 
+/* Every fingerprint pp_fingerprint_valid() accepts survives a NEW_PEER,
+ * sha-512 (199 characters) included: it used to be dropped as too long. */
+static void test_parse_fingerprints(void)
+{
+	static const struct {
+		const char *name;
+		int bytes;
+	} algs[] = { { "sha-1", 20 }, { "sha-224", 28 }, { "sha-256", 32 }, { "sha-384", 48 }, { "sha-512", 64 } };
+	struct pp_sigclient_limits lim = { 64 * 1024, 1024 * 1024 };
+	struct pp_sigclient_msg m;
+	const char *why = NULL;
+
+	for (gsize a = 0; a < G_N_ELEMENTS(algs); a++) {
+		GString *fp = g_string_new(algs[a].name);
+		for (int i = 0; i < algs[a].bytes; i++)
+			g_string_append_printf(fp, "%c%02X", i ? ':' : ' ', (i * 37) & 0xff);
+		g_assert_true(pp_fingerprint_valid(fp->str, fp->len));
+		char *t = g_strdup_printf("{\"type\":\"NEW_PEER\",\"peer\":{\"peer_id\":\"%s\",\"name\":\"g\","
+		                          "\"role\":\"gateway\",\"fingerprint\":\"%s\"}}",
+		                          "0123456789abcdef0123456789abcdef", fp->str);
+		g_assert_cmpint(pp_sigclient_msg_parse(t, strlen(t), &lim, &m, &why), ==, 0);
+		g_assert_cmpint(m.type, ==, PP_SIGCLIENT_MSG_NEW_PEER);
+		g_assert_cmpuint(m.n_peers, ==, 1);
+		g_assert_cmpstr(m.peers[0].fingerprint, ==, fp->str);
+		g_assert_cmpuint(fp->len, <=, PP_FINGERPRINT_MAX);
+		pp_sigclient_msg_clear(&m);
+		g_free(t);
+		g_string_free(fp, TRUE);
+	}
+}
+
 /* ---- a scripted fake server (libsoup's SoupServer) for what the real one
  * never does: malformed and unknown messages, binary frames, messages
  * before JOINED, close codes 1011 and 1003, silence after JOIN_ROOM. */
@@ -1022,6 +1053,7 @@ int main(int argc, char **argv)
 	ctx = g_main_context_new();
 	g_main_context_push_thread_default(ctx);
 	g_test_add_func("/sigclient/parse", test_parse);
+	g_test_add_func("/sigclient/parse-fingerprints", test_parse_fingerprints);
 	g_test_add_func("/sigclient/config", test_config);
 	g_test_add_func("/sigclient/relay", test_relay);
 	g_test_add_func("/sigclient/outgoing-bound", test_outgoing_bound);
