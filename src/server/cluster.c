@@ -211,6 +211,7 @@ static void sig_on_join_reply(redisAsyncContext *ac, void *reply_, void *priv)
 		sig_peer_send_error(srv, p, SIG_ROOM_FULL, "the room is full", "JOIN_ROOM");
 		p->joining = false; /* not in Redis: leave without announcing */
 		sig_room_leave(srv, p);
+		sig_handle_join_refused(srv, p);
 		return;
 	}
 	if (!reply || reply->type != REDIS_REPLY_ARRAY) {

@@ -48,11 +48,20 @@ static void sig_handle_join(struct sig_server *srv, struct sig_peer *p, const st
 		sig_peer_send_error(srv, p, SIG_INTERNAL, "internal error", ref);
 	}
 	if (rc < 0) {
-		free(p->fingerprint);
-		p->fingerprint = NULL;
+		sig_handle_join_refused(srv, p);
 		return;
 	}
 	sig_deadline_set(srv, p, SIG_WAIT_PING);
+}
+
+void sig_handle_join_refused(struct sig_server *srv, struct sig_peer *p)
+{
+	/* The connection may try again, as if it had never sent JOIN_ROOM:
+	 * nothing of this attempt is kept, and it must still join in time. */
+	free(p->fingerprint);
+	p->fingerprint = NULL;
+	if (p->wait_kind != SIG_WAIT_JOIN)
+		sig_deadline_set(srv, p, SIG_WAIT_JOIN); /* Redis refused: on pings already */
 }
 
 static void sig_handle_relay(struct sig_server *srv, struct sig_peer *p, const struct pp_sig_msg *m,

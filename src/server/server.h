@@ -107,6 +107,8 @@ int sig_random_id(char out[PP_PEER_ID_LEN + 1]);
 /* handler.c */
 void sig_handle_message(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len);
 void sig_handle_deadline(struct sig_server *srv, struct sig_peer *p, enum sig_wait kind);
+/* A JOIN_ROOM was refused (room full): forget it, back to the join deadline. */
+void sig_handle_join_refused(struct sig_server *srv, struct sig_peer *p);
 void sig_handle_pong(struct sig_server *srv, struct sig_peer *p);
 
 /* ice.c */

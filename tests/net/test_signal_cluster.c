@@ -64,20 +64,22 @@ static void redis_stop(Redis *r)
 	g_free(r);
 }
 
-/* Two instances sharing one secret and one Redis; extra: more --set values. */
-static void start_pair(Redis *r, SigServer **a, SigServer **b, const char *extra)
+/* Two instances sharing one secret and one Redis; extra: more --set values
+ * (NULL-terminated, or NULL). */
+static void start_pair(Redis *r, SigServer **a, SigServer **b, const char *const *extra)
 {
-	*a = sig_server_new();
-	sig_server_add_args(*a, "--set", r->url, NULL);
-	if (extra)
-		sig_server_add_args(*a, "--set", extra, NULL);
-	sig_server_run(*a);
-	*b = sig_server_new();
-	sig_server_share_secret(*b, *a);
-	sig_server_add_args(*b, "--set", r->url, NULL);
-	if (extra)
-		sig_server_add_args(*b, "--set", extra, NULL);
-	sig_server_run(*b);
+	SigServer *s[2];
+	for (int i = 0; i < 2; i++) {
+		s[i] = sig_server_new();
+		if (i)
+			sig_server_share_secret(s[i], s[0]);
+		sig_server_add_args(s[i], "--set", r->url, NULL);
+		for (const char *const *e = extra; e && *e; e++)
+			sig_server_add_args(s[i], "--set", *e, NULL);
+		sig_server_run(s[i]);
+	}
+	*a = s[0];
+	*b = s[1];
 }
 
 /* The instances accept peers only once Redis is connected: retry briefly. */
@@ -234,7 +236,7 @@ static void test_room_full_across_instances(void)
 {
 	Redis *r = redis_start();
 	SigServer *a, *b;
-	start_pair(r, &a, &b, "limits.room_max_peers=2");
+	start_pair(r, &a, &b, (const char *const[]){ "limits.room_max_peers=2", NULL });
 	SigPeer *p1 = join_retry(a, "small", "g1", "gateway");
 	SigPeer *p2 = join_retry(b, "small", "d1", "desktop");
 	WsClient *c = ws_connect(sig_server_port(a));
@@ -249,6 +251,35 @@ static void test_room_full_across_instances(void)
 	ws_free(c);
 	sig_peer_close(p1);
 	sig_peer_close(p2);
+	sig_server_stop_clean(a);
+	sig_server_stop_clean(b);
+	redis_stop(r);
+}
+
+/* JOIN_ROOM refused by Redis (the other instance holds the only place)
+ * may be retried, but the connection must still join in time: it is
+ * closed at the join deadline, not kept alive by pings, and the retries
+ * leak nothing (the server runs under LeakSanitizer). */
+static void test_room_full_retry(void)
+{
+	Redis *r = redis_start();
+	SigServer *a, *b;
+	start_pair(r, &a, &b, (const char *const[]){ "limits.room_max_peers=1", "limits.join_timeout=1s", NULL });
+	SigPeer *p1 = join_retry(a, "small", "g1", "gateway");
+	WsClient *c = ws_connect(sig_server_port(b));
+	char *tok = sig_token(b, "d2", "small", "desktop");
+	char *fp = sig_fingerprint();
+	char *join = sig_join_text("small", tok, fp);
+	for (int i = 0; i < 2; i++) {
+		g_assert_true(ws_send_text(c, join));
+		json_decref(sig_expect_error(c, "room_full", "JOIN_ROOM", SIG_WAIT_MS));
+	}
+	sig_expect_close(c, 1008, 3000);
+	g_free(join);
+	g_free(fp);
+	g_free(tok);
+	ws_free(c);
+	sig_peer_close(p1);
 	sig_server_stop_clean(a);
 	sig_server_stop_clean(b);
 	redis_stop(r);
@@ -348,6 +379,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cluster/cross-instance-flow", test_cross_instance_flow);
 	g_test_add_func("/cluster/concurrent-join-order", test_concurrent_join_order);
 	g_test_add_func("/cluster/room-full", test_room_full_across_instances);
+	g_test_add_func("/cluster/room-full-retry", test_room_full_retry);
 	g_test_add_func("/cluster/instance-crash", test_instance_crash);
 	g_test_add_func("/cluster/broker-loss", test_broker_loss);
 	g_test_add_func("/cluster/redis-auth", test_redis_auth);
