@@ -58,6 +58,7 @@ struct sig_cluster {
 };
 
 static void sig_cluster_connect(struct sig_cluster *cl);
+static void sig_on_sub(redisAsyncContext *ac, void *reply_, void *priv);
 
 bool sig_cluster_enabled(const struct sig_server *srv)
 {
@@ -76,6 +77,38 @@ const char *sig_cluster_instance(const struct sig_server *srv)
 
 /* --- connection life ----------------------------------------------------- */
 
+/* What Redis told us about a room is void once the link is gone: the
+ * subscription went with the connection, remote members are learnt again
+ * from the rosters of later joins. A room outlives the link while its
+ * closing peers drain; it is subscribed again when the link is back. */
+static void sig_cluster_forget_rooms(struct sig_cluster *cl)
+{
+	GHashTableIter it;
+	gpointer key, value;
+	g_hash_table_iter_init(&it, cl->srv->rooms);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		struct sig_room *r = value;
+		r->subscribed = false;
+		g_hash_table_remove_all(r->remote);
+		g_ptr_array_set_size(r->waiting, 0); /* their peers are closed */
+	}
+}
+
+/* The link is up again (a new instance id): rooms that still have local
+ * members must hear their events, or peers joining them would wait for
+ * the subscription forever. */
+static void sig_cluster_subscribe_rooms(struct sig_cluster *cl)
+{
+	GHashTableIter it;
+	gpointer key, value;
+	g_hash_table_iter_init(&it, cl->srv->rooms);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		struct sig_room *r = value;
+		if (!r->subscribed)
+			redisAsyncCommand(cl->sub.ac, sig_on_sub, NULL, "SUBSCRIBE pp:room:%s", r->name);
+	}
+}
+
 /* The broker is gone: every local peer must rejoin once it is back, so the
  * room state is rebuilt from scratch on every instance. */
 static void sig_cluster_down(struct sig_cluster *cl, const char *why)
@@ -89,7 +122,8 @@ static void sig_cluster_down(struct sig_cluster *cl, const char *why)
 	cl->up = false;
 	g_hash_table_iter_init(&it, srv->peers);
 	while (g_hash_table_iter_next(&it, &key, &value))
-		sig_peer_close(srv, value, 1011, "signaling broker unavailable, reconnect");
+		sig_peer_close(srv, value, 1011, SIG_BROKER_DOWN);
+	sig_cluster_forget_rooms(cl);
 	if (cl->cmd.ac)
 		redisAsyncDisconnect(cl->cmd.ac);
 	if (cl->sub.ac)
@@ -184,6 +218,7 @@ static void sig_on_sub(redisAsyncContext *ac, void *reply_, void *priv)
 		if (own) {
 			cl->up = true;
 			pp_info("redis: connected as instance %s", cl->inst);
+			sig_cluster_subscribe_rooms(cl);
 		} else if (strncmp(channel, "pp:room:", 8) == 0) {
 			struct sig_room *room = sig_room_lookup(cl->srv, channel + 8);
 			if (room)

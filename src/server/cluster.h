@@ -23,8 +23,10 @@ void sig_cluster_stop(struct sig_server *srv);
 bool sig_cluster_busy(const struct sig_server *srv);
 void sig_cluster_free(struct sig_server *srv);
 bool sig_cluster_enabled(const struct sig_server *srv);
-/* False while the broker is unreachable: new connections are refused. */
+/* False while the broker is unreachable: new connections are refused, and
+ * so is JOIN_ROOM on a connection made before (SIG_BROKER_DOWN, 1011). */
 bool sig_cluster_ready(const struct sig_server *srv);
+#define SIG_BROKER_DOWN "signaling broker unavailable, reconnect"
 /* This instance's id in Redis ("" when standalone). */
 const char *sig_cluster_instance(const struct sig_server *srv);
 

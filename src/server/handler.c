@@ -22,6 +22,13 @@ static void sig_handle_join(struct sig_server *srv, struct sig_peer *p, const st
 		sig_peer_send_error(srv, p, SIG_ALREADY_JOINED, "this connection has joined a room already", ref);
 		return;
 	}
+	if (!sig_cluster_ready(srv)) {
+		/* Joins are ordered by Redis: none can be made until it is back.
+		 * Like the peers that had joined, this one reconnects later. */
+		sig_peer_send_error(srv, p, SIG_INTERNAL, SIG_BROKER_DOWN, ref);
+		sig_peer_close(srv, p, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, SIG_BROKER_DOWN);
+		return;
+	}
 	int rc = pp_jwt_verify(srv->jwt_secret.data, srv->jwt_secret.len, m->token, m->token_len,
 	                       (int64_t)time(NULL), srv->cfg.clock_skew_ms / 1000, &claims);
 	if (rc == 0 && strcmp(claims.room, m->room) != 0)

@@ -340,6 +340,129 @@ static void test_broker_loss(void)
 	redis_stop(r);
 }
 
+/* Kills Redis and waits until the instance has closed this joined peer. */
+static void redis_kill_seen_by(Redis *r, SigPeer *joined)
+{
+	kill(r->pid, SIGKILL);
+	waitpid(r->pid, NULL, 0);
+	g_assert_cmpint(ws_recv_close(joined->ws, 5000, NULL), ==, 1011);
+	ws_free(joined->ws);
+	sig_peer_free(joined);
+	unlink(r->sock);
+}
+
+/* A connection made before the outage that had not joined yet: its
+ * JOIN_ROOM during the outage is refused (the join cannot be ordered), not
+ * parked in a room that nobody subscribes, and the room works once Redis
+ * is back. */
+static void test_join_during_outage(void)
+{
+	Redis *r = redis_start();
+	SigServer *a = sig_server_new();
+	sig_server_add_args(a, "--set", r->url, NULL);
+	sig_server_run(a);
+	SigPeer *gw = join_retry(a, "office", "gw", "gateway");
+	WsClient *early = ws_connect(sig_server_port(a));
+	redis_kill_seen_by(r, gw);
+
+	char *tok = sig_token(a, "d", "office", "desktop");
+	char *fp = sig_fingerprint();
+	char *join = sig_join_text("office", tok, fp);
+	g_free(fp);
+	g_assert_true(ws_send_text(early, join));
+	json_decref(sig_expect_error(early, "internal", "JOIN_ROOM", SIG_WAIT_MS));
+	sig_expect_close(early, 1011, SIG_WAIT_MS);
+	ws_free(early);
+	g_free(join);
+	g_free(tok);
+
+	redis_spawn(r);
+	SigPeer *g2 = join_retry(a, "office", "g2", "gateway");
+	SigPeer *d = join_retry(a, "office", "d", "desktop");
+	sig_assert_peer(json_array_get(json_object_get(d->joined, "peers"), 0), g2);
+	json_t *np = sig_expect(g2->ws, "NEW_PEER", SIG_WAIT_MS);
+	sig_assert_peer(json_object_get(np, "peer"), d);
+	json_decref(np);
+	sig_peer_close(d);
+	sig_peer_close(g2);
+	sig_server_stop_clean(a);
+	redis_stop(r);
+}
+
+static guint64 metric(SigServer *s, const char *name)
+{
+	char *body = NULL;
+	g_assert_cmpint(http_get(sig_server_port(s), "/metrics", &body, NULL), ==, 200);
+	char *key = g_strdup_printf("\n%s ", name);
+	const char *at = strstr(body, key);
+	g_assert_nonnull(at);
+	guint64 v = g_ascii_strtoull(at + strlen(key), NULL, 10);
+	g_free(key);
+	g_free(body);
+	return v;
+}
+
+/* A room outlives a short outage while a closing peer drains: this one
+ * does not read, so its close waits for the 2 s grace. Redis comes back
+ * within that time; peers that then join the room must hear its events,
+ * so the room is subscribed again on the new connection. */
+static void test_resubscribe_after_outage(void)
+{
+	Redis *r = redis_start();
+	SigServer *a = sig_server_new();
+	sig_server_add_args(a, "--set", r->url, "--set", "limits.send_queue_max=32MiB", NULL);
+	sig_server_run(a);
+	WsConnectOpts slow = { .port = 0, .path = "/v1/ws", .subprotocol = "peerpipe.v1", .rcvbuf = 4096 };
+	WsClient *sc = NULL;
+	for (int i = 0; i < 50 && !sc; i++) {
+		slow.port = sig_server_port(a);
+		if (!(sc = ws_connect_opts(&slow, NULL, NULL, NULL)))
+			g_usleep(100000);
+	}
+	g_assert_nonnull(sc);
+	SigPeer *stuck = sig_peer_join_on(sc, a, "office", "stuck", "gateway");
+	SigPeer *flood = join_retry(a, "office", "flood", "gateway");
+	/* more than the socket buffers take (sndbuf grows to 4 MiB): the rest
+	 * waits in the server's queue, so the close cannot go out */
+	char *pad = g_strnfill(60000, 'x');
+	for (int i = 0; i < 150; i++)
+		g_assert_true(ws_send_printf(flood->ws, "{\"type\":\"SEND_SDP\",\"to\":\"%s\","
+		                             "\"sdp\":{\"type\":\"offer\",\"sdp\":\"%s\"}}", stuck->id, pad));
+	g_free(pad);
+	/* answered in order: every SDP before it is queued for `stuck` */
+	g_assert_true(ws_send_text(flood->ws, "{\"type\":\"SEND_ICE\",\"to\":\"00000000000000000000000000000000\",\"candidate\":null}"));
+	json_decref(sig_expect_error(flood->ws, "unknown_peer", "SEND_ICE", SIG_WAIT_MS));
+	kill(r->pid, SIGKILL);
+	waitpid(r->pid, NULL, 0);
+	unlink(r->sock);
+	redis_spawn(r);
+	g_assert_cmpint(ws_recv_close(flood->ws, 5000, NULL), ==, 1011);
+
+	WsClient *c = NULL;
+	for (int i = 0; i < 200 && !c; i++) {
+		int status = 0;
+		WsConnectOpts o = { .port = sig_server_port(a), .path = "/v1/ws", .subprotocol = "peerpipe.v1" };
+		if (!(c = ws_connect_opts(&o, &status, NULL, NULL)))
+			g_usleep(20000);
+	}
+	g_assert_nonnull(c);
+	/* the case under test: the room of the closing peer is still there */
+	g_assert_cmpuint(metric(a, "peerpipe_signal_rooms"), ==, 1);
+	SigPeer *d = sig_peer_join_on(c, a, "office", "d", "desktop");
+	SigPeer *g2 = join_retry(a, "office", "g2", "gateway");
+	json_t *np = sig_expect(d->ws, "NEW_PEER", SIG_WAIT_MS);
+	sig_assert_peer(json_object_get(np, "peer"), g2);
+	json_decref(np);
+	ws_free(flood->ws);
+	sig_peer_free(flood);
+	ws_free(stuck->ws);
+	sig_peer_free(stuck);
+	sig_peer_close(g2);
+	sig_peer_close(d);
+	sig_server_stop_clean(a);
+	redis_stop(r);
+}
+
 /* A Redis that wants a password: the right one from redis.password_file
  * lets peers in; without it the instance never becomes ready (503). */
 static void test_redis_auth(void)
@@ -383,5 +506,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cluster/instance-crash", test_instance_crash);
 	g_test_add_func("/cluster/broker-loss", test_broker_loss);
 	g_test_add_func("/cluster/redis-auth", test_redis_auth);
+	g_test_add_func("/cluster/join-during-outage", test_join_during_outage);
+	g_test_add_func("/cluster/resubscribe-after-outage", test_resubscribe_after_outage);
 	return g_test_run();
 }
