@@ -26,6 +26,7 @@
 #define SIG_HEARTBEAT_S 3.0
 #define SIG_ALIVE_TTL_S 10
 #define SIG_RECONNECT_S 1.0
+#define SIG_READY_TICKS 3 /* reconnect ticks to wait for our SUBSCRIBE's answer */
 
 static const char sig_join_lua[] =
 	/* members of instances that stopped refreshing are removed first */
@@ -53,6 +54,7 @@ struct sig_cluster {
 	struct pp_secret password;  /* redis.password_file, for AUTH */
 	ev_timer tick;         /* reconnect, or heartbeat and sweep */
 	bool up;               /* both connected and subscribed to our channel */
+	unsigned unready_ticks; /* ticks since connect without getting up */
 	bool stopping;
 	char inst[PP_PEER_ID_LEN + 1];
 };
@@ -418,6 +420,13 @@ static void sig_cluster_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	} else if (!cl->cmd.ac || !cl->sub.ac) {
 		/* one side failed: start both afresh */
 		sig_cluster_down(cl, "partial connection");
+	} else if (++cl->unready_ticks >= SIG_READY_TICKS) {
+		/* Connected, but our SUBSCRIBE has no answer (a hung server, or not
+		 * Redis). Free, not disconnect: that would wait for the replies. */
+		pp_warn("redis: no answer from %s; reconnecting", cl->addr.host);
+		redisAsyncFree(cl->cmd.ac); /* its on_down closes what depends on it */
+		if (cl->sub.ac)
+			redisAsyncFree(cl->sub.ac);
 	}
 	sig_cluster_schedule(cl, cl->up ? SIG_HEARTBEAT_S : SIG_RECONNECT_S);
 }
@@ -428,6 +437,7 @@ static void sig_cluster_connect(struct sig_cluster *cl)
 	 * one are swept once its liveness key expires. */
 	if (sig_random_id(cl->inst) < 0)
 		return;
+	cl->unready_ticks = 0;
 	struct sig_redis_link *links[] = { &cl->cmd, &cl->sub };
 	for (int i = 0; i < 2; i++) {
 		links[i]->owner = cl;

@@ -5,6 +5,8 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -463,6 +465,46 @@ static void test_resubscribe_after_outage(void)
 	redis_stop(r);
 }
 
+/* A server that accepts connections but never answers (hung, or not
+ * Redis): after a few ticks the instance drops it and reconnects, so it
+ * becomes ready once a working Redis listens at that address. */
+static void test_unanswered_subscribe(void)
+{
+	Redis *r = g_new0(Redis, 1);
+	r->dir = g_dir_make_tmp("pp-redis-XXXXXX", NULL);
+	r->sock = g_build_filename(r->dir, "redis.sock", NULL);
+	r->url = g_strdup_printf("redis.url=unix:%s", r->sock);
+	int mute = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	g_strlcpy(sa.sun_path, r->sock, sizeof(sa.sun_path));
+	g_assert_cmpint(bind(mute, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(listen(mute, 16), ==, 0); /* connections wait, never accepted */
+
+	SigServer *a = sig_server_new();
+	sig_server_add_args(a, "--set", r->url, NULL);
+	sig_server_run(a);
+	g_usleep(300000);
+	/* the connections made so far stay stuck on `mute`; new ones reach Redis */
+	unlink(r->sock);
+	redis_spawn(r);
+	gint64 end = ws_now_ms() + 10000;
+	WsClient *c = NULL;
+	while (!c && ws_now_ms() < end) {
+		int status = 0;
+		WsConnectOpts o = { .port = sig_server_port(a), .path = "/v1/ws", .subprotocol = "peerpipe.v1" };
+		if (!(c = ws_connect_opts(&o, &status, NULL, NULL))) {
+			g_assert_cmpint(status, ==, 503);
+			g_usleep(100000);
+		}
+	}
+	g_assert_nonnull(c);
+	SigPeer *gw = sig_peer_join_on(c, a, "office", "gw", "gateway");
+	sig_peer_close(gw);
+	sig_server_stop_clean(a);
+	close(mute);
+	redis_stop(r);
+}
+
 /* A Redis that wants a password: the right one from redis.password_file
  * lets peers in; without it the instance never becomes ready (503). */
 static void test_redis_auth(void)
@@ -506,6 +548,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cluster/instance-crash", test_instance_crash);
 	g_test_add_func("/cluster/broker-loss", test_broker_loss);
 	g_test_add_func("/cluster/redis-auth", test_redis_auth);
+	g_test_add_func("/cluster/unanswered-subscribe", test_unanswered_subscribe);
 	g_test_add_func("/cluster/join-during-outage", test_join_during_outage);
 	g_test_add_func("/cluster/resubscribe-after-outage", test_resubscribe_after_outage);
 	return g_test_run();
