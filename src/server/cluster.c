@@ -51,7 +51,6 @@ struct sig_cluster {
 	struct sig_redis_link cmd;  /* commands and scripts */
 	struct sig_redis_link sub;  /* SUBSCRIBE only */
 	struct sig_redis_addr addr;
-	struct pp_secret password;  /* redis.password_file, for AUTH */
 	ev_timer tick;         /* reconnect, or heartbeat and sweep */
 	bool up;               /* both connected and subscribed to our channel */
 	unsigned unready_ticks; /* ticks since connect without getting up */
@@ -447,9 +446,9 @@ static void sig_cluster_connect(struct sig_cluster *cl)
 				redisAsyncDisconnect(cl->cmd.ac);
 			return;
 		}
-		if (cl->password.data)
-			redisAsyncCommand(links[i]->ac, sig_on_reply_log, NULL, "AUTH %b", cl->password.data,
-			                  cl->password.len);
+		const struct pp_secret *pw = &cl->srv->redis_password; /* read by sig_prepare */
+		if (pw->data)
+			redisAsyncCommand(links[i]->ac, sig_on_reply_log, NULL, "AUTH %b", pw->data, pw->len);
 	}
 	redisAsyncCommand(cl->cmd.ac, sig_on_reply_log, NULL, "SET pp:alive:%s 1 EX %d", cl->inst, SIG_ALIVE_TTL_S);
 	redisAsyncCommand(cl->sub.ac, sig_on_sub, NULL, "SUBSCRIBE pp:inst:%s", cl->inst);
@@ -462,14 +461,7 @@ int sig_cluster_start(struct sig_server *srv, char *err, size_t errlen)
 	struct sig_cluster *cl = g_new0(struct sig_cluster, 1);
 	cl->srv = srv;
 	int rc = sig_redis_addr_parse(&cl->addr, srv->cfg.redis_url, err, errlen);
-	if (rc == 0 && srv->cfg.redis_password_file) {
-		rc = pp_secret_read_file(srv->cfg.redis_password_file, 1, &cl->password, NULL);
-		if (rc < 0)
-			snprintf(err, errlen, "redis.password_file %s: %s", srv->cfg.redis_password_file,
-			         pp_strerror(rc));
-	}
 	if (rc < 0 || !srv->ctx) { /* no context: --check-config, checking only */
-		pp_secret_free(&cl->password);
 		g_free(cl);
 		return rc < 0 ? PP_ERR_CONFIG : 0;
 	}
@@ -502,8 +494,6 @@ bool sig_cluster_busy(const struct sig_server *srv)
 
 void sig_cluster_free(struct sig_server *srv)
 {
-	if (srv->cluster)
-		pp_secret_free(&srv->cluster->password);
 	g_free(srv->cluster);
 	srv->cluster = NULL;
 }

@@ -49,16 +49,9 @@ int sig_ice_load(struct sig_server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "ice: turn_urls needs turn_secret_file");
 		return PP_ERR_CONFIG;
 	}
-	if (srv->cfg.turn_secret_file) {
-		bool world = false;
-		rc = pp_secret_read_file(srv->cfg.turn_secret_file, SIG_TURN_SECRET_MIN,
-		                         &srv->turn_secret, &world);
-		if (rc < 0) {
-			snprintf(err, errlen, "ice.turn_secret_file %s: %s%s", srv->cfg.turn_secret_file,
-			         pp_strerror(rc), rc == PP_ERR_INVALID ? " (at least 16 bytes)" : "");
-			return PP_ERR_CONFIG;
-		}
-	}
+	if (srv->cfg.turn_secret_file)
+		return sig_secret_load("ice.turn_secret_file", srv->cfg.turn_secret_file, SIG_TURN_SECRET_MIN,
+		                       &srv->turn_secret, err, errlen);
 	return 0;
 }
 

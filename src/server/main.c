@@ -167,7 +167,6 @@ static int sig_prepare(struct sig_server *srv, char *host, size_t hostlen, int *
 	struct sig_config *cfg = &srv->cfg;
 	enum pp_log_level level;
 	enum pp_log_format format;
-	bool world = false;
 	int rc;
 
 	if (pp_log_level_parse(cfg->log_level, &level) < 0 || pp_log_format_parse(cfg->log_format, &format) < 0) {
@@ -195,17 +194,16 @@ static int sig_prepare(struct sig_server *srv, char *host, size_t hostlen, int *
 		snprintf(err, errlen, "auth.jwt_secret_file (--jwt-secret-file) is required");
 		return PP_ERR_CONFIG;
 	}
-	rc = pp_secret_read_file(cfg->jwt_secret_file, SIG_JWT_SECRET_MIN, &srv->jwt_secret, &world);
-	if (rc < 0) {
-		snprintf(err, errlen, "auth.jwt_secret_file %s: %s%s", cfg->jwt_secret_file, pp_strerror(rc),
-		         rc == PP_ERR_INVALID ? " (need at least 32 bytes)" : "");
-		return PP_ERR_CONFIG;
-	}
-	if (world)
-		pp_warn("%s is readable by every user of this machine", cfg->jwt_secret_file);
+	if ((rc = sig_secret_load("auth.jwt_secret_file", cfg->jwt_secret_file, SIG_JWT_SECRET_MIN,
+	                          &srv->jwt_secret, err, errlen)) < 0)
+		return rc;
 	if (cfg->ping_timeout_ms < 1000 && cfg->ping_interval_ms >= 1000)
 		pp_warn("limits.ping_timeout under a second drops peers on slow links");
 	if ((rc = sig_ice_load(srv, err, errlen)) < 0)
+		return rc;
+	if (cfg->redis_password_file &&
+	    (rc = sig_secret_load("redis.password_file", cfg->redis_password_file, 1, &srv->redis_password,
+	                          err, errlen)) < 0)
 		return rc;
 	return sig_cluster_start(srv, err, errlen); /* no context yet: checks redis.url */
 }
@@ -214,6 +212,7 @@ static void sig_free(struct sig_server *srv)
 {
 	pp_secret_free(&srv->jwt_secret);
 	pp_secret_free(&srv->turn_secret);
+	pp_secret_free(&srv->redis_password);
 	g_strfreev(srv->stun_urls);
 	g_strfreev(srv->turn_urls);
 	if (srv->peers)

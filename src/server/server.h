@@ -71,6 +71,7 @@ struct sig_server {
 	struct sig_cluster *cluster;    /* NULL: standalone */
 	struct pp_secret jwt_secret;
 	struct pp_secret turn_secret;
+	struct pp_secret redis_password; /* for AUTH; empty without password_file */
 	struct lws_context *ctx;
 	struct ev_loop *loop;           /* libev (epoll), foreign loop of ctx */
 	GHashTable *rooms;              /* name -> struct sig_room * */
@@ -110,6 +111,12 @@ void sig_handle_deadline(struct sig_server *srv, struct sig_peer *p, enum sig_wa
 /* A JOIN_ROOM was refused (room full): forget it, back to the join deadline. */
 void sig_handle_join_refused(struct sig_server *srv, struct sig_peer *p);
 void sig_handle_pong(struct sig_server *srv, struct sig_peer *p);
+
+/* secrets.c */
+/* Reads a secret file named by config key `key`; warns when every user may
+ * read it. 0, or PP_ERR_CONFIG with err filled. */
+int sig_secret_load(const char *key, const char *path, size_t min_len, struct pp_secret *out,
+                    char *err, size_t errlen);
 
 /* ice.c */
 int sig_ice_load(struct sig_server *srv, char *err, size_t errlen);

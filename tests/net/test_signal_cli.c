@@ -3,6 +3,7 @@
  * insecure/TLS rules, config files with file:line errors. */
 #include "sigpeer.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -145,6 +146,41 @@ static void test_listen_line(void)
 	sig_server_stop_clean(s);
 }
 
+/* Every secret file gets the same warning when every user may read it
+ * (accepted: Docker secrets are 0444), and none when it is private. */
+static void test_secret_file_modes(void)
+{
+	SigServer *s = sig_server_new();
+	const char *paths[] = {
+		sig_server_write_file(s, "jwt2.secret", sig_server_secret(s), -1),
+		sig_server_write_file(s, "turn.secret", "0123456789abcdef0123\n", -1),
+		sig_server_write_file(s, "redis.pw", "pw\n", -1),
+	};
+	for (int open = 0; open < 2; open++) {
+		for (gsize i = 0; i < G_N_ELEMENTS(paths); i++)
+			g_assert_cmpint(g_chmod(paths[i], open ? 0644 : 0600), ==, 0);
+		char *turn = g_strdup_printf("ice.turn_secret_file=%s", paths[1]);
+		char *pw = g_strdup_printf("redis.password_file=%s", paths[2]);
+		const char *argv[] = { "--listen", "127.0.0.1:0", "--insecure", "--jwt-secret-file", paths[0],
+		                       "--set", turn, "--set", "redis.url=redis://127.0.0.1:6379",
+		                       "--set", pw, "--check-config", NULL };
+		char *err = NULL;
+		g_assert_cmpint(exit_code(sig_run_sync(argv, 5000, NULL, &err)), ==, 0);
+		for (gsize i = 0; i < G_N_ELEMENTS(paths); i++) {
+			char *line = g_strdup_printf("%s is readable by every user", paths[i]);
+			if (open && !strstr(err, line))
+				g_error("no warning \"%s\" in:\n%s", line, err);
+			if (!open)
+				g_assert_null(strstr(err, line));
+			g_free(line);
+		}
+		g_free(err);
+		g_free(turn);
+		g_free(pw);
+	}
+	sig_server_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	sig_test_init(&argc, &argv);
@@ -152,5 +188,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/signal/cli/config-file", test_config_file);
 	g_test_add_func("/signal/cli/refuses-to-start", test_refuses_to_start);
 	g_test_add_func("/signal/cli/listen-line", test_listen_line);
+	g_test_add_func("/signal/cli/secret-file-modes", test_secret_file_modes);
 	return g_test_run();
 }
