@@ -318,8 +318,12 @@ void sig_room_leave(struct sig_server *srv, struct sig_peer *p)
 	struct sig_room *r = p->room;
 	if (!r)
 		return;
-	if (p->joined) {
+	/* A join still waiting for Redis's answer may have been announced
+	 * already (its event came first and set seq): its NEW_PEER needs a
+	 * PEER_LEFT, and the L| event will not give one, as it is not remote. */
+	if (p->joined || p->seq)
 		sig_room_send_left(srv, r, p->id, p->role);
+	if (p->joined) {
 		srv->metrics.peers_joined[p->role]--;
 		pp_log(PP_LOG_INFO, p->id, "left room %s", r->name);
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Scale-out (signaling.md §5): two peerpipe-signal instances share rooms
  * through a real redis-server; the wire protocol must not change. */
+#include "redis_hold.h"
 #include "sigpeer.h"
 
 #include <signal.h>
@@ -505,6 +506,51 @@ static void test_unanswered_subscribe(void)
 	redis_stop(r);
 }
 
+/* A peer that goes while its join waits for Redis's answer, after its join
+ * event announced it (NEW_PEER) to a member on the same instance: that
+ * member gets PEER_LEFT. A relay holds the answer back, so the event (on
+ * the other connection) is heard first. */
+static void test_leave_during_join(void)
+{
+	Redis *r = redis_start();
+	char *relay = g_build_filename(r->dir, "relay.sock", NULL);
+	RedisHold *h = redis_hold_start(relay, r->sock);
+	char *url = g_strdup_printf("redis.url=unix:%s", relay);
+	SigServer *a = sig_server_new();
+	sig_server_add_args(a, "--set", url, NULL);
+	sig_server_run(a);
+	SigPeer *gw = join_retry(a, "office", "gw", "gateway");
+
+	redis_hold_arm(h, "pp:members:office", 1500); /* the next join script */
+	WsClient *c = ws_connect(sig_server_port(a));
+	char *tok = sig_token(a, "d", "office", "desktop");
+	char *fp = sig_fingerprint();
+	char *join = sig_join_text("office", tok, fp);
+	g_assert_true(ws_send_text(c, join));
+	json_t *np = sig_expect(gw->ws, "NEW_PEER", SIG_WAIT_MS);
+	char *id = g_strdup(json_string_value(json_object_get(json_object_get(np, "peer"), "peer_id")));
+	json_decref(np);
+	sig_expect_silence(c, 200); /* no JOINED yet: the join is in flight */
+	ws_abort(c);
+	json_t *left = sig_expect(gw->ws, "PEER_LEFT", SIG_WAIT_MS);
+	g_assert_cmpstr(json_string_value(json_object_get(left, "peer_id")), ==, id);
+	json_decref(left);
+	/* the held answer and the L| event come later: nothing more for gw */
+	sig_expect_silence(gw->ws, 1500);
+
+	g_free(id);
+	g_free(join);
+	g_free(fp);
+	g_free(tok);
+	sig_peer_close(gw);
+	sig_server_stop_clean(a);
+	redis_hold_stop(h);
+	unlink(relay);
+	g_free(relay);
+	g_free(url);
+	redis_stop(r);
+}
+
 /* A Redis that wants a password: the right one from redis.password_file
  * lets peers in; without it the instance never becomes ready (503). */
 static void test_redis_auth(void)
@@ -549,6 +595,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cluster/broker-loss", test_broker_loss);
 	g_test_add_func("/cluster/redis-auth", test_redis_auth);
 	g_test_add_func("/cluster/unanswered-subscribe", test_unanswered_subscribe);
+	g_test_add_func("/cluster/leave-during-join", test_leave_during_join);
 	g_test_add_func("/cluster/join-during-outage", test_join_during_outage);
 	g_test_add_func("/cluster/resubscribe-after-outage", test_resubscribe_after_outage);
 	return g_test_run();
