@@ -4,6 +4,7 @@
 #include "acl.h"
 #include "audit.h"
 #include "bans.h"
+#include "fd_limit.h"
 #include "gateway.h"
 #include "host_ports.h"
 
@@ -264,6 +265,7 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 		.max_links = (unsigned)s->max_peers,
 	};
 
+	gw_fd_limit_check(s->max_peers, s->max_streams_per_peer); /* before any fd is taken */
 	gw->cfg = cfg;
 	gw->start_cfg = gw_config_ref(cfg); /* the node keeps pointers into it */
 	gw->flows = g_hash_table_new(g_str_hash, g_str_equal);

@@ -3,6 +3,7 @@
  * service's one host:port, CONNECTED/DENIED/FAILED, and the stream log. */
 #include "acl.h"
 #include "audit.h"
+#include "connect_fault.h"
 #include "gateway.h"
 
 #include "peerpipe/error.h"
@@ -103,13 +104,24 @@ static void gw_stream_up(struct gw_stream *gs, int fd)
 	       pp_tstream_name(gs->st), gs->service);
 }
 
-static void gw_stream_unreachable(struct gw_stream *gs, const char *why)
+/* The connect failed. Only a failure the service or the network caused
+ * counts for Sentinel (connect_fault.h); the gateway's own (no fd, no
+ * local port) is logged as such and never held against the peer. */
+static void gw_stream_unreachable(struct gw_stream *gs, enum gw_fault fault, const char *why)
 {
-	pp_log(PP_LOG_WARN, gw_peer_name(gs->peer), "stream %s: service %s unreachable: %s",
-	       pp_tstream_name(gs->st), gs->service, why);
-	gw_sentinel_note(gs->peer, SENTINEL_EV_FAILED, gs->service);
-	gw_stream_answer(gs->st, pp_ctrl_build_failed("service unreachable"));
-	pp_tstream_finish(gs->st, "service unreachable");
+	const char *reason = fault == GW_FAULT_SERVICE ? "service unreachable" : "gateway error";
+
+	if (fault == GW_FAULT_SERVICE) {
+		pp_log(PP_LOG_WARN, gw_peer_name(gs->peer), "stream %s: service %s unreachable: %s",
+		       pp_tstream_name(gs->st), gs->service, why);
+		gw_sentinel_note(gs->peer, SENTINEL_EV_FAILED, gs->service);
+	} else {
+		pp_log(PP_LOG_ERROR, gw_peer_name(gs->peer), "stream %s: cannot connect to service %s: "
+		       "%s (the gateway's own failure, not counted against the peer)",
+		       pp_tstream_name(gs->st), gs->service, why);
+	}
+	gw_stream_answer(gs->st, pp_ctrl_build_failed(reason));
+	pp_tstream_finish(gs->st, reason);
 }
 
 /* ips mode: a socket without the mark would reach the service
@@ -161,7 +173,9 @@ static void gw_stream_name_connected(GObject *src, GAsyncResult *res, gpointer d
 		g_object_unref(conn);
 	}
 	if (fd < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-		gw_stream_unreachable(gs, err ? err->message : g_strerror(errno));
+		int e = errno;
+		gw_stream_unreachable(gs, err ? gw_fault_of_gerror(err) : gw_fault_of_errno(e),
+		                      err ? err->message : g_strerror(e));
 		if (fd >= 0)
 			close(fd);
 		g_clear_error(&err);
@@ -216,7 +230,7 @@ static void gw_stream_literal_result(struct gw_stream *gs, int err)
 
 	gw_stream_stop_pending(gs, err != 0);
 	if (err)
-		gw_stream_unreachable(gs, g_strerror(err));
+		gw_stream_unreachable(gs, gw_fault_of_errno(err), g_strerror(err));
 	else
 		gw_stream_up(gs, fd);
 }
@@ -238,7 +252,7 @@ static gboolean gw_stream_literal_timeout(gpointer data)
 	struct gw_stream *gs = data;
 
 	gw_stream_stop_pending(gs, true);
-	gw_stream_unreachable(gs, "connect timed out");
+	gw_stream_unreachable(gs, GW_FAULT_SERVICE, "connect timed out");
 	return G_SOURCE_REMOVE;
 }
 
@@ -267,7 +281,7 @@ static void gw_stream_connect_literal(struct gw_stream *gs, const struct gw_serv
 
 	g_snprintf(port, sizeof(port), "%u", svc->port);
 	if (getaddrinfo(svc->host, port, &hints, &ai) != 0 || !ai) {
-		gw_stream_unreachable(gs, "bad address");
+		gw_stream_unreachable(gs, GW_FAULT_GATEWAY, "bad address"); /* the configuration's */
 		return;
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -278,7 +292,8 @@ static void gw_stream_connect_literal(struct gw_stream *gs, const struct gw_serv
 		return;
 	}
 	if (fd < 0 || (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)) {
-		gw_stream_unreachable(gs, g_strerror(errno));
+		int e = errno;
+		gw_stream_unreachable(gs, gw_fault_of_errno(e), g_strerror(e));
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(ai);

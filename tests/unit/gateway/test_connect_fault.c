@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests: whose fault a failed service connect is
+ * (src/gateway/connect_fault.c), and the open-file limit raised at start
+ * (src/gateway/fd_limit.c). Sentinel counts only the service's faults. */
+#include "connect_fault.h"
+#include "fd_limit.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <sys/resource.h>
+
+/* What the service or the network says counts against the peer... */
+static void test_errno_service(void)
+{
+	const int service[] = { ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(service); i++)
+		g_assert_cmpint(gw_fault_of_errno(service[i]), ==, GW_FAULT_SERVICE);
+}
+
+/* ...the gateway's own shortages never do: a peer that exhausts fds or
+ * local ports must not get the others banned. */
+static void test_errno_gateway(void)
+{
+	const int local[] = { EMFILE, ENFILE, EADDRNOTAVAIL, ENOBUFS, ENOMEM, EACCES, EPERM, 0 };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(local); i++)
+		g_assert_cmpint(gw_fault_of_errno(local[i]), ==, GW_FAULT_GATEWAY);
+}
+
+static void check_gerror(GQuark domain, int code, enum gw_fault want)
+{
+	GError *e = g_error_new_literal(domain, code, "x");
+
+	g_assert_cmpint(gw_fault_of_gerror(e), ==, want);
+	g_error_free(e);
+}
+
+static void test_gerror(void)
+{
+	check_gerror(G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, GW_FAULT_SERVICE);
+	check_gerror(G_IO_ERROR, G_IO_ERROR_TIMED_OUT, GW_FAULT_SERVICE);
+	check_gerror(G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE, GW_FAULT_SERVICE);
+	check_gerror(G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE, GW_FAULT_SERVICE);
+	check_gerror(G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND, GW_FAULT_SERVICE);
+	/* GIO's mapping of the errnos the gateway causes itself */
+	check_gerror(G_IO_ERROR, g_io_error_from_errno(EMFILE), GW_FAULT_GATEWAY);
+	check_gerror(G_IO_ERROR, g_io_error_from_errno(ENFILE), GW_FAULT_GATEWAY);
+	check_gerror(G_IO_ERROR, g_io_error_from_errno(EADDRNOTAVAIL), GW_FAULT_GATEWAY);
+	check_gerror(G_RESOLVER_ERROR, G_RESOLVER_ERROR_TEMPORARY_FAILURE, GW_FAULT_GATEWAY);
+	g_assert_cmpint(gw_fault_of_gerror(NULL), ==, GW_FAULT_GATEWAY);
+	/* and GIO maps the service's errnos to the codes counted above */
+	g_assert_cmpint(g_io_error_from_errno(ECONNREFUSED), ==, G_IO_ERROR_CONNECTION_REFUSED);
+	g_assert_cmpint(g_io_error_from_errno(EHOSTUNREACH), ==, G_IO_ERROR_HOST_UNREACHABLE);
+}
+
+/* The soft limit goes up to the hard one. */
+static void test_fd_limit_raise(void)
+{
+	struct rlimit rl, back;
+	rlim_t now = 0;
+
+	g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &back), ==, 0);
+	if (back.rlim_max < 128) {
+		g_test_skip("hard RLIMIT_NOFILE below 128");
+		return;
+	}
+	rl.rlim_max = back.rlim_max;
+	rl.rlim_cur = 64;
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+	g_assert_cmpint(gw_fd_limit_raise(&now), ==, 0);
+	g_assert_cmpuint(now, ==, back.rlim_max);
+	g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+	g_assert_cmpuint(rl.rlim_cur, ==, back.rlim_max);
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &back), ==, 0);
+	/* the defaults need more than the usual soft limit of 1024 */
+	g_assert_cmpuint(gw_fd_limit_needed(64, 256), >, 64 * 256);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/connect_fault/errno-service", test_errno_service);
+	g_test_add_func("/connect_fault/errno-gateway", test_errno_gateway);
+	g_test_add_func("/connect_fault/gerror", test_gerror);
+	g_test_add_func("/fd_limit/raise", test_fd_limit_raise);
+	return g_test_run();
+}
