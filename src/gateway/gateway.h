@@ -6,6 +6,7 @@
 #ifndef PP_GATEWAY_GATEWAY_H
 #define PP_GATEWAY_GATEWAY_H
 
+#include "flow_key.h"
 #include "gconfig.h"
 #include "sentinel.h"
 
@@ -28,7 +29,7 @@ struct gw {
 	char room[PP_NAME_MAX + 1];     /* from the token when not configured */
 	bool stopping;
 	unsigned streams;               /* live streams, all peers */
-	GHashTable *flows;              /* "ip port" of a service socket -> gw_stream */
+	GHashTable *flows;              /* flow key (flow_key.h) of a service socket -> gw_stream */
 	GHashTable *refusals;           /* fingerprint text -> struct gw_refusal (gateway.c) */
 	struct pp_suricata *ids;        /* ids = ids or ips */
 	gchar **ids_rules;
@@ -65,7 +66,7 @@ struct gw_stream {
 	struct pp_fdwatch *pending_watch; /* its writability */
 	GSource *pending_timer;         /* connect_timeout */
 	bool connected;
-	char flow_key[PP_EVE_IP_MAX + 8]; /* our socket's "ip port" (alerts) */
+	char flow_key[GW_FLOW_KEY_MAX]; /* our socket's 4-tuple (alerts) */
 	int mark_err;                   /* ips: SO_MARK failed (errno), never connect */
 };
 
@@ -84,7 +85,7 @@ void gw_ids_stop(struct gw *gw);
 /* ips mode: marks a service socket before connect (0 or -errno). */
 int gw_ids_mark_socket(const struct gw *gw, int fd);
 
-/* gw_alert.c: IDS alerts to streams (by the service socket's local address). */
+/* gw_alert.c: IDS alerts to streams (by the service socket's 4-tuple). */
 void gw_alert_track(struct gw *gw, struct gw_stream *gs, int fd);
 void gw_alert_untrack(struct gw *gw, struct gw_stream *gs);
 /* An EVE alert or drop: ALERT to the stream's peer, the stream reset. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* IDS/IPS alerts to streams (tunnel.md §6): Suricata sees the gateway's
- * own connection to the service, so the initiator of an alert's flow
- * (EVE flow.src_ip/src_port) is the local address of one stream's
- * service socket. That stream gets ALERT on its peer's control channel,
+ * own connection to the service, so an alert's flow (EVE flow.src_* is
+ * the initiator, flow.dest_* the service) is one stream's service socket,
+ * known by its full 4-tuple (flow_key.h: the local port alone is shared
+ * by sockets towards different services). That stream gets ALERT on its peer's control channel,
  * then is reset (channel and service socket); the audit log records it.
  *
  * In ips mode Suricata resets the service socket itself (rejectboth), and
@@ -23,10 +24,8 @@
 #include "peerpipe/log.h"
 #include "peerpipe/tunnel/ctrl.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #define GW_RECENT_MAX 256                   /* flows; the oldest go first */
 #define GW_RECENT_US (2 * G_USEC_PER_SEC)   /* how long an ended flow is kept */
@@ -34,7 +33,7 @@
 
 /* A stream that ended: enough to tell its peer and the audit log. */
 struct gw_recent {
-	char key[PP_EVE_IP_MAX + 8];
+	char key[GW_FLOW_KEY_MAX];
 	gint64 until;
 	bool alerted;                   /* ALERT already sent for this flow */
 	struct gw_peer *peer;           /* compared only (gw_alert_peer_live) */
@@ -114,36 +113,33 @@ static struct gw_peer *gw_alert_peer_live(struct gw *gw, const struct gw_recent 
 	return f.live;
 }
 
-/* "ip port" in inet_ntop form, as EVE's endpoint text. */
-static void gw_alert_key(char *out, size_t cap, const char *ip, uint16_t port)
-{
-	g_snprintf(out, cap, "%s %u", ip, port);
-}
-
-/* The service socket's local address, the key alerts are matched with. */
+/* The service socket's 4-tuple, the key alerts are matched with. A key
+ * already held by another stream means that stream's socket is gone
+ * (the kernel never gives one 4-tuple to two live sockets) while the
+ * stream lingers: the new socket is the one alerts are about, said so in
+ * the log. */
 void gw_alert_track(struct gw *gw, struct gw_stream *gs, int fd)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char ip[INET6_ADDRSTRLEN] = "";
-	uint16_t port = 0;
+	struct gw_stream *old;
+	int rc;
 
 	if (!gw->ids)
 		return; /* no IDS: no alert will need the flow */
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		return;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const void *)&ss;
-		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-		port = ntohs(a->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)&ss;
-		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-		port = ntohs(a->sin6_port);
-	} else {
+	rc = gw_flow_key_of_socket(fd, gs->flow_key);
+	if (rc < 0) {
+		pp_log(PP_LOG_WARN, gs->peer->identity->name, "stream %s: its socket's addresses are "
+		       "unknown (%s): IDS alerts cannot be matched to it", pp_tstream_name(gs->st),
+		       g_strerror(-rc));
 		return;
 	}
-	gw_alert_key(gs->flow_key, sizeof(gs->flow_key), ip, port);
+	old = g_hash_table_lookup(gw->flows, gs->flow_key);
+	if (old && old != gs) {
+		pp_log(PP_LOG_WARN, gs->peer->identity->name, "stream %s: flow %s was still held by "
+		       "stream %s (its socket closed): alerts on it now go to %s",
+		       pp_tstream_name(gs->st), gs->flow_key, pp_tstream_name(old->st),
+		       pp_tstream_name(gs->st));
+		old->flow_key[0] = '\0'; /* untracked: its end must not remove the new entry */
+	}
 	g_hash_table_replace(gw->flows, gs->flow_key, gs);
 }
 
@@ -213,27 +209,24 @@ static void gw_alert_late(struct gw *gw, struct gw_recent *r, const struct pp_ev
 
 void gw_alert(struct gw *gw, const struct pp_eve *e)
 {
-	const struct pp_eve_endpoint *client = NULL, *server = NULL;
-	char key[PP_EVE_IP_MAX + 8] = "";
+	char key[GW_FLOW_KEY_MAX] = "";
 	struct gw_stream *gs = NULL;
+	bool keyed;
 
 	if ((e->type != PP_EVE_ALERT && e->type != PP_EVE_DROP) ||
 	    e->alert.action == PP_EVE_ACTION_NONE)
 		return;
-	if (pp_eve_initiator(e, &client, &server) && client->has_ip && client->has_port) {
-		gw_alert_key(key, sizeof(key), client->ip, client->port);
+	keyed = gw_flow_key_of_eve(e, key);
+	if (keyed)
 		gs = g_hash_table_lookup(gw->flows, key);
-	}
 	if (!gs) {
-		struct gw_recent *r = client && client->has_ip ? gw_recent_find(gw->recent, key) : NULL;
+		struct gw_recent *r = keyed ? gw_recent_find(gw->recent, key) : NULL;
 		if (r) {
 			gw_alert_late(gw, r, e);
 			return;
 		}
-		pp_log(PP_LOG_WARN, NULL, "IDS alert %u (%s) on a flow that is no stream of ours "
-		       "(%s:%u -> %s:%u)", e->alert.signature_id, e->alert.signature,
-		       client ? client->ip : "?", client ? client->port : 0, server ? server->ip : "?",
-		       server ? server->port : 0);
+		pp_log(PP_LOG_WARN, NULL, "IDS alert %u (%s) on a flow that is no stream of ours (%s)",
+		       e->alert.signature_id, e->alert.signature, keyed ? key : "no addresses");
 		gw_alert_audit(e, NULL, NULL, NULL, NULL, "none");
 		return;
 	}

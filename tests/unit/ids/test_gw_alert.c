@@ -6,15 +6,20 @@
  * closed the stream before its alert was read (the ring of recently ended
  * flows: ALERT with the stream's label to the peer if it is still
  * connected, audit with peer and service, nothing twice), the ring's
- * bound, and a flow that was never ours. */
+ * bound, a flow that was never ours, and two live service sockets that
+ * share a local port (the key is the 4-tuple, flow_key.h). */
 #include "gateway.h"
 #include "audit.h"
 
 #include "peerpipe/error.h"
 
+#include <arpa/inet.h>
 #include <glib.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* ---- the recorders (what gw_alert.c calls) ------------------------------- */
 
@@ -114,7 +119,7 @@ static void teardown(void)
 	json_decref(audits);
 }
 
-/* A connected stream whose service socket is 10.0.0.1:port. */
+/* A connected stream whose service socket is 10.0.0.1:port -> 10.0.1.10:9004. */
 static struct gw_stream *stream(struct pp_tstream *st, unsigned id, uint16_t port)
 {
 	struct gw_stream *gs = g_new0(struct gw_stream, 1);
@@ -125,7 +130,7 @@ static struct gw_stream *stream(struct pp_tstream *st, unsigned id, uint16_t por
 	gs->st = st;
 	gs->connected = true;
 	g_strlcpy(gs->service, "rec", sizeof(gs->service));
-	g_snprintf(gs->flow_key, sizeof(gs->flow_key), "10.0.0.1 %u", port);
+	g_snprintf(gs->flow_key, sizeof(gs->flow_key), "10.0.0.1 %u 10.0.1.10 9004", port);
 	g_hash_table_replace(gw.flows, gs->flow_key, gs);
 	return gs;
 }
@@ -189,7 +194,7 @@ static void test_live(void)
 	g_assert_cmpstr(audit_str(0, "service"), ==, "rec");
 	g_assert_cmpstr(audit_str(0, "stream"), ==, "rec#3");
 	g_assert_cmpuint(sentinel_alerts, ==, 1);
-	g_assert_null(g_hash_table_lookup(gw.flows, "10.0.0.1 40001"));
+	g_assert_null(g_hash_table_lookup(gw.flows, "10.0.0.1 40001 10.0.1.10 9004"));
 	/* the stream's close comes later: nothing new */
 	gw_alert_untrack(&gw, gs);
 	/* the drop record of the same packet: not a second incident */
@@ -306,6 +311,101 @@ static void test_bounded_and_foreign(void)
 	teardown();
 }
 
+/* A listening socket on 127.0.0.1, port chosen by the kernel. */
+static int listener(uint16_t *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+	g_assert_cmpint(listen(fd, 4), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* A client socket bound to 127.0.0.1:local (0: any) and connected to
+ * 127.0.0.1:to; *bound gets its local port. */
+static int client(uint16_t local, uint16_t to, uint16_t *bound)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+		                 .sin_port = htons(local) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int)), ==, 0);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
+	*bound = ntohs(a.sin_port);
+	a.sin_port = htons(to);
+	g_assert_cmpint(connect(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+	return fd;
+}
+
+/* An alert on 127.0.0.1:from -> 127.0.0.1:to. */
+static struct pp_eve eve_loopback(uint16_t from, uint16_t to)
+{
+	char line[1024];
+	struct pp_eve e;
+	const char *why = NULL;
+
+	g_snprintf(line, sizeof(line),
+	           "{\"timestamp\":\"2026-11-22T05:45:42.196000+0000\",\"event_type\":\"alert\","
+	           "\"src_ip\":\"127.0.0.1\",\"src_port\":%u,"
+	           "\"dest_ip\":\"127.0.0.1\",\"dest_port\":%u,\"proto\":\"TCP\","
+	           "\"direction\":\"to_server\",\"alert\":{\"action\":\"allowed\","
+	           "\"signature_id\":9100001,\"signature\":\"PEERPIPE SQLi\"},"
+	           "\"flow\":{\"src_ip\":\"127.0.0.1\",\"src_port\":%u,\"dest_ip\":\"127.0.0.1\","
+	           "\"dest_port\":%u}}", from, to, from, to);
+	if (pp_eve_parse(line, strlen(line), &e, &why) != 0)
+		g_error("eve: %s: %s", why, line);
+	return e;
+}
+
+/* Linux gives one local port to connections towards different services:
+ * both sockets are tracked, and an alert resets the stream of its own
+ * flow, not whichever was tracked last under the shared local address. */
+static void test_shared_local_port(void)
+{
+	struct pp_tstream st1, st2;
+	struct gw_stream *gs1, *gs2;
+	uint16_t p1, p2, local, local2;
+	int l1 = listener(&p1), l2 = listener(&p2);
+	int c1 = client(0, p1, &local), c2 = client(local, p2, &local2);
+	struct pp_eve e;
+
+	setup();
+	g_assert_cmpuint(local, ==, local2);
+	gw.ids = (struct pp_suricata *)&gw; /* on; never dereferenced by gw_alert.c */
+	gs1 = stream(&st1, 1, 1);
+	gs2 = stream(&st2, 2, 2);
+	g_hash_table_remove_all(gw.flows); /* tracked by their sockets instead */
+	gw_alert_track(&gw, gs1, c1);
+	gw_alert_track(&gw, gs2, c2);
+	g_assert_cmpuint(g_hash_table_size(gw.flows), ==, 2);
+	e = eve_loopback(local, p1);
+	gw_alert(&gw, &e);
+	g_assert_cmpstr(st1.aborted, ==, "IDS alert");
+	g_assert_null(st2.aborted);
+	g_assert_nonnull(strstr(g_ptr_array_index(link_a.s.sent, 0), "\"stream\":\"rec#1\""));
+	g_assert_true(g_hash_table_lookup(gw.flows, gs2->flow_key) == gs2);
+	e = eve_loopback(local, p2);
+	gw_alert(&gw, &e);
+	g_assert_cmpstr(st2.aborted, ==, "IDS alert");
+	gw_alert_untrack(&gw, gs1);
+	gw_alert_untrack(&gw, gs2);
+	g_free(gs1);
+	g_free(gs2);
+	close(c1);
+	close(c2);
+	close(l1);
+	close(l2);
+	teardown();
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -313,5 +413,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/ids/gw_alert/reset_first", test_reset_first);
 	g_test_add_func("/ids/gw_alert/peer_gone", test_peer_gone);
 	g_test_add_func("/ids/gw_alert/bounded_and_foreign", test_bounded_and_foreign);
+	g_test_add_func("/ids/gw_alert/shared_local_port", test_shared_local_port);
 	return g_test_run();
 }
