@@ -362,10 +362,23 @@ static void gw_reload_peer(struct pp_tlink *l, void *data)
 	pp_tsession_foreach_stream(pp_tlink_session(l), gw_close_forbidden, p);
 }
 
+/* What a reload cannot apply is said, one line per setting, rather than
+ * kept silently: the running value stays until a restart. */
+static void gw_reload_warn_restart(const struct gw_config *oldc, const struct gw_config *newc)
+{
+	const char *names[GW_RESTART_KEYS_MAX];
+	size_t n = gw_config_restart_changes(oldc, newc, names, G_N_ELEMENTS(names));
+
+	for (size_t i = 0; i < n && i < G_N_ELEMENTS(names); i++)
+		pp_log(PP_LOG_WARN, NULL, "reload: %s changed in the file but needs a restart: the "
+		       "running value stays until then", names[i]);
+}
+
 void gw_reload(struct gw *gw, struct gw_config *newc)
 {
 	struct gw_config *oldc = gw->cfg;
 
+	gw_reload_warn_restart(oldc, newc);
 	gw->cfg = newc;
 	pp_log_set_level(newc->log_level);
 	if (gw_audit_open(newc->gw.audit_log) < 0)

@@ -159,6 +159,13 @@ const struct gw_identity *gw_config_identity_by_name(const struct gw_config *cfg
                                                      const char *name);
 const struct gw_service *gw_config_service_by_name(const struct gw_config *cfg,
                                                    const char *name);
+/* The [gateway] settings that differ between a (running) and b (just
+ * loaded) but apply only at start (gconfig_restart.c): their key names in
+ * names[0..max-1], in a fixed order. Returns how many differ (may exceed
+ * max). */
+#define GW_RESTART_KEYS_MAX 32
+size_t gw_config_restart_changes(const struct gw_config *a, const struct gw_config *b,
+                                 const char **names, size_t max);
 /* Every identity's fingerprint, for pp_peer_config.pins (copied there). */
 const struct pp_fingerprint *gw_config_pins(const struct gw_config *cfg, size_t *n);
 

@@ -97,6 +97,7 @@ write_gw1_config() {
 		cat <<-EOF
 		bans_file = $W/gw1/bans.json
 		connect_timeout = 1s
+		${2:-}
 
 		[service api]
 		address = $svc:$SVC_API
@@ -380,10 +381,16 @@ case_rogue() {
 }
 
 case_reload() {
-	local i out off st
+	local i out off st goff others
 	need_tunnel
-	write_gw1_config @staff
+	goff=$(file_size "$W/gw1.log")
+	# with a setting that only a restart applies: the reload says so
+	write_gw1_config @staff 'stream_buffer = 512KiB'
 	kill -HUP "$GW_PID"
+	wait_grep_since "$W/gw1.log" "$goff" 10 'reload: stream_buffer changed in the file but needs a restart' ||
+		fail "the reload did not warn that stream_buffer needs a restart"
+	others=$(since "$W/gw1.log" "$goff" | grep -o 'reload: [a-z_]* changed' | grep -v stream_buffer || true)
+	[[ -z $others ]] || fail "the reload warned about other settings: $(tr '\n' '|' <<<"$others")"
 	for ((i = 0; i < 60; i++)); do
 		client_in home send --port $P_SECRET --n 1000 --seed 31 --timeout 10 >/dev/null 2>&1 || true
 		st=$(sink_stats)

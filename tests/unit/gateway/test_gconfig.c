@@ -377,6 +377,47 @@ static void test_ice_addresses(void)
 	             "10.0.0.14,10.0.0.15,10.0.0.16,10.0.0.17\n", "up to 16 IP addresses");
 }
 
+/* A reload compares the [gateway] settings that apply only at start and
+ * names each one that changed (gw_reload warns about them); the ones a
+ * reload applies (ACL, limits, log level, Sentinel) are not named. */
+static void test_restart_changes(void)
+{
+	char *t1 = g_strdup_printf(GWT_HEAD "[identity alice]\nfingerprint = %s\n", gwt_fp(1));
+	char *t2 = g_strdup_printf(
+		GWT_HEAD "log_level = debug\nmax_streams_per_peer = 10\nconnect_timeout = 1s\n"
+		"sentinel_denied = 3\naudit_log = /tmp/a.log\n"
+		"[identity alice]\nfingerprint = %s\n[identity bob]\nfingerprint = %s\n",
+		gwt_fp(1), gwt_fp(2));
+	char *t3 = g_strdup_printf(
+		GWT_HEAD "ids = ids\nids_interface = eth1\nids_rules = /r/a.rules\n"
+		"ids_policy = fail-open\nids_engine = sidecar\nstream_buffer = 1MiB\n"
+		"pending_limit = 64KiB\nmax_peers = 10\ncompression = lz4\nmax_datagram = 1200\n"
+		"log_json = true\n[identity alice]\nfingerprint = %s\n", gwt_fp(1));
+	struct gw_config *a = gwt_load_ok(t1), *b = gwt_load_ok(t2), *c = gwt_load_ok(t3);
+	const char *want[] = { "max_peers", "stream_buffer", "pending_limit", "compression",
+		               "max_datagram", "log_json", "ids", "ids_engine", "ids_interface",
+		               "ids_rules", "ids_policy" };
+	const char *names[GW_RESTART_KEYS_MAX];
+	size_t n;
+
+	g_assert_cmpuint(gw_config_restart_changes(a, b, names, G_N_ELEMENTS(names)), ==, 0);
+	n = gw_config_restart_changes(a, c, names, G_N_ELEMENTS(names));
+	g_assert_cmpuint(n, ==, G_N_ELEMENTS(want));
+	for (size_t i = 0; i < n; i++)
+		g_assert_cmpstr(names[i], ==, want[i]);
+	/* and back: the same set */
+	g_assert_cmpuint(gw_config_restart_changes(c, a, names, G_N_ELEMENTS(names)), ==, n);
+	/* a short array still gets the count */
+	g_assert_cmpuint(gw_config_restart_changes(a, c, names, 2), ==, n);
+	g_assert_cmpstr(names[1], ==, "stream_buffer");
+	gw_config_free(a);
+	gw_config_free(b);
+	gw_config_free(c);
+	g_free(t1);
+	g_free(t2);
+	g_free(t3);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -389,6 +430,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/gconfig/section-errors", test_section_errors);
 	g_test_add_func("/gconfig/allow-errors", test_allow_errors);
 	g_test_add_func("/gconfig/limits", test_limits);
+	g_test_add_func("/gconfig/restart-changes", test_restart_changes);
 	g_test_add_func("/gconfig/token-and-file", test_token_and_file);
 	g_test_add_func("/gconfig/sample", test_sample);
 	return g_test_run();
