@@ -350,6 +350,7 @@ static void gw_reload_peer(struct pp_tlink *l, void *data)
 	nid = gw_acl_identity_in(p->gw->cfg, p->identity);
 	if (!nid) {
 		pp_log(PP_LOG_WARN, p->identity->name, "identity revoked by reload: disconnecting");
+		gw_session_abort_streams(pp_tlink_session(l), "identity revoked");
 		pp_tsession_close(pp_tlink_session(l), "identity revoked");
 		return;
 	}

@@ -137,8 +137,10 @@ const struct pp_fingerprint *gw_sentinel_pins(struct gw *gw, size_t *n)
 
 /* --- bans --------------------------------------------------------------------------- */
 
-/* ALERT peer_banned, then BYE, then the orderly close (both messages
- * leave on the ordered control channel before the association ends). */
+/* ALERT peer_banned, every stream reset (the orderly close that follows
+ * would go on writing what the peer sends to the services for its grace
+ * time), then BYE and the close (both messages leave on the ordered
+ * control channel before the association ends). */
 void gw_sentinel_kick(struct pp_tsession *s, const struct ban *b)
 {
 	char until[BANS_TIME_TEXT_MAX], bye[PP_CTRL_REASON_MAX];
@@ -148,6 +150,7 @@ void gw_sentinel_kick(struct pp_tsession *s, const struct ban *b)
 	if (msg)
 		pp_tsession_send_control(s, msg);
 	free(msg);
+	gw_session_abort_streams(s, "peer banned");
 	bans_time_format(b->until, until);
 	g_snprintf(bye, sizeof(bye), "banned until %s: %s", until, b->reason);
 	pp_tsession_close(s, bye);

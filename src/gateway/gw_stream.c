@@ -338,6 +338,12 @@ void gw_stream_request(struct gw_peer *p, struct pp_sctp_channel *ch)
 		gw_stream_refuse(p, ch, label, "identity not current");
 		return;
 	}
+	if (p->banned || p->kicked) {
+		/* banned in this same receive batch: its session closes from an
+		 * idle, and nothing more of it may reach a service meanwhile */
+		gw_stream_refuse(p, ch, label, "peer banned");
+		return;
+	}
 	if (!svc || !gw_acl_allows(gw->cfg, p->identity, svc)) {
 		gw_stream_refuse(p, ch, label, svc ? "not in the service's allow list" : "no such service");
 		gw_sentinel_note(p, SENTINEL_EV_DENIED, label);
@@ -402,6 +408,16 @@ void gw_stream_closed(struct gw_peer *p, struct pp_tstream *st, const char *reas
 		return;
 	}
 	g_free(gs);
+}
+
+static void gw_stream_abort_one(struct pp_tstream *st, void *reason)
+{
+	pp_tstream_abort(st, reason);
+}
+
+void gw_session_abort_streams(struct pp_tsession *s, const char *reason)
+{
+	pp_tsession_foreach_stream(s, gw_stream_abort_one, (void *)reason);
 }
 
 void gw_peer_send_services(struct gw_peer *p)

@@ -146,10 +146,18 @@ case_up() {
 }
 
 case_scan() {
-	local off bad rec fp n
+	local off bad rec fp n held
 	need_up
 	off=$(file_size "$GW_LOG")
 	fp=$(cat "$W/alice.fp")
+	# a request the API holds (a barrier nobody else joins): a stream that
+	# is live when the ban comes, and must be reset with it rather than
+	# left to the session's orderly close, which goes on delivering what
+	# the peer sends for its grace time
+	start_bg home "$W/held.out" curl -sS --noproxy '*' --max-time 60 \
+		"http://127.0.0.1:$P_API/barrier?group=held&n=2&timeout=50"
+	held=$BG_PID
+	sleep 1
 	scan_until_banned "$ALICE_OUT"
 	wait_grep "$ALICE_OUT" 30 "$ALERT_RE" || fail "alice's client printed no ALERT peer_banned: $(tail -n 5 "$ALICE_OUT" | tr '\n' '|')"
 	note "client: $(grep -E -- "$ALERT_RE" "$ALICE_OUT")"
@@ -166,6 +174,9 @@ case_scan() {
 	wait_grep_since "$GW_LOG" "$off" 10 'closing the session of banned peer alice' ||
 		fail "the gateway logged no 'closing the session of banned peer alice'"
 	note "gateway: $(since "$GW_LOG" "$off" | grep -E 'peer banned|banned peer' | tr '\n' '|')"
+	wait_grep_since "$GW_LOG" "$off" 10 '\[alice\] stream api#[0-9]+ closed: service=api .* reason=peer banned' ||
+		fail "alice's live api stream was not reset with the ban: $(since "$GW_LOG" "$off" | grep 'stream api#' | tail -n 2 | tr '\n' '|')"
+	stop_bg "$held" 5
 	rec=$(audit_of peer_banned)
 	[[ $(wc -l <<<"$rec") == 1 ]] || fail "want one peer_banned record: $rec"
 	note "audit: $rec"
