@@ -3,7 +3,8 @@
  * keeps state across them), and the encoder fed what was decoded.
  *
  * Input: one config byte (bits 0-1: formats we advertise, bits 2-4: the
- * encoder's policy, bit 5: link congested), then messages, each a 2-byte
+ * encoder's policy, bit 5: link congested, bit 6: the three share one
+ * peer's zstd budget), then messages, each a 2-byte
  * big-endian length and that many bytes (cut short at the end).
  * Invariants: errors have a reason and no output; output is at most
  * 65536 bytes; a raw message decodes to its payload; whatever the
@@ -53,8 +54,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pp_frame_decoder *d = pp_frame_decoder_new(cfg & PP_FRAME_FMT_ALL);
 	struct pp_frame_encoder *e = pp_frame_encoder_new(PP_FRAME_FMT_ALL);
 	struct pp_frame_decoder *ours = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
+	struct pp_frame_budget *budget = cfg & 0x40 ? pp_frame_budget_new() : NULL;
 	CHECK(d && e && ours);
 	pp_frame_encoder_set_policy(e, (enum pp_frame_policy)((cfg >> 2 & 7) % 5));
+	if (budget) {
+		pp_frame_decoder_set_budget(d, budget);
+		pp_frame_encoder_set_budget(e, budget);
+		pp_frame_decoder_set_budget(ours, budget);
+	}
 
 	size_t off = 1;
 	while (off + 2 <= size) {
@@ -77,5 +84,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pp_frame_decoder_free(d);
 	pp_frame_decoder_free(ours);
 	pp_frame_encoder_free(e);
+	if (budget) { /* every context given back */
+		unsigned ne = 1, nd = 1;
+		pp_frame_budget_counts(budget, &ne, &nd);
+		CHECK(ne == 0 && nd == 0);
+		pp_frame_budget_unref(budget);
+	}
 	return 0;
 }
