@@ -138,7 +138,11 @@ void gw_alert_track(struct gw *gw, struct gw_stream *gs, int fd)
 		       "stream %s (its socket closed): alerts on it now go to %s",
 		       pp_tstream_name(gs->st), gs->flow_key, pp_tstream_name(old->st),
 		       pp_tstream_name(gs->st));
-		old->flow_key[0] = '\0'; /* untracked: its end must not remove the new entry */
+		/* The table's key is old's buffer: the entry goes before that
+		 * buffer is blanked (untracked: old's end must not remove the
+		 * new entry). */
+		g_hash_table_remove(gw->flows, gs->flow_key);
+		old->flow_key[0] = '\0';
 	}
 	g_hash_table_replace(gw->flows, gs->flow_key, gs);
 }

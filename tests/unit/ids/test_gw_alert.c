@@ -406,6 +406,41 @@ static void test_shared_local_port(void)
 	teardown();
 }
 
+/* A 4-tuple still held by a stream whose socket closed is taken over by
+ * the new stream: one entry, the new stream's, and the old one's end and
+ * free leave it alone (the table's key was the old stream's buffer). */
+static void test_takeover(void)
+{
+	struct pp_tstream st1, st2;
+	struct gw_stream *gs1, *gs2;
+	uint16_t p1, local;
+	int l1 = listener(&p1), c1 = client(0, p1, &local);
+	struct pp_eve e;
+
+	setup();
+	gw.ids = (struct pp_suricata *)&gw;
+	gs1 = stream(&st1, 1, 1);
+	gs2 = stream(&st2, 2, 2);
+	g_hash_table_remove_all(gw.flows);
+	gw_alert_track(&gw, gs1, c1);
+	gw_alert_track(&gw, gs2, c1); /* the same addresses again */
+	g_assert_cmpuint(g_hash_table_size(gw.flows), ==, 1);
+	g_assert_true(g_hash_table_lookup(gw.flows, gs2->flow_key) == gs2);
+	gw_alert_untrack(&gw, gs1);
+	g_free(gs1);
+	g_assert_cmpuint(g_hash_table_size(gw.flows), ==, 1);
+	e = eve_loopback(local, p1);
+	gw_alert(&gw, &e);
+	g_assert_cmpstr(st2.aborted, ==, "IDS alert");
+	g_assert_null(st1.aborted);
+	gw_alert_untrack(&gw, gs2);
+	g_assert_cmpuint(g_hash_table_size(gw.flows), ==, 0);
+	g_free(gs2);
+	close(c1);
+	close(l1);
+	teardown();
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -414,5 +449,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/ids/gw_alert/peer_gone", test_peer_gone);
 	g_test_add_func("/ids/gw_alert/bounded_and_foreign", test_bounded_and_foreign);
 	g_test_add_func("/ids/gw_alert/shared_local_port", test_shared_local_port);
+	g_test_add_func("/ids/gw_alert/takeover", test_takeover);
 	return g_test_run();
 }
