@@ -69,16 +69,20 @@
 /* zstd-stream (flag 3) contexts hold megabytes each (encoder about
  * 2.6 MB, decoder up to 8 MiB + 128 KiB), one per stream direction that
  * uses flag 3, and a peer decides how many streams exist. So each peer
- * (a pp_frame_budget, one per session) may hold PP_FRAME_ZSTD_STREAMS_PER_PEER
- * of each, and the process at most the _MAX below. An encoder beyond
- * either sends LZ4 (or raw) instead; a decoder beyond either refuses the
- * piece and that stream closes. Our own encoders keep to the per-peer
- * number, so two PeerPipe ends never meet the decoder's limit; a peer
- * that does only loses its own stream. Flag 2 needs no state between
- * messages: one context per thread, never refused. */
+ * (a pp_frame_budget, one per session) may have PP_FRAME_ZSTD_STREAMS_PER_PEER
+ * streams that send flag 3 and twice as many that receive it, and the
+ * process at most the _MAX contexts below. An encoder beyond either sends
+ * LZ4 (or raw) instead and keeps its peer slot until it is freed (the
+ * peer's decoder keeps its context as long); a decoder beyond either
+ * refuses the piece and that stream closes. The decoders' headroom covers
+ * streams whose close is still on its way, so two PeerPipe ends never
+ * meet the decoder's limit; a peer that does only loses its own stream.
+ * Flag 2 needs no state between messages: one context per thread, never
+ * refused. */
 #define PP_FRAME_ZSTD_STREAMS_PER_PEER 16
-/* An encoder frees its zstd-stream context after this many messages in a
- * row sent without it (the link keeps up again). */
+#define PP_FRAME_ZSTD_DECODERS_PER_PEER (2 * PP_FRAME_ZSTD_STREAMS_PER_PEER)
+/* An encoder frees its zstd-stream context (not its peer slot) after this
+ * many messages in a row sent without it (the link keeps up again). */
 #define PP_FRAME_ZSTD_KEEP_MSGS 64
 #define PP_FRAME_ZSTD_ENCODERS_MAX 64
 #define PP_FRAME_ZSTD_DECODERS_MAX 256

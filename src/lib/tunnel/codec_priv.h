@@ -21,6 +21,7 @@ struct pp_frame_budget {
 struct pp_zstream_enc {
 	ZSTD_CCtx *cc;
 	struct pp_frame_budget *budget; /* NULL: the process's limit alone */
+	bool slot;      /* holds one of the peer's encoder slots (until freed) */
 	bool peer_open; /* the peer is inside a frame we began (sent messages) */
 	bool fresh;     /* cc is at the start of a frame nothing was sent from */
 };
@@ -54,8 +55,12 @@ bool pp_codec_zstream_ready(struct pp_zstream_enc *z);
  * the stream restarts (see frame.h); *restarted says so. */
 size_t pp_codec_zstream_compress(struct pp_zstream_enc *z, const uint8_t *src,
                                  size_t len, uint8_t *dst, size_t cap, bool *restarted);
-/* Frees the context (back to the budgets); the next piece starts a frame. */
+/* Frees the context (back to the process's budget); the next piece starts
+ * a frame. The peer's slot stays with the stream: the peer's decoder keeps
+ * its context as long as the stream lives. */
 void pp_codec_zstream_release(struct pp_zstream_enc *z);
+/* The context and the peer's slot: the encoder is going away. */
+void pp_codec_zstream_enc_free(struct pp_zstream_enc *z);
 
 int pp_codec_zstream_decompress(struct pp_zstream_dec *z, const uint8_t *p, size_t plen,
                                 uint8_t *out, size_t *out_len, const char **why);

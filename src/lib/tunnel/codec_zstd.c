@@ -18,10 +18,11 @@ static const uint8_t pp_zstd_end_block[3] = { 0x01, 0x00, 0x00 };
 /* Stream contexts hold megabytes (about 2.6 MB to compress, up to 8 MiB
  * to decompress a 2^23 window) and a peer decides how many streams exist,
  * so they are counted twice: against the peer's budget (one session's
- * streams, PP_FRAME_ZSTD_STREAMS_PER_PEER each way) and against the
- * process's. Beyond either, an encoder sends LZ4 or raw instead and a
- * decoder refuses zstd-stream pieces (that stream closes). Our own
- * encoders keep to the same per-peer number, so two PeerPipe ends never
+ * streams) and against the process's. Beyond either, an encoder sends LZ4
+ * or raw instead and a decoder refuses zstd-stream pieces (that stream
+ * closes). An encoder's peer slot lasts as long as the stream, as the
+ * peer's decoder context does, and the decoders may hold twice as many
+ * (streams whose close is still on its way), so two PeerPipe ends never
  * meet the decoder's limit. */
 static unsigned pp_zstd_cctx_live, pp_zstd_dctx_live;
 
@@ -41,9 +42,9 @@ static void pp_zstd_give(unsigned *live)
 
 /* One slot of the peer's count (when it has a budget) and one of the
  * process's, or neither. */
-static bool pp_zstd_take2(unsigned *peer, unsigned *live, unsigned max)
+static bool pp_zstd_take2(unsigned *peer, unsigned peer_max, unsigned *live, unsigned max)
 {
-	if (peer && *peer >= PP_FRAME_ZSTD_STREAMS_PER_PEER)
+	if (peer && *peer >= peer_max)
 		return false;
 	if (!pp_zstd_take(live, max))
 		return false;
@@ -133,17 +134,23 @@ size_t pp_codec_zstd_frame_compress(const uint8_t *src, size_t len, uint8_t *dst
 
 bool pp_codec_zstream_ready(struct pp_zstream_enc *z)
 {
-	unsigned *peer = z->budget ? &z->budget->enc : NULL;
 	ZSTD_CCtx *c;
 
 	if (z->cc)
 		return true;
-	if (!pp_zstd_take2(peer, &pp_zstd_cctx_live, PP_FRAME_ZSTD_ENCODERS_MAX))
+	if (!z->slot) {
+		if (z->budget && z->budget->enc >= PP_FRAME_ZSTD_STREAMS_PER_PEER)
+			return false;
+		if (z->budget)
+			z->budget->enc++;
+		z->slot = true;
+	}
+	if (!pp_zstd_take(&pp_zstd_cctx_live, PP_FRAME_ZSTD_ENCODERS_MAX))
 		return false;
 	/* No checksum: a frame we abandon must be endable by 3 bytes alone. */
 	if (!(c = ZSTD_createCCtx()) || !pp_zstd_set_cparams(c, PP_FRAME_ZSTD_WINDOW_LOG, 0)) {
 		ZSTD_freeCCtx(c);
-		pp_zstd_give2(peer, &pp_zstd_cctx_live);
+		pp_zstd_give(&pp_zstd_cctx_live);
 		return false;
 	}
 	z->cc = c;
@@ -154,10 +161,18 @@ void pp_codec_zstream_release(struct pp_zstream_enc *z)
 {
 	if (z->cc) {
 		ZSTD_freeCCtx(z->cc);
-		pp_zstd_give2(z->budget ? &z->budget->enc : NULL, &pp_zstd_cctx_live);
+		pp_zstd_give(&pp_zstd_cctx_live);
 	}
 	z->cc = NULL;
 	z->fresh = true;
+}
+
+void pp_codec_zstream_enc_free(struct pp_zstream_enc *z)
+{
+	pp_codec_zstream_release(z);
+	if (z->slot && z->budget)
+		z->budget->enc--;
+	z->slot = false;
 }
 
 /* Feeds src and flushes into dst[0..cap); true when all of it fit. */
@@ -237,11 +252,12 @@ static ZSTD_DCtx *pp_zstream_dctx(struct pp_zstream_dec *z, const char **why)
 
 	if (z->dc)
 		return z->dc;
-	if (peer && *peer >= PP_FRAME_ZSTD_STREAMS_PER_PEER) {
+	if (peer && *peer >= PP_FRAME_ZSTD_DECODERS_PER_PEER) {
 		*why = "too many zstd streams from this peer";
 		return NULL;
 	}
-	if (!pp_zstd_take2(peer, &pp_zstd_dctx_live, PP_FRAME_ZSTD_DECODERS_MAX)) {
+	if (!pp_zstd_take2(peer, PP_FRAME_ZSTD_DECODERS_PER_PEER, &pp_zstd_dctx_live,
+	                   PP_FRAME_ZSTD_DECODERS_MAX)) {
 		*why = "too many zstd streams in this process";
 		return NULL;
 	}

@@ -73,7 +73,7 @@ void pp_frame_encoder_free(struct pp_frame_encoder *e)
 {
 	if (!e)
 		return;
-	pp_frame_encoder_shrink(e);
+	pp_codec_zstream_enc_free(&e->zs);
 	pp_frame_budget_unref(e->zs.budget);
 	free(e);
 }

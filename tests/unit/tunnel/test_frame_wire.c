@@ -314,31 +314,33 @@ static size_t stream_piece_msg(const void *src, size_t n)
 }
 
 /* zstd-stream contexts are counted per peer: one peer's streams beyond
- * PP_FRAME_ZSTD_STREAMS_PER_PEER refuse flag 3 (that stream closes) while
+ * PP_FRAME_ZSTD_DECODERS_PER_PEER refuse flag 3 (that stream closes) while
  * another peer's streams and every flag-2 message still decode; its
- * encoders beyond the number send LZ4 instead, so two of ours never meet
- * the decoder's limit. */
+ * encoders beyond PP_FRAME_ZSTD_STREAMS_PER_PEER send LZ4 instead, and
+ * keep their slot while they live (the peer's decoder keeps its context as
+ * long), so two of ours never meet the decoder's limit. */
 static void test_zstd_budget(void)
 {
-	enum { N = PP_FRAME_ZSTD_STREAMS_PER_PEER };
+	enum { N = PP_FRAME_ZSTD_STREAMS_PER_PEER, ND = PP_FRAME_ZSTD_DECODERS_PER_PEER };
 	struct pp_frame_budget *mallory = pp_frame_budget_new(), *alice = pp_frame_budget_new();
-	struct pp_frame_decoder *d[N + 1], *other;
+	struct pp_frame_decoder *d[ND + 1], *other;
 	struct pp_frame_encoder *e[N + 1];
-	size_t len = stream_piece_msg(sql, 8192), z, flen, got = 0, n = 0;
+	size_t len = stream_piece_msg(sql, 8192), z, flen, got = 0, n = 0, held;
 	const char *why = NULL;
 	unsigned ne, nd;
 	uint8_t msg[PP_FRAME_MSG_MAX];
 
-	for (size_t i = 0; i <= N; i++) {
+	g_assert_cmpuint(ND, >=, N);
+	for (size_t i = 0; i <= ND; i++) {
 		d[i] = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
 		pp_frame_decoder_set_budget(d[i], mallory);
 	}
-	for (size_t i = 0; i < N; i++)
+	for (size_t i = 0; i < ND; i++)
 		ok(d[i], len, sql, 8192);
-	g_assert_cmpint(pp_frame_decode(d[N], m, len, out, &got, &why), ==, PP_ERR_NOMEM);
+	g_assert_cmpint(pp_frame_decode(d[ND], m, len, out, &got, &why), ==, PP_ERR_NOMEM);
 	g_assert_cmpstr(why, ==, "too many zstd streams from this peer");
 	pp_frame_budget_counts(mallory, &ne, &nd);
-	g_assert_cmpuint(nd, ==, N);
+	g_assert_cmpuint(nd, ==, ND);
 
 	/* Another peer is not affected. */
 	other = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
@@ -350,15 +352,15 @@ static void test_zstd_budget(void)
 	g_assert_false(ZSTD_isError(z));
 	m[0] = PP_FRAME_ZSTD;
 	flen = z + 1;
-	pp_frame_decoder_free(d[N]); /* the refused stream closes */
-	d[N] = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
-	pp_frame_decoder_set_budget(d[N], mallory);
-	ok(d[N], flen, sql, 8192);
+	pp_frame_decoder_free(d[ND]); /* the refused stream closes */
+	d[ND] = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
+	pp_frame_decoder_set_budget(d[ND], mallory);
+	ok(d[ND], flen, sql, 8192);
 	/* A stream freed gives its context back to the peer. */
 	pp_frame_decoder_free(d[0]);
 	len = stream_piece_msg(sql, 8192);
-	ok(d[N], len, sql, 8192);
-	for (size_t i = 1; i <= N; i++)
+	ok(d[ND], len, sql, 8192);
+	for (size_t i = 1; i <= ND; i++)
 		pp_frame_decoder_free(d[i]);
 	pp_frame_budget_counts(mallory, &ne, &nd);
 	g_assert_cmpuint(nd, ==, 0);
@@ -376,21 +378,28 @@ static void test_zstd_budget(void)
 		g_assert_cmpint(pp_frame_encode(e[N], sql, 8192, true, msg, sizeof(msg), &n), ==, 0);
 		g_assert_cmpuint(msg[0] & PP_FRAME_KIND_MASK, ==, PP_FRAME_LZ4);
 	}
-	pp_frame_budget_counts(mallory, &ne, &nd);
-	g_assert_cmpuint(ne, ==, N);
-	pp_frame_encoder_shrink(e[0]); /* an idle stream gives its context back */
-	g_assert_cmpint(pp_frame_encode(e[N], sql, 8192, true, msg, sizeof(msg), &n), ==, 0);
-	g_assert_cmpuint(msg[0] & PP_FRAME_KIND_MASK, ==, PP_FRAME_ZSTD_STREAM);
-	/* So does one whose link keeps up again for PP_FRAME_ZSTD_KEEP_MSGS. */
+	/* A link that keeps up again for PP_FRAME_ZSTD_KEEP_MSGS frees the
+	 * context, but the stream keeps its peer slot. */
+	held = pp_frame_encoder_memory(e[1]);
 	for (int k = 0; k < PP_FRAME_ZSTD_KEEP_MSGS; k++) {
-		pp_frame_budget_counts(mallory, &ne, &nd);
-		g_assert_cmpuint(ne, ==, N);
 		g_assert_cmpint(pp_frame_encode(e[1], sql, 8192, false, msg, sizeof(msg), &n), ==, 0);
 		g_assert_cmpuint(msg[0] & PP_FRAME_KIND_MASK, ==, PP_FRAME_LZ4);
 	}
+	g_test_message("encoder memory: %zu bytes with its context, %zu after",
+	               held, pp_frame_encoder_memory(e[1]));
+	g_assert_cmpuint(pp_frame_encoder_memory(e[1]), <, held / 100);
 	pp_frame_budget_counts(mallory, &ne, &nd);
-	g_assert_cmpuint(ne, ==, N - 1);
-	for (size_t i = 0; i <= N; i++)
+	g_assert_cmpuint(ne, ==, N);
+	g_assert_cmpint(pp_frame_encode(e[N], sql, 8192, true, msg, sizeof(msg), &n), ==, 0);
+	g_assert_cmpuint(msg[0] & PP_FRAME_KIND_MASK, ==, PP_FRAME_LZ4);
+	/* and takes its context again when congested */
+	g_assert_cmpint(pp_frame_encode(e[1], sql, 8192, true, msg, sizeof(msg), &n), ==, 0);
+	g_assert_cmpuint(msg[0] & PP_FRAME_KIND_MASK, ==, PP_FRAME_ZSTD_STREAM);
+	/* A stream that ends gives its slot back. */
+	pp_frame_encoder_free(e[0]);
+	g_assert_cmpint(pp_frame_encode(e[N], sql, 8192, true, msg, sizeof(msg), &n), ==, 0);
+	g_assert_cmpuint(msg[0] & PP_FRAME_KIND_MASK, ==, PP_FRAME_ZSTD_STREAM);
+	for (size_t i = 1; i <= N; i++)
 		pp_frame_encoder_free(e[i]);
 	pp_frame_budget_counts(mallory, &ne, &nd);
 	g_assert_cmpuint(ne, ==, 0);
