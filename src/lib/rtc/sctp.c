@@ -199,6 +199,7 @@ int pp_sctp_connect(struct pp_sctp *s)
 		return PP_ERR_STATE;
 	pp_sctp_conn_addr(s, s->cfg.remote_port, &remote);
 	pp_sctp_lock();
+	pp_sctp_glue_clock_wake(NULL, 0); /* T1-init runs from now */
 	if (usrsctp_connect(s->sock, (struct sockaddr *)&remote, sizeof(remote)) < 0 &&
 	    errno != EINPROGRESS)
 		rc = -errno;
