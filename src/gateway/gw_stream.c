@@ -90,6 +90,13 @@ static void gw_stream_up(struct gw_stream *gs, int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int)); /* we batch already */
 	gw_alert_track(gs->peer->gw, gs, fd); /* before the early data goes out */
 	rc = pp_tstream_attach(gs->st, fd);
+	if (rc == PP_ERR_STATE) {
+		/* The stream ended while the connect was under way (the peer
+		 * reset it, say): nothing to answer, the socket just goes. */
+		gw_alert_untrack(gs->peer->gw, gs);
+		close(fd);
+		return;
+	}
 	if (rc < 0) {
 		close(fd);
 		gw_stream_unwatched(gs, rc);
