@@ -31,6 +31,8 @@ size_t gw_config_restart_changes(const struct gw_config *a, const struct gw_conf
 		/* the node and its sessions (pp_tnode_config, copied at start) */
 		{ "signal_url", GW_STR_CHANGED(signal_url) },
 		{ "room", GW_STR_CHANGED(room) },
+		/* the signaling connection keeps the token it started with */
+		{ "token_file", GW_STR_CHANGED(token_file) || g_strcmp0(a->token, b->token) != 0 },
 		{ "ca_file", GW_STR_CHANGED(ca_file) },
 		{ "insecure_ws", GW_NUM_CHANGED(insecure_ws) },
 		{ "identity_dir", GW_STR_CHANGED(identity_dir) },

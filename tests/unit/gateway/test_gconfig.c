@@ -410,12 +410,25 @@ static void test_restart_changes(void)
 	/* a short array still gets the count */
 	g_assert_cmpuint(gw_config_restart_changes(a, c, names, 2), ==, n);
 	g_assert_cmpstr(names[1], ==, "stream_buffer");
+	/* the signaling token: another file, or new contents in the same one */
+	char *t4 = g_strdup_printf("[gateway]\nsignal_url = wss://signal.example.org/v1/ws\n"
+	                           "token_file = /other/token\n[identity alice]\nfingerprint = %s\n",
+	                           gwt_fp(1));
+	struct gw_config *d = gwt_load_ok(t4);
+	g_assert_cmpuint(gw_config_restart_changes(a, d, names, G_N_ELEMENTS(names)), ==, 1);
+	g_assert_cmpstr(names[0], ==, "token_file");
+	g_free(b->token);
+	b->token = g_strdup("eyJhbGciOiJIUzI1NiJ9.e30.x"); /* as if token_file were read again */
+	g_assert_cmpuint(gw_config_restart_changes(a, b, names, G_N_ELEMENTS(names)), ==, 1);
+	g_assert_cmpstr(names[0], ==, "token_file");
 	gw_config_free(a);
 	gw_config_free(b);
 	gw_config_free(c);
+	gw_config_free(d);
 	g_free(t1);
 	g_free(t2);
 	g_free(t3);
+	g_free(t4);
 }
 
 int main(int argc, char **argv)
