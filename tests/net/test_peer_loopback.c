@@ -124,8 +124,8 @@ static void test_unpinned_refused(void)
 	side_free(&b);
 }
 
-/* A configuration the DTLS layer would refuse makes no peer at all (no
- * ICE agent left behind by each offer it could not answer). */
+/* A configuration the DTLS layer would refuse makes no peer at all, so
+ * no offer can fail on it later. */
 static void test_config_refused(void)
 {
 	static const struct pp_peer_callbacks none = { 0 };
