@@ -54,21 +54,19 @@ static void sig_handle_join(struct sig_server *srv, struct sig_peer *p, const st
 		pp_log(PP_LOG_ERROR, p->addr, "join failed: %s", pp_strerror(rc));
 		sig_peer_send_error(srv, p, SIG_INTERNAL, "internal error", ref);
 	}
-	if (rc < 0) {
+	if (rc < 0)
 		sig_handle_join_refused(srv, p);
-		return;
-	}
-	sig_deadline_set(srv, p, SIG_WAIT_PING);
+	/* Joined (sig_room_joined set the ping deadline) or waiting for
+	 * Redis: the join deadline set at connect keeps running. */
 }
 
 void sig_handle_join_refused(struct sig_server *srv, struct sig_peer *p)
 {
 	/* The connection may try again, as if it had never sent JOIN_ROOM:
-	 * nothing of this attempt is kept, and it must still join in time. */
+	 * nothing of this attempt is kept, and it must still join within the
+	 * deadline it got at connect (retries do not extend it). */
 	free(p->fingerprint);
 	p->fingerprint = NULL;
-	if (p->wait_kind != SIG_WAIT_JOIN)
-		sig_deadline_set(srv, p, SIG_WAIT_JOIN); /* Redis refused: on pings already */
 }
 
 static void sig_handle_relay(struct sig_server *srv, struct sig_peer *p, const struct pp_sig_msg *m,

@@ -133,6 +133,9 @@ static void sig_room_joined(struct sig_server *srv, struct sig_peer *p)
 {
 	p->joining = false;
 	p->joined = true;
+	/* The join deadline ran until now (through a Redis round trip and
+	 * any refused attempts); from here on the peer answers pings. */
+	sig_deadline_set(srv, p, SIG_WAIT_PING);
 	srv->metrics.joins_total++;
 	srv->metrics.peers_joined[p->role]++;
 	p->deferred = g_slist_reverse(p->deferred);

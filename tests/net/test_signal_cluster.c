@@ -278,6 +278,27 @@ static void test_room_full_retry(void)
 		json_decref(sig_expect_error(c, "room_full", "JOIN_ROOM", SIG_WAIT_MS));
 	}
 	sig_expect_close(c, 1008, 3000);
+	ws_free(c);
+	/* Retries do not extend the deadline: one every 200 ms, refused each
+	 * time, still closes about 1 s after connect (a few retries), where
+	 * re-arming it per refusal would keep the connection forever. */
+	c = ws_connect(sig_server_port(b));
+	int tries = 0, got = 0;
+	WsEvent ev = WS_EV_TEXT;
+	while (ev == WS_EV_TEXT && tries < 25) {
+		char *text = NULL;
+		if (!ws_send_text(c, join))
+			break;
+		tries++;
+		ev = ws_recv(c, SIG_WAIT_MS, &text, NULL, &got);
+		g_free(text);
+		if (ev == WS_EV_TEXT)
+			g_usleep(200 * 1000);
+	}
+	g_test_message("closed after %d refused joins, code %d", tries, got);
+	g_assert_cmpint(ev, ==, WS_EV_CLOSE);
+	g_assert_cmpint(got, ==, 1008);
+	g_assert_cmpint(tries, <, 25);
 	g_free(join);
 	g_free(fp);
 	g_free(tok);
