@@ -80,7 +80,7 @@ void pp_frame_encoder_free(struct pp_frame_encoder *e)
 
 void pp_frame_encoder_set_budget(struct pp_frame_encoder *e, struct pp_frame_budget *b)
 {
-	if (e->zs.cc || e->zs.budget)
+	if (e->zs.cc || e->zs.slot || e->zs.budget)
 		return; /* only before the first zstd-stream message */
 	e->zs.budget = pp_frame_budget_ref(b);
 }
