@@ -13,6 +13,10 @@
 #include <string.h>
 #include <time.h>
 
+/* Refusals by the rate limit count toward limits.rate_limit_close within
+ * this long of the first one. */
+#define SIG_STRIKE_WINDOW_MS 10000
+
 static void sig_handle_join(struct sig_server *srv, struct sig_peer *p, const struct pp_sig_msg *m)
 {
 	struct pp_jwt_claims claims;
@@ -112,11 +116,19 @@ static void sig_handle_leave(struct sig_server *srv, struct sig_peer *p)
 	sig_peer_close(srv, p, LWS_CLOSE_STATUS_NORMAL, "left the room");
 }
 
+/* "Exceeding the rate gets ERROR rate_limited and, if it goes on, close
+ * 1008" (signaling.md §1): refusals are counted over a window from the
+ * first of them, not in a row, so a client that keeps sending a little
+ * over the rate (every other message refused) is closed too. */
 static bool sig_rate_ok(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len)
 {
-	if (pp_bucket_take(&p->bucket, (uint32_t)srv->cfg.rate, (uint32_t)srv->cfg.burst, pp_now_ms())) {
-		p->strikes = 0;
+	int64_t now = pp_now_ms();
+
+	if (pp_bucket_take(&p->bucket, (uint32_t)srv->cfg.rate, (uint32_t)srv->cfg.burst, now))
 		return true;
+	if (!p->strikes || now - p->strikes_since_ms > SIG_STRIKE_WINDOW_MS) {
+		p->strikes = 0;
+		p->strikes_since_ms = now;
 	}
 	if (++p->strikes >= (uint32_t)srv->cfg.rate_limit_close) {
 		srv->metrics.refused_total[SIG_RATE_LIMITED]++;

@@ -17,7 +17,7 @@ const struct pp_cfg_key sig_config_keys[] = {
 	{ "limits", "max_message_size", PP_CFG_SIZE, 1024, 16 * 1024 * 1024, "64KiB", F(max_message_size), "largest message" },
 	{ "limits", "rate", PP_CFG_INT, 1, 1000000, "50", F(rate), "messages per second per peer" },
 	{ "limits", "burst", PP_CFG_INT, 1, 1000000, "200", F(burst), "message burst per peer" },
-	{ "limits", "rate_limit_close", PP_CFG_INT, 1, 1000000, "50", F(rate_limit_close), "refused messages in a row before close" },
+	{ "limits", "rate_limit_close", PP_CFG_INT, 1, 1000000, "50", F(rate_limit_close), "refused messages within 10 s before close" },
 	{ "limits", "join_timeout", PP_CFG_DURATION, 100, DAY_MS, "10s", F(join_timeout_ms), "time allowed for JOIN_ROOM" },
 	{ "limits", "ping_interval", PP_CFG_DURATION, 100, DAY_MS, "15s", F(ping_interval_ms), "WebSocket ping period" },
 	{ "limits", "ping_timeout", PP_CFG_DURATION, 100, DAY_MS, "30s", F(ping_timeout_ms), "pong deadline after a ping" },

@@ -50,7 +50,8 @@ struct sig_peer {
 	struct pp_buf rx;               /* assembles fragments; freed after each message */
 	struct pp_bucket bucket;
 	size_t outq_bytes;
-	uint32_t strikes;               /* refused messages in a row */
+	uint32_t strikes;               /* refused messages in this window */
+	int64_t strikes_since_ms;       /*   which began at the first of them */
 	uint16_t close_code;            /* non-zero: close once the queue is flushed */
 	uint8_t wait_kind;              /* enum sig_wait */
 	bool joined;                    /* JOINED sent */

@@ -257,6 +257,55 @@ static void test_rate_limited_flood(void)
 	sig_server_stop_clean(s);
 }
 
+/* A flood that goes on, though not in a row: one message every 20 ms
+ * against 10/s, so accepted and refused ones alternate once the burst is
+ * spent. The refusals add up and the connection closes with 1008; counted
+ * "in a row" they never would. */
+static void test_rate_limited_sustained(void)
+{
+	SigServer *s = sig_server_start("--set", "limits.rate=10", "--set", "limits.burst=10",
+	                                "--set", "limits.rate_limit_close=20", NULL);
+	SigPeer *a = sig_peer_join(s, "office", "gw1", "gateway");
+	SigPeer *b = sig_peer_join(s, "office", "alice", "desktop");
+	json_decref(sig_expect(a->ws, "NEW_PEER", SIG_WAIT_MS));
+	guint sent = 0, refused = 0, accepted_between = 0;
+	gboolean closed = FALSE, last_refused = FALSE;
+	int code = 0;
+
+	while (!closed && sent < 500) {
+		if (!sig_send_ice_marker(a->ws, b->id, "steady"))
+			break;
+		sent++;
+		g_usleep(20 * 1000);
+		for (;;) { /* what the server said so far */
+			char *p = NULL;
+			WsEvent ev = ws_recv(a->ws, 0, &p, NULL, &code);
+			if (ev == WS_EV_TEXT) {
+				refused++;
+				last_refused = TRUE;
+			} else if (ev == WS_EV_CLOSE || ev == WS_EV_EOF) {
+				closed = TRUE;
+			}
+			g_free(p);
+			if (ev != WS_EV_TEXT)
+				break;
+		}
+		while (ws_recv(b->ws, 0, NULL, NULL, NULL) == WS_EV_TEXT) {
+			accepted_between += last_refused; /* an accepted one after a refusal */
+			last_refused = FALSE;
+		}
+	}
+	g_test_message("closed=%d (code %d) after %u sent, %u refused, %u accepted after a refusal",
+	               closed, code, sent, refused, accepted_between);
+	g_assert_true(closed);
+	g_assert_cmpuint(accepted_between, >, 0); /* not a run of refusals */
+	g_assert_cmpuint(sent, <, 500);
+	ws_free(a->ws);
+	sig_peer_free(a);
+	sig_peer_close(b);
+	sig_server_stop_clean(s);
+}
+
 /* A short burst over the limit is refused but not punished with a close. */
 static void test_rate_limited_burst(void)
 {
@@ -430,6 +479,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/signal/errors/not-joined", test_not_joined);
 	g_test_add_func("/signal/errors/room-full", test_room_full);
 	g_test_add_func("/signal/errors/rate-limited-flood", test_rate_limited_flood);
+	g_test_add_func("/signal/errors/rate-limited-sustained", test_rate_limited_sustained);
 	g_test_add_func("/signal/errors/rate-limited-burst", test_rate_limited_burst);
 	g_test_add_func("/signal/errors/too-large", test_too_large);
 	g_test_add_func("/signal/errors/too-large-boundary", test_too_large_boundary);
