@@ -40,26 +40,6 @@ static void pp_zstd_give(unsigned *live)
 	__atomic_sub_fetch(live, 1, __ATOMIC_RELAXED);
 }
 
-/* One slot of the peer's count (when it has a budget) and one of the
- * process's, or neither. */
-static bool pp_zstd_take2(unsigned *peer, unsigned peer_max, unsigned *live, unsigned max)
-{
-	if (peer && *peer >= peer_max)
-		return false;
-	if (!pp_zstd_take(live, max))
-		return false;
-	if (peer)
-		(*peer)++;
-	return true;
-}
-
-static void pp_zstd_give2(unsigned *peer, unsigned *live)
-{
-	if (peer)
-		(*peer)--;
-	pp_zstd_give(live);
-}
-
 static bool pp_zstd_set_cparams(ZSTD_CCtx *c, int window_log, int checksum)
 {
 	return !ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel,
@@ -256,15 +236,17 @@ static ZSTD_DCtx *pp_zstream_dctx(struct pp_zstream_dec *z, const char **why)
 		*why = "too many zstd streams from this peer";
 		return NULL;
 	}
-	if (!pp_zstd_take2(peer, PP_FRAME_ZSTD_DECODERS_PER_PEER, &pp_zstd_dctx_live,
-	                   PP_FRAME_ZSTD_DECODERS_MAX)) {
+	if (!pp_zstd_take(&pp_zstd_dctx_live, PP_FRAME_ZSTD_DECODERS_MAX)) {
 		*why = "too many zstd streams in this process";
 		return NULL;
 	}
 	if (!(z->dc = pp_zstd_new_dctx())) {
-		pp_zstd_give2(peer, &pp_zstd_dctx_live);
+		pp_zstd_give(&pp_zstd_dctx_live);
 		*why = "no memory for zstd";
+		return NULL;
 	}
+	if (peer)
+		(*peer)++;
 	return z->dc;
 }
 
@@ -272,7 +254,9 @@ void pp_codec_zstream_dec_release(struct pp_zstream_dec *z)
 {
 	if (z->dc) {
 		ZSTD_freeDCtx(z->dc);
-		pp_zstd_give2(z->budget ? &z->budget->dec : NULL, &pp_zstd_dctx_live);
+		pp_zstd_give(&pp_zstd_dctx_live);
+		if (z->budget)
+			z->budget->dec--;
 	}
 	z->dc = NULL;
 }
