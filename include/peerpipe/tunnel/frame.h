@@ -140,7 +140,7 @@ void pp_frame_budget_counts(const struct pp_frame_budget *b, unsigned *encoders,
 struct pp_frame_encoder *pp_frame_encoder_new(unsigned peer_formats);
 void pp_frame_encoder_free(struct pp_frame_encoder *e);
 void pp_frame_encoder_set_policy(struct pp_frame_encoder *e, enum pp_frame_policy p);
-/* Draw zstd-stream contexts from b as well as from the process's limit.
+/* Draw zstd-stream contexts from b (NULL: none) as well as from the process's limit.
  * Only before the encoder made one; the encoder keeps a reference. */
 void pp_frame_encoder_set_budget(struct pp_frame_encoder *e, struct pp_frame_budget *b);
 

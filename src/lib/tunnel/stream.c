@@ -51,10 +51,8 @@ struct pp_tstream *pp_tstream_new(GMainContext *ctx, struct pp_sctp_channel *ch,
 		return NULL;
 	}
 	pp_frame_encoder_set_policy(st->enc, (enum pp_frame_policy)cfg->compression);
-	if (cfg->zstd_budget) {
-		pp_frame_encoder_set_budget(st->enc, cfg->zstd_budget);
-		pp_frame_decoder_set_budget(st->dec, cfg->zstd_budget);
-	}
+	pp_frame_encoder_set_budget(st->enc, cfg->zstd_budget); /* NULL: none */
+	pp_frame_decoder_set_budget(st->dec, cfg->zstd_budget);
 	st->cfg.zstd_budget = NULL; /* the codecs hold their references */
 	g_snprintf(st->name, sizeof(st->name), "%s#%u", pp_sctp_channel_label(ch),
 	           pp_sctp_channel_id(ch));
