@@ -98,6 +98,15 @@ static struct pp_tlink *pp_tnode_link_new(struct pp_tnode *n, const struct pp_si
 	return l;
 }
 
+/* Two roster entries for the same declared peer: a fingerprint (without
+ * one nothing can be matched), and the same one and name. */
+static bool pp_tnode_same_peer(const struct pp_sigclient_peer *a,
+                               const struct pp_sigclient_peer *b)
+{
+	return a->fingerprint[0] && strcmp(a->fingerprint, b->fingerprint) == 0 &&
+	       strcmp(a->name, b->name) == 0;
+}
+
 /* A connected session that the peer (declared fingerprint) already has:
  * after a signaling reconnect it comes back under a new peer_id. Only a
  * session whose peer_id has left the room qualifies: name and fingerprint
@@ -108,14 +117,11 @@ static struct pp_tlink *pp_tnode_find_live(struct pp_tnode *n, const struct pp_s
 	GHashTableIter it;
 	gpointer key;
 
-	if (!peer->fingerprint[0])
-		return NULL;
 	g_hash_table_iter_init(&it, n->links);
 	while (g_hash_table_iter_next(&it, &key, NULL)) {
 		struct pp_tlink *l = key;
 		if (!l->closed && pp_tsession_get_state(l->session) == PP_TSESSION_READY &&
-		    strcmp(l->peer.fingerprint, peer->fingerprint) == 0 &&
-		    strcmp(l->peer.name, peer->name) == 0 &&
+		    pp_tnode_same_peer(peer, &l->peer) &&
 		    !g_hash_table_contains(n->roster, l->peer.peer_id))
 			return l;
 	}
@@ -141,14 +147,10 @@ static const struct pp_sigclient_peer *pp_tnode_successor(struct pp_tnode *n,
 	GHashTableIter it;
 	gpointer value;
 
-	if (!l->peer.fingerprint[0])
-		return NULL;
 	g_hash_table_iter_init(&it, n->roster);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		const struct pp_sigclient_peer *peer = value;
-		if (strcmp(peer->peer_id, l->peer.peer_id) != 0 &&
-		    strcmp(peer->fingerprint, l->peer.fingerprint) == 0 &&
-		    strcmp(peer->name, l->peer.name) == 0 &&
+		if (strcmp(peer->peer_id, l->peer.peer_id) != 0 && pp_tnode_same_peer(&l->peer, peer) &&
 		    !g_hash_table_contains(n->by_id, peer->peer_id))
 			return peer;
 	}
