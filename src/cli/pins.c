@@ -41,20 +41,23 @@ int pp_pins_parse_fp(const char *text, struct pp_fingerprint *fp)
 		p++;
 	if (!*p) {
 		/* One word: bare hex, taken as sha-256. */
-		char bare[PP_FP_TEXT_MAX + 1];
-		int n = g_snprintf(bare, sizeof(bare), "sha-256 %.*s", (int)o, buf);
-		if (o == 0 || n < 0 || (size_t)n >= sizeof(bare))
+		char word[PP_FP_TEXT_MAX + 1];
+		int n;
+
+		memcpy(word, buf, o);
+		n = g_snprintf(buf, sizeof(buf), "sha-256 %.*s", (int)o, word);
+		if (o == 0 || n < 0 || (size_t)n >= sizeof(buf))
 			return PP_ERR_INVALID;
-		return pp_fingerprint_parse(bare, (size_t)n, fp) < 0 || !pp_fingerprint_pinnable(fp) ?
-		       PP_ERR_INVALID : 0;
+		o = (size_t)n;
+	} else {
+		buf[o++] = ' ';
+		while (*p && !g_ascii_isspace(*p) && o < sizeof(buf) - 1)
+			buf[o++] = *p++;
+		while (g_ascii_isspace(*p))
+			p++;
+		if (*p)
+			return PP_ERR_INVALID;
 	}
-	buf[o++] = ' ';
-	while (*p && !g_ascii_isspace(*p) && o < sizeof(buf) - 1)
-		buf[o++] = *p++;
-	while (g_ascii_isspace(*p))
-		p++;
-	if (*p)
-		return PP_ERR_INVALID;
 	if (pp_fingerprint_parse(buf, o, fp) < 0 || !pp_fingerprint_pinnable(fp))
 		return PP_ERR_INVALID;
 	return 0;
