@@ -62,9 +62,11 @@ struct gw_stream {
 	struct pp_tstream *st;
 	char service[GW_NAME_MAX + 1];
 	GCancellable *connecting;       /* a name being resolved and connected */
+	bool resolved;                  /* the name has its addresses (GIO said) */
+	bool orphan;                    /* ended while connecting: the callback frees */
 	int pending_fd;                 /* an address literal being connected */
 	struct pp_fdwatch *pending_watch; /* its writability */
-	GSource *pending_timer;         /* connect_timeout */
+	GSource *pending_timer;         /* connect_timeout (a name: resolving too) */
 	bool connected;
 	char flow_key[GW_FLOW_KEY_MAX]; /* our socket's 4-tuple (alerts) */
 	int mark_err;                   /* ips: SO_MARK failed (errno), never connect */

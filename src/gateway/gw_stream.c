@@ -165,10 +165,13 @@ static void gw_stream_name_connected(GObject *src, GAsyncResult *res, gpointer d
 	if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
 		g_error_free(err);
 		g_clear_object(&conn);
-		g_free(gs); /* the stream ended while connecting */
-		return;
+		g_clear_object(&gs->connecting);
+		if (gs->orphan)
+			g_free(gs); /* the stream ended while connecting */
+		return;     /* else it timed out, and was answered then */
 	}
 	g_clear_object(&gs->connecting);
+	gw_stream_stop_pending(gs, false);
 	if (gs->mark_err) { /* closed unmarked in gw_stream_name_event */
 		g_clear_object(&conn);
 		g_clear_error(&err);
@@ -191,7 +194,8 @@ static void gw_stream_name_connected(GObject *src, GAsyncResult *res, gpointer d
 	gw_stream_up(gs, fd);
 }
 
-/* ips mode: every socket GIO is about to connect gets the mark first; one
+/* Notes when the name has resolved (whose fault a timeout is), and in ips
+ * mode gives every socket GIO is about to connect the mark first; one
  * that cannot is closed, so its connect fails and nothing goes out. */
 static void gw_stream_name_event(GSocketClient *client, GSocketClientEvent ev,
                                  GSocketConnectable *to, GIOStream *io, gpointer data)
@@ -202,14 +206,36 @@ static void gw_stream_name_event(GSocketClient *client, GSocketClientEvent ev,
 
 	(void)client;
 	(void)to;
-	if (ev != G_SOCKET_CLIENT_CONNECTING || !gs->connecting || !G_IS_SOCKET_CONNECTION(io))
-		return; /* !connecting: the stream ended, gs->peer may be gone */
+	if (!gs->connecting || gs->orphan)
+		return; /* the stream ended: gs->peer may be gone */
+	if (ev == G_SOCKET_CLIENT_RESOLVED)
+		gs->resolved = true;
+	if (ev != G_SOCKET_CLIENT_CONNECTING || !gs->peer->gw->ips_mark ||
+	    !G_IS_SOCKET_CONNECTION(io))
+		return;
 	sock = g_socket_connection_get_socket(G_SOCKET_CONNECTION(io));
 	rc = gw_ids_mark_socket(gs->peer->gw, g_socket_get_fd(sock));
 	if (rc < 0) {
 		gs->mark_err = -rc;
 		g_socket_close(sock, NULL);
 	}
+}
+
+/* connect_timeout bounds the whole of it. GIO's own timeout is per
+ * connect attempt; a resolver that never answers would hold the stream,
+ * and the user waiting on it, for as long as the DNS server is silent.
+ * The lookup's thread may go on, but the cancelled task returns at once. */
+static gboolean gw_stream_name_timeout(gpointer data)
+{
+	struct gw_stream *gs = data;
+
+	pp_source_fired(&gs->pending_timer);
+	g_cancellable_cancel(gs->connecting); /* its callback only lets go of it */
+	if (gs->resolved)
+		gw_stream_unreachable(gs, GW_FAULT_SERVICE, "connect timed out");
+	else /* this host's DNS, not the peer's doing */
+		gw_stream_unreachable(gs, GW_FAULT_GATEWAY, "name resolution timed out");
+	return G_SOURCE_REMOVE;
 }
 
 static void gw_stream_connect_name(struct gw_stream *gs, const struct gw_service *svc,
@@ -221,8 +247,9 @@ static void gw_stream_connect_name(struct gw_stream *gs, const struct gw_service
 	g_socket_client_set_timeout(client, (guint)((timeout_ms + 999) / 1000));
 	g_socket_client_set_enable_proxy(client, FALSE);
 	gs->connecting = g_cancellable_new();
-	if (gs->peer->gw->ips_mark)
-		g_signal_connect(client, "event", G_CALLBACK(gw_stream_name_event), gs);
+	g_signal_connect(client, "event", G_CALLBACK(gw_stream_name_event), gs);
+	gs->pending_timer = pp_source_timeout(gs->peer->gw->ctx, (guint)timeout_ms,
+	                                      gw_stream_name_timeout, gs);
 	g_socket_client_connect_to_host_async(client, svc->host, svc->port, gs->connecting,
 	                                      gw_stream_name_connected, gs);
 	g_object_unref(client);
@@ -410,8 +437,8 @@ void gw_stream_closed(struct gw_peer *p, struct pp_tstream *st, const char *reas
 	gw_alert_untrack(p->gw, gs);
 	gw_stream_stop_pending(gs, true);
 	if (gs->connecting) {
-		g_cancellable_cancel(gs->connecting); /* the callback frees gs */
-		g_clear_object(&gs->connecting);
+		gs->orphan = true; /* the callback frees gs */
+		g_cancellable_cancel(gs->connecting);
 		return;
 	}
 	g_free(gs);

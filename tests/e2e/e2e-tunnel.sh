@@ -34,10 +34,13 @@ FAIL_RE='fail|refus|denied|reject|mismatch|untrusted|not pinned|unpinned|not con
 REFUSE_RE='refus|reject|not pinned|unpinned|unknown (identity|peer|fingerprint)|not allowed|denied|untrusted'
 
 # local ports of alice's forwards (in home)
-P_API=18080 P_ECHO=18081 P_SECRET=18082 P_NOSUCH=18083 P_SOURCE=18084 P_DOWN=18085 P_GHOST=18086
+P_API=18080 P_ECHO=18081 P_SECRET=18082 P_NOSUCH=18083 P_SOURCE=18084 P_DOWN=18085 P_GHOST=18086 P_MUTE=18087
 # a port in svc where nothing listens (service "down"), and an address
 # of svc's network that no host has ("ghost": its connect never ends)
 SVC_DOWN=9009 GHOST_ADDR=172.31.0.99
+# gw1's DNS server (services/mute_dns.py in svc) reads queries and never
+# answers, so a name no hosts file has ("mute") resolves for MUTE_DNS_S
+MUTE_NAME=mute.peerpipe.test MUTE_DNS_S=20
 
 # shellcheck disable=SC2034 # e2e_skip_all and e2e_run_cases (lib.sh) run them
 CASES=(
@@ -48,6 +51,7 @@ CASES=(
 	"(f) unknown service: exactly the same client-visible result as a denied one|case_unknown|120"
 	"a service that refuses the gateway's connection: the client prints failed, the gateway logs why, the session keeps serving|case_down|120"
 	"a service whose connect never ends: failed after connect_timeout (1 s), the gateway logs why|case_ghost|120"
+	"a service name the DNS server never answers: failed after connect_timeout, logged as the gateway's own failure|case_mute_dns|120"
 	"(c) 100 concurrent streams held open at once, every body correct|case_concurrent|600"
 	"(b) $BIG_MB MB both ways at once (POST /sha256 up, GET /bytes down), SHA-256 equal|case_big|$BIG_TIMEOUT"
 	"(g) unpinned identity (mallory) gets no tunnel; the gateway logs the refusal|case_unpinned|180"
@@ -129,6 +133,11 @@ write_gw1_config() {
 		description = no such host
 		allow = alice
 
+		[service mute]
+		address = $MUTE_NAME:80
+		description = a name whose DNS server never answers
+		allow = alice
+
 		[identity alice]
 		fingerprint = $(cat "$W/alice.fp")
 		groups = staff
@@ -188,7 +197,7 @@ sink_stats() { cat "$W/svc-svc/sink.stats"; }
 
 case_tunnel_up() {
 	local p out="" i
-	for p in $P_API $P_ECHO $P_SECRET $P_NOSUCH $P_SOURCE $P_DOWN $P_GHOST; do
+	for p in $P_API $P_ECHO $P_SECRET $P_NOSUCH $P_SOURCE $P_DOWN $P_GHOST $P_MUTE; do
 		wait_listening "$W/alice.out" $p 60 ||
 			fail "no 'listening' line for $p on the client's stdout: $(tail -n 5 "$W/alice.out" | tr '\n' '|')"
 	done
@@ -290,6 +299,32 @@ case_ghost() {
 		fail "the client's line does not say why: $(cat "$W/failed-ghost.line")"
 	grep -q "service ghost unreachable: connect timed out" "$W/gw1.log" ||
 		fail "the gateway did not time the connect out: $(grep -i ghost "$W/gw1.log" | tail -n 3 | tr '\n' '|')"
+}
+
+case_mute_dns() {
+	local out
+	need_tunnel
+	refused_probe $P_MUTE mute failed
+	grep -q "failed: gateway error" "$W/failed-mute.line" ||
+		fail "the client's line does not say why: $(cat "$W/failed-mute.line")"
+	grep -q "query" "$W/svc-svc/dns.log" || fail "no query reached the mute DNS server"
+	# connect_timeout's own words: the resolver would have said "Temporary
+	# failure" only after MUTE_DNS_S
+	grep -q "cannot connect to service mute: name resolution timed out (the gateway's own failure" \
+		"$W/gw1.log" ||
+		fail "the gateway did not time the lookup out: $(grep -i mute "$W/gw1.log" | tail -n 3 | tr '\n' '|')"
+	out=$(curl_in home "http://127.0.0.1:$P_API/health")
+	[[ $out == ok ]] || fail "GET /health after the timed-out stream: '$out'"
+	# the user gives up while the name is resolving: the stream closes at
+	# once, and its connect_timeout (1 s) must not fire on it afterwards
+	# (ASan would see it; case_shutdown reads the sanitizer logs)
+	out=$(client_in home probe --port $P_MUTE --send 'GET / HTTP/1.0\r\n\r\n' --timeout 0.2 --reset)
+	[[ $(json_get "$out" .result) == timeout ]] || fail "the second probe of mute: $out"
+	wait_count_i "$W/gw1.log" "stream mute#[0-9]* closed" 2 10 ||
+		fail "the given-up stream did not close: $(grep -i mute "$W/gw1.log" | tail -n 3 | tr '\n' '|')"
+	sleep 2
+	(($(count_i "$W/gw1.log" "name resolution timed out") == 1)) ||
+		fail "a timeout fired for a stream that had closed: $(grep -i mute "$W/gw1.log" | tr '\n' '|')"
 }
 
 case_concurrent() {
@@ -666,11 +701,20 @@ mk_token alice3 lobby desktop "$W/tokens/alice3.token" || setup_fail "token for 
 write_gw1_config bob
 write_rogue_config
 
-start_bg office "$W/gw1.log" "$GATEWAY_BIN" --config "$W/gw1.ini"
+start_bg svc "$W/svc-svc/dns.out" "$PY" "$here/services/mute_dns.py" \
+	--listen "$(topo_addr svc):53" --ready "$W/svc-svc/dns.ready" --log "$W/svc-svc/dns.log"
+wait_file "$W/svc-svc/dns.ready" 15 '^ready ' ||
+	setup_fail "the mute DNS server did not start: $(tail -n 5 "$W/svc-svc/dns.out" | tr '\n' ' ')"
+# gw1 alone sees a resolv.conf naming it (a mount namespace of its own)
+printf 'nameserver %s\noptions timeout:%s attempts:1\n' "$(topo_addr svc)" $MUTE_DNS_S \
+	>"$W/gw1-resolv.conf"
+start_bg office "$W/gw1.log" unshare --mount --propagation private -- sh -c \
+	'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh "$W/gw1-resolv.conf" \
+	"$GATEWAY_BIN" --config "$W/gw1.ini"
 GW_PID=$BG_PID
 wait_gateways 1 30 || setup_fail "gw1 did not join the room: $(tail -n 10 "$W/gw1.log" | tr '\n' '|')"
 start_client alice home "$W/alice.out" \
-	$P_API:api $P_ECHO:echo $P_SECRET:secret $P_NOSUCH:nosuch $P_SOURCE:source $P_DOWN:down $P_GHOST:ghost
+	$P_API:api $P_ECHO:echo $P_SECRET:secret $P_NOSUCH:nosuch $P_SOURCE:source $P_DOWN:down $P_GHOST:ghost $P_MUTE:mute
 ALICE_PID=$BG_PID
 
 e2e_run_cases

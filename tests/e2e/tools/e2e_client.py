@@ -6,9 +6,10 @@ Exit status 0 when the check it makes holds, 1 when not, 2 on bad usage.
 
   connect-test --host H --port P [--timeout T]
         {"result": "connected|refused|unreachable|timeout|error", "errno": ...}
-  probe --port P [--host H] [--send TEXT] [--timeout T]
+  probe --port P [--host H] [--send TEXT] [--timeout T] [--reset]
         connect, send TEXT, read until the peer closes:
-        {"result": "refused|eof|reset|timeout", "bytes": N}
+        {"result": "refused|eof|reset|timeout", "bytes": N}; with --reset,
+        a timeout ends in an RST (the user gave up), not a FIN
   upload-fin --port P --n N --seed S [--kind K]
         send stream (N,S,K), shut down the write side (FIN), read the
         answer of sha_service.py: {"sent", "local", "reply", "match"}
@@ -87,6 +88,8 @@ def cmd_probe(a):
             got += len(d)
     except socket.timeout:
         res = "timeout"
+        if a.reset:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     except ConnectionResetError:
         res = "reset"
     except BrokenPipeError:
@@ -309,7 +312,9 @@ def main():
         return sp
 
     add("connect-test", cmd_connect_test)
-    add("probe", cmd_probe).add_argument("--send", default="")
+    sp = add("probe", cmd_probe)
+    sp.add_argument("--send", default="")
+    sp.add_argument("--reset", action="store_true")
     add("upload-fin", cmd_upload_fin, True)
     add("send", cmd_send, True)
     add("post-sha", cmd_post_sha, True)
