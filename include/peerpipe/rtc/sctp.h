@@ -147,6 +147,9 @@ struct pp_sctp_stats {
 	uint64_t pmtu_probes_sent;  /* path MTU probes (pp_sctp_set_path_limit) */
 	uint64_t pmtu_probes_acked;
 	uint64_t packets_bundled;   /* cfg.bundle: packets that joined another */
+	uint64_t sends_held;        /* flushes that went past a channel whose stream
+	                             * waited for a reset's response (an id the peer
+	                             * reused early) */
 	uint32_t path_packet;     /* largest SCTP packet sent now (header included) */
 };
 

@@ -262,19 +262,47 @@ out:
 	g_array_free(ids, TRUE);
 }
 
+/* A channel on a stream that still waits for the response to a reset of
+ * ours (the peer reused the id early: pp_sctp_channel_reused). usrsctp
+ * refuses that stream with EAGAIN while the association has room, so its
+ * refusal says nothing about the channels behind it. */
+static bool pp_sctp_stream_held(const struct pp_sctp *s, const struct pp_sctp_channel *ch)
+{
+	return s->locked != ch && s->stale_out &&
+	       g_hash_table_contains(s->stale_out, GUINT_TO_POINTER((guint)ch->id));
+}
+
+/* Round robin over the waiting channels until usrsctp is full. A held
+ * channel steps aside for the rest and keeps its place at the head; the
+ * response that frees its stream wakes the flush. */
+static void pp_sctp_flush_queues(struct pp_sctp *s, GPtrArray *low)
+{
+	GQueue held = G_QUEUE_INIT;
+	struct pp_sctp_channel *ch;
+
+	while ((ch = g_queue_peek_head(&s->sendq))) {
+		if (pp_sctp_flush_one(s, ch, low))
+			continue;
+		if (!pp_sctp_stream_held(s, ch))
+			break;
+		g_queue_push_tail(&held, g_queue_pop_head(&s->sendq));
+		s->stats.sends_held++;
+	}
+	/* usrsctp wakes us when it has room; this is only insurance
+	 * against a wakeup it never gives (or a response that never comes). */
+	if (ch || held.length > 0)
+		pp_sctp_wake_at(s, g_get_monotonic_time() + PP_SCTP_FLUSH_RETRY_US);
+	while ((ch = g_queue_pop_tail(&held)))
+		g_queue_push_head(&s->sendq, ch);
+}
+
 void pp_sctp_flush(struct pp_sctp *s)
 {
 	GPtrArray *low = g_ptr_array_new();
 	struct pp_sctp_channel *ch;
 
-	if (s->sock && (s->state == PP_SCTP_CONNECTED || s->state == PP_SCTP_CLOSING)) {
-		while ((ch = g_queue_peek_head(&s->sendq)) && pp_sctp_flush_one(s, ch, low))
-			;
-		/* usrsctp wakes us when it has room; this is only insurance
-		 * against a wakeup it never gives. */
-		if (ch)
-			pp_sctp_wake_at(s, g_get_monotonic_time() + PP_SCTP_FLUSH_RETRY_US);
-	}
+	if (s->sock && (s->state == PP_SCTP_CONNECTED || s->state == PP_SCTP_CLOSING))
+		pp_sctp_flush_queues(s, low);
 	pp_sctp_issue_resets(s);
 	pp_sctp_maybe_shutdown(s);
 	for (guint i = 0; i < low->len; i++) {
@@ -336,7 +364,9 @@ void pp_sctp_channel_on_reset(struct pp_sctp *s, uint16_t flags, const uint16_t 
 		struct pp_sctp_channel *ch;
 
 		if ((f & SCTP_STREAM_RESET_OUTGOING_SSN) && pp_sctp_stale_out_take(s, id)) {
-			/* the result of a finished channel's request */
+			/* the result of a finished channel's request; the
+			 * stream takes the new channel's messages again */
+			pp_sctp_wake(s);
 			if (f & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED))
 				continue;
 			f &= (uint16_t)~SCTP_STREAM_RESET_OUTGOING_SSN;

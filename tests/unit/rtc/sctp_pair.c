@@ -35,26 +35,32 @@ static gboolean sctp_pair_deliver(gpointer data)
 }
 
 /* The outgoing reset requests (RFC 6525 §4.1) in one RE-CONFIG chunk of
- * clen bytes (what the packet holds of it). */
-static void sctp_pair_count_resets(struct sctp_side *side, const uint8_t *ch, size_t clen)
+ * clen bytes (what the packet holds of it); true when it holds a
+ * response (§4.4). */
+static bool sctp_pair_count_resets(struct sctp_side *side, const uint8_t *ch, size_t clen)
 {
+	bool response = false;
+
 	for (size_t po = 4; po + 4 <= clen;) {
 		size_t plen = (size_t)ch[po + 2] << 8 | ch[po + 3];
 		if (ch[po] == 0 && ch[po + 1] == 13 && plen >= 16) {
 			side->reset_requests++;
 			side->reset_streams += (plen - 16) / 2;
 		}
+		response |= ch[po] == 0 && ch[po + 1] == 16;
 		if (plen < 4)
 			break;
 		po += (plen + 3) & ~(size_t)3;
 	}
+	return response;
 }
 
 /* One walk over the chunks of a packet side sends: false when a control
  * chunk follows DATA (RFC 9260 §6.10: control chunks come first); counts
  * the RE-CONFIG chunks that carry a response and then a request (13
  * after 16), and the reset requests. */
-static bool sctp_pair_inspect(struct sctp_side *side, const uint8_t *pkt, size_t len)
+static bool sctp_pair_inspect(struct sctp_side *side, const uint8_t *pkt, size_t len,
+                              bool *response)
 {
 	bool data = false, ordered = true;
 
@@ -68,7 +74,7 @@ static bool sctp_pair_inspect(struct sctp_side *side, const uint8_t *pkt, size_t
 			if (clen >= 20 && off + 20 <= len && pkt[off + 5] == 16 &&
 			    pkt[off + 7] == 12 && pkt[off + 17] == 13)
 				side->pair->reconf_pairs++;
-			sctp_pair_count_resets(side, pkt + off, MIN(clen, len - off));
+			*response |= sctp_pair_count_resets(side, pkt + off, MIN(clen, len - off));
 		}
 		if (clen < 4)
 			break;
@@ -82,8 +88,10 @@ static int sctp_pair_send(void *user, const uint8_t *data, size_t len)
 	struct sctp_side *side = user;
 	struct sctp_pair *p = side->pair;
 
+	bool response = false;
+
 	side->packets++;
-	if (!sctp_pair_inspect(side, data, len))
+	if (!sctp_pair_inspect(side, data, len, &response))
 		p->misordered++;
 	if (len > side->max_packet)
 		side->max_packet = len;
@@ -93,6 +101,10 @@ static int sctp_pair_send(void *user, const uint8_t *data, size_t len)
 	}
 	if (p->max_len[side->idx] && len > p->max_len[side->idx]) {
 		p->too_big[side->idx]++;
+		return 0;
+	}
+	if (response && p->drop_responses[side->idx]) {
+		p->responses_dropped++;
 		return 0;
 	}
 	if (p->dead || (p->loss > 0 && g_rand_double(p->rng) < p->loss)) {

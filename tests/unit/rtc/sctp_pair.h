@@ -63,6 +63,9 @@ struct sctp_pair {
 	uint64_t misordered;        /* packets with a control chunk after DATA */
 	uint64_t reconf_pairs;      /* RE-CONFIG chunks with a response, then
 	                             * an outgoing reset request */
+	bool drop_responses[2];     /* drop the packets side i sends that hold a
+	                             * reset response (RFC 6525 §4.4) */
+	uint64_t responses_dropped;
 	GSource *flush;             /* pp_sctp_flush_output() at each loop turn */
 };
 

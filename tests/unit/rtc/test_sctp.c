@@ -866,6 +866,61 @@ static void test_dcep_ack_delay(void)
 	sctp_pair_free(&p);
 }
 
+/* A stream the peer reused before our reset's response came (the old
+ * channel ends at the OPEN, pp_sctp_channel_reused) refuses every message
+ * until that response: usrsctp says EAGAIN as if it were full. The new
+ * channel's ACK waits there, and the messages other channels had to
+ * queue must not wait behind it. */
+static void test_reused_stream_holds_nobody(void)
+{
+	struct pp_sctp_config cfg = { .rto_min_ms = 50, .rto_initial_ms = 100, .rto_max_ms = 400 };
+	struct sctp_pair p;
+	struct pp_sctp_channel *y, *x, *x2 = NULL, *x2_at_a;
+	struct pp_sctp_stats st_a, st_b;
+	static uint8_t block[16384];
+	uint64_t want = 0, before;
+
+	sctp_pair_init(&p, &cfg, &cfg);
+	sctp_pair_connect(&p);
+	y = sctp_pair_open(&p, 0, "y", "", NULL); /* A's, id 0 */
+	x = sctp_pair_open(&p, 1, "x", "", NULL); /* B's, id 1 */
+	g_assert_cmpuint(pp_sctp_channel_id(x), ==, 1);
+	p.drop_responses[1] = true; /* A's reset of 1 is never answered */
+	g_assert_cmpint(pp_sctp_channel_close(x), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[1].closed->len == 1, 5000);
+	g_assert_cmpint(pp_sctp_channel_open(p.side[1].s, "x2", "", NULL, &x2), ==, 0);
+	g_assert_cmpuint(pp_sctp_channel_id(x2), ==, 1); /* the lowest free id: reused */
+	/* A: the OPEN ends the old channel and opens the new one */
+	SCTP_RUN_UNTIL(&p, p.side[0].closed->len == 1 && p.side[0].opened->len == 2, 5000);
+	x2_at_a = g_ptr_array_index(p.side[0].opened, 1); /* after y */
+	g_assert_cmpuint(pp_sctp_channel_id(x2_at_a), ==, 1);
+	g_assert_cmpuint(p.responses_dropped, >, 0);
+	/* the ACK and a message on 1 wait first; y's bulk then fills usrsctp
+	 * and queues behind them */
+	g_assert_cmpint(pp_sctp_channel_send(x2_at_a, true, "on 1", 4), ==, 0);
+	pp_sctp_get_stats(p.side[1].s, &st_b);
+	before = st_b.bytes_received;
+	for (int i = 0; i < 256; i++) {
+		memset(block, i, sizeof(block));
+		g_assert_cmpint(pp_sctp_channel_send(y, false, block, sizeof(block)), ==, 0);
+		want += sizeof(block);
+	}
+	g_assert_cmpuint(pp_sctp_channel_buffered_amount(y), >, 0);
+	SCTP_RUN_UNTIL(&p, (pp_sctp_get_stats(p.side[1].s, &st_b), st_b.bytes_received - before == want),
+	               20000);
+	pp_sctp_get_stats(p.side[0].s, &st_a);
+	g_test_message("reused: %" G_GUINT64_FORMAT " flushes went past the held stream, %"
+	               G_GUINT64_FORMAT " responses dropped", st_a.sends_held, p.responses_dropped);
+	g_assert_cmpuint(st_a.sends_held, >, 0);
+	g_assert_cmpint(pp_sctp_channel_get_state(x2), ==, PP_SCTP_CHANNEL_OPENING); /* still held */
+	/* the response comes at last: the new channel opens, its message arrives */
+	p.drop_responses[1] = false;
+	SCTP_RUN_UNTIL(&p, pp_sctp_channel_get_state(x2) == PP_SCTP_CHANNEL_OPEN, 5000);
+	SCTP_RUN_UNTIL(&p, (pp_sctp_get_stats(p.side[1].s, &st_b), st_b.bytes_received - before == want + 4),
+	               5000);
+	sctp_pair_free(&p);
+}
+
 static void test_oversized(void)
 {
 	struct sctp_pair p;
@@ -1338,6 +1393,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/close_many", test_close_many);
 	g_test_add_func("/sctp/close_batched", test_close_batched);
 	g_test_add_func("/sctp/close_batched_early", test_close_batched_early);
+	g_test_add_func("/sctp/reused_stream_holds_nobody", test_reused_stream_holds_nobody);
 	g_test_add_func("/sctp/oversized", test_oversized);
 	g_test_add_func("/sctp/garbage", test_garbage);
 	g_test_add_func("/sctp/peer_gone", test_peer_gone);
