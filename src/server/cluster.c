@@ -183,6 +183,25 @@ static void sig_on_room_event(struct sig_cluster *cl, const char *room, char *pa
 	sig_room_announce(srv, r, id, role, seq, json);
 }
 
+/* The sender of a relay p's queue refused is on another instance: its
+ * ERROR goes back the way the relay came. */
+static void sig_cluster_refuse_relay(struct sig_cluster *cl, struct sig_peer *p, const char *from,
+                                     const char *ref)
+{
+	struct sig_remote *m = p->room ? g_hash_table_lookup(p->room->remote, from) : NULL;
+	char *text;
+
+	cl->srv->metrics.refused_total[SIG_RATE_LIMITED]++;
+	if (!m)
+		return; /* it has left: nobody to tell */
+	text = sig_error_text(SIG_RATE_LIMITED, SIG_RELAY_REFUSED, ref);
+	if (text) {
+		struct iovec iov = { text, strlen(text) };
+		sig_cluster_forward(cl->srv, m->inst, m->id, &iov, 1);
+	}
+	free(text);
+}
+
 static void sig_on_forward(struct sig_cluster *cl, const char *payload, size_t len)
 {
 	if (len < PP_PEER_ID_LEN + 1 || payload[PP_PEER_ID_LEN] != '|')
@@ -191,8 +210,16 @@ static void sig_on_forward(struct sig_cluster *cl, const char *payload, size_t l
 	memcpy(id, payload, PP_PEER_ID_LEN);
 	id[PP_PEER_ID_LEN] = '\0';
 	struct sig_peer *p = g_hash_table_lookup(cl->srv->peers, id);
-	if (p && p->joined)
-		sig_peer_send(cl->srv, p, payload + PP_PEER_ID_LEN + 1, len - PP_PEER_ID_LEN - 1);
+	if (!p || !p->joined)
+		return;
+	const char *msg = payload + PP_PEER_ID_LEN + 1, *ref;
+	size_t mlen = len - PP_PEER_ID_LEN - 1;
+	char from[PP_PEER_ID_LEN + 1];
+	struct iovec iov = { (void *)msg, mlen };
+	if (!sig_relay_sender(msg, mlen, from, &ref))
+		sig_peer_send(cl->srv, p, msg, mlen); /* the server's own (an ERROR) */
+	else if (sig_peer_relay(cl->srv, p, from, &iov, 1) < 0)
+		sig_cluster_refuse_relay(cl, p, from, ref);
 }
 
 /* Fire-and-forget commands still get their errors logged. */

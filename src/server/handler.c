@@ -73,6 +73,28 @@ void sig_handle_join_refused(struct sig_server *srv, struct sig_peer *p)
 	p->fingerprint = NULL;
 }
 
+#define SIG_HEAD_SDP "{\"type\":\"FORWARD_SDP\",\"from\":\""
+#define SIG_HEAD_ICE "{\"type\":\"FORWARD_ICE\",\"from\":\""
+
+bool sig_relay_sender(const char *msg, size_t len, char from[PP_PEER_ID_LEN + 1],
+                      const char **ref)
+{
+	const size_t hl = sizeof(SIG_HEAD_SDP) - 1;
+
+	G_STATIC_ASSERT(sizeof(SIG_HEAD_SDP) == sizeof(SIG_HEAD_ICE));
+	if (len < hl + PP_PEER_ID_LEN)
+		return false;
+	if (memcmp(msg, SIG_HEAD_SDP, hl) == 0)
+		*ref = pp_sig_type_name(PP_SIG_SEND_SDP);
+	else if (memcmp(msg, SIG_HEAD_ICE, hl) == 0)
+		*ref = pp_sig_type_name(PP_SIG_SEND_ICE);
+	else
+		return false;
+	memcpy(from, msg + hl, PP_PEER_ID_LEN);
+	from[PP_PEER_ID_LEN] = '\0';
+	return true;
+}
+
 static void sig_handle_relay(struct sig_server *srv, struct sig_peer *p, const struct pp_sig_msg *m,
                              const char *text)
 {
@@ -90,7 +112,7 @@ static void sig_handle_relay(struct sig_server *srv, struct sig_peer *p, const s
 	}
 	/* {"type":"FORWARD_SDP","from":"<id>","sdp":<raw>} : the payload is
 	 * copied byte for byte from what the sender wrote. */
-	const char *head = sdp ? "{\"type\":\"FORWARD_SDP\",\"from\":\"" : "{\"type\":\"FORWARD_ICE\",\"from\":\"";
+	const char *head = sdp ? SIG_HEAD_SDP : SIG_HEAD_ICE;
 	const char *mid = sdp ? "\",\"sdp\":" : "\",\"candidate\":";
 	const struct iovec iov[] = {
 		{ (void *)head, strlen(head) },
@@ -99,10 +121,12 @@ static void sig_handle_relay(struct sig_server *srv, struct sig_peer *p, const s
 		{ (void *)(text + m->payload_off), m->payload_len },
 		{ (void *)"}", 1 },
 	};
-	if (to.local)
-		sig_peer_sendv(srv, to.local, iov, 5);
-	else
+	if (!to.local) {
 		sig_cluster_forward(srv, to.remote->inst, to.remote->id, iov, 5);
+	} else if (sig_peer_relay(srv, to.local, p->id, iov, 5) < 0) {
+		sig_peer_send_error(srv, p, SIG_RATE_LIMITED, SIG_RELAY_REFUSED, ref);
+		return;
+	}
 	srv->metrics.messages_relayed_total++;
 }
 

@@ -21,6 +21,27 @@ static void sig_peer_drop_queue(struct sig_peer *p)
 	}
 	p->outq_head = p->outq_tail = NULL;
 	p->outq_bytes = 0;
+	p->relay_bytes = 0;
+	if (p->relay_share)
+		g_hash_table_remove_all(p->relay_share);
+}
+
+static size_t sig_relay_share(const struct sig_peer *p, const char *from)
+{
+	return p->relay_share ? GPOINTER_TO_SIZE(g_hash_table_lookup(p->relay_share, from)) : 0;
+}
+
+static void sig_relay_account(struct sig_peer *p, const char *from, size_t add, size_t sub)
+{
+	size_t now = sig_relay_share(p, from) + add - sub;
+
+	p->relay_bytes += add - sub;
+	if (!p->relay_share)
+		p->relay_share = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (now)
+		g_hash_table_insert(p->relay_share, g_strdup(from), GSIZE_TO_POINTER(now));
+	else
+		g_hash_table_remove(p->relay_share, from);
 }
 
 void sig_peer_close(struct sig_server *srv, struct sig_peer *p, uint16_t code, const char *why)
@@ -40,11 +61,67 @@ void sig_peer_send(struct sig_server *srv, struct sig_peer *p, const char *text,
 	sig_peer_sendv(srv, p, &iov, 1);
 }
 
-void sig_peer_sendv(struct sig_server *srv, struct sig_peer *p, const struct iovec *iov, int n)
+static size_t sig_iov_len(const struct iovec *iov, int n)
 {
 	size_t len = 0;
 	for (int i = 0; i < n; i++)
 		len += iov[i].iov_len;
+	return len;
+}
+
+static void sig_peer_enqueue(struct sig_server *srv, struct sig_peer *p, const char *from,
+                             const struct iovec *iov, int n, size_t len)
+{
+	struct sig_out *o = malloc(sizeof(*o) + LWS_PRE + len);
+	if (!o) {
+		sig_peer_close(srv, p, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+		return;
+	}
+	o->next = NULL;
+	o->len = len;
+	g_strlcpy(o->from, from, sizeof(o->from));
+	for (int i = 0, off = 0; i < n; off += (int)iov[i].iov_len, i++)
+		memcpy(o->buf + LWS_PRE + off, iov[i].iov_base, iov[i].iov_len);
+	if (p->outq_tail)
+		p->outq_tail->next = o;
+	else
+		p->outq_head = o;
+	p->outq_tail = o;
+	p->outq_bytes += len;
+	if (from[0])
+		sig_relay_account(p, from, len, 0);
+	lws_callback_on_writable(p->wsi);
+}
+
+/* Relays may fill half of send_queue_max, one sender an eighth of it.
+ * Each limit applies once something is queued, so one message of any
+ * allowed size always gets through to a recipient that reads. */
+#define SIG_RELAY_PART 2
+#define SIG_RELAY_SENDER_PART 8
+
+int sig_peer_relay(struct sig_server *srv, struct sig_peer *p, const char *from,
+                   const struct iovec *iov, int n)
+{
+	size_t len = sig_iov_len(iov, n), max = (size_t)srv->cfg.send_queue_max;
+	size_t mine = sig_relay_share(p, from);
+
+	if (p->close_code)
+		return 0; /* closing: nothing more goes out, as for any message */
+	if ((mine && mine + len > max / SIG_RELAY_SENDER_PART) ||
+	    (p->relay_bytes && p->relay_bytes + len > max / SIG_RELAY_PART) ||
+	    p->outq_bytes + len > max) {
+		pp_log(PP_LOG_INFO, p->id, "relay from %s refused: %zu bytes queued here, %zu of them "
+		       "relays, %zu from that sender (reading slower than it is sent to)", from,
+		       p->outq_bytes, p->relay_bytes, mine);
+		return -1;
+	}
+	sig_peer_enqueue(srv, p, from, iov, n, len);
+	return 0;
+}
+
+void sig_peer_sendv(struct sig_server *srv, struct sig_peer *p, const struct iovec *iov, int n)
+{
+	size_t len = sig_iov_len(iov, n);
 	if (p->close_code)
 		return; /* closing: nothing more goes out */
 	if (p->outq_bytes + len > (size_t)srv->cfg.send_queue_max) {
@@ -57,36 +134,27 @@ void sig_peer_sendv(struct sig_server *srv, struct sig_peer *p, const struct iov
 		sig_peer_close(srv, p, LWS_CLOSE_STATUS_POLICY_VIOLATION, "send queue overflow");
 		return;
 	}
-	struct sig_out *o = malloc(sizeof(*o) + LWS_PRE + len);
-	if (!o) {
-		sig_peer_close(srv, p, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
-		return;
-	}
-	o->next = NULL;
-	o->len = len;
-	for (int i = 0, off = 0; i < n; off += (int)iov[i].iov_len, i++)
-		memcpy(o->buf + LWS_PRE + off, iov[i].iov_base, iov[i].iov_len);
-	if (p->outq_tail)
-		p->outq_tail->next = o;
-	else
-		p->outq_head = o;
-	p->outq_tail = o;
-	p->outq_bytes += len;
-	lws_callback_on_writable(p->wsi);
+	sig_peer_enqueue(srv, p, "", iov, n, len);
+}
+
+char *sig_error_text(enum sig_refusal code, const char *message, const char *ref)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s}", "type", "ERROR", "code",
+	                      sig_refusal_code(code), "message", message);
+	if (!j)
+		return NULL;
+	if (ref)
+		json_object_set_new(j, "ref", json_string(ref));
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return text;
 }
 
 void sig_peer_send_error(struct sig_server *srv, struct sig_peer *p, enum sig_refusal code,
                          const char *message, const char *ref)
 {
 	srv->metrics.refused_total[code]++;
-	json_t *j = json_pack("{s:s, s:s, s:s}", "type", "ERROR", "code",
-	                      sig_refusal_code(code), "message", message);
-	if (!j)
-		return;
-	if (ref)
-		json_object_set_new(j, "ref", json_string(ref));
-	char *text = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
+	char *text = sig_error_text(code, message, ref);
 	if (text)
 		sig_peer_send(srv, p, text, strlen(text));
 	free(text);
@@ -110,6 +178,8 @@ int sig_peer_writeable(struct sig_server *srv, struct sig_peer *p)
 		if (!p->outq_head)
 			p->outq_tail = NULL;
 		p->outq_bytes -= o->len;
+		if (o->from[0])
+			sig_relay_account(p, o->from, 0, o->len);
 		int n = lws_write(p->wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT);
 		free(o);
 		if (n < 0)
@@ -130,6 +200,9 @@ void sig_peer_release(struct sig_server *srv, struct sig_peer *p)
 {
 	sig_room_leave(srv, p);
 	sig_peer_drop_queue(p);
+	if (p->relay_share)
+		g_hash_table_destroy(p->relay_share);
+	p->relay_share = NULL;
 	pp_buf_free(&p->rx);
 	free(p->fingerprint);
 	p->fingerprint = NULL;

@@ -33,6 +33,7 @@ struct sig_room;
 struct sig_out {
 	struct sig_out *next;
 	size_t len;
+	char from[PP_PEER_ID_LEN + 1];  /* a relay's sender; "" for the server's own */
 	unsigned char buf[];
 };
 
@@ -50,6 +51,8 @@ struct sig_peer {
 	struct pp_buf rx;               /* assembles fragments; freed after each message */
 	struct pp_bucket bucket;
 	size_t outq_bytes;
+	size_t relay_bytes;             /* of them, relayed from other peers */
+	GHashTable *relay_share;        /* sender id -> bytes of its relays queued here */
 	uint32_t strikes;               /* refused messages in this window */
 	int64_t strikes_since_ms;       /*   which began at the first of them */
 	uint16_t close_code;            /* non-zero: close once the queue is flushed */
@@ -90,8 +93,23 @@ struct sig_server {
 void sig_peer_send(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len);
 /* One message from several pieces, copied once into the send queue. */
 void sig_peer_sendv(struct sig_server *srv, struct sig_peer *p, const struct iovec *iov, int n);
+/* A FORWARD_SDP/ICE from sender `from` (any instance). Refused (-1,
+ * nothing queued) when the recipient's queue already holds its part of
+ * relays, or this sender's part of them: a recipient that reads slowly
+ * gets fewer messages, never dropped for what others send it, and one
+ * sender cannot take the room of the others (docs/signal-server.md). */
+int sig_peer_relay(struct sig_server *srv, struct sig_peer *p, const char *from,
+                   const struct iovec *iov, int n);
+/* What the sender of a refused relay reads (ERROR rate_limited). */
+#define SIG_RELAY_REFUSED "the recipient is not keeping up: send again later"
+/* handler.c: the sender of a FORWARD_SDP/ICE message a server built, into
+ * from, and the type its sender sent (ref); false for any other message. */
+bool sig_relay_sender(const char *msg, size_t len, char from[PP_PEER_ID_LEN + 1],
+                      const char **ref);
 void sig_peer_send_error(struct sig_server *srv, struct sig_peer *p, enum sig_refusal code,
                          const char *message, const char *ref);
+/* The ERROR message's text (malloc'd; NULL without memory). */
+char *sig_error_text(enum sig_refusal code, const char *message, const char *ref);
 /* Closes once everything queued so far is sent (and at the latest after 2 s). */
 void sig_peer_close(struct sig_server *srv, struct sig_peer *p, uint16_t code, const char *why);
 void sig_peer_release(struct sig_server *srv, struct sig_peer *p);

@@ -250,6 +250,50 @@ void sig_expect_ice_marker(WsClient *c, const char *from, const char *marker, in
 	json_decref(j);
 }
 
+/* Sends 60 KB candidates from `from` to `to` until one is refused with
+ * rate_limited (ref SEND_ICE); returns how many went. Reads what `from`
+ * gets meanwhile: never a PEER_LEFT for `to` (others may come and go). */
+int sig_flood_until_refused(WsClient *from, const char *to)
+{
+	GString *m = g_string_new(NULL);
+	g_string_append_printf(m, "{\"type\":\"SEND_ICE\",\"to\":\"%s\",\"candidate\":{\"candidate\":\"", to);
+	for (gsize i = 0; i < 60 * 1024; i++)
+		g_string_append_c(m, 'c');
+	g_string_append(m, "\"}}");
+	int sent = 0;
+	gboolean refused = FALSE;
+	for (; sent < 150 && !refused; sent++) {
+		g_assert_true(ws_send_text(from, m->str));
+		char *t;
+		while (!refused && (t = ws_recv_text(from, sent == 149 ? 5000 : 0))) {
+			json_t *j = sig_parse(t);
+			const char *type = json_string_value(json_object_get(j, "type"));
+			if (g_strcmp0(type, "ERROR") == 0) {
+				g_assert_cmpstr(json_string_value(json_object_get(j, "code")), ==, "rate_limited");
+				g_assert_cmpstr(json_string_value(json_object_get(j, "ref")), ==, "SEND_ICE");
+				refused = TRUE;
+			} else if (g_strcmp0(type, "PEER_LEFT") == 0) {
+				g_assert_cmpstr(json_string_value(json_object_get(j, "peer_id")), !=, to);
+			} else {
+				g_assert_cmpstr(type, ==, "NEW_PEER");
+			}
+			json_decref(j);
+			g_free(t);
+		}
+	}
+	g_assert_true(refused);
+	g_string_free(m, TRUE);
+	return sent;
+}
+
+WsClient *sig_connect_never_reading(int port)
+{
+	WsConnectOpts o = { .port = port, .subprotocol = WS_SUBPROTOCOL, .rcvbuf = 4096 };
+	WsClient *ws = ws_connect_opts(&o, NULL, NULL, NULL);
+	g_assert_nonnull(ws);
+	return ws;
+}
+
 /* ---- raw spans: an independent little scanner -------------------------- */
 
 static gsize skip_ws(const char *t, gsize len, gsize i)

@@ -66,6 +66,13 @@ void sig_assert_peer(json_t *obj, const SigPeer *p);
 gboolean sig_send_ice_marker(WsClient *c, const char *to, const char *marker);
 void sig_expect_ice_marker(WsClient *c, const char *from, const char *marker, int timeout_ms);
 
+/* A connection with a 4 KiB receive buffer, for a peer that never reads. */
+WsClient *sig_connect_never_reading(int port);
+/* Sends 60 KB candidates from `from` to `to` until one is refused with
+ * rate_limited (ref SEND_ICE); returns how many went. Reads what `from`
+ * gets meanwhile: never a PEER_LEFT for `to` (others may come and go). */
+int sig_flood_until_refused(WsClient *from, const char *to);
+
 /* Raw text span of top-level member `key` of a JSON object text. */
 gboolean sig_json_member_raw(const char *text, gsize len, const char *key,
                              const char **val, gsize *vlen);

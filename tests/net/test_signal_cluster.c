@@ -151,6 +151,35 @@ static void test_cross_instance_flow(void)
 	redis_stop(r);
 }
 
+/* A relay the recipient's instance refuses (its queue holds the sender's
+ * share) is answered on the sender's instance: ERROR rate_limited comes
+ * back through Redis, and the slow recipient stays in the room. */
+static void test_relay_refused_across(void)
+{
+	Redis *r = redis_start();
+	SigServer *a, *b;
+	const char *const extra[] = { "limits.send_queue_max=256KiB", NULL };
+	start_pair(r, &a, &b, extra);
+
+	SigPeer *mallory = join_retry(a, "office", "mallory", "desktop");
+	SigPeer *probe = join_retry(b, "office", "probe", "desktop"); /* b is ready */
+	SigPeer *gw = sig_peer_join_on(sig_connect_never_reading(sig_server_port(b)), b, "office",
+	                               "gw", "gateway");
+	json_decref(sig_expect(mallory->ws, "NEW_PEER", SIG_WAIT_MS));
+	int sent = sig_flood_until_refused(mallory->ws, gw->id);
+	g_test_message("across: refused after %d messages", sent);
+	SigPeer *late = join_retry(a, "office", "late", "desktop");
+	g_assert_nonnull(sig_find_peer(json_object_get(late->joined, "peers"), gw->id));
+	sig_peer_close(late);
+	sig_peer_close(probe);
+	sig_peer_close(mallory);
+	ws_abort(gw->ws);
+	sig_peer_free(gw);
+	sig_server_stop_clean(a);
+	sig_server_stop_clean(b);
+	redis_stop(r);
+}
+
 /* Peers joining at once on both instances: for every visible pair exactly
  * one side is the existing member (gets NEW_PEER), the other the newcomer
  * (has it in JOINED) — never both, never neither, so exactly one offers. */
@@ -446,8 +475,10 @@ static void test_resubscribe_after_outage(void)
 	g_assert_nonnull(sc);
 	SigPeer *stuck = sig_peer_join_on(sc, a, "office", "stuck", "gateway");
 	SigPeer *flood = join_retry(a, "office", "flood", "gateway");
-	/* more than the socket buffers take (sndbuf grows to 4 MiB): the rest
-	 * waits in the server's queue, so the close cannot go out */
+	/* more than the socket buffers take (sndbuf grows to 4 MiB): the rest,
+	 * up to flood's share of stuck's queue (an eighth, 4 MiB), waits in
+	 * the server's queue, so the close cannot go out; beyond that share
+	 * the SDPs are refused (rate_limited) */
 	char *pad = g_strnfill(60000, 'x');
 	for (int i = 0; i < 150; i++)
 		g_assert_true(ws_send_printf(flood->ws, "{\"type\":\"SEND_SDP\",\"to\":\"%s\","
@@ -455,7 +486,19 @@ static void test_resubscribe_after_outage(void)
 	g_free(pad);
 	/* answered in order: every SDP before it is queued for `stuck` */
 	g_assert_true(ws_send_text(flood->ws, "{\"type\":\"SEND_ICE\",\"to\":\"00000000000000000000000000000000\",\"candidate\":null}"));
-	json_decref(sig_expect_error(flood->ws, "unknown_peer", "SEND_ICE", SIG_WAIT_MS));
+	for (guint refused = 0;; refused++) {
+		json_t *e = sig_expect(flood->ws, "ERROR", SIG_WAIT_MS);
+		const char *code = json_string_value(json_object_get(e, "code"));
+		if (g_strcmp0(code, "unknown_peer") == 0) {
+			g_assert_cmpuint(refused, >, 0);
+			g_assert_cmpuint(refused, <, 150);
+			json_decref(e);
+			break;
+		}
+		g_assert_cmpstr(code, ==, "rate_limited");
+		g_assert_cmpstr(json_string_value(json_object_get(e, "ref")), ==, "SEND_SDP");
+		json_decref(e);
+	}
 	kill(r->pid, SIGKILL);
 	waitpid(r->pid, NULL, 0);
 	unlink(r->sock);
@@ -609,6 +652,7 @@ int main(int argc, char **argv)
 {
 	sig_test_init(&argc, &argv);
 	g_test_add_func("/cluster/cross-instance-flow", test_cross_instance_flow);
+	g_test_add_func("/cluster/relay-refused-across", test_relay_refused_across);
 	g_test_add_func("/cluster/concurrent-join-order", test_concurrent_join_order);
 	g_test_add_func("/cluster/room-full", test_room_full_across_instances);
 	g_test_add_func("/cluster/room-full-retry", test_room_full_retry);

@@ -184,61 +184,76 @@ static void slowloris(SigServer *s, GPtrArray *keep, GPtrArray *raw_fds)
 	}
 }
 
+/* One peer never reads, and a gateway floods it. Its queue takes relays
+ * up to its share; then the flooder is refused and the reader stays:
+ * what others send never gets a peer dropped (the ping deadline deals
+ * with a dead one). */
 static void never_reader(SigServer *s, GPtrArray *keep)
 {
-	/* the reader: tiny receive buffer, never reads */
-	WsConnectOpts o = { .port = sig_server_port(s), .subprotocol = WS_SUBPROTOCOL, .rcvbuf = 4096 };
-	WsClient *ws = ws_connect_opts(&o, NULL, NULL, NULL);
-	g_assert_nonnull(ws);
+	WsClient *ws = sig_connect_never_reading(sig_server_port(s));
 	SigPeer *x = sig_peer_join_on(ws, s, "evil", "sloth", "desktop");
 	char *xid = g_strdup(x->id);
 	sig_peer_free(x);
-	/* the sender: a gateway that floods it with 60 KB candidates */
 	SigPeer *g = sig_peer_join(s, "evil", "firehose", "gateway");
-	json_t *peers = json_object_get(g->joined, "peers");
-	g_assert_nonnull(sig_find_peer(peers, xid));
-	gsize pad = 60 * 1024;
-	GString *m = g_string_new(NULL);
-	g_string_append_printf(m, "{\"type\":\"SEND_ICE\",\"to\":\"%s\",\"candidate\":{\"candidate\":\"", xid);
-	for (gsize i = 0; i < pad; i++)
-		g_string_append_c(m, 'c');
-	g_string_append(m, "\"}}");
+	g_assert_nonnull(sig_find_peer(json_object_get(g->joined, "peers"), xid));
 	gint64 t0 = ws_now_ms();
-	gboolean dropped = FALSE;
-	for (int i = 0; i < 150 && !dropped; i++) {
-		g_assert_true(ws_send_text(g->ws, m->str));
-		/* g reads what it gets; only x's departure matters (other evil
-		 * peers may come and go) */
-		char *t;
-		while (!dropped && (t = ws_recv_text(g->ws, 0))) {
-			json_t *j = sig_parse(t);
-			const char *type = json_string_value(json_object_get(j, "type"));
-			if (g_strcmp0(type, "PEER_LEFT") == 0) {
-				dropped = g_strcmp0(json_string_value(json_object_get(j, "peer_id")), xid) == 0;
-			} else if (g_strcmp0(type, "ERROR") == 0) {
-				/* x already gone: it must be because x was dropped */
-				g_test_message("firehose got %s", t);
-				g_assert_cmpstr(json_string_value(json_object_get(j, "code")), ==, "unknown_peer");
-				dropped = TRUE;
-			} else {
-				g_assert_cmpstr(type, ==, "NEW_PEER");
-			}
-			json_decref(j);
-			g_free(t);
-		}
-	}
-	gint64 deadline = ws_now_ms() + 10000;
-	while (!dropped) {
-		json_t *j = sig_wait_for(g->ws, "PEER_LEFT", (int)MAX(deadline - ws_now_ms(), 0), NULL);
-		dropped = g_strcmp0(json_string_value(json_object_get(j, "peer_id")), xid) == 0;
-		json_decref(j);
-	}
-	g_test_message("never-reader dropped after %" G_GINT64_FORMAT " ms", ws_now_ms() - t0);
-	g_string_free(m, TRUE);
+	int sent = sig_flood_until_refused(g->ws, xid);
+	g_test_message("never-reader: the flooder refused after %d messages, %" G_GINT64_FORMAT " ms",
+	               sent, ws_now_ms() - t0);
+	/* x is still in the room: a newcomer gateway sees it */
+	SigPeer *late = sig_peer_join(s, "evil", "late", "gateway");
+	g_assert_nonnull(sig_find_peer(json_object_get(late->joined, "peers"), xid));
+	sig_peer_close(late);
 	g_free(xid);
 	g_ptr_array_add(keep, ws);
 	g_ptr_array_add(keep, g->ws);
 	sig_peer_free(g);
+}
+
+/* A flooder takes its share of a slow gateway's queue and is refused;
+ * another desktop's candidate still goes in, and the gateway, once it
+ * reads, gets it after the flooder's: one sender cannot take the room of
+ * the others, and nobody is dropped. */
+static void test_relay_share(void)
+{
+	SigServer *s = sig_server_start("--set", "limits.send_queue_max=256KiB", NULL);
+	SigPeer *gw = sig_peer_join_on(sig_connect_never_reading(sig_server_port(s)), s, "office", "gw", "gateway");
+	SigPeer *mallory = sig_peer_join(s, "office", "mallory", "desktop");
+	SigPeer *alice = sig_peer_join(s, "office", "alice", "desktop");
+	int sent = sig_flood_until_refused(mallory->ws, gw->id);
+	g_assert_true(sig_send_ice_marker(alice->ws, gw->id, "alice1"));
+	sig_expect_silence(alice->ws, 500); /* no ERROR for her */
+	int from_mallory = 0;
+	for (;;) {
+		char *t = ws_recv_text(gw->ws, 10000);
+		g_assert_nonnull(t);
+		json_t *j = sig_parse(t);
+		g_free(t);
+		const char *type = json_string_value(json_object_get(j, "type"));
+		if (g_strcmp0(type, "NEW_PEER") == 0) { /* mallory's and alice's, first */
+			json_decref(j);
+			continue;
+		}
+		g_assert_cmpstr(type, ==, "FORWARD_ICE");
+		const char *from = json_string_value(json_object_get(j, "from"));
+		if (g_strcmp0(from, alice->id) == 0) {
+			const char *c = json_string_value(json_object_get(json_object_get(j, "candidate"), "candidate"));
+			g_assert_true(g_str_has_suffix(c, "ufrag alice1"));
+			json_decref(j);
+			break;
+		}
+		g_assert_cmpstr(from, ==, mallory->id);
+		from_mallory++;
+		json_decref(j);
+	}
+	g_test_message("relay-share: mallory sent %d, %d reached the gateway before alice's", sent,
+	               from_mallory);
+	g_assert_cmpint(from_mallory, >, 0);
+	g_assert_cmpint(from_mallory, <, sent);
+	sig_peer_close(alice);
+	sig_peer_close(mallory);
+	sig_peer_close(gw);
+	sig_server_stop_clean(s);
 }
 
 static void test_hostile_neighbours(void)
@@ -297,5 +312,6 @@ int main(int argc, char **argv)
 {
 	sig_test_init(&argc, &argv);
 	g_test_add_func("/signal/hostile/neighbours", test_hostile_neighbours);
+	g_test_add_func("/signal/hostile/relay-share", test_relay_share);
 	return g_test_run();
 }
