@@ -12,11 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SIG_DEFERRED_MAX 256 /* NEW_PEERs held for one joining peer */
+#define SIG_DEFERRED_MAX 256 /* NEW_PEERs and PEER_LEFTs held for one joining peer */
 
 static bool sig_roles_visible(enum pp_role a, enum pp_role b)
 {
 	return !(a == PP_ROLE_DESKTOP && b == PP_ROLE_DESKTOP);
+}
+
+/* Holds text for a member still joining; one that has more held than a
+ * room can explain is closed (1011: join again) rather than miss any. */
+static void sig_room_defer(struct sig_server *srv, struct sig_peer *m, const char *text)
+{
+	if (g_slist_length(m->deferred) >= SIG_DEFERRED_MAX) {
+		sig_peer_close(srv, m, 1011, "the room changed too much while joining: join again");
+		return;
+	}
+	m->deferred = g_slist_prepend(m->deferred, strdup(text));
 }
 
 size_t sig_room_count(struct sig_server *srv)
@@ -158,8 +169,8 @@ void sig_room_announce(struct sig_server *srv, struct sig_room *r, const char *i
 			continue;
 		if (m->joined)
 			sig_peer_send(srv, m, text, len);
-		else if (g_slist_length(m->deferred) < SIG_DEFERRED_MAX)
-			m->deferred = g_slist_prepend(m->deferred, strdup(text));
+		else
+			sig_room_defer(srv, m, text);
 	}
 	g_free(text);
 }
@@ -296,14 +307,41 @@ void sig_room_join_done(struct sig_server *srv, struct sig_peer *p, char **entri
 	sig_room_joined(srv, p);
 }
 
+/* A member still joining holds its NEW_PEERs until JOINED. For a peer that
+ * left meanwhile, a held NEW_PEER is taken back (the two never meet);
+ * without one, the PEER_LEFT waits behind JOINED, whose roster comes from
+ * a Redis answer that may predate the leave. Never dropped: a roster entry
+ * without its PEER_LEFT is a peer the member would offer to forever. */
+static void sig_room_defer_left(struct sig_server *srv, struct sig_peer *m, const char *id,
+                                const char *left)
+{
+	char key[32 + PP_PEER_ID_LEN];
+
+	/* the server writes the peer object: the id is exactly this member */
+	snprintf(key, sizeof(key), "\"peer_id\":\"%s\"", id);
+	for (GSList *l = m->deferred; l; l = l->next) {
+		if (strstr(l->data, key) && g_str_has_prefix(l->data, "{\"type\":\"NEW_PEER\"")) {
+			free(l->data);
+			m->deferred = g_slist_delete_link(m->deferred, l);
+			return;
+		}
+	}
+	sig_room_defer(srv, m, left);
+}
+
 static void sig_room_send_left(struct sig_server *srv, struct sig_room *r, const char *id,
                                enum pp_role role)
 {
 	char text[64 + PP_PEER_ID_LEN];
 	int len = snprintf(text, sizeof(text), "{\"type\":\"PEER_LEFT\",\"peer_id\":\"%s\"}", id);
-	for (struct sig_peer *m = r->head; m; m = m->room_next)
-		if (m->joined && strcmp(m->id, id) != 0 && sig_roles_visible(m->role, role))
+	for (struct sig_peer *m = r->head; m; m = m->room_next) {
+		if (strcmp(m->id, id) == 0 || !sig_roles_visible(m->role, role))
+			continue;
+		if (m->joined)
 			sig_peer_send(srv, m, text, (size_t)len);
+		else if (m->joining)
+			sig_room_defer_left(srv, m, id, text);
+	}
 }
 
 void sig_room_remote_leave(struct sig_server *srv, struct sig_room *r, const char *id)

@@ -66,14 +66,24 @@ static gboolean fires(RedisHold *h, const char *buf, gssize n, int *hold_ms)
 	return hit;
 }
 
+/* Requests always go on at once; answers wait in `held` while a hold
+ * runs, so commands sent meanwhile (another join) reach Redis and run. */
 static gpointer relay_main(gpointer data)
 {
 	Relay *r = data;
 	gint64 hold_until = 0;
+	GByteArray *held = g_byte_array_new();
 	char buf[65536];
 	while (!g_atomic_int_get(&r->h->stop)) {
 		struct pollfd p[2] = { { r->client, POLLIN, 0 }, { r->server, POLLIN, 0 } };
-		if (poll(p, 2, 100) <= 0)
+		gint64 now = g_get_monotonic_time();
+		int timeout = held->len ? (int)MAX((hold_until - now + 999) / 1000, 0) : 100;
+		if (held->len && now >= hold_until) {
+			if (!write_all(r->client, (const char *)held->data, (gssize)held->len))
+				break;
+			g_byte_array_set_size(held, 0);
+		}
+		if (poll(p, 2, MIN(timeout, 100)) <= 0)
 			continue;
 		if (p[0].revents) {
 			gssize n = read(r->client, buf, sizeof(buf));
@@ -87,13 +97,13 @@ static gpointer relay_main(gpointer data)
 			gssize n = read(r->server, buf, sizeof(buf));
 			if (n <= 0)
 				break;
-			gint64 wait = hold_until - g_get_monotonic_time();
-			if (wait > 0)
-				g_usleep((gulong)wait);
-			if (!write_all(r->client, buf, n))
+			if (held->len || g_get_monotonic_time() < hold_until)
+				g_byte_array_append(held, (const guint8 *)buf, (guint)n);
+			else if (!write_all(r->client, buf, n))
 				break;
 		}
 	}
+	g_byte_array_unref(held);
 	close(r->client);
 	close(r->server);
 	g_free(r);

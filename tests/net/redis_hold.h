@@ -12,7 +12,8 @@ typedef struct RedisHold RedisHold;
 /* Listens on listen_path, relays each connection to upstream_path. */
 RedisHold *redis_hold_start(const char *listen_path, const char *upstream_path);
 /* The next connection to send `trigger` (within one read) has everything
- * Redis answers from then on delayed by hold_ms. */
+ * Redis answers from then on delayed by hold_ms; what it sends meanwhile
+ * still reaches Redis at once. */
 void redis_hold_arm(RedisHold *h, const char *trigger, int hold_ms);
 /* Stops relaying, closes every connection and frees. */
 void redis_hold_stop(RedisHold *h);

@@ -615,6 +615,83 @@ static void test_leave_during_join(void)
 	redis_stop(r);
 }
 
+/* A member still joining (its JOINED waits for Redis) holds its NEW_PEERs.
+ * A newer peer that joins and leaves meanwhile must not stay in its
+ * roster: the held NEW_PEER is taken back (or a PEER_LEFT follows). */
+static void test_newer_peer_left_during_join(void)
+{
+	Redis *r = redis_start();
+	char *relay = g_build_filename(r->dir, "relay.sock", NULL);
+	RedisHold *h = redis_hold_start(relay, r->sock);
+	char *url = g_strdup_printf("redis.url=unix:%s", relay);
+	SigServer *a = sig_server_new();
+	sig_server_add_args(a, "--set", url, NULL);
+	sig_server_run(a);
+	SigPeer *gw = join_retry(a, "office", "gw", "gateway");
+
+	redis_hold_arm(h, "pp:members:office", 1500); /* the desktop's join script and after */
+	WsClient *c = ws_connect(sig_server_port(a));
+	char *tok = sig_token(a, "d", "office", "desktop");
+	char *fp = sig_fingerprint();
+	char *join = sig_join_text("office", tok, fp);
+	g_assert_true(ws_send_text(c, join));
+	json_decref(sig_expect(gw->ws, "NEW_PEER", SIG_WAIT_MS)); /* the desktop, seq known */
+	/* a newer gateway joins (its event reaches the desktop's held list)
+	 * and vanishes before the desktop's JOINED */
+	WsClient *c2 = ws_connect(sig_server_port(a));
+	char *tok2 = sig_token(a, "gw2", "office", "gateway");
+	char *fp2 = sig_fingerprint();
+	char *join2 = sig_join_text("office", tok2, fp2);
+	g_assert_true(ws_send_text(c2, join2));
+	json_t *np = sig_wait_for(gw->ws, "NEW_PEER", SIG_WAIT_MS, NULL);
+	char *id2 = g_strdup(json_string_value(json_object_get(json_object_get(np, "peer"), "peer_id")));
+	json_decref(np);
+	ws_abort(c2);
+	json_t *left = sig_wait_for(gw->ws, "PEER_LEFT", SIG_WAIT_MS, NULL);
+	g_assert_cmpstr(json_string_value(json_object_get(left, "peer_id")), ==, id2);
+	json_decref(left);
+	/* the desktop's roster, from JOINED on: gw2 is never in it at the end */
+	json_t *joined = sig_expect(c, "JOINED", 5000);
+	GHashTable *roster = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	json_t *peers = json_object_get(joined, "peers"), *pe;
+	size_t i;
+	json_array_foreach(peers, i, pe)
+		g_hash_table_add(roster, g_strdup(json_string_value(json_object_get(pe, "peer_id"))));
+	json_decref(joined);
+	char *t;
+	while ((t = ws_recv_text(c, 1000))) {
+		json_t *j = sig_parse(t);
+		const char *type = json_string_value(json_object_get(j, "type"));
+		g_test_message("desktop got %s", t);
+		if (g_strcmp0(type, "NEW_PEER") == 0)
+			g_hash_table_add(roster, g_strdup(json_string_value(
+			                             json_object_get(json_object_get(j, "peer"), "peer_id"))));
+		else if (g_strcmp0(type, "PEER_LEFT") == 0)
+			g_hash_table_remove(roster, json_string_value(json_object_get(j, "peer_id")));
+		json_decref(j);
+		g_free(t);
+	}
+	g_assert_true(g_hash_table_contains(roster, gw->id));
+	g_assert_false(g_hash_table_contains(roster, id2));
+	g_hash_table_destroy(roster);
+
+	ws_abort(c);
+	g_free(id2);
+	g_free(join2);
+	g_free(fp2);
+	g_free(tok2);
+	g_free(join);
+	g_free(fp);
+	g_free(tok);
+	sig_peer_close(gw);
+	sig_server_stop_clean(a);
+	redis_hold_stop(h);
+	unlink(relay);
+	g_free(relay);
+	g_free(url);
+	redis_stop(r);
+}
+
 /* A Redis that wants a password: the right one from redis.password_file
  * lets peers in; without it the instance never becomes ready (503). */
 static void test_redis_auth(void)
@@ -661,6 +738,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cluster/redis-auth", test_redis_auth);
 	g_test_add_func("/cluster/unanswered-subscribe", test_unanswered_subscribe);
 	g_test_add_func("/cluster/leave-during-join", test_leave_during_join);
+	g_test_add_func("/cluster/newer-peer-left-during-join", test_newer_peer_left_during_join);
 	g_test_add_func("/cluster/join-during-outage", test_join_during_outage);
 	g_test_add_func("/cluster/resubscribe-after-outage", test_resubscribe_after_outage);
 	return g_test_run();
