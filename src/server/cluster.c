@@ -521,6 +521,20 @@ bool sig_cluster_busy(const struct sig_server *srv)
 
 void sig_cluster_free(struct sig_server *srv)
 {
-	g_free(srv->cluster);
+	struct sig_cluster *cl = srv->cluster;
+	if (!cl)
+		return;
+	cl->stopping = true; /* the links' on_down does nothing now */
+	ev_timer_stop(srv->loop, &cl->tick);
+	if (cl->cmd.ac || cl->sub.ac)
+		pp_warn("redis: %s did not answer our last commands in time; dropping the link",
+		        cl->addr.host);
+	/* Free, not disconnect (that waits for the replies): each reply
+	 * callback gets NULL, and the lws side of the link is let go. */
+	if (cl->cmd.ac)
+		redisAsyncFree(cl->cmd.ac);
+	if (cl->sub.ac)
+		redisAsyncFree(cl->sub.ac);
+	g_free(cl);
 	srv->cluster = NULL;
 }

@@ -21,6 +21,8 @@ int sig_cluster_start(struct sig_server *srv, char *err, size_t errlen);
 void sig_cluster_stop(struct sig_server *srv);
 /* True until both Redis connections have closed after sig_cluster_stop(). */
 bool sig_cluster_busy(const struct sig_server *srv);
+/* Drops a link still waiting for answers, then frees; before the lws
+ * context goes (the links live in it). */
 void sig_cluster_free(struct sig_server *srv);
 bool sig_cluster_enabled(const struct sig_server *srv);
 /* False while the broker is unreachable: new connections are refused, and

@@ -274,8 +274,8 @@ int main(int argc, char **argv)
 	sig_cluster_stop(&srv);
 	sig_ws_drain(&srv, pp_now_ms() + 500, sig_cluster_busy); /* the last Redis commands */
 	sig_running = NULL;
-	sig_ws_stop(&srv);
 	sig_cluster_free(&srv);
+	sig_ws_stop(&srv);
 	pp_info("stopped");
 	status = 0;
 out:

@@ -692,6 +692,34 @@ static void test_newer_peer_left_during_join(void)
 	redis_stop(r);
 }
 
+/* Redis stops answering (SIGSTOP) and the instance is told to stop: it
+ * waits its drain for the last commands, then drops the link and exits 0
+ * (under ASan: with nothing leaked, which it did before). */
+static void test_hung_redis_at_stop(void)
+{
+	Redis *r = redis_start();
+	SigServer *a = sig_server_new();
+	sig_server_add_args(a, "--set", r->url, NULL);
+	sig_server_run(a);
+	SigPeer *gw = join_retry(a, "office", "gw", "gateway");
+	kill(r->pid, SIGSTOP);
+	g_assert_true(sig_send_ice_marker(gw->ws, "00000000000000000000000000000000", "x"));
+	json_decref(sig_expect_error(gw->ws, "unknown_peer", "SEND_ICE", SIG_WAIT_MS));
+	sig_peer_close(gw); /* its leave goes to Redis and is never answered */
+	g_usleep(200 * 1000);
+	int st = sig_server_stop(a, 10000);
+	char *log = sig_server_log(a);
+	kill(r->pid, SIGCONT);
+	g_assert_true(st != -1 && WIFEXITED(st));
+	if (WEXITSTATUS(st) != 0)
+		g_test_message("server log:\n%s", log);
+	g_assert_cmpint(WEXITSTATUS(st), ==, 0);
+	g_assert_nonnull(strstr(log, "did not answer our last commands in time; dropping the link"));
+	g_free(log);
+	sig_server_free(a);
+	redis_stop(r);
+}
+
 /* A Redis that wants a password: the right one from redis.password_file
  * lets peers in; without it the instance never becomes ready (503). */
 static void test_redis_auth(void)
@@ -739,6 +767,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cluster/unanswered-subscribe", test_unanswered_subscribe);
 	g_test_add_func("/cluster/leave-during-join", test_leave_during_join);
 	g_test_add_func("/cluster/newer-peer-left-during-join", test_newer_peer_left_during_join);
+	g_test_add_func("/cluster/hung-redis-at-stop", test_hung_redis_at_stop);
 	g_test_add_func("/cluster/join-during-outage", test_join_during_outage);
 	g_test_add_func("/cluster/resubscribe-after-outage", test_resubscribe_after_outage);
 	return g_test_run();
