@@ -54,6 +54,7 @@ struct sig_cluster {
 	ev_timer tick;         /* reconnect, or heartbeat and sweep */
 	bool up;               /* both connected and subscribed to our channel */
 	unsigned unready_ticks; /* ticks since connect without getting up */
+	unsigned hung_tries;    /* reconnects for no answer since the link was last up */
 	bool stopping;
 	char inst[PP_PEER_ID_LEN + 1];
 };
@@ -132,6 +133,13 @@ static void sig_cluster_down(struct sig_cluster *cl, const char *why)
 }
 
 static void sig_cluster_tick(struct ev_loop *loop, ev_timer *w, int revents);
+
+static bool sig_power_of_10(unsigned n)
+{
+	while (n >= 10 && n % 10 == 0)
+		n /= 10;
+	return n == 1;
+}
 
 static void sig_cluster_schedule(struct sig_cluster *cl, double seconds)
 {
@@ -245,6 +253,7 @@ static void sig_on_sub(redisAsyncContext *ac, void *reply_, void *priv)
 	if (strcmp(kind, "subscribe") == 0) {
 		if (own) {
 			cl->up = true;
+			cl->hung_tries = 0;
 			pp_info("redis: connected as instance %s", cl->inst);
 			sig_cluster_subscribe_rooms(cl);
 		} else if (strncmp(channel, "pp:room:", 8) == 0) {
@@ -449,7 +458,12 @@ static void sig_cluster_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	} else if (++cl->unready_ticks >= SIG_READY_TICKS) {
 		/* Connected, but our SUBSCRIBE has no answer (a hung server, or not
 		 * Redis). Free, not disconnect: that would wait for the replies. */
-		pp_warn("redis: no answer from %s; reconnecting", cl->addr.host);
+		/* once, then at 10, 100, ... tries: a hung server is one event */
+		if (++cl->hung_tries == 1)
+			pp_warn("redis: no answer from %s; reconnecting until it answers", cl->addr.host);
+		else if (sig_power_of_10(cl->hung_tries))
+			pp_warn("redis: still no answer from %s after %u tries", cl->addr.host,
+			        cl->hung_tries);
 		redisAsyncFree(cl->cmd.ac); /* its on_down closes what depends on it */
 		if (cl->sub.ac)
 			redisAsyncFree(cl->sub.ac);

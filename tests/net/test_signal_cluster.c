@@ -4,6 +4,7 @@
 #include "redis_hold.h"
 #include "sigpeer.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -570,6 +571,52 @@ static void test_unanswered_subscribe(void)
 	redis_stop(r);
 }
 
+/* A server that never answers, for two reconnect cycles (3 ticks each):
+ * one warning, not one per cycle. */
+static void test_hung_redis_logged_once(void)
+{
+	char *dir = g_dir_make_tmp("pp-redis-XXXXXX", NULL);
+	char *sock = g_build_filename(dir, "redis.sock", NULL);
+	char *url = g_strdup_printf("redis.url=unix:%s", sock);
+	int mute = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	g_strlcpy(sa.sun_path, sock, sizeof(sa.sun_path));
+	g_assert_cmpint(bind(mute, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(listen(mute, 16), ==, 0);
+	g_assert_cmpint(fcntl(mute, F_SETFL, O_NONBLOCK), ==, 0);
+
+	SigServer *a = sig_server_new();
+	sig_server_add_args(a, "--set", url, NULL);
+	sig_server_run(a);
+	/* each attempt is two connections (commands, subscriptions), taken
+	 * and held open here without a byte in answer */
+	GArray *held = g_array_new(FALSE, FALSE, sizeof(int));
+	for (int i = 0; i < 150 && held->len < 6; i++) { /* up to 15 s */
+		int fd;
+		g_usleep(100000);
+		while ((fd = accept4(mute, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+			g_array_append_val(held, fd);
+	}
+	g_test_message("%u connections to the mute server", held->len);
+	g_assert_cmpuint(held->len, >=, 6); /* a third attempt: two gave up */
+	char *log = sig_server_log(a);
+	guint warned = 0;
+	for (const char *p = log; (p = strstr(p, "no answer from")); p++)
+		warned++;
+	g_assert_cmpuint(warned, ==, 1);
+	g_free(log);
+	sig_server_stop_clean(a);
+	for (guint i = 0; i < held->len; i++)
+		close(g_array_index(held, int, i));
+	g_array_free(held, TRUE);
+	close(mute);
+	unlink(sock);
+	rmdir(dir);
+	g_free(url);
+	g_free(sock);
+	g_free(dir);
+}
+
 /* A peer that goes while its join waits for Redis's answer, after its join
  * event announced it (NEW_PEER) to a member on the same instance: that
  * member gets PEER_LEFT. A relay holds the answer back, so the event (on
@@ -765,6 +812,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cluster/broker-loss", test_broker_loss);
 	g_test_add_func("/cluster/redis-auth", test_redis_auth);
 	g_test_add_func("/cluster/unanswered-subscribe", test_unanswered_subscribe);
+	g_test_add_func("/cluster/hung-redis-logged-once", test_hung_redis_logged_once);
 	g_test_add_func("/cluster/leave-during-join", test_leave_during_join);
 	g_test_add_func("/cluster/newer-peer-left-during-join", test_newer_peer_left_during_join);
 	g_test_add_func("/cluster/hung-redis-at-stop", test_hung_redis_at_stop);
