@@ -7,6 +7,7 @@
 #include "fd_limit.h"
 #include "gateway.h"
 #include "host_ports.h"
+#include "resolve.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
@@ -269,6 +270,7 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 	gw->cfg = cfg;
 	gw->start_cfg = gw_config_ref(cfg); /* the node keeps pointers into it */
 	gw->flows = g_hash_table_new(g_str_hash, g_str_equal);
+	gw->resolver = gw_resolver_new();
 	if (gw_sentinel_start(gw, cfg) < 0)
 		return PP_ERR_CONFIG;
 	if (gw_ids_start(gw, cfg) < 0)
@@ -307,8 +309,10 @@ unsigned gw_stop(struct gw *gw)
 void gw_free(struct gw *gw)
 {
 	gw_ids_stop(gw);
-	pp_tnode_free(gw->node);
+	pp_tnode_free(gw->node); /* its streams' lookups are cancelled with them */
 	gw->node = NULL;
+	gw_resolver_free(gw->resolver);
+	gw->resolver = NULL;
 	gw_sentinel_stop(gw);
 	if (gw->flows)
 		g_hash_table_destroy(gw->flows);

@@ -42,6 +42,7 @@ struct gw {
 	struct bans *bans;              /* the ban store (bans.h) */
 	struct pp_fingerprint *pins_ok; /* the pins without banned fingerprints */
 	GSource *ban_idle;              /* closes the sessions of banned peers */
+	struct gw_resolver *resolver;   /* service names (resolve.h) */
 };
 
 /* A connected desktop. */
@@ -61,12 +62,13 @@ struct gw_stream {
 	struct gw_peer *peer;
 	struct pp_tstream *st;
 	char service[GW_NAME_MAX + 1];
-	GCancellable *connecting;       /* a name being resolved and connected */
-	bool resolved;                  /* the name has its addresses (GIO said) */
-	bool orphan;                    /* ended while connecting: the callback frees */
-	int pending_fd;                 /* an address literal being connected */
+	struct gw_resolve_wait *lookup; /* the service's name being looked up */
+	GList *addrs;                   /* its addresses not tried yet (GInetAddress refs) */
+	uint16_t port;
+	int64_t timeout_ms;             /* connect_timeout when the stream came */
+	int pending_fd;                 /* a connect under way */
 	struct pp_fdwatch *pending_watch; /* its writability */
-	GSource *pending_timer;         /* connect_timeout (a name: resolving too) */
+	GSource *pending_timer;         /* connect_timeout (a name: its lookup too) */
 	bool connected;
 	char flow_key[GW_FLOW_KEY_MAX]; /* our socket's 4-tuple (alerts) */
 	int mark_err;                   /* ips: SO_MARK failed (errno), never connect */

@@ -5,6 +5,7 @@
 #include "audit.h"
 #include "connect_fault.h"
 #include "gateway.h"
+#include "resolve.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/fdwatch.h"
@@ -153,123 +154,39 @@ static void gw_stream_stop_pending(struct gw_stream *gs, bool close_fd)
 	gs->pending_fd = -1;
 }
 
-/* --- names: GIO resolves and tries each address ------------------------------ */
+/* --- the connect: to an address literal at once, or to each address of a
+ * name in turn once the lookup answers (resolve.h); connect_timeout
+ * bounds the whole of it --------------------------------------------------- */
 
-static void gw_stream_name_connected(GObject *src, GAsyncResult *res, gpointer data)
+static void gw_stream_try_next(struct gw_stream *gs);
+
+/* The connect to one address ended on fd (-1: no socket was made): err
+ * 0 (connected) or an errno. A name's next address is tried after any
+ * failure (an address family this host does not route, say: "localhost"
+ * gives ::1 first), and the last one's is the stream's. */
+static void gw_stream_connect_result(struct gw_stream *gs, int fd, int err)
 {
-	struct gw_stream *gs = data;
-	GError *err = NULL;
-	GSocketConnection *conn = g_socket_client_connect_to_host_finish(G_SOCKET_CLIENT(src), res, &err);
-	int fd = -1;
-
-	if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-		g_error_free(err);
-		g_clear_object(&conn);
-		g_clear_object(&gs->connecting);
-		if (gs->orphan)
-			g_free(gs); /* the stream ended while connecting */
-		return;     /* else it timed out, and was answered then */
-	}
-	g_clear_object(&gs->connecting);
-	gw_stream_stop_pending(gs, false);
-	if (gs->mark_err) { /* closed unmarked in gw_stream_name_event */
-		g_clear_object(&conn);
-		g_clear_error(&err);
-		gw_stream_unmarked(gs, gs->mark_err);
-		return;
-	}
-	if (conn) {
-		fd = dup(g_socket_get_fd(g_socket_connection_get_socket(conn)));
-		g_object_unref(conn);
-	}
-	if (fd < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-		int e = errno;
-		gw_stream_unreachable(gs, err ? gw_fault_of_gerror(err) : gw_fault_of_errno(e),
-		                      err ? err->message : g_strerror(e));
-		if (fd >= 0)
-			close(fd);
-		g_clear_error(&err);
-		return;
-	}
-	gw_stream_up(gs, fd);
-}
-
-/* Notes when the name has resolved (whose fault a timeout is), and in ips
- * mode gives every socket GIO is about to connect the mark first; one
- * that cannot is closed, so its connect fails and nothing goes out. */
-static void gw_stream_name_event(GSocketClient *client, GSocketClientEvent ev,
-                                 GSocketConnectable *to, GIOStream *io, gpointer data)
-{
-	struct gw_stream *gs = data;
-	GSocket *sock;
-	int rc;
-
-	(void)client;
-	(void)to;
-	if (!gs->connecting || gs->orphan)
-		return; /* the stream ended: gs->peer may be gone */
-	if (ev == G_SOCKET_CLIENT_RESOLVED)
-		gs->resolved = true;
-	if (ev != G_SOCKET_CLIENT_CONNECTING || !gs->peer->gw->ips_mark ||
-	    !G_IS_SOCKET_CONNECTION(io))
-		return;
-	sock = g_socket_connection_get_socket(G_SOCKET_CONNECTION(io));
-	rc = gw_ids_mark_socket(gs->peer->gw, g_socket_get_fd(sock));
-	if (rc < 0) {
-		gs->mark_err = -rc;
-		g_socket_close(sock, NULL);
-	}
-}
-
-/* connect_timeout bounds the whole of it. GIO's own timeout is per
- * connect attempt; a resolver that never answers would hold the stream,
- * and the user waiting on it, for as long as the DNS server is silent.
- * The lookup's thread may go on, but the cancelled task returns at once. */
-static gboolean gw_stream_name_timeout(gpointer data)
-{
-	struct gw_stream *gs = data;
-
-	pp_source_fired(&gs->pending_timer);
-	g_cancellable_cancel(gs->connecting); /* its callback only lets go of it */
-	if (gs->resolved)
-		gw_stream_unreachable(gs, GW_FAULT_SERVICE, "connect timed out");
-	else /* this host's DNS, not the peer's doing */
-		gw_stream_unreachable(gs, GW_FAULT_GATEWAY, "name resolution timed out");
-	return G_SOURCE_REMOVE;
-}
-
-static void gw_stream_connect_name(struct gw_stream *gs, const struct gw_service *svc,
-                                   int64_t timeout_ms)
-{
-	GSocketClient *client = g_socket_client_new();
-
-	/* Seconds, rounded up: GIO's connect timeout granularity. */
-	g_socket_client_set_timeout(client, (guint)((timeout_ms + 999) / 1000));
-	g_socket_client_set_enable_proxy(client, FALSE);
-	gs->connecting = g_cancellable_new();
-	g_signal_connect(client, "event", G_CALLBACK(gw_stream_name_event), gs);
-	gs->pending_timer = pp_source_timeout(gs->peer->gw->ctx, (guint)timeout_ms,
-	                                      gw_stream_name_timeout, gs);
-	g_socket_client_connect_to_host_async(client, svc->host, svc->port, gs->connecting,
-	                                      gw_stream_name_connected, gs);
-	g_object_unref(client);
-}
-
-/* --- address literals: a plain non-blocking connect (no resolver thread) ----- */
-
-/* The connect ended: err 0 (connected) or an errno. */
-static void gw_stream_literal_result(struct gw_stream *gs, int err)
-{
-	int fd = gs->pending_fd;
-
-	gw_stream_stop_pending(gs, err != 0);
-	if (err)
-		gw_stream_unreachable(gs, gw_fault_of_errno(err), g_strerror(err));
-	else
+	pp_fdwatch_free(gs->pending_watch);
+	gs->pending_watch = NULL;
+	gs->pending_fd = -1;
+	if (!err) {
+		pp_source_clear(&gs->pending_timer);
 		gw_stream_up(gs, fd);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (gs->addrs) {
+		pp_log(PP_LOG_DEBUG, gw_peer_name(gs->peer), "stream %s: an address of %s: %s; "
+		       "trying the next", pp_tstream_name(gs->st), gs->service, g_strerror(err));
+		gw_stream_try_next(gs);
+		return;
+	}
+	pp_source_clear(&gs->pending_timer);
+	gw_stream_unreachable(gs, gw_fault_of_errno(err), g_strerror(err));
 }
 
-static void gw_stream_literal_done(void *data, GIOCondition got)
+static void gw_stream_connect_done(void *data, GIOCondition got)
 {
 	struct gw_stream *gs = data;
 	int err = 0;
@@ -278,13 +195,20 @@ static void gw_stream_literal_done(void *data, GIOCondition got)
 	(void)got; /* SO_ERROR says how the connect ended */
 	if (getsockopt(gs->pending_fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
-	gw_stream_literal_result(gs, err);
+	gw_stream_connect_result(gs, gs->pending_fd, err);
 }
 
-static gboolean gw_stream_literal_timeout(gpointer data)
+static gboolean gw_stream_connect_timeout(gpointer data)
 {
 	struct gw_stream *gs = data;
 
+	pp_source_fired(&gs->pending_timer);
+	if (gs->lookup) { /* this host's DNS, not the peer's doing */
+		gw_resolve_cancel(gs->lookup);
+		gs->lookup = NULL;
+		gw_stream_unreachable(gs, GW_FAULT_GATEWAY, "name resolution timed out");
+		return G_SOURCE_REMOVE;
+	}
 	gw_stream_stop_pending(gs, true);
 	gw_stream_unreachable(gs, GW_FAULT_SERVICE, "connect timed out");
 	return G_SOURCE_REMOVE;
@@ -304,60 +228,95 @@ static int gw_connect_settled(int fd, const struct sockaddr *sa, socklen_t len)
 	return errno == EINPROGRESS ? -EALREADY : -errno;
 }
 
-static void gw_stream_connect_literal(struct gw_stream *gs, const struct gw_service *svc,
-                                      int64_t timeout_ms)
+static void gw_stream_connect_to(struct gw_stream *gs, const struct sockaddr *sa, socklen_t len)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), settled;
+
+	if (fd >= 0 && (gs->mark_err = -gw_ids_mark_socket(gs->peer->gw, fd)) != 0) {
+		pp_source_clear(&gs->pending_timer);
+		gw_stream_unmarked(gs, gs->mark_err);
+		close(fd);
+		return;
+	}
+	if (fd < 0 || (connect(fd, sa, len) < 0 && errno != EINPROGRESS)) {
+		gw_stream_connect_result(gs, fd, errno);
+		return;
+	}
+	settled = gw_connect_settled(fd, sa, len);
+	if (settled != -EALREADY) {
+		gw_stream_connect_result(gs, fd, -settled);
+		return;
+	}
+	gs->pending_fd = fd;
+	gs->pending_watch = pp_fdwatch_new(gs->peer->gw->ctx, fd, G_IO_OUT, gw_stream_connect_done, gs);
+	if (!gs->pending_watch) {
+		int err = -errno;
+		pp_source_clear(&gs->pending_timer);
+		gw_stream_stop_pending(gs, true);
+		gw_stream_unwatched(gs, err);
+		return;
+	}
+	if (!gs->pending_timer)
+		gs->pending_timer = pp_source_timeout(gs->peer->gw->ctx, (guint)gs->timeout_ms,
+		                                      gw_stream_connect_timeout, gs);
+}
+
+/* The next address of the name, in the resolver's order. */
+static void gw_stream_try_next(struct gw_stream *gs)
+{
+	GInetAddress *a = gs->addrs->data;
+	GSocketAddress *sa = g_inet_socket_address_new(a, gs->port);
+	struct sockaddr_storage ss;
+	gboolean ok = g_socket_address_to_native(sa, &ss, sizeof(ss), NULL);
+	socklen_t len = (socklen_t)g_socket_address_get_native_size(sa);
+
+	g_object_unref(sa);
+	gs->addrs = g_list_delete_link(gs->addrs, gs->addrs);
+	g_object_unref(a);
+	if (!ok) {
+		pp_source_clear(&gs->pending_timer);
+		gw_stream_unreachable(gs, GW_FAULT_GATEWAY, "unusable address");
+		return;
+	}
+	gw_stream_connect_to(gs, (const struct sockaddr *)&ss, len);
+}
+
+static void gw_stream_resolved(void *user, GList *addrs, const GError *err)
+{
+	struct gw_stream *gs = user;
+
+	gs->lookup = NULL;
+	if (err || !addrs) {
+		pp_source_clear(&gs->pending_timer);
+		gw_stream_unreachable(gs, gw_fault_of_gerror(err), err ? err->message : "no address");
+		return;
+	}
+	gs->addrs = g_list_copy_deep(addrs, (GCopyFunc)(void (*)(void))g_object_ref, NULL);
+	gw_stream_try_next(gs);
+}
+
+static void gw_stream_connect(struct gw_stream *gs, const struct gw_service *svc, int64_t timeout_ms)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 		                  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
 	char port[8];
-	int fd = -1, settled;
 
+	gs->timeout_ms = timeout_ms;
+	gs->port = svc->port;
+	if (svc->kind == GW_ADDR_NAME) {
+		gs->pending_timer = pp_source_timeout(gs->peer->gw->ctx, (guint)timeout_ms,
+		                                      gw_stream_connect_timeout, gs);
+		gs->lookup = gw_resolve(gs->peer->gw->resolver, svc->host, gw_stream_resolved, gs);
+		return;
+	}
 	g_snprintf(port, sizeof(port), "%u", svc->port);
 	if (getaddrinfo(svc->host, port, &hints, &ai) != 0 || !ai) {
 		gw_stream_unreachable(gs, GW_FAULT_GATEWAY, "bad address"); /* the configuration's */
 		return;
 	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && (gs->mark_err = -gw_ids_mark_socket(gs->peer->gw, fd)) != 0) {
-		gw_stream_unmarked(gs, gs->mark_err);
-		close(fd);
-		freeaddrinfo(ai);
-		return;
-	}
-	if (fd < 0 || (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)) {
-		int e = errno;
-		gw_stream_unreachable(gs, gw_fault_of_errno(e), g_strerror(e));
-		if (fd >= 0)
-			close(fd);
-		freeaddrinfo(ai);
-		return;
-	}
-	settled = gw_connect_settled(fd, ai->ai_addr, ai->ai_addrlen);
+	gw_stream_connect_to(gs, ai->ai_addr, ai->ai_addrlen);
 	freeaddrinfo(ai);
-	gs->pending_fd = fd;
-	if (settled != -EALREADY) {
-		gw_stream_literal_result(gs, -settled);
-		return;
-	}
-	gs->pending_watch = pp_fdwatch_new(gs->peer->gw->ctx, fd, G_IO_OUT, gw_stream_literal_done, gs);
-	if (!gs->pending_watch) {
-		int err = -errno;
-		gw_stream_stop_pending(gs, true);
-		gw_stream_unwatched(gs, err);
-		return;
-	}
-	gs->pending_timer = g_timeout_source_new((guint)timeout_ms);
-	g_source_set_callback(gs->pending_timer, gw_stream_literal_timeout, gs, NULL);
-	g_source_attach(gs->pending_timer, gs->peer->gw->ctx);
-}
-
-static void gw_stream_connect(struct gw_stream *gs, const struct gw_service *svc, int64_t timeout_ms)
-{
-	if (svc->kind == GW_ADDR_NAME)
-		gw_stream_connect_name(gs, svc, timeout_ms);
-	else
-		gw_stream_connect_literal(gs, svc, timeout_ms);
 }
 
 void gw_stream_request(struct gw_peer *p, struct pp_sctp_channel *ch)
@@ -436,11 +395,8 @@ void gw_stream_closed(struct gw_peer *p, struct pp_tstream *st, const char *reas
 	p->gw->streams--;
 	gw_alert_untrack(p->gw, gs);
 	gw_stream_stop_pending(gs, true);
-	if (gs->connecting) {
-		gs->orphan = true; /* the callback frees gs */
-		g_cancellable_cancel(gs->connecting);
-		return;
-	}
+	gw_resolve_cancel(gs->lookup);
+	g_list_free_full(gs->addrs, g_object_unref);
 	g_free(gs);
 }
 

@@ -325,6 +325,25 @@ case_mute_dns() {
 	sleep 2
 	(($(count_i "$W/gw1.log" "name resolution timed out") == 1)) ||
 		fail "a timeout fired for a stream that had closed: $(grep -i mute "$W/gw1.log" | tr '\n' '|')"
+	# five streams at once share one lookup: the DNS server is asked once
+	# (A and AAAA), not five times
+	local q0 i pids=()
+	q0=$(count_i "$W/svc-svc/dns.log" query)
+	for i in 1 2 3 4 5; do
+		client_in home probe --port $P_MUTE --send 'GET / HTTP/1.0\r\n\r\n' --timeout 10 \
+			>"$W/mute-$i.json" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || true; done
+	for i in 1 2 3 4 5; do
+		[[ $(json_get "$(cat "$W/mute-$i.json")" .bytes) == 0 ]] ||
+			fail "probe $i of mute: $(cat "$W/mute-$i.json")"
+	done
+	wait_count_i "$W/gw1.log" "name resolution timed out" 6 10 ||
+		fail "not every one of the five timed out: $(grep -ci "name resolution timed out" "$W/gw1.log")"
+	i=$(($(count_i "$W/svc-svc/dns.log" query) - q0))
+	note "five streams at once: $i queries reached the DNS server"
+	((i >= 1 && i <= 2)) || fail "five streams at once asked the DNS server $i times"
 }
 
 case_concurrent() {
