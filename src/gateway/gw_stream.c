@@ -281,6 +281,12 @@ static void gw_stream_try_next(struct gw_stream *gs)
 	gw_stream_connect_to(gs, (const struct sockaddr *)&ss, len);
 }
 
+static gpointer gw_ref_address(gconstpointer a, gpointer unused)
+{
+	(void)unused;
+	return g_object_ref((gpointer)a);
+}
+
 static void gw_stream_resolved(void *user, GList *addrs, const GError *err)
 {
 	struct gw_stream *gs = user;
@@ -291,7 +297,7 @@ static void gw_stream_resolved(void *user, GList *addrs, const GError *err)
 		gw_stream_unreachable(gs, gw_fault_of_gerror(err), err ? err->message : "no address");
 		return;
 	}
-	gs->addrs = g_list_copy_deep(addrs, (GCopyFunc)(void (*)(void))g_object_ref, NULL);
+	gs->addrs = g_list_copy_deep(addrs, gw_ref_address, NULL);
 	gw_stream_try_next(gs);
 }
 
