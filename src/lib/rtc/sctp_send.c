@@ -294,6 +294,14 @@ static void pp_sctp_flush_queues(struct pp_sctp *s, GPtrArray *low)
 		pp_sctp_wake_at(s, g_get_monotonic_time() + PP_SCTP_FLUSH_RETRY_US);
 	while ((ch = g_queue_pop_tail(&held)))
 		g_queue_push_head(&s->sendq, ch);
+	/* ...but never ahead of a message usrsctp has part of: with explicit
+	 * EOR the association is locked on that stream until the rest is in,
+	 * and a send on another stream would fail as an error, not EAGAIN
+	 * (flush_one then drops that message) */
+	if (s->locked && s->locked->in_sendq && g_queue_peek_head(&s->sendq) != s->locked) {
+		g_queue_remove(&s->sendq, s->locked);
+		g_queue_push_head(&s->sendq, s->locked);
+	}
 }
 
 void pp_sctp_flush(struct pp_sctp *s)

@@ -913,11 +913,31 @@ static void test_reused_stream_holds_nobody(void)
 	               G_GUINT64_FORMAT " responses dropped", st_a.sends_held, p.responses_dropped);
 	g_assert_cmpuint(st_a.sends_held, >, 0);
 	g_assert_cmpint(pp_sctp_channel_get_state(x2), ==, PP_SCTP_CHANNEL_OPENING); /* still held */
-	/* the response comes at last: the new channel opens, its message arrives */
+	/* more bulk on y, and the response comes back in the middle of it,
+	 * while y has part of a message in usrsctp: the held channel must
+	 * not go ahead of that message's rest (usrsctp would refuse it with
+	 * EINVAL and the ACK would be lost) */
+	for (int i = 0; i < 256; i++) {
+		memset(block, i, sizeof(block));
+		g_assert_cmpint(pp_sctp_channel_send(y, false, block, sizeof(block)), ==, 0);
+		want += sizeof(block);
+	}
+	SCTP_RUN_UNTIL(&p, (pp_sctp_get_stats(p.side[1].s, &st_b), st_b.bytes_received - before > want / 2 + want / 8),
+	               20000);
 	p.drop_responses[1] = false;
-	SCTP_RUN_UNTIL(&p, pp_sctp_channel_get_state(x2) == PP_SCTP_CHANNEL_OPEN, 5000);
+	SCTP_RUN_UNTIL(&p, pp_sctp_channel_get_state(x2) == PP_SCTP_CHANNEL_OPEN, 10000);
 	SCTP_RUN_UNTIL(&p, (pp_sctp_get_stats(p.side[1].s, &st_b), st_b.bytes_received - before == want + 4),
-	               5000);
+	               20000);
+	g_assert_cmpuint(p.side[1].msgs->len, >, 0);
+	struct sctp_msg *last_on_1 = NULL;
+	for (guint i = 0; i < p.side[1].msgs->len; i++) {
+		struct sctp_msg *m = g_ptr_array_index(p.side[1].msgs, i);
+		if (m->id == 1)
+			last_on_1 = m;
+	}
+	g_assert_nonnull(last_on_1);
+	g_assert_cmpmem(g_bytes_get_data(last_on_1->data, NULL), g_bytes_get_size(last_on_1->data),
+	                "on 1", 4);
 	sctp_pair_free(&p);
 }
 
