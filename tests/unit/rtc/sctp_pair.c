@@ -105,6 +105,9 @@ static int sctp_pair_send(void *user, const uint8_t *data, size_t len)
 	}
 	if (response && p->drop_responses[side->idx]) {
 		p->responses_dropped++;
+		if (p->last_dropped[side->idx])
+			g_bytes_unref(p->last_dropped[side->idx]);
+		p->last_dropped[side->idx] = g_bytes_new(data, len);
 		return 0;
 	}
 	if (p->dead || (p->loss > 0 && g_rand_double(p->rng) < p->loss)) {
@@ -295,6 +298,8 @@ void sctp_pair_free(struct sctp_pair *p)
 		g_ptr_array_free(side->opened, TRUE);
 		g_array_free(side->closed, TRUE);
 		g_ptr_array_free(side->msgs, TRUE);
+		if (p->last_dropped[i])
+			g_bytes_unref(p->last_dropped[i]);
 	}
 	if (p->idle) {
 		g_source_destroy(p->idle);

@@ -66,6 +66,7 @@ struct sctp_pair {
 	bool drop_responses[2];     /* drop the packets side i sends that hold a
 	                             * reset response (RFC 6525 §4.4) */
 	uint64_t responses_dropped;
+	GBytes *last_dropped[2];    /* the last of them, to feed in by hand */
 	GSource *flush;             /* pp_sctp_flush_output() at each loop turn */
 };
 
