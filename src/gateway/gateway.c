@@ -309,9 +309,9 @@ unsigned gw_stop(struct gw *gw)
 void gw_free(struct gw *gw)
 {
 	gw_ids_stop(gw);
-	pp_tnode_free(gw->node); /* its streams' lookups are cancelled with them */
+	pp_tnode_free(gw->node);
 	gw->node = NULL;
-	gw_resolver_free(gw->resolver);
+	gw_resolver_free(gw->resolver); /* drops lookups of streams freed unclosed */
 	gw->resolver = NULL;
 	gw_sentinel_stop(gw);
 	if (gw->flows)

@@ -66,9 +66,11 @@ struct gw_stream {
 	GList *addrs;                   /* its addresses not tried yet (GInetAddress refs) */
 	uint16_t port;
 	int64_t timeout_ms;             /* connect_timeout when the stream came */
+	gint64 deadline_us;             /* ... from then (monotonic) */
 	int pending_fd;                 /* a connect under way */
 	struct pp_fdwatch *pending_watch; /* its writability */
 	GSource *pending_timer;         /* connect_timeout (a name: its lookup too) */
+	GSource *attempt_timer;         /* a name's address: its share of what is left */
 	bool connected;
 	char flow_key[GW_FLOW_KEY_MAX]; /* our socket's 4-tuple (alerts) */
 	int mark_err;                   /* ips: SO_MARK failed (errno), never connect */

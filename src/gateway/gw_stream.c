@@ -149,6 +149,7 @@ static void gw_stream_stop_pending(struct gw_stream *gs, bool close_fd)
 	pp_fdwatch_free(gs->pending_watch);
 	gs->pending_watch = NULL;
 	pp_source_clear(&gs->pending_timer);
+	pp_source_clear(&gs->attempt_timer);
 	if (close_fd && gs->pending_fd >= 0)
 		close(gs->pending_fd);
 	gs->pending_fd = -1;
@@ -168,6 +169,7 @@ static void gw_stream_connect_result(struct gw_stream *gs, int fd, int err)
 {
 	pp_fdwatch_free(gs->pending_watch);
 	gs->pending_watch = NULL;
+	pp_source_clear(&gs->attempt_timer);
 	gs->pending_fd = -1;
 	if (!err) {
 		pp_source_clear(&gs->pending_timer);
@@ -212,6 +214,34 @@ static gboolean gw_stream_connect_timeout(gpointer data)
 	gw_stream_stop_pending(gs, true);
 	gw_stream_unreachable(gs, GW_FAULT_SERVICE, "connect timed out");
 	return G_SOURCE_REMOVE;
+}
+
+/* A name's address that has not answered in its share of the time: the
+ * next one gets its turn (a path that drops one address family must not
+ * use up connect_timeout while another would answer at once). */
+static gboolean gw_stream_attempt_timeout(gpointer data)
+{
+	struct gw_stream *gs = data;
+
+	pp_source_fired(&gs->attempt_timer);
+	gw_stream_connect_result(gs, gs->pending_fd, ETIMEDOUT);
+	return G_SOURCE_REMOVE;
+}
+
+/* With more addresses after this one: an even share of what is left of
+ * connect_timeout, at least 250 ms (RFC 8305's connection attempt delay). */
+static void gw_stream_attempt_timer(struct gw_stream *gs)
+{
+	gint64 left_ms = (gs->deadline_us - g_get_monotonic_time()) / 1000;
+	gint64 share = left_ms / (gint64)(g_list_length(gs->addrs) + 1);
+
+	if (!gs->addrs)
+		return;
+	share = MAX(share, 250);
+	if (share >= left_ms)
+		return; /* connect_timeout comes first */
+	gs->attempt_timer = pp_source_timeout(gs->peer->gw->ctx, (guint)share,
+	                                      gw_stream_attempt_timeout, gs);
 }
 
 /* A non-blocking connect to a service on this host or a veth away has
@@ -259,6 +289,7 @@ static void gw_stream_connect_to(struct gw_stream *gs, const struct sockaddr *sa
 	if (!gs->pending_timer)
 		gs->pending_timer = pp_source_timeout(gs->peer->gw->ctx, (guint)gs->timeout_ms,
 		                                      gw_stream_connect_timeout, gs);
+	gw_stream_attempt_timer(gs);
 }
 
 /* The next address of the name, in the resolver's order. */
@@ -309,6 +340,7 @@ static void gw_stream_connect(struct gw_stream *gs, const struct gw_service *svc
 	char port[8];
 
 	gs->timeout_ms = timeout_ms;
+	gs->deadline_us = g_get_monotonic_time() + timeout_ms * 1000;
 	gs->port = svc->port;
 	if (svc->kind == GW_ADDR_NAME) {
 		gs->pending_timer = pp_source_timeout(gs->peer->gw->ctx, (guint)timeout_ms,

@@ -39,8 +39,10 @@ static void gw_lookup_done(GObject *src, GAsyncResult *res, gpointer data)
 	GList *addrs = g_resolver_lookup_by_name_finish(G_RESOLVER(src), res, &err);
 	GList *link;
 
-	if (l->r) /* still waited for: out of the table, a new wait starts afresh */
+	if (l->r) { /* still waited for: out of the table, a new wait starts afresh */
 		g_hash_table_remove(l->r->lookups, l->name);
+		l->r = NULL; /* a call below that cancels the last wait leaves the table be */
+	}
 	/* Each wait is taken off before its call: a call may cancel others. */
 	while ((link = g_queue_pop_head_link(&l->waits))) {
 		struct gw_resolve_wait *w = link->data;
@@ -61,11 +63,28 @@ struct gw_resolver *gw_resolver_new(void)
 	return r;
 }
 
+/* A lookup still waited for when the resolver goes (streams freed without
+ * their close, at exit): its waits are dropped uncalled and it is
+ * cancelled; GIO's callback, if it ever runs, only frees it. */
+static gboolean gw_lookup_abandon(gpointer key, gpointer value, gpointer unused)
+{
+	struct gw_lookup *l = value;
+	GList *link;
+
+	(void)key;
+	(void)unused;
+	while ((link = g_queue_pop_head_link(&l->waits)))
+		g_free(link->data);
+	l->r = NULL;
+	g_cancellable_cancel(l->cancel);
+	return TRUE;
+}
+
 void gw_resolver_free(struct gw_resolver *r)
 {
 	if (!r)
 		return;
-	g_warn_if_fail(g_hash_table_size(r->lookups) == 0);
+	g_hash_table_foreach_steal(r->lookups, gw_lookup_abandon, NULL);
 	g_hash_table_destroy(r->lookups);
 	g_object_unref(r->resolver);
 	g_free(r);

@@ -19,7 +19,8 @@ typedef void (*gw_resolved_fn)(void *user, GList *addrs, const GError *err);
 /* Answers come on the thread-default context of the gw_resolve() call
  * that started the lookup. */
 struct gw_resolver *gw_resolver_new(void);
-/* Every wait must have been cancelled or answered. */
+/* Waits still open are dropped: their fn never runs, and a wait pointer
+ * kept by its owner must not be used afterwards. */
 void gw_resolver_free(struct gw_resolver *r);
 /* Starts or joins the lookup of name; fn runs later, never from here. */
 struct gw_resolve_wait *gw_resolve(struct gw_resolver *r, const char *name, gw_resolved_fn fn,

@@ -34,13 +34,16 @@ FAIL_RE='fail|refus|denied|reject|mismatch|untrusted|not pinned|unpinned|not con
 REFUSE_RE='refus|reject|not pinned|unpinned|unknown (identity|peer|fingerprint)|not allowed|denied|untrusted'
 
 # local ports of alice's forwards (in home)
-P_API=18080 P_ECHO=18081 P_SECRET=18082 P_NOSUCH=18083 P_SOURCE=18084 P_DOWN=18085 P_GHOST=18086 P_MUTE=18087
+P_API=18080 P_ECHO=18081 P_SECRET=18082 P_NOSUCH=18083 P_SOURCE=18084 P_DOWN=18085 P_GHOST=18086 P_MUTE=18087 P_DUAL=18088
 # a port in svc where nothing listens (service "down"), and an address
 # of svc's network that no host has ("ghost": its connect never ends)
 SVC_DOWN=9009 GHOST_ADDR=172.31.0.99
 # gw1's DNS server (services/mute_dns.py in svc) reads queries and never
 # answers, so a name no hosts file has ("mute") resolves for MUTE_DNS_S
 MUTE_NAME=mute.peerpipe.test MUTE_DNS_S=20
+# in gw1's hosts file: the ghost first, then svc ("dual": the first
+# address never answers, the second does)
+DUAL_NAME=dual.peerpipe.test
 
 # shellcheck disable=SC2034 # e2e_skip_all and e2e_run_cases (lib.sh) run them
 CASES=(
@@ -52,6 +55,7 @@ CASES=(
 	"a service that refuses the gateway's connection: the client prints failed, the gateway logs why, the session keeps serving|case_down|120"
 	"a service whose connect never ends: failed after connect_timeout (1 s), the gateway logs why|case_ghost|120"
 	"a service name the DNS server never answers: failed after connect_timeout, logged as the gateway's own failure|case_mute_dns|120"
+	"a service name whose first address never answers: the second gets its turn within connect_timeout|case_dual|120"
 	"(c) 100 concurrent streams held open at once, every body correct|case_concurrent|600"
 	"(b) $BIG_MB MB both ways at once (POST /sha256 up, GET /bytes down), SHA-256 equal|case_big|$BIG_TIMEOUT"
 	"(g) unpinned identity (mallory) gets no tunnel; the gateway logs the refusal|case_unpinned|180"
@@ -138,6 +142,11 @@ write_gw1_config() {
 		description = a name whose DNS server never answers
 		allow = alice
 
+		[service dual]
+		address = $DUAL_NAME:$SVC_API
+		description = a name whose first address never answers
+		allow = alice
+
 		[identity alice]
 		fingerprint = $(cat "$W/alice.fp")
 		groups = staff
@@ -197,7 +206,7 @@ sink_stats() { cat "$W/svc-svc/sink.stats"; }
 
 case_tunnel_up() {
 	local p out="" i
-	for p in $P_API $P_ECHO $P_SECRET $P_NOSUCH $P_SOURCE $P_DOWN $P_GHOST $P_MUTE; do
+	for p in $P_API $P_ECHO $P_SECRET $P_NOSUCH $P_SOURCE $P_DOWN $P_GHOST $P_MUTE $P_DUAL; do
 		wait_listening "$W/alice.out" $p 60 ||
 			fail "no 'listening' line for $p on the client's stdout: $(tail -n 5 "$W/alice.out" | tr '\n' '|')"
 	done
@@ -344,6 +353,24 @@ case_mute_dns() {
 	i=$(($(count_i "$W/svc-svc/dns.log" query) - q0))
 	note "five streams at once: $i queries reached the DNS server"
 	((i >= 1 && i <= 2)) || fail "five streams at once asked the DNS server $i times"
+}
+
+# gw1's own view (its mount namespace's hosts file) of what the resolver
+# gives for $DUAL_NAME, in order
+dual_order() {
+	topo_exec office unshare --mount --propagation private -- sh -c \
+		'mount --bind "$1" /etc/hosts && getent ahostsv4 "$2"' sh "$W/gw1-hosts" "$DUAL_NAME" |
+		awk '$2 == "STREAM" { print $1 }' | tr '\n' ' '
+}
+
+case_dual() {
+	local order out
+	need_tunnel
+	order=$(dual_order)
+	[[ $order == "$GHOST_ADDR $(topo_addr svc) " ]] ||
+		fail "the resolver's order in gw1's namespace is '$order', not the ghost first"
+	out=$(curl_in home "http://127.0.0.1:$P_DUAL/health")
+	[[ $out == ok ]] || fail "GET /health through dual: '$out' ($(grep -i dual "$W/gw1.log" | tail -n 3 | tr '\n' '|'))"
 }
 
 case_concurrent() {
@@ -727,13 +754,15 @@ wait_file "$W/svc-svc/dns.ready" 15 '^ready ' ||
 # gw1 alone sees a resolv.conf naming it (a mount namespace of its own)
 printf 'nameserver %s\noptions timeout:%s attempts:1\n' "$(topo_addr svc)" $MUTE_DNS_S \
 	>"$W/gw1-resolv.conf"
+{ cat /etc/hosts; printf '%s %s\n%s %s\n' $GHOST_ADDR $DUAL_NAME "$(topo_addr svc)" $DUAL_NAME; } \
+	>"$W/gw1-hosts"
 start_bg office "$W/gw1.log" unshare --mount --propagation private -- sh -c \
-	'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh "$W/gw1-resolv.conf" \
-	"$GATEWAY_BIN" --config "$W/gw1.ini"
+	'mount --bind "$1" /etc/resolv.conf && mount --bind "$2" /etc/hosts && shift 2 && exec "$@"' \
+	sh "$W/gw1-resolv.conf" "$W/gw1-hosts" "$GATEWAY_BIN" --config "$W/gw1.ini"
 GW_PID=$BG_PID
 wait_gateways 1 30 || setup_fail "gw1 did not join the room: $(tail -n 10 "$W/gw1.log" | tr '\n' '|')"
 start_client alice home "$W/alice.out" \
-	$P_API:api $P_ECHO:echo $P_SECRET:secret $P_NOSUCH:nosuch $P_SOURCE:source $P_DOWN:down $P_GHOST:ghost $P_MUTE:mute
+	$P_API:api $P_ECHO:echo $P_SECRET:secret $P_NOSUCH:nosuch $P_SOURCE:source $P_DOWN:down $P_GHOST:ghost $P_MUTE:mute $P_DUAL:dual
 ALICE_PID=$BG_PID
 
 e2e_run_cases
