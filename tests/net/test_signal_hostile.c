@@ -211,9 +211,9 @@ static void never_reader(SigServer *s, GPtrArray *keep)
 }
 
 /* A flooder takes its share of a slow gateway's queue and is refused;
- * another desktop's candidate still goes in, and the gateway, once it
- * reads, gets it after the flooder's: one sender cannot take the room of
- * the others, and nobody is dropped. */
+ * another desktop's candidate of the same size still goes in, and the
+ * gateway, once it reads, gets it after the flooder's: one sender cannot
+ * take the room of the others, and nobody is dropped. */
 static void test_relay_share(void)
 {
 	SigServer *s = sig_server_start("--set", "limits.send_queue_max=256KiB", NULL);
@@ -221,7 +221,14 @@ static void test_relay_share(void)
 	SigPeer *mallory = sig_peer_join(s, "office", "mallory", "desktop");
 	SigPeer *alice = sig_peer_join(s, "office", "alice", "desktop");
 	int sent = sig_flood_until_refused(mallory->ws, gw->id);
-	g_assert_true(sig_send_ice_marker(alice->ws, gw->id, "alice1"));
+	/* as large as mallory's: it fits only because mallory is held to her
+	 * eighth (32 KiB) of the queue; with the relays' half alone she would
+	 * hold 120 KB of the 128 KiB, and with no share at all the gateway
+	 * would be dropped (queue over 256 KiB) */
+	char *pad = g_strnfill(60 * 1024, 'a');
+	g_assert_true(ws_send_printf(alice->ws, "{\"type\":\"SEND_ICE\",\"to\":\"%s\",\"candidate\":"
+	                             "{\"candidate\":\"%s ufrag alice1\"}}", gw->id, pad));
+	g_free(pad);
 	sig_expect_silence(alice->ws, 500); /* no ERROR for her */
 	int from_mallory = 0;
 	for (;;) {
