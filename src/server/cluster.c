@@ -218,7 +218,7 @@ static void sig_on_forward(struct sig_cluster *cl, const char *payload, size_t l
 	memcpy(id, payload, PP_PEER_ID_LEN);
 	id[PP_PEER_ID_LEN] = '\0';
 	struct sig_peer *p = g_hash_table_lookup(cl->srv->peers, id);
-	if (!p || !p->joined)
+	if (!p || !sig_peer_announced(p))
 		return;
 	const char *msg = payload + PP_PEER_ID_LEN + 1, *ref;
 	size_t mlen = len - PP_PEER_ID_LEN - 1;

@@ -93,6 +93,38 @@ static void sig_peer_enqueue(struct sig_server *srv, struct sig_peer *p, const c
 	lws_callback_on_writable(p->wsi);
 }
 
+void sig_peer_defer(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len)
+{
+	if (g_slist_length(p->deferred) >= SIG_DEFERRED_MAX) {
+		sig_peer_close(srv, p, 1011, "the room changed too much while joining: join again");
+		return;
+	}
+	p->deferred = g_slist_prepend(p->deferred, g_strndup(text, len));
+	p->deferred_bytes += len;
+}
+
+/* A relay to a peer whose JOINED waits for Redis: held with its NEW_PEERs
+ * (it must come after JOINED), within the relays' part of the queue and
+ * never at the cost of the peer (over the count: refused). */
+static int sig_peer_relay_held(struct sig_server *srv, struct sig_peer *p, const char *from,
+                               const struct iovec *iov, int n, size_t len)
+{
+	GString *text;
+
+	if ((p->deferred_bytes && p->deferred_bytes + len > (size_t)srv->cfg.send_queue_max / 2) ||
+	    g_slist_length(p->deferred) >= SIG_DEFERRED_MAX) {
+		pp_log(PP_LOG_INFO, p->id, "relay from %s refused while joining: %zu bytes held", from,
+		       p->deferred_bytes);
+		return -1;
+	}
+	text = g_string_sized_new(len);
+	for (int i = 0; i < n; i++)
+		g_string_append_len(text, iov[i].iov_base, (gssize)iov[i].iov_len);
+	sig_peer_defer(srv, p, text->str, text->len);
+	g_string_free(text, TRUE);
+	return 0;
+}
+
 /* Relays may fill half of send_queue_max, one sender an eighth of it.
  * Each limit applies once something is queued, so one message of any
  * allowed size always gets through to a recipient that reads. */
@@ -107,6 +139,8 @@ int sig_peer_relay(struct sig_server *srv, struct sig_peer *p, const char *from,
 
 	if (p->close_code)
 		return 0; /* closing: nothing more goes out, as for any message */
+	if (!p->joined)
+		return sig_peer_relay_held(srv, p, from, iov, n, len);
 	if ((mine && mine + len > max / SIG_RELAY_SENDER_PART) ||
 	    (p->relay_bytes && p->relay_bytes + len > max / SIG_RELAY_PART) ||
 	    p->outq_bytes + len > max) {

@@ -12,22 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SIG_DEFERRED_MAX 256 /* NEW_PEERs and PEER_LEFTs held for one joining peer */
-
 static bool sig_roles_visible(enum pp_role a, enum pp_role b)
 {
 	return !(a == PP_ROLE_DESKTOP && b == PP_ROLE_DESKTOP);
-}
-
-/* Holds text for a member still joining; one that has more held than a
- * room can explain is closed (1011: join again) rather than miss any. */
-static void sig_room_defer(struct sig_server *srv, struct sig_peer *m, const char *text)
-{
-	if (g_slist_length(m->deferred) >= SIG_DEFERRED_MAX) {
-		sig_peer_close(srv, m, 1011, "the room changed too much while joining: join again");
-		return;
-	}
-	m->deferred = g_slist_prepend(m->deferred, strdup(text));
 }
 
 size_t sig_room_count(struct sig_server *srv)
@@ -50,7 +37,8 @@ int sig_room_route(struct sig_server *srv, struct sig_peer *from, const char *id
 	out->remote = NULL;
 	if (!r || !from->joined)
 		return PP_ERR_NOT_FOUND;
-	if (p && p != from && p->joined && p->room == r && sig_roles_visible(from->role, p->role)) {
+	if (p && p != from && sig_peer_announced(p) && p->room == r &&
+	    sig_roles_visible(from->role, p->role)) {
 		out->local = p;
 		return 0;
 	}
@@ -113,6 +101,7 @@ static void sig_room_unlink(struct sig_server *srv, struct sig_peer *p)
 	g_hash_table_remove(srv->peers, p->id);
 	g_slist_free_full(p->deferred, free);
 	p->deferred = NULL;
+	p->deferred_bytes = 0;
 	if (--r->count == 0)
 		sig_room_free(srv, r);
 }
@@ -154,6 +143,7 @@ static void sig_room_joined(struct sig_server *srv, struct sig_peer *p)
 		sig_peer_send(srv, p, l->data, strlen(l->data));
 	g_slist_free_full(p->deferred, free);
 	p->deferred = NULL;
+	p->deferred_bytes = 0;
 	pp_log(PP_LOG_INFO, p->id, "joined room %s as %s \"%s\" (seq %" PRIu64 ")", p->room->name,
 	       pp_role_name(p->role), p->name, p->seq);
 }
@@ -170,7 +160,7 @@ void sig_room_announce(struct sig_server *srv, struct sig_room *r, const char *i
 		if (m->joined)
 			sig_peer_send(srv, m, text, len);
 		else
-			sig_room_defer(srv, m, text);
+			sig_peer_defer(srv, m, text, strlen(text));
 	}
 	g_free(text);
 }
@@ -326,7 +316,7 @@ static void sig_room_defer_left(struct sig_server *srv, struct sig_peer *m, cons
 			return;
 		}
 	}
-	sig_room_defer(srv, m, left);
+	sig_peer_defer(srv, m, left, strlen(left));
 }
 
 static void sig_room_send_left(struct sig_server *srv, struct sig_room *r, const char *id,

@@ -46,7 +46,8 @@ struct sig_peer {
 	int64_t deadline_ms;
 	struct sig_out *outq_head, *outq_tail;
 	char *fingerprint;              /* as declared at join, may be NULL */
-	GSList *deferred;               /* NEW_PEER texts held until JOINED is sent */
+	GSList *deferred;               /* texts held until JOINED is sent (newest first) */
+	size_t deferred_bytes;          /*   their size */
 	uint64_t seq;                   /* join order in the room; 0 until known */
 	struct pp_buf rx;               /* assembles fragments; freed after each message */
 	struct pp_bucket bucket;
@@ -110,6 +111,17 @@ void sig_peer_send_error(struct sig_server *srv, struct sig_peer *p, enum sig_re
                          const char *message, const char *ref);
 /* The ERROR message's text (malloc'd; NULL without memory). */
 char *sig_error_text(enum sig_refusal code, const char *message, const char *ref);
+/* Holds text for a peer still joining, sent after its JOINED. A peer that
+ * would hold more than a room can explain (SIG_DEFERRED_MAX) is closed
+ * (1011: join again) rather than miss any. */
+void sig_peer_defer(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len);
+#define SIG_DEFERRED_MAX 256
+/* Joined, or joining and announced to the room already (its NEW_PEER is
+ * out, so members may write to it; what they send is held for it). */
+static inline bool sig_peer_announced(const struct sig_peer *p)
+{
+	return p->joined || (p->joining && p->seq);
+}
 /* Closes once everything queued so far is sent (and at the latest after 2 s). */
 void sig_peer_close(struct sig_server *srv, struct sig_peer *p, uint16_t code, const char *why);
 void sig_peer_release(struct sig_server *srv, struct sig_peer *p);

@@ -767,6 +767,75 @@ static void test_hung_redis_at_stop(void)
 	redis_stop(r);
 }
 
+/* A member whose JOINED waits for Redis is announced already (its event
+ * came first), and the existing members, who offer, may write to it at
+ * once: from the same instance and from another. What they send is held
+ * and follows JOINED; nobody gets unknown_peer, nothing is dropped. */
+static void test_relay_to_joining(void)
+{
+	Redis *r = redis_start();
+	char *relay = g_build_filename(r->dir, "relay.sock", NULL);
+	RedisHold *h = redis_hold_start(relay, r->sock);
+	char *url = g_strdup_printf("redis.url=unix:%s", relay);
+	SigServer *a = sig_server_new(), *b = sig_server_new();
+	sig_server_add_args(a, "--set", url, NULL);
+	sig_server_run(a);
+	sig_server_share_secret(b, a);
+	sig_server_add_args(b, "--set", r->url, NULL);
+	sig_server_run(b);
+	SigPeer *near = join_retry(a, "office", "near", "gateway");
+	SigPeer *far = join_retry(b, "office", "far", "gateway");
+	json_decref(sig_wait_for(near->ws, "NEW_PEER", SIG_WAIT_MS, NULL)); /* far */
+
+	redis_hold_arm(h, "pp:members:office", 1500); /* the desktop's join script */
+	WsClient *c = ws_connect(sig_server_port(a));
+	char *tok = sig_token(a, "d", "office", "desktop");
+	char *fp = sig_fingerprint();
+	char *join = sig_join_text("office", tok, fp);
+	g_assert_true(ws_send_text(c, join));
+	SigPeer *offerers[] = { near, far };
+	char *did = NULL;
+	for (int i = 0; i < 2; i++) {
+		json_t *np = sig_wait_for(offerers[i]->ws, "NEW_PEER", SIG_WAIT_MS, NULL);
+		const char *id = json_string_value(json_object_get(json_object_get(np, "peer"), "peer_id"));
+		if (!did)
+			did = g_strdup(id);
+		g_assert_cmpstr(id, ==, did);
+		json_decref(np);
+		g_assert_true(ws_send_printf(offerers[i]->ws, "{\"type\":\"SEND_SDP\",\"to\":\"%s\","
+		                             "\"sdp\":{\"type\":\"offer\",\"sdp\":\"v=0 from %s\"}}",
+		                             did, offerers[i]->name));
+	}
+	sig_expect_silence(near->ws, 300); /* no unknown_peer */
+	sig_expect_silence(far->ws, 300);
+	json_t *joined = sig_expect(c, "JOINED", 5000);
+	json_decref(joined);
+	guint forwarded = 0;
+	for (int i = 0; i < 2; i++) {
+		json_t *f = sig_wait_for(c, "FORWARD_SDP", 3000, NULL);
+		const char *from = json_string_value(json_object_get(f, "from"));
+		g_assert_true(g_strcmp0(from, near->id) == 0 || g_strcmp0(from, far->id) == 0);
+		forwarded++;
+		json_decref(f);
+	}
+	g_assert_cmpuint(forwarded, ==, 2);
+
+	ws_abort(c);
+	g_free(did);
+	g_free(join);
+	g_free(fp);
+	g_free(tok);
+	sig_peer_close(near);
+	sig_peer_close(far);
+	sig_server_stop_clean(a);
+	sig_server_stop_clean(b);
+	redis_hold_stop(h);
+	unlink(relay);
+	g_free(relay);
+	g_free(url);
+	redis_stop(r);
+}
+
 /* A Redis that wants a password: the right one from redis.password_file
  * lets peers in; without it the instance never becomes ready (503). */
 static void test_redis_auth(void)
@@ -816,6 +885,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cluster/leave-during-join", test_leave_during_join);
 	g_test_add_func("/cluster/newer-peer-left-during-join", test_newer_peer_left_during_join);
 	g_test_add_func("/cluster/hung-redis-at-stop", test_hung_redis_at_stop);
+	g_test_add_func("/cluster/relay-to-joining", test_relay_to_joining);
 	g_test_add_func("/cluster/join-during-outage", test_join_during_outage);
 	g_test_add_func("/cluster/resubscribe-after-outage", test_resubscribe_after_outage);
 	return g_test_run();
