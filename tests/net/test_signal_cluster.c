@@ -617,27 +617,63 @@ static void test_hung_redis_logged_once(void)
 	g_free(dir);
 }
 
+/* One instance whose Redis answers can be held back (redis_hold.h), and
+ * Redis itself for a second instance to use directly. */
+typedef struct {
+	Redis *r;
+	char *relay;
+	RedisHold *h;
+	char *url;
+	SigServer *a;
+} Held;
+
+static void held_start(Held *x)
+{
+	x->r = redis_start();
+	x->relay = g_build_filename(x->r->dir, "relay.sock", NULL);
+	x->h = redis_hold_start(x->relay, x->r->sock);
+	x->url = g_strdup_printf("redis.url=unix:%s", x->relay);
+	x->a = sig_server_new();
+	sig_server_add_args(x->a, "--set", x->url, NULL);
+	sig_server_run(x->a);
+}
+
+static void held_stop(Held *x)
+{
+	sig_server_stop_clean(x->a);
+	redis_hold_stop(x->h);
+	unlink(x->relay);
+	g_free(x->relay);
+	g_free(x->url);
+	redis_stop(x->r);
+}
+
+/* A new connection to s that sends JOIN_ROOM (JOINED not awaited). */
+static WsClient *join_send(SigServer *s, const char *room, const char *name, const char *role)
+{
+	WsClient *c = ws_connect(sig_server_port(s));
+	char *tok = sig_token(s, name, room, role);
+	char *fp = sig_fingerprint();
+	char *join = sig_join_text(room, tok, fp);
+	g_assert_true(ws_send_text(c, join));
+	g_free(join);
+	g_free(fp);
+	g_free(tok);
+	return c;
+}
+
 /* A peer that goes while its join waits for Redis's answer, after its join
  * event announced it (NEW_PEER) to a member on the same instance: that
  * member gets PEER_LEFT. A relay holds the answer back, so the event (on
  * the other connection) is heard first. */
 static void test_leave_during_join(void)
 {
-	Redis *r = redis_start();
-	char *relay = g_build_filename(r->dir, "relay.sock", NULL);
-	RedisHold *h = redis_hold_start(relay, r->sock);
-	char *url = g_strdup_printf("redis.url=unix:%s", relay);
-	SigServer *a = sig_server_new();
-	sig_server_add_args(a, "--set", url, NULL);
-	sig_server_run(a);
-	SigPeer *gw = join_retry(a, "office", "gw", "gateway");
+	Held x;
+	held_start(&x);
+	SigPeer *gw = join_retry(x.a, "office", "gw", "gateway");
 
-	redis_hold_arm(h, "pp:members:office", 1500); /* the next join script */
-	WsClient *c = ws_connect(sig_server_port(a));
-	char *tok = sig_token(a, "d", "office", "desktop");
-	char *fp = sig_fingerprint();
-	char *join = sig_join_text("office", tok, fp);
-	g_assert_true(ws_send_text(c, join));
+	redis_hold_arm(x.h, "pp:members:office", 1500); /* the next join script */
+	WsClient *c = join_send(x.a, "office", "d", "desktop");
 	json_t *np = sig_expect(gw->ws, "NEW_PEER", SIG_WAIT_MS);
 	char *id = g_strdup(json_string_value(json_object_get(json_object_get(np, "peer"), "peer_id")));
 	json_decref(np);
@@ -650,16 +686,8 @@ static void test_leave_during_join(void)
 	sig_expect_silence(gw->ws, 1500);
 
 	g_free(id);
-	g_free(join);
-	g_free(fp);
-	g_free(tok);
 	sig_peer_close(gw);
-	sig_server_stop_clean(a);
-	redis_hold_stop(h);
-	unlink(relay);
-	g_free(relay);
-	g_free(url);
-	redis_stop(r);
+	held_stop(&x);
 }
 
 /* A member still joining (its JOINED waits for Redis) holds its NEW_PEERs.
@@ -667,29 +695,16 @@ static void test_leave_during_join(void)
  * roster: the held NEW_PEER is taken back (or a PEER_LEFT follows). */
 static void test_newer_peer_left_during_join(void)
 {
-	Redis *r = redis_start();
-	char *relay = g_build_filename(r->dir, "relay.sock", NULL);
-	RedisHold *h = redis_hold_start(relay, r->sock);
-	char *url = g_strdup_printf("redis.url=unix:%s", relay);
-	SigServer *a = sig_server_new();
-	sig_server_add_args(a, "--set", url, NULL);
-	sig_server_run(a);
-	SigPeer *gw = join_retry(a, "office", "gw", "gateway");
+	Held x;
+	held_start(&x);
+	SigPeer *gw = join_retry(x.a, "office", "gw", "gateway");
 
-	redis_hold_arm(h, "pp:members:office", 1500); /* the desktop's join script and after */
-	WsClient *c = ws_connect(sig_server_port(a));
-	char *tok = sig_token(a, "d", "office", "desktop");
-	char *fp = sig_fingerprint();
-	char *join = sig_join_text("office", tok, fp);
-	g_assert_true(ws_send_text(c, join));
+	redis_hold_arm(x.h, "pp:members:office", 1500); /* the desktop's join script and after */
+	WsClient *c = join_send(x.a, "office", "d", "desktop");
 	json_decref(sig_expect(gw->ws, "NEW_PEER", SIG_WAIT_MS)); /* the desktop, seq known */
 	/* a newer gateway joins (its event reaches the desktop's held list)
 	 * and vanishes before the desktop's JOINED */
-	WsClient *c2 = ws_connect(sig_server_port(a));
-	char *tok2 = sig_token(a, "gw2", "office", "gateway");
-	char *fp2 = sig_fingerprint();
-	char *join2 = sig_join_text("office", tok2, fp2);
-	g_assert_true(ws_send_text(c2, join2));
+	WsClient *c2 = join_send(x.a, "office", "gw2", "gateway");
 	json_t *np = sig_wait_for(gw->ws, "NEW_PEER", SIG_WAIT_MS, NULL);
 	char *id2 = g_strdup(json_string_value(json_object_get(json_object_get(np, "peer"), "peer_id")));
 	json_decref(np);
@@ -724,19 +739,8 @@ static void test_newer_peer_left_during_join(void)
 
 	ws_abort(c);
 	g_free(id2);
-	g_free(join2);
-	g_free(fp2);
-	g_free(tok2);
-	g_free(join);
-	g_free(fp);
-	g_free(tok);
 	sig_peer_close(gw);
-	sig_server_stop_clean(a);
-	redis_hold_stop(h);
-	unlink(relay);
-	g_free(relay);
-	g_free(url);
-	redis_stop(r);
+	held_stop(&x);
 }
 
 /* Redis stops answering (SIGSTOP) and the instance is told to stop: it
@@ -773,26 +777,18 @@ static void test_hung_redis_at_stop(void)
  * and follows JOINED; nobody gets unknown_peer, nothing is dropped. */
 static void test_relay_to_joining(void)
 {
-	Redis *r = redis_start();
-	char *relay = g_build_filename(r->dir, "relay.sock", NULL);
-	RedisHold *h = redis_hold_start(relay, r->sock);
-	char *url = g_strdup_printf("redis.url=unix:%s", relay);
-	SigServer *a = sig_server_new(), *b = sig_server_new();
-	sig_server_add_args(a, "--set", url, NULL);
-	sig_server_run(a);
-	sig_server_share_secret(b, a);
-	sig_server_add_args(b, "--set", r->url, NULL);
+	Held x;
+	held_start(&x);
+	SigServer *b = sig_server_new();
+	sig_server_share_secret(b, x.a);
+	sig_server_add_args(b, "--set", x.r->url, NULL);
 	sig_server_run(b);
-	SigPeer *near = join_retry(a, "office", "near", "gateway");
+	SigPeer *near = join_retry(x.a, "office", "near", "gateway");
 	SigPeer *far = join_retry(b, "office", "far", "gateway");
 	json_decref(sig_wait_for(near->ws, "NEW_PEER", SIG_WAIT_MS, NULL)); /* far */
 
-	redis_hold_arm(h, "pp:members:office", 1500); /* the desktop's join script */
-	WsClient *c = ws_connect(sig_server_port(a));
-	char *tok = sig_token(a, "d", "office", "desktop");
-	char *fp = sig_fingerprint();
-	char *join = sig_join_text("office", tok, fp);
-	g_assert_true(ws_send_text(c, join));
+	redis_hold_arm(x.h, "pp:members:office", 1500); /* the desktop's join script */
+	WsClient *c = join_send(x.a, "office", "d", "desktop");
 	SigPeer *offerers[] = { near, far };
 	char *did = NULL;
 	for (int i = 0; i < 2; i++) {
@@ -822,18 +818,10 @@ static void test_relay_to_joining(void)
 
 	ws_abort(c);
 	g_free(did);
-	g_free(join);
-	g_free(fp);
-	g_free(tok);
 	sig_peer_close(near);
 	sig_peer_close(far);
-	sig_server_stop_clean(a);
 	sig_server_stop_clean(b);
-	redis_hold_stop(h);
-	unlink(relay);
-	g_free(relay);
-	g_free(url);
-	redis_stop(r);
+	held_stop(&x);
 }
 
 /* A Redis that wants a password: the right one from redis.password_file
