@@ -99,9 +99,20 @@ void sig_peer_defer(struct sig_server *srv, struct sig_peer *p, const char *text
 		sig_peer_close(srv, p, 1011, "the room changed too much while joining: join again");
 		return;
 	}
-	p->deferred = g_slist_prepend(p->deferred, g_strndup(text, len));
+	char *copy = strndup(text, len);
+	if (!copy) {
+		sig_peer_close(srv, p, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+		return;
+	}
+	p->deferred = g_slist_prepend(p->deferred, copy);
 	p->deferred_bytes += len;
 }
+
+/* Relays may fill half of send_queue_max, one sender an eighth of it.
+ * Each limit applies once something is queued, so one message of any
+ * allowed size always gets through to a recipient that reads. */
+#define SIG_RELAY_PART 2
+#define SIG_RELAY_SENDER_PART 8
 
 /* A relay to a peer whose JOINED waits for Redis: held with its NEW_PEERs
  * (it must come after JOINED), within the relays' part of the queue and
@@ -111,7 +122,8 @@ static int sig_peer_relay_held(struct sig_server *srv, struct sig_peer *p, const
 {
 	GString *text;
 
-	if ((p->deferred_bytes && p->deferred_bytes + len > (size_t)srv->cfg.send_queue_max / 2) ||
+	if ((p->deferred_bytes &&
+	     p->deferred_bytes + len > (size_t)srv->cfg.send_queue_max / SIG_RELAY_PART) ||
 	    g_slist_length(p->deferred) >= SIG_DEFERRED_MAX) {
 		pp_log(PP_LOG_INFO, p->id, "relay from %s refused while joining: %zu bytes held", from,
 		       p->deferred_bytes);
@@ -124,12 +136,6 @@ static int sig_peer_relay_held(struct sig_server *srv, struct sig_peer *p, const
 	g_string_free(text, TRUE);
 	return 0;
 }
-
-/* Relays may fill half of send_queue_max, one sender an eighth of it.
- * Each limit applies once something is queued, so one message of any
- * allowed size always gets through to a recipient that reads. */
-#define SIG_RELAY_PART 2
-#define SIG_RELAY_SENDER_PART 8
 
 int sig_peer_relay(struct sig_server *srv, struct sig_peer *p, const char *from,
                    const struct iovec *iov, int n)

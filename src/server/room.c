@@ -311,6 +311,7 @@ static void sig_room_defer_left(struct sig_server *srv, struct sig_peer *m, cons
 	snprintf(key, sizeof(key), "\"peer_id\":\"%s\"", id);
 	for (GSList *l = m->deferred; l; l = l->next) {
 		if (strstr(l->data, key) && g_str_has_prefix(l->data, "{\"type\":\"NEW_PEER\"")) {
+			m->deferred_bytes -= strlen(l->data);
 			free(l->data);
 			m->deferred = g_slist_delete_link(m->deferred, l);
 			return;
