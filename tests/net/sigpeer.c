@@ -182,6 +182,16 @@ void sig_assert_peer(json_t *obj, const SigPeer *p)
 	g_assert_cmpstr(json_string_value(json_object_get(obj, "fingerprint")), ==, p->fingerprint);
 }
 
+void sig_send_join(WsClient *ws, SigServer *s, const char *room, const char *name,
+                   const char *role, const char *fingerprint)
+{
+	char *tok = sig_token(s, name, room, role);
+	char *join = sig_join_text(room, tok, fingerprint);
+	g_assert_true(ws_send_text(ws, join));
+	g_free(join);
+	g_free(tok);
+}
+
 SigPeer *sig_peer_join_on(WsClient *ws, SigServer *s, const char *room,
                           const char *name, const char *role)
 {
@@ -191,11 +201,7 @@ SigPeer *sig_peer_join_on(WsClient *ws, SigServer *s, const char *room,
 	p->role = g_strdup(role);
 	p->room = g_strdup(room);
 	p->fingerprint = sig_fingerprint();
-	char *tok = sig_token(s, name, room, role);
-	char *join = sig_join_text(room, tok, p->fingerprint);
-	g_assert_true(ws_send_text(ws, join));
-	g_free(join);
-	g_free(tok);
+	sig_send_join(ws, s, room, name, role, p->fingerprint);
 	p->joined = sig_expect(ws, "JOINED", SIG_WAIT_MS);
 	g_assert_cmpstr(json_string_value(json_object_get(p->joined, "room")), ==, room);
 	const char *id = json_string_value(json_object_get(p->joined, "peer_id"));

@@ -27,6 +27,9 @@ char *sig_fingerprint(void);
 /* The JOIN_ROOM text. */
 char *sig_join_text(const char *room, const char *token, const char *fingerprint);
 
+/* Sends JOIN_ROOM with a valid token for name and role (JOINED not awaited). */
+void sig_send_join(WsClient *ws, SigServer *s, const char *room, const char *name,
+                   const char *role, const char *fingerprint);
 /* Connects, joins with a valid token, asserts JOINED (room, peer_id form,
  * peers array, ice_servers array) and returns the peer. */
 SigPeer *sig_peer_join(SigServer *s, const char *room, const char *name, const char *role);

@@ -652,13 +652,9 @@ static void held_stop(Held *x)
 static WsClient *join_send(SigServer *s, const char *room, const char *name, const char *role)
 {
 	WsClient *c = ws_connect(sig_server_port(s));
-	char *tok = sig_token(s, name, room, role);
 	char *fp = sig_fingerprint();
-	char *join = sig_join_text(room, tok, fp);
-	g_assert_true(ws_send_text(c, join));
-	g_free(join);
+	sig_send_join(c, s, room, name, role, fp);
 	g_free(fp);
-	g_free(tok);
 	return c;
 }
 
