@@ -93,19 +93,26 @@ static void sig_peer_enqueue(struct sig_server *srv, struct sig_peer *p, const c
 	lws_callback_on_writable(p->wsi);
 }
 
-void sig_peer_defer(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len)
+/* sig_peer_defer with a copy already made (malloc'd, NUL-terminated,
+ * taken; NULL: out of memory). */
+static void sig_peer_hold(struct sig_server *srv, struct sig_peer *p, char *copy, size_t len)
 {
-	if (g_slist_length(p->deferred) >= SIG_DEFERRED_MAX) {
-		sig_peer_close(srv, p, 1011, "the room changed too much while joining: join again");
-		return;
-	}
-	char *copy = strndup(text, len);
 	if (!copy) {
 		sig_peer_close(srv, p, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
 		return;
 	}
+	if (g_slist_length(p->deferred) >= SIG_DEFERRED_MAX) {
+		free(copy);
+		sig_peer_close(srv, p, 1011, "the room changed too much while joining: join again");
+		return;
+	}
 	p->deferred = g_slist_prepend(p->deferred, copy);
 	p->deferred_bytes += len;
+}
+
+void sig_peer_defer(struct sig_server *srv, struct sig_peer *p, const char *text, size_t len)
+{
+	sig_peer_hold(srv, p, strndup(text, len), len);
 }
 
 /* Relays may fill half of send_queue_max, one sender an eighth of it.
@@ -120,7 +127,7 @@ void sig_peer_defer(struct sig_server *srv, struct sig_peer *p, const char *text
 static int sig_peer_relay_held(struct sig_server *srv, struct sig_peer *p, const char *from,
                                const struct iovec *iov, int n, size_t len)
 {
-	GString *text;
+	char *text, *w;
 
 	if ((p->deferred_bytes &&
 	     p->deferred_bytes + len > (size_t)srv->cfg.send_queue_max / SIG_RELAY_PART) ||
@@ -129,11 +136,12 @@ static int sig_peer_relay_held(struct sig_server *srv, struct sig_peer *p, const
 		       p->deferred_bytes);
 		return -1;
 	}
-	text = g_string_sized_new(len);
-	for (int i = 0; i < n; i++)
-		g_string_append_len(text, iov[i].iov_base, (gssize)iov[i].iov_len);
-	sig_peer_defer(srv, p, text->str, text->len);
-	g_string_free(text, TRUE);
+	text = w = malloc(len + 1);
+	for (int i = 0; text && i < n; w += iov[i].iov_len, i++)
+		memcpy(w, iov[i].iov_base, iov[i].iov_len);
+	if (text)
+		*w = '\0';
+	sig_peer_hold(srv, p, text, len);
 	return 0;
 }
 
