@@ -55,6 +55,11 @@
 #   BENCH_CLIENT_ARGS  extra arguments for `peerpipe connect` in phases 1-4
 #   BENCH_PIN=0        do not pin the requester and the echo server (2-3)
 #   BENCH_KEEP_LOGS=1  keep the programs' logs (a failure always keeps them)
+#   BENCH_HALT_POLL_NS=N  a diagnostic: for this run only, let an idle vCPU
+#                      of this guest poll N ns before it halts (cpuidle
+#                      haltpoll's guest_halt_poll_ns, restored on exit), so a
+#                      wakeup across CPUs costs about what it does on a host
+#                      whose CPUs stay awake; the summary says it was set
 #   BENCH_HOLD=FILE    with the tunnel up (phase "tunnel"), write the client's
 #                      and gateway's PIDs and the tunnel-rr command to FILE and
 #                      wait until FILE is removed: for strace/perf by hand
@@ -142,9 +147,22 @@ bench_cleanup_hook() {
 		tc -n "$ns" qdisc del dev g0 root 2>/dev/null || true
 	done
 	rm -f /var/run/wireguard/wgc.sock /var/run/wireguard/wgg.sock
+	if [ -n "${halt_poll_saved:-}" ]; then
+		echo "$halt_poll_saved" >"$halt_poll_param" || true
+	fi
 }
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 ticks_start=$(machine_ticks)
+
+halt_poll_param=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+halt_poll_line=""
+if [ -n "${BENCH_HALT_POLL_NS:-}" ]; then
+	[[ $BENCH_HALT_POLL_NS =~ ^[0-9]+$ ]] || die "BENCH_HALT_POLL_NS must be a number of ns"
+	[ -w "$halt_poll_param" ] || die "BENCH_HALT_POLL_NS: no cpuidle haltpoll here ($halt_poll_param)"
+	halt_poll_saved=$(cat "$halt_poll_param")
+	echo "$BENCH_HALT_POLL_NS" >"$halt_poll_param"
+	halt_poll_line="guest halt-poll set to $BENCH_HALT_POLL_NS ns for this run (the machine's own: $halt_poll_saved ns): a diagnostic, not this host's figures"
+fi
 
 # Requester on CPU 0, echo server on the last CPU (phases 2-3, see above).
 pin_app=() pin_svc=()
@@ -527,6 +545,7 @@ machine_load_line "$load_start" "$ticks_start"
 if [ -n "${R[wake]:-}" ]; then
 	say "wakeup (bench/wake-cost, pipe round trip p50): one CPU $(kv same_cpu_us <<<"${R[wake]}") µs, across CPUs $(kv cross_cpu_us <<<"${R[wake]}") µs: $(kv per_wakeup_us <<<"${R[wake]}") µs per wakeup of another CPU, paid about once per process a request crosses"
 fi
+[ -n "$halt_poll_line" ] && say "$halt_poll_line"
 say "topology: veth bcli <-> bgw (routing, gateway) <-> bsvc; references measured in this run"
 say "pinning (2-3): $( [ ${#pin_app[@]} -gt 0 ] && printf 'requester on CPU 0, echo server on CPU %s, relays unpinned' "${pin_svc[2]}" || printf none)"
 say "tunnel programs: $tunnel_state${BENCH_CLIENT_ARGS:+; client args: $BENCH_CLIENT_ARGS}"
