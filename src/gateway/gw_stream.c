@@ -391,6 +391,14 @@ void gw_stream_request(struct gw_peer *p, struct pp_sctp_channel *ch)
 		gw_stream_refuse(p, ch, label, "too many streams");
 		return;
 	}
+	/* Counted before it is let through: the stream that reaches the
+	 * distinct-services limit is the ban's first refusal, not a
+	 * connection that lives until the session's close. */
+	gw_sentinel_note(p, SENTINEL_EV_STREAM, svc->name);
+	if (p->banned) {
+		gw_stream_refuse(p, ch, label, "peer banned");
+		return;
+	}
 	st = pp_tsession_accept_stream(pp_tlink_session(p->link), ch);
 	if (!st) {
 		pp_sctp_channel_close(ch);
@@ -404,7 +412,6 @@ void gw_stream_request(struct gw_peer *p, struct pp_sctp_channel *ch)
 	pp_tstream_set_data(st, gs);
 	p->streams++;
 	gw->streams++;
-	gw_sentinel_note(p, SENTINEL_EV_STREAM, svc->name);
 	gw_stream_connect(gs, svc, gw->cfg->gw.connect_timeout_ms);
 }
 

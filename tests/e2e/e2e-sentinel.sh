@@ -37,6 +37,7 @@ CASES=(
 	"restart with sentinel = false: the ban survives and alice is refused again; bob reconnects|case_restart|main"
 	"bans lift alice: she connects again without a gateway restart; with Sentinel off her 12 DENIED streams ban nobody|case_lift|240"
 	"a corrupt bans file: the gateway refuses to start; --check-config and bans list exit 1; bans lift --all sets it aside and the gateway starts|case_corrupt|main"
+	"services: the stream that reaches sentinel_services (an allowed name) is denied with the ban, never connected; the ban lifted after|case_services|main"
 	"SIGTERM: clients and gateway exit 0, no sanitizer report in any log|case_shutdown|main"
 )
 
@@ -55,7 +56,9 @@ ALICE_PID=
 ALICE_OUT=
 BOB_PID=
 
-# write_gw1_config SENTINEL: the office gateway's config, Sentinel on or off
+# write_gw1_config SENTINEL [SERVICES_LIMIT [EXTRA_SERVICE]]: the office
+# gateway's config, Sentinel on or off; EXTRA_SERVICE: one more name for
+# the API, allowed to alice
 write_gw1_config() {
 	{
 		echo "# e2e: gateway gw1 in office with Sentinel's limits written out"
@@ -65,7 +68,7 @@ write_gw1_config() {
 		sentinel = $1
 		sentinel_window = 60s
 		sentinel_denied = $DENIED_LIMIT
-		sentinel_services = 16
+		sentinel_services = ${2:-16}
 		sentinel_failed = 20
 		sentinel_alerts = 3
 		ban_time = 1h
@@ -75,6 +78,8 @@ write_gw1_config() {
 		address = $(topo_addr svc):$SVC_API
 		description = e2e HTTP API
 		allow = alice, bob
+
+		$([[ -z ${3:-} ]] || printf '[service %s]\naddress = %s\nallow = alice\n' "$3" "$(topo_addr svc):$SVC_API")
 
 		[identity alice]
 		fingerprint = $(cat "$W/alice.fp")
@@ -383,6 +388,40 @@ case_corrupt() {
 	return $rc
 }
 
+# case_services: gw1 restarted with Sentinel on, sentinel_services = 2 and
+# scan00 an allowed name of the API: alice's api is her first name, scan00
+# her second, which bans her. That stream must be refused, not connected
+# and then reset with the session: what it carried would reach the API.
+case_services() {
+	local rc=0 reason
+	need_up_main || return 1
+	e2e_stop_ok "$GW_PID" "the gateway" || return 1
+	write_gw1_config true 2 scan00
+	if ! start_gw "$W/gw1-4.log"; then
+		echo "the gateway did not start: $(tail -n 5 "$W/gw1-4.log" | tr '\n' '|')" >"$W/case.reason"
+		return 1
+	fi
+	reason="Sentinel: 2 distinct services asked for in 60 s"
+	(
+		set -euo pipefail
+		local out
+		health_via home $P_API 120 || fail "alice did not get her tunnel back"
+		out=$(client_in home probe --port $P_SCAN0 --send 'GET /health?probe=services-limit HTTP/1.0\r\n\r\n' --timeout 30)
+		note "probe scan00: $out"
+		[[ $(json_get "$out" .bytes) == 0 ]] || fail "bytes came back from the stream that banned alice: $out"
+		wait_grep "$GW_LOG" 30 "\\[alice\\] peer banned until [0-9TZ:-]+: identity alice \\(.*\\): $reason" ||
+			fail "no ban for the services limit: $(grep -i ban "$GW_LOG" | tail -n 3 | tr '\n' '|')"
+		wait_grep "$GW_LOG" 10 '\[alice\] stream scan00#[0-9]+ denied: peer banned' ||
+			fail "the stream that reached the limit was not refused: $(grep 'scan00' "$GW_LOG" | tail -n 3 | tr '\n' '|')"
+		! grep -q 'probe=services-limit' "$W/svc-svc/api.log" || fail "the banned stream's request reached the API"
+		[[ $(audit_of peer_banned | jq -r 'select(.counter == "services") | .peer') == alice ]] ||
+			fail "no peer_banned record with counter services"
+		out=$(gw bans lift alice) || fail "bans lift alice exited $?"
+		health_via home2 $P_BOB 30 || fail "bob's tunnel broke"
+	) || rc=$?
+	return $rc
+}
+
 case_shutdown() {
 	e2e_stop_ok "$ALICE_PID" "alice's client" || return 1
 	e2e_stop_ok "$BOB_PID" "bob's client" || return 1
@@ -392,7 +431,7 @@ case_shutdown() {
 
 # --- setup --------------------------------------------------------------
 
-dump_logs() { e2e_dump_logs "$1" e2e-sentinel.sh gw1.log gw1-2.log gw1-3.log gw1-corrupt.log alice.out alice-2.out bob.out signal-1.err; }
+dump_logs() { e2e_dump_logs "$1" e2e-sentinel.sh gw1.log gw1-2.log gw1-3.log gw1-4.log gw1-corrupt.log alice.out alice-2.out bob.out signal-1.err; }
 
 e2e_setup_begin home2
 e2e_setup_clients alice bob
