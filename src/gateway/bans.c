@@ -25,6 +25,13 @@ struct bans {
 };
 
 
+/* The process's or the system's shortage, not the file's fault. */
+static bool bans_error_transient(int rc)
+{
+	return rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM || rc == -ENOBUFS || rc == -EAGAIN ||
+	       rc == -EINTR;
+}
+
 static bool bans_same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
@@ -135,8 +142,13 @@ int bans_refresh(struct bans *b, char *err, size_t errlen)
 	rc = bans_read(b->path, fresh, &exists, &st, err, errlen);
 	if (rc < 0) {
 		g_array_free(fresh, TRUE);
-		b->bad_seen = true;
-		b->bad_st = st;
+		/* A file that cannot be read for want of fds or memory is read
+		 * again at the next check: remembering it as unreadable would
+		 * ignore an operator's lift until the file changed again. */
+		if (!bans_error_transient(rc)) {
+			b->bad_seen = true;
+			b->bad_st = st;
+		}
 		return rc;
 	}
 	g_array_free(b->list, TRUE);

@@ -418,6 +418,44 @@ static void test_lift_refresh(void)
 	g_free(dir);
 }
 
+/* A refresh that fails for want of fds is tried again at the next check:
+ * the operator's change is not ignored until the file changes again. */
+static void test_refresh_fd_shortage(void)
+{
+	char *dir = tmpdir(), *path = g_build_filename(dir, "bans.json", NULL);
+	struct bans *gw = NULL, *cli = NULL;
+	struct pp_fingerprint f1 = fp_of(1);
+	struct ban e1 = mk_ban(1, "alice", NOW, NOW + 60);
+	struct rlimit saved, low;
+	char err[512];
+	int fd;
+
+	g_assert_cmpint(bans_open(path, &gw, err, sizeof(err)), ==, 0);
+	g_assert_cmpint(bans_open(path, &cli, err, sizeof(err)), ==, 0);
+	g_assert_cmpint(bans_add(cli, &e1, NOW, err, sizeof(err)), ==, 0);
+
+	/* the next open() would get fd: allow fewer */
+	fd = dup(0);
+	g_assert_cmpint(fd, >=, 0);
+	close(fd);
+	g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &saved), ==, 0);
+	low = saved;
+	low.rlim_cur = (rlim_t)fd;
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &low), ==, 0);
+	int rc = bans_refresh(gw, err, sizeof(err));
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &saved), ==, 0);
+	g_assert_cmpint(rc, ==, -EMFILE);
+	g_assert_null(bans_find(gw, &f1, NOW));
+
+	g_assert_cmpint(bans_refresh(gw, err, sizeof(err)), ==, 1);
+	g_assert_nonnull(bans_find(gw, &f1, NOW));
+	bans_free(gw);
+	bans_free(cli);
+	rm_rf(dir);
+	g_free(path);
+	g_free(dir);
+}
+
 static void test_open_refused(void)
 {
 	char *dir = tmpdir(), *path = g_build_filename(dir, "bans.json", NULL);
@@ -575,6 +613,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/bans/store-roundtrip", test_store_roundtrip);
 	g_test_add_func("/bans/expiry", test_expiry);
 	g_test_add_func("/bans/lift-refresh", test_lift_refresh);
+	g_test_add_func("/bans/refresh-fd-shortage", test_refresh_fd_shortage);
 	g_test_add_func("/bans/open-refused", test_open_refused);
 	g_test_add_func("/bans/atomic-failure", test_atomic_failure);
 	g_test_add_func("/bans/concurrent", test_concurrent);
