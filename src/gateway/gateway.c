@@ -385,7 +385,11 @@ void gw_reload(struct gw *gw, struct gw_config *newc)
 
 	gw_reload_warn_restart(oldc, newc);
 	gw->cfg = newc;
-	pp_log_set_level(newc->log_level);
+	if (gw->log_level_cli < 0)
+		pp_log_set_level(newc->log_level);
+	else if ((int)newc->log_level != gw->log_level_cli)
+		pp_log(PP_LOG_INFO, NULL, "reload: log_level changed in the file; --log-level given at "
+		       "start stays in force");
 	if (gw_audit_open(newc->gw.audit_log) < 0)
 		pp_log(PP_LOG_ERROR, NULL, "audit log %s: cannot open", newc->gw.audit_log);
 	gw_sentinel_reload(gw, oldc, newc);

@@ -28,6 +28,8 @@ struct gw {
 	char agent[64];
 	char room[PP_NAME_MAX + 1];     /* from the token when not configured */
 	bool stopping;
+	int log_level_cli;              /* --log-level (enum pp_log_level), -1
+	                                 * for none: reloads keep it */
 	unsigned streams;               /* live streams, all peers */
 	GHashTable *flows;              /* flow key (flow_key.h) of a service socket -> gw_stream */
 	GHashTable *refusals;           /* fingerprint text -> struct gw_refusal (gateway.c) */

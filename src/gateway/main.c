@@ -11,6 +11,7 @@
 
 #include <getopt.h>
 #include <glib-unix.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,9 @@ struct gw_main {
 	const char *config_path;
 	guint drain_timer;
 	int exit_code;
+	bool started;      /* gw_start returned: signals act */
+	bool term_pending; /* ... or wait for it */
+	bool hup_pending;
 };
 
 static void gw_usage(FILE *f)
@@ -60,6 +64,10 @@ static gboolean gw_on_term(gpointer data)
 {
 	struct gw_main *m = data;
 
+	if (!m->started) {
+		m->term_pending = true;
+		return G_SOURCE_CONTINUE;
+	}
 	if (m->gw.stopping) {
 		pp_loop_quit(m->loop);
 		return G_SOURCE_CONTINUE;
@@ -77,6 +85,10 @@ static gboolean gw_on_hup(gpointer data)
 	struct gw_config *newc = NULL;
 	char err[512];
 
+	if (!m->started) {
+		m->hup_pending = true;
+		return G_SOURCE_CONTINUE;
+	}
 	if (gw_config_load(m->config_path, &newc, err, sizeof(err)) < 0) {
 		pp_log(PP_LOG_ERROR, NULL, "reload refused, keeping the running configuration: %s", err);
 		return G_SOURCE_CONTINUE;
@@ -151,12 +163,43 @@ static int gw_check(const char *path, const struct gw_config *cfg)
 	return 0;
 }
 
+/* TERM, INT and HUP are handled from the first moment of a daemon's life:
+ * one that comes while the gateway starts (Suricata, ips mode's netfilter
+ * rules) acts once it has started, instead of killing it half-way with
+ * the rules left behind (TERM) or stopping a gateway that was told to
+ * reload (HUP, whose default action a supervisor takes for a clean exit).
+ * A mask inherited from whoever started us must not keep them away. */
+static void gw_signals_install(struct gw_main *m)
+{
+	sigset_t set;
+
+	g_unix_signal_add(SIGTERM, gw_on_term, m);
+	g_unix_signal_add(SIGINT, gw_on_term, m);
+	g_unix_signal_add(SIGHUP, gw_on_hup, m);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* Started: what came meanwhile is done now, a stop before a reload. */
+static void gw_signals_started(struct gw_main *m)
+{
+	m->started = true;
+	if (m->term_pending)
+		gw_on_term(m);
+	else if (m->hup_pending)
+		gw_on_hup(m);
+}
+
 int main(int argc, char **argv)
 {
 	struct gw_main m = { 0 };
 	struct gw_config *cfg = NULL;
 	struct pp_identity *id = NULL;
 	const char *level = NULL, *format = NULL;
+	enum pp_log_level cli_level;
 	bool check = false;
 	char err[512];
 	int rc, cmd = 0;
@@ -175,10 +218,12 @@ int main(int argc, char **argv)
 		gw_config_free(cfg);
 		return rc;
 	}
+	gw_signals_install(&m);
 	if ((rc = gw_setup_logging(cfg, level, format)) != 0) {
 		gw_config_free(cfg);
 		return rc;
 	}
+	m.gw.log_level_cli = level && pp_log_level_parse(level, &cli_level) == 0 ? (int)cli_level : -1;
 	if (cfg->token_world_readable)
 		pp_log(PP_LOG_WARN, NULL, "%s: the token file is readable by others", cfg->gw.token_file);
 	rc = pp_identity_load_or_create(cfg->gw.identity_dir, &id);
@@ -198,9 +243,7 @@ int main(int argc, char **argv)
 		pp_loop_free(m.loop);
 		return 1;
 	}
-	g_unix_signal_add(SIGTERM, gw_on_term, &m);
-	g_unix_signal_add(SIGINT, gw_on_term, &m);
-	g_unix_signal_add(SIGHUP, gw_on_hup, &m);
+	gw_signals_started(&m);
 	pp_loop_run(m.loop);
 	gw_free(&m.gw);
 	pp_identity_free(id);

@@ -1,0 +1,110 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# peerpipe-gateway and the signals that come while it starts, TAP on stdout.
+# A signal blocked in the parent and sent before exec is pending when the
+# gateway's main() begins: it stands for one that arrives at any moment of
+# the start, without a race. The signaling server named in the config does
+# not exist (the gateway retries it, which is all these cases need).
+# usage: gw_signals.sh PATH/TO/peerpipe-gateway
+set -u
+gw=$1
+dir=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+not_ok() {
+	n=$((n + 1)); echo "not ok $n $1"; fails=$((fails + 1))
+	[ -f "$dir/log" ] && sed 's/^/# /' "$dir/log" | tail -n 15
+}
+
+mkdir -m 700 "$dir/id"
+printf 'aaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbb.cccccccccccccccc' >"$dir/token"
+chmod 600 "$dir/token"
+cat >"$dir/gw.ini" <<EOF
+[gateway]
+signal_url = wss://127.0.0.1:9/signal
+room = r1
+token_file = $dir/token
+identity_dir = $dir/id
+bans_file = $dir/bans.json
+log_level = warn
+
+[service api]
+address = 127.0.0.1:9
+EOF
+
+# start SIGNAL ARGS...: the gateway with SIGNAL pending and blocked at exec
+start() {
+	sig=$1
+	shift
+	python3 -c '
+import os, signal, sys
+s = getattr(signal, sys.argv[1])
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP, signal.SIGTERM, signal.SIGINT})
+os.kill(os.getpid(), s)
+os.execv(sys.argv[2], sys.argv[2:])' "$sig" "$gw" --config "$dir/gw.ini" "$@" >"$dir/log" 2>&1 &
+	pid=$!
+}
+
+# wait_for RE SECONDS: until the log has a line matching RE
+wait_for() {
+	i=0
+	while [ $i -lt $(($2 * 10)) ]; do
+		grep -Eq -- "$1" "$dir/log" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# stop: TERM, then the exit status (KILL after 10 s: 137)
+stop() {
+	kill -TERM "$pid" 2>/dev/null
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid"
+	st=$?
+	pid=
+	return $st
+}
+
+echo "1..3"
+
+# 1. HUP during the start: a reload once started, not a dead gateway. The
+# file says warn, --log-level debug: the reload keeps the command line's
+# level, so its own info line is printed.
+start SIGHUP --log-level debug
+if wait_for 'configuration reloaded' 20 && kill -0 "$pid" 2>/dev/null; then
+	ok "SIGHUP while starting: reloaded once started, still running"
+else
+	not_ok "SIGHUP while starting: reloaded once started, still running"
+fi
+if grep -q 'log_level changed in the file; --log-level given at start stays in force' "$dir/log" &&
+	wait_for 'signaling: connecting .*attempt' 10; then
+	ok "a reload keeps --log-level (info lines go on after it)"
+else
+	not_ok "a reload keeps --log-level (info lines go on after it)"
+fi
+stop
+
+# 2. TERM during the start: an orderly stop once started
+start SIGTERM --log-level info
+i=0
+while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+if ! kill -0 "$pid" 2>/dev/null; then
+	wait "$pid"
+	st=$?
+	pid=
+else
+	st=timeout
+fi
+if [ "$st" = 0 ] && grep -q 'shutting down' "$dir/log" && grep -q 'stopped' "$dir/log"; then
+	ok "SIGTERM while starting: an orderly stop once started, exit 0"
+else
+	not_ok "SIGTERM while starting: an orderly stop once started, exit 0 (got $st)"
+fi
+
+[ $fails = 0 ]
