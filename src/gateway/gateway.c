@@ -265,6 +265,7 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 		},
 		.max_links = (unsigned)s->max_peers,
 	};
+	int rc;
 
 	gw_fd_limit_check(s->max_peers, s->max_streams_per_peer); /* before any fd is taken */
 	gw->cfg = cfg;
@@ -276,8 +277,8 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 	if (gw_ids_start(gw, cfg) < 0)
 		return PP_ERR_CONFIG;
 	gw->identity = id;
-	if (gw_audit_open(s->audit_log) < 0) {
-		pp_log(PP_LOG_ERROR, NULL, "audit log %s: cannot open", s->audit_log);
+	if ((rc = gw_audit_open(s->audit_log)) < 0) {
+		pp_log(PP_LOG_ERROR, NULL, "audit log %s: cannot open: %s", s->audit_log, pp_strerror(rc));
 		return PP_ERR_CONFIG;
 	}
 	if (!s->room || !s->room[0]) {
@@ -382,6 +383,7 @@ static void gw_reload_warn_restart(const struct gw_config *oldc, const struct gw
 void gw_reload(struct gw *gw, struct gw_config *newc)
 {
 	struct gw_config *oldc = gw->cfg;
+	int rc;
 
 	gw_reload_warn_restart(oldc, newc);
 	gw->cfg = newc;
@@ -390,8 +392,9 @@ void gw_reload(struct gw *gw, struct gw_config *newc)
 	else if ((int)newc->log_level != gw->log_level_cli)
 		pp_log(PP_LOG_INFO, NULL, "reload: log_level changed in the file; --log-level given at "
 		       "start stays in force");
-	if (gw_audit_open(newc->gw.audit_log) < 0)
-		pp_log(PP_LOG_ERROR, NULL, "audit log %s: cannot open", newc->gw.audit_log);
+	if ((rc = gw_audit_open(newc->gw.audit_log)) < 0)
+		pp_log(PP_LOG_ERROR, NULL, "audit log %s: cannot open: %s", newc->gw.audit_log,
+		       pp_strerror(rc));
 	gw_sentinel_reload(gw, oldc, newc);
 	pp_tnode_foreach_link(gw->node, gw_reload_peer, oldc);
 	pp_log(PP_LOG_INFO, NULL, "configuration reloaded: %zu services, %zu identities",

@@ -6,16 +6,20 @@
 #include "gateway.h"
 
 #include "peerpipe/error.h"
+#include "peerpipe/jwt.h"
 #include "peerpipe/log.h"
 #include "peerpipe/loop.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <gio/gio.h>
 #include <glib-unix.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define GW_DRAIN_MS 3000 /* BYE and orderly closes before exiting */
 
@@ -147,18 +151,59 @@ static int gw_setup_logging(const struct gw_config *cfg, const char *level, cons
 	return 0;
 }
 
-/* --check-config, after the configuration loaded: the bans file too,
- * since a start refuses an unreadable one. The exit code. */
+/* Whether the audit log can be opened for appending, without creating
+ * it: the file writable, or its directory when there is none yet. */
+static int gw_check_audit_log(const char *path)
+{
+	char *dir;
+	int rc;
+
+	if (access(path, W_OK) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	dir = g_path_get_dirname(path);
+	rc = access(dir, W_OK | X_OK) == 0 ? 0 : -errno;
+	g_free(dir);
+	return rc;
+}
+
+/* --check-config, after the configuration loaded: what a start would
+ * refuse beyond the file itself (the bans file, the room, the CA file,
+ * the audit log), so that a check that passes is a start that does.
+ * The exit code. */
 static int gw_check(const char *path, const struct gw_config *cfg)
 {
+	const struct gw_settings *s = &cfg->gw;
 	struct bans *b = NULL;
-	char err[512];
+	char err[512], room[PP_NAME_MAX + 1];
+	GTlsDatabase *db;
+	GError *gerr = NULL;
+	int rc;
 
-	if (bans_open(cfg->gw.bans_file, &b, err, sizeof(err)) < 0) {
+	if (bans_open(s->bans_file, &b, err, sizeof(err)) < 0) {
 		fprintf(stderr, "peerpipe-gateway: bans file unreadable: %s\n", err);
 		return 1;
 	}
 	bans_free(b);
+	if ((!s->room || !s->room[0]) && pp_jwt_peek_room(cfg->token, room, sizeof(room)) < 0) {
+		fprintf(stderr, "peerpipe-gateway: %s: no room configured and the token in %s names "
+		        "none\n", path, s->token_file);
+		return 1;
+	}
+	if (s->ca_file) {
+		if (!(db = g_tls_file_database_new(s->ca_file, &gerr))) {
+			fprintf(stderr, "peerpipe-gateway: ca_file %s: %s\n", s->ca_file, gerr->message);
+			g_error_free(gerr);
+			return 1;
+		}
+		g_object_unref(db);
+	}
+	if (s->audit_log && (rc = gw_check_audit_log(s->audit_log)) < 0) {
+		fprintf(stderr, "peerpipe-gateway: audit_log %s: cannot be opened for writing: %s\n",
+		        s->audit_log, pp_strerror(rc));
+		return 1;
+	}
 	printf("%s: ok (%zu services, %zu identities)\n", path, cfg->n_services, cfg->n_identities);
 	return 0;
 }

@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# peerpipe-gateway and the signals that come while it starts, TAP on stdout.
+# peerpipe-gateway as a supervisor starts it, TAP on stdout: what
+# --check-config passes, a start accepts (a unit's ExecStartPre); a signal
+# that comes while it starts acts once it has started.
 # A signal blocked in the parent and sent before exec is pending when the
 # gateway's main() begins: it stands for one that arrives at any moment of
 # the start, without a race. The signaling server named in the config does
@@ -22,18 +24,17 @@ not_ok() {
 mkdir -m 700 "$dir/id"
 printf 'aaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbb.cccccccccccccccc' >"$dir/token"
 chmod 600 "$dir/token"
-cat >"$dir/gw.ini" <<EOF
-[gateway]
-signal_url = wss://127.0.0.1:9/signal
-room = r1
-token_file = $dir/token
-identity_dir = $dir/id
-bans_file = $dir/bans.json
-log_level = warn
-
-[service api]
-address = 127.0.0.1:9
-EOF
+# ini [ROOM_LINE [EXTRA_LINE...]] > FILE: a gateway config
+ini() {
+	printf '[gateway]\nsignal_url = wss://127.0.0.1:9/signal\n'
+	printf '%s\n' "${1-room = r1}"
+	[ $# -gt 0 ] && shift
+	printf 'token_file = %s\nidentity_dir = %s\nbans_file = %s\nlog_level = warn\n' \
+		"$dir/token" "$dir/id" "$dir/bans.json"
+	for l in "$@"; do printf '%s\n' "$l"; done
+	printf '\n[service api]\naddress = 127.0.0.1:9\n'
+}
+ini >"$dir/gw.ini"
 
 # start SIGNAL ARGS...: the gateway with SIGNAL pending and blocked at exec
 start() {
@@ -71,7 +72,43 @@ stop() {
 	return $st
 }
 
-echo "1..3"
+echo "1..7"
+
+# check CONFIG WANT_EXIT ERE: --check-config exits WANT_EXIT saying ERE,
+# and the daemon on the same file agrees (refuses at once, or starts)
+check() {
+	"$gw" --config "$1" --check-config >"$dir/check.out" 2>&1
+	cst=$?
+	timeout -s KILL 10 "$gw" --config "$1" >"$dir/start.out" 2>&1 &
+	spid=$!
+	sleep 2
+	if kill -0 "$spid" 2>/dev/null; then sst=running; kill -TERM "$spid"; else sst=exited; fi
+	wait "$spid"
+	[ "$cst" = "$2" ] || return 1
+	grep -Eq -- "$3" "$dir/check.out" || return 1
+	if [ "$2" = 0 ]; then [ "$sst" = running ]; else [ "$sst" = exited ]; fi
+}
+# check_case DESCRIPTION CONFIG WANT_EXIT ERE
+check_case() {
+	if check "$2" "$3" "$4"; then
+		ok "$1"
+	else
+		not_ok "$1 (check exit $cst, start $sst: $(tr '\n' '|' <"$dir/check.out"))"
+	fi
+}
+# the token has no room claim (its middle part is no JSON)
+ini "# no room" >"$dir/noroom.ini"
+check_case "--check-config: no room and none in the token, as the start refuses" \
+	"$dir/noroom.ini" 1 'no room configured and the token in .* names none'
+ini "room = r1" "ca_file = $dir/missing-ca.pem" >"$dir/noca.ini"
+check_case "--check-config: a ca_file that does not load, as the start refuses" \
+	"$dir/noca.ini" 1 "ca_file $dir/missing-ca.pem: "
+ini "room = r1" "audit_log = $dir/no-such-dir/audit.log" >"$dir/noaudit.ini"
+check_case "--check-config: an audit_log that cannot be opened, as the start refuses" \
+	"$dir/noaudit.ini" 1 "audit_log $dir/no-such-dir/audit.log: cannot be opened for writing"
+ini "room = r1" "audit_log = $dir/audit.log" >"$dir/ok.ini"
+check_case "--check-config: a good file passes and the gateway starts" \
+	"$dir/ok.ini" 0 ': ok \(1 services, 0 identities\)'
 
 # 1. HUP during the start: a reload once started, not a dead gateway. The
 # file says warn, --log-level debug: the reload keeps the command line's
