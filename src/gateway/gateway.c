@@ -27,21 +27,13 @@ static struct gw_peer *gw_peer_of(struct pp_tlink *l)
  * GW_REFUSAL_BURST times a minute, then counted until the minute is over.
  * The table is bounded; when full it starts over (a flood of distinct
  * fingerprints gets logged, never held). */
-#define GW_REFUSAL_MINUTE_US (60 * G_USEC_PER_SEC)
 #define GW_REFUSAL_BURST 5
 #define GW_REFUSALS_MAX 4096
-
-struct gw_refusal {
-	gint64 since_us;  /* start of this minute */
-	unsigned logged;  /* refusals logged in it */
-	unsigned quiet;   /* refusals not logged, reported with the next one */
-};
 
 /* Whether this refusal is to be logged now; *quiet: how many were not. */
 static bool gw_refusal_log(struct gw *gw, const char *fp_text, unsigned *quiet)
 {
-	gint64 now = g_get_monotonic_time();
-	struct gw_refusal *r;
+	struct gw_log_budget *r;
 
 	if (!gw->refusals)
 		gw->refusals = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -49,33 +41,24 @@ static bool gw_refusal_log(struct gw *gw, const char *fp_text, unsigned *quiet)
 	if (!r) {
 		if (g_hash_table_size(gw->refusals) >= GW_REFUSALS_MAX)
 			g_hash_table_remove_all(gw->refusals);
-		r = g_new0(struct gw_refusal, 1);
-		r->since_us = now;
+		r = g_new0(struct gw_log_budget, 1);
 		g_hash_table_insert(gw->refusals, g_strdup(fp_text), r);
 	}
-	if (now - r->since_us >= GW_REFUSAL_MINUTE_US) {
-		r->since_us = now;
-		r->logged = 0;
-	}
-	if (r->logged >= GW_REFUSAL_BURST) {
-		r->quiet++;
-		return false;
-	}
-	r->logged++;
-	*quiet = r->quiet;
-	r->quiet = 0;
-	return true;
+	return gw_log_budget_take(r, g_get_monotonic_time(), GW_REFUSAL_BURST, quiet);
 }
 
-/* " (N more refusals were not logged)" when some were not; static text. */
 static const char *gw_refusal_note(unsigned quiet)
 {
-	static char buf[64];
+	static char buf[GW_LOG_BUDGET_NOTE_MAX];
 
-	if (!quiet)
-		return "";
-	g_snprintf(buf, sizeof(buf), " (%u more refusals were not logged)", quiet);
-	return buf;
+	return gw_log_budget_note(quiet, "refusals", buf, sizeof(buf));
+}
+
+static const char *gw_turned_away_note(unsigned quiet)
+{
+	static char buf[GW_LOG_BUDGET_NOTE_MAX];
+
+	return gw_log_budget_note(quiet, "refused streams", buf, sizeof(buf));
 }
 
 /* "peer refused: banned until ..." in the log and the audit log. */
@@ -196,13 +179,14 @@ static void gw_on_link_closed(void *user, struct pp_tlink *l, const char *reason
 		       reason);
 		return;
 	}
-	pp_log(PP_LOG_INFO, p->identity->name, "peer disconnected after %" PRId64 " s: %s",
-	       (g_get_monotonic_time() - p->since_us) / G_USEC_PER_SEC, reason);
+	pp_log(PP_LOG_INFO, p->identity->name, "peer disconnected after %" PRId64 " s: %s%s",
+	       (g_get_monotonic_time() - p->since_us) / G_USEC_PER_SEC, reason,
+	       gw_turned_away_note(p->turned_away.quiet));
 	gw_audit("peer_disconnected",
-	         json_pack("{s:s, s:s, s:I, s:s}", "peer", p->identity->name, "fingerprint",
+	         json_pack("{s:s, s:s, s:I, s:s, s:i}", "peer", p->identity->name, "fingerprint",
 	                   p->identity->fp_text, "duration_s",
 	                   (json_int_t)((g_get_monotonic_time() - p->since_us) / G_USEC_PER_SEC),
-	                   "reason", reason));
+	                   "reason", reason, "streams_not_logged", (int)p->turned_away.quiet));
 	gw_config_free(p->cfg);
 	g_free(p);
 	pp_tlink_set_data(l, NULL);

@@ -8,6 +8,7 @@
 
 #include "flow_key.h"
 #include "gconfig.h"
+#include "log_budget.h"
 #include "sentinel.h"
 
 #include "peerpipe/ids/eve.h"
@@ -32,7 +33,7 @@ struct gw {
 	                                 * for none: reloads keep it */
 	unsigned streams;               /* live streams, all peers */
 	GHashTable *flows;              /* flow key (flow_key.h) of a service socket -> gw_stream */
-	GHashTable *refusals;           /* fingerprint text -> struct gw_refusal (gateway.c) */
+	GHashTable *refusals;           /* fingerprint text -> struct gw_log_budget (gateway.c) */
 	struct pp_suricata *ids;        /* ids = ids or ips */
 	gchar **ids_rules;
 	bool ids_on, ids_ready, ids_fail_open;
@@ -55,6 +56,7 @@ struct gw_peer {
 	const struct gw_identity *identity; /* NULL until READY */
 	unsigned streams;
 	gint64 since_us;
+	struct gw_log_budget turned_away; /* refused streams' log lines (gw_stream.c) */
 	bool banned;                    /* Sentinel banned it: no more counting */
 	bool kicked;                    /* ALERT peer_banned and BYE sent */
 };

@@ -31,6 +31,8 @@
 /* CONNECTED waits this long for the service's first bytes (a reply to
  * the request that came with the OPEN, a banner) and shares their packet. */
 #define GW_CONNECTED_HOLD_MS 1
+/* Refused streams logged (and audited) per peer and minute. */
+#define GW_TURN_AWAY_BURST 20
 
 static const char *gw_peer_name(const struct gw_peer *p)
 {
@@ -51,13 +53,22 @@ static void gw_stream_turn_away(struct gw_peer *p, struct pp_sctp_channel *ch, c
                                 const char *why, char *answer, const char *reason)
 {
 	struct pp_tstream *st = pp_tsession_accept_stream(pp_tlink_session(p->link), ch);
+	char note[GW_LOG_BUDGET_NOTE_MAX];
+	unsigned quiet = 0;
 
-	pp_log(PP_LOG_INFO, gw_peer_name(p), "stream %s#%u %s: %s", service, pp_sctp_channel_id(ch),
-	       reason, why);
-	gw_audit("stream_denied", json_pack("{s:s, s:s, s:s, s:i, s:s}", "peer", gw_peer_name(p),
-	                                    "fingerprint", p->identity ? p->identity->fp_text : "",
-	                                    "service", service, "stream_id",
-	                                    (int)pp_sctp_channel_id(ch), "reason", why));
+	/* A peer can be refused as fast as it asks (at its stream limit,
+	 * while the IDS is down): GW_TURN_AWAY_BURST lines a minute, the
+	 * rest counted (with the next line, and when the peer goes). */
+	if (gw_log_budget_take(&p->turned_away, g_get_monotonic_time(), GW_TURN_AWAY_BURST, &quiet)) {
+		pp_log(PP_LOG_INFO, gw_peer_name(p), "stream %s#%u %s: %s%s", service,
+		       pp_sctp_channel_id(ch), reason, why,
+		       gw_log_budget_note(quiet, "refused streams", note, sizeof(note)));
+		gw_audit("stream_denied",
+		         json_pack("{s:s, s:s, s:s, s:i, s:s, s:i}", "peer", gw_peer_name(p),
+		                   "fingerprint", p->identity ? p->identity->fp_text : "", "service",
+		                   service, "stream_id", (int)pp_sctp_channel_id(ch), "reason", why,
+		                   "not_logged", (int)quiet));
+	}
 	if (!st) {
 		free(answer);
 		pp_sctp_channel_close(ch);

@@ -24,6 +24,9 @@ here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 # local ports: alice's api and her 20 scan forwards (home), bob's api (home2)
 P_API=18080 P_SCAN0=18100 N_SCAN=20 P_BOB=28080
 DENIED_LIMIT=10
+# refused streams the gateway logs per peer and minute (gw_stream.c), and
+# how many more case 6 makes
+TURN_AWAY_BURST=20 TURN_AWAY_QUIET=5
 REASON="Sentinel: $DENIED_LIMIT denied streams in 60 s"
 ALERT_RE="ALERT: this identity is banned by the gateway: $REASON \\(signature 0\\)"
 RFC3339_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
@@ -35,8 +38,8 @@ CASES=(
 	"banned: alice's new client gets no tunnel (refused: banned), her key declaring bob's fingerprint is refused at DTLS; bob still works|case_banned|main"
 	"bans list shows alice's ban (table and --json); lifting a name without a ban exits 1|case_list|60"
 	"restart with sentinel = false: the ban survives and alice is refused again; bob reconnects|case_restart|main"
-	"bans lift alice: she connects again without a gateway restart; with Sentinel off her 12 DENIED streams ban nobody|case_lift|240"
-	"a corrupt bans file: the gateway refuses to start; --check-config and bans list exit 1; bans lift --all sets it aside and the gateway starts|case_corrupt|main"
+	"bans lift alice: she connects again without a gateway restart; with Sentinel off her 25 DENIED streams ban nobody, 20 of them logged|case_lift|240"
+	"a corrupt bans file (alice's 5 refused streams not logged counted as she goes): the gateway refuses to start; --check-config and bans list exit 1; bans lift --all sets it aside and the gateway starts|case_corrupt|main"
 	"services: the stream that reaches sentinel_services (an allowed name) is denied with the ban, never connected; the ban lifted after|case_services|main"
 	"SIGTERM: clients and gateway exit 0, no sanitizer report in any log|case_shutdown|main"
 )
@@ -322,22 +325,26 @@ case_lift() {
 	health_via home $P_API 60 || fail "alice: no /health after the lift"
 	topo_alive "$GW_PID" || fail "the gateway is not the same process"
 
-	# Sentinel is off now: more DENIED than the limit ban nobody
+	# Sentinel is off now: more DENIED than the limit ban nobody. The
+	# gateway logs (and audits) TURN_AWAY_BURST refused streams of a peer a
+	# minute and counts the rest: the count comes when she goes (case 7).
 	off=$(file_size "$GW_LOG")
 	before=$(count_i "$ALICE_OUT" 'denied: not allowed')
-	for ((i = 0; i < DENIED_LIMIT + 2; i++)); do
-		out=$(client_in home probe --port $((P_SCAN0 + i)) --send 'GET / HTTP/1.0\r\n\r\n' --timeout 30)
+	for ((i = 0; i < TURN_AWAY_BURST + TURN_AWAY_QUIET; i++)); do
+		out=$(client_in home probe --port $((P_SCAN0 + i % N_SCAN)) --send 'GET / HTTP/1.0\r\n\r\n' --timeout 30)
 		[[ $(json_get "$out" .result) =~ ^(eof|reset)$ && $(json_get "$out" .bytes) == 0 ]] ||
 			fail "probe $i with Sentinel off: $out"
 	done
 	for ((i = 0; i < 100; i++)); do
-		(($(count_i "$ALICE_OUT" 'denied: not allowed') >= before + DENIED_LIMIT + 2)) && break
+		(($(count_i "$ALICE_OUT" 'denied: not allowed') >= before + TURN_AWAY_BURST + TURN_AWAY_QUIET)) && break
 		sleep 0.1
 	done
-	(($(count_i "$ALICE_OUT" 'denied: not allowed') >= before + DENIED_LIMIT + 2)) ||
-		fail "alice's client printed fewer than $((DENIED_LIMIT + 2)) new denied lines"
+	(($(count_i "$ALICE_OUT" 'denied: not allowed') >= before + TURN_AWAY_BURST + TURN_AWAY_QUIET)) ||
+		fail "alice's client printed fewer than $((TURN_AWAY_BURST + TURN_AWAY_QUIET)) new denied lines"
 	health_via home $P_API 30 || fail "alice lost her tunnel with Sentinel off"
 	! since "$GW_LOG" "$off" | grep -q 'peer banned' || fail "Sentinel off banned someone"
+	n=$(since "$GW_LOG" "$off" | grep -Ec '\[alice\] stream scan[0-9]+#[0-9]+ denied: no such service')
+	[[ $n == "$TURN_AWAY_BURST" ]] || fail "$n refused streams of alice logged in a minute, want $TURN_AWAY_BURST"
 	! grep -q 'is banned by the gateway' "$ALICE_OUT" || fail "alice's new client got an ALERT peer_banned"
 	[[ $(audit_of peer_banned | wc -l) == 1 ]] || fail "a second peer_banned record"
 }
@@ -346,6 +353,12 @@ case_corrupt() {
 	local rc=0 st i
 	need_up_main || return 1
 	e2e_stop_ok "$GW_PID" "the gateway" || return 1
+	# alice's refused streams that case 6 did not see logged are counted
+	# when she goes
+	if ! grep -Eq "\\[alice\\] peer disconnected after [0-9]+ s: .* \\($TURN_AWAY_QUIET more refused streams were not logged\\)" "$GW_LOG"; then
+		echo "alice's disconnect did not count her $TURN_AWAY_QUIET refused streams not logged: $(grep 'alice\] peer disconnected' "$GW_LOG" | tail -n 1)" >"$W/case.reason"
+		return 1
+	fi
 	printf '{"version":1,"bans":[{"fingerprint":' >"$W/gw1/bans.json"
 	# refuses to start: exits 1 by itself, and says why and what to do
 	start_bg office "$W/gw1-corrupt.log" "$GATEWAY_BIN" --config "$W/gw1.ini"
