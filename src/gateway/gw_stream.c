@@ -470,18 +470,24 @@ void gw_peer_send_services(struct gw_peer *p)
 {
 	const struct gw_service *list[GW_SERVICES_MAX];
 	struct pp_ctrl_service out[GW_SERVICES_MAX];
-	size_t n = gw_acl_services_for(p->gw->cfg, p->identity, list, GW_SERVICES_MAX);
+	size_t n = gw_acl_services_for(p->gw->cfg, p->identity, list, GW_SERVICES_MAX), sent;
 	char *json;
 
-	if (n > PP_CTRL_SERVICES_MAX)
-		n = PP_CTRL_SERVICES_MAX;
 	for (size_t i = 0; i < n; i++) {
 		out[i].name = (char *)list[i]->name;
 		out[i].proto = (char *)"tcp";
 		out[i].description = (char *)list[i]->description;
 	}
-	json = pp_ctrl_build_services(out, n);
-	if (json)
-		pp_tsession_send_control(pp_tlink_session(p->link), json);
+	json = pp_ctrl_build_services_fit(out, n, &sent);
+	if (!json) {
+		pp_log(PP_LOG_ERROR, gw_peer_name(p), "cannot build SERVICES: out of memory");
+		return;
+	}
+	/* The list is what the peer is told, not what it may use. */
+	if (sent < n)
+		pp_log(PP_LOG_WARN, gw_peer_name(p), "SERVICES lists %zu of the %zu services this "
+		       "identity may use (one message holds %d entries, %d bytes); the others still "
+		       "work by name", sent, n, PP_CTRL_SERVICES_MAX, PP_CTRL_MSG_MAX);
+	pp_tsession_send_control(pp_tlink_session(p->link), json);
 	free(json);
 }

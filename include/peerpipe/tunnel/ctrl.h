@@ -126,6 +126,11 @@ const char *pp_tunnel_version_name(enum pp_tunnel_version v); /* "1.0" / "1.1-G"
 char *pp_ctrl_build_hello(enum pp_role role, const char *agent, unsigned formats,
                           const char *version, uint32_t max_datagram);
 char *pp_ctrl_build_services(const struct pp_ctrl_service *services, size_t n);
+/* SERVICES with the longest prefix of the list that builds into one
+ * message (PP_CTRL_SERVICES_MAX entries, PP_CTRL_MSG_MAX bytes; an invalid
+ * entry ends the prefix too); *sent: how many. NULL only when out of
+ * memory. */
+char *pp_ctrl_build_services_fit(const struct pp_ctrl_service *services, size_t n, size_t *sent);
 char *pp_ctrl_build_alert(const char *stream, uint32_t signature_id,
                           const char *signature, enum pp_ctrl_action action);
 char *pp_ctrl_build_ping(int64_t t);

@@ -112,6 +112,32 @@ char *pp_ctrl_build_services(const struct pp_ctrl_service *services, size_t n)
 	return pp_ctrl_finish(pp_ctrl_put(pp_ctrl_new("SERVICES"), "services", list));
 }
 
+char *pp_ctrl_build_services_fit(const struct pp_ctrl_service *services, size_t n, size_t *sent)
+{
+	size_t lo = 0, hi = n < PP_CTRL_SERVICES_MAX ? n : PP_CTRL_SERVICES_MAX;
+	char *text = pp_ctrl_build_services(services, hi), *t;
+
+	*sent = hi;
+	if (text)
+		return text;
+	/* Too long for one message: the longest prefix that fits (the empty
+	 * list always does), found in log2(256) builds. */
+	if (!(text = pp_ctrl_build_services(services, 0)))
+		return NULL;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((t = pp_ctrl_build_services(services, mid))) {
+			free(text);
+			text = t;
+			lo = mid;
+		} else {
+			hi = mid;
+		}
+	}
+	*sent = lo;
+	return text;
+}
+
 char *pp_ctrl_build_alert(const char *stream, uint32_t signature_id,
                           const char *signature, enum pp_ctrl_action action)
 {

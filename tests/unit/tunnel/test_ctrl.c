@@ -180,6 +180,51 @@ static void test_services(void)
 	pp_ctrl_msg_clear(&m);
 }
 
+/* More than one message holds: the longest prefix that fits. */
+static void test_services_fit(void)
+{
+	enum { N = 300 };
+	struct pp_ctrl_msg m;
+	struct pp_ctrl_service sv[N];
+	char names[N][PP_CTRL_NAME_MAX + 1];
+	char *desc = g_strnfill(PP_CTRL_DESCRIPTION_MAX, 'd'), *text, *more;
+	size_t sent = 0;
+
+	for (size_t i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "svc-%zu", i);
+		sv[i] = (struct pp_ctrl_service){ names[i], "tcp", "" };
+	}
+	text = pp_ctrl_build_services_fit(sv, 5, &sent);
+	g_assert_cmpuint(sent, ==, 5);
+	built(text, NULL, PP_CTRL_SERVICES, &m);
+	pp_ctrl_msg_clear(&m);
+	/* more entries than a message lists */
+	text = pp_ctrl_build_services_fit(sv, N, &sent);
+	g_assert_cmpuint(sent, ==, PP_CTRL_SERVICES_MAX);
+	built(text, NULL, PP_CTRL_SERVICES, &m);
+	g_assert_cmpuint(m.n_services, ==, PP_CTRL_SERVICES_MAX);
+	pp_ctrl_msg_clear(&m);
+	/* long names and descriptions: more bytes than a message holds */
+	for (size_t i = 0; i < N; i++) {
+		memset(names[i], 'n', PP_CTRL_NAME_MAX);
+		snprintf(names[i] + PP_CTRL_NAME_MAX - 4, 5, "%04zu", i);
+		sv[i].description = desc;
+	}
+	g_assert_null(pp_ctrl_build_services(sv, PP_CTRL_SERVICES_MAX));
+	text = pp_ctrl_build_services_fit(sv, PP_CTRL_SERVICES_MAX, &sent);
+	g_assert_nonnull(text);
+	g_assert_cmpuint(sent, >, 100);
+	g_assert_cmpuint(sent, <, PP_CTRL_SERVICES_MAX);
+	g_assert_cmpuint(strlen(text), <=, PP_CTRL_MSG_MAX);
+	more = pp_ctrl_build_services(sv, sent + 1);
+	g_assert_null(more); /* the longest that fits */
+	built(text, NULL, PP_CTRL_SERVICES, &m);
+	g_assert_cmpuint(m.n_services, ==, sent);
+	g_assert_cmpstr(m.services[sent - 1].name, ==, names[sent - 1]);
+	pp_ctrl_msg_clear(&m);
+	g_free(desc);
+}
+
 static void test_lenient(void)
 {
 	struct pp_ctrl_msg m;
@@ -328,6 +373,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel/ctrl/build_exact", test_build_exact);
 	g_test_add_func("/tunnel/ctrl/build_roundtrip", test_build_roundtrip);
 	g_test_add_func("/tunnel/ctrl/services", test_services);
+	g_test_add_func("/tunnel/ctrl/services_fit", test_services_fit);
 	g_test_add_func("/tunnel/ctrl/lenient", test_lenient);
 	g_test_add_func("/tunnel/ctrl/malformed", test_malformed);
 	g_test_add_func("/tunnel/ctrl/helpers", test_helpers);
