@@ -324,7 +324,7 @@ static void gw_close_forbidden(struct pp_tstream *st, void *data)
 		return;
 	svc = gw_config_service_by_name(p->gw->cfg, gs->service);
 	if (!svc || !gw_acl_allows(p->gw->cfg, p->identity, svc))
-		pp_tstream_abort(st, "access revoked");
+		gw_stream_abort(st, "access revoked");
 }
 
 static void gw_reload_peer(struct pp_tlink *l, void *data)

@@ -122,6 +122,9 @@ void gw_sentinel_kick(struct pp_tsession *s, const struct ban *b);
 /* gw_stream.c */
 void gw_stream_request(struct gw_peer *p, struct pp_sctp_channel *ch);
 void gw_stream_closed(struct gw_peer *p, struct pp_tstream *st, const char *reason);
+/* Ends a stream from the gateway's side: its connect or name lookup, if
+ * still under way, stops at once. */
+void gw_stream_abort(struct pp_tstream *st, const char *reason);
 /* Resets every stream of s and closes its service sockets at once: before
  * the BYE of a revoke or a ban, whose orderly close would otherwise go on
  * writing what the peer still sends to the services for its grace time.

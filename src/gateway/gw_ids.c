@@ -34,7 +34,7 @@ static void gw_ids_lost_stream(struct pp_tstream *st, void *data)
 		return; /* refused, already answered */
 	pp_log(PP_LOG_WARN, gs->peer->identity->name, "stream %s to %s: inspection lost (%s): "
 	       "closing it", pp_tstream_name(st), gs->service, why);
-	pp_tstream_abort(st, "inspection lost");
+	gw_stream_abort(st, "inspection lost");
 }
 
 static void gw_ids_lost_link(struct pp_tlink *l, void *data)

@@ -456,9 +456,27 @@ void gw_stream_closed(struct gw_peer *p, struct pp_tstream *st, const char *reas
 	g_free(gs);
 }
 
+void gw_stream_abort(struct pp_tstream *st, const char *reason)
+{
+	struct gw_stream *gs = pp_tstream_get_data(st);
+
+	/* The stream is closed only once the peer has answered the reset
+	 * (gw_stream_closed), which a hung peer never does: a lookup or
+	 * connect still under way stops now, so the service sees nothing
+	 * of a stream already ended and no failure of it counts for Sentinel. */
+	if (gs && !gs->connected) {
+		gw_stream_stop_pending(gs, true);
+		gw_resolve_cancel(gs->lookup);
+		gs->lookup = NULL;
+		g_list_free_full(gs->addrs, g_object_unref);
+		gs->addrs = NULL;
+	}
+	pp_tstream_abort(st, reason);
+}
+
 static void gw_stream_abort_one(struct pp_tstream *st, void *reason)
 {
-	pp_tstream_abort(st, reason);
+	gw_stream_abort(st, reason);
 }
 
 void gw_session_abort_streams(struct pp_tsession *s, const char *reason)

@@ -61,7 +61,7 @@ CASES=(
 	"(g) unpinned identity (mallory) gets no tunnel; the gateway logs the refusal|case_unpinned|180"
 	"(g) a client whose pin for gw1 is wrong refuses the gateway|case_wrong_pin|180"
 	"(h) a rogue gateway joining as gw1 with another identity is refused by the client|case_rogue|240"
-	"SIGHUP reload grants, then revokes, alice's access to secret|case_reload|180"
+	"SIGHUP reload grants, then revokes, alice's access to secret; a stream revoked while its name resolves stops resolving at once|case_reload|180"
 	"(i) peerpipe-signal killed (-9) mid-transfer: $BIG_MB MB complete with equal hash, new streams still open|case_signal_killed|$BIG_TIMEOUT"
 	"a client killed (-9) and started again gets a new tunnel although the gateway still holds the old session|case_client_restart|120"
 	"(j) hostile peer: zstd/lz4 bombs, oversized, bad-flag, sealed, empty and garbage messages close only that stream; a parallel stream and alice's session are untouched|case_hostile|300"
@@ -94,7 +94,8 @@ clone_client() {
 	printf '%s\n' "$fp" >"$W/$2.fp"
 }
 
-# write_gw1_config SECRET_ALLOW: the office gateway's config
+# write_gw1_config SECRET_ALLOW [EXTRA_LINES [MUTE_ALLOW]]: the office
+# gateway's config; CONNECT_TIMEOUT (1s) its connect_timeout
 write_gw1_config() {
 	local svc tmp
 	svc=$(topo_addr svc)
@@ -104,7 +105,7 @@ write_gw1_config() {
 		e2e_gw_ini gw1 office
 		cat <<-EOF
 		bans_file = $W/gw1/bans.json
-		connect_timeout = 1s
+		connect_timeout = ${CONNECT_TIMEOUT:-1s}
 		${2:-}
 
 		[service api]
@@ -140,7 +141,7 @@ write_gw1_config() {
 		[service mute]
 		address = $MUTE_NAME:80
 		description = a name whose DNS server never answers
-		allow = alice
+		allow = ${3:-alice}
 
 		[service dual]
 		address = $DUAL_NAME:$SVC_API
@@ -502,6 +503,36 @@ case_reload() {
 		fail "after the second SIGHUP alice can still use secret ($out)"
 	wait_grep_since "$W/alice.out" "$off" 5 denied || fail "the client printed no 'denied' after the revoke"
 	topo_alive "$GW_PID" || fail "the gateway died on the second SIGHUP"
+
+	# A stream revoked while its service's name resolves stops resolving
+	# then, not when the peer answers the reset: alice's client is stopped
+	# (it cannot answer) across the stream's connect_timeout (4 s here),
+	# which must not fire for it.
+	local t0 probe
+	goff=$(file_size "$W/gw1.log")
+	CONNECT_TIMEOUT=4s write_gw1_config bob
+	kill -HUP "$GW_PID"
+	wait_grep_since "$W/gw1.log" "$goff" 10 'configuration reloaded' || fail "no reload with connect_timeout 4s"
+	t0=$(count_i "$W/gw1.log" 'name resolution timed out')
+	client_in home probe --port $P_MUTE --send 'GET / HTTP/1.0\r\n\r\n' --timeout 20 >"$W/mute-revoked.json" &
+	probe=$!
+	sleep 1 # its OPEN is at the gateway, its lookup under way
+	kill -STOP "$ALICE_PID"
+	goff=$(file_size "$W/gw1.log")
+	CONNECT_TIMEOUT=4s write_gw1_config bob "" bob
+	kill -HUP "$GW_PID"
+	wait_grep_since "$W/gw1.log" "$goff" 10 'configuration reloaded' || { kill -CONT "$ALICE_PID"; fail "no reload revoking mute"; }
+	sleep 5 # past the stream's connect_timeout
+	kill -CONT "$ALICE_PID"
+	wait_grep_since "$W/gw1.log" "$goff" 20 'stream mute#[0-9]+ closed: .* reason=access revoked' ||
+		fail "the revoked mute stream did not close: $(since "$W/gw1.log" "$goff" | grep -i mute | tail -n 3 | tr '\n' '|')"
+	wait "$probe" || true
+	(($(count_i "$W/gw1.log" 'name resolution timed out') == t0)) ||
+		fail "the lookup of a revoked stream went on to its timeout: $(since "$W/gw1.log" "$goff" | grep -i mute | tr '\n' '|')"
+	goff=$(file_size "$W/gw1.log")
+	write_gw1_config bob
+	kill -HUP "$GW_PID"
+	wait_grep_since "$W/gw1.log" "$goff" 10 'configuration reloaded' || fail "no reload back to the usual config"
 }
 
 # A desktop that crashes and comes back: the gateway still has the old
