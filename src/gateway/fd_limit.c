@@ -2,30 +2,14 @@
 /* The gateway's open-file limit (fd_limit.h). */
 #include "fd_limit.h"
 
+#include "peerpipe/fdlimit.h"
 #include "peerpipe/log.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
 #define GW_FDS_PER_PEER 8   /* ICE sockets, the DTLS/SCTP timers' fds, slack */
 #define GW_FDS_BASE 64      /* signaling, epoll, logs, Suricata's EVE socket */
-
-int gw_fd_limit_raise(rlim_t *now)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return -errno;
-	*now = rl.rlim_cur;
-	if (rl.rlim_cur == rl.rlim_max)
-		return 0; /* also spares a syscall a seccomp filter may refuse */
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return -errno;
-	*now = rl.rlim_cur;
-	return 0;
-}
 
 uint64_t gw_fd_limit_needed(int64_t max_peers, int64_t max_streams_per_peer)
 {
@@ -36,7 +20,7 @@ void gw_fd_limit_check(int64_t max_peers, int64_t max_streams_per_peer)
 {
 	uint64_t need = gw_fd_limit_needed(max_peers, max_streams_per_peer);
 	rlim_t now = 0;
-	int rc = gw_fd_limit_raise(&now);
+	int rc = pp_fdlimit_raise(&now);
 
 	if (rc < 0)
 		pp_log(PP_LOG_WARN, NULL, "open files: cannot raise the limit to the hard one: %s",

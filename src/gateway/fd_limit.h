@@ -2,16 +2,11 @@
 /* The gateway's open-file limit. Every service stream holds a socket, so
  * max_peers x max_streams_per_peer (64 x 256 by default) is far above the
  * usual soft limit of 1024: without a raise, the gateway runs out of fds
- * (EMFILE) long before its configured limits. */
+ * (EMFILE) long before its configured limits. The raise itself is
+ * pp_fdlimit_raise() (peerpipe/fdlimit.h). */
 #pragma once
 
 #include <stdint.h>
-#include <sys/resource.h>
-
-/* Raises the soft RLIMIT_NOFILE to the hard one (a no-op when they are
- * equal, as under systemd's LimitNOFILE=). 0 or -errno; *now gets the
- * soft limit in force afterwards. */
-int gw_fd_limit_raise(rlim_t *now);
 
 /* The fds the configured limits can use: a socket per stream, a few per
  * peer (ICE sockets, timers) and the gateway's own. */

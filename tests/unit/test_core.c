@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests: errors, bounded buffers, base64, rate limiter, logging. */
+/* Unit tests: errors, bounded buffers, base64, rate limiter, logging,
+ * secret files, the open-file limit. */
 #include "peerpipe/b64.h"
 #include "peerpipe/buf.h"
 #include "peerpipe/error.h"
+#include "peerpipe/fdlimit.h"
 #include "peerpipe/log.h"
 #include "peerpipe/ratelimit.h"
 #include "peerpipe/secret.h"
@@ -11,6 +13,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static void test_strerror(void)
 {
@@ -151,6 +154,30 @@ static void test_secret(void)
 	g_free(dir);
 }
 
+/* The soft limit goes up to the hard one. */
+static void test_fdlimit_raise(void)
+{
+	struct rlimit rl, back;
+	rlim_t now = 0;
+
+	g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &back), ==, 0);
+	if (back.rlim_max < 128) {
+		g_test_skip("hard RLIMIT_NOFILE below 128");
+		return;
+	}
+	rl.rlim_max = back.rlim_max;
+	rl.rlim_cur = 64;
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+	g_assert_cmpint(pp_fdlimit_raise(&now), ==, 0);
+	g_assert_cmpuint(now, ==, back.rlim_max);
+	g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+	g_assert_cmpuint(rl.rlim_cur, ==, back.rlim_max);
+	/* equal already: nothing to do, the same answer */
+	g_assert_cmpint(pp_fdlimit_raise(&now), ==, 0);
+	g_assert_cmpuint(now, ==, back.rlim_max);
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &back), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -161,5 +188,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/core/log", test_log);
 	g_test_add_func("/core/log/sanitize", test_log_sanitize);
 	g_test_add_func("/core/secret", test_secret);
+	g_test_add_func("/core/fdlimit/raise", test_fdlimit_raise);
 	return g_test_run();
 }
