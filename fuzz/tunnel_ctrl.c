@@ -49,7 +49,8 @@ static bool same(const struct pp_ctrl_msg *a, const struct pp_ctrl_msg *b)
 	    a->n_services != b->n_services || a->signature_id != b->signature_id ||
 	    a->action != b->action || a->t != b->t || !str_eq(a->version, b->version) ||
 	    !str_eq(a->agent, b->agent) || !str_eq(a->stream, b->stream) ||
-	    !str_eq(a->signature, b->signature) || !str_eq(a->reason, b->reason))
+	    !str_eq(a->signature, b->signature) || !str_eq(a->action_name, b->action_name) ||
+	    !str_eq(a->reason, b->reason))
 		return false;
 	for (size_t i = 0; i < a->n_services; i++)
 		if (!str_eq(a->services[i].name, b->services[i].name) ||

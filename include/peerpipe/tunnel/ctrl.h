@@ -40,6 +40,7 @@
 #define PP_CTRL_REASON_MAX 256
 #define PP_CTRL_SIGNATURE_MAX 512
 #define PP_CTRL_STREAM_MAX 128      /* ALERT "stream": "<label>#<id>" */
+#define PP_CTRL_ACTION_MAX 64       /* ALERT "action" as kept (longer: cut) */
 
 enum pp_ctrl_type {
 	PP_CTRL_UNKNOWN = 0, /* a type we do not know: ignore it */
@@ -91,6 +92,8 @@ struct pp_ctrl_msg {
 	uint32_t signature_id;
 	char *signature;
 	enum pp_ctrl_action action;
+	char *action_name; /* "action" as received, cut to PP_CTRL_ACTION_MAX
+	                    * bytes on a character boundary (not sanitized) */
 	/* PING, PONG: an integer; a JSON real is truncated toward 0 */
 	int64_t t;
 	/* BYE, DENIED, FAILED */

@@ -194,7 +194,12 @@ static const char *pp_ctrl_alert(json_t *o, struct pp_ctrl_msg *m)
 	if (!json_is_string(action))
 		return "\"action\" must be a string";
 	m->action = pp_ctrl_action_parse(json_string_value(action));
-	return NULL;
+	/* Kept to show, cut rather than refused: a future action with a
+	 * longer name must not cost the session. */
+	m->action_name = strndup(json_string_value(action),
+	                         pp_ctrl_cut(json_string_value(action), json_string_length(action),
+	                                     PP_CTRL_ACTION_MAX));
+	return m->action_name ? NULL : pp_ctrl_nomem;
 }
 
 static const char *pp_ctrl_time(json_t *o, struct pp_ctrl_msg *m)
@@ -306,6 +311,7 @@ void pp_ctrl_msg_clear(struct pp_ctrl_msg *m)
 	free(m->agent);
 	free(m->stream);
 	free(m->signature);
+	free(m->action_name);
 	free(m->reason);
 	memset(m, 0, sizeof(*m));
 }

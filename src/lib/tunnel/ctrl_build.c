@@ -16,13 +16,8 @@
  * it is not UTF-8. */
 static json_t *pp_ctrl_text(const char *s, size_t max)
 {
-	size_t len = s ? strlen(s) : 0;
+	size_t len = s ? pp_ctrl_cut(s, strlen(s), max) : 0;
 
-	if (len > max) {
-		len = max;
-		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
-			len--;
-	}
 	return json_stringn(s ? s : "", len);
 }
 

@@ -10,4 +10,17 @@
 #define PP_CTRL_TEXT_CONNECTED "{\"type\":\"CONNECTED\"}"
 #define PP_CTRL_TEXT_EOF "{\"type\":\"EOF\"}"
 
+#include <stddef.h>
+
+/* len cut to at most max bytes on a UTF-8 character boundary. */
+static inline size_t pp_ctrl_cut(const char *s, size_t len, size_t max)
+{
+	if (len > max) {
+		len = max;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	return len;
+}
+
 #endif

@@ -89,6 +89,7 @@ static void test_build_exact(void)
 	g_assert_cmpuint(m.signature_id, ==, 2100498);
 	g_assert_cmpstr(m.signature, ==, "ET SCAN");
 	g_assert_cmpint(m.action, ==, PP_CTRL_ACTION_STREAM_CLOSED);
+	g_assert_cmpstr(m.action_name, ==, "stream_closed");
 	pp_ctrl_msg_clear(&m);
 }
 
@@ -246,6 +247,23 @@ static void test_lenient(void)
 	         &m, PP_CTRL_ALERT);
 	g_assert_cmpint(m.action, ==, PP_CTRL_ACTION_OTHER);
 	pp_ctrl_msg_clear(&m);
+	/* an unknown action keeps its name to show; a long one is cut on a
+	 * character boundary, not refused (the session must not end on it) */
+	parse_ok("{\"type\":\"ALERT\",\"stream\":\"db#1\",\"signature_id\":0,\"action\":\"quarantined\"}",
+	         &m, PP_CTRL_ALERT);
+	g_assert_cmpstr(m.action_name, ==, "quarantined");
+	pp_ctrl_msg_clear(&m);
+	GString *act = g_string_new("{\"type\":\"ALERT\",\"stream\":\"db#1\",\"signature_id\":0,"
+	                            "\"action\":\"x");
+	for (int i = 0; i < 40; i++)
+		g_string_append(act, "\u00e9"); /* 2 bytes each in UTF-8 */
+	g_string_append(act, "\"}");
+	parse_ok(act->str, &m, PP_CTRL_ALERT);
+	g_assert_cmpint(m.action, ==, PP_CTRL_ACTION_OTHER);
+	g_assert_cmpuint(strlen(m.action_name), ==, 63); /* "x" and 31 of them */
+	g_assert_true(g_utf8_validate(m.action_name, -1, NULL));
+	pp_ctrl_msg_clear(&m);
+	g_string_free(act, TRUE);
 	parse_ok("{\"type\":\"EOF\",\"reason\":5}", &m, PP_CTRL_EOF); /* not a field of EOF */
 	parse_ok("{\"type\":\"BYE\"}", &m, PP_CTRL_BYE);
 	g_assert_cmpstr(m.reason, ==, "");
