@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Local forwards (-L [bind:]port:service): listening sockets on
  * 127.0.0.1 by default; each accepted connection becomes one service
- * stream, or waits (bounded) until the tunnel is up. */
+ * stream, or waits (bounded) until the tunnel is up. A connection the
+ * client cannot carry is reset, never closed cleanly. */
 #include "connect.h"
 
 #include "peerpipe/error.h"
@@ -49,15 +50,51 @@ int conn_forward_parse(const char *spec, struct conn_forward *f)
 	return rc;
 }
 
-static void conn_open_stream(struct conn_app *app, struct conn_forward *f, int fd)
+/* Closes a connection this client cannot carry with a reset (SO_LINGER 0):
+ * a clean FIN would look to the application like a complete, empty
+ * exchange with the service. */
+static void conn_reset(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* Holds a connection until a tunnel is up; bounded: the one over the
+ * bound is reset. */
+static void conn_hold(struct conn_app *app, struct conn_forward *f, int fd)
+{
+	struct conn_wait *w;
+
+	if (g_queue_get_length(&app->waiting) >= CONN_WAITING_MAX) {
+		conn_say("%s: tunnel not up, %d connections already waiting: connection reset",
+		         f->service, CONN_WAITING_MAX);
+		conn_reset(fd);
+		return;
+	}
+	w = g_new0(struct conn_wait, 1);
+	w->f = f;
+	w->fd = fd;
+	g_queue_push_tail(&app->waiting, w);
+}
+
+/* 0: fd is a stream's now. PP_ERR_STATE: the session is still READY but
+ * is closing (its association opens no channel in the close grace): the
+ * caller keeps fd for the next tunnel. Any other failure resets it. */
+static int conn_open_stream(struct conn_app *app, struct conn_forward *f, int fd)
 {
 	struct pp_tstream *st = NULL;
 	int rc = pp_tsession_open_stream(pp_tlink_session(app->link), f->service, fd, &st);
 
-	if (rc < 0) {
+	if (rc == PP_ERR_STATE) {
+		pp_log(PP_LOG_INFO, NULL, "%s: the tunnel is closing: the connection waits for the next one",
+		       f->service);
+	} else if (rc < 0) {
 		conn_say("%s: cannot open a stream: %s", f->service, pp_strerror(rc));
-		close(fd);
+		conn_reset(fd);
 	}
+	return rc;
 }
 
 /* One connection per call: the watch is level-triggered, so a backlog is
@@ -78,17 +115,9 @@ static void conn_accept(void *data, GIOCondition got)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (app->link) {
-		conn_open_stream(app, f, fd);
-	} else if (g_queue_get_length(&app->waiting) < CONN_WAITING_MAX) {
-		struct conn_wait *w = g_new0(struct conn_wait, 1);
-		w->f = f;
-		w->fd = fd;
-		g_queue_push_tail(&app->waiting, w);
-	} else {
-		conn_say("%s: tunnel not up, connection refused", f->service);
-		close(fd);
-	}
+	if (app->link && conn_open_stream(app, f, fd) != PP_ERR_STATE)
+		return;
+	conn_hold(app, f, fd);
 }
 
 int conn_forward_listen(struct conn_app *app, struct conn_forward *f)
@@ -134,7 +163,10 @@ void conn_flush_waiting(struct conn_app *app)
 	struct conn_wait *w;
 
 	while (app->link && (w = g_queue_pop_head(&app->waiting))) {
-		conn_open_stream(app, w->f, w->fd);
+		if (conn_open_stream(app, w->f, w->fd) == PP_ERR_STATE) {
+			g_queue_push_head(&app->waiting, w); /* first in line for the next one */
+			return;
+		}
 		g_free(w);
 	}
 }
@@ -144,7 +176,7 @@ void conn_drop_waiting(struct conn_app *app)
 	struct conn_wait *w;
 
 	while ((w = g_queue_pop_head(&app->waiting))) {
-		close(w->fd);
+		conn_reset(w->fd);
 		g_free(w);
 	}
 }

@@ -1,0 +1,580 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `peerpipe connect` (docs/client.md), the real CLI as a child process,
+ * against peerpipe-signal and a gateway node in this process (node.c with
+ * an echo service), inside a private network namespace (the test unshares
+ * one first: root only) with a veth pair: libnice offers no loopback
+ * candidates, and the CLI takes every interface.
+ *
+ *  - closing-tunnel-holds: a connection accepted while the session is
+ *    closing (READY, but in its close grace) waits for the next tunnel
+ *    instead of being closed cleanly (an application would take that FIN
+ *    for a complete, empty exchange).
+ *
+ * The close grace is made a window the test controls: the gateway sends a
+ * control message the client cannot parse, so the client closes the
+ * session itself, and an iptables rule drops every datagram until the
+ * test lifts it: the client's orderly close cannot finish and its grace
+ * (2 s) runs out. */
+#include "sigserver.h"
+
+#include "peerpipe/fdwatch.h"
+#include "peerpipe/log.h"
+#include "peerpipe/rtc/identity.h"
+#include "peerpipe/tunnel/ctrl.h"
+#include "peerpipe/tunnel/node.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ROOM "office"
+#define GW "gw1"
+#define SVC "echo"
+#define GW_ADDR "10.77.0.1"
+#define WAIT_MS 30000
+
+static GMainContext *ctx;
+static const char *const gw_addrs[] = { GW_ADDR };
+
+/* --- the gateway: a node in this process, its service echoes ------------- */
+
+struct echo {
+	int fd;
+	struct pp_fdwatch *w;
+};
+
+struct gw {
+	SigServer *srv;
+	struct pp_identity *id;
+	struct pp_fingerprint client_fp;
+	struct pp_tnode *n;
+	char *token;
+	char url[64];
+	struct pp_tlink *link;     /* the latest ready one */
+	unsigned ready;
+	GPtrArray *echoes;         /* struct echo *, ended ones included */
+};
+
+static void echo_end(struct echo *e)
+{
+	pp_fdwatch_free(e->w);
+	e->w = NULL;
+	if (e->fd >= 0)
+		close(e->fd);
+	e->fd = -1;
+}
+
+static void echo_io(void *data, GIOCondition got)
+{
+	struct echo *e = data;
+	char buf[4096];
+	ssize_t n = read(e->fd, buf, sizeof(buf));
+
+	(void)got;
+	if (n > 0) {
+		g_assert_cmpint(send(e->fd, buf, (size_t)n, MSG_NOSIGNAL), ==, n);
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	echo_end(e);
+}
+
+static bool gw_want_peer(void *user, const struct pp_sigclient_peer *peer,
+                         const struct pp_fingerprint **pins, size_t *n_pins)
+{
+	struct gw *g = user;
+
+	if (peer->role != PP_ROLE_DESKTOP)
+		return false;
+	*pins = &g->client_fp;
+	*n_pins = 1;
+	return true;
+}
+
+static void gw_on_ready(void *user, struct pp_tlink *l)
+{
+	struct gw *g = user;
+
+	g->link = l;
+	g->ready++;
+	g_test_message("gateway: session ready (%u)", g->ready);
+}
+
+static void gw_on_stream_request(void *user, struct pp_tlink *l, struct pp_sctp_channel *ch)
+{
+	struct gw *g = user;
+	struct pp_tstream *st = pp_tsession_accept_stream(pp_tlink_session(l), ch);
+	struct echo *e = g_new0(struct echo, 1);
+	int sv[2];
+
+	g_assert_nonnull(st);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), ==, 0);
+	g_assert_cmpint(pp_tstream_attach(st, sv[0]), ==, 0);
+	char *j = pp_ctrl_build_connected();
+	g_assert_cmpint(pp_tstream_send_text(st, j), ==, 0);
+	free(j);
+	e->fd = sv[1];
+	e->w = pp_fdwatch_new(ctx, e->fd, G_IO_IN, echo_io, e);
+	g_assert_nonnull(e->w);
+	g_ptr_array_add(g->echoes, e);
+}
+
+static void gw_on_link_closed(void *user, struct pp_tlink *l, const char *reason)
+{
+	struct gw *g = user;
+
+	g_test_message("gateway: link closed: %s", reason ? reason : "");
+	if (l == g->link)
+		g->link = NULL;
+}
+
+static const struct pp_tnode_callbacks gw_cb = {
+	.want_peer = gw_want_peer,
+	.on_ready = gw_on_ready,
+	.on_stream_request = gw_on_stream_request,
+	.on_link_closed = gw_on_link_closed,
+};
+
+static void gw_start(struct gw *g)
+{
+	g->token = sig_token(g->srv, GW, ROOM, "gateway");
+	g_snprintf(g->url, sizeof(g->url), "ws://127.0.0.1:%u/v1/ws", sig_server_port(g->srv));
+	struct pp_tnode_config nc = {
+		.sig = {
+			.url = g->url,
+			.token = g->token,
+			.room = ROOM,
+			.fingerprint = pp_identity_fingerprint_str(g->id),
+			.allow_insecure_ws = true,
+		},
+		.session = {
+			.peer = {
+				.identity = g->id,
+				.local_addresses = gw_addrs,
+				.n_local_addresses = 1,
+			},
+			.is_gateway = true,
+			.agent = "peerpipe/test-gateway",
+		},
+	};
+	g->n = pp_tnode_new(ctx, &nc, &gw_cb, g);
+	g_assert_nonnull(g->n);
+}
+
+/* --- the loop ------------------------------------------------------------- */
+
+static gboolean tick(gpointer data)
+{
+	return G_SOURCE_CONTINUE; /* wakes the loop: predicates read files */
+}
+
+static bool run_until(bool (*pred)(void *), void *data, unsigned ms)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+	GSource *t = g_timeout_source_new(10);
+	bool ok;
+
+	g_source_set_callback(t, tick, NULL, NULL);
+	g_source_attach(t, ctx);
+	while (!(ok = pred(data)) && g_get_monotonic_time() < end)
+		g_main_context_iteration(ctx, TRUE);
+	g_source_destroy(t);
+	g_source_unref(t);
+	return ok;
+}
+
+static void sh(const char *cmd)
+{
+	g_assert_cmpint(system(cmd), ==, 0);
+}
+
+/* No datagram passes (the signaling's TCP does). */
+static void drop_udp(bool drop)
+{
+	sh(drop ? "iptables -I INPUT -p udp -j DROP" : "iptables -D INPUT -p udp -j DROP");
+}
+
+/* --- the client: the real CLI ------------------------------------------- */
+
+struct cli {
+	char *dir;
+	char *out, *err;          /* its stdout and stderr */
+	GPid pid;
+	bool reaped;
+	int status;
+	guint16 port;             /* -L 127.0.0.1:port:echo */
+};
+
+static char *slurp(const char *path)
+{
+	char *text = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return g_strdup("");
+	return text;
+}
+
+static unsigned count_in(const char *path, const char *needle)
+{
+	char *text = slurp(path);
+	unsigned n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	g_free(text);
+	return n;
+}
+
+struct grep {
+	const char *path, *needle;
+};
+
+static bool pred_grep(void *data)
+{
+	struct grep *g = data;
+	return count_in(g->path, g->needle) > 0;
+}
+
+static bool wait_grep(const char *path, const char *needle, unsigned ms)
+{
+	struct grep g = { path, needle };
+	bool ok = run_until(pred_grep, &g, ms);
+
+	if (!ok)
+		g_test_message("not found in %s within %u ms: %s", path, ms, needle);
+	return ok;
+}
+
+static void cli_dump(struct cli *c)
+{
+	char *out = slurp(c->out), *err = slurp(c->err);
+	g_test_message("client stdout:\n%s\nclient stderr:\n%s", out, err);
+	g_free(out);
+	g_free(err);
+}
+
+static void cli_prepare(struct cli *c, struct gw *g, guint16 port)
+{
+	GError *e = NULL;
+	struct pp_identity *id = NULL;
+	char *iddir;
+
+	memset(c, 0, sizeof(*c));
+	c->dir = g_dir_make_tmp("pp-clitest-XXXXXX", &e);
+	g_assert_no_error(e);
+	c->out = g_build_filename(c->dir, "out", NULL);
+	c->err = g_build_filename(c->dir, "err", NULL);
+	c->port = port;
+	/* the identity the CLI will load: the gateway pins it */
+	iddir = g_build_filename(c->dir, "identity", NULL);
+	g_assert_cmpint(pp_identity_load_or_create(iddir, &id), ==, 0);
+	g->client_fp = *pp_identity_fingerprint(id);
+	pp_identity_free(id);
+	g_free(iddir);
+}
+
+/* Starts `peerpipe connect` with this token; nofile_soft > 0: the child's
+ * soft RLIMIT_NOFILE (the hard one unchanged). */
+static void cli_start(struct cli *c, struct gw *g, const char *token, rlim_t nofile_soft)
+{
+	const char *bin = g_getenv("PP_CLI_BIN");
+	char *tok_path = g_build_filename(c->dir, "token", NULL);
+	char *url = g_strdup_printf("ws://127.0.0.1:%u/v1/ws", sig_server_port(g->srv));
+	char *fwd = g_strdup_printf("127.0.0.1:%u:" SVC, c->port);
+	const char *argv[] = { bin, "--config-dir", c->dir, "connect", "--signal", url, "--insecure-ws",
+		               "--token-file", tok_path, "--gateway", GW, "--pin",
+		               pp_identity_fingerprint_str(g->id), "--log-level", "info", "-L", fwd,
+		               NULL };
+	pid_t parent = getpid();
+	int out, err;
+
+	g_assert_nonnull(bin);
+	g_assert_true(g_file_set_contents(tok_path, token, -1, NULL));
+	g_assert_cmpint(g_chmod(tok_path, 0600), ==, 0);
+	out = open(c->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	err = open(c->err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	g_assert_cmpint(out, >=, 0);
+	g_assert_cmpint(err, >=, 0);
+	c->pid = fork();
+	g_assert_cmpint(c->pid, >=, 0);
+	if (c->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		if (nofile_soft) {
+			struct rlimit rl;
+			getrlimit(RLIMIT_NOFILE, &rl);
+			rl.rlim_cur = nofile_soft;
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				_exit(126);
+		}
+		dup2(out, STDOUT_FILENO);
+		dup2(err, STDERR_FILENO);
+		signal(SIGPIPE, SIG_DFL);
+		execv(bin, (char **)argv);
+		_exit(127);
+	}
+	close(out);
+	close(err);
+	g_test_message("client pid %d: %s ... -L %s", (int)c->pid, bin, fwd);
+	g_free(tok_path);
+	g_free(url);
+	g_free(fwd);
+}
+
+static bool pred_cli_exited(void *data)
+{
+	struct cli *c = data;
+
+	if (!c->reaped && waitpid(c->pid, &c->status, WNOHANG) == c->pid)
+		c->reaped = true;
+	return c->reaped;
+}
+
+/* SIGTERM unless it already exited (then it must exit 0: an orderly
+ * close); no sanitizer report either way. */
+static void cli_stop(struct cli *c)
+{
+	if (!pred_cli_exited(c)) {
+		kill(c->pid, SIGTERM);
+		if (!run_until(pred_cli_exited, c, 10000)) {
+			kill(c->pid, SIGKILL);
+			waitpid(c->pid, &c->status, 0);
+			cli_dump(c);
+			g_error("the client did not exit on SIGTERM");
+		}
+		if (!WIFEXITED(c->status) || WEXITSTATUS(c->status) != 0)
+			cli_dump(c);
+		g_assert_true(WIFEXITED(c->status));
+		g_assert_cmpint(WEXITSTATUS(c->status), ==, 0);
+	}
+	if (g_test_verbose())
+		cli_dump(c);
+	g_assert_cmpuint(count_in(c->err, "Sanitizer"), ==, 0);
+	g_assert_cmpuint(count_in(c->err, "runtime error"), ==, 0);
+}
+
+static void cli_free(struct cli *c)
+{
+	char *cmd = g_strdup_printf("rm -rf '%s'", c->dir);
+	sh(cmd);
+	g_free(cmd);
+	g_free(c->dir);
+	g_free(c->out);
+	g_free(c->err);
+}
+
+/* --- an application's connections to the forward ------------------------- */
+
+static int app_connect(guint16 port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	g_assert_cmpint(fd, >=, 0);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(fcntl(fd, F_SETFL, O_NONBLOCK), ==, 0);
+	return fd;
+}
+
+struct app_read {
+	int fd;
+	GString *got;
+	size_t want;
+	int end;     /* 1: still open; 0: EOF; -errno: error */
+};
+
+static bool pred_app_read(void *data)
+{
+	struct app_read *r = data;
+	char buf[256];
+	ssize_t n;
+
+	while ((n = read(r->fd, buf, sizeof(buf))) > 0)
+		g_string_append_len(r->got, buf, n);
+	if (n == 0)
+		r->end = 0;
+	else if (errno != EAGAIN)
+		r->end = -errno;
+	return r->end != 1 || (r->want && r->got->len >= r->want);
+}
+
+/* Sends text and expects it back through the tunnel. */
+static bool app_echo(int fd, const char *text, unsigned ms)
+{
+	struct app_read r = { fd, g_string_new(NULL), strlen(text), 1 };
+	bool ok;
+
+	g_assert_cmpint(send(fd, text, strlen(text), MSG_NOSIGNAL), ==, (ssize_t)strlen(text));
+	ok = run_until(pred_app_read, &r, ms) && r.end == 1 && strcmp(r.got->str, text) == 0;
+	if (!ok)
+		g_test_message("echo of '%s': got '%s', %s", text, r.got->str,
+		               r.end == 1 ? "still open" : r.end == 0 ? "EOF" : g_strerror(-r.end));
+	g_string_free(r.got, TRUE);
+	return ok;
+}
+
+/* How the connection ended: 0 EOF, -errno (ECONNRESET for a reset), 1 if
+ * it is still open after ms. */
+static int app_end(int fd, unsigned ms)
+{
+	struct app_read r = { fd, g_string_new(NULL), 0, 1 };
+
+	run_until(pred_app_read, &r, ms);
+	g_string_free(r.got, TRUE);
+	return r.end;
+}
+
+/* --- set-up ------------------------------------------------------------------ */
+
+static bool pred_gw_joined(void *data)
+{
+	struct gw *g = data;
+	return pp_sigclient_get_state(pp_tnode_sigclient(g->n)) == PP_SIGCLIENT_JOINED;
+}
+
+static void env_up(struct gw *g, SigServer *srv)
+{
+	memset(g, 0, sizeof(*g));
+	g->srv = srv ? srv : sig_server_start(NULL);
+	g->echoes = g_ptr_array_new();
+	g_assert_cmpint(pp_identity_new_ephemeral(&g->id), ==, 0);
+}
+
+/* The gateway joins first (it offers when the client comes), then the
+ * client starts; returns once the tunnel is up on both sides. */
+static void tunnel_up(struct gw *g, struct cli *c, const char *token, rlim_t nofile_soft)
+{
+	gw_start(g);
+	g_assert_true(run_until(pred_gw_joined, g, 10000));
+	cli_start(c, g, token, nofile_soft);
+	if (!wait_grep(c->out, "connected to gateway " GW, WAIT_MS)) {
+		cli_dump(c);
+		g_assert_not_reached();
+	}
+}
+
+static void env_down(struct gw *g)
+{
+	pp_tnode_free(g->n);
+	for (guint i = 0; i < g->echoes->len; i++) {
+		echo_end(g->echoes->pdata[i]);
+		g_free(g->echoes->pdata[i]);
+	}
+	g_ptr_array_free(g->echoes, TRUE);
+	while (g_main_context_iteration(ctx, FALSE))
+		;
+	sig_server_stop_clean(g->srv);
+	pp_identity_free(g->id);
+	g_free(g->token);
+}
+
+/* The client closes its session itself (a control message it cannot
+ * parse) and no datagram passes: its close cannot finish before its grace
+ * runs out. Returns with the client in that window. */
+static void client_closing(struct gw *g, struct cli *c)
+{
+	g_assert_nonnull(g->link);
+	g_assert_cmpint(pp_tsession_send_control(pp_tlink_session(g->link), "{not json"), ==, 0);
+	for (int i = 0; i < 4; i++) /* out, not more */
+		g_main_context_iteration(ctx, FALSE);
+	drop_udp(true);
+	g_assert_true(wait_grep(c->err, "bad control message", 5000));
+}
+
+/* --- tests --------------------------------------------------------------- */
+
+static bool pred_gw_ready_2(void *data)
+{
+	return ((struct gw *)data)->ready >= 2;
+}
+
+static void test_closing_tunnel_holds(void)
+{
+	struct gw g;
+	struct cli c;
+	int fd;
+
+	env_up(&g, NULL);
+	cli_prepare(&c, &g, 16001);
+	char *token = sig_token(g.srv, "alice", ROOM, "desktop");
+	tunnel_up(&g, &c, token, 0);
+	fd = app_connect(c.port);
+	g_assert_true(app_echo(fd, "before\n", 10000));
+	close(fd);
+
+	client_closing(&g, &c);
+	fd = app_connect(c.port);
+	/* not a stream, not a FIN: held for the next tunnel */
+	bool held = wait_grep(c.err, SVC ": the tunnel is closing: the connection waits", 5000);
+	int end = app_end(fd, 0);
+	drop_udp(false);
+	if (!held)
+		cli_dump(&c);
+	g_assert_cmpint(end, ==, 1); /* still open (0: a FIN, -ECONNRESET: a reset) */
+	g_assert_true(held);
+	g_assert_cmpuint(count_in(c.out, "cannot open a stream"), ==, 0);
+	g_assert_true(wait_grep(c.out, "tunnel to " GW " down", 10000));
+	g_assert_true(run_until(pred_gw_ready_2, &g, WAIT_MS));
+	g_assert_true(app_echo(fd, "held, then carried\n", 10000));
+	close(fd);
+
+	cli_stop(&c);
+	cli_free(&c);
+	g_free(token);
+	env_down(&g);
+}
+
+static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
+{
+}
+
+int main(int argc, char **argv)
+{
+	/* first, while the process has one thread */
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+		printf("1..0 # SKIP needs root for a private network namespace\n");
+		return 0;
+	}
+	g_test_init(&argc, &argv, NULL);
+	if (!g_getenv("PP_CLI_BIN") || !g_getenv("PP_SIGNAL_BIN")) {
+		printf("1..0 # SKIP PP_CLI_BIN and PP_SIGNAL_BIN: run it through meson\n");
+		return 0;
+	}
+	if (system("ip link set lo up && ip link add ppc0 type veth peer name ppc1 && "
+	           "ip addr add " GW_ADDR "/24 dev ppc0 && ip addr add 10.77.0.2/24 dev ppc1 && "
+	           "ip link set ppc0 up && ip link set ppc1 up && "
+	           "iptables -L INPUT -n >/dev/null 2>&1") != 0) {
+		printf("1..0 # SKIP needs ip (veth) and iptables\n");
+		return 0;
+	}
+	/* the veth carries before libnice looks for interfaces */
+	for (int i = 0; system("ip link show ppc0 | grep -q 'state UP'") != 0; i++) {
+		if (i == 200) {
+			printf("1..0 # SKIP the veth pair did not come up\n");
+			return 0;
+		}
+		g_usleep(10000);
+	}
+	pp_log_setup("test_cli_connect", g_test_verbose() ? PP_LOG_DEBUG : PP_LOG_WARN, PP_LOG_TEXT);
+	g_log_set_handler("libsoup", G_LOG_LEVEL_DEBUG, drop_log, NULL);
+	g_log_set_handler("GLib-GIO", G_LOG_LEVEL_DEBUG, drop_log, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	ctx = g_main_context_default();
+	g_test_add_func("/cli-connect/closing-tunnel-holds", test_closing_tunnel_holds);
+	return g_test_run();
+}
