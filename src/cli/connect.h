@@ -36,6 +36,8 @@ struct conn_app {
 	struct pp_tlink *link;      /* the ready session with the gateway */
 	GQueue waiting;             /* struct conn_wait: accepted before ready */
 	bool services_only;         /* `peerpipe services`: print and exit */
+	bool signal_fatal;          /* signaling refused us: no tunnel after this one */
+	enum pp_sigclient_why signal_why;
 	int exit_code;
 	char agent[64];
 	guint nag;                  /* "no tunnel yet" notice */

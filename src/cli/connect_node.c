@@ -55,6 +55,33 @@ static gboolean conn_nag(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* What the user can do about a refusal that no retry fixes. */
+static const char *conn_fatal_hint(enum pp_sigclient_why why)
+{
+	switch (why) {
+	case PP_SIGCLIENT_WHY_UNAUTHORIZED:
+		return "The token was refused (expired, revoked or for another room): "
+		       "get a new token and start peerpipe again";
+	case PP_SIGCLIENT_WHY_TLS:
+		return "The server's certificate is not trusted: check --signal and --ca-file";
+	case PP_SIGCLIENT_WHY_HTTP:
+		return "The server refused the WebSocket: check the --signal URL";
+	default:
+		return "Check --signal and the server, then start peerpipe again";
+	}
+}
+
+/* Without signaling no tunnel can come up again: a client that stayed
+ * would hold its listeners (and the connections it takes) for ever, and
+ * a supervisor would never restart it. The held connections are reset
+ * on the way out (conn_drop_waiting). */
+static void conn_quit_no_signaling(struct conn_app *app)
+{
+	conn_say("no tunnel without signaling: exiting. %s", conn_fatal_hint(app->signal_why));
+	app->exit_code = 1;
+	pp_loop_quit(app->loop);
+}
+
 static void conn_on_signal_state(void *user, enum pp_sigclient_state st, enum pp_sigclient_why why,
                                  const char *detail)
 {
@@ -71,10 +98,13 @@ static void conn_on_signal_state(void *user, enum pp_sigclient_state st, enum pp
 	if (st == PP_SIGCLIENT_FATAL) {
 		conn_say("signaling refused us (%s%s%s)", pp_sigclient_why_name(why), detail ? ": " : "",
 		         detail ? detail : "");
-		if (!app->link) {
-			app->exit_code = 1;
-			pp_loop_quit(app->loop);
-		}
+		app->signal_fatal = true;
+		app->signal_why = why;
+		if (!app->link)
+			conn_quit_no_signaling(app);
+		else if (!app->services_only)
+			conn_say("the tunnel to %s stays up; peerpipe exits when it ends. %s",
+			         app->gateway, conn_fatal_hint(why));
 	}
 }
 
@@ -167,6 +197,8 @@ static void conn_on_link_closed(void *user, struct pp_tlink *l, const char *reas
 	if (app->services_only) {
 		app->exit_code = 1;
 		pp_loop_quit(app->loop);
+	} else if (app->signal_fatal && !app->link) {
+		conn_quit_no_signaling(app);
 	}
 }
 

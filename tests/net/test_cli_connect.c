@@ -9,6 +9,10 @@
  *    closing (READY, but in its close grace) waits for the next tunnel
  *    instead of being closed cleanly (an application would take that FIN
  *    for a complete, empty exchange).
+ *  - signaling-fatal-exits: the token expires and signaling refuses it
+ *    while the tunnel is up: the tunnel keeps working; when it ends, the
+ *    client exits 1 saying what to do, and the connection it held is
+ *    reset, not left hanging.
  *
  * The close grace is made a window the test controls: the gateway sends a
  * control message the client cannot parse, so the client closes the
@@ -539,6 +543,72 @@ static void test_closing_tunnel_holds(void)
 	env_down(&g);
 }
 
+static bool pred_past(void *data)
+{
+	return g_get_real_time() / G_USEC_PER_SEC > *(gint64 *)data;
+}
+
+static void test_signaling_fatal_exits(void)
+{
+	SigServer *srv = sig_server_new();
+	struct gw g;
+	struct cli c;
+	int live, held;
+
+	/* no leeway: the token is refused as soon as it has expired */
+	sig_server_add_args(srv, "--set", "auth.clock_skew=0s", NULL);
+	sig_server_run(srv);
+	env_up(&g, srv);
+	cli_prepare(&c, &g, 16002);
+	gint64 exp = g_get_real_time() / G_USEC_PER_SEC + 5;
+	char *token = sig_token_times(g.srv, "alice", ROOM, "desktop", exp, 0, exp - 5);
+	tunnel_up(&g, &c, token, 0);
+	live = app_connect(c.port);
+	g_assert_true(app_echo(live, "up\n", 10000));
+
+	/* The token expires; the signaling server restarts (same port and
+	 * secret): the client's JOIN is refused, the tunnel is not touched. */
+	gint64 after = exp + 1;
+	g_assert_true(run_until(pred_past, &after, 10000));
+	SigServer *again = sig_server_new();
+	char *listen = g_strdup_printf("127.0.0.1:%u", sig_server_port(srv));
+	sig_server_share_secret(again, srv);
+	sig_server_add_args(again, "--listen", listen, "--set", "auth.clock_skew=0s", NULL);
+	sig_server_stop_clean(srv);
+	sig_server_run(again);
+	g.srv = again;
+	g_assert_true(wait_grep(c.out, "signaling refused us (unauthorized", WAIT_MS));
+	g_assert_true(wait_grep(c.out, "the tunnel to " GW " stays up; peerpipe exits when it ends",
+	                        1000));
+	g_assert_false(pred_cli_exited(&c));
+	g_assert_true(app_echo(live, "still up\n", 10000));
+
+	/* The tunnel ends, with a connection held for a next one that cannot
+	 * come: exit 1, saying what to do; the held connection is reset. */
+	client_closing(&g, &c);
+	held = app_connect(c.port);
+	g_assert_true(wait_grep(c.err, SVC ": the tunnel is closing: the connection waits", 5000));
+	bool exited = run_until(pred_cli_exited, &c, 15000);
+	drop_udp(false);
+	if (!exited)
+		cli_dump(&c);
+	g_assert_true(exited);
+	g_assert_true(WIFEXITED(c.status));
+	g_assert_cmpint(WEXITSTATUS(c.status), ==, 1);
+	g_assert_cmpuint(count_in(c.out, "no tunnel without signaling: exiting. The token was refused"),
+	                 ==, 1);
+	g_assert_cmpint(app_end(held, 5000), ==, -ECONNRESET);
+	g_assert_cmpint(app_end(live, 5000), !=, 1);
+	close(held);
+	close(live);
+
+	cli_stop(&c);
+	cli_free(&c);
+	g_free(token);
+	g_free(listen);
+	env_down(&g);
+}
+
 static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
 {
 }
@@ -576,5 +646,6 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	ctx = g_main_context_default();
 	g_test_add_func("/cli-connect/closing-tunnel-holds", test_closing_tunnel_holds);
+	g_test_add_func("/cli-connect/signaling-fatal-exits", test_signaling_fatal_exits);
 	return g_test_run();
 }
