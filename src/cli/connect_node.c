@@ -142,10 +142,15 @@ static void conn_on_control(void *user, struct pp_tlink *l, const struct pp_ctrl
 		if (m->action == PP_CTRL_ACTION_PEER_BANNED) /* about the peer, maybe no stream */
 			conn_say("ALERT: this identity is banned by the gateway: %s (signature %u)",
 			         m->signature ? m->signature : "", m->signature_id);
-		else
+		else if (m->action == PP_CTRL_ACTION_STREAM_CLOSED)
 			conn_say("ALERT on %s: %s (signature %u), stream closed",
 			         m->stream && m->stream[0] ? m->stream : "?",
 			         m->signature ? m->signature : "", m->signature_id);
+		else /* a newer gateway's action: say only what it said */
+			conn_say("ALERT on %s: %s (signature %u), action \"%s\" (not known to this client)",
+			         m->stream && m->stream[0] ? m->stream : "?",
+			         m->signature ? m->signature : "", m->signature_id,
+			         m->action_name ? m->action_name : "");
 		/* The gateway resets that stream too, but its SCTP reset waits
 		 * until our side has acknowledged the stream's data (delayed
 		 * SACK: up to 20 ms); the application learns now. */

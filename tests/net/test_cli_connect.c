@@ -13,6 +13,8 @@
  *    while the tunnel is up: the tunnel keeps working; when it ends, the
  *    client exits 1 saying what to do, and the connection it held is
  *    reset, not left hanging.
+ *  - alert-unknown-action: an ALERT action this client does not know is
+ *    named (sanitized), never reported as "stream closed".
  *
  * The close grace is made a window the test controls: the gateway sends a
  * control message the client cannot parse, so the client closes the
@@ -609,6 +611,30 @@ static void test_signaling_fatal_exits(void)
 	env_down(&g);
 }
 
+static void test_alert_unknown_action(void)
+{
+	struct gw g;
+	struct cli c;
+
+	env_up(&g, NULL);
+	cli_prepare(&c, &g, 16003);
+	char *token = sig_token(g.srv, "alice", ROOM, "desktop");
+	tunnel_up(&g, &c, token, 0);
+	g_assert_cmpint(pp_tsession_send_control(pp_tlink_session(g.link),
+	                "{\"type\":\"ALERT\",\"stream\":\"echo#1\",\"signature_id\":7,"
+	                "\"signature\":\"odd\\u001b[2J sig\",\"action\":\"quar\\u001b]0;x\\u0007antine\"}"),
+	                ==, 0);
+	g_assert_true(wait_grep(c.out, "ALERT on echo#1: ", 10000));
+	g_assert_cmpuint(count_in(c.out, "stream closed"), ==, 0); /* nothing was */
+	g_assert_cmpuint(count_in(c.out, "ALERT on echo#1: odd?[2J sig (signature 7), action "
+	                          "\"quar?]0;x?antine\" (not known to this client)"), ==, 1);
+
+	cli_stop(&c);
+	cli_free(&c);
+	g_free(token);
+	env_down(&g);
+}
+
 static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
 {
 }
@@ -647,5 +673,6 @@ int main(int argc, char **argv)
 	ctx = g_main_context_default();
 	g_test_add_func("/cli-connect/closing-tunnel-holds", test_closing_tunnel_holds);
 	g_test_add_func("/cli-connect/signaling-fatal-exits", test_signaling_fatal_exits);
+	g_test_add_func("/cli-connect/alert-unknown-action", test_alert_unknown_action);
 	return g_test_run();
 }
