@@ -7,6 +7,7 @@
 #include "pins.h"
 
 #include "peerpipe/error.h"
+#include "peerpipe/fdlimit.h"
 #include "peerpipe/jwt.h"
 #include "peerpipe/log.h"
 #include "peerpipe/secret.h"
@@ -142,6 +143,20 @@ static char *conn_token(const struct conn_opts *o)
 	return t;
 }
 
+/* Each forwarded connection holds a socket: the soft open-file limit
+ * (often 1024) goes up to the hard one, as the gateway's does. */
+static void conn_raise_fd_limit(void)
+{
+	rlim_t now = 0;
+	int rc = pp_fdlimit_raise(&now);
+
+	if (rc < 0)
+		pp_log(PP_LOG_WARN, NULL, "open files: cannot raise the limit to the hard one: %s",
+		       pp_strerror(rc));
+	else
+		pp_log(PP_LOG_DEBUG, NULL, "open files: limit %llu", (unsigned long long)now);
+}
+
 static gboolean conn_on_term(gpointer data)
 {
 	struct conn_app *app = data;
@@ -235,6 +250,7 @@ static int conn_run(int argc, char **argv, bool services_only)
 		return rc;
 	if (!(token = conn_token(&o)))
 		return pp_cli_fail("cannot read the token from %s", o.token_file);
+	conn_raise_fd_limit();
 	iddir = g_build_filename(pp_cli_config_dir(), "identity", NULL);
 	rc = pp_identity_load_or_create(iddir, &app.identity);
 	if (rc < 0) {

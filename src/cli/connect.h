@@ -14,6 +14,8 @@
 #define CONN_FORWARDS_MAX 64
 #define CONN_WAITING_MAX 256 /* local connections held until the tunnel is up */
 #define CONN_NAG_S 15        /* joined, no tunnel after this: say so */
+#define CONN_ACCEPT_PAUSE_MIN_MS 100  /* accept out of fds: rest, doubling ... */
+#define CONN_ACCEPT_PAUSE_MAX_MS 2000 /* ... up to this */
 
 struct conn_forward {
 	struct conn_app *app;
@@ -22,6 +24,9 @@ struct conn_forward {
 	char service[PP_CTRL_NAME_MAX + 1];
 	int fd;
 	struct pp_fdwatch *watch;
+	GSource *resume;            /* accept paused (out of fds): resumes */
+	unsigned pause_ms;          /* the current pause; 0: taking connections */
+	gint64 paused_at;           /* monotonic, when the episode began */
 };
 
 struct conn_app {

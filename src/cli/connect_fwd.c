@@ -8,6 +8,7 @@
 #include "peerpipe/error.h"
 #include "peerpipe/fdwatch.h"
 #include "peerpipe/log.h"
+#include "peerpipe/source.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -97,6 +98,53 @@ static int conn_open_stream(struct conn_app *app, struct conn_forward *f, int fd
 	return rc;
 }
 
+/* accept() errors that leave the connection in the backlog: the
+ * level-triggered watch would fire again at once, for ever. */
+static const char *conn_accept_shortage(int err)
+{
+	switch (err) {
+	case EMFILE:
+		return "this process is out of file descriptors (raise its limit: ulimit -n, "
+		       "LimitNOFILE=)";
+	case ENFILE:
+		return "the system is out of file descriptors (fs.file-max)";
+	case ENOBUFS:
+	case ENOMEM:
+		return "the system is out of memory for sockets";
+	default:
+		return NULL;
+	}
+}
+
+static gboolean conn_accept_resume(gpointer data)
+{
+	struct conn_forward *f = data;
+
+	g_source_unref(f->resume);
+	f->resume = NULL;
+	if (pp_fdwatch_set(f->watch, G_IO_IN) < 0) /* only ENOMEM: try again later */
+		f->resume = pp_source_timeout(f->app->ctx, f->pause_ms, conn_accept_resume, f);
+	return G_SOURCE_REMOVE;
+}
+
+/* The listener rests (100 ms, doubling to 2 s while the shortage lasts)
+ * instead of spinning on the same error and starving the streams on the
+ * loop. Said once per episode; the connections wait in the backlog. */
+static void conn_accept_pause(struct conn_forward *f, int err, const char *why)
+{
+	if (!f->pause_ms) {
+		f->pause_ms = CONN_ACCEPT_PAUSE_MIN_MS;
+		f->paused_at = g_get_monotonic_time();
+		pp_log(PP_LOG_WARN, NULL, "accept on %s:%u: %s: %s; new connections wait until it passes",
+		       f->bind, f->port, g_strerror(err), why);
+	} else {
+		f->pause_ms = MIN(f->pause_ms * 2, CONN_ACCEPT_PAUSE_MAX_MS);
+	}
+	pp_fdwatch_set(f->watch, 0);
+	pp_source_clear(&f->resume);
+	f->resume = pp_source_timeout(f->app->ctx, f->pause_ms, conn_accept_resume, f);
+}
+
 /* One connection per call: the watch is level-triggered, so a backlog is
  * taken one wakeup at a time, and a lone connection costs no accept() that
  * says EAGAIN. */
@@ -106,13 +154,23 @@ static void conn_accept(void *data, GIOCondition got)
 	struct conn_app *app = f->app;
 	int one = 1;
 	int fd = accept4(f->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int err = errno;
+	const char *why;
 
 	(void)got;
 	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		if ((why = conn_accept_shortage(err)))
+			conn_accept_pause(f, err, why);
+		else if (err != EAGAIN && err != EINTR && err != ECONNABORTED)
 			pp_log(PP_LOG_WARN, NULL, "accept on %s:%u: %s", f->bind, f->port,
-			       g_strerror(errno));
+			       g_strerror(err));
 		return;
+	}
+	if (f->pause_ms) {
+		/* WARN like the shortage: whoever saw that one sees this one */
+		pp_log(PP_LOG_WARN, NULL, "accept on %s:%u: taking connections again after %.1f s",
+		       f->bind, f->port, (double)(g_get_monotonic_time() - f->paused_at) / 1e6);
+		f->pause_ms = 0;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (app->link && conn_open_stream(app, f, fd) != PP_ERR_STATE)
@@ -151,6 +209,8 @@ int conn_forward_listen(struct conn_app *app, struct conn_forward *f)
 
 void conn_forward_close(struct conn_forward *f)
 {
+	pp_source_clear(&f->resume);
+	f->pause_ms = 0;
 	pp_fdwatch_free(f->watch);
 	f->watch = NULL;
 	if (f->fd >= 0)

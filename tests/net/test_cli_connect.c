@@ -15,6 +15,10 @@
  *    reset, not left hanging.
  *  - alert-unknown-action: an ALERT action this client does not know is
  *    named (sanitized), never reported as "stream closed".
+ *  - accept-out-of-fds: the soft open-file limit is raised to the hard one
+ *    at start; at EMFILE the listener rests instead of spinning (CPU stays
+ *    low, one log line), and serves the waiting connections once fds are
+ *    available again.
  *
  * The close grace is made a window the test controls: the gateway sends a
  * control message the client cannot parse, so the client closes the
@@ -200,6 +204,16 @@ static bool run_until(bool (*pred)(void *), void *data, unsigned ms)
 	g_source_destroy(t);
 	g_source_unref(t);
 	return ok;
+}
+
+static bool never(void *data)
+{
+	return false;
+}
+
+static void run_for(unsigned ms)
+{
+	run_until(never, NULL, ms);
 }
 
 static void sh(const char *cmd)
@@ -635,6 +649,117 @@ static void test_alert_unknown_action(void)
 	env_down(&g);
 }
 
+/* --- the open-file limit --------------------------------------------------- */
+
+/* "Max open files" of /proc/PID/limits: soft and hard (0: unlimited). */
+static void proc_nofile(GPid pid, guint64 *soft, guint64 *hard)
+{
+	char *path = g_strdup_printf("/proc/%d/limits", (int)pid);
+	char *text = slurp(path), *line = strstr(text, "Max open files");
+	char s[32], h[32];
+
+	g_assert_nonnull(line);
+	g_assert_cmpint(sscanf(line + strlen("Max open files"), "%31s %31s", s, h), ==, 2);
+	*soft = strcmp(s, "unlimited") == 0 ? 0 : g_ascii_strtoull(s, NULL, 10);
+	*hard = strcmp(h, "unlimited") == 0 ? 0 : g_ascii_strtoull(h, NULL, 10);
+	g_free(text);
+	g_free(path);
+}
+
+static unsigned proc_fds(GPid pid)
+{
+	char *path = g_strdup_printf("/proc/%d/fd", (int)pid);
+	GDir *d = g_dir_open(path, 0, NULL);
+	unsigned n = 0;
+
+	g_assert_nonnull(d);
+	while (g_dir_read_name(d))
+		n++;
+	g_dir_close(d);
+	g_free(path);
+	return n;
+}
+
+/* user + system CPU time, in seconds */
+static double proc_cpu(GPid pid)
+{
+	char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+	char *text = slurp(path), *p = strrchr(text, ')');
+	unsigned long ut = 0, st = 0;
+
+	g_assert_nonnull(p);
+	/* after "pid (comm)": state is field 3, utime 14, stime 15 */
+	g_assert_cmpint(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st),
+	                ==, 2);
+	g_free(text);
+	g_free(path);
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+#define FDS_CONNS 24
+
+static void test_accept_out_of_fds(void)
+{
+	struct gw g;
+	struct cli c;
+	struct rlimit ours, low, back;
+	guint64 soft, hard;
+	int fds[FDS_CONNS];
+
+	g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &ours), ==, 0);
+	if (ours.rlim_max != RLIM_INFINITY && ours.rlim_max <= 512) {
+		g_test_skip("hard RLIMIT_NOFILE too low to see it raised");
+		return;
+	}
+	env_up(&g, NULL);
+	cli_prepare(&c, &g, 16004);
+	char *token = sig_token(g.srv, "alice", ROOM, "desktop");
+	/* started with a soft limit of 256: it takes the hard one */
+	tunnel_up(&g, &c, token, 256);
+	proc_nofile(c.pid, &soft, &hard);
+	g_assert_cmpuint(soft, ==, hard);
+	fds[0] = app_connect(c.port);
+	g_assert_true(app_echo(fds[0], "warm\n", 10000));
+
+	/* a few fds left: the connections beyond them wait in the backlog */
+	unsigned used = proc_fds(c.pid);
+	g_assert_cmpint(prlimit(c.pid, RLIMIT_NOFILE, NULL, &back), ==, 0);
+	low.rlim_cur = used + 4;
+	low.rlim_max = back.rlim_max; /* lowering it could not be undone without CAP_SYS_RESOURCE */
+	g_assert_cmpint(prlimit(c.pid, RLIMIT_NOFILE, &low, NULL), ==, 0);
+	for (int i = 1; i < FDS_CONNS; i++)
+		fds[i] = app_connect(c.port);
+	if (!wait_grep(c.err, "Too many open files", 10000)) {
+		cli_dump(&c);
+		g_assert_not_reached();
+	}
+	/* no spinning: the loop stays free (the gateway's side is ours) */
+	double cpu0 = proc_cpu(c.pid);
+	run_for(1500);
+	double cpu = proc_cpu(c.pid) - cpu0;
+	g_test_message("client CPU over 1.5 s at EMFILE: %.2f s", cpu);
+	g_assert_cmpfloat(cpu, <, 0.4);
+	g_assert_cmpuint(count_in(c.err, "Too many open files"), ==, 1);
+	g_assert_cmpuint(count_in(c.err, "out of file descriptors"), ==, 1);
+
+	/* fds again: every waiting connection is served */
+	g_assert_cmpint(prlimit(c.pid, RLIMIT_NOFILE, &back, NULL), ==, 0);
+	for (int i = 0; i < FDS_CONNS; i++) {
+		char msg[32];
+		g_snprintf(msg, sizeof(msg), "conn %d\n", i);
+		g_assert_true(app_echo(fds[i], msg, 10000));
+	}
+	g_assert_true(wait_grep(c.err, "taking connections again", 1000));
+	g_assert_cmpuint(count_in(c.err, "Too many open files"), ==, 1);
+	for (int i = 0; i < FDS_CONNS; i++)
+		close(fds[i]);
+
+	cli_stop(&c);
+	cli_free(&c);
+	g_free(token);
+	env_down(&g);
+}
+
 static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
 {
 }
@@ -674,5 +799,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/cli-connect/closing-tunnel-holds", test_closing_tunnel_holds);
 	g_test_add_func("/cli-connect/signaling-fatal-exits", test_signaling_fatal_exits);
 	g_test_add_func("/cli-connect/alert-unknown-action", test_alert_unknown_action);
+	g_test_add_func("/cli-connect/accept-out-of-fds", test_accept_out_of_fds);
 	return g_test_run();
 }
