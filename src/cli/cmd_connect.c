@@ -13,12 +13,17 @@
 #include "peerpipe/secret.h"
 #include "peerpipe/tunnel/frame.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#define CONN_TIMEOUT_MAX_S 3600 /* `services --timeout` */
+#define CONN_TOKEN_MIN 16       /* bytes: shorter is no JWT */
 
 struct conn_opts {
 	const char *signal, *token, *token_file, *room, *gateway, *pin, *ca_file;
@@ -39,6 +44,23 @@ static void conn_usage(FILE *f, bool services)
 	        services ? " [--timeout SECONDS]" : "\n                [-L [BIND:]PORT:SERVICE]...");
 }
 
+/* A decimal number min..max, digits only (strtoul alone takes a sign,
+ * spaces, and garbage after the digits). */
+static int conn_number(const char *text, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!g_ascii_isdigit(text[0]))
+		return PP_ERR_INVALID;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return PP_ERR_INVALID;
+	*out = v;
+	return 0;
+}
+
 static int conn_parse(int argc, char **argv, struct conn_opts *o, struct conn_app *app)
 {
 	static const struct option opts[] = {
@@ -51,6 +73,7 @@ static int conn_parse(int argc, char **argv, struct conn_opts *o, struct conn_ap
 		{ "max-datagram", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
+	unsigned long v;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "L:h", opts, NULL)) != -1) {
@@ -65,20 +88,27 @@ static int conn_parse(int argc, char **argv, struct conn_opts *o, struct conn_ap
 		case 'I': o->insecure_ws = true; break;
 		case 'z': o->compression = optarg; break;
 		case 'l': o->log_level = optarg; break;
-		case 'm': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || v < 1200 || v > 16384)
-				return pp_cli_fail("--max-datagram: a number of bytes, 1200..16384");
+		case 'm':
+			if (conn_number(optarg, 1200, 16384, &v) < 0) {
+				pp_cli_fail("--max-datagram: a number of bytes, 1200..16384");
+				return 2;
+			}
 			o->max_datagram = (uint32_t)v;
 			break;
-		}
-		case 'w': o->timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'w':
+			if (conn_number(optarg, 1, CONN_TIMEOUT_MAX_S, &v) < 0) {
+				pp_cli_fail("--timeout: a whole number of seconds, 1..%d", CONN_TIMEOUT_MAX_S);
+				return 2;
+			}
+			o->timeout_s = (unsigned)v;
+			break;
 		case 'L':
 			if (app->services_only || app->n_fwd >= CONN_FORWARDS_MAX ||
-			    conn_forward_parse(optarg, &app->fwd[app->n_fwd]) < 0)
-				return pp_cli_fail("bad forward '%s' (want [BIND:]PORT:SERVICE, "
-				                   "an IPv4 bind address)", optarg);
+			    conn_forward_parse(optarg, &app->fwd[app->n_fwd]) < 0) {
+				pp_cli_fail("bad forward '%s' (want [BIND:]PORT:SERVICE, an IPv4 bind "
+				            "address)", optarg);
+				return 2;
+			}
 			app->n_fwd++;
 			break;
 		case 'h': conn_usage(stdout, app->services_only); exit(0);
@@ -130,14 +160,47 @@ static int conn_load_pin(const struct conn_opts *o, struct conn_app *app)
 	return rc;
 }
 
+/* Why the token file cannot be used, for the user. */
+static const char *conn_token_error(const char *path, int rc)
+{
+	struct stat st;
+
+	switch (rc) {
+	case -ENOENT:
+		return "no such file";
+	case -ELOOP:
+		return "it is a symbolic link, which is not followed (give the file itself)";
+	case PP_ERR_TOO_BIG:
+		return "over 4096 bytes: not a token";
+	case PP_ERR_INVALID:
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+			return "not a regular file";
+		return "empty or shorter than 16 bytes: not a token";
+	default:
+		return pp_strerror(rc);
+	}
+}
+
+/* --token, else --token-file's content. NULL after saying why. */
 static char *conn_token(const struct conn_opts *o)
 {
 	struct pp_secret sec;
+	struct stat st;
+	int rc;
 
 	if (o->token)
 		return g_strdup(o->token);
-	if (pp_secret_read_file(o->token_file, 16, &sec, NULL) < 0)
+	rc = pp_secret_read_file(o->token_file, CONN_TOKEN_MIN, &sec, NULL);
+	if (rc < 0) {
+		pp_cli_fail("cannot read the token from %s: %s", o->token_file,
+		            conn_token_error(o->token_file, rc));
 		return NULL;
+	}
+	/* Whoever can read the token can join the room in this user's name.
+	 * A warning, as the gateway gives (docs/client.md). */
+	if (stat(o->token_file, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
+		pp_log(PP_LOG_WARN, NULL, "%s: the token file is readable by %s (chmod 600 it)",
+		       o->token_file, st.st_mode & S_IROTH ? "other users" : "its group");
 	char *t = g_strstrip(g_strndup((const char *)sec.data, sec.len));
 	pp_secret_free(&sec);
 	return t;
@@ -249,7 +312,7 @@ static int conn_run(int argc, char **argv, bool services_only)
 	if ((rc = conn_load_pin(&o, &app)) != 0)
 		return rc;
 	if (!(token = conn_token(&o)))
-		return pp_cli_fail("cannot read the token from %s", o.token_file);
+		return 1;
 	conn_raise_fd_limit();
 	iddir = g_build_filename(pp_cli_config_dir(), "identity", NULL);
 	rc = pp_identity_load_or_create(iddir, &app.identity);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Smoke test of `peerpipe keygen | id | pin` against a temporary config dir,
-# and of `connect` refusing a bad --max-datagram.
+# and of `connect`/`services` refusing bad option values and token files
+# (saying why) and warning about a token file others may read.
 # usage: cli_keys_smoke.sh PATH/TO/peerpipe
 set -u
 pp=$1
@@ -22,7 +23,7 @@ refuse() { # description, expected exit status, command that must fail
 cfg="$dir/cfg"
 fp_a="sha-256 $(printf 'AA:%.0s' $(seq 31))AA"
 fp_b="sha-256 $(printf 'BB:%.0s' $(seq 31))BB"
-echo "1..16"
+echo "1..31"
 refuse "id without identity" 1 "$pp" --config-dir "$cfg" id
 check "keygen creates" sh -c "'$pp' --config-dir '$cfg' keygen >'$dir/k1' 2>'$dir/k1e' && grep -q 'created a new identity' '$dir/k1e'"
 check "config dir is 0700" sh -c "[ \$(stat -c %a '$cfg') = 700 ]"
@@ -40,5 +41,51 @@ for v in 1199 16385 12x; do
 	check "connect --max-datagram $v refused, and says why" sh -c "! '$pp' --config-dir '$cfg' \
 		connect --signal wss://127.0.0.1:1/v1/ws --token t --gateway office --max-datagram $v \
 		2>'$dir/md' && grep -q -- '--max-datagram: a number of bytes, 1200..16384' '$dir/md'"
+done
+# --timeout (services): digits only, 1..3600, else a usage error (2)
+for v in 0 x 5x -1 3601 ''; do
+	n=$((n + 1)); d="services --timeout '$v' refused (exit 2), and says why"
+	"$pp" --config-dir "$cfg" services --signal ws://127.0.0.1:1/v1/ws --insecure-ws --token t \
+		--gateway office --timeout "$v" >"$dir/out" 2>"$dir/err"; got=$?
+	if [ $got = 2 ] && grep -q -- '--timeout: a whole number of seconds, 1..3600' "$dir/err"; then
+		echo "ok $n $d"
+	else echo "not ok $n $d (exit $got)"; sed 's/^/# /' "$dir/err"; fails=$((fails + 1)); fi
+done
+# the token file: each refusal names its reason (exit 1)
+tok() { # description, token file, the reason expected on stderr
+	n=$((n + 1))
+	"$pp" --config-dir "$cfg" connect --signal ws://127.0.0.1:1/v1/ws --insecure-ws \
+		--token-file "$2" --gateway office >"$dir/out" 2>"$dir/err"; got=$?
+	if [ $got = 1 ] && grep -q -- "cannot read the token from $2: $3" "$dir/err"; then
+		echo "ok $n $1"
+	else echo "not ok $n $1 (exit $got)"; sed 's/^/# /' "$dir/err"; fails=$((fails + 1)); fi
+}
+tok "token file missing" "$dir/no-such.jwt" "no such file"
+printf 'eyJhbGciOi\n' >"$dir/short.jwt"
+tok "token file too short" "$dir/short.jwt" "empty or shorter than 16 bytes"
+: >"$dir/empty.jwt"
+tok "token file empty" "$dir/empty.jwt" "empty or shorter than 16 bytes"
+head -c 5000 /dev/zero | tr '\0' a >"$dir/big.jwt"
+tok "token file too large" "$dir/big.jwt" "over 4096 bytes"
+mkdir "$dir/dir.jwt"
+tok "token file a directory" "$dir/dir.jwt" "not a regular file"
+ln -s "$dir/short.jwt" "$dir/link.jwt"
+tok "token file a symbolic link" "$dir/link.jwt" "it is a symbolic link"
+# readable by others or the group: a warning, then on (it fails later: no room)
+printf 'aaaaaaaaaaaaaaaaaaaaaaaa\n' >"$dir/tok.jwt"
+for mode in 644 640 600; do
+	chmod $mode "$dir/tok.jwt"
+	n=$((n + 1)); d="token file mode $mode: warned only if others or the group may read it"
+	"$pp" --config-dir "$cfg" connect --signal ws://127.0.0.1:1/v1/ws --insecure-ws \
+		--token-file "$dir/tok.jwt" --gateway office >"$dir/out" 2>"$dir/err"
+	case $mode in
+	644) want='the token file is readable by other users' ;;
+	640) want='the token file is readable by its group' ;;
+	*) want='' ;;
+	esac
+	if grep -q 'the token names no room' "$dir/err" &&
+		{ if [ -n "$want" ]; then grep -q "$want" "$dir/err"; else ! grep -q 'readable by' "$dir/err"; fi; }; then
+		echo "ok $n $d"
+	else echo "not ok $n $d"; sed 's/^/# /' "$dir/err"; fails=$((fails + 1)); fi
 done
 [ $fails = 0 ]
