@@ -16,6 +16,7 @@
  *    session comes up.
  *
  * No timing assertions; the times are logged. */
+#include "netns_private.h"
 #include "sigserver.h"
 #include "tunnel_pair.h"
 
@@ -25,7 +26,6 @@
 #include "peerpipe/tunnel/ctrl.h"
 #include "peerpipe/tunnel/node.h"
 
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,26 +365,10 @@ static void test_fallback(void)
 	pair_down(&p);
 }
 
-static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
-{
-}
-
 int main(int argc, char **argv)
 {
-	/* first, while the process has one thread */
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
-		printf("1..0 # SKIP needs root for a private network namespace\n");
+	if (!netns_private_init(&argc, &argv, "test_tunnel_restart", NULL))
 		return 0;
-	}
-	g_test_init(&argc, &argv, NULL);
-	if (system("ip link set lo up && iptables -L INPUT -n >/dev/null 2>&1") != 0) {
-		printf("1..0 # SKIP needs ip and iptables\n");
-		return 0;
-	}
-	pp_log_setup("test_tunnel_restart", g_test_verbose() ? PP_LOG_DEBUG : PP_LOG_WARN,
-	             PP_LOG_TEXT);
-	g_log_set_handler("libsoup", G_LOG_LEVEL_DEBUG, drop_log, NULL);
-	g_log_set_handler("GLib-GIO", G_LOG_LEVEL_DEBUG, drop_log, NULL);
 	ctx = g_main_context_default();
 	g_test_add_func("/tunnel-restart/restart-keeps-streams", test_restart);
 	g_test_add_func("/tunnel-restart/fallback-redial", test_fallback);
