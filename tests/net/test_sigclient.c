@@ -1044,6 +1044,43 @@ static void test_keepalive(void)
 	sig_server_stop_clean(s);
 }
 
+/* A leave while the server has gone silent: the keepalive's verdict
+ * comes before the leave's wait is over. The leave must end it, not a
+ * reconnect that would join again as a member nobody handles. */
+static void test_leave_while_silent(void)
+{
+	SigServer *s = sig_server_start(NULL);
+	char *url = url_of(s, FALSE);
+	char *tok = sig_token(s, "gw1", ROOM, "gateway");
+	struct pp_sigclient_config cfg = {
+		.url = url, .token = tok, .room = ROOM, .allow_insecure_ws = true,
+		.keepalive_ms = 1000, .connect_timeout_ms = 1000,
+		/* a retry would come after the leave's 2 s wait */
+		.backoff_min_ms = 3000, .backoff_max_ms = 3000,
+	};
+	TC *t = tc_new_cfg("leave-silent", &cfg);
+	SPIN_UNTIL(t->state == PP_SIGCLIENT_JOINED, 5000);
+	g_assert_cmpint(kill(sig_server_pid(s), SIGSTOP), ==, 0);
+	spin(1500); /* silent, not yet for 3 keepalives */
+	g_assert_cmpint(t->state, ==, PP_SIGCLIENT_JOINED);
+	g_assert_cmpint(pp_sigclient_leave(t->c), ==, 0);
+	SPIN_UNTIL(t->state == PP_SIGCLIENT_DISCONNECTED, 5000);
+	g_assert_cmpint(t->why, ==, PP_SIGCLIENT_WHY_LEFT);
+	spin(5000); /* past the leave's wait and any retry's delay */
+	g_assert_cmpint(t->state, ==, PP_SIGCLIENT_DISCONNECTED);
+	g_assert_cmpint(t->why, ==, PP_SIGCLIENT_WHY_LEFT);
+	g_assert_cmpuint(pp_sigclient_attempts(t->c), ==, 1);
+	g_assert_cmpint(kill(sig_server_pid(s), SIGCONT), ==, 0);
+	spin(1000);
+	g_assert_cmpuint(pp_sigclient_attempts(t->c), ==, 1);
+	g_assert_cmpint(t->state, ==, PP_SIGCLIENT_DISCONNECTED);
+	tc_free(t);
+	spin(100);
+	g_free(tok);
+	g_free(url);
+	sig_server_stop_clean(s);
+}
+
 static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer user)
 {
 }
@@ -1073,6 +1110,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sigclient/fake-server/timeouts", test_fake_timeouts);
 	g_test_add_func("/sigclient/close-1009", test_close_1009);
 	g_test_add_func("/sigclient/keepalive", test_keepalive);
+	g_test_add_func("/sigclient/leave-while-silent", test_leave_while_silent);
 	int rc = g_test_run();
 	g_main_context_pop_thread_default(ctx);
 	g_main_context_unref(ctx);

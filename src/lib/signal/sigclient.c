@@ -284,6 +284,12 @@ void pp_sigclient_retry(struct pp_sigclient *c, enum pp_sigclient_why why, const
 {
 	gint64 now = g_get_monotonic_time();
 
+	if (c->left) {
+		/* a connection lost while leaving (the keepalive, a deadline):
+		 * the leave is done, nothing is retried */
+		pp_sigclient_left(c);
+		return;
+	}
 	pp_sigclient_conn_teardown(c);
 	pp_sigclient_outq_clear(c);
 	pp_source_clear(&c->retry_timer);

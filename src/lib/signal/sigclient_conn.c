@@ -229,10 +229,7 @@ static void pp_sigclient_on_closed(SoupWebsocketConnection *ws, gpointer user)
 	pp_sigclient_enter(c);
 	pp_sigclient_printable(reason, sizeof(reason), soup_websocket_connection_get_close_data(ws));
 	if (c->left) {
-		pp_sigclient_conn_teardown(c);
-		pp_source_clear(&c->leave_timer);
-		pp_info("sigclient: left room %s", c->room);
-		pp_sigclient_set_state(c, PP_SIGCLIENT_DISCONNECTED, PP_SIGCLIENT_WHY_LEFT, "left the room");
+		pp_sigclient_left(c);
 		goto out;
 	}
 	snprintf(detail, sizeof(detail), "the server closed the connection with %u%s%s%s", code,

@@ -72,9 +72,14 @@ bool pp_sigclient_exit(struct pp_sigclient *c);
 void pp_sigclient_set_state(struct pp_sigclient *c, enum pp_sigclient_state st,
                             enum pp_sigclient_why why, const char *detail);
 /* Tears the connection down and schedules the next attempt (slow: wait
- * backoff_max at once), reporting DISCONNECTED. */
+ * backoff_max at once), reporting DISCONNECTED; after pp_sigclient_leave,
+ * finishes the leave instead (no attempt). */
 void pp_sigclient_retry(struct pp_sigclient *c, enum pp_sigclient_why why, const char *detail,
                         bool slow);
+/* sigclient_send.c: the leave is over (the server closed, the wait ran
+ * out, or the connection was lost): torn down, no attempt pending,
+ * DISCONNECTED "left". */
+void pp_sigclient_left(struct pp_sigclient *c);
 /* Tears the connection down and reports FATAL. */
 void pp_sigclient_fatal(struct pp_sigclient *c, enum pp_sigclient_why why, const char *detail);
 GSource *pp_sigclient_timer(struct pp_sigclient *c, guint ms, GSourceFunc fn);

@@ -166,15 +166,22 @@ int pp_sigclient_send_ice(struct pp_sigclient *c, const char *to, const char *ca
 	                                           "candidate", cand));
 }
 
+void pp_sigclient_left(struct pp_sigclient *c)
+{
+	pp_sigclient_conn_teardown(c);
+	pp_source_clear(&c->leave_timer);
+	pp_source_clear(&c->retry_timer);
+	pp_info("sigclient: left room %s", c->room);
+	pp_sigclient_set_state(c, PP_SIGCLIENT_DISCONNECTED, PP_SIGCLIENT_WHY_LEFT, "left the room");
+}
+
 static gboolean pp_sigclient_on_left(gpointer data)
 {
 	struct pp_sigclient *c = data;
 
 	pp_source_clear(&c->leave_timer);
 	pp_sigclient_enter(c);
-	pp_sigclient_conn_teardown(c);
-	pp_info("sigclient: left room %s", c->room);
-	pp_sigclient_set_state(c, PP_SIGCLIENT_DISCONNECTED, PP_SIGCLIENT_WHY_LEFT, "left the room");
+	pp_sigclient_left(c);
 	pp_sigclient_exit(c);
 	return G_SOURCE_REMOVE;
 }
