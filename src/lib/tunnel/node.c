@@ -20,6 +20,9 @@ struct pp_tlink {
 	struct pp_ice_server_set ice; /* the room's, when the link was made */
 	char log_peer[PP_NAME_MAX + 16];
 	bool closed;
+	bool offer_refused; /* the peer's last description here was a new offer
+	                     * that made no session: what it trickles is that
+	                     * offer's, until its next description */
 };
 
 struct pp_tnode {
@@ -126,6 +129,12 @@ static struct pp_tlink *pp_tnode_find_live(struct pp_tnode *n, const struct pp_s
 			return l;
 	}
 	return NULL;
+}
+
+/* A session that is up (signaling may still carry its ICE restart). */
+static bool pp_tnode_link_up(const struct pp_tlink *l)
+{
+	return l && !l->closed && pp_tsession_get_state(l->session) == PP_TSESSION_READY;
 }
 
 static void pp_tnode_readdress(struct pp_tnode *n, struct pp_tlink *l, const char *peer_id)
@@ -384,9 +393,12 @@ static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, con
 {
 	struct pp_tnode *n = user;
 	struct pp_tlink *l = g_hash_table_lookup(n->by_id, from);
+	bool offer = strcmp(type, "offer") == 0;
+	bool fresh = false;
 	int rc;
 
-	if (l && strcmp(type, "offer") == 0 && pp_tsession_get_state(l->session) == PP_TSESSION_READY) {
+	if (offer && pp_tnode_link_up(l)) {
+		l->offer_refused = false;
 		if (pp_peer_offer_continues(pp_tsession_peer(l->session), sdp, strlen(sdp))) {
 			/* The same connection offered again (its o= session): an
 			 * ICE restart after the peer's path changed. pp_peer
@@ -399,18 +411,32 @@ static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, con
 			return;
 		}
 		/* A new offer for a session that is up: the peer started over
-		 * (its process restarted; we kept the session re-addressed).
-		 * The old one runs on until it ends; the offer gets a new one. */
+		 * (its process restarted; we kept the session re-addressed),
+		 * or it has not matched its new signaling id to this session
+		 * (we rejoined while our old id was still in the room). If a
+		 * new session is made, it takes the peer_id and the old one
+		 * runs on until it ends. If not (want_peer: one session per
+		 * gateway on the desktop; max_links), the session that is up
+		 * keeps the id, or its ICE restart's answer and candidates
+		 * would be lost. signaling.md has no way to decline an offer:
+		 * the offerer hears nothing and its session ends unconnected,
+		 * as with any peer we do not want. */
+		struct pp_tlink *next = pp_tnode_answerer(n, from);
+		if (!next) {
+			pp_log(PP_LOG_INFO, l->log_peer,
+			       "node: a new offer refused: the session that is up keeps the peer");
+			l->offer_refused = true;
+			return;
+		}
 		pp_log(PP_LOG_INFO, l->log_peer, "node: a new offer: the peer starts a new session");
-		g_hash_table_remove(n->by_id, l->peer.peer_id);
-		l = NULL;
-	}
-	bool fresh = false;
-
-	if (!l && strcmp(type, "offer") == 0)
+		l = next;
+		fresh = true;
+	} else if (!l && offer) {
 		fresh = (l = pp_tnode_answerer(n, from)) != NULL;
+	}
 	if (!l || l->closed)
 		return;
+	l->offer_refused = false;
 	rc = pp_tsession_remote_sdp(l->session, type, sdp);
 	if (fresh && rc == 0)
 		pp_tnode_replay_early(n, l);
@@ -442,6 +468,11 @@ static void pp_tnode_sig_ice(void *user, const char *from, const struct pp_sigcl
 		return;
 	}
 	if (l->closed)
+		return;
+	/* After a new offer we refused, the peer's candidates are that
+	 * offer's: pp_ice drops them by their ufrag (another generation), but
+	 * an end of candidates names none and would end this session's. */
+	if (l->offer_refused && !(cand && cand->candidate[0]))
 		return;
 	pp_tsession_remote_candidate(l->session, cand && cand->candidate[0] ? cand->candidate : NULL);
 }
