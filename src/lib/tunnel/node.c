@@ -137,6 +137,35 @@ static bool pp_tnode_link_up(const struct pp_tlink *l)
 	return l && !l->closed && pp_tsession_get_state(l->session) == PP_TSESSION_READY;
 }
 
+/* An offer from `from` that continues one of our live sessions under
+ * another peer_id (the same o= session): that session's peer came back
+ * under a new id, its old one perhaps still in the room (a connection
+ * that died without a close), and restarts ICE. Knowing a connection's
+ * o= session (63 random bits, seen only by its two peers and the
+ * signaling server) is more than declaring a name and a fingerprint, so
+ * unlike find_live this does not wait for the old id to leave; pp_peer
+ * still refuses a re-offer whose DTLS fingerprint or role is not the
+ * session's. */
+static struct pp_tlink *pp_tnode_find_continued(struct pp_tnode *n, const char *from,
+                                                const char *sdp)
+{
+	const struct pp_sigclient_peer *peer = g_hash_table_lookup(n->roster, from);
+	GHashTableIter it;
+	gpointer key;
+
+	if (!peer)
+		return NULL;
+	g_hash_table_iter_init(&it, n->links);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		struct pp_tlink *l = key;
+		if (pp_tnode_link_up(l) && strcmp(l->peer.peer_id, from) != 0 &&
+		    pp_tnode_same_peer(peer, &l->peer) &&
+		    pp_peer_offer_continues(pp_tsession_peer(l->session), sdp, strlen(sdp)))
+			return l;
+	}
+	return NULL;
+}
+
 static void pp_tnode_readdress(struct pp_tnode *n, struct pp_tlink *l, const char *peer_id)
 {
 	if (g_hash_table_lookup(n->by_id, l->peer.peer_id) == l)
@@ -389,14 +418,32 @@ static void pp_tnode_replay_early(struct pp_tnode *n, struct pp_tlink *l)
 	g_hash_table_remove(n->early, l->peer.peer_id);
 }
 
+/* The peer of live session l restarts ICE from its new id `from` (see
+ * find_continued): the session answers there from now on. What `from`
+ * had here (our offer, left unanswered by a peer that keeps this
+ * session) can no longer be reached and ends. */
+static struct pp_tlink *pp_tnode_follow_restart(struct pp_tnode *n, struct pp_tlink *l,
+                                                const char *from)
+{
+	struct pp_tlink *pending = g_hash_table_lookup(n->by_id, from);
+
+	pp_log(PP_LOG_INFO, l->log_peer, "node: ICE restart from the peer's new id %.8s", from);
+	pp_tnode_readdress(n, l, from);
+	if (pending)
+		pp_tsession_close(pending->session, NULL);
+	return l;
+}
+
 static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, const char *sdp)
 {
 	struct pp_tnode *n = user;
-	struct pp_tlink *l = g_hash_table_lookup(n->by_id, from);
+	struct pp_tlink *l = g_hash_table_lookup(n->by_id, from), *live;
 	bool offer = strcmp(type, "offer") == 0;
 	bool fresh = false;
 	int rc;
 
+	if (offer && !pp_tnode_link_up(l) && (live = pp_tnode_find_continued(n, from, sdp)))
+		l = pp_tnode_follow_restart(n, live, from);
 	if (offer && pp_tnode_link_up(l)) {
 		l->offer_refused = false;
 		if (pp_peer_offer_continues(pp_tsession_peer(l->session), sdp, strlen(sdp))) {
