@@ -313,6 +313,14 @@ static void pp_tnode_session_closed(void *user, struct pp_tsession *s, const cha
 	if (g_hash_table_lookup(n->by_id, l->peer.peer_id) == l)
 		g_hash_table_remove(n->by_id, l->peer.peer_id);
 	g_hash_table_remove(n->links, l);
+	/* Its id is free: a live session of the same peer whose old id has
+	 * left the room follows it (PEER_LEFT could not while this one, say
+	 * an offer the peer refused, held the id). */
+	const struct pp_sigclient_peer *peer = g_hash_table_lookup(n->roster, l->peer.peer_id);
+	struct pp_tlink *live;
+	if (peer && !g_hash_table_contains(n->by_id, peer->peer_id) &&
+	    (live = pp_tnode_find_live(n, peer)))
+		pp_tnode_readdress(n, live, peer->peer_id);
 	/* Its peer, under this id or a new one (it came back while the
 	 * session lived on), or any other member without a session. */
 	if (pp_tnode_roster_unlinked(n))
