@@ -14,6 +14,17 @@
  *  - fallback: the path stays cut during the restart; the desktop gives
  *    the session up and redials as before; once the path is back a new
  *    session comes up.
+ *  - rejoin: the desktop's WebSocket dies without a close (its TCP
+ *    connection is dropped by iptables) and it rejoins under a new
+ *    peer_id while the old one is still in the room. The gateway cannot
+ *    take the newcomer for its live session and offers a new one; the
+ *    desktop (one session per gateway, as peerpipe connect) refuses it.
+ *    Then the path is cut: the desktop's ICE restart comes from its new
+ *    id, the gateway's answer must reach the desktop's live session, and
+ *    the streams complete on it.
+ *  - rejoin, old id gone: the same, but the old id leaves the room (ping
+ *    timeout) and the refused offer's session ends before the path is
+ *    cut: the live session follows the new id, and the restart works.
  *
  * No timing assertions; the times are logged. */
 #include "netns_private.h"
@@ -53,6 +64,17 @@ struct node {
 	struct tp_pump *pump;      /* the service end (gateway), client end (desktop) */
 	struct pp_tstream *st;
 	bool connected;            /* desktop: CONNECTED received */
+	unsigned joins;            /* signaling JOINED, first time and rejoins */
+	unsigned refused;          /* desktop: a second session refused */
+	const struct tp_pump_cfg *svc; /* gateway: what the service end does */
+};
+
+/* What a test changes of the defaults. */
+struct pair_opts {
+	const char *const *server_args; /* --set ... for peerpipe-signal, NULL-ended */
+	uint32_t desk_keepalive_ms;     /* the desktop's signaling keepalive */
+	uint32_t gw_connect_timeout_ms; /* the gateway's sessions' connect deadline */
+	const struct tp_pump_cfg *svc;  /* the service's end of the stream */
 };
 
 static bool want_peer(void *user, const struct pp_sigclient_peer *peer,
@@ -60,6 +82,12 @@ static bool want_peer(void *user, const struct pp_sigclient_peer *peer,
 {
 	struct node *nd = user;
 
+	/* the desktop wants one session per gateway, as peerpipe connect */
+	if (!nd->gateway && nd->link) {
+		nd->refused++;
+		g_test_message("%s: a second session with %.8s refused", nd->name, peer->peer_id);
+		return false;
+	}
 	*pins = pp_identity_fingerprint(nd->other_id);
 	*n_pins = 1;
 	return true;
@@ -92,7 +120,7 @@ static void on_stream_request(void *user, struct pp_tlink *l, struct pp_sctp_cha
 	g_assert_null(nd->pump);
 	tp_socket_pair(false, 0, &a, &b);
 	g_assert_cmpint(tp_set_nonblock(a), ==, 0);
-	nd->pump = tp_pump_start(b, &service_pump, ctx);
+	nd->pump = tp_pump_start(b, nd->svc, ctx);
 	g_assert_cmpint(pp_tstream_attach(st, a), ==, 0);
 	char *j = pp_ctrl_build_connected();
 	g_assert_cmpint(pp_tstream_send_text(st, j), ==, 0);
@@ -131,8 +159,20 @@ static void on_link_closed(void *user, struct pp_tlink *l, const char *reason)
 		nd->link = NULL;
 }
 
+static void on_signal_state(void *user, enum pp_sigclient_state st, enum pp_sigclient_why why,
+                            const char *detail)
+{
+	struct node *nd = user;
+
+	if (st == PP_SIGCLIENT_JOINED)
+		nd->joins++;
+	g_test_message("%s: signaling %s (%s)", nd->name, pp_sigclient_state_name(st),
+	               pp_sigclient_why_name(why));
+}
+
 static const struct pp_tnode_callbacks node_cb = {
 	.want_peer = want_peer,
+	.on_signal_state = on_signal_state,
 	.on_ready = on_ready,
 	.on_stream_request = on_stream_request,
 	.on_stream_text = on_stream_text,
@@ -141,13 +181,14 @@ static const struct pp_tnode_callbacks node_cb = {
 };
 
 static void node_start(struct node *nd, SigServer *srv, const char *name, bool gateway,
-                       struct pp_identity *id, struct pp_identity *other)
+                       struct pp_identity *id, struct pp_identity *other, const struct pair_opts *o)
 {
 	memset(nd, 0, sizeof(*nd));
 	nd->name = name;
 	nd->gateway = gateway;
 	nd->id = id;
 	nd->other_id = other;
+	nd->svc = o->svc ? o->svc : &service_pump;
 	nd->token = sig_token(srv, name, ROOM, gateway ? "gateway" : "desktop");
 	g_snprintf(nd->url, sizeof(nd->url), "ws://127.0.0.1:%u/v1/ws", sig_server_port(srv));
 	struct pp_tnode_config nc = {
@@ -157,6 +198,7 @@ static void node_start(struct node *nd, SigServer *srv, const char *name, bool g
 			.room = ROOM,
 			.fingerprint = pp_identity_fingerprint_str(id),
 			.allow_insecure_ws = true,
+			.keepalive_ms = gateway ? 0 : o->desk_keepalive_ms,
 		},
 		.session = {
 			.peer = {
@@ -166,6 +208,7 @@ static void node_start(struct node *nd, SigServer *srv, const char *name, bool g
 			},
 			.is_gateway = gateway,
 			.agent = "peerpipe/test",
+			.connect_timeout_ms = gateway ? o->gw_connect_timeout_ms : 0,
 		},
 		.redial = !gateway,
 	};
@@ -217,6 +260,7 @@ struct pair {
 	struct node gw, desk;
 	SigServer *srv;
 	struct pp_identity *gw_id, *desk_id;
+	guint16 desk_sig_port;     /* the desktop's end of its WebSocket */
 };
 
 static bool both_ready(void *d)
@@ -236,20 +280,79 @@ static bool desk_restarting(void *d)
 	return !pc || pp_peer_get_state(pc) == PP_PEER_RESTARTING;
 }
 
-static void pair_up(struct pair *p)
+/* The local ports of the TCP connections to the signaling server (its
+ * clients' ends), as ss(8) lists them: "Recv-Q Send-Q local peer". */
+static GArray *sig_client_ports(SigServer *srv)
 {
+	char *cmd = g_strdup_printf("ss -Htn state established '( dport = :%u )'",
+	                            sig_server_port(srv));
+	char *out = NULL, **lines;
+	int status = -1;
+	GArray *ports = g_array_new(FALSE, FALSE, sizeof(guint16));
+
+	g_assert_true(g_spawn_command_line_sync(cmd, &out, NULL, &status, NULL));
+	g_assert_true(g_spawn_check_wait_status(status, NULL));
+	lines = g_strsplit(out, "\n", -1);
+	for (char **l = lines; *l; l++) {
+		char **tok = g_strsplit_set(g_strstrip(*l), " \t", -1);
+		for (char **t = tok; *t; t++) {
+			const char *colon = strrchr(*t, ':');
+			if (colon) {
+				guint16 port = (guint16)atoi(colon + 1);
+				g_array_append_val(ports, port);
+				break; /* the first address is the local one */
+			}
+		}
+		g_strfreev(tok);
+	}
+	g_strfreev(lines);
+	g_free(out);
+	g_free(cmd);
+	return ports;
+}
+
+static bool port_in(GArray *ports, guint16 port)
+{
+	for (guint i = 0; i < ports->len; i++)
+		if (g_array_index(ports, guint16, i) == port)
+			return true;
+	return false;
+}
+
+static void pair_up_opts(struct pair *p, const struct pair_opts *o)
+{
+	GArray *gw_ports, *all;
+
 	memset(p, 0, sizeof(*p));
-	p->srv = sig_server_start(NULL);
+	p->srv = sig_server_new();
+	for (const char *const *a = o->server_args; a && *a; a++)
+		sig_server_add_args(p->srv, *a, NULL);
+	sig_server_run(p->srv);
 	g_assert_cmpint(pp_identity_new_ephemeral(&p->gw_id), ==, 0);
 	g_assert_cmpint(pp_identity_new_ephemeral(&p->desk_id), ==, 0);
 	/* the gateway first: it gets NEW_PEER and offers, the desktop answers */
-	node_start(&p->gw, p->srv, "gw", true, p->gw_id, p->desk_id);
+	node_start(&p->gw, p->srv, "gw", true, p->gw_id, p->desk_id, o);
 	gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
 	while (pp_sigclient_get_state(pp_tnode_sigclient(p->gw.n)) != PP_SIGCLIENT_JOINED &&
 	       g_get_monotonic_time() < end)
 		g_main_context_iteration(ctx, TRUE);
-	node_start(&p->desk, p->srv, "desk", false, p->desk_id, p->gw_id);
+	gw_ports = sig_client_ports(p->srv);
+	node_start(&p->desk, p->srv, "desk", false, p->desk_id, p->gw_id, o);
 	g_assert_true(run_until(both_ready, p, 20000));
+	/* the desktop's signaling connection: the one that is not the gateway's */
+	all = sig_client_ports(p->srv);
+	for (guint i = 0; i < all->len; i++)
+		if (!port_in(gw_ports, g_array_index(all, guint16, i)))
+			p->desk_sig_port = g_array_index(all, guint16, i);
+	g_array_free(all, TRUE);
+	g_array_free(gw_ports, TRUE);
+}
+
+static void pair_up(struct pair *p)
+{
+	static const struct pair_opts defaults = { 0 };
+
+	pair_up_opts(p, &defaults);
 }
 
 static void pair_down(struct pair *p)
@@ -270,7 +373,7 @@ static bool streams_flowing(void *d)
 	       tp_pump_received(p->gw.pump) >= UP_BYTES / 4;
 }
 
-static void open_stream(struct pair *p)
+static void open_stream_cfg(struct pair *p, const struct tp_pump_cfg *cli)
 {
 	int a, b;
 	struct pp_tstream *st = NULL;
@@ -279,8 +382,13 @@ static void open_stream(struct pair *p)
 	g_assert_cmpint(tp_set_nonblock(a), ==, 0);
 	g_assert_cmpint(pp_tsession_open_stream(pp_tlink_session(p->desk.link), SVC, a, &st), ==, 0);
 	p->desk.st = st;
-	p->desk.pump = tp_pump_start(b, &client_pump, ctx);
+	p->desk.pump = tp_pump_start(b, cli, ctx);
 	g_assert_true(run_until(streams_flowing, p, 60000));
+}
+
+static void open_stream(struct pair *p)
+{
+	open_stream_cfg(p, &client_pump);
 }
 
 static bool pumps_done(void *d)
@@ -291,36 +399,38 @@ static bool pumps_done(void *d)
 
 /* --- tests ----------------------------------------------------------------------- */
 
-static void test_restart(void)
+/* Cuts the path under the running stream (opening the pumps' gate, if
+ * any, so that data queue up meanwhile), waits for the desktop's ICE
+ * restart and lets the path through again: the same sessions, no redial,
+ * carry the stream to its end with both directions intact. */
+static void restart_keeps_streams(struct pair *p, struct pp_tlink *gl, struct pp_tlink *dl,
+                                  volatile gint *gate)
 {
-	struct pair p;
 	uint8_t want[TP_SHA_LEN];
-
-	pair_up(&p);
-	struct pp_tlink *gl = p.gw.link, *dl = p.desk.link;
-	open_stream(&p);
 	gint64 t0 = g_get_monotonic_time();
+
 	cut_path(true);
-	g_assert_true(run_until(desk_restarting, &p, 40000));
-	g_assert_nonnull(desk_peer(&p));
+	if (gate)
+		g_atomic_int_set(gate, 1);
+	g_assert_true(run_until(desk_restarting, p, 40000));
+	g_assert_nonnull(desk_peer(p));
 	g_test_message("path cut: the desktop restarts ICE after %.1f s",
 	               (g_get_monotonic_time() - t0) / 1e6);
 	cut_path(false);
 	gint64 t1 = g_get_monotonic_time();
-	g_assert_true(run_until(pumps_done, &p, 120000));
+	g_assert_true(run_until(pumps_done, p, 120000));
 	g_test_message("streams complete %.1f s after the path came back",
 	               (g_get_monotonic_time() - t1) / 1e6);
-	/* the same session on both sides: no redial, nothing closed */
-	g_assert_cmpuint(p.gw.closed, ==, 0);
-	g_assert_cmpuint(p.desk.closed, ==, 0);
-	g_assert_true(p.gw.link == gl && p.desk.link == dl);
-	g_assert_cmpuint(p.gw.ready, ==, 1);
-	g_assert_cmpuint(p.desk.ready, ==, 1);
-	g_assert_cmpint(pp_peer_get_state(desk_peer(&p)), ==, PP_PEER_CONNECTED);
+	/* the same session on both sides: no redial */
+	g_assert_cmpuint(p->desk.closed, ==, 0);
+	g_assert_true(p->gw.link == gl && p->desk.link == dl);
+	g_assert_cmpuint(p->gw.ready, ==, 1);
+	g_assert_cmpuint(p->desk.ready, ==, 1);
+	g_assert_cmpint(pp_peer_get_state(desk_peer(p)), ==, PP_PEER_CONNECTED);
 	g_assert_cmpint(pp_peer_get_state(pp_tsession_peer(pp_tlink_session(gl))), ==,
 	                PP_PEER_CONNECTED);
 	/* both directions intact */
-	struct tp_pump *dp = p.desk.pump, *gp = p.gw.pump;
+	struct tp_pump *dp = p->desk.pump, *gp = p->gw.pump;
 	g_assert_false(dp->timed_out || gp->timed_out);
 	g_assert_cmpint(dp->err, ==, 0);
 	g_assert_cmpint(gp->err, ==, 0);
@@ -330,6 +440,147 @@ static void test_restart(void)
 	g_assert_cmpmem(dp->recv_sha, TP_SHA_LEN, want, TP_SHA_LEN);
 	tp_gen_sha(client_pump.seed, UP_BYTES, want);
 	g_assert_cmpmem(gp->recv_sha, TP_SHA_LEN, want, TP_SHA_LEN);
+}
+
+static void test_restart(void)
+{
+	struct pair p;
+
+	pair_up(&p);
+	struct pp_tlink *gl = p.gw.link, *dl = p.desk.link;
+	open_stream(&p);
+	restart_keeps_streams(&p, gl, dl, NULL);
+	g_assert_cmpuint(p.gw.closed, ==, 0);
+	pair_down(&p);
+}
+
+/* The desktop's WebSocket dies without a close: its TCP connection is
+ * dropped both ways (the server keeps the old id until its ping timeout;
+ * the desktop's keepalive notices and it rejoins under a new id). */
+static void block_tcp_port(guint16 port, bool block)
+{
+	char *cmd = g_strdup_printf("iptables %s INPUT -i lo -p tcp --sport %u -j DROP && "
+	                            "iptables %s INPUT -i lo -p tcp --dport %u -j DROP",
+	                            block ? "-I" : "-D", port, block ? "-I" : "-D", port);
+	sh(cmd);
+	g_free(cmd);
+}
+
+static bool desk_rejoined(void *d)
+{
+	return ((struct pair *)d)->desk.joins >= 2;
+}
+
+static bool desk_refused(void *d)
+{
+	return ((struct pair *)d)->desk.refused >= 1;
+}
+
+static const char *desk_peer_id(struct pair *p)
+{
+	return pp_sigclient_peer_id(pp_tnode_sigclient(p->desk.n));
+}
+
+/* The pumps stop at a quarter until the path is cut: the stream is open,
+ * a quarter done, across the rejoin, and its data queue up during the
+ * outage. */
+static void rejoin_pumps(volatile gint *gate, struct tp_pump_cfg *svc, struct tp_pump_cfg *cli)
+{
+	*svc = service_pump;
+	svc->pause_at = DOWN_BYTES / 4;
+	svc->gate = gate;
+	*cli = client_pump;
+	cli->pause_at = UP_BYTES / 4;
+	cli->gate = gate;
+}
+
+/* The desktop rejoins (new id D2) while its old id D1 is still in the
+ * room; the gateway offers a new session to D2 and the desktop refuses
+ * it. Returns with the gateway holding both links: the live one and the
+ * refused offer's. */
+static void rejoin_refused(struct pair *p, char *old_id, size_t old_id_size)
+{
+	gint64 t0 = g_get_monotonic_time();
+
+	g_assert_cmpuint(p->desk_sig_port, !=, 0);
+	g_strlcpy(old_id, desk_peer_id(p), old_id_size);
+	block_tcp_port(p->desk_sig_port, true);
+	g_assert_true(run_until(desk_rejoined, p, 30000));
+	g_assert_cmpstr(desk_peer_id(p), !=, old_id);
+	g_assert_true(run_until(desk_refused, p, 20000));
+	g_test_message("desktop rejoined as %.8s (was %.8s) and refused the gateway's new offer "
+	               "after %.1f s", desk_peer_id(p), old_id, (g_get_monotonic_time() - t0) / 1e6);
+	g_assert_cmpuint(pp_tnode_link_count(p->gw.n), ==, 2);
+	g_assert_cmpuint(p->desk.closed, ==, 0);
+	g_assert_cmpuint(p->gw.closed, ==, 0);
+}
+
+static void test_rejoin_restart(void)
+{
+	struct pair p;
+	gint gate = 0;
+	struct tp_pump_cfg svc, cli;
+	char old_id[PP_PEER_ID_LEN + 1];
+
+	rejoin_pumps(&gate, &svc, &cli);
+	/* the server's default ping timeout keeps the old id in the room
+	 * until well after the restart */
+	const struct pair_opts o = { .desk_keepalive_ms = 1000, .svc = &svc };
+	pair_up_opts(&p, &o);
+	struct pp_tlink *gl = p.gw.link, *dl = p.desk.link;
+	open_stream_cfg(&p, &cli);
+	rejoin_refused(&p, old_id, sizeof(old_id));
+	restart_keeps_streams(&p, gl, dl, &gate);
+	/* the gateway's live session now answers to the desktop's new id,
+	 * and did so while the old one was still in the room */
+	g_assert_cmpstr(pp_tlink_peer(gl)->peer_id, ==, desk_peer_id(&p));
+	char *log = sig_server_log(p.srv);
+	g_assert_null(strstr(log, "no pong"));
+	g_free(log);
+	block_tcp_port(p.desk_sig_port, false);
+	pair_down(&p);
+}
+
+static bool old_id_gone_and_offer_ended(void *d)
+{
+	struct pair *p = d;
+	char *log = sig_server_log(p->srv);
+	bool gone = strstr(log, "no pong") != NULL;
+
+	g_free(log);
+	return gone && p->gw.closed >= 1;
+}
+
+static void test_rejoin_old_id_gone(void)
+{
+	static const char *const server_args[] = { "--set", "limits.ping_interval=1s", "--set",
+		                                   "limits.ping_timeout=10s", NULL };
+	struct pair p;
+	gint gate = 0;
+	struct tp_pump_cfg svc, cli;
+	char old_id[PP_PEER_ID_LEN + 1];
+
+	rejoin_pumps(&gate, &svc, &cli);
+	/* the old id leaves 10-11 s after its connection is blocked: after
+	 * the desktop's rejoin (3-4 s) and before the refused offer's
+	 * session gives up (15 s after it was made) */
+	const struct pair_opts o = {
+		.server_args = server_args,
+		.desk_keepalive_ms = 1000,
+		.gw_connect_timeout_ms = 15000,
+		.svc = &svc,
+	};
+	pair_up_opts(&p, &o);
+	struct pp_tlink *gl = p.gw.link, *dl = p.desk.link;
+	open_stream_cfg(&p, &cli);
+	rejoin_refused(&p, old_id, sizeof(old_id));
+	g_assert_true(run_until(old_id_gone_and_offer_ended, &p, 40000));
+	g_assert_cmpuint(p.gw.closed, ==, 1);
+	/* the live session followed its peer to the new id */
+	g_assert_cmpstr(pp_tlink_peer(gl)->peer_id, ==, desk_peer_id(&p));
+	restart_keeps_streams(&p, gl, dl, &gate);
+	g_assert_cmpstr(pp_tlink_peer(gl)->peer_id, ==, desk_peer_id(&p));
+	block_tcp_port(p.desk_sig_port, false);
 	pair_down(&p);
 }
 
@@ -372,5 +623,7 @@ int main(int argc, char **argv)
 	ctx = g_main_context_default();
 	g_test_add_func("/tunnel-restart/restart-keeps-streams", test_restart);
 	g_test_add_func("/tunnel-restart/fallback-redial", test_fallback);
+	g_test_add_func("/tunnel-restart/rejoin-then-restart", test_rejoin_restart);
+	g_test_add_func("/tunnel-restart/rejoin-old-id-gone", test_rejoin_old_id_gone);
 	return g_test_run();
 }
