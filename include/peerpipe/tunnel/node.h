@@ -10,8 +10,12 @@
  * freshness ends it if the peer is really gone). After a signaling
  * reconnect the same remote peer shows up under a new peer_id; a
  * connected session with the fingerprint it declares is then kept and
- * re-addressed instead of building a second one. Who may connect is
- * decided only by the DTLS fingerprint check against the pins. */
+ * re-addressed instead of building a second one (once the old peer_id
+ * has left the room, or at once when the peer restarts ICE of that
+ * session from the new one). A new offer that makes no session (want_peer
+ * refuses it) leaves the connected session with the peer_id. Who may
+ * connect is decided only by the DTLS fingerprint check against the
+ * pins. */
 #ifndef PEERPIPE_TUNNEL_NODE_H
 #define PEERPIPE_TUNNEL_NODE_H
 
