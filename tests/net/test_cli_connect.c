@@ -22,9 +22,11 @@
  *
  * The close grace is made a window the test controls: the gateway sends a
  * control message the client cannot parse, so the client closes the
- * session itself, and an iptables rule drops every datagram until the
- * test lifts it: the client's orderly close cannot finish and its grace
- * (2 s) runs out. */
+ * session itself, and an iptables rule, set before that message goes,
+ * drops every datagram from the client's ports until the test lifts it:
+ * the client's orderly close cannot finish and its grace (2 s) runs out,
+ * whatever the timing (a rule that dropped both ways, set after the
+ * message, raced the client's close). */
 #include "netns_private.h"
 #include "sigserver.h"
 
@@ -221,10 +223,73 @@ static void sh(const char *cmd)
 	g_assert_cmpint(system(cmd), ==, 0);
 }
 
-/* No datagram passes (the signaling's TCP does). */
-static void drop_udp(bool drop)
+/* The local ports of process pid's UDP sockets (its ICE candidates), from
+ * /proc: its fds' socket inodes looked up in its namespace's UDP tables.
+ * Comma-separated, for iptables' multiport (at most 15). */
+static char *udp_ports_of(GPid pid)
 {
-	sh(drop ? "iptables -I INPUT -p udp -j DROP" : "iptables -D INPUT -p udp -j DROP");
+	GHashTable *inodes = g_hash_table_new(g_direct_hash, g_direct_equal);
+	char *dir = g_strdup_printf("/proc/%d/fd", (int)pid);
+	GString *ports = g_string_new(NULL);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	unsigned n = 0;
+
+	g_assert_nonnull(d);
+	while ((name = g_dir_read_name(d))) {
+		char *fd = g_build_filename(dir, name, NULL), *target = g_file_read_link(fd, NULL);
+		unsigned long ino;
+		if (target && sscanf(target, "socket:[%lu]", &ino) == 1)
+			g_hash_table_add(inodes, GSIZE_TO_POINTER(ino));
+		g_free(target);
+		g_free(fd);
+	}
+	g_dir_close(d);
+	for (int v6 = 0; v6 < 2; v6++) {
+		char *table = g_strdup_printf("/proc/%d/net/udp%s", (int)pid, v6 ? "6" : "");
+		FILE *f = fopen(table, "r");
+		char line[512];
+		unsigned port;
+		unsigned long ino;
+
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*s %*s %*s %*s %*s %*s %*s %lu", &port,
+			           &ino) == 2 &&
+			    g_hash_table_contains(inodes, GSIZE_TO_POINTER(ino))) {
+				g_string_append_printf(ports, "%s%u", ports->len ? "," : "", port);
+				n++;
+			}
+		if (f)
+			fclose(f);
+		g_free(table);
+	}
+	g_assert_cmpuint(n, >, 0);
+	g_assert_cmpuint(n, <=, 15);
+	g_hash_table_destroy(inodes);
+	g_free(dir);
+	return g_string_free(ports, FALSE);
+}
+
+/* No datagram from the client passes (the gateway's to it do, and the
+ * signaling's TCP): what the client sends to close its session never
+ * arrives, so its close lasts its whole grace. */
+static char *drop_rule;
+
+static void drop_from_client(GPid pid, bool drop)
+{
+	char *cmd;
+
+	if (drop) {
+		char *ports = udp_ports_of(pid);
+		drop_rule = g_strdup_printf("INPUT -p udp -m multiport --sports %s -j DROP", ports);
+		g_free(ports);
+	}
+	g_assert_nonnull(drop_rule);
+	cmd = g_strdup_printf("iptables %s %s", drop ? "-I" : "-D", drop_rule);
+	sh(cmd);
+	g_free(cmd);
+	if (!drop)
+		g_clear_pointer(&drop_rule, g_free);
 }
 
 /* --- the client: the real CLI ------------------------------------------- */
@@ -509,10 +574,8 @@ static void env_down(struct gw *g)
 static void client_closing(struct gw *g, struct cli *c)
 {
 	g_assert_nonnull(g->link);
+	drop_from_client(c->pid, true);
 	g_assert_cmpint(pp_tsession_send_control(pp_tlink_session(g->link), "{not json"), ==, 0);
-	for (int i = 0; i < 4; i++) /* out, not more */
-		g_main_context_iteration(ctx, FALSE);
-	drop_udp(true);
 	g_assert_true(wait_grep(c->err, "bad control message", 5000));
 }
 
@@ -542,7 +605,7 @@ static void test_closing_tunnel_holds(void)
 	/* not a stream, not a FIN: held for the next tunnel */
 	bool held = wait_grep(c.err, SVC ": the tunnel is closing: the connection waits", 5000);
 	int end = app_end(fd, 0);
-	drop_udp(false);
+	drop_from_client(c.pid, false);
 	if (!held)
 		cli_dump(&c);
 	g_assert_cmpint(end, ==, 1); /* still open (0: a FIN, -ECONNRESET: a reset) */
@@ -605,7 +668,7 @@ static void test_signaling_fatal_exits(void)
 	held = app_connect(c.port);
 	g_assert_true(wait_grep(c.err, SVC ": the tunnel is closing: the connection waits", 5000));
 	bool exited = run_until(pred_cli_exited, &c, 15000);
-	drop_udp(false);
+	drop_from_client(c.pid, false);
 	if (!exited)
 		cli_dump(&c);
 	g_assert_true(exited);
