@@ -24,8 +24,10 @@
  * drawn from [d/2, d] with d doubling per failed attempt; d restarts at
  * backoff_min once a session stayed joined for 10 s). FATAL means retrying
  * cannot help: ERROR unauthorized (close 1008), a close 1002/1003/1007/1009
- * (a bug on one side), an upgrade refused with HTTP 4xx (except 408/429),
- * a server that does not select the peerpipe.v1 subprotocol, or ERROR
+ * (a bug on one side), an upgrade refused with HTTP 4xx (except 408/429)
+ * or answered with a redirect (3xx: never followed, since the JOIN_ROOM
+ * and its token would go wherever it points, ws:// included), a server
+ * that does not select the peerpipe.v1 subprotocol, or ERROR
  * bad_request in reply to our JOIN_ROOM. pp_sigclient_reconnect() (e.g.
  * after pp_sigclient_set_token()) leaves FATAL.
  *
@@ -84,7 +86,8 @@ enum pp_sigclient_why {
 	PP_SIGCLIENT_WHY_TLS,          /* server certificate not trusted */
 	PP_SIGCLIENT_WHY_UNAUTHORIZED, /* ERROR unauthorized: fix the token */
 	PP_SIGCLIENT_WHY_PROTOCOL,     /* close 1002/1003/1007/1009, bad upgrade */
-	PP_SIGCLIENT_WHY_HTTP,         /* upgrade refused with an HTTP status */
+	PP_SIGCLIENT_WHY_HTTP,         /* upgrade refused with an HTTP status
+	                                * (a redirect included: not followed) */
 	PP_SIGCLIENT_WHY_ROOM_FULL,    /* ERROR room_full: retried */
 	PP_SIGCLIENT_WHY_LEFT,         /* pp_sigclient_leave() */
 };

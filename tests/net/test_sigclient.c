@@ -9,6 +9,7 @@
 #include "peerpipe/log.h"
 #include "peerpipe/sigclient.h"
 
+#include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <signal.h>
 #include <string.h>
@@ -880,7 +881,8 @@ static void fake_on_ws(SoupServer *server, SoupServerMessage *msg, const char *p
 	g_signal_connect(ws, "message", G_CALLBACK(fake_on_message), f);
 }
 
-static Fake *fake_new(int mode)
+/* tls: serve wss with this certificate (NULL: plain ws) */
+static Fake *fake_new_tls(int mode, GTlsCertificate *tls)
 {
 	static char *protocols[] = { "peerpipe.v1", NULL };
 	Fake *f = g_new0(Fake, 1);
@@ -888,14 +890,20 @@ static Fake *fake_new(int mode)
 	f->mode = mode;
 	f->ws = g_ptr_array_new_with_free_func(g_object_unref);
 	f->joins = g_ptr_array_new_with_free_func(g_free);
-	f->server = soup_server_new(NULL, NULL);
+	f->server = soup_server_new("tls-certificate", tls, NULL);
 	soup_server_add_websocket_handler(f->server, "/v1/ws", NULL, protocols, fake_on_ws, f, NULL);
-	g_assert_true(soup_server_listen_local(f->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &err));
+	g_assert_true(soup_server_listen_local(f->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY |
+	                                       (tls ? SOUP_SERVER_LISTEN_HTTPS : 0), &err));
 	g_assert_no_error(err);
 	GSList *uris = soup_server_get_uris(f->server);
 	f->port = (guint16)g_uri_get_port(uris->data);
 	g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
 	return f;
+}
+
+static Fake *fake_new(int mode)
+{
+	return fake_new_tls(mode, NULL);
 }
 
 static void fake_free(Fake *f)
@@ -970,6 +978,76 @@ static void test_fake_timeouts(void)
 	tc_free(w);
 	fake_free(f);
 	spin(50);
+}
+
+/* ---- redirects. The upgrade request is never sent on to where a 3xx
+ * answer points: the JOIN_ROOM and its token would go to whoever the
+ * Location names, in clear text for a ws:// one. FATAL (HTTP), naming the
+ * Location; the other server never hears from the client. */
+
+static void redirect_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
+                             GHashTable *query, gpointer user)
+{
+	const char *to = user;
+	guint status = strstr(path, "307") ? SOUP_STATUS_TEMPORARY_REDIRECT : SOUP_STATUS_FOUND;
+	soup_server_message_set_redirect(msg, status, to);
+}
+
+/* to_scheme: the scheme of the Location, which names a plain ws server */
+static void redirect_case(gboolean tls, const char *path, const char *to_scheme)
+{
+	char *dir = g_dir_make_tmp("sigclient-redirect-XXXXXX", NULL);
+	char *cert = NULL, *key = NULL;
+	GTlsCertificate *tc = NULL;
+	GError *err = NULL;
+
+	g_assert_nonnull(dir);
+	if (tls) {
+		sig_make_cert(dir, "srv", &cert, &key);
+		tc = g_tls_certificate_new_from_files(cert, key, &err);
+		g_assert_no_error(err);
+	}
+	Fake *target = fake_new(FAKE_SCRIPT); /* a plain ws server elsewhere */
+	Fake *f = fake_new_tls(FAKE_SILENT, tc);
+	char *to = g_strdup_printf("%s://127.0.0.1:%u/v1/ws", to_scheme, target->port);
+	soup_server_add_handler(f->server, path, redirect_handler, to, NULL);
+	char *url = g_strdup_printf("%s://127.0.0.1:%u%s", tls ? "wss" : "ws", f->port, path);
+	struct pp_sigclient_config cfg = {
+		.url = url, .token = "aaa.bbb.ccc", .room = ROOM, .ca_file = cert,
+		.allow_insecure_ws = true, .backoff_min_ms = 100, .backoff_max_ms = 200,
+	};
+	TC *t = tc_new_cfg(tls ? "wss-redirect" : "ws-redirect", &cfg);
+	SPIN_UNTIL(t->state == PP_SIGCLIENT_FATAL || target->conns > 0, 5000);
+	spin(500); /* a retry, or a late connection elsewhere, would show by now */
+	g_assert_cmpuint(target->conns, ==, 0);
+	g_assert_cmpuint(target->joins->len, ==, 0);
+	g_assert_cmpint(t->state, ==, PP_SIGCLIENT_FATAL);
+	g_assert_cmpint(t->why, ==, PP_SIGCLIENT_WHY_HTTP);
+	g_assert_true(strstr(t->detail, "redirect") != NULL);
+	g_assert_true(strstr(t->detail, to) != NULL);
+	g_assert_true(strstr(t->detail, "not followed") != NULL);
+	g_assert_cmpuint(pp_sigclient_attempts(t->c), ==, 1);
+	tc_free(t);
+	fake_free(f);
+	fake_free(target);
+	spin(50);
+	g_free(url);
+	g_free(to);
+	g_clear_object(&tc);
+	if (tls) {
+		g_unlink(cert);
+		g_unlink(key);
+	}
+	g_rmdir(dir);
+	g_free(cert);
+	g_free(key);
+	g_free(dir);
+}
+
+static void test_redirect(void)
+{
+	redirect_case(FALSE, "/moved-307", "http"); /* another server */
+	redirect_case(TRUE, "/moved", "ws");        /* from wss to clear text */
 }
 
 /* A client whose limit is above the server's: the server closes with 1009,
@@ -1108,6 +1186,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sigclient/backoff", test_backoff);
 	g_test_add_func("/sigclient/fake-server/script", test_fake_server);
 	g_test_add_func("/sigclient/fake-server/timeouts", test_fake_timeouts);
+	g_test_add_func("/sigclient/fake-server/redirect", test_redirect);
 	g_test_add_func("/sigclient/close-1009", test_close_1009);
 	g_test_add_func("/sigclient/keepalive", test_keepalive);
 	g_test_add_func("/sigclient/leave-while-silent", test_leave_while_silent);

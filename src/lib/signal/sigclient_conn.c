@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define PP_SIGCLIENT_LOG_MALFORMED 20 /* then only every 1000th */
+#define PP_SIGCLIENT_LOCATION_SHOWN 256 /* of a redirect's Location, in the detail */
 
 /* Every call into libsoup runs with our context as thread-default: libsoup
  * attaches the sources it creates to that one. */
@@ -299,6 +300,24 @@ static gboolean pp_sigclient_on_accept_cert(SoupMessage *msg, GTlsCertificate *c
 	return FALSE;
 }
 
+/* A redirect is never followed: the JOIN_ROOM and its token would go to
+ * whoever the Location names (another host, or ws:// in clear text). */
+static void pp_sigclient_redirected(struct pp_sigclient *c, guint status, const char *location)
+{
+	char to[PP_SIGCLIENT_LOCATION_SHOWN], detail[512];
+
+	pp_sigclient_printable(to, sizeof(to), location);
+	if (location && strlen(location) >= sizeof(to))
+		memcpy(to + sizeof(to) - 4, "...", 4);
+	if (location)
+		snprintf(detail, sizeof(detail), "the server answered the upgrade with a redirect "
+		         "(HTTP %u) to %s: not followed", status, to);
+	else
+		snprintf(detail, sizeof(detail), "the server answered the upgrade with a redirect "
+		         "(HTTP %u) without a Location: not followed", status);
+	pp_sigclient_fatal(c, PP_SIGCLIENT_WHY_HTTP, detail);
+}
+
 static void pp_sigclient_connect_failed(struct pp_sigclient *c, SoupMessage *msg, GError *err)
 {
 	guint status = soup_message_get_status(msg);
@@ -314,7 +333,10 @@ static void pp_sigclient_connect_failed(struct pp_sigclient *c, SoupMessage *msg
 			pp_sigclient_retry(c, PP_SIGCLIENT_WHY_TLS, detail, true);
 		return;
 	}
-	if (status >= 400 && status < 500 && status != 408 && status != 429) {
+	if (SOUP_STATUS_IS_REDIRECTION(status)) {
+		pp_sigclient_redirected(c, status, soup_message_headers_get_one(
+		                                           soup_message_get_response_headers(msg), "Location"));
+	} else if (status >= 400 && status < 500 && status != 408 && status != 429) {
 		snprintf(detail, sizeof(detail), "the upgrade was refused with HTTP %u", status);
 		pp_sigclient_fatal(c, PP_SIGCLIENT_WHY_HTTP, detail);
 	} else if (status >= 300 && status != SOUP_STATUS_SWITCHING_PROTOCOLS) {
@@ -400,6 +422,8 @@ void pp_sigclient_conn_start(struct pp_sigclient *c)
 	c->tls_flags = 0;
 	c->peer_id[0] = '\0';
 	SoupMessage *msg = soup_message_new_from_uri(SOUP_METHOD_GET, c->uri);
+	/* libsoup would follow a 3xx answer to the upgrade (3.2 does) */
+	soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
 	c->cancel = g_cancellable_new();
 	g_object_set_data(G_OBJECT(c->cancel), "pp-client", c);
 	g_object_set_data_full(G_OBJECT(c->cancel), "pp-msg", msg, g_object_unref);
