@@ -19,7 +19,8 @@
  *
  * A drop (EOF, network error, close 1000/1001/1011, close 1008 without
  * ERROR unauthorized (rate limit), server restart, no traffic for 3
- * keepalive intervals, no JOINED in time) reconnects after
+ * keepalive intervals, no JOINED in time, a server message over the size
+ * limit, which we close with 1009) reconnects after
  * an exponential backoff with jitter (backoff_min .. backoff_max; a delay is
  * drawn from [d/2, d] with d doubling per failed attempt; d restarts at
  * backoff_min once a session stayed joined for 10 s). FATAL means retrying
@@ -85,7 +86,8 @@ enum pp_sigclient_why {
 	PP_SIGCLIENT_WHY_TIMEOUT,      /* connect, JOINED, or keepalive timeout */
 	PP_SIGCLIENT_WHY_TLS,          /* server certificate not trusted */
 	PP_SIGCLIENT_WHY_UNAUTHORIZED, /* ERROR unauthorized: fix the token */
-	PP_SIGCLIENT_WHY_PROTOCOL,     /* close 1002/1003/1007/1009, bad upgrade */
+	PP_SIGCLIENT_WHY_PROTOCOL,     /* close 1002/1003/1007/1009, bad upgrade;
+	                                * a message over the limit (retried) */
 	PP_SIGCLIENT_WHY_HTTP,         /* upgrade refused with an HTTP status
 	                                * (a redirect included: not followed) */
 	PP_SIGCLIENT_WHY_ROOM_FULL,    /* ERROR room_full: retried */
@@ -105,7 +107,12 @@ struct pp_sigclient_config {
 	uint32_t backoff_min_ms;  /* 0 = 500 */
 	uint32_t backoff_max_ms;  /* 0 = 30000 */
 	uint32_t max_message_size; /* 0 = 64 KiB (every message but JOINED) */
-	uint32_t max_joined_size; /* 0 = 1 MiB */
+	uint32_t max_joined_size; /* 0 = 1 MiB. The larger of the two bounds
+	                           * every message as it arrives, its fragments
+	                           * summed: past it the connection is closed
+	                           * (1009) before the message is buffered. A
+	                           * smaller one over its type's limit is
+	                           * dropped as malformed. */
 	uint32_t connect_timeout_ms; /* TCP+TLS+upgrade+JOINED; 0 = 10000 */
 	uint32_t keepalive_ms;    /* our pings (whole seconds, rounded up);
 	                           * 0 = 10000. Dead after 3 silent intervals. */
@@ -164,11 +171,11 @@ struct pp_sigclient *pp_sigclient_new(GMainContext *ctx, const struct pp_sigclie
 /* Process-wide, for a program whose only TLS peer is its signaling server
  * (peerpipe connect, peerpipe-gateway): ca_file's certificates become
  * GIO's default TLS database. glib-networking reads the default database
- * while it creates every client connection, before libsoup hands it the
- * session's own, so without this the first connection parses the whole
+ * while it creates every client connection, before the client gives it
+ * its own (ca_file's), so without this the first connection parses the whole
  * system trust store, twice (40 ms of the client's 100 ms from start to
  * the first byte through the tunnel). Verification still uses the
- * session's ca_file database; a program that also wants the system store
+ * client's ca_file database; a program that also wants the system store
  * for other connections must not call this. 0, or PP_ERR_INVALID when
  * ca_file cannot be loaded (logged). */
 int pp_sigclient_trust_default(const char *ca_file);

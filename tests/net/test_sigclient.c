@@ -4,6 +4,7 @@
  * reconnect after the server is killed and restarted on the same port,
  * fatal refusals without reconnect storms, TLS verification. */
 #include "sigpeer.h"
+#include "wsflood.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
@@ -1050,6 +1051,73 @@ static void test_redirect(void)
 	redirect_case(TRUE, "/moved", "ws");        /* from wss to clear text */
 }
 
+/* ---- a server streaming one message without end: a text frame with FIN=0,
+ * then continuation frames, each far under the frame limit (wsflood.h).
+ * libsoup 3.2 reassembles them all (RSS grew by 524 MiB for 512 MiB sent);
+ * the client must stop at its message limit, close with 1009 "message too
+ * big", say so, and reconnect with backoff like after any server error.
+ * The JOINED before it comes in fragments with a ping among them, on the
+ * first connection in the same write as the 101 answer. */
+
+static long rss_kib(void)
+{
+	char *status = NULL;
+	long v = -1;
+
+	if (g_file_get_contents("/proc/self/status", &status, NULL, NULL)) {
+		const char *at = strstr(status, "\nVmRSS:");
+		if (at)
+			v = atol(at + strlen("\nVmRSS:"));
+	}
+	g_free(status);
+	return v;
+}
+
+static void test_fragment_flood(void)
+{
+	const guint64 cap = (guint64)64 << 20;
+	WsFlood *fl = wsflood_start(ROOM, cap);
+	char *url = g_strdup_printf("ws://127.0.0.1:%u/v1/ws", wsflood_port(fl));
+	struct pp_sigclient_config cfg = {
+		.url = url, .token = "aaa.bbb.ccc", .room = ROOM, .allow_insecure_ws = true,
+		.backoff_min_ms = 100, .backoff_max_ms = 200,
+		.max_message_size = 64 * 1024, .max_joined_size = 64 * 1024,
+	};
+	captured = g_string_new(NULL);
+	pp_log_set_sink(capture_sink, NULL);
+	long rss0 = rss_kib();
+	TC *t = tc_new_cfg("flood", &cfg);
+	SPIN_UNTIL(wsflood_done(fl) >= 2 && t->n_state[PP_SIGCLIENT_DISCONNECTED] >= 2, 30000);
+	long rss1 = rss_kib();
+	pp_log_set_sink(NULL, NULL);
+	for (guint i = 0; i < 2; i++) {
+		const WsFloodConn *r = wsflood_conn(fl, i);
+		g_test_message("connection %u: %" G_GUINT64_FORMAT " bytes of the message went out "
+		               "before the client stopped it; its close: %d %s", i, r->sent,
+		               r->close_code, r->close_reason);
+		g_assert_cmpint(r->close_code, ==, 1009);
+		g_assert_cmpstr(r->close_reason, ==, "message too big");
+		/* the limit plus what the sockets' buffers hold */
+		g_assert_cmpuint(r->sent, <, cap / 2);
+	}
+	g_assert_true(wsflood_conn(fl, 1)->got_join);
+	g_test_message("client RSS %ld KiB before, %ld KiB after", rss0, rss1);
+	g_assert_cmpint(rss1 - rss0, <, 24 * 1024);
+	/* each time: joined (a fragmented JOINED passes), then dropped, retried */
+	g_assert_cmpuint(t->n_joined, >=, 2);
+	g_assert_cmpuint(t->n_state[PP_SIGCLIENT_FATAL], ==, 0);
+	g_assert_cmpint(t->why, ==, PP_SIGCLIENT_WHY_PROTOCOL);
+	g_assert_true(strstr(t->detail, "closed with 1009 (message too big)") != NULL);
+	g_assert_true(strstr(captured->str, "over the 65536-byte limit") != NULL);
+	g_assert_cmpuint(pp_sigclient_attempts(t->c), >=, 2);
+	tc_free(t);
+	spin(50);
+	g_string_free(captured, TRUE);
+	captured = NULL;
+	wsflood_stop(fl);
+	g_free(url);
+}
+
 /* A client whose limit is above the server's: the server closes with 1009,
  * a bug in the configuration, so FATAL rather than a retry loop. */
 static void test_close_1009(void)
@@ -1187,6 +1255,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sigclient/fake-server/script", test_fake_server);
 	g_test_add_func("/sigclient/fake-server/timeouts", test_fake_timeouts);
 	g_test_add_func("/sigclient/fake-server/redirect", test_redirect);
+	g_test_add_func("/sigclient/fake-server/fragment-flood", test_fragment_flood);
 	g_test_add_func("/sigclient/close-1009", test_close_1009);
 	g_test_add_func("/sigclient/keepalive", test_keepalive);
 	g_test_add_func("/sigclient/leave-while-silent", test_leave_while_silent);

@@ -42,6 +42,16 @@ const char *pp_sigclient_why_name(enum pp_sigclient_why w)
 	return (unsigned)w < G_N_ELEMENTS(pp_sigclient_why_names) ? pp_sigclient_why_names[w] : "?";
 }
 
+/* A host or path/query that goes into our request as it is: no spaces,
+ * controls or line breaks (GUri lets some through in a host). */
+static bool pp_sigclient_url_part_ok(const char *s, bool host)
+{
+	for (; s && *s; s++)
+		if (host ? !g_ascii_isalnum(*s) && !strchr(".-_:%", *s) : *s <= 0x20 || *s >= 0x7f)
+			return false;
+	return true;
+}
+
 /* The URL as libsoup wants it (http/https), or NULL with *why. */
 static GUri *pp_sigclient_parse_url(const char *url, bool allow_ws, const char **why)
 {
@@ -68,6 +78,15 @@ static GUri *pp_sigclient_parse_url(const char *url, bool allow_ws, const char *
 	}
 	if (g_uri_get_userinfo(u) || g_uri_get_fragment(u)) {
 		*why = "url: user info and fragments are not allowed";
+		goto out;
+	}
+	if (!pp_sigclient_url_part_ok(g_uri_get_host(u), true)) {
+		*why = "url: the host is not a host name or an IP address";
+		goto out;
+	}
+	if (!pp_sigclient_url_part_ok(g_uri_get_path(u), false) ||
+	    !pp_sigclient_url_part_ok(g_uri_get_query(u), false)) {
+		*why = "url: the path or query has spaces or control characters";
 		goto out;
 	}
 	path = g_uri_get_path(u);
@@ -184,7 +203,7 @@ struct pp_sigclient *pp_sigclient_new(GMainContext *ctx, const struct pp_sigclie
 	c->lim.max_joined_size = pp_sigclient_or(cfg->max_joined_size, PP_SIGCLIENT_MAX_JOINED_DEFAULT);
 	c->state = PP_SIGCLIENT_DISCONNECTED;
 	g_queue_init(&c->outq);
-	if (!(c->session = pp_sigclient_session_new(c->ctx, cfg->ca_file)))
+	if (cfg->ca_file && !(c->tls_db = pp_sigclient_tls_db_new(cfg->ca_file)))
 		goto out;
 	/* the first attempt starts from the context, never from here */
 	c->retry_timer = pp_sigclient_timer(c, 0, pp_sigclient_on_retry);
@@ -203,7 +222,7 @@ static void pp_sigclient_destroy(struct pp_sigclient *c)
 	pp_source_clear(&c->retry_timer);
 	pp_source_clear(&c->leave_timer);
 	pp_sigclient_wipe_token(c);
-	g_clear_object(&c->session);
+	g_clear_object(&c->tls_db);
 	if (c->uri)
 		g_uri_unref(c->uri);
 	g_free(c->where);

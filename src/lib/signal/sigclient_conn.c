@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Signaling client: the libsoup WebSocket, what the server sends, and how
- * each way of losing the connection is classified (retry or fatal). */
+ * each way of losing the connection is classified (retry or fatal). The
+ * connection and handshake under it are made in sigclient_upgrade.c. */
 #include "sigclient_priv.h"
 
 #include "peerpipe/error.h"
@@ -11,52 +12,6 @@
 
 #define PP_SIGCLIENT_LOG_MALFORMED 20 /* then only every 1000th */
 #define PP_SIGCLIENT_LOCATION_SHOWN 256 /* of a redirect's Location, in the detail */
-
-/* Every call into libsoup runs with our context as thread-default: libsoup
- * attaches the sources it creates to that one. */
-#define PP_SIGCLIENT_SOUP(c, stmt)                                \
-	do {                                                      \
-		g_main_context_push_thread_default((c)->ctx);     \
-		stmt;                                             \
-		g_main_context_pop_thread_default((c)->ctx);      \
-	} while (0)
-
-SoupSession *pp_sigclient_session_new(GMainContext *ctx, const char *ca_file)
-{
-	GTlsDatabase *db = NULL;
-	SoupSession *s = NULL;
-	GError *err = NULL;
-
-	g_main_context_push_thread_default(ctx);
-	if (ca_file && !(db = g_tls_file_database_new(ca_file, &err))) {
-		pp_error("sigclient: cannot load ca_file %s: %s", ca_file, err->message);
-		goto out;
-	}
-	if (db)
-		s = soup_session_new_with_options("tls-database", db, "user-agent", "peerpipe", NULL);
-	else
-		s = soup_session_new_with_options("user-agent", "peerpipe", NULL);
-out:
-	g_main_context_pop_thread_default(ctx);
-	g_clear_error(&err);
-	g_clear_object(&db);
-	return s;
-}
-
-int pp_sigclient_trust_default(const char *ca_file)
-{
-	GError *err = NULL;
-	GTlsDatabase *db = g_tls_file_database_new(ca_file, &err);
-
-	if (!db) {
-		pp_error("sigclient: cannot load ca_file %s: %s", ca_file, err->message);
-		g_error_free(err);
-		return PP_ERR_INVALID;
-	}
-	g_tls_backend_set_default_database(g_tls_backend_get_default(), db);
-	g_object_unref(db);
-	return 0;
-}
 
 static gboolean pp_sigclient_unref_later(gpointer obj)
 {
@@ -78,6 +33,7 @@ void pp_sigclient_conn_teardown(struct pp_sigclient *c)
 	SoupWebsocketConnection *ws = c->ws;
 	c->ws = NULL;
 	g_signal_handlers_disconnect_by_data(ws, c);
+	g_signal_handlers_disconnect_by_data(soup_websocket_connection_get_io_stream(ws), c);
 	if (soup_websocket_connection_get_state(ws) == SOUP_WEBSOCKET_STATE_OPEN)
 		PP_SIGCLIENT_SOUP(c, soup_websocket_connection_close(ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL));
 	if (c->depth > 0) {
@@ -256,6 +212,34 @@ out:
 	pp_sigclient_exit(c);
 }
 
+/* The server sent more than one message may hold (a text frame with FIN=0
+ * and continuation frames without end, say): the meter under the WebSocket
+ * stopped the input at that frame, before libsoup could reassemble it.
+ * Like any other server error: retried with backoff. */
+static void pp_sigclient_on_too_big(GIOStream *io, guint64 size, gpointer user)
+{
+	struct pp_sigclient *c = user;
+	guint64 max = MAX(c->lim.max_message_size, c->lim.max_joined_size);
+	char detail[256];
+
+	pp_sigclient_enter(c);
+	if (c->ws && soup_websocket_connection_get_state(c->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+		PP_SIGCLIENT_SOUP(c, soup_websocket_connection_close(c->ws, SOUP_WEBSOCKET_CLOSE_TOO_BIG,
+		                                                     "message too big"));
+	if (c->left) /* the leave timer finishes */
+		goto out;
+	if (size == G_MAXUINT64)
+		snprintf(detail, sizeof(detail), "the server sent a message over the %" G_GUINT64_FORMAT
+		         "-byte limit: closed with 1009 (message too big)", max);
+	else
+		snprintf(detail, sizeof(detail), "the server sent a message over the %" G_GUINT64_FORMAT
+		         "-byte limit (%" G_GUINT64_FORMAT " bytes by its frame headers): closed with "
+		         "1009 (message too big)", max, size);
+	pp_sigclient_retry(c, PP_SIGCLIENT_WHY_PROTOCOL, detail, false);
+out:
+	pp_sigclient_exit(c);
+}
+
 static gboolean pp_sigclient_on_deadline(gpointer data)
 {
 	struct pp_sigclient *c = data;
@@ -292,14 +276,6 @@ static void pp_sigclient_tls_flags_text(GTlsCertificateFlags f, char *buf, size_
 	         (f & G_TLS_CERTIFICATE_GENERIC_ERROR) ? " invalid;" : "");
 }
 
-/* Never accepts: only records why the certificate was refused. */
-static gboolean pp_sigclient_on_accept_cert(SoupMessage *msg, GTlsCertificate *cert,
-                                            GTlsCertificateFlags errors, gpointer cancel)
-{
-	g_object_set_data(G_OBJECT(cancel), "pp-tls-flags", GUINT_TO_POINTER((guint)errors));
-	return FALSE;
-}
-
 /* A redirect is never followed: the JOIN_ROOM and its token would go to
  * whoever the Location names (another host, or ws:// in clear text). */
 static void pp_sigclient_redirected(struct pp_sigclient *c, guint status, const char *location)
@@ -318,9 +294,10 @@ static void pp_sigclient_redirected(struct pp_sigclient *c, guint status, const 
 	pp_sigclient_fatal(c, PP_SIGCLIENT_WHY_HTTP, detail);
 }
 
-static void pp_sigclient_connect_failed(struct pp_sigclient *c, SoupMessage *msg, GError *err)
+static void pp_sigclient_connect_failed(struct pp_sigclient *c, const struct pp_sigclient_failure *f)
 {
-	guint status = soup_message_get_status(msg);
+	guint status = f->status;
+	const GError *err = f->err;
 	char detail[512], flags[160];
 
 	if (c->tls_flags || err->domain == G_TLS_ERROR) {
@@ -334,12 +311,11 @@ static void pp_sigclient_connect_failed(struct pp_sigclient *c, SoupMessage *msg
 		return;
 	}
 	if (SOUP_STATUS_IS_REDIRECTION(status)) {
-		pp_sigclient_redirected(c, status, soup_message_headers_get_one(
-		                                           soup_message_get_response_headers(msg), "Location"));
+		pp_sigclient_redirected(c, status, f->location);
 	} else if (status >= 400 && status < 500 && status != 408 && status != 429) {
 		snprintf(detail, sizeof(detail), "the upgrade was refused with HTTP %u", status);
 		pp_sigclient_fatal(c, PP_SIGCLIENT_WHY_HTTP, detail);
-	} else if (status >= 300 && status != SOUP_STATUS_SWITCHING_PROTOCOLS) {
+	} else if (status >= 300) {
 		snprintf(detail, sizeof(detail), "the upgrade was refused with HTTP %u", status);
 		pp_sigclient_retry(c, PP_SIGCLIENT_WHY_HTTP, detail, false);
 	} else if (err->domain == SOUP_WEBSOCKET_ERROR) {
@@ -362,10 +338,12 @@ static void pp_sigclient_connected(struct pp_sigclient *c, SoupWebsocketConnecti
 		                   "the server did not select the peerpipe.v1 subprotocol");
 		return;
 	}
-	soup_websocket_connection_set_max_incoming_payload_size(ws, max);
-	/* libsoup >= 3.6 also bounds fragmented messages */
-	if (g_object_class_find_property(G_OBJECT_GET_CLASS(ws), "max-total-message-size"))
-		g_object_set(ws, "max-total-message-size", max, NULL);
+	/* Whole messages, fragments summed, are bounded by the meter under the
+	 * WebSocket (wslimit_stream.h): libsoup 3.2 bounds frames only. It
+	 * trips at max, before this one does; this stays as a second bound. */
+	soup_websocket_connection_set_max_incoming_payload_size(ws, max + 1);
+	g_signal_connect(soup_websocket_connection_get_io_stream(ws), "too-big",
+	                 G_CALLBACK(pp_sigclient_on_too_big), c);
 	PP_SIGCLIENT_SOUP(c, soup_websocket_connection_set_keepalive_interval(
 	                             ws, (c->keepalive_ms + 999) / 1000));
 	g_signal_connect(ws, "message", G_CALLBACK(pp_sigclient_on_message), c);
@@ -379,64 +357,30 @@ static void pp_sigclient_connected(struct pp_sigclient *c, SoupWebsocketConnecti
 		pp_sigclient_fatal(c, PP_SIGCLIENT_WHY_PROTOCOL, pp_strerror(rc));
 }
 
-static void pp_sigclient_on_connected(GObject *src, GAsyncResult *res, gpointer data)
+void pp_sigclient_upgrade_done(struct pp_sigclient *c, SoupWebsocketConnection *ws,
+                               const struct pp_sigclient_failure *f)
 {
-	GCancellable *cancel = data; /* our reference */
-	SoupMessage *msg = g_object_get_data(G_OBJECT(cancel), "pp-msg");
-	GError *err = NULL;
-	SoupWebsocketConnection *ws = soup_session_websocket_connect_finish(SOUP_SESSION(src), res, &err);
-
-	if (g_cancellable_is_cancelled(cancel)) {
-		/* abandoned (timeout, free, leave): the client may be gone */
-		if (ws) {
-			GMainContext *ctx = g_object_get_data(G_OBJECT(cancel), "pp-ctx");
-			g_main_context_push_thread_default(ctx);
-			if (soup_websocket_connection_get_state(ws) == SOUP_WEBSOCKET_STATE_OPEN)
-				soup_websocket_connection_close(ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-			g_object_unref(ws);
-			g_main_context_pop_thread_default(ctx);
-		}
-		goto out;
-	}
-	struct pp_sigclient *c = g_object_get_data(G_OBJECT(cancel), "pp-client");
 	pp_sigclient_enter(c);
 	g_clear_object(&c->cancel);
-	c->tls_flags = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(cancel), "pp-tls-flags"));
+	c->tls_flags = f ? f->tls_flags : 0;
 	if (ws)
 		pp_sigclient_connected(c, ws);
 	else
-		pp_sigclient_connect_failed(c, msg, err);
+		pp_sigclient_connect_failed(c, f);
 	pp_sigclient_exit(c);
-out:
-	g_clear_error(&err);
-	g_object_unref(cancel);
 }
 
 void pp_sigclient_conn_start(struct pp_sigclient *c)
 {
-	static char *protocols[] = { PP_SIGCLIENT_SUBPROTOCOL, NULL };
 	char detail[300];
 
 	pp_sigclient_conn_teardown(c);
 	c->attempts++;
 	c->tls_flags = 0;
 	c->peer_id[0] = '\0';
-	SoupMessage *msg = soup_message_new_from_uri(SOUP_METHOD_GET, c->uri);
-	/* libsoup would follow a 3xx answer to the upgrade (3.2 does) */
-	soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
-	c->cancel = g_cancellable_new();
-	g_object_set_data(G_OBJECT(c->cancel), "pp-client", c);
-	g_object_set_data_full(G_OBJECT(c->cancel), "pp-msg", msg, g_object_unref);
-	g_object_set_data_full(G_OBJECT(c->cancel), "pp-ctx", g_main_context_ref(c->ctx),
-	                       (GDestroyNotify)g_main_context_unref);
-	g_signal_connect_object(msg, "accept-certificate", G_CALLBACK(pp_sigclient_on_accept_cert),
-	                        c->cancel, 0);
 	c->deadline_timer = pp_sigclient_timer(c, c->connect_timeout_ms, pp_sigclient_on_deadline);
 	pp_debug("sigclient: connecting to %s (attempt %u)", c->where, c->attempts);
-	PP_SIGCLIENT_SOUP(c, soup_session_websocket_connect_async(c->session, msg, NULL, protocols,
-	                                                         G_PRIORITY_DEFAULT, c->cancel,
-	                                                         pp_sigclient_on_connected,
-	                                                         g_object_ref(c->cancel)));
+	c->cancel = pp_sigclient_upgrade_start(c);
 	snprintf(detail, sizeof(detail), "%s (attempt %u)", c->where, c->attempts);
 	pp_sigclient_set_state(c, PP_SIGCLIENT_CONNECTING, PP_SIGCLIENT_WHY_NONE, detail);
 }

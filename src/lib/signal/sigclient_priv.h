@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Internals shared by sigclient.c (object, states, backoff),
- * sigclient_conn.c (libsoup connection, receiving) and sigclient_send.c
- * (building and sending messages, the outgoing queue). */
+ * sigclient_upgrade.c (TCP, TLS and the WebSocket handshake),
+ * sigclient_conn.c (the libsoup WebSocket, receiving, why a connection
+ * ended) and sigclient_send.c (building and sending messages, the
+ * outgoing queue). */
 #ifndef PEERPIPE_SIGCLIENT_PRIV_H
 #define PEERPIPE_SIGCLIENT_PRIV_H
 
@@ -14,6 +16,15 @@
 #define PP_SIGCLIENT_LEAVE_WAIT_MS 2000 /* after LEAVE_ROOM, close ourselves */
 #define PP_SIGCLIENT_OUTQ_MAX 256       /* messages waiting for the rate */
 #define PP_SIGCLIENT_OUTQ_BYTES (1024 * 1024)
+
+/* Every call into libsoup runs with our context as thread-default: libsoup
+ * attaches the sources it creates to that one. */
+#define PP_SIGCLIENT_SOUP(c, stmt)                                \
+	do {                                                      \
+		g_main_context_push_thread_default((c)->ctx);     \
+		stmt;                                             \
+		g_main_context_pop_thread_default((c)->ctx);      \
+	} while (0)
 
 struct pp_sigclient {
 	GMainContext *ctx;
@@ -32,7 +43,7 @@ struct pp_sigclient {
 	uint32_t connect_timeout_ms, keepalive_ms;
 	uint32_t send_rate, send_burst;
 	struct pp_sigclient_limits lim;
-	SoupSession *session;
+	GTlsDatabase *tls_db;     /* ca_file's; NULL: the system store */
 
 	/* state */
 	enum pp_sigclient_state state;
@@ -44,8 +55,8 @@ struct pp_sigclient {
 	char peer_id[PP_PEER_ID_LEN + 1]; /* "" unless JOINED */
 
 	/* the current attempt / connection */
-	GCancellable *cancel;     /* of the pending connect, NULL otherwise */
-	SoupWebsocketConnection *ws;
+	GCancellable *cancel;     /* of the pending upgrade, NULL otherwise */
+	SoupWebsocketConnection *ws; /* over a wslimit_stream */
 	GTlsCertificateFlags tls_flags; /* what the last handshake refused */
 	gint64 last_rx_us;
 	unsigned malformed;       /* dropped server messages (log throttling) */
@@ -84,11 +95,30 @@ void pp_sigclient_left(struct pp_sigclient *c);
 void pp_sigclient_fatal(struct pp_sigclient *c, enum pp_sigclient_why why, const char *detail);
 GSource *pp_sigclient_timer(struct pp_sigclient *c, guint ms, GSourceFunc fn);
 
+/* How an upgrade failed (sigclient_upgrade.c to sigclient_conn.c). */
+struct pp_sigclient_failure {
+	guint status;             /* of the server's HTTP answer; 0: none */
+	const char *location;     /* its Location, as sent; NULL: none */
+	GTlsCertificateFlags tls_flags; /* what the TLS handshake refused */
+	GError *err;              /* G_TLS_ERROR, G_IO_ERROR, SOUP_WEBSOCKET_ERROR
+	                           * (a bad handshake), ... */
+};
+
+/* sigclient_upgrade.c */
+/* Starts connecting to c->uri; the result comes to pp_sigclient_upgrade_done()
+ * unless the returned cancellable (the caller's reference) is cancelled
+ * first, after which nothing touches c. */
+GCancellable *pp_sigclient_upgrade_start(struct pp_sigclient *c);
+/* ca_file's certificates, or NULL (logged). */
+GTlsDatabase *pp_sigclient_tls_db_new(const char *ca_file);
+
 /* sigclient_conn.c */
 void pp_sigclient_conn_start(struct pp_sigclient *c);
 /* Drops the connection or pending attempt without any callback. */
 void pp_sigclient_conn_teardown(struct pp_sigclient *c);
-SoupSession *pp_sigclient_session_new(GMainContext *ctx, const char *ca_file);
+/* The end of the upgrade c->cancel belongs to: ws (transferred), or f. */
+void pp_sigclient_upgrade_done(struct pp_sigclient *c, SoupWebsocketConnection *ws,
+                               const struct pp_sigclient_failure *f);
 
 /* sigclient_send.c */
 int pp_sigclient_send_join(struct pp_sigclient *c);
