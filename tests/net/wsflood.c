@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* See wsflood.h. Blocking sockets with timeouts: nothing waits for ever. */
 #include "wsflood.h"
+#include "wsframe.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,24 +28,9 @@ struct WsFlood {
 
 static void frame(GByteArray *out, gboolean fin, guint8 op, const void *p, gsize len)
 {
-	guint8 h[10];
-	gsize n = 2;
+	guint8 h[WSFRAME_HEADER_MAX];
 
-	h[0] = (guint8)((fin ? 0x80 : 0) | op);
-	if (len < 126) {
-		h[1] = (guint8)len;
-	} else if (len < 65536) {
-		h[1] = 126;
-		h[2] = (guint8)(len >> 8);
-		h[3] = (guint8)len;
-		n = 4;
-	} else {
-		h[1] = 127;
-		for (int i = 0; i < 8; i++)
-			h[2 + i] = (guint8)((guint64)len >> (56 - 8 * i));
-		n = 10;
-	}
-	g_byte_array_append(out, h, (guint)n);
+	g_byte_array_append(out, h, (guint)wsframe_header(h, fin, op, len, FALSE));
 	g_byte_array_append(out, p, (guint)len);
 }
 

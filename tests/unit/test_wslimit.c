@@ -3,6 +3,8 @@
  * summed, control frames between them are not, a message ends at FIN=1,
  * every length form is read, and the answer does not depend on how the
  * bytes are split. */
+#include "wsframe.h"
+
 #include "peerpipe/error.h"
 #include "peerpipe/wslimit.h"
 
@@ -14,29 +16,9 @@ enum { CONT = 0x0, TEXT = 0x1, BINARY = 0x2, CLOSE = 0x8, PING = 0x9 };
 /* Appends one frame (payload of len 'x' bytes); masked adds a mask key. */
 static void frame(GByteArray *out, gboolean fin, guint8 op, guint64 len, gboolean masked)
 {
-	guint8 h[14];
-	gsize n = 2;
+	guint8 h[WSFRAME_HEADER_MAX];
 
-	h[0] = (guint8)((fin ? 0x80 : 0) | op);
-	if (len < 126) {
-		h[1] = (guint8)len;
-	} else if (len < 65536) {
-		h[1] = 126;
-		h[2] = (guint8)(len >> 8);
-		h[3] = (guint8)len;
-		n = 4;
-	} else {
-		h[1] = 127;
-		for (int i = 0; i < 8; i++)
-			h[2 + i] = (guint8)(len >> (56 - 8 * i));
-		n = 10;
-	}
-	if (masked) {
-		h[1] |= 0x80;
-		memcpy(h + n, "\x01\x02\x03\x04", 4);
-		n += 4;
-	}
-	g_byte_array_append(out, h, (guint)n);
+	g_byte_array_append(out, h, (guint)wsframe_header(h, fin, op, len, masked));
 	for (guint64 i = 0; i < len && len < (1u << 24); i++)
 		g_byte_array_append(out, (const guint8 *)"x", 1);
 }
