@@ -508,15 +508,17 @@ case_reload() {
 	# then, not when the peer answers the reset: alice's client is stopped
 	# (it cannot answer) across the stream's connect_timeout (4 s here),
 	# which must not fire for it.
-	local t0 probe
+	local t0 q0 probe
 	goff=$(file_size "$W/gw1.log")
 	CONNECT_TIMEOUT=4s write_gw1_config bob
 	kill -HUP "$GW_PID"
 	wait_grep_since "$W/gw1.log" "$goff" 10 'configuration reloaded' || fail "no reload with connect_timeout 4s"
 	t0=$(count_i "$W/gw1.log" 'name resolution timed out')
+	q0=$(count_i "$W/svc-svc/dns.log" query)
 	client_in home probe --port $P_MUTE --send 'GET / HTTP/1.0\r\n\r\n' --timeout 20 >"$W/mute-revoked.json" &
 	probe=$!
-	sleep 1 # its OPEN is at the gateway, its lookup under way
+	# its OPEN is at the gateway once its lookup asks the mute server
+	wait_count_i "$W/svc-svc/dns.log" query $((q0 + 1)) 10 || fail "the revoked stream's lookup never reached the DNS server"
 	kill -STOP "$ALICE_PID"
 	goff=$(file_size "$W/gw1.log")
 	CONNECT_TIMEOUT=4s write_gw1_config bob "" bob
