@@ -96,6 +96,11 @@ static int conn_parse(int argc, char **argv, struct conn_opts *o, struct conn_ap
 			o->max_datagram = (uint32_t)v;
 			break;
 		case 'w':
+			if (!app->services_only) {
+				/* connect waits for its tunnel as long as it runs */
+				pp_cli_fail("--timeout is an option of `peerpipe services`, not of connect");
+				return 2;
+			}
 			if (conn_number(optarg, 1, CONN_TIMEOUT_MAX_S, &v) < 0) {
 				pp_cli_fail("--timeout: a whole number of seconds, 1..%d", CONN_TIMEOUT_MAX_S);
 				return 2;

@@ -23,7 +23,7 @@ refuse() { # description, expected exit status, command that must fail
 cfg="$dir/cfg"
 fp_a="sha-256 $(printf 'AA:%.0s' $(seq 31))AA"
 fp_b="sha-256 $(printf 'BB:%.0s' $(seq 31))BB"
-echo "1..31"
+echo "1..32"
 refuse "id without identity" 1 "$pp" --config-dir "$cfg" id
 check "keygen creates" sh -c "'$pp' --config-dir '$cfg' keygen >'$dir/k1' 2>'$dir/k1e' && grep -q 'created a new identity' '$dir/k1e'"
 check "config dir is 0700" sh -c "[ \$(stat -c %a '$cfg') = 700 ]"
@@ -51,6 +51,13 @@ for v in 0 x 5x -1 3601 ''; do
 		echo "ok $n $d"
 	else echo "not ok $n $d (exit $got)"; sed 's/^/# /' "$dir/err"; fails=$((fails + 1)); fi
 done
+# connect has no --timeout (it waits for its tunnel as long as it runs)
+n=$((n + 1)); d="connect --timeout refused (exit 2), and says why"
+"$pp" --config-dir "$cfg" connect --signal ws://127.0.0.1:1/v1/ws --insecure-ws --token t \
+	--gateway office --timeout 5 >"$dir/out" 2>"$dir/err"; got=$?
+if [ $got = 2 ] && grep -q -- '--timeout is an option of `peerpipe services`' "$dir/err"; then
+	echo "ok $n $d"
+else echo "not ok $n $d (exit $got)"; sed 's/^/# /' "$dir/err"; fails=$((fails + 1)); fi
 # the token file: each refusal names its reason (exit 1)
 tok() { # description, token file, the reason expected on stderr
 	n=$((n + 1))
