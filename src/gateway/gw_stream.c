@@ -166,6 +166,17 @@ static void gw_stream_stop_pending(struct gw_stream *gs, bool close_fd)
 	gs->pending_fd = -1;
 }
 
+/* Whatever of the connect is still under way stops: the attempt (its
+ * socket closed), the name's lookup, the addresses not tried yet. */
+static void gw_stream_stop_connecting(struct gw_stream *gs)
+{
+	gw_stream_stop_pending(gs, true);
+	gw_resolve_cancel(gs->lookup);
+	gs->lookup = NULL;
+	g_list_free_full(gs->addrs, g_object_unref);
+	gs->addrs = NULL;
+}
+
 /* --- the connect: to an address literal at once, or to each address of a
  * name in turn once the lookup answers (resolve.h); connect_timeout
  * bounds the whole of it --------------------------------------------------- */
@@ -450,9 +461,7 @@ void gw_stream_closed(struct gw_peer *p, struct pp_tstream *st, const char *reas
 	p->streams--;
 	p->gw->streams--;
 	gw_alert_untrack(p->gw, gs);
-	gw_stream_stop_pending(gs, true);
-	gw_resolve_cancel(gs->lookup);
-	g_list_free_full(gs->addrs, g_object_unref);
+	gw_stream_stop_connecting(gs);
 	g_free(gs);
 }
 
@@ -464,13 +473,8 @@ void gw_stream_abort(struct pp_tstream *st, const char *reason)
 	 * (gw_stream_closed), which a hung peer never does: a lookup or
 	 * connect still under way stops now, so the service sees nothing
 	 * of a stream already ended and no failure of it counts for Sentinel. */
-	if (gs && !gs->connected) {
-		gw_stream_stop_pending(gs, true);
-		gw_resolve_cancel(gs->lookup);
-		gs->lookup = NULL;
-		g_list_free_full(gs->addrs, g_object_unref);
-		gs->addrs = NULL;
-	}
+	if (gs && !gs->connected)
+		gw_stream_stop_connecting(gs);
 	pp_tstream_abort(st, reason);
 }
 
