@@ -9,10 +9,10 @@
 #include "peerpipe/jwt.h"
 #include "peerpipe/log.h"
 #include "peerpipe/loop.h"
+#include "peerpipe/sigclient.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <gio/gio.h>
 #include <glib-unix.h>
 #include <pthread.h>
 #include <signal.h>
@@ -177,8 +177,6 @@ static int gw_check(const char *path, const struct gw_config *cfg)
 	const struct gw_settings *s = &cfg->gw;
 	struct bans *b = NULL;
 	char err[512], room[PP_NAME_MAX + 1];
-	GTlsDatabase *db;
-	GError *gerr = NULL;
 	int rc;
 
 	if (bans_open(s->bans_file, &b, err, sizeof(err)) < 0) {
@@ -191,14 +189,8 @@ static int gw_check(const char *path, const struct gw_config *cfg)
 		        "none\n", path, s->token_file);
 		return 1;
 	}
-	if (s->ca_file) {
-		if (!(db = g_tls_file_database_new(s->ca_file, &gerr))) {
-			fprintf(stderr, "peerpipe-gateway: ca_file %s: %s\n", s->ca_file, gerr->message);
-			g_error_free(gerr);
-			return 1;
-		}
-		g_object_unref(db);
-	}
+	if (s->ca_file && pp_sigclient_trust_default(s->ca_file) < 0)
+		return 1; /* the start's own call; it says why */
 	if (s->audit_log && (rc = gw_check_audit_log(s->audit_log)) < 0) {
 		fprintf(stderr, "peerpipe-gateway: audit_log %s: cannot be opened for writing: %s\n",
 		        s->audit_log, pp_strerror(rc));
