@@ -226,8 +226,6 @@ static void pp_sigclient_on_too_big(GIOStream *io, guint64 size, gpointer user)
 	if (c->ws && soup_websocket_connection_get_state(c->ws) == SOUP_WEBSOCKET_STATE_OPEN)
 		PP_SIGCLIENT_SOUP(c, soup_websocket_connection_close(c->ws, SOUP_WEBSOCKET_CLOSE_TOO_BIG,
 		                                                     "message too big"));
-	if (c->left) /* the leave timer finishes */
-		goto out;
 	if (size == G_MAXUINT64)
 		snprintf(detail, sizeof(detail), "the server sent a message over the %" G_GUINT64_FORMAT
 		         "-byte limit: closed with 1009 (message too big)", max);
@@ -235,8 +233,7 @@ static void pp_sigclient_on_too_big(GIOStream *io, guint64 size, gpointer user)
 		snprintf(detail, sizeof(detail), "the server sent a message over the %" G_GUINT64_FORMAT
 		         "-byte limit (%" G_GUINT64_FORMAT " bytes by its frame headers): closed with "
 		         "1009 (message too big)", max, size);
-	pp_sigclient_retry(c, PP_SIGCLIENT_WHY_PROTOCOL, detail, false);
-out:
+	pp_sigclient_retry(c, PP_SIGCLIENT_WHY_PROTOCOL, detail, false); /* leaving: the leave ends */
 	pp_sigclient_exit(c);
 }
 
