@@ -49,6 +49,16 @@ meson_counts() {
 		| "\(.p) \(.f) \(.s)"' "$1"
 }
 
+# What the failed tests of the meson test log said on stdout: for a TAP
+# test, its failed cases and their diagnostics (meson's --print-errorlogs
+# shows only stderr for those), so a red CI run can be read from its log.
+print_failed_stdout() {
+	jq -r 'select(.result != "OK" and .result != "EXPECTEDFAIL" and .result != "SKIP")
+		| "run.sh: --- stdout of the failed test \(.name) (its failures and diagnostics)",
+		  ((.stdout // "") | split("\n") | map(select(test("^(not ok|#|Bail out)")))
+		  | .[-300:][])' "$1"
+}
+
 run_tests() {
 	local testlog=build-test/meson-logs/testlog.json
 	local scriptlog=build-test/meson-logs/test-install-deps.log
@@ -68,6 +78,7 @@ run_tests() {
 		counts=$(meson_counts "$testlog") || die "cannot read $testlog"
 		read -r p f s <<<"$counts"
 		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+		((f == 0)) || print_failed_stdout "$testlog" || log "cannot read $testlog"
 	fi
 	if ((rc != 0 && failed == 0)); then
 		log "meson test exited $rc without a failed test in $testlog"
