@@ -62,6 +62,7 @@ CASES=(
 	"(g) a client whose pin for gw1 is wrong refuses the gateway|case_wrong_pin|180"
 	"(h) a rogue gateway joining as gw1 with another identity is refused by the client|case_rogue|240"
 	"SIGHUP reload grants, then revokes, alice's access to secret; a stream revoked while its name resolves stops resolving at once|case_reload|180"
+	"a path that fails one way (alice's STUN answers dropped): the gateway's consent expires and alice's does not; the gateway restarts ICE itself and a running download carries on|case_one_way|180"
 	"(i) peerpipe-signal killed (-9) mid-transfer: $BIG_MB MB complete with equal hash, new streams still open|case_signal_killed|$BIG_TIMEOUT"
 	"a client killed (-9) and started again gets a new tunnel although the gateway still holds the old session|case_client_restart|120"
 	"(j) hostile peer: zstd/lz4 bombs, oversized, bad-flag, sealed, empty and garbage messages close only that stream; a parallel stream and alice's session are untouched|case_hostile|300"
@@ -463,9 +464,10 @@ case_rogue() {
 }
 
 case_reload() {
-	local i out off st goff others
+	local i out off st goff goff0 others stopped
 	need_tunnel
 	goff=$(file_size "$W/gw1.log")
+	goff0=$goff
 	# with a setting that only a restart applies: the reload says so
 	write_gw1_config @staff 'stream_buffer = 512KiB'
 	kill -HUP "$GW_PID"
@@ -526,6 +528,7 @@ case_reload() {
 	wait_grep_since "$W/gw1.log" "$goff" 10 'configuration reloaded' || { kill -CONT "$ALICE_PID"; fail "no reload revoking mute"; }
 	sleep 5 # past the stream's connect_timeout
 	kill -CONT "$ALICE_PID"
+	stopped=$SECONDS
 	wait_grep_since "$W/gw1.log" "$goff" 20 'stream mute#[0-9]+ closed: .* reason=access revoked' ||
 		fail "the revoked mute stream did not close: $(since "$W/gw1.log" "$goff" | grep -i mute | tail -n 3 | tr '\n' '|')"
 	wait "$probe" || true
@@ -535,6 +538,48 @@ case_reload() {
 	write_gw1_config bob
 	kill -HUP "$GW_PID"
 	wait_grep_since "$W/gw1.log" "$goff" 10 'configuration reloaded' || fail "no reload back to the usual config"
+	# The stop may have outlasted either side's ICE consent (10 s since
+	# its last answer, by each side's own clock): the tunnel must come
+	# through it with an ICE restart, and be sound before the next case
+	# (which kills the signaling server that a restart needs).
+	while ((SECONDS - stopped < 16)); do sleep 0.5; done
+	out=$(curl_in home "http://127.0.0.1:$P_API/health")
+	[[ $out == ok ]] || fail "alice's tunnel did not come through her stop: '$out'"
+	! since "$W/gw1.log" "$goff0" | grep -E '\[alice\] peer disconnected' ||
+		fail "alice's session ended across her stop"
+	note "across alice's stop: $(since "$W/gw1.log" "$goff0" | grep -E 'alice/.*(path lost|restart|path back)' | sed 's/^[^ ]* //' | tr '\n' '|')"
+}
+
+# STUN Binding success responses (class and method 0x0101) that leave
+# home: alice answers none of the gateway's consent checks, while the
+# gateway answers hers. The gateway's consent expires, alice's does not.
+ONE_WAY_RULE=(OUTPUT -p udp -m u32 --u32 "0>>22&0x3C@8>>16=0x0101" -j DROP)
+
+case_one_way() {
+	local goff aoff dl out
+	need_tunnel
+	goff=$(file_size "$W/gw1.log")
+	aoff=$(file_size "$W/alice.out")
+	rm -f -- "$W/ow.gate" "$W/ow.progress"
+	client_in home download --port $P_SOURCE --n 33554432 --seed 43 --gate "$W/ow.gate" \
+		--gate-after 4194304 --progress "$W/ow.progress" --timeout 120 >"$W/ow.json" &
+	dl=$!
+	wait_file "$W/ow.progress" 60 '^paused' || fail "the download did not get its first 4 MiB"
+	topo_exec home iptables -I "${ONE_WAY_RULE[@]}"
+	wait_grep_since "$W/gw1.log" "$goff" 30 'alice/.*ICE path lost' ||
+		{ topo_exec home iptables -D "${ONE_WAY_RULE[@]}"; fail "the gateway's consent did not expire"; }
+	touch "$W/ow.gate" # the rest of the download goes across the restart
+	wait_grep_since "$W/gw1.log" "$goff" 10 'alice/.*the peer did not restart ICE, restarting ICE' ||
+		{ topo_exec home iptables -D "${ONE_WAY_RULE[@]}"; fail "the gateway did not restart ICE: $(since "$W/gw1.log" "$goff" | grep alice/ | tail -n 3 | tr '\n' '|')"; }
+	topo_exec home iptables -D "${ONE_WAY_RULE[@]}"
+	wait_grep_since "$W/gw1.log" "$goff" 20 'alice/.*session: path back' || fail "the path did not come back"
+	wait $dl || fail "the download failed: $(cat "$W/ow.json")"
+	out=$(cat "$W/ow.json")
+	note "download: $out"
+	[[ $(json_get "$out" .match) == true && $(json_get "$out" .paused) == true ]] || fail "$out"
+	note "gateway: $(since "$W/gw1.log" "$goff" | grep -E 'alice/' | sed 's/^[^ ]* //' | tr '\n' '|')"
+	! since "$W/gw1.log" "$goff" | grep -E '\[alice\] peer disconnected' || fail "alice's session ended"
+	! since "$W/alice.out" "$aoff" | grep -i 'tunnel to gw1 down' || fail "alice's client saw its tunnel go down"
 }
 
 # A desktop that crashes and comes back: the gateway still has the old

@@ -50,6 +50,14 @@ struct pp_tsession_config {
 	 * (the one that redials); the other waits for it within pp_peer's
 	 * restart window. */
 	bool ice_restart;
+	/* The side that waits (ice_restart false): when the other side's
+	 * restart has not come this long after our path was lost, offer it
+	 * ourselves, once per outage (0: never). Each side's consent expires
+	 * by its own clock, and a path can fail one way only (the other
+	 * side's consent checks answered, ours not): the other side may
+	 * never see an outage. pp_peer settles two restart offers that
+	 * cross. */
+	uint32_t ice_restart_wait_ms;
 	/* Our HELLO's "max_datagram" (0: PP_DTLS_DATAGRAM_MAX; 1200 or less:
 	 * left out, 1,200-byte datagrams only). When the peer's HELLO has it
 	 * too, the smaller of the two becomes the connection's max_datagram:

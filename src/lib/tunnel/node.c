@@ -46,6 +46,10 @@ struct pp_tnode {
 #define PP_TNODE_REDIAL_MAX_MS 30000
 #define PP_TNODE_REDIAL_AFTER_JOIN_MS 3000
 #define PP_TNODE_EARLY_MAX 64 /* candidates kept per peer before its offer */
+/* A gateway's wait for a desktop's ICE restart before it offers one: a
+ * desktop that lost the path too sees it within a consent period (4-6 s)
+ * of us, usually sooner; two offers that cross are settled by pp_peer. */
+#define PP_TNODE_RESTART_WAIT_MS 2000
 
 static const struct pp_tsession_callbacks pp_tnode_session_cb;
 
@@ -81,10 +85,14 @@ static struct pp_tlink *pp_tnode_link_new(struct pp_tnode *n, const struct pp_si
 	sc.offerer = offerer;
 	/* A lost path gets one ICE restart before the session is given up:
 	 * the side that redials (the desktop) offers it, a gateway waits for
-	 * it from a desktop. Between gateways neither redials: ICE failure
-	 * stays final there, as before. */
+	 * it from a desktop, and offers it itself when it does not come (the
+	 * desktop's own path may look fine: consent expires by each side's
+	 * clock, and a path can fail one way only). Between gateways neither
+	 * redials: ICE failure stays final there, as before. */
 	sc.ice_restart = n->cfg.redial;
 	sc.peer.ice_restart_ok = n->cfg.redial || peer->role == PP_ROLE_DESKTOP;
+	if (!n->cfg.redial && peer->role == PP_ROLE_DESKTOP)
+		sc.ice_restart_wait_ms = PP_TNODE_RESTART_WAIT_MS;
 	sc.peer.pins = pins;
 	sc.peer.n_pins = n_pins;
 	sc.peer.ice_servers = l->ice.v;

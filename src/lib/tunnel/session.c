@@ -118,25 +118,51 @@ static void pp_tsession_local_cand(void *user, const char *line, const char *mid
 	s->cb.send_ice(s->user, s, line, mid, index);
 }
 
-/* The ICE path is gone but DTLS, SCTP and the streams are kept: the side
- * that restarts offers one ICE restart; if that does not bring the path
- * back, the session ends (and the owner redials as for any end). */
-static void pp_tsession_path_lost(struct pp_tsession *s)
+/* Our one ICE restart of this outage. */
+static void pp_tsession_restart_ice(struct pp_tsession *s, const char *why)
 {
 	int rc;
 
-	if (!s->cfg.ice_restart)
-		return; /* the other side restarts; pp_peer's window bounds the wait */
-	if (s->restart_tried || s->state != PP_TSESSION_READY) {
-		pp_tsession_fail(s, "path lost and not restored by an ICE restart");
-		return;
-	}
 	s->restart_tried = true;
-	pp_log(PP_LOG_INFO, s->log_peer, "session: path lost, restarting ICE");
+	pp_log(PP_LOG_INFO, s->log_peer, "session: %s, restarting ICE", why);
 	if ((rc = pp_peer_restart_ice(s->peer)) < 0) {
 		pp_log(PP_LOG_WARN, s->log_peer, "session: ICE restart: %s", pp_strerror(rc));
 		pp_tsession_fail(s, "path lost and ICE cannot restart");
 	}
+}
+
+/* The other side's restart did not come: the path is still lost here
+ * (not restarting: its offer would have made pp_peer RESTARTING). */
+static gboolean pp_tsession_restart_wait_over(gpointer data)
+{
+	struct pp_tsession *s = data;
+
+	pp_source_fired(&s->restart_wait);
+	if (s->state == PP_TSESSION_READY && !s->restart_tried &&
+	    pp_peer_get_state(s->peer) == PP_PEER_DISCONNECTED)
+		pp_tsession_restart_ice(s, "path lost and the peer did not restart ICE");
+	return G_SOURCE_REMOVE;
+}
+
+/* The ICE path is gone but DTLS, SCTP and the streams are kept: the side
+ * that restarts offers one ICE restart; if that does not bring the path
+ * back, the session ends (and the owner redials as for any end). The
+ * other side waits for it, and offers the restart itself if it does not
+ * come (ice_restart_wait_ms); pp_peer's window bounds the wait. */
+static void pp_tsession_path_lost(struct pp_tsession *s)
+{
+	if (!s->cfg.ice_restart) {
+		if (s->cfg.ice_restart_wait_ms && !s->restart_tried && !s->restart_wait &&
+		    s->state == PP_TSESSION_READY)
+			s->restart_wait = pp_source_timeout(s->ctx, s->cfg.ice_restart_wait_ms,
+			                                    pp_tsession_restart_wait_over, s);
+		return;
+	}
+	if (s->restart_tried || s->state != PP_TSESSION_READY) {
+		pp_tsession_fail(s, "path lost and not restored by an ICE restart");
+		return;
+	}
+	pp_tsession_restart_ice(s, "path lost");
 }
 
 static void pp_tsession_peer_state(void *user, enum pp_peer_state st, const char *reason)
@@ -147,6 +173,7 @@ static void pp_tsession_peer_state(void *user, enum pp_peer_state st, const char
 		/* back after an ICE restart: the session simply goes on */
 		pp_log(PP_LOG_INFO, s->log_peer, "session: path back (%s)", reason ? reason : "");
 		s->restart_tried = false;
+		pp_source_clear(&s->restart_wait);
 	} else if (st == PP_PEER_CONNECTED) {
 		s->peer_up = true;
 		pp_tsession_connected(s);
@@ -265,6 +292,7 @@ static void pp_tsession_report_closed(struct pp_tsession *s, const char *reason)
 	if (!s->close_reason)
 		s->close_reason = g_strdup(reason);
 	pp_tsession_stop_timers(s);
+	pp_source_clear(&s->restart_wait);
 	s->closed_idle = g_idle_source_new();
 	g_source_set_callback(s->closed_idle, pp_tsession_closed_idle, s, NULL);
 	g_source_attach(s->closed_idle, s->ctx);
@@ -332,6 +360,7 @@ void pp_tsession_free(struct pp_tsession *s)
 		return;
 	pp_tsession_stop_timers(s);
 	pp_source_clear(&s->closed_idle);
+	pp_source_clear(&s->restart_wait);
 	g_hash_table_iter_init(&it, s->streams);
 	while (g_hash_table_iter_next(&it, &key, NULL))
 		pp_tstream_free(key);
