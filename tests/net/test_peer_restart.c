@@ -19,6 +19,8 @@
 static GMainContext *ctx;   /* the offerer's, and the answerer's by default */
 static GMainContext *ctx_b; /* the answerer's own, when it may be frozen */
 static bool frozen;         /* ctx_b is not iterated */
+/* restart_glare of sides a and b in the next pair_up */
+static enum pp_peer_glare glare_a, glare_b;
 
 /* --- signaling: a queue, delivered in order from the loop ----------------- */
 
@@ -136,6 +138,8 @@ static void pair_up(Side *a, Side *b, bool own_ctx, const struct pp_peer_config 
 	side_init(a, "A", b, ctx, sig_send);
 	side_init(b, "B", a, own_ctx ? ctx_b : ctx, sig_send);
 	a->bulk_label = b->bulk_label = "bulk";
+	a->cfg.restart_glare = glare_a;
+	b->cfg.restart_glare = glare_b;
 	if (extra) {
 		a->cfg.ice_restart_ok = b->cfg.ice_restart_ok = extra->ice_restart_ok;
 		a->cfg.ice_restart_timeout_ms = b->cfg.ice_restart_timeout_ms = extra->ice_restart_timeout_ms;
@@ -481,6 +485,26 @@ static void test_glare(void)
 	pair_free(&a, &b);
 }
 
+/* The same with the gateway's rule (restart_glare): a, the first
+ * offerer, restarts only as a fallback and yields; b's offer stands. */
+static void test_glare_yield(void)
+{
+	Side a, b;
+
+	glare_a = PP_PEER_GLARE_YIELD;
+	glare_b = PP_PEER_GLARE_STAND;
+	pair_up(&a, &b, false, NULL);
+	glare_a = glare_b = PP_PEER_GLARE_FIRST_OFFERER;
+	b.may_refuse = true;
+	g_assert_cmpint(pp_peer_restart_ice(a.pc), ==, 0);
+	g_assert_cmpint(pp_peer_restart_ice(b.pc), ==, 0);
+	g_assert_true(run_until(both_connected, &a, &b, 15000));
+	g_assert_cmpuint(b.refused, ==, 1);
+	g_assert_cmpuint(a.refused, ==, 0);
+	assert_data_flows(&a, &b);
+	pair_free(&a, &b);
+}
+
 static gboolean a_lost(Side *a, Side *b)
 {
 	(void)b;
@@ -576,6 +600,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/peer-restart/same-credentials", test_same_credentials);
 	g_test_add_func("/peer-restart/refused", test_refused);
 	g_test_add_func("/peer-restart/glare", test_glare);
+	g_test_add_func("/peer-restart/glare-yield", test_glare_yield);
 	g_test_add_func("/peer-restart/dead-peer-failed", test_dead_peer_failed);
 	g_test_add_func("/peer-restart/dead-peer-restart", test_dead_peer_restart);
 	g_test_add_func("/peer-restart/restart-window", test_restart_window);

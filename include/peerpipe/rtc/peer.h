@@ -77,6 +77,15 @@ enum pp_peer_state {
 	PP_PEER_RESTARTING,   /* an ICE restart runs (asked by either side) */
 };
 
+/* Two ICE restart offers that cross (glare): whose stands. */
+enum pp_peer_glare {
+	PP_PEER_GLARE_FIRST_OFFERER, /* the side that made the first offer */
+	PP_PEER_GLARE_STAND,         /* ours: the side whose restarts count */
+	PP_PEER_GLARE_YIELD,         /* the peer's: we restart only as a fallback,
+	                              * and our offer may have gone to a
+	                              * signaling id the peer has left */
+};
+
 struct pp_peer_config {
 	const struct pp_identity *identity;
 	const struct pp_fingerprint *pins; /* who may connect (copied) */
@@ -93,6 +102,7 @@ struct pp_peer_config {
 	 * instead of FAILED (see the top). */
 	bool ice_restart_ok;
 	uint32_t ice_restart_timeout_ms;   /* 0: PP_PEER_RESTART_TIMEOUT_MS */
+	enum pp_peer_glare restart_glare;  /* default: the first offerer's stands */
 	/* Largest UDP datagram to send. 0 (the default) or up to 1200: the
 	 * 1,200-byte base, as every WebRTC stack. More only towards a peer
 	 * known to take such datagrams (Chromium fails the connection on a

@@ -187,12 +187,16 @@ static int pp_peer_check_same_connection(struct pp_peer *p, bool is_offer, const
 	return 0;
 }
 
-/* Both sides offered a restart at once: the first offerer's stands. The
- * other side drops its own offer and answers with the credentials its
- * agent already has (they match the candidates it sent). 1: we yield. */
+/* Both sides offered a restart at once: one offer stands (restart_glare:
+ * by default the first offerer's). The other side drops its own offer and
+ * answers with the credentials its agent already has (they match the
+ * candidates it sent). 1: we yield. */
 static int pp_peer_glare(struct pp_peer *p, enum pp_sdp_change change)
 {
-	if (p->offerer || change != PP_SDP_ICE_RESTART) {
+	bool stand = p->cfg.restart_glare == PP_PEER_GLARE_STAND ||
+	             (p->cfg.restart_glare == PP_PEER_GLARE_FIRST_OFFERER && p->offerer);
+
+	if (stand || change != PP_SDP_ICE_RESTART) {
 		pp_log(PP_LOG_INFO, p->log_peer, "remote offer refused: our ICE restart offer stands");
 		return PP_ERR_STATE;
 	}

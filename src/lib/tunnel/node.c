@@ -93,6 +93,14 @@ static struct pp_tlink *pp_tnode_link_new(struct pp_tnode *n, const struct pp_si
 	sc.peer.ice_restart_ok = n->cfg.redial || peer->role == PP_ROLE_DESKTOP;
 	if (!n->cfg.redial && peer->role == PP_ROLE_DESKTOP)
 		sc.ice_restart_wait_ms = PP_TNODE_RESTART_WAIT_MS;
+	/* The desktop's restart is the one that counts: the gateway's own
+	 * goes to the desktop's signaling id of before the outage, which may
+	 * be dead (a network change takes the WebSocket too), while the
+	 * desktop's comes from where it is now. */
+	if (n->cfg.redial)
+		sc.peer.restart_glare = PP_PEER_GLARE_STAND;
+	else if (peer->role == PP_ROLE_DESKTOP)
+		sc.peer.restart_glare = PP_PEER_GLARE_YIELD;
 	sc.peer.pins = pins;
 	sc.peer.n_pins = n_pins;
 	sc.peer.ice_servers = l->ice.v;
