@@ -528,7 +528,12 @@ verdict() {
 	[ "$1" = - ] || [ -z "$1" ] && { printf ''; return; }
 	awk -v x="$1" -v l="$2" 'BEGIN { print (x <= l) ? "(within)" : "(over)" }'
 }
-tun() { [ -n "$tunnel_ok" ] && printf '%s' "$(v "$1" failed)" || printf 'tunnel: %s' "$tunnel_state"; }
+# tun KEY: a tunnel figure; "-" when the tunnel phase was not selected
+tun() {
+	local missing=failed
+	has_phase tunnel || missing=-
+	[ -n "$tunnel_ok" ] && printf '%s' "$(v "$1" "$missing")" || printf 'tunnel: %s' "$tunnel_state"
+}
 # ratio A B: A / B from R[], or "-" when either is missing or B is 0.
 ratio() {
 	if [ -n "${R[$1]:-}" ] && [ -n "${R[$2]:-}" ] && awk -v b="${R[$2]}" 'BEGIN { exit !(b != 0) }'; then
