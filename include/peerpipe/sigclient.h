@@ -70,6 +70,7 @@
 #define PP_SIGCLIENT_CANDIDATE_MAX 4096   /* one candidate line */
 #define PP_SIGCLIENT_MID_MAX 256          /* sdpMid */
 #define PP_SIGCLIENT_CODE_MAX 64          /* ERROR.code */
+#define PP_SIGCLIENT_CHECK_MS 3000        /* pp_sigclient_check()'s default */
 
 enum pp_sigclient_state {
 	PP_SIGCLIENT_CONNECTING = 0, /* TCP/TLS/upgrade/JOIN_ROOM under way */
@@ -156,6 +157,8 @@ struct pp_sigclient_callbacks {
 	/* A server ERROR message: code (e.g. "unknown_peer"), message and ref
 	 * (may be NULL). unauthorized also ends in on_state(FATAL). */
 	void (*on_error)(void *user, const char *code, const char *message, const char *ref);
+	/* The server answered a pp_sigclient_check() while still JOINED. */
+	void (*on_checked)(void *user);
 };
 
 struct pp_sigclient;
@@ -200,6 +203,16 @@ int pp_sigclient_send_ice(struct pp_sigclient *c, const char *to, const char *ca
  * becomes DISCONNECTED/LEFT once closed. PP_ERR_STATE when already left or
  * FATAL. */
 int pp_sigclient_leave(struct pp_sigclient *c);
+/* For a caller with reason to doubt the connection (its own network path
+ * was just lost, say, and the WebSocket may have gone with it): libsoup
+ * pings every second until the server is heard from. Anything received
+ * from it ends the check with on_checked(); silence for timeout_ms
+ * (0 = PP_SIGCLIENT_CHECK_MS) ends the connection as the keepalive
+ * would after three silent intervals, and it is retried (on_state
+ * DISCONNECTED, TIMEOUT): the next JOINED brings a new peer_id. A check
+ * already running keeps its deadline. PP_ERR_STATE unless JOINED: a
+ * caller waits for on_joined() then. */
+int pp_sigclient_check(struct pp_sigclient *c, uint32_t timeout_ms);
 /* Replaces the token used by the next JOIN_ROOM (the old one is wiped).
  * PP_ERR_INVALID when it is not a JWT-shaped string. */
 int pp_sigclient_set_token(struct pp_sigclient *c, const char *token);

@@ -35,6 +35,7 @@ typedef struct {
 	GPtrArray *errors;              /* "code ref" */
 	guint n_ice_servers;
 	gboolean free_in_callback;      /* pp_sigclient_free() from on_state(FATAL) */
+	guint n_checked;                /* on_checked */
 } TC;
 
 static GMainContext *ctx;
@@ -118,6 +119,12 @@ static void tc_on_error(void *user, const char *code, const char *message, const
 	g_ptr_array_add(t->errors, g_strdup_printf("%s %s", code, ref ? ref : "-"));
 }
 
+static void tc_on_checked(void *user)
+{
+	TC *t = user;
+	t->n_checked++;
+}
+
 static const struct pp_sigclient_callbacks tc_cbs = {
 	.on_state = tc_on_state,
 	.on_joined = tc_on_joined,
@@ -126,6 +133,7 @@ static const struct pp_sigclient_callbacks tc_cbs = {
 	.on_ice = tc_on_ice,
 	.on_peer_left = tc_on_peer_left,
 	.on_error = tc_on_error,
+	.on_checked = tc_on_checked,
 };
 
 static char *url_of(SigServer *s, gboolean tls)
@@ -1190,6 +1198,55 @@ static void test_keepalive(void)
 	sig_server_stop_clean(s);
 }
 
+/* pp_sigclient_check() with the default 10 s keepalive: a server that
+ * answers ends the check with on_checked and the connection stays; a
+ * silent one (stopped) is given up at the check's deadline, long before
+ * the keepalive's 30 s, and rejoined once it answers again. */
+static void test_check(void)
+{
+	SigServer *s = sig_server_start(NULL);
+	char *url = url_of(s, FALSE);
+	char *tok = sig_token(s, "desk1", ROOM, "desktop");
+	struct pp_sigclient_config cfg = {
+		.url = url, .token = tok, .room = ROOM, .allow_insecure_ws = true,
+		.connect_timeout_ms = 1000, .backoff_min_ms = 200, .backoff_max_ms = 400,
+	};
+	TC *t = tc_new_cfg("check", &cfg);
+
+	SPIN_UNTIL(t->state == PP_SIGCLIENT_JOINED, 5000);
+	char first_id[PP_PEER_ID_LEN + 1];
+	g_strlcpy(first_id, t->peer_id, sizeof(first_id));
+	gint64 t0 = ws_now_ms();
+	g_assert_cmpint(pp_sigclient_check(t->c, 3000), ==, 0);
+	g_assert_cmpint(pp_sigclient_check(t->c, 3000), ==, 0); /* one running */
+	SPIN_UNTIL(t->n_checked == 1, 5000);
+	g_test_message("a live server answered the check after %" G_GINT64_FORMAT " ms",
+	               ws_now_ms() - t0);
+	spin(3500); /* past the deadline: nothing more comes of it */
+	g_assert_cmpuint(t->n_checked, ==, 1);
+	g_assert_cmpint(t->state, ==, PP_SIGCLIENT_JOINED);
+	g_assert_cmpuint(pp_sigclient_attempts(t->c), ==, 1);
+
+	g_assert_cmpint(kill(sig_server_pid(s), SIGSTOP), ==, 0);
+	t0 = ws_now_ms();
+	g_assert_cmpint(pp_sigclient_check(t->c, 3000), ==, 0);
+	SPIN_UNTIL(t->state == PP_SIGCLIENT_DISCONNECTED, 8000);
+	g_test_message("a silent server given up after %" G_GINT64_FORMAT " ms", ws_now_ms() - t0);
+	g_assert_cmpint(t->why, ==, PP_SIGCLIENT_WHY_TIMEOUT);
+	g_assert_nonnull(strstr(t->detail, "liveness check"));
+	g_assert_cmpuint(t->n_checked, ==, 1);
+	g_assert_cmpint(pp_sigclient_check(t->c, 3000), ==, PP_ERR_STATE);
+	g_assert_cmpint(kill(sig_server_pid(s), SIGCONT), ==, 0);
+	SPIN_UNTIL(t->n_joined == 2 && t->state == PP_SIGCLIENT_JOINED, 10000);
+	g_assert_cmpstr(t->peer_id, !=, first_id);
+	g_assert_cmpuint(t->n_checked, ==, 1);
+	tc_free(t);
+	spin(100);
+	g_free(tok);
+	g_free(url);
+	sig_server_stop_clean(s);
+}
+
 /* A leave while the server has gone silent: the keepalive's verdict
  * comes before the leave's wait is over. The leave must end it, not a
  * reconnect that would join again as a member nobody handles. */
@@ -1259,6 +1316,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sigclient/close-1009", test_close_1009);
 	g_test_add_func("/sigclient/keepalive", test_keepalive);
 	g_test_add_func("/sigclient/leave-while-silent", test_leave_while_silent);
+	g_test_add_func("/sigclient/check", test_check);
 	int rc = g_test_run();
 	g_main_context_pop_thread_default(ctx);
 	g_main_context_unref(ctx);

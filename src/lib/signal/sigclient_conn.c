@@ -23,6 +23,7 @@ void pp_sigclient_conn_teardown(struct pp_sigclient *c)
 {
 	pp_source_clear(&c->deadline_timer);
 	pp_source_clear(&c->alive_timer);
+	pp_sigclient_check_clear(c);
 	if (c->cancel) {
 		/* the connect callback holds its own reference and sees this */
 		g_cancellable_cancel(c->cancel);
@@ -152,6 +153,9 @@ static void pp_sigclient_on_message(SoupWebsocketConnection *ws, gint type, GByt
 	c->last_rx_us = g_get_monotonic_time();
 	if (c->left)
 		goto out;
+	pp_sigclient_check_heard(c);
+	if (c->dead || c->ws != ws)
+		goto out;
 	if (type != SOUP_WEBSOCKET_DATA_TEXT) {
 		why = "a binary frame";
 	} else if (pp_sigclient_msg_parse(text ? text : "", len, &c->lim, &m, &why) == 0) {
@@ -169,7 +173,12 @@ out:
 static void pp_sigclient_on_pong(SoupWebsocketConnection *ws, GBytes *data, gpointer user)
 {
 	struct pp_sigclient *c = user;
+
+	pp_sigclient_enter(c);
 	c->last_rx_us = g_get_monotonic_time();
+	if (!c->left)
+		pp_sigclient_check_heard(c);
+	pp_sigclient_exit(c);
 }
 
 static void pp_sigclient_on_ws_error(SoupWebsocketConnection *ws, GError *err, gpointer user)

@@ -2,7 +2,7 @@
 /* Internals shared by sigclient.c (object, states, backoff),
  * sigclient_upgrade.c (TCP, TLS and the WebSocket handshake),
  * sigclient_conn.c (the libsoup WebSocket, receiving, why a connection
- * ended) and sigclient_send.c (building and sending messages, the
+ * ended), sigclient_check.c (the liveness check) and sigclient_send.c (building and sending messages, the
  * outgoing queue). */
 #ifndef PEERPIPE_SIGCLIENT_PRIV_H
 #define PEERPIPE_SIGCLIENT_PRIV_H
@@ -65,6 +65,7 @@ struct pp_sigclient {
 	GSource *alive_timer;     /* keepalive check */
 	GSource *leave_timer;     /* after LEAVE_ROOM */
 	GSource *drain_timer;     /* outgoing queue */
+	GSource *check_timer;     /* pp_sigclient_check()'s deadline */
 
 	/* outgoing */
 	struct pp_bucket bucket;
@@ -119,6 +120,12 @@ void pp_sigclient_conn_teardown(struct pp_sigclient *c);
 /* The end of the upgrade c->cancel belongs to: ws (transferred), or f. */
 void pp_sigclient_upgrade_done(struct pp_sigclient *c, SoupWebsocketConnection *ws,
                                const struct pp_sigclient_failure *f);
+
+/* sigclient_check.c: the server was heard from (any frame): a check
+ * running ends with on_checked(). */
+void pp_sigclient_check_heard(struct pp_sigclient *c);
+/* Drops a running check without a callback (the connection goes). */
+void pp_sigclient_check_clear(struct pp_sigclient *c);
 
 /* sigclient_send.c */
 int pp_sigclient_send_join(struct pp_sigclient *c);
