@@ -189,8 +189,8 @@ static int pp_peer_check_same_connection(struct pp_peer *p, bool is_offer, const
 
 /* Both sides offered a restart at once: one offer stands (restart_glare:
  * by default the first offerer's). The other side drops its own offer and
- * answers with the credentials its agent already has (they match the
- * candidates it sent). 1: we yield. */
+ * answers it with a fresh generation (see pp_peer_renegotiate). 1: we
+ * yield. */
 static int pp_peer_glare(struct pp_peer *p, enum pp_sdp_change change)
 {
 	bool stand = p->cfg.restart_glare == PP_PEER_GLARE_STAND ||
@@ -244,11 +244,15 @@ int pp_peer_renegotiate(struct pp_peer *p, bool is_offer, struct pp_sdp **psdp)
 			return rc;
 		p->restart_offered = false;
 	} else if (change == PP_SDP_ICE_RESTART) {
-		if (!yielded) {
-			if ((rc = pp_ice_restart(p->ice)) < 0)
-				return rc;
+		/* Yielding too: the candidates of our own offer went to where
+		 * the peer was, which a network change may have left (its old
+		 * signaling id, its WebSocket dead), while its offer comes from
+		 * where it is now. A fresh generation trickles there; what the
+		 * peer may have had of ours is another ufrag's and dropped. */
+		if ((rc = pp_ice_restart(p->ice)) < 0)
+			return rc;
+		if (!yielded)
 			pp_peer_restarting(p, "ICE restart asked by the peer");
-		}
 		if ((rc = pp_peer_take_remote(p, sdp)) < 0)
 			return rc;
 	}
