@@ -67,6 +67,7 @@ CASES=(
 	"a client killed (-9) and started again gets a new tunnel although the gateway still holds the old session|case_client_restart|120"
 	"(j) hostile peer: zstd/lz4 bombs, oversized, bad-flag, sealed, empty and garbage messages close only that stream; a parallel stream and alice's session are untouched|case_hostile|300"
 	"(k) a peer declaring alice's fingerprint with its own certificate gets no session (refused by the DTLS pin check, also when it claims alice's name while she is in the room) and alice's tunnel stays up|case_spoof|90"
+	"a network change: alice's address changes mid-download, taking her WebSocket and UDP path at once; her client checks signaling, rejoins and restarts ICE from its new id, and the download carries on in the same session|case_network_change|180"
 	"SIGTERM: client and gateway exit 0, no sanitizer report in any log|case_shutdown|main"
 )
 
@@ -790,6 +791,48 @@ case_spoof() {
 		fail "spoof as alice: no DTLS refusal of $own in the gateway log"
 	! since "$W/gw1.log" "$off" | grep -q 'peer connected' || fail "spoof as alice: the gateway logged a connected peer"
 	alice_still_up
+}
+
+# alice's address after her network change (her LAN, another host part)
+HOME_NEW_ADDR=192.168.1.11
+
+# A network change on alice's side, as a laptop moving to another network
+# sees it: her address changes under a running download, which takes her
+# WebSocket (its replies go to an address nobody has) and her UDP path at
+# once. Her client's ICE restart offer waits for a check of its signaling
+# connection; the check fails, the client rejoins from the new address
+# and offers the restart from its new peer id; the gateway follows the
+# session there. Without the check the offer went out on the dead
+# WebSocket and the session ended when the restart window did. Her
+# address stays the new one: nothing after this case needs the old.
+case_network_change() {
+	local goff aoff eoff dl out lan
+	need_tunnel
+	lan=$(topo_addr home-nat-lan)
+	goff=$(file_size "$W/gw1.log")
+	aoff=$(file_size "$W/alice.out")
+	eoff=$(file_size "$W/alice.err")
+	rm -f -- "$W/nc.gate" "$W/nc.progress"
+	client_in home download --port $P_SOURCE --n 33554432 --seed 44 --gate "$W/nc.gate" \
+		--gate-after 4194304 --progress "$W/nc.progress" --timeout 150 >"$W/nc.json" &
+	dl=$!
+	wait_file "$W/nc.progress" 60 '^paused' || fail "the download did not get its first 4 MiB"
+	topo_exec home sh -c "ip addr flush dev eth0 && ip addr add $HOME_NEW_ADDR/24 dev eth0 &&
+		ip route add default via $lan" || fail "cannot change alice's address"
+	touch "$W/nc.gate" # the rest of the download goes across the change
+	wait_grep_since "$W/gw1.log" "$goff" 60 "alice/.*ICE restart from the peer's new id" ||
+		fail "no ICE restart from alice's new id: $(since "$W/alice.err" "$eoff" | tail -n 4 | tr '\n' '|')"
+	wait_grep_since "$W/gw1.log" "$goff" 30 'alice/.*session: path back' || fail "the path did not come back"
+	wait $dl || fail "the download failed: $(cat "$W/nc.json")"
+	out=$(cat "$W/nc.json")
+	note "download: $out"
+	[[ $(json_get "$out" .match) == true && $(json_get "$out" .paused) == true ]] || fail "$out"
+	note "alice: $(since "$W/alice.err" "$eoff" | sed 's/^[^ ]* //' | tr '\n' '|')"
+	note "gateway: $(since "$W/gw1.log" "$goff" | grep -E 'alice/' | sed 's/^[^ ]* //' | tr '\n' '|')"
+	! since "$W/gw1.log" "$goff" | grep -E '\[alice\] peer disconnected' || fail "alice's session ended"
+	! since "$W/alice.out" "$aoff" | grep -i 'tunnel to gw1 down' || fail "alice's client saw its tunnel go down"
+	out=$(curl_in home "http://127.0.0.1:$P_API/health")
+	[[ $out == ok ]] || fail "a new stream after the change: '$out'"
 }
 
 case_shutdown() {

@@ -22,6 +22,9 @@
  *    Then the path is cut: the desktop's ICE restart comes from its new
  *    id, the gateway's answer must reach the desktop's live session, and
  *    the streams complete on it.
+ *  - network change: the desktop's WebSocket and UDP path die together;
+ *    its restart offer waits for a check of signaling, which fails; it
+ *    rejoins and offers from its new id, and the streams complete.
  *  - rejoin, old id gone: the same, but the old id leaves the room (ping
  *    timeout) and the refused offer's session ends before the path is
  *    cut: the live session follows the new id, and the restart works.
@@ -403,10 +406,11 @@ static bool pumps_done(void *d)
  * any, so that data queue up meanwhile), waits for the desktop's ICE
  * restart and lets the path through again: the same sessions, no redial,
  * carry the stream to its end with both directions intact. */
+static void streams_complete_on(struct pair *p, struct pp_tlink *gl, struct pp_tlink *dl);
+
 static void restart_keeps_streams(struct pair *p, struct pp_tlink *gl, struct pp_tlink *dl,
                                   volatile gint *gate)
 {
-	uint8_t want[TP_SHA_LEN];
 	gint64 t0 = g_get_monotonic_time();
 
 	cut_path(true);
@@ -417,7 +421,16 @@ static void restart_keeps_streams(struct pair *p, struct pp_tlink *gl, struct pp
 	g_test_message("path cut: the desktop restarts ICE after %.1f s",
 	               (g_get_monotonic_time() - t0) / 1e6);
 	cut_path(false);
+	streams_complete_on(p, gl, dl);
+}
+
+/* The path is back: the same sessions, no redial, carry the stream to its
+ * end with both directions intact. */
+static void streams_complete_on(struct pair *p, struct pp_tlink *gl, struct pp_tlink *dl)
+{
+	uint8_t want[TP_SHA_LEN];
 	gint64 t1 = g_get_monotonic_time();
+
 	g_assert_true(run_until(pumps_done, p, 120000));
 	g_test_message("streams complete %.1f s after the path came back",
 	               (g_get_monotonic_time() - t1) / 1e6);
@@ -584,6 +597,47 @@ static void test_rejoin_old_id_gone(void)
 	pair_down(&p);
 }
 
+static bool desk_rejoined_restarting(void *d)
+{
+	return desk_rejoined(d) && desk_restarting(d);
+}
+
+/* A network change: the desktop's WebSocket and its UDP path die
+ * together, with the default keepalive (10 s), which alone would notice
+ * only after 30 s of silence, past the restart window. The desktop's
+ * restart offer waits for a check of its signaling connection; the check
+ * fails, the desktop rejoins under a new id and offers from there; the
+ * path comes back once the offer is out, and the same sessions carry the
+ * streams to their end. */
+static void test_network_change(void)
+{
+	struct pair p;
+	gint gate = 0;
+	struct tp_pump_cfg svc, cli;
+	char old_id[PP_PEER_ID_LEN + 1];
+
+	rejoin_pumps(&gate, &svc, &cli);
+	const struct pair_opts o = { .svc = &svc };
+	pair_up_opts(&p, &o);
+	struct pp_tlink *gl = p.gw.link, *dl = p.desk.link;
+	open_stream_cfg(&p, &cli);
+	g_strlcpy(old_id, desk_peer_id(&p), sizeof(old_id));
+	gint64 t0 = g_get_monotonic_time();
+	block_tcp_port(p.desk_sig_port, true);
+	cut_path(true);
+	g_atomic_int_set(&gate, 1);
+	g_assert_true(run_until(desk_rejoined_restarting, &p, 40000));
+	g_test_message("signaling and path cut: the desktop rejoined as %.8s (was %.8s) and "
+	               "offered its ICE restart from there after %.1f s", desk_peer_id(&p), old_id,
+	               (g_get_monotonic_time() - t0) / 1e6);
+	g_assert_cmpstr(desk_peer_id(&p), !=, old_id);
+	cut_path(false);
+	streams_complete_on(&p, gl, dl);
+	g_assert_cmpstr(pp_tlink_peer(gl)->peer_id, ==, desk_peer_id(&p));
+	block_tcp_port(p.desk_sig_port, false);
+	pair_down(&p);
+}
+
 static bool desk_link_closed(void *d)
 {
 	return ((struct pair *)d)->desk.closed > 0;
@@ -625,5 +679,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel-restart/fallback-redial", test_fallback);
 	g_test_add_func("/tunnel-restart/rejoin-then-restart", test_rejoin_restart);
 	g_test_add_func("/tunnel-restart/rejoin-old-id-gone", test_rejoin_old_id_gone);
+	g_test_add_func("/tunnel-restart/network-change", test_network_change);
 	return g_test_run();
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A tunnel node: signaling in, one session per remote peer out. See
  * peerpipe/tunnel/node.h. */
+#include "node_priv.h"
+
 #include "peerpipe/source.h"
-#include "peerpipe/tunnel/node.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
@@ -12,40 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct pp_tlink {
-	struct pp_tnode *node;
-	struct pp_sigclient_peer peer;
-	struct pp_tsession *session;
-	void *data;
-	struct pp_ice_server_set ice; /* the room's, when the link was made */
-	char log_peer[PP_NAME_MAX + 16];
-	bool closed;
-	bool offer_refused; /* the peer's last description here was a new offer
-	                     * that made no session: what it trickles is that
-	                     * offer's, until its next description */
-};
-
-struct pp_tnode {
-	GMainContext *ctx;
-	struct pp_tnode_config cfg;
-	struct pp_tnode_callbacks cb;
-	void *user;
-	struct pp_sigclient *sig;
-	GHashTable *by_id;   /* peer_id -> link (current address) */
-	GHashTable *links;   /* link set */
-	GHashTable *roster;  /* peer_id -> struct pp_sigclient_peer * */
-	GHashTable *early;   /* peer_id -> GPtrArray of candidate lines ("" = end)
-	                      * that came before any offer of that peer */
-	json_t *ice_json;
-	bool stopping;
-	GSource *redial;     /* pending re-offer to peers of the roster */
-	guint redial_ms;
-};
-
 #define PP_TNODE_REDIAL_MIN_MS 1000
 #define PP_TNODE_REDIAL_MAX_MS 30000
 #define PP_TNODE_REDIAL_AFTER_JOIN_MS 3000
-#define PP_TNODE_EARLY_MAX 64 /* candidates kept per peer before its offer */
 /* A gateway's wait for a desktop's ICE restart before it offers one: a
  * desktop that lost the path too sees it within a consent period (4-6 s)
  * of us, usually sooner; two offers that cross are settled by pp_peer. */
@@ -58,6 +28,7 @@ static const struct pp_tsession_callbacks pp_tnode_session_cb;
 static void pp_tlink_free(struct pp_tlink *l)
 {
 	pp_tsession_free(l->session);
+	pp_tnode_hold_clear(l);
 	pp_ice_server_set_clear(&l->ice);
 	g_free(l);
 }
@@ -229,8 +200,11 @@ static bool pp_tnode_roster_unlinked(struct pp_tnode *n)
 static void pp_tnode_send_sdp(void *user, struct pp_tsession *s, const char *type, const char *sdp)
 {
 	struct pp_tlink *l = user;
-	int rc = pp_sigclient_send_sdp(l->node->sig, l->peer.peer_id, type, sdp);
+	int rc;
 
+	if (pp_tnode_hold_sdp(l, type, sdp))
+		return;
+	rc = pp_sigclient_send_sdp(l->node->sig, l->peer.peer_id, type, sdp);
 	if (rc < 0)
 		pp_log(PP_LOG_WARN, l->log_peer, "node: %s not sent: %s", type, pp_strerror(rc));
 }
@@ -240,7 +214,8 @@ static void pp_tnode_send_ice(void *user, struct pp_tsession *s, const char *lin
 {
 	struct pp_tlink *l = user;
 
-	pp_sigclient_send_ice(l->node->sig, l->peer.peer_id, line, mid, (int)index);
+	if (!pp_tnode_hold_ice(l, line, mid, (int)index))
+		pp_sigclient_send_ice(l->node->sig, l->peer.peer_id, line, mid, (int)index);
 }
 
 static void pp_tnode_ready(void *user, struct pp_tsession *s)
@@ -393,6 +368,7 @@ static void pp_tnode_sig_joined(void *user, const char *peer_id, const struct pp
 		if (live)
 			pp_tnode_readdress(n, live, peers[i].peer_id);
 	}
+	pp_tnode_hold_flush(n); /* from the new id, to the peers' ids of now */
 	/* We are the newcomer to everyone listed: they offer. A member that
 	 * still has a session with our previous incarnation (we restarted)
 	 * may not; the redialing side offers itself after 3 s (well after the
@@ -575,6 +551,11 @@ static void pp_tnode_sig_error(void *user, const char *code, const char *message
 	       ref ? ref : "-");
 }
 
+static void pp_tnode_sig_checked(void *user)
+{
+	pp_tnode_hold_flush(user);
+}
+
 static const struct pp_sigclient_callbacks pp_tnode_sig_cb = {
 	.on_state = pp_tnode_sig_state,
 	.on_joined = pp_tnode_sig_joined,
@@ -583,6 +564,7 @@ static const struct pp_sigclient_callbacks pp_tnode_sig_cb = {
 	.on_ice = pp_tnode_sig_ice,
 	.on_peer_left = pp_tnode_sig_left,
 	.on_error = pp_tnode_sig_error,
+	.on_checked = pp_tnode_sig_checked,
 };
 
 /* --- node ------------------------------------------------------------------------------- */
