@@ -12,6 +12,7 @@
 #include "peerpipe/log.h"
 #include "peerpipe/source.h"
 #include "peerpipe/tunnel/ctrl.h"
+#include "peerpipe/tunnel/frame.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -447,8 +448,11 @@ void gw_stream_closed(struct gw_peer *p, struct pp_tstream *st, const char *reas
 	pp_tstream_get_stats(st, &s);
 	pp_log(PP_LOG_INFO, gw_peer_name(p),
 	       "stream %s closed: service=%s to_service=%" PRIu64 " from_service=%" PRIu64
-	       " tunnel_rx=%" PRIu64 " tunnel_tx=%" PRIu64 " duration_ms=%" PRId64 " reason=%s",
+	       " tunnel_rx=%" PRIu64 " tunnel_tx=%" PRIu64 " sent_raw=%" PRIu64 " sent_lz4=%" PRIu64
+	       " sent_zstd=%" PRIu64 " duration_ms=%" PRId64 " reason=%s",
 	       pp_tstream_name(st), gs->service, s.bytes_out, s.bytes_in, s.wire_out, s.wire_in,
+	       s.sent_as[PP_FRAME_RAW], s.sent_as[PP_FRAME_LZ4],
+	       s.sent_as[PP_FRAME_ZSTD] + s.sent_as[PP_FRAME_ZSTD_STREAM],
 	       (s.ended_us - s.started_us) / 1000, reason);
 	if (gw_audit_enabled()) /* no record built for nobody on every stream */
 		gw_audit("stream_closed",

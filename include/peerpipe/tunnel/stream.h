@@ -73,6 +73,9 @@ struct pp_tstream_stats {
 	uint64_t bytes_out;      /* from the tunnel, written to our socket */
 	uint64_t wire_in;        /* message bytes sent (after compression) */
 	uint64_t wire_out;       /* message bytes received */
+	uint64_t sent_as[4];     /* of bytes_in, how much went out in each
+	                          * format (enum pp_frame_kind: raw, lz4,
+	                          * zstd, zstd stream) */
 	gint64 started_us;       /* monotonic */
 	gint64 ended_us;
 };

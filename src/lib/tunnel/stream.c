@@ -378,7 +378,11 @@ void pp_tstream_on_channel_closed(struct pp_tstream *st)
 
 void pp_tstream_get_stats(const struct pp_tstream *st, struct pp_tstream_stats *out)
 {
+	struct pp_frame_stats f;
+
 	*out = st->stats;
+	pp_frame_encoder_stats(st->enc, &f);
+	memcpy(out->sent_as, f.data, sizeof(out->sent_as));
 }
 
 struct pp_sctp_channel *pp_tstream_channel(const struct pp_tstream *st)
