@@ -52,6 +52,8 @@
 #   BENCH_FB_RUNS      start-to-first-byte runs (10)
 #   BENCH_DUMP_MB      size of the SQL dump (100)
 #   BENCH_RATE         link rate for phase 5 (100mbit)
+#   BENCH_LINK_MODES   compression modes of phase 5, each both ends' setting
+#                      ("off auto"; also lz4, zstd: lines only, no summary)
 #   BENCH_CLIENT_ARGS  extra arguments for `peerpipe connect` in phases 1-4
 #   BENCH_PIN=0        do not pin the requester and the echo server (2-3)
 #   BENCH_KEEP_LOGS=1  keep the programs' logs (a failure always keeps them)
@@ -91,6 +93,7 @@ conn_idle_n=${BENCH_CONN_IDLE_N:-200}
 fb_runs=${BENCH_FB_RUNS:-10}
 dump_mb=${BENCH_DUMP_MB:-100}
 rate=${BENCH_RATE:-100mbit}
+link_modes=${BENCH_LINK_MODES:-off auto}
 read -r -a client_extra <<<"${BENCH_CLIENT_ARGS:-}"
 
 BENCH_NAME=bench-tunnel
@@ -482,7 +485,7 @@ if has_phase link; then
 	xfer_run direct_down fetch $IP_S:5400 || true
 	xfer_run direct_up push $IP_S:5400 || true
 	if [ -n "$tunnel_ok" ]; then
-		for mode in off auto; do
+		for mode in $link_modes; do
 			# "off": no compression either way, so the gateway too.
 			gateway_start "$mode" || { keep_logs=1; break; }
 			if client_start "client-$mode" 2 -L 15400:dump -L 15300:rr --compression "$mode"; then
