@@ -452,9 +452,11 @@ static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, con
 			 * refuses it unless the DTLS fingerprint and role are the
 			 * session's; the session carries on either way. */
 			rc = pp_tsession_remote_sdp(l->session, type, sdp);
+			/* PP_ERR_STATE: our own restart offer stands (glare,
+			 * which pp_peer logs): the expected end of a crossing */
 			if (rc < 0)
-				pp_log(PP_LOG_WARN, l->log_peer, "node: re-offer refused: %s",
-				       pp_strerror(rc));
+				pp_log(rc == PP_ERR_STATE ? PP_LOG_INFO : PP_LOG_WARN, l->log_peer,
+				       "node: re-offer refused: %s", pp_strerror(rc));
 			return;
 		}
 		/* A new offer for a session that is up: the peer started over
