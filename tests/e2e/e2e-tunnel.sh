@@ -556,16 +556,38 @@ case_reload() {
 # gateway answers hers. The gateway's consent expires, alice's does not.
 ONE_WAY_RULE=(OUTPUT -p udp -m u32 --u32 "0>>22&0x3C@8>>16=0x0101" -j DROP)
 
+# paused_download NAME SEED: a 32 MiB download through alice's source
+# forward that pauses after 4 MiB until $W/NAME.gate exists; its JSON goes
+# to $W/NAME.json, its pid to DL_PID. Returns once it has paused.
+paused_download() {
+	local name=$1 seed=$2
+	rm -f -- "$W/$name.gate" "$W/$name.progress"
+	client_in home download --port $P_SOURCE --n 33554432 --seed "$seed" --gate "$W/$name.gate" \
+		--gate-after 4194304 --progress "$W/$name.progress" --timeout 150 >"$W/$name.json" &
+	DL_PID=$!
+	wait_file "$W/$name.progress" 60 '^paused' || fail "the download did not get its first 4 MiB"
+}
+
+# download_kept NAME GOFF AOFF: the download of paused_download completed
+# with its SHA-256 equal, and alice's session lived through it (gw1.log
+# and alice.out read from offsets GOFF and AOFF).
+download_kept() {
+	local name=$1 goff=$2 aoff=$3 out
+	wait "$DL_PID" || fail "the download failed: $(cat "$W/$name.json")"
+	out=$(cat "$W/$name.json")
+	note "download: $out"
+	[[ $(json_get "$out" .match) == true && $(json_get "$out" .paused) == true ]] || fail "$out"
+	note "gateway: $(since "$W/gw1.log" "$goff" | grep -E 'alice/' | sed 's/^[^ ]* //' | tr '\n' '|')"
+	! since "$W/gw1.log" "$goff" | grep -E '\[alice\] peer disconnected' || fail "alice's session ended"
+	! since "$W/alice.out" "$aoff" | grep -i 'tunnel to gw1 down' || fail "alice's client saw its tunnel go down"
+}
+
 case_one_way() {
-	local goff aoff dl out
+	local goff aoff
 	need_tunnel
 	goff=$(file_size "$W/gw1.log")
 	aoff=$(file_size "$W/alice.out")
-	rm -f -- "$W/ow.gate" "$W/ow.progress"
-	client_in home download --port $P_SOURCE --n 33554432 --seed 43 --gate "$W/ow.gate" \
-		--gate-after 4194304 --progress "$W/ow.progress" --timeout 120 >"$W/ow.json" &
-	dl=$!
-	wait_file "$W/ow.progress" 60 '^paused' || fail "the download did not get its first 4 MiB"
+	paused_download ow 43
 	topo_exec home iptables -I "${ONE_WAY_RULE[@]}"
 	wait_grep_since "$W/gw1.log" "$goff" 30 'alice/.*ICE path lost' ||
 		{ topo_exec home iptables -D "${ONE_WAY_RULE[@]}"; fail "the gateway's consent did not expire"; }
@@ -574,13 +596,7 @@ case_one_way() {
 		{ topo_exec home iptables -D "${ONE_WAY_RULE[@]}"; fail "the gateway did not restart ICE: $(since "$W/gw1.log" "$goff" | grep alice/ | tail -n 3 | tr '\n' '|')"; }
 	topo_exec home iptables -D "${ONE_WAY_RULE[@]}"
 	wait_grep_since "$W/gw1.log" "$goff" 20 'alice/.*session: path back' || fail "the path did not come back"
-	wait $dl || fail "the download failed: $(cat "$W/ow.json")"
-	out=$(cat "$W/ow.json")
-	note "download: $out"
-	[[ $(json_get "$out" .match) == true && $(json_get "$out" .paused) == true ]] || fail "$out"
-	note "gateway: $(since "$W/gw1.log" "$goff" | grep -E 'alice/' | sed 's/^[^ ]* //' | tr '\n' '|')"
-	! since "$W/gw1.log" "$goff" | grep -E '\[alice\] peer disconnected' || fail "alice's session ended"
-	! since "$W/alice.out" "$aoff" | grep -i 'tunnel to gw1 down' || fail "alice's client saw its tunnel go down"
+	download_kept ow "$goff" "$aoff"
 }
 
 # A desktop that crashes and comes back: the gateway still has the old
@@ -806,31 +822,21 @@ HOME_NEW_ADDR=192.168.1.11
 # WebSocket and the session ended when the restart window did. Her
 # address stays the new one: nothing after this case needs the old.
 case_network_change() {
-	local goff aoff eoff dl out lan
+	local goff aoff eoff out lan
 	need_tunnel
 	lan=$(topo_addr home-nat-lan)
 	goff=$(file_size "$W/gw1.log")
 	aoff=$(file_size "$W/alice.out")
 	eoff=$(file_size "$W/alice.err")
-	rm -f -- "$W/nc.gate" "$W/nc.progress"
-	client_in home download --port $P_SOURCE --n 33554432 --seed 44 --gate "$W/nc.gate" \
-		--gate-after 4194304 --progress "$W/nc.progress" --timeout 150 >"$W/nc.json" &
-	dl=$!
-	wait_file "$W/nc.progress" 60 '^paused' || fail "the download did not get its first 4 MiB"
+	paused_download nc 44
 	topo_exec home sh -c "ip addr flush dev eth0 && ip addr add $HOME_NEW_ADDR/24 dev eth0 &&
 		ip route add default via $lan" || fail "cannot change alice's address"
 	touch "$W/nc.gate" # the rest of the download goes across the change
 	wait_grep_since "$W/gw1.log" "$goff" 60 "alice/.*ICE restart from the peer's new id" ||
 		fail "no ICE restart from alice's new id: $(since "$W/alice.err" "$eoff" | tail -n 4 | tr '\n' '|')"
 	wait_grep_since "$W/gw1.log" "$goff" 30 'alice/.*session: path back' || fail "the path did not come back"
-	wait $dl || fail "the download failed: $(cat "$W/nc.json")"
-	out=$(cat "$W/nc.json")
-	note "download: $out"
-	[[ $(json_get "$out" .match) == true && $(json_get "$out" .paused) == true ]] || fail "$out"
 	note "alice: $(since "$W/alice.err" "$eoff" | sed 's/^[^ ]* //' | tr '\n' '|')"
-	note "gateway: $(since "$W/gw1.log" "$goff" | grep -E 'alice/' | sed 's/^[^ ]* //' | tr '\n' '|')"
-	! since "$W/gw1.log" "$goff" | grep -E '\[alice\] peer disconnected' || fail "alice's session ended"
-	! since "$W/alice.out" "$aoff" | grep -i 'tunnel to gw1 down' || fail "alice's client saw its tunnel go down"
+	download_kept nc "$goff" "$aoff"
 	out=$(curl_in home "http://127.0.0.1:$P_API/health")
 	[[ $out == ok ]] || fail "a new stream after the change: '$out'"
 }
