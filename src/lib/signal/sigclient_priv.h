@@ -2,8 +2,8 @@
 /* Internals shared by sigclient.c (object, states, backoff),
  * sigclient_upgrade.c (TCP, TLS and the WebSocket handshake),
  * sigclient_conn.c (the libsoup WebSocket, receiving, why a connection
- * ended), sigclient_check.c (the liveness check) and sigclient_send.c (building and sending messages, the
- * outgoing queue). */
+ * ended), sigclient_check.c (the liveness check) and sigclient_send.c
+ * (building and sending messages, the outgoing queue). */
 #ifndef PEERPIPE_SIGCLIENT_PRIV_H
 #define PEERPIPE_SIGCLIENT_PRIV_H
 

@@ -3,12 +3,11 @@
  * peerpipe/tunnel/node.h. */
 #include "node_priv.h"
 
-#include "peerpipe/source.h"
-
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
 #include "peerpipe/rtc/ice.h"
 #include "peerpipe/sigice.h"
+#include "peerpipe/source.h"
 
 #include <stdlib.h>
 #include <string.h>
