@@ -51,7 +51,7 @@ void pp_sigclient_check_heard(struct pp_sigclient *c)
 	if (!c->check_timer)
 		return;
 	pp_source_clear(&c->check_timer);
-	pp_sigclient_keepalive_every(c, (c->keepalive_ms + 999) / 1000);
+	pp_sigclient_keepalive_every(c, pp_sigclient_keepalive_s(c));
 	pp_info("sigclient: the server answered the check");
 	if (c->cbs.on_checked)
 		c->cbs.on_checked(c->user);

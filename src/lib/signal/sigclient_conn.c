@@ -263,7 +263,7 @@ static gboolean pp_sigclient_on_alive(gpointer data)
 	gint64 silent_ms = (g_get_monotonic_time() - c->last_rx_us) / 1000;
 
 	/* libsoup pings in whole seconds; the server answers each one */
-	if (silent_ms <= 3 * 1000 * (gint64)((c->keepalive_ms + 999) / 1000))
+	if (silent_ms <= 3 * 1000 * (gint64)pp_sigclient_keepalive_s(c))
 		return G_SOURCE_CONTINUE;
 	pp_sigclient_enter(c);
 	pp_sigclient_retry(c, PP_SIGCLIENT_WHY_TIMEOUT, "no traffic from the server", false);
@@ -351,7 +351,7 @@ static void pp_sigclient_connected(struct pp_sigclient *c, SoupWebsocketConnecti
 	g_signal_connect(soup_websocket_connection_get_io_stream(ws), "too-big",
 	                 G_CALLBACK(pp_sigclient_on_too_big), c);
 	PP_SIGCLIENT_SOUP(c, soup_websocket_connection_set_keepalive_interval(
-	                             ws, (c->keepalive_ms + 999) / 1000));
+	                             ws, pp_sigclient_keepalive_s(c)));
 	g_signal_connect(ws, "message", G_CALLBACK(pp_sigclient_on_message), c);
 	g_signal_connect(ws, "pong", G_CALLBACK(pp_sigclient_on_pong), c);
 	g_signal_connect(ws, "error", G_CALLBACK(pp_sigclient_on_ws_error), c);

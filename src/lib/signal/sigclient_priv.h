@@ -77,6 +77,12 @@ struct pp_sigclient {
 	bool dead;
 };
 
+/* The keepalive in whole seconds, as libsoup pings: keepalive_ms rounded up. */
+static inline guint pp_sigclient_keepalive_s(const struct pp_sigclient *c)
+{
+	return (c->keepalive_ms + 999) / 1000;
+}
+
 /* sigclient.c */
 void pp_sigclient_enter(struct pp_sigclient *c);
 /* Returns false when c was freed (do not touch it any more). */
