@@ -511,7 +511,7 @@ static void pp_tnode_sig_ice(void *user, const char *from, const struct pp_sigcl
 			q = g_ptr_array_new_with_free_func(g_free);
 			g_hash_table_insert(n->early, g_strdup(from), q);
 		}
-		if (q->len < PP_TNODE_EARLY_MAX)
+		if (pp_tnode_early_fits(q->len, !(cand && cand->candidate[0])))
 			g_ptr_array_add(q, g_strdup(cand && cand->candidate[0] ? cand->candidate : ""));
 		return;
 	}

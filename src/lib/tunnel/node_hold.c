@@ -65,7 +65,7 @@ bool pp_tnode_hold_ice(struct pp_tlink *l, const char *line, const char *mid, in
 
 	if (!l->held)
 		return false;
-	if (l->held->cands->len >= PP_TNODE_EARLY_MAX) {
+	if (!pp_tnode_early_fits(l->held->cands->len, line == NULL)) {
 		l->held->dropped++;
 		return true;
 	}

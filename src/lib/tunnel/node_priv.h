@@ -11,6 +11,14 @@
 #define PP_TNODE_EARLY_MAX 64 /* candidates kept per peer before its offer,
                                * and of a held restart offer */
 
+/* Whether a queue of n candidates takes one more: up to the bound, and
+ * one end-of-candidates marker past it, so that the end of a long
+ * gathering is not lost with the candidates dropped before it. */
+static inline bool pp_tnode_early_fits(guint n, bool end_marker)
+{
+	return n < PP_TNODE_EARLY_MAX || (end_marker && n == PP_TNODE_EARLY_MAX);
+}
+
 struct pp_tlink_held;
 
 struct pp_tlink {
