@@ -505,6 +505,38 @@ static void test_glare_yield(void)
 	pair_free(&a, &b);
 }
 
+/* a's restart offer went where b no longer is (held here: never sent)
+ * and the node says so (pp_peer_restart_offer_lost); b's restart then
+ * comes. a would stand by its rule, but its offer cannot be answered:
+ * it yields and answers b's, and nothing is refused. */
+static void test_glare_offer_lost(void)
+{
+	Side a, b;
+
+	glare_a = PP_PEER_GLARE_STAND;
+	glare_b = PP_PEER_GLARE_YIELD;
+	pair_up(&a, &b, false, NULL);
+	glare_a = glare_b = PP_PEER_GLARE_FIRST_OFFERER;
+	a.hold_desc = true;
+	g_assert_cmpint(pp_peer_restart_ice(a.pc), ==, 0);
+	guint held = a.descs->len;
+	a.hold_desc = false;
+	pp_peer_restart_offer_lost(a.pc);
+	/* still ours until answered: a second restart waits for it */
+	g_assert_cmpint(pp_peer_restart_ice(a.pc), ==, PP_ERR_STATE);
+	g_assert_cmpint(pp_peer_restart_ice(b.pc), ==, 0);
+	g_assert_true(run_until(both_connected, &a, &b, 15000));
+	g_assert_cmpuint(a.refused, ==, 0);
+	g_assert_cmpuint(b.refused, ==, 0);
+	g_assert_cmpuint(a.descs->len, ==, held + 1); /* a's answer */
+	assert_data_flows(&a, &b);
+	/* and a's next restart is an ordinary one again */
+	g_assert_cmpint(pp_peer_restart_ice(a.pc), ==, 0);
+	g_assert_true(run_until(both_connected, &a, &b, 15000));
+	assert_data_flows(&a, &b);
+	pair_free(&a, &b);
+}
+
 static gboolean a_lost(Side *a, Side *b)
 {
 	(void)b;
@@ -601,6 +633,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/peer-restart/refused", test_refused);
 	g_test_add_func("/peer-restart/glare", test_glare);
 	g_test_add_func("/peer-restart/glare-yield", test_glare_yield);
+	g_test_add_func("/peer-restart/glare-offer-lost", test_glare_offer_lost);
 	g_test_add_func("/peer-restart/dead-peer-failed", test_dead_peer_failed);
 	g_test_add_func("/peer-restart/dead-peer-restart", test_dead_peer_restart);
 	g_test_add_func("/peer-restart/restart-window", test_restart_window);

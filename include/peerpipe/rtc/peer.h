@@ -153,6 +153,13 @@ int pp_peer_add_remote_candidate(struct pp_peer *p, const char *line);
  * offer that had more m-lines than the data channel's (a re-offer would
  * have to repeat them). */
 int pp_peer_restart_ice(struct pp_peer *p);
+/* Our ICE restart offer went to where the peer no longer is: the peer's
+ * own restart came from another signaling id than the one ours was sent
+ * to (its WebSocket died with its path), so ours will not be answered.
+ * The peer's offer is then answered, with a fresh generation, instead of
+ * being refused in glare whatever restart_glare says. Nothing without a
+ * restart offer of ours waiting for its answer. */
+void pp_peer_restart_offer_lost(struct pp_peer *p);
 /* True when offer (SDP text) names the o= session of this connection's
  * remote description: a renegotiation (same credentials, or an ICE
  * restart) for pp_peer_set_remote_description(), not a new connection

@@ -45,6 +45,7 @@ struct pp_peer {
 
 	/* ICE restart (peer_restart.c) */
 	bool restart_offered;        /* our restart offer waits for its answer */
+	bool restart_offer_lost;     /* ...and went where the peer no longer is */
 	GSource *restart_timer;      /* DISCONNECTED/RESTARTING deadline */
 };
 

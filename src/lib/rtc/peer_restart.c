@@ -105,6 +105,7 @@ int pp_peer_restart_ice(struct pp_peer *p)
 	if ((rc = pp_ice_restart(p->ice)) < 0)
 		return rc;
 	p->restart_offered = true;
+	p->restart_offer_lost = false;
 	pp_peer_restarting(p, "ICE restart asked here");
 	if (p->closing || p->state == PP_PEER_FAILED) /* closed from on_state */
 		return 0;
@@ -187,14 +188,24 @@ static int pp_peer_check_same_connection(struct pp_peer *p, bool is_offer, const
 	return 0;
 }
 
+void pp_peer_restart_offer_lost(struct pp_peer *p)
+{
+	if (!p->restart_offered || p->restart_offer_lost)
+		return;
+	p->restart_offer_lost = true;
+	pp_log(PP_LOG_INFO, p->log_peer,
+	       "our ICE restart offer went to the peer's previous signaling id: it yields to the peer's");
+}
+
 /* Both sides offered a restart at once: one offer stands (restart_glare:
- * by default the first offerer's). The other side drops its own offer and
- * answers it with a fresh generation (see pp_peer_renegotiate). 1: we
- * yield. */
+ * by default the first offerer's; never ours when it was lost). The other
+ * side drops its own offer and answers it with a fresh generation (see
+ * pp_peer_renegotiate). 1: we yield. */
 static int pp_peer_glare(struct pp_peer *p, enum pp_sdp_change change)
 {
-	bool stand = p->cfg.restart_glare == PP_PEER_GLARE_STAND ||
-	             (p->cfg.restart_glare == PP_PEER_GLARE_FIRST_OFFERER && p->offerer);
+	bool stand = !p->restart_offer_lost &&
+	             (p->cfg.restart_glare == PP_PEER_GLARE_STAND ||
+	              (p->cfg.restart_glare == PP_PEER_GLARE_FIRST_OFFERER && p->offerer));
 
 	if (stand || change != PP_SDP_ICE_RESTART) {
 		pp_log(PP_LOG_INFO, p->log_peer, "remote offer refused: our ICE restart offer stands");
@@ -202,6 +213,7 @@ static int pp_peer_glare(struct pp_peer *p, enum pp_sdp_change change)
 	}
 	pp_log(PP_LOG_INFO, p->log_peer, "both sides restarted ICE: answering the peer's offer");
 	p->restart_offered = false;
+	p->restart_offer_lost = false;
 	return 1;
 }
 
@@ -243,6 +255,7 @@ int pp_peer_renegotiate(struct pp_peer *p, bool is_offer, struct pp_sdp **psdp)
 		if ((rc = pp_peer_take_remote(p, sdp)) < 0)
 			return rc;
 		p->restart_offered = false;
+		p->restart_offer_lost = false;
 	} else if (change == PP_SDP_ICE_RESTART) {
 		/* Yielding too: the candidates of our own offer went to where
 		 * the peer was, which a network change may have left (its old
