@@ -28,6 +28,9 @@
  *  - rejoin, old id gone: the same, but the old id leaves the room (ping
  *    timeout) and the refused offer's session ends before the path is
  *    cut: the live session follows the new id, and the restart works.
+ *  - gateway network change: the mirror of the network change, at the
+ *    gateway; its fallback restart comes from its new id while its old
+ *    one, which the desktop's restart went to, is still in the room.
  *
  * No timing assertions; the times are logged. */
 #include "netns_private.h"
@@ -264,6 +267,7 @@ struct pair {
 	SigServer *srv;
 	struct pp_identity *gw_id, *desk_id;
 	guint16 desk_sig_port;     /* the desktop's end of its WebSocket */
+	guint16 gw_sig_port;       /* the gateway's */
 };
 
 static bool both_ready(void *d)
@@ -340,6 +344,8 @@ static void pair_up_opts(struct pair *p, const struct pair_opts *o)
 	       g_get_monotonic_time() < end)
 		g_main_context_iteration(ctx, TRUE);
 	gw_ports = sig_client_ports(p->srv);
+	g_assert_cmpuint(gw_ports->len, ==, 1);
+	p->gw_sig_port = g_array_index(gw_ports, guint16, 0);
 	node_start(&p->desk, p->srv, "desk", false, p->desk_id, p->gw_id, o);
 	g_assert_true(run_until(both_ready, p, 20000));
 	/* the desktop's signaling connection: the one that is not the gateway's */
@@ -638,6 +644,56 @@ static void test_network_change(void)
 	pair_down(&p);
 }
 
+static bool gw_rejoined_and_followed(void *d)
+{
+	struct pair *p = d;
+	const char *gw_id = pp_sigclient_peer_id(pp_tnode_sigclient(p->gw.n));
+
+	return p->gw.joins >= 2 && p->desk.link && gw_id[0] &&
+	       strcmp(pp_tlink_peer(p->desk.link)->peer_id, gw_id) == 0;
+}
+
+/* The mirror of the above: the gateway's WebSocket and UDP path die
+ * together (its address changed) while the desktop's signaling is fine.
+ * The desktop's restart goes to the gateway's old id, which the server
+ * keeps until its ping timeout, and is lost. The gateway's fallback
+ * restart waits for a check of its signaling, which fails; it rejoins
+ * and offers from its new id. The desktop follows the session there and,
+ * its own offer lost, answers rather than refusing in glare. */
+static void test_gateway_network_change(void)
+{
+	struct pair p;
+	gint gate = 0;
+	struct tp_pump_cfg svc, cli;
+	char old_id[PP_PEER_ID_LEN + 1];
+
+	rejoin_pumps(&gate, &svc, &cli);
+	const struct pair_opts o = { .svc = &svc };
+	pair_up_opts(&p, &o);
+	struct pp_tlink *gl = p.gw.link, *dl = p.desk.link;
+	open_stream_cfg(&p, &cli);
+	g_strlcpy(old_id, pp_sigclient_peer_id(pp_tnode_sigclient(p.gw.n)), sizeof(old_id));
+	gint64 t0 = g_get_monotonic_time();
+	block_tcp_port(p.gw_sig_port, true);
+	cut_path(true);
+	g_atomic_int_set(&gate, 1);
+	g_assert_true(run_until(gw_rejoined_and_followed, &p, 40000));
+	g_test_message("signaling and path cut at the gateway: it rejoined as %.8s (was %.8s) and "
+	               "the desktop took its ICE restart from there after %.1f s",
+	               pp_sigclient_peer_id(pp_tnode_sigclient(p.gw.n)), old_id,
+	               (g_get_monotonic_time() - t0) / 1e6);
+	/* the old id was still in the room: the desktop refused a second
+	 * session with the newcomer, and the server had not dropped it */
+	g_assert_cmpuint(p.desk.refused, ==, 1);
+	char *log = sig_server_log(p.srv);
+	g_assert_null(strstr(log, "no pong"));
+	g_free(log);
+	cut_path(false);
+	streams_complete_on(&p, gl, dl);
+	block_tcp_port(p.gw_sig_port, false);
+	pair_down(&p);
+}
+
 static bool desk_link_closed(void *d)
 {
 	return ((struct pair *)d)->desk.closed > 0;
@@ -680,5 +736,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel-restart/rejoin-then-restart", test_rejoin_restart);
 	g_test_add_func("/tunnel-restart/rejoin-old-id-gone", test_rejoin_old_id_gone);
 	g_test_add_func("/tunnel-restart/network-change", test_network_change);
+	g_test_add_func("/tunnel-restart/gateway-network-change", test_gateway_network_change);
 	return g_test_run();
 }

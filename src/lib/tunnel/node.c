@@ -152,8 +152,14 @@ static struct pp_tlink *pp_tnode_find_continued(struct pp_tnode *n, const char *
 	return NULL;
 }
 
+/* The session's peer is now known as peer_id. A restart offer of ours
+ * already sent went to its previous id, where nothing answers any more:
+ * the peer's own restart is then answered, not refused in glare (a held
+ * offer is not lost: it goes out to the new id). */
 static void pp_tnode_readdress(struct pp_tnode *n, struct pp_tlink *l, const char *peer_id)
 {
+	if (strcmp(l->peer.peer_id, peer_id) != 0 && !l->held)
+		pp_peer_restart_offer_lost(pp_tsession_peer(l->session));
 	if (g_hash_table_lookup(n->by_id, l->peer.peer_id) == l)
 		g_hash_table_remove(n->by_id, l->peer.peer_id);
 	pp_log(PP_LOG_INFO, l->log_peer, "node: session kept, peer now known as %.8s", peer_id);

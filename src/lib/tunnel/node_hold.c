@@ -37,15 +37,16 @@ void pp_tnode_hold_clear(struct pp_tlink *l)
 	l->held = NULL;
 }
 
-/* Only a restart is held: an offer of a session that is up. A first
- * offer goes out at once: its session has no path to lose yet, and
- * the redial covers an offer that went nowhere. */
+/* Only a restart is held: an offer of a session that is up, the
+ * desktop's or a gateway's fallback (a gateway's network can change
+ * too). A first offer goes out at once: its session has no path to lose
+ * yet, and the redial covers an offer that went nowhere. */
 bool pp_tnode_hold_sdp(struct pp_tlink *l, const char *type, const char *sdp)
 {
 	struct pp_tnode *n = l->node;
 	int rc;
 
-	if (!n->cfg.redial || strcmp(type, "offer") != 0 ||
+	if (strcmp(type, "offer") != 0 ||
 	    pp_tsession_get_state(l->session) != PP_TSESSION_READY)
 		return false;
 	pp_tnode_hold_clear(l); /* a newer offer replaces one not yet sent */

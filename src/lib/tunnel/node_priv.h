@@ -54,8 +54,9 @@ struct pp_tnode {
 };
 
 /* node_hold.c. The redialing side (the desktop) offers an ICE restart
- * when its path is lost, and a network change that lost the path may have
- * taken its WebSocket too: an offer written to a dead one is lost, and the
+ * when its path is lost, a gateway as a fallback when none came, and a
+ * network change that lost the path may have taken the offerer's
+ * WebSocket too: an offer written to a dead one is lost, and the
  * keepalive would notice only after the restart window. So the offer and
  * its candidates are held, the signaling connection is checked
  * (pp_sigclient_check), and they go out once it answered, or from the new
