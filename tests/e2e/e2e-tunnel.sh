@@ -68,6 +68,7 @@ CASES=(
 	"(j) hostile peer: zstd/lz4 bombs, oversized, bad-flag, sealed, empty and garbage messages close only that stream; a parallel stream and alice's session are untouched|case_hostile|300"
 	"(k) a peer declaring alice's fingerprint with its own certificate gets no session (refused by the DTLS pin check, also when it claims alice's name while she is in the room) and alice's tunnel stays up|case_spoof|90"
 	"a network change: alice's address changes mid-download, taking her WebSocket and UDP path at once; her client checks signaling, rejoins and restarts ICE from its new id, and the download carries on in the same session|case_network_change|180"
+	"a network change at the gateway: gw1's address changes mid-download; alice's restart goes to its old id and is lost, gw1's own restart waits for a check of signaling, comes from its new id, and alice takes it: the download carries on in the same session|case_gateway_network_change|180"
 	"SIGTERM: client and gateway exit 0, no sanitizer report in any log|case_shutdown|main"
 )
 
@@ -837,6 +838,38 @@ case_network_change() {
 	wait_grep_since "$W/gw1.log" "$goff" 30 'alice/.*session: path back' || fail "the path did not come back"
 	note "alice: $(since "$W/alice.err" "$eoff" | sed 's/^[^ ]* //' | tr '\n' '|')"
 	download_kept nc "$goff" "$aoff"
+	out=$(curl_in home "http://127.0.0.1:$P_API/health")
+	[[ $out == ok ]] || fail "a new stream after the change: '$out'"
+}
+
+# gw1's address after its network change (the office LAN, another host part)
+OFFICE_NEW_ADDR=10.20.0.11
+
+# The mirror of the above at the gateway: its address changes under a
+# running download. Alice's signaling is fine, so her restart offer goes
+# out at once, to gw1's old peer id, which the server keeps until its ping
+# timeout: it is lost. gw1's own fallback restart waits for a check of its
+# signaling connection; the check fails, gw1 rejoins from the new address
+# and offers from its new id; alice's client follows the session there
+# and, its own offer lost, answers instead of refusing in glare. gw1's
+# address stays the new one: nothing after this case needs the old.
+case_gateway_network_change() {
+	local goff aoff lan out
+	need_tunnel
+	lan=$(topo_addr office-nat-lan)
+	goff=$(file_size "$W/gw1.log")
+	aoff=$(file_size "$W/alice.out")
+	paused_download gnc 45
+	topo_exec office sh -c "ip addr flush dev eth0 && ip addr add $OFFICE_NEW_ADDR/24 dev eth0 &&
+		ip route add default via $lan" || fail "cannot change gw1's address"
+	touch "$W/gnc.gate" # the rest of the download goes across the change
+	wait_grep_since "$W/gw1.log" "$goff" 60 'alice/.*ICE restart offer held' ||
+		fail "gw1 held no restart offer: $(since "$W/gw1.log" "$goff" | grep -E 'alice/|signal' | tail -n 4 | tr '\n' '|')"
+	wait_grep_since "$W/gw1.log" "$goff" 30 'alice/.*held ICE restart offer sent' ||
+		fail "gw1 did not send its held offer: $(since "$W/gw1.log" "$goff" | grep -E 'alice/|signal' | tail -n 4 | tr '\n' '|')"
+	wait_grep_since "$W/gw1.log" "$goff" 30 'alice/.*session: path back' || fail "the path did not come back"
+	note "gw1: $(since "$W/gw1.log" "$goff" | grep -Ei 'signal|liveness|joined' | sed 's/^[^ ]* //' | head -n 4 | tr '\n' '|')"
+	download_kept gnc "$goff" "$aoff"
 	out=$(curl_in home "http://127.0.0.1:$P_API/health")
 	[[ $out == ok ]] || fail "a new stream after the change: '$out'"
 }
