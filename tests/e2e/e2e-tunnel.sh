@@ -813,6 +813,22 @@ case_spoof() {
 # alice's address after her network change (her LAN, another host part)
 HOME_NEW_ADDR=192.168.1.11
 
+# move_to NS ADDR ROUTER: NS's eth0 gets ADDR (/24) instead of its address,
+# its default route via the topology's address ROUTER: a network change
+move_to() {
+	local router
+	router=$(topo_addr "$3") || return 1
+	topo_exec "$1" sh -c "ip addr flush dev eth0 && ip addr add $2/24 dev eth0 &&
+		ip route add default via $router"
+}
+
+# a request through alice's api forward after a network change: a new stream
+new_stream_after_change() {
+	local out
+	out=$(curl_in home "http://127.0.0.1:$P_API/health")
+	[[ $out == ok ]] || fail "a new stream after the change: '$out'"
+}
+
 # A network change on alice's side, as a laptop moving to another network
 # sees it: her address changes under a running download, which takes her
 # WebSocket (its replies go to an address nobody has) and her UDP path at
@@ -823,23 +839,20 @@ HOME_NEW_ADDR=192.168.1.11
 # WebSocket and the session ended when the restart window did. Her
 # address stays the new one: nothing after this case needs the old.
 case_network_change() {
-	local goff aoff eoff out lan
+	local goff aoff eoff
 	need_tunnel
-	lan=$(topo_addr home-nat-lan)
 	goff=$(file_size "$W/gw1.log")
 	aoff=$(file_size "$W/alice.out")
 	eoff=$(file_size "$W/alice.err")
 	paused_download nc 44
-	topo_exec home sh -c "ip addr flush dev eth0 && ip addr add $HOME_NEW_ADDR/24 dev eth0 &&
-		ip route add default via $lan" || fail "cannot change alice's address"
+	move_to home "$HOME_NEW_ADDR" home-nat-lan || fail "cannot change alice's address"
 	touch "$W/nc.gate" # the rest of the download goes across the change
 	wait_grep_since "$W/gw1.log" "$goff" 60 "alice/.*ICE restart from the peer's new id" ||
 		fail "no ICE restart from alice's new id: $(since "$W/alice.err" "$eoff" | tail -n 4 | tr '\n' '|')"
 	wait_grep_since "$W/gw1.log" "$goff" 30 'alice/.*session: path back' || fail "the path did not come back"
 	note "alice: $(since "$W/alice.err" "$eoff" | sed 's/^[^ ]* //' | tr '\n' '|')"
 	download_kept nc "$goff" "$aoff"
-	out=$(curl_in home "http://127.0.0.1:$P_API/health")
-	[[ $out == ok ]] || fail "a new stream after the change: '$out'"
+	new_stream_after_change
 }
 
 # gw1's address after its network change (the office LAN, another host part)
@@ -854,14 +867,12 @@ OFFICE_NEW_ADDR=10.20.0.11
 # and, its own offer lost, answers instead of refusing in glare. gw1's
 # address stays the new one: nothing after this case needs the old.
 case_gateway_network_change() {
-	local goff aoff lan out
+	local goff aoff
 	need_tunnel
-	lan=$(topo_addr office-nat-lan)
 	goff=$(file_size "$W/gw1.log")
 	aoff=$(file_size "$W/alice.out")
 	paused_download gnc 45
-	topo_exec office sh -c "ip addr flush dev eth0 && ip addr add $OFFICE_NEW_ADDR/24 dev eth0 &&
-		ip route add default via $lan" || fail "cannot change gw1's address"
+	move_to office "$OFFICE_NEW_ADDR" office-nat-lan || fail "cannot change gw1's address"
 	touch "$W/gnc.gate" # the rest of the download goes across the change
 	wait_grep_since "$W/gw1.log" "$goff" 60 'alice/.*ICE restart offer held' ||
 		fail "gw1 held no restart offer: $(since "$W/gw1.log" "$goff" | grep -E 'alice/|signal' | tail -n 4 | tr '\n' '|')"
@@ -870,8 +881,7 @@ case_gateway_network_change() {
 	wait_grep_since "$W/gw1.log" "$goff" 30 'alice/.*session: path back' || fail "the path did not come back"
 	note "gw1: $(since "$W/gw1.log" "$goff" | grep -Ei 'signal|liveness|joined' | sed 's/^[^ ]* //' | head -n 4 | tr '\n' '|')"
 	download_kept gnc "$goff" "$aoff"
-	out=$(curl_in home "http://127.0.0.1:$P_API/health")
-	[[ $out == ok ]] || fail "a new stream after the change: '$out'"
+	new_stream_after_change
 }
 
 case_shutdown() {

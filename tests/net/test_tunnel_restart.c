@@ -495,9 +495,14 @@ static bool desk_refused(void *d)
 	return ((struct pair *)d)->desk.refused >= 1;
 }
 
+static const char *node_peer_id(struct node *nd)
+{
+	return pp_sigclient_peer_id(pp_tnode_sigclient(nd->n));
+}
+
 static const char *desk_peer_id(struct pair *p)
 {
-	return pp_sigclient_peer_id(pp_tnode_sigclient(p->desk.n));
+	return node_peer_id(&p->desk);
 }
 
 /* The pumps stop at a quarter until the path is cut: the stream is open,
@@ -608,6 +613,41 @@ static bool desk_rejoined_restarting(void *d)
 	return desk_rejoined(d) && desk_restarting(d);
 }
 
+/* A network change at one node (the gateway's or the desktop's): a pair
+ * whose paused stream is open, then that node's WebSocket and the UDP
+ * path cut at once, and the pumps' gate opened. old_id gets the node's
+ * peer_id of before. Returns the time of the cut. */
+static gint64 network_change_cut(struct pair *p, volatile gint *gate, struct tp_pump_cfg *svc,
+                                 struct tp_pump_cfg *cli, struct node *at,
+                                 char old_id[PP_PEER_ID_LEN + 1])
+{
+	rejoin_pumps(gate, svc, cli);
+	const struct pair_opts o = { .svc = svc };
+	pair_up_opts(p, &o);
+	open_stream_cfg(p, cli);
+	g_strlcpy(old_id, node_peer_id(at), PP_PEER_ID_LEN + 1);
+	gint64 t0 = g_get_monotonic_time();
+	block_tcp_port(at == &p->gw ? p->gw_sig_port : p->desk_sig_port, true);
+	cut_path(true);
+	g_atomic_int_set(gate, 1);
+	return t0;
+}
+
+/* The path is let through again: the streams complete on the sessions
+ * gl and dl of before the cut, which answer the moved node's new id. */
+static void network_change_done(struct pair *p, struct pp_tlink *gl, struct pp_tlink *dl,
+                                struct node *at)
+{
+	cut_path(false);
+	streams_complete_on(p, gl, dl);
+	if (at == &p->desk)
+		g_assert_cmpstr(pp_tlink_peer(gl)->peer_id, ==, node_peer_id(at));
+	else
+		g_assert_cmpstr(pp_tlink_peer(dl)->peer_id, ==, node_peer_id(at));
+	block_tcp_port(at == &p->gw ? p->gw_sig_port : p->desk_sig_port, false);
+	pair_down(p);
+}
+
 /* A network change: the desktop's WebSocket and its UDP path die
  * together, with the default keepalive (10 s), which alone would notice
  * only after 30 s of silence, past the restart window. The desktop's
@@ -621,33 +661,21 @@ static void test_network_change(void)
 	gint gate = 0;
 	struct tp_pump_cfg svc, cli;
 	char old_id[PP_PEER_ID_LEN + 1];
-
-	rejoin_pumps(&gate, &svc, &cli);
-	const struct pair_opts o = { .svc = &svc };
-	pair_up_opts(&p, &o);
+	gint64 t0 = network_change_cut(&p, &gate, &svc, &cli, &p.desk, old_id);
 	struct pp_tlink *gl = p.gw.link, *dl = p.desk.link;
-	open_stream_cfg(&p, &cli);
-	g_strlcpy(old_id, desk_peer_id(&p), sizeof(old_id));
-	gint64 t0 = g_get_monotonic_time();
-	block_tcp_port(p.desk_sig_port, true);
-	cut_path(true);
-	g_atomic_int_set(&gate, 1);
+
 	g_assert_true(run_until(desk_rejoined_restarting, &p, 40000));
 	g_test_message("signaling and path cut: the desktop rejoined as %.8s (was %.8s) and "
 	               "offered its ICE restart from there after %.1f s", desk_peer_id(&p), old_id,
 	               (g_get_monotonic_time() - t0) / 1e6);
 	g_assert_cmpstr(desk_peer_id(&p), !=, old_id);
-	cut_path(false);
-	streams_complete_on(&p, gl, dl);
-	g_assert_cmpstr(pp_tlink_peer(gl)->peer_id, ==, desk_peer_id(&p));
-	block_tcp_port(p.desk_sig_port, false);
-	pair_down(&p);
+	network_change_done(&p, gl, dl, &p.desk);
 }
 
 static bool gw_rejoined_and_followed(void *d)
 {
 	struct pair *p = d;
-	const char *gw_id = pp_sigclient_peer_id(pp_tnode_sigclient(p->gw.n));
+	const char *gw_id = node_peer_id(&p->gw);
 
 	return p->gw.joins >= 2 && p->desk.link && gw_id[0] &&
 	       strcmp(pp_tlink_peer(p->desk.link)->peer_id, gw_id) == 0;
@@ -666,32 +694,20 @@ static void test_gateway_network_change(void)
 	gint gate = 0;
 	struct tp_pump_cfg svc, cli;
 	char old_id[PP_PEER_ID_LEN + 1];
-
-	rejoin_pumps(&gate, &svc, &cli);
-	const struct pair_opts o = { .svc = &svc };
-	pair_up_opts(&p, &o);
+	gint64 t0 = network_change_cut(&p, &gate, &svc, &cli, &p.gw, old_id);
 	struct pp_tlink *gl = p.gw.link, *dl = p.desk.link;
-	open_stream_cfg(&p, &cli);
-	g_strlcpy(old_id, pp_sigclient_peer_id(pp_tnode_sigclient(p.gw.n)), sizeof(old_id));
-	gint64 t0 = g_get_monotonic_time();
-	block_tcp_port(p.gw_sig_port, true);
-	cut_path(true);
-	g_atomic_int_set(&gate, 1);
+
 	g_assert_true(run_until(gw_rejoined_and_followed, &p, 40000));
 	g_test_message("signaling and path cut at the gateway: it rejoined as %.8s (was %.8s) and "
 	               "the desktop took its ICE restart from there after %.1f s",
-	               pp_sigclient_peer_id(pp_tnode_sigclient(p.gw.n)), old_id,
-	               (g_get_monotonic_time() - t0) / 1e6);
+	               node_peer_id(&p.gw), old_id, (g_get_monotonic_time() - t0) / 1e6);
 	/* the old id was still in the room: the desktop refused a second
 	 * session with the newcomer, and the server had not dropped it */
 	g_assert_cmpuint(p.desk.refused, ==, 1);
 	char *log = sig_server_log(p.srv);
 	g_assert_null(strstr(log, "no pong"));
 	g_free(log);
-	cut_path(false);
-	streams_complete_on(&p, gl, dl);
-	block_tcp_port(p.gw_sig_port, false);
-	pair_down(&p);
+	network_change_done(&p, gl, dl, &p.gw);
 }
 
 static bool desk_link_closed(void *d)
