@@ -72,6 +72,7 @@ struct node {
 	bool connected;            /* desktop: CONNECTED received */
 	unsigned joins;            /* signaling JOINED, first time and rejoins */
 	unsigned refused;          /* desktop: a second session refused */
+	unsigned path_lost, path_back; /* on_path reports */
 	const struct tp_pump_cfg *svc; /* gateway: what the service end does */
 };
 
@@ -165,6 +166,17 @@ static void on_link_closed(void *user, struct pp_tlink *l, const char *reason)
 		nd->link = NULL;
 }
 
+static void on_path(void *user, struct pp_tlink *l, bool up, const char *reason)
+{
+	struct node *nd = user;
+
+	if (up)
+		nd->path_back++;
+	else
+		nd->path_lost++;
+	g_test_message("%s: path %s (%s)", nd->name, up ? "back" : "lost", reason);
+}
+
 static void on_signal_state(void *user, enum pp_sigclient_state st, enum pp_sigclient_why why,
                             const char *detail)
 {
@@ -184,6 +196,7 @@ static const struct pp_tnode_callbacks node_cb = {
 	.on_stream_text = on_stream_text,
 	.on_stream_closed = on_stream_closed,
 	.on_link_closed = on_link_closed,
+	.on_path = on_path,
 };
 
 static void node_start(struct node *nd, SigServer *srv, const char *name, bool gateway,
@@ -448,6 +461,11 @@ static void streams_complete_on(struct pair *p, struct pp_tlink *gl, struct pp_t
 	g_assert_cmpint(pp_peer_get_state(desk_peer(p)), ==, PP_PEER_CONNECTED);
 	g_assert_cmpint(pp_peer_get_state(pp_tsession_peer(pp_tlink_session(gl))), ==,
 	                PP_PEER_CONNECTED);
+	/* each side reported the outage once, and its end */
+	g_assert_cmpuint(p->desk.path_lost, ==, 1);
+	g_assert_cmpuint(p->desk.path_back, ==, 1);
+	g_assert_cmpuint(p->gw.path_lost, ==, 1);
+	g_assert_cmpuint(p->gw.path_back, ==, 1);
 	/* both directions intact */
 	struct tp_pump *dp = p->desk.pump, *gp = p->gw.pump;
 	g_assert_false(dp->timed_out || gp->timed_out);

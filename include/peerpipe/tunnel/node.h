@@ -53,6 +53,9 @@ struct pp_tnode_callbacks {
 	                         const char *reason);
 	/* The link is freed after this returns. */
 	void (*on_link_closed)(void *user, struct pp_tlink *l, const char *reason);
+	/* Optional: a READY link's path lost (ICE restarts; its streams wait)
+	 * or back (pp_tsession_callbacks.on_path). */
+	void (*on_path)(void *user, struct pp_tlink *l, bool up, const char *reason);
 };
 
 struct pp_tnode *pp_tnode_new(GMainContext *ctx, const struct pp_tnode_config *cfg,

@@ -87,6 +87,11 @@ struct pp_tsession_callbacks {
 	/* The opener's answer on a stream (CONNECTED, DENIED, FAILED). */
 	void (*on_stream_text)(void *user, struct pp_tsession *s, struct pp_tstream *st,
 	                       const struct pp_ctrl_msg *m);
+	/* Optional. The ICE path of a READY session was lost (up false: ICE
+	 * restarts, the streams stay open and their data wait) or is back
+	 * (up true), with pp_peer's reason. Once per change; a session that
+	 * ends instead reports on_closed. */
+	void (*on_path)(void *user, struct pp_tsession *s, bool up, const char *reason);
 };
 
 struct pp_tsession *pp_tsession_new(GMainContext *ctx, const struct pp_tsession_config *cfg,

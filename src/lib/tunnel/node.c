@@ -263,6 +263,13 @@ static void pp_tnode_stream_closed(void *user, struct pp_tsession *s, struct pp_
 		l->node->cb.on_stream_closed(l->node->user, l, st, reason);
 }
 
+static void pp_tnode_path(void *user, struct pp_tsession *s, bool up, const char *reason)
+{
+	struct pp_tlink *l = user;
+	if (l->node->cb.on_path)
+		l->node->cb.on_path(l->node->user, l, up, reason);
+}
+
 static gboolean pp_tnode_free_link_idle(gpointer data)
 {
 	pp_tlink_free(data);
@@ -337,6 +344,7 @@ static const struct pp_tsession_callbacks pp_tnode_session_cb = {
 	.on_stream_text = pp_tnode_stream_text,
 	.on_stream_closed = pp_tnode_stream_closed,
 	.on_closed = pp_tnode_session_closed,
+	.on_path = pp_tnode_path,
 };
 
 /* --- signaling callbacks ------------------------------------------------------------- */

@@ -165,6 +165,16 @@ static void pp_tsession_path_lost(struct pp_tsession *s)
 	pp_tsession_restart_ice(s, "path lost");
 }
 
+/* A change of a READY session's path, for the owner (on_path). */
+static void pp_tsession_path_event(struct pp_tsession *s, bool up, const char *reason)
+{
+	if (s->state != PP_TSESSION_READY || s->path_down == !up)
+		return;
+	s->path_down = !up;
+	if (s->cb.on_path)
+		s->cb.on_path(s->user, s, up, reason ? reason : "");
+}
+
 static void pp_tsession_peer_state(void *user, enum pp_peer_state st, const char *reason)
 {
 	struct pp_tsession *s = user;
@@ -174,11 +184,16 @@ static void pp_tsession_peer_state(void *user, enum pp_peer_state st, const char
 		pp_log(PP_LOG_INFO, s->log_peer, "session: path back (%s)", reason ? reason : "");
 		s->restart_tried = false;
 		pp_source_clear(&s->restart_wait);
+		pp_tsession_path_event(s, true, reason);
 	} else if (st == PP_PEER_CONNECTED) {
 		s->peer_up = true;
 		pp_tsession_connected(s);
 	} else if (st == PP_PEER_DISCONNECTED) {
+		pp_tsession_path_event(s, false, reason);
 		pp_tsession_path_lost(s);
+	} else if (st == PP_PEER_RESTARTING) {
+		/* also when the peer's restart comes while our path looked fine */
+		pp_tsession_path_event(s, false, reason);
 	} else if (st == PP_PEER_FAILED || st == PP_PEER_CLOSED) {
 		pp_tsession_report_closed(s, s->close_reason ? s->close_reason
 		                             : reason ? reason

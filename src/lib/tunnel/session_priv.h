@@ -29,6 +29,7 @@ struct pp_tsession {
 
 	bool peer_up;              /* the peer connection was CONNECTED once */
 	bool restart_tried;        /* our ICE restart for this outage is out */
+	bool path_down;            /* on_path(false) reported, not yet (true) */
 	GSource *restart_wait;     /* ice_restart_wait_ms after the path was lost */
 
 	GSource *timer;            /* connect, then HELLO deadline */
