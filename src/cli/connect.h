@@ -46,6 +46,7 @@ struct conn_app {
 	int exit_code;
 	char agent[64];
 	guint nag;                  /* "no tunnel yet" notice */
+	gint64 path_lost_at;        /* monotonic µs of the last "path lost" */
 };
 
 /* connect_fwd.c */

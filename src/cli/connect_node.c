@@ -207,6 +207,25 @@ static void conn_on_link_closed(void *user, struct pp_tlink *l, const char *reas
 	}
 }
 
+/* The user's connections stall while the path is lost: say why, and
+ * that they are kept. */
+static void conn_on_path(void *user, struct pp_tlink *l, bool up, const char *reason)
+{
+	struct conn_app *app = user;
+
+	if (l != app->link)
+		return;
+	if (!up) {
+		app->path_lost_at = g_get_monotonic_time();
+		conn_say("tunnel to %s: path lost, reconnecting; open connections wait (%s)",
+		         pp_tlink_peer(l)->name, reason);
+	} else {
+		conn_say("tunnel to %s: path back %.1f s after it was found lost (%s)",
+		         pp_tlink_peer(l)->name,
+		         (double)(g_get_monotonic_time() - app->path_lost_at) / 1e6, reason);
+	}
+}
+
 const struct pp_tnode_callbacks conn_node_cb = {
 	.want_peer = conn_want_peer,
 	.on_signal_state = conn_on_signal_state,
@@ -215,4 +234,5 @@ const struct pp_tnode_callbacks conn_node_cb = {
 	.on_stream_text = conn_on_stream_text,
 	.on_stream_closed = conn_on_stream_closed,
 	.on_link_closed = conn_on_link_closed,
+	.on_path = conn_on_path,
 };

@@ -581,6 +581,12 @@ download_kept() {
 	note "gateway: $(since "$W/gw1.log" "$goff" | grep -E 'alice/' | sed 's/^[^ ]* //' | tr '\n' '|')"
 	! since "$W/gw1.log" "$goff" | grep -E '\[alice\] peer disconnected' || fail "alice's session ended"
 	! since "$W/alice.out" "$aoff" | grep -i 'tunnel to gw1 down' || fail "alice's client saw its tunnel go down"
+	# what alice saw on her terminal: the outage, and its end
+	note "alice: $(since "$W/alice.out" "$aoff" | grep 'tunnel to gw1: path' | tr '\n' '|')"
+	since "$W/alice.out" "$aoff" | grep -q 'tunnel to gw1: path lost' ||
+		fail "alice's client did not say that its path was lost"
+	since "$W/alice.out" "$aoff" | grep -q 'tunnel to gw1: path back' ||
+		fail "alice's client did not say that its path was back"
 }
 
 case_one_way() {
