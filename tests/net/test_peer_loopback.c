@@ -73,6 +73,16 @@ static void test_connect_and_messages(void)
 {
 	Side a, b;
 	connect_pair(&a, &b);
+	/* where each side's datagrams come from: the other's socket */
+	char addr[PP_ICE_ADDR_TEXT_MAX], want[PP_ICE_ADDR_TEXT_MAX];
+	const char *type = NULL;
+	g_assert_cmpint(pp_peer_remote_address(a.pc, addr, &type), ==, 0);
+	g_assert_cmpstr(type, ==, "host");
+	g_assert_true(g_str_has_prefix(addr, "127.0.0.1:"));
+	g_assert_cmpint(pp_peer_remote_address(b.pc, want, &type), ==, 0);
+	g_assert_true(g_str_has_prefix(want, "127.0.0.1:"));
+	g_assert_cmpstr(addr, !=, want); /* two sockets, two ports */
+	g_test_message("a sees b at %s, b sees a at %s", addr, want);
 	struct pp_sctp_channel *ch = NULL;
 	g_assert_cmpint(pp_peer_channel_open(a.pc, "peerpipe-control", "peerpipe.control.v1", NULL, &ch), ==, 0);
 	g_assert_true(run_until(b_has_channel, &a, &b, 5000));

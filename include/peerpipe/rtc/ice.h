@@ -152,6 +152,13 @@ const char *pp_ice_state_name(enum pp_ice_state s);
  * "relay"); 0, or PP_ERR_STATE when no pair is selected. */
 int pp_ice_selected_types(struct pp_ice *ice, const char **local,
                           const char **remote);
+/* The selected pair's remote address as "192.0.2.1:40000" or
+ * "[2001:db8::1]:40000" into out (PP_ICE_ADDR_TEXT_MAX bytes), and its
+ * candidate type (a relay's is the TURN server's address, not the
+ * peer's). 0, or PP_ERR_STATE when no pair is selected. */
+#define PP_ICE_ADDR_TEXT_MAX 56 /* [IPv6 text]:65535 and the NUL */
+int pp_ice_selected_remote(struct pp_ice *ice, char out[PP_ICE_ADDR_TEXT_MAX],
+                           const char **type);
 
 /* mDNS wire helpers, exposed for tests and the fuzz target.
  * query: one question (A or AAAA, class IN with the QU bit) for name;

@@ -182,6 +182,8 @@ void pp_peer_pause_receive(struct pp_peer *p, bool paused);
 enum pp_peer_state pp_peer_get_state(const struct pp_peer *p);
 /* The verified remote fingerprint (valid once CONNECTED). */
 const struct pp_fingerprint *pp_peer_remote_fingerprint(const struct pp_peer *p);
+/* Where the peer's datagrams come from now: pp_ice_selected_remote(). */
+int pp_peer_remote_address(struct pp_peer *p, char out[PP_ICE_ADDR_TEXT_MAX], const char **type);
 int pp_peer_export_keying_material(struct pp_peer *p, const char *label, uint8_t *out, size_t len);
 const char *pp_peer_state_name(enum pp_peer_state s);
 

@@ -73,6 +73,23 @@ int pp_ice_selected_types(struct pp_ice *ice, const char **local,
 	return 0;
 }
 
+int pp_ice_selected_remote(struct pp_ice *ice, char out[PP_ICE_ADDR_TEXT_MAX],
+                           const char **type)
+{
+	NiceCandidate *l = NULL, *r = NULL;
+	char ip[NICE_ADDRESS_STRING_LEN];
+
+	if (ice->closing ||
+	    !nice_agent_get_selected_pair(ice->agent, ice->stream, 1, &l, &r))
+		return PP_ERR_STATE;
+	nice_address_to_string(&r->addr, ip);
+	g_snprintf(out, PP_ICE_ADDR_TEXT_MAX,
+	           nice_address_ip_version(&r->addr) == 6 ? "[%s]:%u" : "%s:%u", ip,
+	           nice_address_get_port(&r->addr));
+	*type = pp_ice_cand_type_name(r->type);
+	return 0;
+}
+
 /* ---- stream, credentials, gathering ---- */
 
 static void pp_ice_forget_generation(struct pp_ice *ice)

@@ -479,6 +479,11 @@ const struct pp_fingerprint *pp_peer_remote_fingerprint(const struct pp_peer *p)
 	return &p->remote_fp;
 }
 
+int pp_peer_remote_address(struct pp_peer *p, char out[PP_ICE_ADDR_TEXT_MAX], const char **type)
+{
+	return p->ice ? pp_ice_selected_remote(p->ice, out, type) : PP_ERR_STATE;
+}
+
 int pp_peer_export_keying_material(struct pp_peer *p, const char *label, uint8_t *out, size_t len)
 {
 	return p->dtls ? pp_dtls_export_keying_material(p->dtls, label, out, len) : PP_ERR_STATE;
