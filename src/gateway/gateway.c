@@ -22,6 +22,17 @@ static struct gw_peer *gw_peer_of(struct pp_tlink *l)
 	return pp_tlink_get_data(l);
 }
 
+/* Records where p's datagrams come from now (the selected pair's remote). */
+static void gw_peer_address(struct gw_peer *p)
+{
+	struct pp_peer *pc = pp_tsession_peer(pp_tlink_session(p->link));
+
+	if (pp_peer_remote_address(pc, p->address, &p->address_type) < 0) {
+		g_strlcpy(p->address, "unknown", sizeof(p->address));
+		p->address_type = "none";
+	}
+}
+
 /* A refused peer retries (its client backs off to 30 s, a hostile one
  * may not): each fingerprint's refusals are logged and audited up to
  * GW_REFUSAL_BURST times a minute, then counted until the minute is over.
@@ -132,11 +143,34 @@ static void gw_on_ready(void *user, struct pp_tlink *l)
 	p->identity = id;
 	p->since_us = g_get_monotonic_time();
 	pp_tlink_set_data(l, p);
-	pp_log(PP_LOG_INFO, id->name, "peer connected: identity %s (%s), agent %s", id->name,
-	       id->fp_text, pp_tsession_remote_agent(s));
-	gw_audit("peer_connected", json_pack("{s:s, s:s, s:s}", "peer", id->name, "fingerprint",
-	                                     id->fp_text, "agent", pp_tsession_remote_agent(s)));
+	gw_peer_address(p);
+	pp_log(PP_LOG_INFO, id->name, "peer connected: identity %s (%s), agent %s, from %s (%s)",
+	       id->name, id->fp_text, pp_tsession_remote_agent(s), p->address, p->address_type);
+	gw_audit("peer_connected",
+	         json_pack("{s:s, s:s, s:s, s:s, s:s}", "peer", id->name, "fingerprint", id->fp_text,
+	                   "agent", pp_tsession_remote_agent(s), "address", p->address,
+	                   "address_type", p->address_type));
 	gw_peer_send_services(p);
+}
+
+/* A peer's path came back after an ICE restart, maybe from elsewhere (a
+ * network change): the session went on, from the address recorded. */
+static void gw_on_path(void *user, struct pp_tlink *l, bool up, const char *reason)
+{
+	struct gw_peer *p = gw_peer_of(l);
+	char was[sizeof(p->address)];
+
+	if (!p || !up)
+		return; /* the session logs the loss itself */
+	g_strlcpy(was, p->address, sizeof(was));
+	gw_peer_address(p);
+	pp_log(PP_LOG_INFO, p->identity->name, "peer's path back (%s): from %s (%s)%s%s", reason,
+	       p->address, p->address_type, strcmp(was, p->address) != 0 ? ", was " : "",
+	       strcmp(was, p->address) != 0 ? was : "");
+	gw_audit("peer_path_back",
+	         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "peer", p->identity->name, "fingerprint",
+	                   p->identity->fp_text, "address", p->address, "address_type",
+	                   p->address_type, "previous_address", was, "reason", reason));
 }
 
 static void gw_on_control(void *user, struct pp_tlink *l, const struct pp_ctrl_msg *m)
@@ -208,6 +242,7 @@ static const struct pp_tnode_callbacks gw_node_cb = {
 	.on_stream_request = gw_on_stream_request,
 	.on_stream_closed = gw_on_stream_closed,
 	.on_link_closed = gw_on_link_closed,
+	.on_path = gw_on_path,
 };
 
 static int gw_frame_policy(enum gw_compression c)

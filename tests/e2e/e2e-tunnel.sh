@@ -108,6 +108,7 @@ write_gw1_config() {
 		e2e_gw_ini gw1 office
 		cat <<-EOF
 		bans_file = $W/gw1/bans.json
+		audit_log = $W/gw1/audit.log
 		connect_timeout = ${CONNECT_TIMEOUT:-1s}
 		${2:-}
 
@@ -223,6 +224,18 @@ case_tunnel_up() {
 	done
 	[[ $out == ok ]] || fail "GET /health through the tunnel never said ok (last: '$out')"
 	touch "$W/tunnel.up"
+	# the gateway records where alice connects from: her NAT's public address
+	alice_audit_from_home_nat peer_connected || fail "peer_connected: alice's address"
+}
+
+# alice_audit_from_home_nat EVENT: gw1's last audit record EVENT of alice
+# says she came from her NAT's public address
+alice_audit_from_home_nat() {
+	local addr
+	addr=$(jq -r --arg e "$1" 'select(.event == $e and .peer == "alice") | .address' \
+		"$W/gw1/audit.log" | tail -n 1)
+	note "$1: alice from $addr"
+	[[ $addr == "$(topo_addr home-nat)":* ]]
 }
 
 case_http() {
@@ -858,6 +871,7 @@ case_network_change() {
 	wait_grep_since "$W/gw1.log" "$goff" 30 'alice/.*session: path back' || fail "the path did not come back"
 	note "alice: $(since "$W/alice.err" "$eoff" | sed 's/^[^ ]* //' | tr '\n' '|')"
 	download_kept nc "$goff" "$aoff"
+	alice_audit_from_home_nat peer_path_back || fail "peer_path_back: alice's address"
 	new_stream_after_change
 }
 
