@@ -59,7 +59,7 @@ struct gw_peer {
 	struct gw_log_budget turned_away; /* refused streams' log lines (gw_stream.c) */
 	bool banned;                    /* Sentinel banned it: no more counting */
 	bool kicked;                    /* ALERT peer_banned and BYE sent */
-	char address[PP_ICE_ADDR_TEXT_MAX]; /* where its datagrams come from ("" unknown) */
+	char address[PP_ICE_ADDR_TEXT_MAX]; /* where its datagrams come from, or "unknown" */
 	const char *address_type;       /* its candidate type: host, srflx, prflx, relay */
 };
 
