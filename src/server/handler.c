@@ -17,6 +17,19 @@
  * this long of the first one. */
 #define SIG_STRIKE_WINDOW_MS 10000
 
+/* The wall clock's seconds, read precisely: time() is the kernel's
+ * coarse clock, which can still say the last second for a tick after
+ * gettimeofday() has moved on, so a token an issuer stamped iat = now
+ * (from the precise clock) would be "not valid yet" for that tick with
+ * auth.clock_skew = 0. */
+static int64_t sig_wall_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
 static void sig_handle_join(struct sig_server *srv, struct sig_peer *p, const struct pp_sig_msg *m)
 {
 	struct pp_jwt_claims claims;
@@ -34,7 +47,7 @@ static void sig_handle_join(struct sig_server *srv, struct sig_peer *p, const st
 		return;
 	}
 	int rc = pp_jwt_verify(srv->jwt_secret.data, srv->jwt_secret.len, m->token, m->token_len,
-	                       (int64_t)time(NULL), srv->cfg.clock_skew_ms / 1000, &claims);
+	                       sig_wall_seconds(), srv->cfg.clock_skew_ms / 1000, &claims);
 	if (rc == 0 && strcmp(claims.room, m->room) != 0)
 		rc = PP_ERR_NOT_FOUND;
 	if (rc < 0) {

@@ -112,6 +112,38 @@ static void test_clock_skew(void)
 	sig_server_stop_clean(s);
 }
 
+/* A token stamped iat = now by an issuer whose clock agrees with ours is
+ * valid at once, also with no skew allowed and just after a second
+ * begins: the server reads the wall clock precisely (time() is the
+ * kernel's coarse clock, a tick behind at second boundaries: a fresh
+ * token was "not valid yet" there, as a CI run of cli-connect saw). */
+static void test_fresh_token_at_second(void)
+{
+	SigServer *s = sig_server_start("--set", "auth.clock_skew=0s", NULL);
+	char *fp = sig_fingerprint();
+
+	for (int i = 0; i < 6; i++) {
+		WsClient *ws = ws_connect(sig_server_port(s));
+		gint64 sec = g_get_real_time() / G_USEC_PER_SEC, now;
+
+		/* the first microseconds of the next second */
+		while ((now = g_get_real_time()) / G_USEC_PER_SEC == sec)
+			;
+		char *tok = sig_token_times(s, "alice", "office", "desktop",
+		                            now / G_USEC_PER_SEC + 600, 0, now / G_USEC_PER_SEC);
+		char *join = sig_join_text("office", tok, fp);
+		g_assert_true(ws_send_text(ws, join));
+		json_decref(sig_expect(ws, "JOINED", SIG_WAIT_MS));
+		g_test_message("round %d: joined %" G_GINT64_FORMAT " us into the second", i,
+		               g_get_real_time() % G_USEC_PER_SEC);
+		ws_close(ws);
+		g_free(join);
+		g_free(tok);
+	}
+	g_free(fp);
+	sig_server_stop_clean(s);
+}
+
 /* The role and name come from the token: the server announces what the
  * token says. */
 static void test_identity_from_token(void)
@@ -134,6 +166,7 @@ int main(int argc, char **argv)
 	sig_test_init(&argc, &argv);
 	g_test_add_func("/signal/auth/bad-tokens", test_bad_tokens);
 	g_test_add_func("/signal/auth/clock-skew", test_clock_skew);
+	g_test_add_func("/signal/auth/fresh-token-at-second", test_fresh_token_at_second);
 	g_test_add_func("/signal/auth/identity-from-token", test_identity_from_token);
 	return g_test_run();
 }
