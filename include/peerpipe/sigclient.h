@@ -119,6 +119,9 @@ struct pp_sigclient_config {
 	                           * 0 = 10000. Dead after 3 silent intervals. */
 	uint32_t send_rate;       /* messages/s we send; 0 = 40 (server: 50) */
 	uint32_t send_burst;      /* 0 = 150 (server: 200) */
+	uint32_t send_queue_max;  /* messages waiting for send_rate; 0 = 256.
+	                           * Their bytes are bounded too: 4 KiB each
+	                           * on average, at least 1 MiB. */
 };
 
 struct pp_sigclient_peer {
@@ -190,7 +193,7 @@ void pp_sigclient_free(struct pp_sigclient *c);
 /* Sends are accepted only while JOINED (else PP_ERR_STATE; callers queue
  * and resend after on_joined, with the new ids). Each message is at most
  * max_message_size (PP_ERR_TOO_BIG). Beyond send_rate/send_burst messages
- * wait in a bounded queue (256 messages, 1 MiB; PP_ERR_TOO_BIG when full),
+ * wait in a bounded queue (send_queue_max; PP_ERR_TOO_BIG when full),
  * which is dropped on disconnect. PP_ERR_INVALID: `to` is not a peer_id,
  * type is not offer/answer, a string is not UTF-8. */
 int pp_sigclient_send_sdp(struct pp_sigclient *c, const char *to, const char *type,

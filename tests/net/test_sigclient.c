@@ -328,6 +328,48 @@ static void test_relay(void)
 	sig_server_stop_clean(s);
 }
 
+/* Messages accepted at once before the queue is full: the burst's, then
+ * the queue's. */
+static int fill_queue(TC *from, const char *to)
+{
+	int rc = 0, sent = 0;
+
+	while (rc == 0 && sent < 5000) {
+		rc = pp_sigclient_send_ice(from->c, to, "candidate:9 1 udp 1 10.0.0.9 9 typ host", "0", 0);
+		if (rc == 0)
+			sent++;
+	}
+	g_assert_cmpint(rc, ==, PP_ERR_TOO_BIG);
+	return sent;
+}
+
+/* send_queue_max sets the bound (a gateway's node: 16 per link). */
+static void test_outgoing_bound_configured(void)
+{
+	SigServer *s = sig_server_start(NULL);
+	char *url = url_of(s, FALSE);
+	char *tok = sig_token(s, "gw1", ROOM, "gateway");
+	struct pp_sigclient_config cfg = {
+		.url = url, .token = tok, .room = ROOM, .allow_insecure_ws = true,
+		.send_queue_max = 1024,
+	};
+	TC *g = tc_new_cfg("gateway", &cfg);
+	SPIN_UNTIL(g->state == PP_SIGCLIENT_JOINED, 5000);
+	TC *d = tc_new(s, "desktop", "alice", "desktop", NULL);
+	SPIN_UNTIL(d->state == PP_SIGCLIENT_JOINED && g->roster->len == 1, 5000);
+
+	int sent = fill_queue(g, d->peer_id);
+	g_test_message("queue full after %d messages (burst 150, queue 1024)", sent);
+	g_assert_cmpint(sent, >, 150 + 256);
+	g_assert_cmpint(sent, <=, 150 + 1024 + 1);
+	tc_free(d);
+	tc_free(g);
+	spin(100);
+	g_free(tok);
+	g_free(url);
+	sig_server_stop_clean(s);
+}
+
 /* More messages than the burst: the surplus waits in the bounded queue and
  * goes out at our rate, below the server's limit (no rate_limited). */
 static void test_outgoing_bound(void)
@@ -355,13 +397,7 @@ static void test_outgoing_bound(void)
 	g_assert_cmpuint(g->errors->len, ==, 0);
 
 	/* the queue has a bound */
-	int rc = 0, sent = 0;
-	while (rc == 0 && sent < 1000) {
-		rc = pp_sigclient_send_ice(g->c, d->peer_id, "candidate:9 1 udp 1 10.0.0.9 9 typ host", "0", 0);
-		if (rc == 0)
-			sent++;
-	}
-	g_assert_cmpint(rc, ==, PP_ERR_TOO_BIG);
+	int sent = fill_queue(g, d->peer_id);
 	g_test_message("queue full after %d more messages", sent);
 	g_assert_cmpint(sent, <=, 150 + 256);
 	/* one message above max_message_size is refused */
@@ -1302,6 +1338,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sigclient/config", test_config);
 	g_test_add_func("/sigclient/relay", test_relay);
 	g_test_add_func("/sigclient/outgoing-bound", test_outgoing_bound);
+	g_test_add_func("/sigclient/outgoing-bound-configured", test_outgoing_bound_configured);
 	g_test_add_func("/sigclient/reconnect", test_reconnect);
 	g_test_add_func("/sigclient/bad-token/wrong-secret", test_bad_token_wrong_secret);
 	g_test_add_func("/sigclient/bad-token/expired-free-in-callback", test_bad_token_expired);

@@ -14,8 +14,9 @@
 
 #define PP_SIGCLIENT_STABLE_MS 10000    /* joined this long: backoff restarts */
 #define PP_SIGCLIENT_LEAVE_WAIT_MS 2000 /* after LEAVE_ROOM, close ourselves */
-#define PP_SIGCLIENT_OUTQ_MAX 256       /* messages waiting for the rate */
-#define PP_SIGCLIENT_OUTQ_BYTES (1024 * 1024)
+#define PP_SIGCLIENT_OUTQ_MAX 256       /* messages waiting for the rate (default) */
+#define PP_SIGCLIENT_OUTQ_BYTES_MIN (1024 * 1024)
+#define PP_SIGCLIENT_OUTQ_BYTES_EACH 4096 /* their bytes: this many each */
 
 /* Every call into libsoup runs with our context as thread-default: libsoup
  * attaches the sources it creates to that one. */
@@ -71,6 +72,8 @@ struct pp_sigclient {
 	struct pp_bucket bucket;
 	GQueue outq;              /* char * messages */
 	size_t outq_bytes;
+	guint outq_max;           /* send_queue_max */
+	size_t outq_bytes_max;
 
 	/* callbacks in progress; free() inside one is deferred */
 	unsigned depth;

@@ -116,8 +116,7 @@ static int pp_sigclient_send_json(struct pp_sigclient *c, json_t *o)
 		rc = 0;
 		goto out;
 	}
-	if (g_queue_get_length(&c->outq) >= PP_SIGCLIENT_OUTQ_MAX ||
-	    c->outq_bytes + len > PP_SIGCLIENT_OUTQ_BYTES) {
+	if (g_queue_get_length(&c->outq) >= c->outq_max || c->outq_bytes + len > c->outq_bytes_max) {
 		pp_warn("sigclient: outgoing queue full (%u messages): message refused",
 		        g_queue_get_length(&c->outq));
 		rc = PP_ERR_TOO_BIG;
