@@ -82,6 +82,8 @@ struct pair_opts {
 	uint32_t desk_keepalive_ms;     /* the desktop's signaling keepalive */
 	uint32_t gw_connect_timeout_ms; /* the gateway's sessions' connect deadline */
 	const struct tp_pump_cfg *svc;  /* the service's end of the stream */
+	const char *const *gw_addresses; /* the gateway's ICE addresses; NULL: 127.0.0.1 */
+	size_t n_gw_addresses;
 };
 
 static bool want_peer(void *user, const struct pp_sigclient_peer *peer,
@@ -222,8 +224,9 @@ static void node_start(struct node *nd, SigServer *srv, const char *name, bool g
 		.session = {
 			.peer = {
 				.identity = id,
-				.local_addresses = loopback,
-				.n_local_addresses = 1,
+				.local_addresses = gateway && o->gw_addresses ? o->gw_addresses
+				                                              : loopback,
+				.n_local_addresses = gateway && o->gw_addresses ? o->n_gw_addresses : 1,
 			},
 			.is_gateway = gateway,
 			.agent = "peerpipe/test",
@@ -728,6 +731,91 @@ static void test_gateway_network_change(void)
 	network_change_done(&p, gl, dl, &p.gw);
 }
 
+/* --- a restart storm: every peer of a full gateway at once ---------------------- */
+
+#define STORM_DESKS 64 /* the gateway's default max_peers */
+
+struct storm {
+	SigServer *srv;
+	struct pp_identity *gw_id, *desk_id; /* the desktops share one key */
+	struct node gw;
+	struct node desk[STORM_DESKS];
+	char names[STORM_DESKS][16];
+};
+
+static bool storm_count(struct storm *s, unsigned what)
+{
+	for (int i = 0; i < STORM_DESKS; i++) {
+		const struct node *d = &s->desk[i];
+		if (what == 0 ? !d->ready : what == 1 ? !d->path_lost : !d->path_back)
+			return false;
+	}
+	return true;
+}
+
+static bool storm_ready(void *d)
+{
+	return storm_count(d, 0) && ((struct storm *)d)->gw.ready == STORM_DESKS;
+}
+
+static bool storm_lost(void *d)
+{
+	return storm_count(d, 1);
+}
+
+static bool storm_back(void *d)
+{
+	return storm_count(d, 2);
+}
+
+/* Every desktop of a full gateway (64, its default max_peers; four ICE
+ * addresses) restarts ICE at once, as after an outage of the gateway's
+ * uplink: the gateway answers all of them together, each answer followed
+ * by its candidates (four and the end), about 380 messages through its
+ * one signaling connection. Every session must come back, none may end. */
+static void test_restart_storm(void)
+{
+	static const char *const gw_addrs[] = { "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4" };
+	const struct pair_opts o = { .gw_addresses = gw_addrs, .n_gw_addresses = 4 };
+	struct storm *s = g_new0(struct storm, 1);
+
+	s->srv = sig_server_new();
+	sig_server_run(s->srv);
+	g_assert_cmpint(pp_identity_new_ephemeral(&s->gw_id), ==, 0);
+	g_assert_cmpint(pp_identity_new_ephemeral(&s->desk_id), ==, 0);
+	node_start(&s->gw, s->srv, "gw", true, s->gw_id, s->desk_id, &o);
+	for (int i = 0; i < STORM_DESKS; i++) {
+		g_snprintf(s->names[i], sizeof(s->names[i]), "desk%02d", i);
+		node_start(&s->desk[i], s->srv, s->names[i], false, s->desk_id, s->gw_id, &o);
+	}
+	g_assert_true(run_until(storm_ready, s, 120000));
+	gint64 t0 = g_get_monotonic_time();
+	for (int i = 0; i < STORM_DESKS; i++)
+		g_assert_cmpint(pp_peer_restart_ice(pp_tsession_peer(pp_tlink_session(s->desk[i].link))),
+		                ==, 0);
+	g_assert_true(storm_lost(s));
+	bool back = run_until(storm_back, s, 60000);
+	unsigned closed = 0, returned = 0;
+	for (int i = 0; i < STORM_DESKS; i++) {
+		closed += s->desk[i].closed;
+		returned += s->desk[i].path_back;
+	}
+	g_test_message("%u of %d paths back %.1f s after the restarts, %u sessions ended", returned,
+	               STORM_DESKS, (g_get_monotonic_time() - t0) / 1e6, closed);
+	g_assert_true(back);
+	g_assert_cmpuint(closed, ==, 0);
+	g_assert_cmpuint(s->gw.closed, ==, 0);
+	for (int i = 0; i < STORM_DESKS; i++)
+		node_stop(&s->desk[i]);
+	node_stop(&s->gw);
+	while (g_main_context_iteration(ctx, FALSE))
+		;
+	sig_server_stop_clean(s->srv);
+	pp_identity_free(s->gw_id);
+	pp_identity_free(s->desk_id);
+	g_free(s);
+}
+
 static bool desk_link_closed(void *d)
 {
 	return ((struct pair *)d)->desk.closed > 0;
@@ -771,5 +859,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel-restart/rejoin-old-id-gone", test_rejoin_old_id_gone);
 	g_test_add_func("/tunnel-restart/network-change", test_network_change);
 	g_test_add_func("/tunnel-restart/gateway-network-change", test_gateway_network_change);
+	g_test_add_func("/tunnel-restart/restart-storm", test_restart_storm);
 	return g_test_run();
 }

@@ -600,7 +600,13 @@ struct pp_tnode *pp_tnode_new(GMainContext *ctx, const struct pp_tnode_config *c
 	n->roster = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
 	n->early = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	                                 (GDestroyNotify)g_ptr_array_unref);
-	n->sig = pp_sigclient_new(ctx, &cfg->sig, &pp_tnode_sig_cb, n);
+	/* All links' signaling goes through one connection: when the paths
+	 * of many fail at once (a gateway's uplink), every session restarts
+	 * ICE together, each with a description and its candidates. */
+	struct pp_sigclient_config sc = cfg->sig;
+	if (!sc.send_queue_max)
+		sc.send_queue_max = MAX(PP_TNODE_SEND_QUEUE_PER_LINK * n->cfg.max_links, 256u);
+	n->sig = pp_sigclient_new(ctx, &sc, &pp_tnode_sig_cb, n);
 	if (!n->sig) {
 		pp_tnode_free(n);
 		return NULL;

@@ -10,6 +10,8 @@
 
 #define PP_TNODE_EARLY_MAX 64 /* candidates kept per peer before its offer,
                                * and of a held restart offer */
+#define PP_TNODE_SEND_QUEUE_PER_LINK 16 /* signaling messages that may wait per
+                                         * link: a description, candidates */
 
 /* Whether a queue of n candidates takes one more: up to the bound, and
  * one end-of-candidates marker past it, so that the end of a long
