@@ -11,9 +11,11 @@
  *    first offer: the gateway was there first), the gateway takes it as a
  *    restart of the same session, the path is let through again, and the
  *    same session carries on: both streams complete with equal SHA-256.
- *  - fallback: the path stays cut during the restart; the desktop gives
- *    the session up and redials as before; once the path is back a new
- *    session comes up.
+ *  - fallback: the path stays cut during the restarts (three); the
+ *    desktop gives the session up and redials as before; once the path is
+ *    back a new session comes up.
+ *  - long outage: the path comes back during the second restart, and the
+ *    session carries on.
  *  - rejoin: the desktop's WebSocket dies without a close (its TCP
  *    connection is dropped by iptables) and it rejoins under a new
  *    peer_id while the old one is still in the room. The gateway cannot
@@ -731,6 +733,34 @@ static void test_gateway_network_change(void)
 	network_change_done(&p, gl, dl, &p.gw);
 }
 
+static bool desk_second_restart(void *d)
+{
+	struct pair *p = d;
+	return p->desk.link && pp_tsession_restarts(pp_tlink_session(p->desk.link)) >= 2;
+}
+
+/* An outage longer than one restart's checks: the desktop's first
+ * restart fails while the path is still cut, and its second one, once
+ * the path is back, carries the session on: the same sessions complete
+ * both streams. */
+static void test_long_outage(void)
+{
+	struct pair p;
+
+	pair_up(&p);
+	struct pp_tlink *gl = p.gw.link, *dl = p.desk.link;
+	open_stream(&p);
+	gint64 t0 = g_get_monotonic_time();
+	cut_path(true);
+	g_assert_true(run_until(desk_second_restart, &p, 60000));
+	g_test_message("path cut: the desktop's second ICE restart after %.1f s",
+	               (g_get_monotonic_time() - t0) / 1e6);
+	cut_path(false);
+	streams_complete_on(&p, gl, dl);
+	g_assert_cmpuint(pp_tsession_restarts(pp_tlink_session(dl)), ==, 0); /* the path is back */
+	pair_down(&p);
+}
+
 /* --- a restart storm: every peer of a full gateway at once ---------------------- */
 
 #define STORM_DESKS 64 /* the gateway's default max_peers */
@@ -860,5 +890,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel-restart/network-change", test_network_change);
 	g_test_add_func("/tunnel-restart/gateway-network-change", test_gateway_network_change);
 	g_test_add_func("/tunnel-restart/restart-storm", test_restart_storm);
+	g_test_add_func("/tunnel-restart/long-outage", test_long_outage);
 	return g_test_run();
 }

@@ -45,10 +45,10 @@ struct pp_tsession_config {
 	uint32_t hello_timeout_ms; /* 0 = 10000: connected but no HELLO */
 	uint32_t connect_timeout_ms; /* 0 = 30000: created but not connected */
 	/* When the ICE path of a READY session is lost (pp_peer DISCONNECTED,
-	 * which needs peer.ice_restart_ok), offer one ICE restart before the
-	 * session is given up; one per outage. Only one side of a pair should
-	 * (the one that redials); the other waits for it within pp_peer's
-	 * restart window. */
+	 * which needs peer.ice_restart_ok), offer an ICE restart, and another
+	 * when its checks fail, up to three per outage, before the session
+	 * is given up. Only one side of a pair should (the one that redials);
+	 * the other waits for them within pp_peer's restart window. */
 	bool ice_restart;
 	/* The side that waits (ice_restart false): when the other side's
 	 * restart has not come this long after our path was lost, offer it
@@ -117,6 +117,9 @@ int pp_tsession_open_stream(struct pp_tsession *s, const char *service, int fd,
 struct pp_tstream *pp_tsession_accept_stream(struct pp_tsession *s, struct pp_sctp_channel *ch);
 
 enum pp_tsession_state pp_tsession_get_state(const struct pp_tsession *s);
+/* The ICE restarts this side has offered in the current outage (0 while
+ * the path is up). */
+unsigned pp_tsession_restarts(const struct pp_tsession *s);
 const struct pp_fingerprint *pp_tsession_remote_fingerprint(const struct pp_tsession *s);
 struct pp_peer *pp_tsession_peer(struct pp_tsession *s);
 /* Remote HELLO fields (valid once READY). */

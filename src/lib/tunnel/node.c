@@ -53,9 +53,9 @@ static struct pp_tlink *pp_tnode_link_new(struct pp_tnode *n, const struct pp_si
 	g_snprintf(l->log_peer, sizeof(l->log_peer), "%s/%.6s", peer->name, peer->peer_id);
 	pp_ice_server_set_take(&l->ice, n->ice_json);
 	sc.offerer = offerer;
-	/* A lost path gets one ICE restart before the session is given up:
-	 * the side that redials (the desktop) offers it, a gateway waits for
-	 * it from a desktop, and offers it itself when it does not come (the
+	/* A lost path gets ICE restarts before the session is given up: the
+	 * side that redials (the desktop) offers them, a gateway waits for
+	 * them from a desktop, and offers one itself when none comes (the
 	 * desktop's own path may look fine: consent expires by each side's
 	 * clock, and a path can fail one way only). Between gateways neither
 	 * redials: ICE failure stays final there, as before. */

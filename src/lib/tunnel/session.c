@@ -118,13 +118,14 @@ static void pp_tsession_local_cand(void *user, const char *line, const char *mid
 	s->cb.send_ice(s->user, s, line, mid, index);
 }
 
-/* Our one ICE restart of this outage. */
+/* One more ICE restart of this outage. */
 static void pp_tsession_restart_ice(struct pp_tsession *s, const char *why)
 {
 	int rc;
 
-	s->restart_tried = true;
-	pp_log(PP_LOG_INFO, s->log_peer, "session: %s, restarting ICE", why);
+	s->restarts_tried++;
+	pp_log(PP_LOG_INFO, s->log_peer, "session: %s, restarting ICE (%u of this outage)", why,
+	       s->restarts_tried);
 	if ((rc = pp_peer_restart_ice(s->peer)) < 0) {
 		pp_log(PP_LOG_WARN, s->log_peer, "session: ICE restart: %s", pp_strerror(rc));
 		pp_tsession_fail(s, "path lost and ICE cannot restart");
@@ -138,31 +139,34 @@ static gboolean pp_tsession_restart_wait_over(gpointer data)
 	struct pp_tsession *s = data;
 
 	pp_source_fired(&s->restart_wait);
-	if (s->state == PP_TSESSION_READY && !s->restart_tried &&
+	if (s->state == PP_TSESSION_READY && !s->restarts_tried &&
 	    pp_peer_get_state(s->peer) == PP_PEER_DISCONNECTED)
 		pp_tsession_restart_ice(s, "path lost and the peer did not restart ICE");
 	return G_SOURCE_REMOVE;
 }
 
 /* The ICE path is gone but DTLS, SCTP and the streams are kept: the side
- * that restarts offers one ICE restart; if that does not bring the path
- * back, the session ends (and the owner redials as for any end). The
- * other side waits for it, and offers the restart itself if it does not
- * come (ice_restart_wait_ms); pp_peer's window bounds the wait. */
+ * that restarts offers an ICE restart, and another when the checks of one
+ * fail while the outage lasts (a restart's checks give up after about 8
+ * s), up to PP_TSESSION_RESTARTS_MAX; then the session ends (and the
+ * owner redials as for any end). The other side waits for them, and
+ * offers a restart itself, once per outage, if none comes
+ * (ice_restart_wait_ms); pp_peer's window bounds each wait. */
 static void pp_tsession_path_lost(struct pp_tsession *s)
 {
 	if (!s->cfg.ice_restart) {
-		if (s->cfg.ice_restart_wait_ms && !s->restart_tried && !s->restart_wait &&
+		if (s->cfg.ice_restart_wait_ms && !s->restarts_tried && !s->restart_wait &&
 		    s->state == PP_TSESSION_READY)
 			s->restart_wait = pp_source_timeout(s->ctx, s->cfg.ice_restart_wait_ms,
 			                                    pp_tsession_restart_wait_over, s);
 		return;
 	}
-	if (s->restart_tried || s->state != PP_TSESSION_READY) {
-		pp_tsession_fail(s, "path lost and not restored by an ICE restart");
+	if (s->restarts_tried >= PP_TSESSION_RESTARTS_MAX || s->state != PP_TSESSION_READY) {
+		pp_tsession_fail(s, s->restarts_tried ? "path lost and not restored by ICE restarts"
+		                                      : "path lost");
 		return;
 	}
-	pp_tsession_restart_ice(s, "path lost");
+	pp_tsession_restart_ice(s, s->restarts_tried ? "path still lost" : "path lost");
 }
 
 /* A change of a READY session's path, for the owner (on_path). */
@@ -182,7 +186,7 @@ static void pp_tsession_peer_state(void *user, enum pp_peer_state st, const char
 	if (st == PP_PEER_CONNECTED && s->peer_up) {
 		/* back after an ICE restart: the session simply goes on */
 		pp_log(PP_LOG_INFO, s->log_peer, "session: path back (%s)", reason ? reason : "");
-		s->restart_tried = false;
+		s->restarts_tried = 0;
 		pp_source_clear(&s->restart_wait);
 		pp_tsession_path_event(s, true, reason);
 	} else if (st == PP_PEER_CONNECTED) {
@@ -402,6 +406,11 @@ int pp_tsession_remote_sdp(struct pp_tsession *s, const char *type, const char *
 int pp_tsession_remote_candidate(struct pp_tsession *s, const char *line)
 {
 	return pp_peer_add_remote_candidate(s->peer, line);
+}
+
+unsigned pp_tsession_restarts(const struct pp_tsession *s)
+{
+	return s->restarts_tried;
 }
 
 enum pp_tsession_state pp_tsession_get_state(const struct pp_tsession *s)

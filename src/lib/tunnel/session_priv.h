@@ -6,6 +6,11 @@
 
 #include "peerpipe/tunnel/session.h"
 
+/* ICE restarts the restarting side offers in one outage: each one's checks
+ * give up after about 8 s while the path is still down, so three carry a
+ * session through an outage of about half a minute. */
+#define PP_TSESSION_RESTARTS_MAX 3
+
 struct pp_tsession {
 	GMainContext *ctx;
 	struct pp_tsession_config cfg;
@@ -28,7 +33,7 @@ struct pp_tsession {
 	unsigned pressured;        /* streams whose socket is behind */
 
 	bool peer_up;              /* the peer connection was CONNECTED once */
-	bool restart_tried;        /* our ICE restart for this outage is out */
+	unsigned restarts_tried;   /* our ICE restarts of this outage */
 	bool path_down;            /* on_path(false) reported, not yet (true) */
 	GSource *restart_wait;     /* ice_restart_wait_ms after the path was lost */
 
