@@ -216,6 +216,6 @@ say "alice was never affected:"
 
 step "13. The gateway's audit log (JSON lines, for the security team)"
 sleep 0.3
-jq -c '{event, peer, service, reason, signature_id, action}' "$W/audit.log" | show
+jq -c '{event, peer, address, service, reason, signature_id, action} | with_entries(select(.value != null))' "$W/audit.log" | show
 
 step "Done: the P2P tunnel carried the allowed requests, refused the forbidden service, cut one attack (ids), dropped another before the service saw it (ips) and banned a scanner."
