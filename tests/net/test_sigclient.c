@@ -157,21 +157,31 @@ static TC *tc_new_cfg(const char *label, const struct pp_sigclient_config *cfg)
 	return t;
 }
 
-/* A client on a plain-ws test server with a valid token. */
-static TC *tc_new(SigServer *s, const char *label, const char *name, const char *role,
-                  const char *fp)
+/* A client on a plain-ws test server with a valid token for name and
+ * role, and the rest of its configuration from opts. */
+static TC *tc_new_opts(SigServer *s, const char *label, const char *name, const char *role,
+                       const struct pp_sigclient_config *opts)
 {
 	char *url = url_of(s, FALSE);
 	char *tok = sig_token(s, name, ROOM, role);
-	struct pp_sigclient_config cfg = {
-		.url = url, .token = tok, .room = ROOM, .fingerprint = fp,
-		.allow_insecure_ws = true,
-	};
+	struct pp_sigclient_config cfg = *opts;
+
+	cfg.url = url;
+	cfg.token = tok;
+	cfg.room = ROOM;
+	cfg.allow_insecure_ws = true;
 	TC *t = tc_new_cfg(label, &cfg);
 	memset(tok, 'x', strlen(tok)); /* the client keeps its own copy */
 	g_free(tok);
 	g_free(url);
 	return t;
+}
+
+/* The same with the defaults and an optional declared fingerprint. */
+static TC *tc_new(SigServer *s, const char *label, const char *name, const char *role,
+                  const char *fp)
+{
+	return tc_new_opts(s, label, name, role, &(struct pp_sigclient_config){ .fingerprint = fp });
 }
 
 static void tc_free(TC *t)
@@ -347,13 +357,9 @@ static int fill_queue(TC *from, const char *to)
 static void test_outgoing_bound_configured(void)
 {
 	SigServer *s = sig_server_start(NULL);
-	char *url = url_of(s, FALSE);
-	char *tok = sig_token(s, "gw1", ROOM, "gateway");
-	struct pp_sigclient_config cfg = {
-		.url = url, .token = tok, .room = ROOM, .allow_insecure_ws = true,
+	TC *g = tc_new_opts(s, "gateway", "gw1", "gateway", &(struct pp_sigclient_config){
 		.send_queue_max = 1024,
-	};
-	TC *g = tc_new_cfg("gateway", &cfg);
+	});
 	SPIN_UNTIL(g->state == PP_SIGCLIENT_JOINED, 5000);
 	TC *d = tc_new(s, "desktop", "alice", "desktop", NULL);
 	SPIN_UNTIL(d->state == PP_SIGCLIENT_JOINED && g->roster->len == 1, 5000);
@@ -365,8 +371,6 @@ static void test_outgoing_bound_configured(void)
 	tc_free(d);
 	tc_free(g);
 	spin(100);
-	g_free(tok);
-	g_free(url);
 	sig_server_stop_clean(s);
 }
 
@@ -1169,13 +1173,9 @@ static void test_close_1009(void)
 	SigServer *s = sig_server_start(NULL);
 	TC *g = tc_new(s, "gateway", "gw1", "gateway", NULL);
 	SPIN_UNTIL(g->state == PP_SIGCLIENT_JOINED, 5000);
-	char *url = url_of(s, FALSE);
-	char *tok = sig_token(s, "alice", ROOM, "desktop");
-	struct pp_sigclient_config cfg = {
-		.url = url, .token = tok, .room = ROOM, .allow_insecure_ws = true,
+	TC *d = tc_new_opts(s, "desktop", "alice", "desktop", &(struct pp_sigclient_config){
 		.max_message_size = 256 * 1024,
-	};
-	TC *d = tc_new_cfg("desktop", &cfg);
+	});
 	SPIN_UNTIL(d->state == PP_SIGCLIENT_JOINED && g->roster->len == 1, 5000);
 	char *big = g_malloc(100 * 1024);
 	memset(big, 'a', 100 * 1024 - 1);
@@ -1190,8 +1190,6 @@ static void test_close_1009(void)
 	tc_free(d);
 	tc_free(g);
 	spin(100);
-	g_free(tok);
-	g_free(url);
 	sig_server_stop_clean(s);
 }
 
@@ -1201,14 +1199,10 @@ static void test_close_1009(void)
 static void test_keepalive(void)
 {
 	SigServer *s = sig_server_start(NULL);
-	char *url = url_of(s, FALSE);
-	char *tok = sig_token(s, "gw1", ROOM, "gateway");
-	struct pp_sigclient_config cfg = {
-		.url = url, .token = tok, .room = ROOM, .allow_insecure_ws = true,
+	TC *t = tc_new_opts(s, "keepalive", "gw1", "gateway", &(struct pp_sigclient_config){
 		.keepalive_ms = 1000, .connect_timeout_ms = 1000,
 		.backoff_min_ms = 200, .backoff_max_ms = 400,
-	};
-	TC *t = tc_new_cfg("keepalive", &cfg);
+	});
 	SPIN_UNTIL(t->state == PP_SIGCLIENT_JOINED, 5000);
 	spin(4500);
 	g_assert_cmpint(t->state, ==, PP_SIGCLIENT_JOINED);
@@ -1229,8 +1223,6 @@ static void test_keepalive(void)
 	SPIN_UNTIL(t->n_joined == n + 1, 8000);
 	tc_free(t);
 	spin(100);
-	g_free(tok);
-	g_free(url);
 	sig_server_stop_clean(s);
 }
 
@@ -1241,13 +1233,9 @@ static void test_keepalive(void)
 static void test_check(void)
 {
 	SigServer *s = sig_server_start(NULL);
-	char *url = url_of(s, FALSE);
-	char *tok = sig_token(s, "desk1", ROOM, "desktop");
-	struct pp_sigclient_config cfg = {
-		.url = url, .token = tok, .room = ROOM, .allow_insecure_ws = true,
+	TC *t = tc_new_opts(s, "check", "desk1", "desktop", &(struct pp_sigclient_config){
 		.connect_timeout_ms = 1000, .backoff_min_ms = 200, .backoff_max_ms = 400,
-	};
-	TC *t = tc_new_cfg("check", &cfg);
+	});
 
 	SPIN_UNTIL(t->state == PP_SIGCLIENT_JOINED, 5000);
 	char first_id[PP_PEER_ID_LEN + 1];
@@ -1278,8 +1266,6 @@ static void test_check(void)
 	g_assert_cmpuint(t->n_checked, ==, 1);
 	tc_free(t);
 	spin(100);
-	g_free(tok);
-	g_free(url);
 	sig_server_stop_clean(s);
 }
 
@@ -1289,15 +1275,11 @@ static void test_check(void)
 static void test_leave_while_silent(void)
 {
 	SigServer *s = sig_server_start(NULL);
-	char *url = url_of(s, FALSE);
-	char *tok = sig_token(s, "gw1", ROOM, "gateway");
-	struct pp_sigclient_config cfg = {
-		.url = url, .token = tok, .room = ROOM, .allow_insecure_ws = true,
+	TC *t = tc_new_opts(s, "leave-silent", "gw1", "gateway", &(struct pp_sigclient_config){
 		.keepalive_ms = 1000, .connect_timeout_ms = 1000,
 		/* a retry would come after the leave's 2 s wait */
 		.backoff_min_ms = 3000, .backoff_max_ms = 3000,
-	};
-	TC *t = tc_new_cfg("leave-silent", &cfg);
+	});
 	SPIN_UNTIL(t->state == PP_SIGCLIENT_JOINED, 5000);
 	g_assert_cmpint(kill(sig_server_pid(s), SIGSTOP), ==, 0);
 	spin(1500); /* silent, not yet for 3 keepalives */
@@ -1315,8 +1297,6 @@ static void test_leave_while_silent(void)
 	g_assert_cmpint(t->state, ==, PP_SIGCLIENT_DISCONNECTED);
 	tc_free(t);
 	spin(100);
-	g_free(tok);
-	g_free(url);
 	sig_server_stop_clean(s);
 }
 
