@@ -26,7 +26,8 @@ struct pp_tnode;
 struct pp_tlink;
 
 struct pp_tnode_config {
-	struct pp_sigclient_config sig;
+	struct pp_sigclient_config sig;    /* send_queue_max 0: 16 per link
+	                                    * (max_links), at least 256 */
 	struct pp_tsession_config session; /* template for every session; its
 	                                    * pins are replaced per link by
 	                                    * want_peer's */
