@@ -60,13 +60,18 @@ enum pp_ice_state pp_ice_get_state(const struct pp_ice *ice)
 	return ice->state;
 }
 
+/* The selected pair's candidates; false when none is selected. */
+static bool pp_ice_selected_pair(struct pp_ice *ice, NiceCandidate **l, NiceCandidate **r)
+{
+	return !ice->closing && nice_agent_get_selected_pair(ice->agent, ice->stream, 1, l, r);
+}
+
 int pp_ice_selected_types(struct pp_ice *ice, const char **local,
                           const char **remote)
 {
 	NiceCandidate *l = NULL, *r = NULL;
 
-	if (ice->closing ||
-	    !nice_agent_get_selected_pair(ice->agent, ice->stream, 1, &l, &r))
+	if (!pp_ice_selected_pair(ice, &l, &r))
 		return PP_ERR_STATE;
 	*local = pp_ice_cand_type_name(l->type);
 	*remote = pp_ice_cand_type_name(r->type);
@@ -79,8 +84,7 @@ int pp_ice_selected_remote(struct pp_ice *ice, char out[PP_ICE_ADDR_TEXT_MAX],
 	NiceCandidate *l = NULL, *r = NULL;
 	char ip[NICE_ADDRESS_STRING_LEN];
 
-	if (ice->closing ||
-	    !nice_agent_get_selected_pair(ice->agent, ice->stream, 1, &l, &r))
+	if (!pp_ice_selected_pair(ice, &l, &r))
 		return PP_ERR_STATE;
 	nice_address_to_string(&r->addr, ip);
 	g_snprintf(out, PP_ICE_ADDR_TEXT_MAX,
