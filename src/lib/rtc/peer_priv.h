@@ -45,7 +45,9 @@ struct pp_peer {
 
 	/* ICE restart (peer_restart.c) */
 	bool restart_offered;        /* our restart offer waits for its answer */
-	bool restart_offer_lost;     /* ...and went where the peer no longer is */
+	bool restart_offer_lost;     /* ...and went where the peer no longer is
+	                              * (read only while restart_offered; each
+	                              * new offer resets it) */
 	GSource *restart_timer;      /* DISCONNECTED/RESTARTING deadline */
 };
 

@@ -213,7 +213,6 @@ static int pp_peer_glare(struct pp_peer *p, enum pp_sdp_change change)
 	}
 	pp_log(PP_LOG_INFO, p->log_peer, "both sides restarted ICE: answering the peer's offer");
 	p->restart_offered = false;
-	p->restart_offer_lost = false;
 	return 1;
 }
 
@@ -255,7 +254,6 @@ int pp_peer_renegotiate(struct pp_peer *p, bool is_offer, struct pp_sdp **psdp)
 		if ((rc = pp_peer_take_remote(p, sdp)) < 0)
 			return rc;
 		p->restart_offered = false;
-		p->restart_offer_lost = false;
 	} else if (change == PP_SDP_ICE_RESTART) {
 		/* Yielding too: the candidates of our own offer went to where
 		 * the peer was, which a network change may have left (its old
