@@ -62,6 +62,7 @@
 /* JOINED lists the whole visible roster: 255 peers with 64-character names
  * and sha-256 fingerprints already pass 64 KiB, so it has its own limit. */
 #define PP_SIGCLIENT_MAX_JOINED_DEFAULT (1024 * 1024)
+#define PP_SIGCLIENT_SEND_QUEUE_DEFAULT 256 /* messages waiting for the send rate */
 #define PP_SIGCLIENT_PEERS_MAX 4096       /* entries in JOINED.peers */
 #define PP_SIGCLIENT_ICE_SERVERS_MAX 32   /* entries in JOINED.ice_servers */
 #define PP_SIGCLIENT_ICE_URLS_MAX 16      /* urls per ice server */
@@ -119,7 +120,8 @@ struct pp_sigclient_config {
 	                           * 0 = 10000. Dead after 3 silent intervals. */
 	uint32_t send_rate;       /* messages/s we send; 0 = 40 (server: 50) */
 	uint32_t send_burst;      /* 0 = 150 (server: 200) */
-	uint32_t send_queue_max;  /* messages waiting for send_rate; 0 = 256.
+	uint32_t send_queue_max;  /* messages waiting for send_rate; 0 =
+	                           * PP_SIGCLIENT_SEND_QUEUE_DEFAULT.
 	                           * Their bytes are bounded too: 4 KiB each
 	                           * on average, at least 1 MiB. */
 };

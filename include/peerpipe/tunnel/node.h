@@ -27,7 +27,8 @@ struct pp_tlink;
 
 struct pp_tnode_config {
 	struct pp_sigclient_config sig;    /* send_queue_max 0: 16 per link
-	                                    * (max_links), at least 256 */
+	                                    * (max_links), at least the
+	                                    * sigclient's default */
 	struct pp_tsession_config session; /* template for every session; its
 	                                    * pins are replaced per link by
 	                                    * want_peer's */

@@ -199,7 +199,7 @@ struct pp_sigclient *pp_sigclient_new(GMainContext *ctx, const struct pp_sigclie
 	c->keepalive_ms = pp_sigclient_or(cfg->keepalive_ms, 10000);
 	c->send_rate = pp_sigclient_or(cfg->send_rate, 40);
 	c->send_burst = pp_sigclient_or(cfg->send_burst, 150);
-	c->outq_max = MIN(pp_sigclient_or(cfg->send_queue_max, PP_SIGCLIENT_OUTQ_MAX), 65536u);
+	c->outq_max = MIN(pp_sigclient_or(cfg->send_queue_max, PP_SIGCLIENT_SEND_QUEUE_DEFAULT), 65536u);
 	c->outq_bytes_max = MAX((size_t)c->outq_max * PP_SIGCLIENT_OUTQ_BYTES_EACH,
 	                        (size_t)PP_SIGCLIENT_OUTQ_BYTES_MIN);
 	c->lim.max_message_size = pp_sigclient_or(cfg->max_message_size, PP_SIGCLIENT_MAX_MESSAGE_DEFAULT);

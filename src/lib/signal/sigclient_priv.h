@@ -14,7 +14,6 @@
 
 #define PP_SIGCLIENT_STABLE_MS 10000    /* joined this long: backoff restarts */
 #define PP_SIGCLIENT_LEAVE_WAIT_MS 2000 /* after LEAVE_ROOM, close ourselves */
-#define PP_SIGCLIENT_OUTQ_MAX 256       /* messages waiting for the rate (default) */
 #define PP_SIGCLIENT_OUTQ_BYTES_MIN (1024 * 1024)
 #define PP_SIGCLIENT_OUTQ_BYTES_EACH 4096 /* their bytes: this many each */
 

@@ -605,7 +605,8 @@ struct pp_tnode *pp_tnode_new(GMainContext *ctx, const struct pp_tnode_config *c
 	 * ICE together, each with a description and its candidates. */
 	struct pp_sigclient_config sc = cfg->sig;
 	if (!sc.send_queue_max)
-		sc.send_queue_max = MAX(PP_TNODE_SEND_QUEUE_PER_LINK * n->cfg.max_links, 256u);
+		sc.send_queue_max = MAX(PP_TNODE_SEND_QUEUE_PER_LINK * n->cfg.max_links,
+		                        (unsigned)PP_SIGCLIENT_SEND_QUEUE_DEFAULT);
 	n->sig = pp_sigclient_new(ctx, &sc, &pp_tnode_sig_cb, n);
 	if (!n->sig) {
 		pp_tnode_free(n);
