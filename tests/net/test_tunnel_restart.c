@@ -75,6 +75,7 @@ struct node {
 	unsigned joins;            /* signaling JOINED, first time and rejoins */
 	unsigned refused;          /* desktop: a second session refused */
 	unsigned path_lost, path_back; /* on_path reports */
+	guint16 sig_port;          /* our end of the WebSocket (pair_up) */
 	const struct tp_pump_cfg *svc; /* gateway: what the service end does */
 };
 
@@ -284,8 +285,6 @@ struct pair {
 	struct node gw, desk;
 	SigServer *srv;
 	struct pp_identity *gw_id, *desk_id;
-	guint16 desk_sig_port;     /* the desktop's end of its WebSocket */
-	guint16 gw_sig_port;       /* the gateway's */
 };
 
 static bool both_ready(void *d)
@@ -363,14 +362,14 @@ static void pair_up_opts(struct pair *p, const struct pair_opts *o)
 		g_main_context_iteration(ctx, TRUE);
 	gw_ports = sig_client_ports(p->srv);
 	g_assert_cmpuint(gw_ports->len, ==, 1);
-	p->gw_sig_port = g_array_index(gw_ports, guint16, 0);
+	p->gw.sig_port = g_array_index(gw_ports, guint16, 0);
 	node_start(&p->desk, p->srv, "desk", false, p->desk_id, p->gw_id, o);
 	g_assert_true(run_until(both_ready, p, 20000));
 	/* the desktop's signaling connection: the one that is not the gateway's */
 	all = sig_client_ports(p->srv);
 	for (guint i = 0; i < all->len; i++)
 		if (!port_in(gw_ports, g_array_index(all, guint16, i)))
-			p->desk_sig_port = g_array_index(all, guint16, i);
+			p->desk.sig_port = g_array_index(all, guint16, i);
 	g_array_free(all, TRUE);
 	g_array_free(gw_ports, TRUE);
 }
@@ -549,9 +548,9 @@ static void rejoin_refused(struct pair *p, char *old_id, size_t old_id_size)
 {
 	gint64 t0 = g_get_monotonic_time();
 
-	g_assert_cmpuint(p->desk_sig_port, !=, 0);
+	g_assert_cmpuint(p->desk.sig_port, !=, 0);
 	g_strlcpy(old_id, desk_peer_id(p), old_id_size);
-	block_tcp_port(p->desk_sig_port, true);
+	block_tcp_port(p->desk.sig_port, true);
 	g_assert_true(run_until(desk_rejoined, p, 30000));
 	g_assert_cmpstr(desk_peer_id(p), !=, old_id);
 	g_assert_true(run_until(desk_refused, p, 20000));
@@ -584,7 +583,7 @@ static void test_rejoin_restart(void)
 	char *log = sig_server_log(p.srv);
 	g_assert_null(strstr(log, "no pong"));
 	g_free(log);
-	block_tcp_port(p.desk_sig_port, false);
+	block_tcp_port(p.desk.sig_port, false);
 	pair_down(&p);
 }
 
@@ -627,7 +626,7 @@ static void test_rejoin_old_id_gone(void)
 	g_assert_cmpstr(pp_tlink_peer(gl)->peer_id, ==, desk_peer_id(&p));
 	restart_keeps_streams(&p, gl, dl, &gate);
 	g_assert_cmpstr(pp_tlink_peer(gl)->peer_id, ==, desk_peer_id(&p));
-	block_tcp_port(p.desk_sig_port, false);
+	block_tcp_port(p.desk.sig_port, false);
 	pair_down(&p);
 }
 
@@ -650,7 +649,7 @@ static gint64 network_change_cut(struct pair *p, volatile gint *gate, struct tp_
 	open_stream_cfg(p, cli);
 	g_strlcpy(old_id, node_peer_id(at), PP_PEER_ID_LEN + 1);
 	gint64 t0 = g_get_monotonic_time();
-	block_tcp_port(at == &p->gw ? p->gw_sig_port : p->desk_sig_port, true);
+	block_tcp_port(at->sig_port, true);
 	cut_path(true);
 	g_atomic_int_set(gate, 1);
 	return t0;
@@ -667,7 +666,7 @@ static void network_change_done(struct pair *p, struct pp_tlink *gl, struct pp_t
 		g_assert_cmpstr(pp_tlink_peer(gl)->peer_id, ==, node_peer_id(at));
 	else
 		g_assert_cmpstr(pp_tlink_peer(dl)->peer_id, ==, node_peer_id(at));
-	block_tcp_port(at == &p->gw ? p->gw_sig_port : p->desk_sig_port, false);
+	block_tcp_port(at->sig_port, false);
 	pair_down(p);
 }
 
@@ -773,29 +772,29 @@ struct storm {
 	char names[STORM_DESKS][16];
 };
 
-static bool storm_count(struct storm *s, unsigned what)
+/* Every desktop's counter at `field` (an unsigned of struct node) is set. */
+static bool storm_all(struct storm *s, size_t field)
 {
-	for (int i = 0; i < STORM_DESKS; i++) {
-		const struct node *d = &s->desk[i];
-		if (what == 0 ? !d->ready : what == 1 ? !d->path_lost : !d->path_back)
+	for (int i = 0; i < STORM_DESKS; i++)
+		if (!G_STRUCT_MEMBER(unsigned, &s->desk[i], field))
 			return false;
-	}
 	return true;
 }
 
 static bool storm_ready(void *d)
 {
-	return storm_count(d, 0) && ((struct storm *)d)->gw.ready == STORM_DESKS;
+	return storm_all(d, G_STRUCT_OFFSET(struct node, ready)) &&
+	       ((struct storm *)d)->gw.ready == STORM_DESKS;
 }
 
 static bool storm_lost(void *d)
 {
-	return storm_count(d, 1);
+	return storm_all(d, G_STRUCT_OFFSET(struct node, path_lost));
 }
 
 static bool storm_back(void *d)
 {
-	return storm_count(d, 2);
+	return storm_all(d, G_STRUCT_OFFSET(struct node, path_back));
 }
 
 /* Every desktop of a full gateway (64, its default max_peers; four ICE
