@@ -21,10 +21,15 @@
  * only on a path to this host or a directly attached link): a DATA chunk
  * is never cut again, so one built for 16 KiB stays 16 KiB. The size in
  * use is still probed again every pmtu_confirm_ms (10 s); three probes
- * lost (a black hole: a link's MTU lowered) and new packets go back to
- * the base and the search starts again, while chunks already built larger
- * are retransmitted as they are until the association gives up (the
- * tunnel then reconnects). A search that stopped below the limit is tried
+ * lost, and three of the base size answered right after (a black hole: a
+ * link's MTU lowered), and new packets go back to the base and the search
+ * starts again, while chunks already built larger are retransmitted as
+ * they are until the association gives up (the tunnel then reconnects).
+ * When the base-size probes are lost too, the path is down (an outage,
+ * whose end ICE restarts handle), not narrower: the size stays. Lowering
+ * it then would hold the chunks built larger back in usrsctp after the
+ * path came back (10-13 s stalls in tunnel-restart's long-outage case,
+ * until the next confirmation). A search that stopped below the limit is tried
  * again after PP_SCTP_RESEARCH_MS. Every send happens from the timer on the
  * association's context, never inside usrsctp. */
 #include "sctp_priv.h"
@@ -65,6 +70,7 @@ void pp_sctp_pmtu_stop(struct pp_sctp *s)
 {
 	pp_source_clear(&s->pmtu.timer);
 	s->pmtu.probe = 0;
+	s->pmtu.base_check = false;
 }
 
 /* The association's one address gets size as its path MTU. */
@@ -107,6 +113,7 @@ static void pp_sctp_pmtu_probe(struct pp_sctp *s, size_t size, bool confirming)
 	s->pmtu.probe = size;
 	s->pmtu.answered = false;
 	s->pmtu.confirming = confirming;
+	s->pmtu.base_check = false;
 	s->pmtu.tries = 0;
 	pp_sctp_probe_token(s->pmtu.token, (uint32_t)size, nonce);
 	pp_sctp_pmtu_send(s);
@@ -141,10 +148,35 @@ static void pp_sctp_pmtu_settle(struct pp_sctp *s, bool searched)
 		pp_sctp_pmtu_stop(s);
 }
 
+static void pp_sctp_pmtu_search(struct pp_sctp *s);
+
+/* Packets of the failed size no longer get through while base-size ones
+ * do: back to the base, and search below the failed size. */
+static void pp_sctp_pmtu_black_hole(struct pp_sctp *s)
+{
+	size_t base = pp_sctp_pmtu_base(s), lost = s->pmtu.failed;
+
+	pp_log(PP_LOG_WARN, s->log_peer,
+	       "sctp: %zu-byte packets no longer get through (path MTU black hole): "
+	       "back to %zu and searching again", lost, base);
+	s->pmtu.limit = lost - 4 > base ? lost - 4 : 0;
+	pp_sctp_pmtu_apply(s, base);
+	s->pmtu.probe = 0;
+	s->pmtu.base_check = false;
+	if (s->pmtu.limit)
+		pp_sctp_pmtu_search(s);
+	else
+		pp_sctp_pmtu_stop(s);
+}
+
 /* The probe in flight was answered. */
 static void pp_sctp_pmtu_answered(struct pp_sctp *s)
 {
 	s->pmtu.answered = false;
+	if (s->pmtu.base_check) {
+		pp_sctp_pmtu_black_hole(s);
+		return;
+	}
 	if (!s->pmtu.confirming) {
 		pp_sctp_pmtu_apply(s, s->pmtu.probe);
 		pp_log(PP_LOG_INFO, s->log_peer, "sctp: path MTU %zu bytes per packet (probed)",
@@ -171,17 +203,18 @@ static void pp_sctp_pmtu_failed(struct pp_sctp *s)
 {
 	size_t c;
 
-	if (s->pmtu.confirming) {
-		pp_log(PP_LOG_WARN, s->log_peer,
-		       "sctp: %zu-byte packets no longer get through (path MTU black hole): "
-		       "back to %zu and searching again", s->pmtu.probe, pp_sctp_pmtu_base(s));
-		s->pmtu.limit = s->pmtu.probe - 4 > pp_sctp_pmtu_base(s) ? s->pmtu.probe - 4 : 0;
-		pp_sctp_pmtu_apply(s, pp_sctp_pmtu_base(s));
-		s->pmtu.probe = 0;
-		if (s->pmtu.limit)
-			pp_sctp_pmtu_search(s);
-		else
-			pp_sctp_pmtu_stop(s);
+	if (s->pmtu.base_check) {
+		pp_log(PP_LOG_INFO, s->log_peer,
+		       "sctp: no answer to %zu- nor %zu-byte probes: the path is down, "
+		       "its MTU stays", s->pmtu.failed, s->pmtu.probe);
+		s->pmtu.base_check = false;
+		pp_sctp_pmtu_settle(s, false); /* confirmed again later */
+		return;
+	}
+	if (s->pmtu.confirming) { /* the size in use: a black hole, or no path? */
+		s->pmtu.failed = s->pmtu.probe;
+		pp_sctp_pmtu_probe(s, pp_sctp_pmtu_base(s), true);
+		s->pmtu.base_check = true;
 		return;
 	}
 	pp_debug("sctp: no answer to %zu-byte probes", s->pmtu.probe);

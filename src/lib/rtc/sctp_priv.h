@@ -61,6 +61,10 @@ struct pp_sctp_pmtu {
 	unsigned tries;       /* probes of this size unanswered so far */
 	unsigned next;        /* next index in the search ladder */
 	bool confirming;      /* probe is of current: a black hole check */
+	bool base_check;      /* probe is of the base size, after probes of
+	                       * current (failed, below) went unanswered: is
+	                       * the path up at all? */
+	size_t failed;        /* that size */
 	bool answered;        /* its HEARTBEAT ACK came: the timer acts on it */
 	uint8_t token[PP_SCTP_PROBE_TOKEN];
 	uint32_t vtag;        /* the peer's, read from our own DATA/SACK output */

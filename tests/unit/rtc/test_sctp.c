@@ -1279,6 +1279,53 @@ static void test_pmtu_black_hole(void)
 	sctp_pair_free(&p);
 }
 
+/* Settled at the limit with a transfer under way, the path goes down
+ * altogether (an outage: nothing gets through either way) for several
+ * confirmation periods, then comes back. Neither side takes the lost
+ * confirmations for a black hole (its base-size probes go unanswered
+ * too), so the size stays at the limit and the transfer, whose DATA
+ * chunks were built for it, goes on intact once the path is back. With
+ * the size lowered the chunks built larger were held back in usrsctp
+ * until the next confirmation. */
+static void test_pmtu_outage(void)
+{
+	struct pp_sctp_config c = { .pmtu_probe_ms = 20, .pmtu_confirm_ms = 200 };
+	struct sctp_pair p;
+	struct bulk b = { .total = 8u << 20, .msg = 64 * 1024 };
+	struct bulk_set set = { &b, 1 };
+	uint64_t probes[2];
+
+	sctp_pair_init(&p, &c, &c);
+	sctp_pair_connect(&p);
+	pmtu_limit_both(&p, PMTU_LIMIT);
+	SCTP_RUN_UNTIL(&p, both_at(&p, PMTU_LIMIT), 20000);
+	bulk_setup(&p, &set);
+	bulk_pump(&b);
+	SCTP_RUN_UNTIL(&p, b.received >= 512 * 1024, 20000);
+	for (int i = 0; i < 2; i++)
+		probes[i] = stats_of(&p, i).pmtu_probes_sent;
+	p.dead = true;
+	/* Several confirmation periods: each side's confirmations and base
+	 * checks fail, more than once. */
+	for (int t = 0; t < 15; t++) {
+		sctp_pair_run_for(&p, 100);
+		g_assert_true(both_at(&p, PMTU_LIMIT));
+	}
+	for (int i = 0; i < 2; i++) {
+		uint64_t n = stats_of(&p, i).pmtu_probes_sent - probes[i];
+		g_test_message("outage: side %d sent %" G_GUINT64_FORMAT " probes", i, n);
+		g_assert_cmpuint(n, >=, 2 * (3 + 3));
+	}
+	p.dead = false;
+	SCTP_RUN_UNTIL(&p, bulk_done(&set), 60000);
+	bulk_check(&p, &set);
+	for (int i = 0; i < 2; i++) {
+		g_assert_cmpuint(path_of(&p, i), ==, PMTU_LIMIT);
+		g_assert_cmpint(p.side[i].state, ==, PP_SCTP_CONNECTED);
+	}
+	sctp_pair_free(&p);
+}
+
 /* A limit of 0 after a raise: back to the base at once, no more probes,
  * no packet above the base. A new limit searches again. */
 static void test_pmtu_reset(void)
@@ -1424,6 +1471,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/pmtu_raise", test_pmtu_raise);
 	g_test_add_func("/sctp/pmtu_ladder", test_pmtu_ladder);
 	g_test_add_func("/sctp/pmtu_black_hole", test_pmtu_black_hole);
+	g_test_add_func("/sctp/pmtu_outage", test_pmtu_outage);
 	g_test_add_func("/sctp/pmtu_reset", test_pmtu_reset);
 	g_test_add_func("/sctp/pmtu_no_probe", test_pmtu_no_probe);
 	g_test_add_func("/sctp/pmtu_before_connect", test_pmtu_before_connect);
