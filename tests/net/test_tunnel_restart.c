@@ -448,8 +448,10 @@ static void restart_keeps_streams(struct pair *p, struct pp_tlink *gl, struct pp
 }
 
 /* The path is back: the same sessions, no redial, carry the stream to its
- * end with both directions intact. */
-static void streams_complete_on(struct pair *p, struct pp_tlink *gl, struct pp_tlink *dl)
+ * end with both directions intact; each side reported from `least` to
+ * `most` lost paths, and as many back. */
+static void streams_complete_after(struct pair *p, struct pp_tlink *gl, struct pp_tlink *dl,
+                                   unsigned least, unsigned most)
 {
 	uint8_t want[TP_SHA_LEN];
 	gint64 t1 = g_get_monotonic_time();
@@ -465,11 +467,14 @@ static void streams_complete_on(struct pair *p, struct pp_tlink *gl, struct pp_t
 	g_assert_cmpint(pp_peer_get_state(desk_peer(p)), ==, PP_PEER_CONNECTED);
 	g_assert_cmpint(pp_peer_get_state(pp_tsession_peer(pp_tlink_session(gl))), ==,
 	                PP_PEER_CONNECTED);
-	/* each side reported the outage once, and its end */
-	g_assert_cmpuint(p->desk.path_lost, ==, 1);
-	g_assert_cmpuint(p->desk.path_back, ==, 1);
-	g_assert_cmpuint(p->gw.path_lost, ==, 1);
-	g_assert_cmpuint(p->gw.path_back, ==, 1);
+	/* each side reported the outage, and its end */
+	const struct node *nodes[] = { &p->gw, &p->desk };
+	for (size_t i = 0; i < G_N_ELEMENTS(nodes); i++) {
+		const struct node *nd = nodes[i];
+		g_assert_cmpuint(nd->path_lost, >=, least);
+		g_assert_cmpuint(nd->path_lost, <=, most);
+		g_assert_cmpuint(nd->path_back, ==, nd->path_lost);
+	}
 	/* both directions intact */
 	struct tp_pump *dp = p->desk.pump, *gp = p->gw.pump;
 	g_assert_false(dp->timed_out || gp->timed_out);
@@ -483,6 +488,11 @@ static void streams_complete_on(struct pair *p, struct pp_tlink *gl, struct pp_t
 	g_assert_cmpmem(gp->recv_sha, TP_SHA_LEN, want, TP_SHA_LEN);
 }
 
+static void streams_complete_on(struct pair *p, struct pp_tlink *gl, struct pp_tlink *dl)
+{
+	streams_complete_after(p, gl, dl, 1, 1);
+}
+
 static void test_restart(void)
 {
 	struct pair p;
@@ -492,6 +502,32 @@ static void test_restart(void)
 	open_stream(&p);
 	restart_keeps_streams(&p, gl, dl, NULL);
 	g_assert_cmpuint(p.gw.closed, ==, 0);
+	pair_down(&p);
+}
+
+static bool never(void *d)
+{
+	(void)d;
+	return false;
+}
+
+/* A blip shorter than ICE consent (10 s): the same pair, and SCTP's
+ * retransmissions carry the streams on once the path is back, within its
+ * backed-off timer (at most rto_max: 1.8 s after a 7 s outage at 3 s,
+ * 2.9-3.8 s at 10 s). A side whose last consent answer came 3 s or more
+ * before the cut (libnice checks every 4-6 s) may still see its consent
+ * expire and restart ICE: either way the same sessions carry on. */
+static void test_short_outage(void)
+{
+	struct pair p;
+
+	pair_up(&p);
+	struct pp_tlink *gl = p.gw.link, *dl = p.desk.link;
+	open_stream(&p);
+	cut_path(true);
+	run_until(never, NULL, 7000);
+	cut_path(false);
+	streams_complete_after(&p, gl, dl, 0, 1);
 	pair_down(&p);
 }
 
@@ -890,5 +926,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel-restart/gateway-network-change", test_gateway_network_change);
 	g_test_add_func("/tunnel-restart/restart-storm", test_restart_storm);
 	g_test_add_func("/tunnel-restart/long-outage", test_long_outage);
+	g_test_add_func("/tunnel-restart/short-outage", test_short_outage);
 	return g_test_run();
 }

@@ -99,8 +99,16 @@ struct pp_sctp_config {
 	                            * peer's delayed SACK (ours 20 ms, theirs
 	                            * 200), and a loss the fast retransmit
 	                            * misses stalls 0.4 s, not RFC 4960's 1 s */
-	uint32_t rto_max_ms;       /* 10000 */
-	uint16_t max_retransmits;  /* 10: association failure threshold */
+	uint32_t rto_max_ms;       /* 3000, as Chromium's SCTP: the cap of the
+	                            * retransmission timer's backoff, so data
+	                            * resumes within 3 s of a path that is back
+	                            * after a long outage (at 10 s: up to 10) */
+	uint16_t max_retransmits;  /* 30: association failure threshold, in
+	                            * timeouts without an answer: 87 s at the
+	                            * defaults (0.4 + 0.8 + 1.6 + 28 x 3), past
+	                            * any outage the ICE layer lives through,
+	                            * so ICE consent, not SCTP, declares a
+	                            * path dead */
 	uint16_t max_init_retransmits; /* 8 */
 	uint32_t heartbeat_ms;     /* 10000 */
 	uint32_t pmtu_probe_ms;    /* 250: between path MTU probes of one size */

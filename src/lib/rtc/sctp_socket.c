@@ -25,8 +25,8 @@ void pp_sctp_apply_defaults(struct pp_sctp_config *c)
 	PP_SCTP_DEF(max_streams, PP_SCTP_DEF_STREAMS);
 	PP_SCTP_DEF(rto_initial_ms, 1000);
 	PP_SCTP_DEF(rto_min_ms, 400);
-	PP_SCTP_DEF(rto_max_ms, 10000);
-	PP_SCTP_DEF(max_retransmits, 10);
+	PP_SCTP_DEF(rto_max_ms, 3000);
+	PP_SCTP_DEF(max_retransmits, 30);
 	PP_SCTP_DEF(max_init_retransmits, 8);
 	PP_SCTP_DEF(heartbeat_ms, 10000);
 	PP_SCTP_DEF(pmtu_probe_ms, PP_SCTP_PROBE_MS);
