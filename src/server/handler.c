@@ -60,6 +60,14 @@ static void sig_handle_join(struct sig_server *srv, struct sig_peer *p, const st
 	}
 	memcpy(p->name, claims.sub, sizeof(p->name));
 	p->role = claims.role;
+	if (p->role == PP_ROLE_GATEWAY) {
+		/* Its messages grow with its peers (an answer and candidates for
+		 * each when they all restart ICE at once): a desktop's limit would
+		 * stretch that over longer than the restart window. */
+		p->rate = (uint32_t)srv->cfg.gateway_rate;
+		p->burst = (uint32_t)srv->cfg.gateway_burst;
+		pp_bucket_init(&p->bucket, p->burst, pp_now_ms());
+	}
 	if (m->fingerprint && !(p->fingerprint = strdup(m->fingerprint))) {
 		sig_peer_send_error(srv, p, SIG_INTERNAL, "out of memory", ref);
 		return;
@@ -161,7 +169,7 @@ static bool sig_rate_ok(struct sig_server *srv, struct sig_peer *p, const char *
 {
 	int64_t now = pp_now_ms();
 
-	if (pp_bucket_take(&p->bucket, (uint32_t)srv->cfg.rate, (uint32_t)srv->cfg.burst, now))
+	if (pp_bucket_take(&p->bucket, p->rate, p->burst, now))
 		return true;
 	if (!p->strikes || now - p->strikes_since_ms > SIG_STRIKE_WINDOW_MS) {
 		p->strikes = 0;

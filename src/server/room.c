@@ -117,8 +117,9 @@ static void sig_send_joined(struct sig_server *srv, struct sig_peer *p, const ch
 	json_decref(ice);
 	if (ice_text)
 		text = g_strdup_printf("{\"type\":\"JOINED\",\"room\":\"%s\",\"peer_id\":\"%s\","
-		                       "\"peers\":%s,\"ice_servers\":%s}",
-		                       p->room->name, p->id, peers, ice_text);
+		                       "\"peers\":%s,\"ice_servers\":%s,"
+		                       "\"limits\":{\"rate\":%u,\"burst\":%u}}",
+		                       p->room->name, p->id, peers, ice_text, p->rate, p->burst);
 	free(ice_text);
 	if (!text) {
 		sig_peer_close(srv, p, 1011, "out of memory");

@@ -17,6 +17,8 @@ const struct pp_cfg_key sig_config_keys[] = {
 	{ "limits", "max_message_size", PP_CFG_SIZE, 1024, 16 * 1024 * 1024, "64KiB", F(max_message_size), "largest message" },
 	{ "limits", "rate", PP_CFG_INT, 1, 1000000, "50", F(rate), "messages per second per peer" },
 	{ "limits", "burst", PP_CFG_INT, 1, 1000000, "200", F(burst), "message burst per peer" },
+	{ "limits", "gateway_rate", PP_CFG_INT, 1, 1000000, "500", F(gateway_rate), "messages per second per gateway" },
+	{ "limits", "gateway_burst", PP_CFG_INT, 1, 1000000, "2000", F(gateway_burst), "message burst per gateway" },
 	{ "limits", "rate_limit_close", PP_CFG_INT, 1, 1000000, "50", F(rate_limit_close), "refused messages within 10 s before close" },
 	{ "limits", "join_timeout", PP_CFG_DURATION, 100, DAY_MS, "10s", F(join_timeout_ms), "time allowed for JOIN_ROOM" },
 	{ "limits", "ping_interval", PP_CFG_DURATION, 100, DAY_MS, "15s", F(ping_interval_ms), "WebSocket ping period" },

@@ -19,6 +19,8 @@ struct sig_config {
 	int64_t max_message_size;
 	int64_t rate;
 	int64_t burst;
+	int64_t gateway_rate;
+	int64_t gateway_burst;
 	int64_t rate_limit_close;
 	int64_t join_timeout_ms;
 	int64_t ping_interval_ms;

@@ -51,6 +51,8 @@ struct sig_peer {
 	uint64_t seq;                   /* join order in the room; 0 until known */
 	struct pp_buf rx;               /* assembles fragments; freed after each message */
 	struct pp_bucket bucket;
+	uint32_t rate, burst;           /* its limits: limits.rate and .burst, a
+	                                 * gateway's once its token says so */
 	size_t outq_bytes;
 	size_t relay_bytes;             /* of them, relayed from other peers */
 	GHashTable *relay_share;        /* sender id -> bytes of its relays queued here */

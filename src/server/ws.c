@@ -163,7 +163,9 @@ static void sig_ws_established(struct sig_server *srv, struct lws *wsi, struct s
 	p->wsi = wsi;
 	lws_get_peer_simple(wsi, p->addr, sizeof(p->addr));
 	pp_buf_init(&p->rx, (size_t)srv->cfg.max_message_size);
-	pp_bucket_init(&p->bucket, (uint32_t)srv->cfg.burst, pp_now_ms());
+	p->rate = (uint32_t)srv->cfg.rate;
+	p->burst = (uint32_t)srv->cfg.burst;
+	pp_bucket_init(&p->bucket, p->burst, pp_now_ms());
 	p->counted = true;
 	srv->connections++;
 	srv->metrics.accepted_total++;

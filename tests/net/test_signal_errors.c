@@ -183,8 +183,8 @@ static void test_room_full(void)
 static void test_rate_limited_flood(void)
 {
 	SigServer *s = sig_server_start(NULL);
-	SigPeer *a = sig_peer_join(s, "office", "gw1", "gateway");
-	SigPeer *b = sig_peer_join(s, "office", "alice", "desktop");
+	SigPeer *a = sig_peer_join(s, "office", "alice", "desktop"); /* signaling.md's limits */
+	SigPeer *b = sig_peer_join(s, "office", "gw1", "gateway");
 	json_decref(sig_expect(a->ws, "NEW_PEER", SIG_WAIT_MS));
 
 	guint sent = 0;
@@ -257,6 +257,44 @@ static void test_rate_limited_flood(void)
 	sig_server_stop_clean(s);
 }
 
+/* A gateway's messages grow with its peers: limits.gateway_rate/burst
+ * (500/2000) apply to it once its token says gateway, and JOINED.limits
+ * tells each peer its own. 600 messages at once (three desktop bursts):
+ * none refused, all relayed in order. */
+static void test_rate_gateway(void)
+{
+	SigServer *s = sig_server_start(NULL);
+	SigPeer *a = sig_peer_join(s, "office", "gw1", "gateway");
+	SigPeer *b = sig_peer_join(s, "office", "alice", "desktop");
+	json_decref(sig_expect(a->ws, "NEW_PEER", SIG_WAIT_MS));
+	json_t *la = json_object_get(a->joined, "limits"), *lb = json_object_get(b->joined, "limits");
+	g_assert_cmpint(json_integer_value(json_object_get(la, "rate")), ==, 500);
+	g_assert_cmpint(json_integer_value(json_object_get(la, "burst")), ==, 2000);
+	g_assert_cmpint(json_integer_value(json_object_get(lb, "rate")), ==, 50);
+	g_assert_cmpint(json_integer_value(json_object_get(lb, "burst")), ==, 200);
+
+	for (guint i = 0; i < 600; i++) {
+		char marker[16];
+		g_snprintf(marker, sizeof(marker), "g%u", i);
+		g_assert_true(sig_send_ice_marker(a->ws, b->id, marker));
+	}
+	for (guint i = 0; i < 600; i++) {
+		char *t = ws_recv_text(b->ws, SIG_WAIT_MS), want[24];
+		g_assert_nonnull(t);
+		json_t *j = sig_parse(t);
+		g_free(t);
+		g_assert_cmpstr(json_string_value(json_object_get(j, "type")), ==, "FORWARD_ICE");
+		g_snprintf(want, sizeof(want), "ufrag g%u", i);
+		g_assert_true(g_str_has_suffix(json_string_value(json_object_get(
+			json_object_get(j, "candidate"), "candidate")), want));
+		json_decref(j);
+	}
+	sig_expect_silence(a->ws, 300); /* no ERROR rate_limited */
+	sig_peer_close(a);
+	sig_peer_close(b);
+	sig_server_stop_clean(s);
+}
+
 /* A flood that goes on, though not in a row: one message every 20 ms
  * against 10/s, so accepted and refused ones alternate once the burst is
  * spent. The refusals add up and the connection closes with 1008; counted
@@ -265,8 +303,8 @@ static void test_rate_limited_sustained(void)
 {
 	SigServer *s = sig_server_start("--set", "limits.rate=10", "--set", "limits.burst=10",
 	                                "--set", "limits.rate_limit_close=20", NULL);
-	SigPeer *a = sig_peer_join(s, "office", "gw1", "gateway");
-	SigPeer *b = sig_peer_join(s, "office", "alice", "desktop");
+	SigPeer *a = sig_peer_join(s, "office", "alice", "desktop"); /* signaling.md's limits */
+	SigPeer *b = sig_peer_join(s, "office", "gw1", "gateway");
 	json_decref(sig_expect(a->ws, "NEW_PEER", SIG_WAIT_MS));
 	guint sent = 0, refused = 0, accepted_between = 0;
 	gboolean closed = FALSE, last_refused = FALSE;
@@ -310,8 +348,8 @@ static void test_rate_limited_sustained(void)
 static void test_rate_limited_burst(void)
 {
 	SigServer *s = sig_server_start(NULL);
-	SigPeer *a = sig_peer_join(s, "office", "gw1", "gateway");
-	SigPeer *b = sig_peer_join(s, "office", "alice", "desktop");
+	SigPeer *a = sig_peer_join(s, "office", "alice", "desktop"); /* signaling.md's limits */
+	SigPeer *b = sig_peer_join(s, "office", "gw1", "gateway");
 	json_decref(sig_expect(a->ws, "NEW_PEER", SIG_WAIT_MS));
 	for (guint i = 0; i < 235; i++)
 		g_assert_true(sig_send_ice_marker(a->ws, b->id, "burst"));
@@ -481,6 +519,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/signal/errors/rate-limited-flood", test_rate_limited_flood);
 	g_test_add_func("/signal/errors/rate-limited-sustained", test_rate_limited_sustained);
 	g_test_add_func("/signal/errors/rate-limited-burst", test_rate_limited_burst);
+	g_test_add_func("/signal/errors/rate-gateway", test_rate_gateway);
 	g_test_add_func("/signal/errors/too-large", test_too_large);
 	g_test_add_func("/signal/errors/too-large-boundary", test_too_large_boundary);
 	return g_test_run();
