@@ -118,8 +118,11 @@ struct pp_sigclient_config {
 	uint32_t connect_timeout_ms; /* TCP+TLS+upgrade+JOINED; 0 = 10000 */
 	uint32_t keepalive_ms;    /* our pings (whole seconds, rounded up);
 	                           * 0 = 10000. Dead after 3 silent intervals. */
-	uint32_t send_rate;       /* messages/s we send; 0 = 40 (server: 50) */
-	uint32_t send_burst;      /* 0 = 150 (server: 200) */
+	uint32_t send_rate;       /* messages/s we send; 0 = four fifths of
+	                           * what JOINED.limits allows, else 40
+	                           * (signaling.md's default: 50) */
+	uint32_t send_burst;      /* 0 = three quarters of JOINED.limits'
+	                           * burst, else 150 (signaling.md: 200) */
 	uint32_t send_queue_max;  /* messages waiting for send_rate; 0 =
 	                           * PP_SIGCLIENT_SEND_QUEUE_DEFAULT.
 	                           * Their bytes are bounded too: 4 KiB each
@@ -230,6 +233,9 @@ enum pp_sigclient_state pp_sigclient_get_state(const struct pp_sigclient *c);
 const char *pp_sigclient_peer_id(const struct pp_sigclient *c);
 /* Connection attempts started so far (for tests and status displays). */
 unsigned pp_sigclient_attempts(const struct pp_sigclient *c);
+/* Messages per second we send at most now (send_rate, or what the last
+ * JOINED.limits made of it). */
+uint32_t pp_sigclient_send_rate(const struct pp_sigclient *c);
 const char *pp_sigclient_state_name(enum pp_sigclient_state s);
 const char *pp_sigclient_why_name(enum pp_sigclient_why w);
 
@@ -262,6 +268,9 @@ struct pp_sigclient_msg {
 	size_t n_peers;
 	size_t n_skipped;             /* JOINED.peers/ice_servers entries dropped */
 	json_t *ice_servers;          /* JOINED: normalized copy, owned */
+	uint32_t limit_rate, limit_burst; /* JOINED.limits (an extension of
+	                                  * peerpipe-signal: what it allows us),
+	                                  * 0 when absent or malformed */
 	/* FORWARD_SDP, FORWARD_ICE */
 	const char *from;
 	const char *sdp_type, *sdp;

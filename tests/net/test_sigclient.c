@@ -353,18 +353,20 @@ static int fill_queue(TC *from, const char *to)
 	return sent;
 }
 
-/* send_queue_max sets the bound (a gateway's node: 16 per link). */
+/* send_queue_max sets the bound (a node's: 16 per link). The desktop
+ * sends, at signaling.md's default limits (JOINED.limits 50/200: burst
+ * 150 here). */
 static void test_outgoing_bound_configured(void)
 {
 	SigServer *s = sig_server_start(NULL);
-	TC *g = tc_new_opts(s, "gateway", "gw1", "gateway", &(struct pp_sigclient_config){
+	TC *g = tc_new(s, "gateway", "gw1", "gateway", NULL);
+	SPIN_UNTIL(g->state == PP_SIGCLIENT_JOINED, 5000);
+	TC *d = tc_new_opts(s, "desktop", "alice", "desktop", &(struct pp_sigclient_config){
 		.send_queue_max = 1024,
 	});
-	SPIN_UNTIL(g->state == PP_SIGCLIENT_JOINED, 5000);
-	TC *d = tc_new(s, "desktop", "alice", "desktop", NULL);
 	SPIN_UNTIL(d->state == PP_SIGCLIENT_JOINED && g->roster->len == 1, 5000);
 
-	int sent = fill_queue(g, d->peer_id);
+	int sent = fill_queue(d, g->peer_id);
 	g_test_message("queue full after %d messages (burst 150, queue 1024)", sent);
 	g_assert_cmpint(sent, >, 150 + 256);
 	g_assert_cmpint(sent, <=, 150 + 1024 + 1);
@@ -375,7 +377,8 @@ static void test_outgoing_bound_configured(void)
 }
 
 /* More messages than the burst: the surplus waits in the bounded queue and
- * goes out at our rate, below the server's limit (no rate_limited). */
+ * goes out at our rate, below the server's limit (no rate_limited). The
+ * desktop sends: signaling.md's default limits, 50/s with a burst of 200. */
 static void test_outgoing_bound(void)
 {
 	SigServer *s = sig_server_start(NULL);
@@ -384,24 +387,25 @@ static void test_outgoing_bound(void)
 	TC *d = tc_new(s, "desktop", "alice", "desktop", NULL);
 	SPIN_UNTIL(d->state == PP_SIGCLIENT_JOINED && g->roster->len == 1, 5000);
 
+	g_assert_cmpuint(pp_sigclient_send_rate(d->c), ==, 40);
 	gint64 t0 = ws_now_ms();
 	for (int i = 0; i < 230; i++) {
 		char *line = g_strdup_printf("candidate:%d 1 udp 1 10.0.0.2 %d typ host", i, 1000 + i);
-		g_assert_cmpint(pp_sigclient_send_ice(g->c, d->peer_id, line, "0", 0), ==, 0);
+		g_assert_cmpint(pp_sigclient_send_ice(d->c, g->peer_id, line, "0", 0), ==, 0);
 		g_free(line);
 	}
-	SPIN_UNTIL(d->ice->len == 230, 15000);
+	SPIN_UNTIL(g->ice->len == 230, 15000);
 	g_test_message("230 candidates relayed in %" G_GINT64_FORMAT " ms (burst 150, 40/s)",
 	               ws_now_ms() - t0);
 	for (int i = 0; i < 230; i++) { /* in order */
 		char *want = g_strdup_printf(" candidate:%d 1 ", i);
-		g_assert_true(strstr(d->ice->pdata[i], want) != NULL);
+		g_assert_true(strstr(g->ice->pdata[i], want) != NULL);
 		g_free(want);
 	}
-	g_assert_cmpuint(g->errors->len, ==, 0);
+	g_assert_cmpuint(d->errors->len, ==, 0);
 
 	/* the queue has a bound */
-	int sent = fill_queue(g, d->peer_id);
+	int sent = fill_queue(d, g->peer_id);
 	g_test_message("queue full after %d more messages", sent);
 	g_assert_cmpint(sent, <=, 150 + 256);
 	/* one message above max_message_size is refused */
@@ -411,6 +415,56 @@ static void test_outgoing_bound(void)
 	g_assert_cmpint(pp_sigclient_send_sdp(d->c, g->peer_id, "offer", big), ==, PP_ERR_TOO_BIG);
 	g_free(big);
 	tc_free(d);
+	tc_free(g);
+	spin(100);
+	sig_server_stop_clean(s);
+}
+
+/* A gateway's messages grow with its peers: peerpipe-signal allows it
+ * limits.gateway_rate/burst (500/2000) and says so in JOINED.limits; the
+ * client paces itself at four fifths of it (a desktop stays at 40/s).
+ * 1,200 candidates (as many messages as a full room's ICE restart) go out
+ * without one rate_limited, in order. */
+static void test_gateway_pace(void)
+{
+	SigServer *s = sig_server_start(NULL);
+	TC *g = tc_new_opts(s, "gateway", "gw1", "gateway", &(struct pp_sigclient_config){
+		.send_queue_max = 2048,
+	});
+	SPIN_UNTIL(g->state == PP_SIGCLIENT_JOINED, 5000);
+	TC *d = tc_new(s, "desktop", "alice", "desktop", NULL);
+	SPIN_UNTIL(d->state == PP_SIGCLIENT_JOINED && g->roster->len == 1, 5000);
+	g_assert_cmpuint(pp_sigclient_send_rate(g->c), ==, 400);
+	g_assert_cmpuint(pp_sigclient_send_rate(d->c), ==, 40);
+
+	gint64 t0 = ws_now_ms();
+	for (int i = 0; i < 1200; i++) {
+		char *line = g_strdup_printf("candidate:%d 1 udp 1 10.0.0.2 %d typ host", i, 1000 + i);
+		g_assert_cmpint(pp_sigclient_send_ice(g->c, d->peer_id, line, "0", 0), ==, 0);
+		g_free(line);
+		if (i % 100 == 99) /* the desktop reads meanwhile, as it would (one thread here) */
+			spin(10);
+	}
+	SPIN_UNTIL(d->ice->len == 1200, 30000);
+	g_test_message("1200 candidates relayed in %" G_GINT64_FORMAT " ms (gateway: burst 1500, "
+	               "400/s; at a desktop's 40/s: 26 s)", ws_now_ms() - t0);
+	for (int i = 0; i < 1200; i += 100) {
+		char *want = g_strdup_printf(" candidate:%d 1 ", i);
+		g_assert_true(strstr(d->ice->pdata[i], want) != NULL);
+		g_free(want);
+	}
+	g_assert_cmpuint(g->errors->len, ==, 0);
+	tc_free(d);
+	tc_free(g);
+	spin(100);
+	sig_server_stop_clean(s);
+
+	/* configured lower: the client follows what JOINED says */
+	s = sig_server_start("--set", "limits.gateway_rate=100", "--set", "limits.gateway_burst=400",
+	                     NULL);
+	g = tc_new(s, "gateway", "gw1", "gateway", NULL);
+	SPIN_UNTIL(g->state == PP_SIGCLIENT_JOINED, 5000);
+	g_assert_cmpuint(pp_sigclient_send_rate(g->c), ==, 80);
 	tc_free(g);
 	spin(100);
 	sig_server_stop_clean(s);
@@ -765,8 +819,35 @@ static void test_parse(void)
 	g_assert_cmpstr(ice, ==, "[{\"urls\":[\"stun:s:3478\"]},{\"credential\":\"c\",\"urls\":[\"turn:t\"],"
 	                         "\"username\":\"1:a\"}]");
 	free(ice);
+	g_assert_cmpuint(m.limit_rate, ==, 0); /* no JOINED.limits */
+	g_assert_cmpuint(m.limit_burst, ==, 0);
 	pp_sigclient_msg_clear(&m);
 	g_free(t);
+
+	/* JOINED.limits: both integers 1..1000000, else ignored (not an error) */
+	static const struct {
+		const char *limits;
+		uint32_t rate, burst;
+	} lims[] = {
+		{ "{\"rate\":500,\"burst\":2000}", 500, 2000 },
+		{ "{\"rate\":1,\"burst\":1000000}", 1, 1000000 },
+		{ "{\"rate\":0,\"burst\":200}", 0, 0 },
+		{ "{\"rate\":50,\"burst\":1000001}", 0, 0 },
+		{ "{\"rate\":\"50\",\"burst\":200}", 0, 0 },
+		{ "{\"rate\":50.5,\"burst\":200}", 0, 0 },
+		{ "{\"rate\":50}", 0, 0 },
+		{ "[50,200]", 0, 0 },
+		{ "null", 0, 0 },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(lims); i++) {
+		t = g_strdup_printf("{\"type\":\"JOINED\",\"room\":\"office\",\"peer_id\":\"%s\","
+		                    "\"peers\":[],\"limits\":%s}", id, lims[i].limits);
+		g_assert_cmpint(pp_sigclient_msg_parse(t, strlen(t), &lim, &m, &why), ==, 0);
+		g_assert_cmpuint(m.limit_rate, ==, lims[i].rate);
+		g_assert_cmpuint(m.limit_burst, ==, lims[i].burst);
+		pp_sigclient_msg_clear(&m);
+		g_free(t);
+	}
 
 	static const char *const good[] = {
 		"{\"type\":\"SOMETHING_NEW\",\"a\":[1,2]}",
@@ -1319,6 +1400,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sigclient/relay", test_relay);
 	g_test_add_func("/sigclient/outgoing-bound", test_outgoing_bound);
 	g_test_add_func("/sigclient/outgoing-bound-configured", test_outgoing_bound_configured);
+	g_test_add_func("/sigclient/gateway-pace", test_gateway_pace);
 	g_test_add_func("/sigclient/reconnect", test_reconnect);
 	g_test_add_func("/sigclient/bad-token/wrong-secret", test_bad_token_wrong_secret);
 	g_test_add_func("/sigclient/bad-token/expired-free-in-callback", test_bad_token_expired);

@@ -197,8 +197,9 @@ struct pp_sigclient *pp_sigclient_new(GMainContext *ctx, const struct pp_sigclie
 	c->backoff_max_ms = CLAMP(pp_sigclient_or(cfg->backoff_max_ms, 30000), c->backoff_min_ms, 3600000u);
 	c->connect_timeout_ms = pp_sigclient_or(cfg->connect_timeout_ms, 10000);
 	c->keepalive_ms = pp_sigclient_or(cfg->keepalive_ms, 10000);
-	c->send_rate = pp_sigclient_or(cfg->send_rate, 40);
-	c->send_burst = pp_sigclient_or(cfg->send_burst, 150);
+	c->cfg_rate = cfg->send_rate;
+	c->cfg_burst = cfg->send_burst;
+	pp_sigclient_pace(c, 0, 0);
 	c->outq_max = MIN(pp_sigclient_or(cfg->send_queue_max, PP_SIGCLIENT_SEND_QUEUE_DEFAULT), 65536u);
 	c->outq_bytes_max = MAX((size_t)c->outq_max * PP_SIGCLIENT_OUTQ_BYTES_EACH,
 	                        (size_t)PP_SIGCLIENT_OUTQ_BYTES_MIN);
@@ -370,6 +371,11 @@ enum pp_sigclient_state pp_sigclient_get_state(const struct pp_sigclient *c)
 const char *pp_sigclient_peer_id(const struct pp_sigclient *c)
 {
 	return c->state == PP_SIGCLIENT_JOINED && c->peer_id[0] ? c->peer_id : NULL;
+}
+
+uint32_t pp_sigclient_send_rate(const struct pp_sigclient *c)
+{
+	return c->send_rate;
 }
 
 unsigned pp_sigclient_attempts(const struct pp_sigclient *c)

@@ -91,11 +91,13 @@ static void pp_sigclient_dispatch_joined(struct pp_sigclient *c, struct pp_sigcl
 	pp_source_clear(&c->deadline_timer);
 	memcpy(c->peer_id, m->peer_id, sizeof(c->peer_id));
 	c->joined_at_us = g_get_monotonic_time();
+	pp_sigclient_pace(c, m->limit_rate, m->limit_burst);
 	pp_bucket_init(&c->bucket, c->send_burst, pp_now_ms());
 	c->state = PP_SIGCLIENT_JOINED;
 	c->reported = true;
-	pp_info("sigclient: joined room %s as %s: %zu peers, %zu ICE servers%s", c->room, c->peer_id,
-	        m->n_peers, json_array_size(m->ice_servers), m->n_skipped ? " (malformed entries skipped)" : "");
+	pp_info("sigclient: joined room %s as %s: %zu peers, %zu ICE servers, sending at most %u "
+	        "messages/s%s", c->room, c->peer_id, m->n_peers, json_array_size(m->ice_servers),
+	        c->send_rate, m->n_skipped ? " (malformed entries skipped)" : "");
 	if (c->cbs.on_joined)
 		c->cbs.on_joined(c->user, c->peer_id, m->peers, m->n_peers, m->ice_servers);
 	if (!c->dead && c->state == PP_SIGCLIENT_JOINED && c->cbs.on_state)

@@ -122,6 +122,21 @@ out:
 	return out;
 }
 
+/* JOINED.limits, an optional extension: {"rate": n, "burst": n}, each an
+ * integer 1..1000000 (what peerpipe-signal's configuration allows). Absent
+ * or malformed: both 0, and the client keeps the defaults. */
+static void pp_sigclient_parse_limits(struct pp_sigclient_msg *m, json_t *limits)
+{
+	json_t *rate = json_object_get(limits, "rate"), *burst = json_object_get(limits, "burst");
+
+	if (!json_is_integer(rate) || !json_is_integer(burst) ||
+	    json_integer_value(rate) < 1 || json_integer_value(rate) > 1000000 ||
+	    json_integer_value(burst) < 1 || json_integer_value(burst) > 1000000)
+		return;
+	m->limit_rate = (uint32_t)json_integer_value(rate);
+	m->limit_burst = (uint32_t)json_integer_value(burst);
+}
+
 static const char *pp_sigclient_parse_joined(struct pp_sigclient_msg *m)
 {
 	json_t *peers = json_object_get(m->root, "peers");
@@ -151,6 +166,7 @@ static const char *pp_sigclient_parse_joined(struct pp_sigclient_msg *m)
 		else
 			m->n_peers++;
 	}
+	pp_sigclient_parse_limits(m, json_object_get(m->root, "limits"));
 	if (!(m->ice_servers = json_array()))
 		return "out of memory";
 	json_array_foreach(ice, i, v) {

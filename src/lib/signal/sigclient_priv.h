@@ -41,7 +41,8 @@ struct pp_sigclient {
 	bool tls_errors_fatal;
 	uint32_t backoff_min_ms, backoff_max_ms;
 	uint32_t connect_timeout_ms, keepalive_ms;
-	uint32_t send_rate, send_burst;
+	uint32_t cfg_rate, cfg_burst; /* as configured; 0: follow the server */
+	uint32_t send_rate, send_burst; /* in use (pp_sigclient_pace) */
 	struct pp_sigclient_limits lim;
 	GTlsDatabase *tls_db;     /* ca_file's; NULL: the system store */
 
@@ -136,6 +137,10 @@ void pp_sigclient_check_heard(struct pp_sigclient *c);
 void pp_sigclient_check_clear(struct pp_sigclient *c);
 
 /* sigclient_send.c */
+/* The send rate and burst in use: as configured, else a margin under what
+ * the server allows us (JOINED.limits; 0 when it did not say), else the
+ * defaults under signaling.md's 50/200. */
+void pp_sigclient_pace(struct pp_sigclient *c, uint32_t server_rate, uint32_t server_burst);
 int pp_sigclient_send_join(struct pp_sigclient *c);
 void pp_sigclient_outq_clear(struct pp_sigclient *c);
 bool pp_sigclient_token_valid(const char *token);

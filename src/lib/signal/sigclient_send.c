@@ -11,6 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PP_SIGCLIENT_RATE_DEFAULT 40   /* signaling.md: 50 per second */
+#define PP_SIGCLIENT_BURST_DEFAULT 150 /*   and a burst of 200 */
+
+void pp_sigclient_pace(struct pp_sigclient *c, uint32_t server_rate, uint32_t server_burst)
+{
+	/* Four fifths and three quarters, as 40/150 are of 50/200: a margin
+	 * for the server's clock and ours. */
+	uint32_t rate = server_rate ? MAX(server_rate / 5 * 4, 1u) : PP_SIGCLIENT_RATE_DEFAULT;
+	uint32_t burst = server_burst ? MAX(server_burst / 4 * 3, 1u) : PP_SIGCLIENT_BURST_DEFAULT;
+
+	c->send_rate = c->cfg_rate ? c->cfg_rate : rate;
+	c->send_burst = c->cfg_burst ? c->cfg_burst : burst;
+}
+
 static void pp_sigclient_ws_send(struct pp_sigclient *c, const char *text)
 {
 	g_main_context_push_thread_default(c->ctx);
