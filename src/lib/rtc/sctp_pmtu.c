@@ -213,7 +213,8 @@ static void pp_sctp_pmtu_failed(struct pp_sctp *s)
 	}
 	if (s->pmtu.confirming) { /* the size in use: a black hole, or no path? */
 		s->pmtu.failed = s->pmtu.probe;
-		pp_sctp_pmtu_probe(s, pp_sctp_pmtu_base(s), true);
+		/* probes are whole words: the base rounded down */
+		pp_sctp_pmtu_probe(s, pp_sctp_pmtu_base(s) & ~(size_t)3, true);
 		s->pmtu.base_check = true;
 		return;
 	}

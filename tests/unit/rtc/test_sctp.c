@@ -1222,6 +1222,20 @@ static void test_pmtu_ladder(void)
 	sctp_pair_free(&p);
 }
 
+/* Both sides settled at the limit, the bulk transfer of `set` under way
+ * (512 KiB through). */
+static void transfer_at_limit(struct sctp_pair *p, const struct pp_sctp_config *c,
+                              struct bulk_set *set)
+{
+	sctp_pair_init(p, c, c);
+	sctp_pair_connect(p);
+	pmtu_limit_both(p, PMTU_LIMIT);
+	SCTP_RUN_UNTIL(p, both_at(p, PMTU_LIMIT), 20000);
+	bulk_setup(p, set);
+	bulk_pump(set->b);
+	SCTP_RUN_UNTIL(p, set->b->received >= 512 * 1024, 20000);
+}
+
 /* Each side seen back at the base after the path shrank. */
 struct black_hole {
 	const struct sctp_pair *p;
@@ -1249,13 +1263,7 @@ static void test_pmtu_black_hole(void)
 	struct black_hole w = { .p = &p };
 	uint64_t probes[2];
 
-	sctp_pair_init(&p, &c, &c);
-	sctp_pair_connect(&p);
-	pmtu_limit_both(&p, PMTU_LIMIT);
-	SCTP_RUN_UNTIL(&p, both_at(&p, PMTU_LIMIT), 20000);
-	bulk_setup(&p, &set);
-	bulk_pump(&b);
-	SCTP_RUN_UNTIL(&p, b.received >= 512 * 1024, 20000);
+	transfer_at_limit(&p, &c, &set);
 	b.hold = true;
 	SCTP_RUN_UNTIL(&p, b.received == b.sent && pp_sctp_channel_buffered_amount(b.ch) == 0,
 	               20000);
@@ -1295,13 +1303,7 @@ static void test_pmtu_outage(void)
 	struct bulk_set set = { &b, 1 };
 	uint64_t probes[2];
 
-	sctp_pair_init(&p, &c, &c);
-	sctp_pair_connect(&p);
-	pmtu_limit_both(&p, PMTU_LIMIT);
-	SCTP_RUN_UNTIL(&p, both_at(&p, PMTU_LIMIT), 20000);
-	bulk_setup(&p, &set);
-	bulk_pump(&b);
-	SCTP_RUN_UNTIL(&p, b.received >= 512 * 1024, 20000);
+	transfer_at_limit(&p, &c, &set);
 	for (int i = 0; i < 2; i++)
 		probes[i] = stats_of(&p, i).pmtu_probes_sent;
 	p.dead = true;
