@@ -353,6 +353,19 @@ static int fill_queue(TC *from, const char *to)
 	return sent;
 }
 
+/* n numbered candidates from `from` to `to`, all accepted; every `batch`
+ * (0: never) the loop runs 10 ms, for a receiver in this thread. */
+static void send_candidates(TC *from, const char *to, int n, int batch)
+{
+	for (int i = 0; i < n; i++) {
+		char *line = g_strdup_printf("candidate:%d 1 udp 1 10.0.0.2 %d typ host", i, 1000 + i);
+		g_assert_cmpint(pp_sigclient_send_ice(from->c, to, line, "0", 0), ==, 0);
+		g_free(line);
+		if (batch && i % batch == batch - 1)
+			spin(10);
+	}
+}
+
 /* send_queue_max sets the bound (a node's: 16 per link). The desktop
  * sends, at signaling.md's default limits (JOINED.limits 50/200: burst
  * 150 here). */
@@ -389,11 +402,7 @@ static void test_outgoing_bound(void)
 
 	g_assert_cmpuint(pp_sigclient_send_rate(d->c), ==, 40);
 	gint64 t0 = ws_now_ms();
-	for (int i = 0; i < 230; i++) {
-		char *line = g_strdup_printf("candidate:%d 1 udp 1 10.0.0.2 %d typ host", i, 1000 + i);
-		g_assert_cmpint(pp_sigclient_send_ice(d->c, g->peer_id, line, "0", 0), ==, 0);
-		g_free(line);
-	}
+	send_candidates(d, g->peer_id, 230, 0);
 	SPIN_UNTIL(g->ice->len == 230, 15000);
 	g_test_message("230 candidates relayed in %" G_GINT64_FORMAT " ms (burst 150, 40/s)",
 	               ws_now_ms() - t0);
@@ -438,13 +447,7 @@ static void test_gateway_pace(void)
 	g_assert_cmpuint(pp_sigclient_send_rate(d->c), ==, 40);
 
 	gint64 t0 = ws_now_ms();
-	for (int i = 0; i < 1200; i++) {
-		char *line = g_strdup_printf("candidate:%d 1 udp 1 10.0.0.2 %d typ host", i, 1000 + i);
-		g_assert_cmpint(pp_sigclient_send_ice(g->c, d->peer_id, line, "0", 0), ==, 0);
-		g_free(line);
-		if (i % 100 == 99) /* the desktop reads meanwhile, as it would (one thread here) */
-			spin(10);
-	}
+	send_candidates(g, d->peer_id, 1200, 100); /* the desktop reads meanwhile, as it would */
 	SPIN_UNTIL(d->ice->len == 1200, 30000);
 	g_test_message("1200 candidates relayed in %" G_GINT64_FORMAT " ms (gateway: burst 1500, "
 	               "400/s; at a desktop's 40/s: 26 s)", ws_now_ms() - t0);
