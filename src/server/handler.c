@@ -60,10 +60,11 @@ static void sig_handle_join(struct sig_server *srv, struct sig_peer *p, const st
 	}
 	memcpy(p->name, claims.sub, sizeof(p->name));
 	p->role = claims.role;
-	if (p->role == PP_ROLE_GATEWAY) {
+	if (p->role == PP_ROLE_GATEWAY && p->burst != (uint32_t)srv->cfg.gateway_burst) {
 		/* Its messages grow with its peers (an answer and candidates for
 		 * each when they all restart ICE at once): a desktop's limit would
-		 * stretch that over longer than the restart window. */
+		 * stretch that over longer than the restart window. The bucket
+		 * starts full once, not at every JOIN_ROOM after a refusal. */
 		p->rate = (uint32_t)srv->cfg.gateway_rate;
 		p->burst = (uint32_t)srv->cfg.gateway_burst;
 		pp_bucket_init(&p->bucket, p->burst, pp_now_ms());
