@@ -29,8 +29,8 @@
  * whose end ICE restarts handle), not narrower: the size stays. Lowering
  * it then would hold the chunks built larger back in usrsctp after the
  * path came back (10-13 s stalls in tunnel-restart's long-outage case,
- * until the next confirmation). A search that stopped below the limit is tried
- * again after PP_SCTP_RESEARCH_MS. Every send happens from the timer on the
+ * until the next confirmation). A search that stopped below the limit is
+ * tried again after PP_SCTP_RESEARCH_MS. Every send happens from the timer on the
  * association's context, never inside usrsctp. */
 #include "sctp_priv.h"
 
