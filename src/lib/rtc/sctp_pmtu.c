@@ -20,17 +20,19 @@
  * used where the path cannot shrink under it (the peer layer asks for it
  * only on a path to this host or a directly attached link): a DATA chunk
  * is never cut again, so one built for 16 KiB stays 16 KiB. The size in
- * use is still probed again every pmtu_confirm_ms (10 s); three probes
- * lost, and three of the base size answered right after (a black hole: a
- * link's MTU lowered), and new packets go back to the base and the search
- * starts again, while chunks already built larger are retransmitted as
- * they are until the association gives up (the tunnel then reconnects).
- * When the base-size probes are lost too, the path is down (an outage,
- * whose end ICE restarts handle), not narrower: the size stays. Lowering
- * it then would hold the chunks built larger back in usrsctp after the
- * path came back (10-13 s stalls in tunnel-restart's long-outage case,
- * until the next confirmation). A search that stopped below the limit is
- * tried again after PP_SCTP_RESEARCH_MS. Every send happens from the timer on the
+ * use is still probed again every pmtu_confirm_ms (10 s). Three probes
+ * lost, one of the base size answered right after and three of the size
+ * lost again: a black hole (a link's MTU lowered). New packets go back to
+ * the base and the search starts again, while chunks already built larger
+ * are retransmitted as they are until the association gives up (the
+ * tunnel then reconnects). When the base-size probes are lost too, the
+ * path is down (an outage, whose end ICE restarts handle), not narrower,
+ * and the size stays; when the size is answered once the base is, the
+ * outage ended between the two. Lowering the size for an outage held the
+ * chunks built larger back in usrsctp after the path came back (10-13 s
+ * stalls in tunnel-restart's long-outage case, until the next
+ * confirmation). A search that stopped below the limit is tried again
+ * after PP_SCTP_RESEARCH_MS. Every send happens from the timer on the
  * association's context, never inside usrsctp. */
 #include "sctp_priv.h"
 
@@ -70,7 +72,7 @@ void pp_sctp_pmtu_stop(struct pp_sctp *s)
 {
 	pp_source_clear(&s->pmtu.timer);
 	s->pmtu.probe = 0;
-	s->pmtu.base_check = false;
+	s->pmtu.check = PP_SCTP_CHECK_SIZE;
 }
 
 /* The association's one address gets size as its path MTU. */
@@ -113,7 +115,7 @@ static void pp_sctp_pmtu_probe(struct pp_sctp *s, size_t size, bool confirming)
 	s->pmtu.probe = size;
 	s->pmtu.answered = false;
 	s->pmtu.confirming = confirming;
-	s->pmtu.base_check = false;
+	s->pmtu.check = PP_SCTP_CHECK_SIZE;
 	s->pmtu.tries = 0;
 	pp_sctp_probe_token(s->pmtu.token, (uint32_t)size, nonce);
 	pp_sctp_pmtu_send(s);
@@ -150,6 +152,14 @@ static void pp_sctp_pmtu_settle(struct pp_sctp *s, bool searched)
 
 static void pp_sctp_pmtu_search(struct pp_sctp *s);
 
+/* The next probe of a confirmation that went unanswered (see
+ * enum pp_sctp_pmtu_check): of `size`, at stage `check`. */
+static void pp_sctp_pmtu_check(struct pp_sctp *s, size_t size, enum pp_sctp_pmtu_check check)
+{
+	pp_sctp_pmtu_probe(s, size, true);
+	s->pmtu.check = check;
+}
+
 /* Packets of the failed size no longer get through while base-size ones
  * do: back to the base, and search below the failed size. */
 static void pp_sctp_pmtu_black_hole(struct pp_sctp *s)
@@ -162,7 +172,7 @@ static void pp_sctp_pmtu_black_hole(struct pp_sctp *s)
 	s->pmtu.limit = lost - 4 > base ? lost - 4 : 0;
 	pp_sctp_pmtu_apply(s, base);
 	s->pmtu.probe = 0;
-	s->pmtu.base_check = false;
+	s->pmtu.check = PP_SCTP_CHECK_SIZE;
 	if (s->pmtu.limit)
 		pp_sctp_pmtu_search(s);
 	else
@@ -173,10 +183,11 @@ static void pp_sctp_pmtu_black_hole(struct pp_sctp *s)
 static void pp_sctp_pmtu_answered(struct pp_sctp *s)
 {
 	s->pmtu.answered = false;
-	if (s->pmtu.base_check) {
-		pp_sctp_pmtu_black_hole(s);
+	if (s->pmtu.check == PP_SCTP_CHECK_BASE) { /* the path is up: the size again */
+		pp_sctp_pmtu_check(s, s->pmtu.failed, PP_SCTP_CHECK_AGAIN);
 		return;
 	}
+	/* PP_SCTP_CHECK_AGAIN answered: the path was down a while, no more */
 	if (!s->pmtu.confirming) {
 		pp_sctp_pmtu_apply(s, s->pmtu.probe);
 		pp_log(PP_LOG_INFO, s->log_peer, "sctp: path MTU %zu bytes per packet (probed)",
@@ -203,19 +214,21 @@ static void pp_sctp_pmtu_failed(struct pp_sctp *s)
 {
 	size_t c;
 
-	if (s->pmtu.base_check) {
+	if (s->pmtu.check == PP_SCTP_CHECK_BASE) {
 		pp_log(PP_LOG_INFO, s->log_peer,
 		       "sctp: no answer to %zu- nor %zu-byte probes: the path is down, "
 		       "its MTU stays", s->pmtu.failed, s->pmtu.probe);
-		s->pmtu.base_check = false;
 		pp_sctp_pmtu_settle(s, false); /* confirmed again later */
+		return;
+	}
+	if (s->pmtu.check == PP_SCTP_CHECK_AGAIN) {
+		pp_sctp_pmtu_black_hole(s);
 		return;
 	}
 	if (s->pmtu.confirming) { /* the size in use: a black hole, or no path? */
 		s->pmtu.failed = s->pmtu.probe;
 		/* probes are whole words: the base rounded down */
-		pp_sctp_pmtu_probe(s, pp_sctp_pmtu_base(s) & ~(size_t)3, true);
-		s->pmtu.base_check = true;
+		pp_sctp_pmtu_check(s, pp_sctp_pmtu_base(s) & ~(size_t)3, PP_SCTP_CHECK_BASE);
 		return;
 	}
 	pp_debug("sctp: no answer to %zu-byte probes", s->pmtu.probe);

@@ -54,6 +54,15 @@ static inline size_t pp_sctp_pad4(size_t n)
 #define PP_SCTP_CONFIRM_MS 10000       /* the size in use is probed again */
 #define PP_SCTP_RESEARCH_MS (600 * 1000) /* a search that stopped short: again */
 
+/* A confirmation of the size in use that goes unanswered is a black hole
+ * only if the path is up: the base size gets through, and the failed size
+ * still does not right after (sctp_pmtu.c). */
+enum pp_sctp_pmtu_check {
+	PP_SCTP_CHECK_SIZE = 0, /* probes of the size in use */
+	PP_SCTP_CHECK_BASE,     /* they went unanswered: probes of the base */
+	PP_SCTP_CHECK_AGAIN,    /* the base was answered: the size once more */
+};
+
 struct pp_sctp_pmtu {
 	size_t limit;         /* largest packet the layers below take; 0: off */
 	size_t current;       /* packet size in use */
@@ -61,10 +70,8 @@ struct pp_sctp_pmtu {
 	unsigned tries;       /* probes of this size unanswered so far */
 	unsigned next;        /* next index in the search ladder */
 	bool confirming;      /* probe is of current: a black hole check */
-	bool base_check;      /* probe is of the base size, after probes of
-	                       * current (failed, below) went unanswered: is
-	                       * the path up at all? */
-	size_t failed;        /* that size */
+	enum pp_sctp_pmtu_check check; /* where that check stands */
+	size_t failed;        /* the size that went unanswered */
 	bool answered;        /* its HEARTBEAT ACK came: the timer acts on it */
 	uint8_t token[PP_SCTP_PROBE_TOKEN];
 	uint32_t vtag;        /* the peer's, read from our own DATA/SACK output */
