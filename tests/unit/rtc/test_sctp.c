@@ -1328,6 +1328,39 @@ static void test_pmtu_outage(void)
 	sctp_pair_free(&p);
 }
 
+static bool both_checking_again(const struct sctp_pair *p)
+{
+	return p->side[0].s->pmtu.check == PP_SCTP_CHECK_AGAIN &&
+	       p->side[1].s->pmtu.check == PP_SCTP_CHECK_AGAIN;
+}
+
+/* The path is whole again between a confirmation's stages: its size lost,
+ * the base answered, and the size answered once more. Not a black hole:
+ * the size stays (the outage ended between the probes). */
+static void test_pmtu_outage_ends_in_check(void)
+{
+	struct pp_sctp_config c = { .pmtu_probe_ms = 20, .pmtu_confirm_ms = 100 };
+	struct sctp_pair p;
+
+	sctp_pair_init(&p, &c, &c);
+	sctp_pair_connect(&p);
+	pmtu_limit_both(&p, PMTU_LIMIT);
+	SCTP_RUN_UNTIL(&p, both_at(&p, PMTU_LIMIT), 20000);
+	for (int i = 0; i < 2; i++)
+		p.max_len[i] = 1432; /* the confirmations are lost, the base is not */
+	SCTP_RUN_UNTIL(&p, both_checking_again(&p), 20000);
+	for (int i = 0; i < 2; i++)
+		p.max_len[i] = 0;
+	SCTP_RUN_UNTIL(&p, p.side[0].s->pmtu.check == PP_SCTP_CHECK_SIZE &&
+	                   p.side[1].s->pmtu.check == PP_SCTP_CHECK_SIZE, 20000);
+	sctp_pair_run_for(&p, 300); /* a confirmation period or more */
+	for (int i = 0; i < 2; i++) {
+		g_assert_cmpuint(path_of(&p, i), ==, PMTU_LIMIT);
+		g_assert_cmpuint(p.side[i].s->pmtu.limit, ==, PMTU_LIMIT);
+	}
+	sctp_pair_free(&p);
+}
+
 /* A limit of 0 after a raise: back to the base at once, no more probes,
  * no packet above the base. A new limit searches again. */
 static void test_pmtu_reset(void)
@@ -1474,6 +1507,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/pmtu_ladder", test_pmtu_ladder);
 	g_test_add_func("/sctp/pmtu_black_hole", test_pmtu_black_hole);
 	g_test_add_func("/sctp/pmtu_outage", test_pmtu_outage);
+	g_test_add_func("/sctp/pmtu_outage_ends_in_check", test_pmtu_outage_ends_in_check);
 	g_test_add_func("/sctp/pmtu_reset", test_pmtu_reset);
 	g_test_add_func("/sctp/pmtu_no_probe", test_pmtu_no_probe);
 	g_test_add_func("/sctp/pmtu_before_connect", test_pmtu_before_connect);
