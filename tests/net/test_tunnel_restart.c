@@ -431,18 +431,26 @@ static bool pumps_done(void *d)
  * carry the stream to its end with both directions intact. */
 static void streams_complete_on(struct pair *p, struct pp_tlink *gl, struct pp_tlink *dl);
 
-static void restart_keeps_streams(struct pair *p, struct pp_tlink *gl, struct pp_tlink *dl,
-                                  volatile gint *gate)
+/* Cuts the path (opening the pumps' gate, if any) and waits up to ms for
+ * pred; logs "path cut: <what> after N s". Returns when the cut began. */
+static gint64 cut_path_until(struct pair *p, volatile gint *gate, pred_fn pred, unsigned ms,
+                             const char *what)
 {
 	gint64 t0 = g_get_monotonic_time();
 
 	cut_path(true);
 	if (gate)
 		g_atomic_int_set(gate, 1);
-	g_assert_true(run_until(desk_restarting, p, 40000));
+	g_assert_true(run_until(pred, p, ms));
+	g_test_message("path cut: %s after %.1f s", what, (g_get_monotonic_time() - t0) / 1e6);
+	return t0;
+}
+
+static void restart_keeps_streams(struct pair *p, struct pp_tlink *gl, struct pp_tlink *dl,
+                                  volatile gint *gate)
+{
+	cut_path_until(p, gate, desk_restarting, 40000, "the desktop restarts ICE");
 	g_assert_nonnull(desk_peer(p));
-	g_test_message("path cut: the desktop restarts ICE after %.1f s",
-	               (g_get_monotonic_time() - t0) / 1e6);
 	cut_path(false);
 	streams_complete_on(p, gl, dl);
 }
@@ -785,11 +793,7 @@ static void test_long_outage(void)
 	pair_up(&p);
 	struct pp_tlink *gl = p.gw.link, *dl = p.desk.link;
 	open_stream(&p);
-	gint64 t0 = g_get_monotonic_time();
-	cut_path(true);
-	g_assert_true(run_until(desk_second_restart, &p, 60000));
-	g_test_message("path cut: the desktop's second ICE restart after %.1f s",
-	               (g_get_monotonic_time() - t0) / 1e6);
+	cut_path_until(&p, NULL, desk_second_restart, 60000, "the desktop's second ICE restart");
 	cut_path(false);
 	streams_complete_on(&p, gl, dl);
 	g_assert_cmpuint(pp_tsession_restarts(pp_tlink_session(dl)), ==, 0); /* the path is back */
@@ -897,11 +901,7 @@ static void test_fallback(void)
 	struct pair p;
 
 	pair_up(&p);
-	gint64 t0 = g_get_monotonic_time();
-	cut_path(true);
-	g_assert_true(run_until(desk_restarting, &p, 40000));
-	g_test_message("path cut: the desktop restarts ICE after %.1f s",
-	               (g_get_monotonic_time() - t0) / 1e6);
+	gint64 t0 = cut_path_until(&p, NULL, desk_restarting, 40000, "the desktop restarts ICE");
 	g_assert_true(run_until(desk_link_closed, &p, 60000));
 	g_test_message("the restart did not connect: desktop session closed after %.1f s",
 	               (g_get_monotonic_time() - t0) / 1e6);
