@@ -154,7 +154,8 @@ static void pp_sctp_pmtu_search(struct pp_sctp *s);
 
 /* The next probe of a confirmation that went unanswered (see
  * enum pp_sctp_pmtu_check): of `size`, at stage `check`. */
-static void pp_sctp_pmtu_check(struct pp_sctp *s, size_t size, enum pp_sctp_pmtu_check check)
+static void pp_sctp_pmtu_check_probe(struct pp_sctp *s, size_t size,
+                                     enum pp_sctp_pmtu_check check)
 {
 	pp_sctp_pmtu_probe(s, size, true);
 	s->pmtu.check = check;
@@ -184,7 +185,7 @@ static void pp_sctp_pmtu_answered(struct pp_sctp *s)
 {
 	s->pmtu.answered = false;
 	if (s->pmtu.check == PP_SCTP_CHECK_BASE) { /* the path is up: the size again */
-		pp_sctp_pmtu_check(s, s->pmtu.failed, PP_SCTP_CHECK_AGAIN);
+		pp_sctp_pmtu_check_probe(s, s->pmtu.failed, PP_SCTP_CHECK_AGAIN);
 		return;
 	}
 	/* PP_SCTP_CHECK_AGAIN answered: the path was down a while, no more */
@@ -228,7 +229,7 @@ static void pp_sctp_pmtu_failed(struct pp_sctp *s)
 	if (s->pmtu.confirming) { /* the size in use: a black hole, or no path? */
 		s->pmtu.failed = s->pmtu.probe;
 		/* probes are whole words: the base rounded down */
-		pp_sctp_pmtu_check(s, pp_sctp_pmtu_base(s) & ~(size_t)3, PP_SCTP_CHECK_BASE);
+		pp_sctp_pmtu_check_probe(s, pp_sctp_pmtu_base(s) & ~(size_t)3, PP_SCTP_CHECK_BASE);
 		return;
 	}
 	pp_debug("sctp: no answer to %zu-byte probes", s->pmtu.probe);
