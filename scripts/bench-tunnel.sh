@@ -255,14 +255,25 @@ conn_parse() {
 	R[${1}_conn99]=$(kv p99_us <<<"$2")
 	say "  new connection $1: p50 ${R[${1}_conn50]} µs, p99 ${R[${1}_conn99]} µs"
 }
+# shaper_drops: packets the link's shapers (c0 and g0) have dropped so far
+# ("Sent B bytes P pkt (dropped D, overlimits ...").
+shaper_drops() {
+	local n=0 d prev=
+	for d in $(tc -s -n $NS_C qdisc show dev c0; tc -s -n $NS_G qdisc show dev g0); do
+		[[ $prev == "(dropped" ]] && n=$((n + ${d%,}))
+		prev=$d
+	done
+	printf '%s' "$n"
+}
 # xfer_run LABEL fetch|push ADDR [PID...]: the dump from bsvc (fetch) or to
 # bsvc (push), verified at the receiver; results in R[LABEL_MBps] etc.
 xfer_run() {
 	local label=$1 dir=$2 addr=$3 line
 	shift 3
 	local -a pids=("$@") p0=()
-	local i t0 t1
+	local i t0 t1 drops0
 	for i in "${!pids[@]}"; do p0[i]=$(cpu_ticks "${pids[i]}"); done
+	drops0=$(shaper_drops)
 	t0=$(now)
 	if ! line=$(in_c "$rrbin" -t 120 "--$dir" "$addr" "$dump" 2>>"$logs/$label.err"); then
 		say "  $dir $label: failed ($(tail -1 "$logs/$label.err"))"
@@ -274,9 +285,10 @@ xfer_run() {
 	for i in "${!pids[@]}"; do
 		R[${label}_cpu_$i]=$(calc %.2f "($(cpu_ticks "${pids[i]}") - ${p0[i]}) / $clk_tck")
 	done
+	R[${label}_drops]=$(($(shaper_drops) - drops0))
 	R[${label}_MBps]=$(kv MBps <<<"$line")
 	R[${label}_secs]=$(kv secs <<<"$line")
-	say "  $dir $label: ${R[${label}_MBps]} MB/s (${R[${label}_secs]} s for $dump_bytes bytes, verified)$(
+	say "  $dir $label: ${R[${label}_MBps]} MB/s (${R[${label}_secs]} s for $dump_bytes bytes, verified; ${R[${label}_drops]} dropped by the shaper)$(
 		[ ${#pids[@]} -gt 0 ] && printf '; CPU %s, %s' "$(cpu_note "$label" 0 client)" "$(cpu_note "$label" 1 gateway)")"
 }
 
@@ -636,15 +648,16 @@ fi
 say ""
 if has_phase link; then
 	say "5. SQL dump, $(calc %.0f "$dump_bytes / 1e6") MB, over ${shaper:-a limited link}; zstd -3 ratio $(v zstd_ratio), lz4 $(v lz4_ratio)"
-	say "                                       down MB/s  x direct |  up MB/s  x direct | CPU s client/gateway: down; up"
-	printf '   %-34s %9s %9s | %8s %9s |\n' "direct TCP (reference)" "$(v direct_down_MBps)" "" "$(v direct_up_MBps)" ""
+	say "                                       down MB/s  x direct |  up MB/s  x direct | CPU s client/gateway: down; up | shaper drops: down; up"
+	printf '   %-34s %9s %9s | %8s %9s | %31s | %s; %s\n' "direct TCP (reference)" "$(v direct_down_MBps)" "" \
+		"$(v direct_up_MBps)" "" "" "$(v direct_down_drops)" "$(v direct_up_drops)"
 	for mode in off auto; do
 		if [ -n "$tunnel_ok" ]; then
-			printf '   %-34s %9s %9s | %8s %9s | %s / %s; %s / %s\n' "tunnel, --compression $mode" \
+			printf '   %-34s %9s %9s | %8s %9s | %31s | %s; %s\n' "tunnel, --compression $mode" \
 				"$(v "${mode}_down_MBps" failed)" "$(ratio "${mode}_down_MBps" direct_down_MBps)" \
 				"$(v "${mode}_up_MBps" failed)" "$(ratio "${mode}_up_MBps" direct_up_MBps)" \
-				"$(v "${mode}_down_cpu_0")" "$(v "${mode}_down_cpu_1")" \
-				"$(v "${mode}_up_cpu_0")" "$(v "${mode}_up_cpu_1")"
+				"$(v "${mode}_down_cpu_0") / $(v "${mode}_down_cpu_1"); $(v "${mode}_up_cpu_0") / $(v "${mode}_up_cpu_1")" \
+				"$(v "${mode}_down_drops")" "$(v "${mode}_up_drops")"
 		else
 			printf '   %-34s tunnel: %s\n' "tunnel, --compression $mode" "$tunnel_state"
 		fi
