@@ -38,13 +38,17 @@
 #      100 Mbit/s bcli<->bgw link (netem, or tbf where the kernel has no
 #      netem), verified at the receiver: direct; tunnel with compression off
 #      (client --compression off and gateway compression = off); tunnel auto.
+#   6. The same dump over a wide-area link: 200 Mbit/s and an 80 ms round
+#      trip (bench/nfq-delay holds what crosses g0 in bgw, half each way:
+#      this kernel has no netem delay), direct and through the tunnel with
+#      compression off: what the transport itself makes of a long path.
 #
-# usage: scripts/bench-tunnel.sh        (as root; about 1.5 minutes)
+# usage: scripts/bench-tunnel.sh        (as root; about 2.5 minutes)
 #
 # Environment:
 #   BENCH_BUILDDIR     build directory (default: build; set up as release if absent)
 #   BENCH_NO_BUILD=1   use the binaries as they are
-#   BENCH_PHASES       subset of "direct wg floor tunnel link" (default: all)
+#   BENCH_PHASES       subset of "direct wg floor tunnel link wan" (default: all)
 #   BENCH_IPERF_TIME   seconds per iperf3 run (10)
 #   BENCH_RR_N         measured round trips (20000, after 2000 warm-up)
 #   BENCH_CONN_N       fresh connections (500)
@@ -54,6 +58,8 @@
 #   BENCH_RATE         link rate for phase 5 (100mbit)
 #   BENCH_LINK_MODES   compression modes of phase 5, each both ends' setting
 #                      ("off auto"; also lz4, zstd: lines only, no summary)
+#   BENCH_WAN          "RATE RTT_MS" of phase 6 ("200mbit 80")
+#   BENCH_WAN_MODES    compression modes of phase 6 ("off")
 #   BENCH_CLIENT_ARGS  extra arguments for `peerpipe connect` in phases 1-4
 #   BENCH_PIN=0        do not pin the requester and the echo server (2-3)
 #   BENCH_KEEP_LOGS=1  keep the programs' logs (a failure always keeps them)
@@ -85,7 +91,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 builddir=${BENCH_BUILDDIR:-build}
 case $builddir in /*) ;; *) builddir=$root/$builddir ;; esac
-phases=" ${BENCH_PHASES:-direct wg floor tunnel link} "
+phases=" ${BENCH_PHASES:-direct wg floor tunnel link wan} "
 iperf_time=${BENCH_IPERF_TIME:-10}
 rr_n=${BENCH_RR_N:-20000}
 conn_n=${BENCH_CONN_N:-500}
@@ -94,6 +100,8 @@ fb_runs=${BENCH_FB_RUNS:-10}
 dump_mb=${BENCH_DUMP_MB:-100}
 rate=${BENCH_RATE:-100mbit}
 link_modes=${BENCH_LINK_MODES:-off auto}
+read -r wan_rate wan_rtt <<<"${BENCH_WAN:-200mbit 80}"
+wan_modes=${BENCH_WAN_MODES:-off}
 read -r -a client_extra <<<"${BENCH_CLIENT_ARGS:-}"
 
 BENCH_NAME=bench-tunnel
@@ -114,7 +122,7 @@ if [ -z "${BENCH_NO_BUILD:-}" ]; then
 	if [ ! -f "$builddir/build.ninja" ]; then
 		"$root/scripts/setup-build.sh" "$builddir" --buildtype=release >/dev/null
 	fi
-	meson compile -C "$builddir" tunnel-rr relay-floor wake-cost >/dev/null ||
+	meson compile -C "$builddir" tunnel-rr relay-floor wake-cost nfq-delay >/dev/null ||
 		die "tunnel-rr does not build"
 	# The tunnel's programs are optional: a half-written one must not stop
 	# the references.
@@ -416,7 +424,7 @@ hold_for_profiling() {
 }
 
 tunnel_ok=
-if has_phase tunnel || has_phase link; then
+if has_phase tunnel || has_phase link || has_phase wan; then
 	if [ "$tunnel_state" = ok ]; then
 		say "PeerPipe tunnel (peerpipe connect in bcli, peerpipe-gateway + peerpipe-signal in bgw):"
 		if tunnel_setup; then
@@ -470,18 +478,19 @@ if has_phase tunnel && [ -n "$tunnel_ok" ]; then
 	fi
 fi
 
-# ---- 5. compressible payload over a rate-limited link ----
+# ---- 5. compressible payload over a rate-limited link; 6. over a WAN ----
 shaper=
+# shape RATE: limits c0 and g0 to RATE; says how in $shaper.
 shape() {
 	local ns dev
 	for nd in "$NS_C c0" "$NS_G g0"; do
 		read -r ns dev <<<"$nd"
-		if tc -n "$ns" qdisc add dev "$dev" root netem rate "$rate" 2>/dev/null; then
-			shaper="netem rate $rate"
+		if tc -n "$ns" qdisc add dev "$dev" root netem rate "$1" 2>/dev/null; then
+			shaper="netem rate $1"
 		else
 			# This kernel may lack netem: a token bucket gives the same rate.
-			tc -n "$ns" qdisc add dev "$dev" root tbf rate "$rate" burst 32kb latency 20ms
-			shaper="tbf rate $rate (no netem in this kernel)"
+			tc -n "$ns" qdisc add dev "$dev" root tbf rate "$1" burst 32kb latency 20ms
+			shaper="tbf rate $1 (no netem in this kernel)"
 		fi
 	done
 }
@@ -489,32 +498,81 @@ unshape() {
 	tc -n $NS_C qdisc del dev c0 root 2>/dev/null || true
 	tc -n $NS_G qdisc del dev g0 root 2>/dev/null || true
 }
+# transfers PREFIX MODE...: the dump fetched and pushed directly, then
+# through the tunnel with each compression mode at both ends ("off": the
+# gateway too); results under PREFIXdirect_down, PREFIXMODE_up etc.
+transfers() {
+	local p=$1 mode
+	shift
+	xfer_run "${p}direct_down" fetch $IP_S:5400 || true
+	xfer_run "${p}direct_up" push $IP_S:5400 || true
+	[ -n "$tunnel_ok" ] || return 0
+	for mode in "$@"; do
+		gateway_start "$mode" || { keep_logs=1; return 1; }
+		if client_start "client-$p$mode" 2 -L 15400:dump -L 15300:rr --compression "$mode"; then
+			xfer_run "$p${mode}_down" fetch 127.0.0.1:15400 "${PID[client-$p$mode]}" "${PID[gateway]}" || true
+			xfer_run "$p${mode}_up" push 127.0.0.1:15400 "${PID[client-$p$mode]}" "${PID[gateway]}" || true
+		else
+			keep_logs=1
+		fi
+		stop "client-$p$mode"
+	done
+}
+# delay_start RTT_MS: everything crossing g0 waits in bgw for half of RTT_MS
+# each way (bench/nfq-delay on an NFQUEUE queue), whether bgw forwards it
+# (direct) or sends or receives it (the tunnel), IPv4 and IPv6 (ICE may pick
+# the link-local pair). The rules come after the queue is bound: a rule on
+# an unbound queue drops.
+delay_start() {
+	local t
+	start nfq-delay $NS_G "$builddir/bench/nfq-delay" 77 "$(calc %.3f "$1 / 2")"
+	wait_line nfq-delay 'nfq-delay: queue' 1 5 || return 1
+	for t in iptables ip6tables; do
+		ip netns exec $NS_G $t -t mangle -A PREROUTING -i g0 -j NFQUEUE --queue-num 77 &&
+			ip netns exec $NS_G $t -t mangle -A POSTROUTING -o g0 -j NFQUEUE --queue-num 77 ||
+			return 1
+	done
+}
+delay_stop() {
+	local t
+	for t in iptables ip6tables; do
+		ip netns exec $NS_G $t -t mangle -F PREROUTING 2>/dev/null || true
+		ip netns exec $NS_G $t -t mangle -F POSTROUTING 2>/dev/null || true
+	done
+	stop nfq-delay
+}
 if has_phase link; then
-	shape
+	shape "$rate"
 	say "SQL dump ($dump_bytes bytes) between bcli and bsvc over $shaper on c0 and g0:"
 	say "  (down = service to client, the gateway compresses; up = client to service, the client"
 	say "   compresses; off = client --compression off and gateway compression = off)"
-	xfer_run direct_down fetch $IP_S:5400 || true
-	xfer_run direct_up push $IP_S:5400 || true
-	if [ -n "$tunnel_ok" ]; then
-		for mode in $link_modes; do
-			# "off": no compression either way, so the gateway too.
-			gateway_start "$mode" || { keep_logs=1; break; }
-			if client_start "client-$mode" 2 -L 15400:dump -L 15300:rr --compression "$mode"; then
-				xfer_run "${mode}_down" fetch 127.0.0.1:15400 "${PID[client-$mode]}" "${PID[gateway]}" || true
-				xfer_run "${mode}_up" push 127.0.0.1:15400 "${PID[client-$mode]}" "${PID[gateway]}" || true
-			else
-				keep_logs=1
-			fi
-			stop "client-$mode"
-		done
-	fi
+	# shellcheck disable=SC2086 # the modes are words
+	transfers "" $link_modes || true
 	unshape
 	if command -v zstd >/dev/null; then
 		R[zstd_ratio]=$(calc %.2f "$dump_bytes / $(zstd -3 -T1 -c "$dump" | wc -c)")
 	fi
 	if command -v lz4 >/dev/null; then
 		R[lz4_ratio]=$(calc %.2f "$dump_bytes / $(lz4 -c "$dump" | wc -c)")
+	fi
+fi
+wan_state= wan_ran=
+if has_phase wan; then
+	if ! command -v iptables >/dev/null || ! command -v ip6tables >/dev/null ||
+	   [ ! -x "$builddir/bench/nfq-delay" ]; then
+		wan_state="needs iptables, ip6tables and $builddir/bench/nfq-delay"
+	elif ! delay_start "$wan_rtt"; then
+		wan_state="no NFQUEUE delay here ($(tail -1 "$logs/nfq-delay.log" 2>/dev/null))"
+		delay_stop
+	else
+		shape "$wan_rate"
+		wan_state="$shaper, ${wan_rtt} ms round trip (bench/nfq-delay)"
+		say "SQL dump over a WAN: $wan_state, compression: $wan_modes"
+		# shellcheck disable=SC2086 # the modes are words
+		transfers wan_ $wan_modes || true
+		wan_ran=1
+		unshape
+		delay_stop
 	fi
 fi
 
@@ -646,23 +704,35 @@ else
 	printf '   %s   | target <= 100 ms\n' "$(tun fb_med)"
 fi
 say ""
-if has_phase link; then
-	say "5. SQL dump, $(calc %.0f "$dump_bytes / 1e6") MB, over ${shaper:-a limited link}; zstd -3 ratio $(v zstd_ratio), lz4 $(v lz4_ratio)"
+# xfer_rows PREFIX MODE...: the table of transfers() PREFIX MODE...
+xfer_rows() {
+	local p=$1 mode
+	shift
 	say "                                       down MB/s  x direct |  up MB/s  x direct | CPU s client/gateway: down; up | shaper drops: down; up"
-	printf '   %-34s %9s %9s | %8s %9s | %31s | %s; %s\n' "direct TCP (reference)" "$(v direct_down_MBps)" "" \
-		"$(v direct_up_MBps)" "" "" "$(v direct_down_drops)" "$(v direct_up_drops)"
-	for mode in off auto; do
+	printf '   %-34s %9s %9s | %8s %9s | %31s | %s; %s\n' "direct TCP (reference)" "$(v "${p}direct_down_MBps")" "" \
+		"$(v "${p}direct_up_MBps")" "" "" "$(v "${p}direct_down_drops")" "$(v "${p}direct_up_drops")"
+	for mode in "$@"; do
 		if [ -n "$tunnel_ok" ]; then
 			printf '   %-34s %9s %9s | %8s %9s | %31s | %s; %s\n' "tunnel, --compression $mode" \
-				"$(v "${mode}_down_MBps" failed)" "$(ratio "${mode}_down_MBps" direct_down_MBps)" \
-				"$(v "${mode}_up_MBps" failed)" "$(ratio "${mode}_up_MBps" direct_up_MBps)" \
-				"$(v "${mode}_down_cpu_0") / $(v "${mode}_down_cpu_1"); $(v "${mode}_up_cpu_0") / $(v "${mode}_up_cpu_1")" \
-				"$(v "${mode}_down_drops")" "$(v "${mode}_up_drops")"
+				"$(v "$p${mode}_down_MBps" failed)" "$(ratio "$p${mode}_down_MBps" "${p}direct_down_MBps")" \
+				"$(v "$p${mode}_up_MBps" failed)" "$(ratio "$p${mode}_up_MBps" "${p}direct_up_MBps")" \
+				"$(v "$p${mode}_down_cpu_0") / $(v "$p${mode}_down_cpu_1"); $(v "$p${mode}_up_cpu_0") / $(v "$p${mode}_up_cpu_1")" \
+				"$(v "$p${mode}_down_drops")" "$(v "$p${mode}_up_drops")"
 		else
 			printf '   %-34s tunnel: %s\n' "tunnel, --compression $mode" "$tunnel_state"
 		fi
 	done
+}
+if has_phase link; then
+	say "5. SQL dump, $(calc %.0f "$dump_bytes / 1e6") MB, over ${shaper:-a limited link}; zstd -3 ratio $(v zstd_ratio), lz4 $(v lz4_ratio)"
+	xfer_rows "" off auto
 	[ -n "$tunnel_ok" ] &&
 		say "   compression auto / off: down $(ratio auto_down_MBps off_down_MBps) x, up $(ratio auto_up_MBps off_up_MBps) x  (no target given; CPU in s)"
+fi
+if has_phase wan; then
+	say ""
+	say "6. SQL dump, $(calc %.0f "$dump_bytes / 1e6") MB, over a WAN: $wan_state"
+	# shellcheck disable=SC2086 # the modes are words
+	[ -n "$wan_ran" ] && xfer_rows wan_ $wan_modes
 fi
 say "==============================================================="
