@@ -7,7 +7,9 @@
 # tunnel, and at -O0 it is a fifth of the gateway's CPU (docs/rtc-stack.md).
 # This script builds the same source, Debian's patches applied, with the
 # flags Debian gives every package (dpkg-buildflags, hardening=+all) and
-# nothing else changed (SCTP_DEBUG stays defined, as in Debian's build):
+# PeerPipe's own fixes from scripts/usrsctp-patches/ (each says what it
+# fixes and how it was measured; SCTP_DEBUG stays defined, as in Debian's
+# build):
 #
 # 1. Reads the version of the installed libusrsctp-dev (install-deps.sh
 #    installs it; its headers and this build must agree).
@@ -33,6 +35,7 @@ umask 022
 PP_SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
 PP_ROOT=$(dirname -- "$(dirname -- "$PP_SELF")")
 PP_SUITE=bookworm
+PP_PATCHES=$PP_ROOT/scripts/usrsctp-patches
 
 log() { printf 'build-usrsctp: %s\n' "$*" >&2; }
 die() {
@@ -117,7 +120,10 @@ main() {
 		die "libusrsctp-dev is not installed (scripts/install-deps.sh installs it)"
 	prefix=$(mkdir -p -- "$prefix" && cd -- "$prefix" && pwd)
 	pcdir=$prefix/lib/pkgconfig
-	want="$src_pkg $version $(sha256sum <"$PP_SELF" | cut -c1-16)"
+	shopt -s nullglob
+	patches=("$PP_PATCHES"/*.patch)
+	shopt -u nullglob
+	want="$src_pkg $version $(cat -- "$PP_SELF" "${patches[@]}" | sha256sum | cut -c1-16)"
 	stamp=$prefix/.peerpipe-build
 	# One build at a time per prefix (a benchmark and a test run may race).
 	exec 9>"$prefix.lock"
@@ -127,7 +133,7 @@ main() {
 		printf '%s\n' "$pcdir"
 		return 0
 	fi
-	for t in apt-get dpkg-source dpkg-buildflags meson ninja; do
+	for t in apt-get dpkg-source dpkg-buildflags patch meson ninja; do
 		command -v "$t" >/dev/null || die "missing $t (scripts/install-deps.sh installs it)"
 	done
 
@@ -146,6 +152,11 @@ main() {
 	(cd -- "$work/src" && dpkg-source -x ./*.dsc tree) >"$work/dpkg-source.log" 2>&1 ||
 		die "dpkg-source -x failed: $(tail -n 3 "$work/dpkg-source.log")"
 	srcdir=$work/src/tree
+	for p in "${patches[@]}"; do
+		patch -p1 --forward -d "$srcdir" <"$p" >"$work/patch.log" 2>&1 ||
+			die "$(basename -- "$p") does not apply to $src_pkg $version: $(tail -n 3 "$work/patch.log")"
+		log "applied $(basename -- "$p")"
+	done
 
 	cd -- "$srcdir" # dpkg-buildflags maps the current directory out of debug info
 	pp_debian_flags
