@@ -80,6 +80,10 @@ struct pp_sctp_channel_options {
 	uint16_t priority; /* DCEP priority; 0 means 256 (normal) */
 };
 
+/* send_buffer and recv_buffer when not set. A long path needs them to
+ * cover its bandwidth-delay product (docs/rtc-stack.md, "Long paths"). */
+#define PP_SCTP_BUFFER_DEFAULT (4u * 1024 * 1024)
+
 /* Zero fields take the default shown. */
 struct pp_sctp_config {
 	uint16_t local_port;       /* 5000 */
@@ -87,8 +91,10 @@ struct pp_sctp_config {
 	enum pp_sctp_role role;    /* client (even ids) */
 	size_t max_message_size;   /* 262144: largest message sent or received
 	                            * (a receive buffer this size per association) */
-	uint32_t send_buffer;      /* 1 MiB: usrsctp SO_SNDBUF */
-	uint32_t recv_buffer;      /* 1 MiB: usrsctp SO_RCVBUF (the window) */
+	uint32_t send_buffer;      /* 4 MiB: usrsctp SO_SNDBUF */
+	uint32_t recv_buffer;      /* 4 MiB: usrsctp SO_RCVBUF (the window: one
+	                            * association moves at most this much per
+	                            * round trip, 52 MB/s at 80 ms) */
 	size_t buffered_amount_low_threshold; /* 0: initial value for each channel */
 	size_t max_buffered_amount; /* 16 MiB: per-channel queue bound */
 	uint32_t path_mtu;         /* 1151: spp_pathmtu, PMTUD off; packets are

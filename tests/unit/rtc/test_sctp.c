@@ -366,8 +366,12 @@ static void test_pause_receive(void)
 	g_assert_cmpint(pp_sctp_channel_open(p.side[0].s, "pause", "", NULL, &ch), ==, 0);
 	SCTP_RUN_UNTIL(&p, p.side[1].opened->len == 1, 5000);
 	pp_sctp_pause_receive(p.side[1].s, true);
-	/* 8 MiB offered: more than usrsctp's buffers on both sides hold. */
-	for (unsigned i = 0; i < 512; i++) {
+	/* More than usrsctp's buffers on both sides hold (about 2.7 times
+	 * their size in all, test_tunnel_flow): three buffers and 6 MiB, 18
+	 * MiB at the default 4 MiB, under the channel's 16 MiB queue bound
+	 * once usrsctp has taken its share. */
+	const unsigned count = (3u * PP_SCTP_BUFFER_DEFAULT + 6u * 1024 * 1024) / sizeof(chunk);
+	for (unsigned i = 0; i < count; i++) {
 		memset(chunk, (int)(i & 0xff), sizeof(chunk));
 		g_assert_cmpint(pp_sctp_channel_send(ch, false, chunk, sizeof(chunk)), ==, 0);
 		sent++;
