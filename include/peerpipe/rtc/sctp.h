@@ -198,6 +198,17 @@ enum pp_sctp_state pp_sctp_get_state(const struct pp_sctp *s);
  * Resuming reads on from the work source. */
 void pp_sctp_pause_receive(struct pp_sctp *s, bool paused);
 void pp_sctp_get_stats(const struct pp_sctp *s, struct pp_sctp_stats *out);
+
+/* usrsctp's own counters, for every association of the process together
+ * since it started (usrsctp keeps no per-association ones): how loss
+ * recovery went. All zero before the first association. */
+struct pp_sctp_totals {
+	uint64_t data_chunks_sent;      /* first transmissions */
+	uint64_t chunks_retransmitted;  /* by fast retransmit or T3 */
+	uint64_t fast_retransmits;
+	uint64_t t3_expiries;           /* retransmission timeouts of DATA */
+};
+void pp_sctp_get_totals(struct pp_sctp_totals *out);
 /* Path MTU discovery (RFC 8899 §6.2, sctp_pmtu.c). max_packet is the
  * largest SCTP packet the layers below could carry on the current path
  * (its route's MTU less IP, UDP and DTLS headers); the association then

@@ -83,6 +83,22 @@ void pp_sctp_unlock(void)
 	g_rec_mutex_unlock(&pp_sctp_big);
 }
 
+void pp_sctp_get_totals(struct pp_sctp_totals *out)
+{
+	struct sctpstat st;
+
+	memset(out, 0, sizeof(*out));
+	pp_sctp_lock();
+	if (pp_sctp_g.up) {
+		usrsctp_get_stat(&st);
+		out->data_chunks_sent = st.sctps_senddata;
+		out->chunks_retransmitted = st.sctps_sendretransdata;
+		out->fast_retransmits = st.sctps_sendfastretrans;
+		out->t3_expiries = st.sctps_timodata;
+	}
+	pp_sctp_unlock();
+}
+
 /* True inside a usrsctp call (send_packet runs there). */
 bool pp_sctp_in_usrsctp(void)
 {

@@ -11,18 +11,34 @@ void sctp_msg_free(gpointer p)
 	g_free(m);
 }
 
+static guint sctp_pair_now_ms(void)
+{
+	return (guint)(g_get_monotonic_time() / 1000);
+}
+
+/* With a delay: the packet at the head of side i's queue is due. */
+static bool sctp_pair_due(struct sctp_pair *p, int i, guint now)
+{
+	return !p->delay_ms || (gint)(now - GPOINTER_TO_UINT(g_queue_peek_head(&p->due[i]))) >= 0;
+}
+
 static gboolean sctp_pair_deliver(gpointer data)
 {
 	struct sctp_pair *p = data;
+	guint now = sctp_pair_now_ms();
 	GBytes *b;
 
-	/* Everything queued now, both ways; new packets wait for the next
-	 * round, as they would on a wire. */
+	/* Everything queued now (and due), both ways; new packets wait for
+	 * the next round, as they would on a wire. */
 	guint n[2] = { p->q[0].length, p->q[1].length };
 	for (int i = 0; i < 2; i++)
-		for (guint k = 0; k < n[i] && (b = g_queue_pop_head(&p->q[i])); k++) {
+		for (guint k = 0; k < n[i] && sctp_pair_due(p, i, now) &&
+		                  (b = g_queue_pop_head(&p->q[i]));
+		     k++) {
 			gsize len;
 			const uint8_t *d = g_bytes_get_data(b, &len);
+			if (p->delay_ms)
+				(void)g_queue_pop_head(&p->due[i]);
 			if (p->side[i].s)
 				pp_sctp_feed(p->side[i].s, d, len);
 			g_bytes_unref(b);
@@ -115,8 +131,11 @@ static int sctp_pair_send(void *user, const uint8_t *data, size_t len)
 		return 0;
 	}
 	g_queue_push_tail(&p->q[1 - side->idx], g_bytes_new(data, len));
+	if (p->delay_ms)
+		g_queue_push_tail(&p->due[1 - side->idx],
+		                  GUINT_TO_POINTER(sctp_pair_now_ms() + p->delay_ms));
 	if (!p->idle) {
-		p->idle = g_idle_source_new();
+		p->idle = p->delay_ms ? g_timeout_source_new(1) : g_idle_source_new();
 		g_source_set_priority(p->idle, G_PRIORITY_DEFAULT);
 		g_source_set_callback(p->idle, sctp_pair_deliver, p, NULL);
 		g_source_attach(p->idle, p->ctx);
@@ -243,6 +262,7 @@ void sctp_pair_init(struct sctp_pair *p, const struct pp_sctp_config *c0,
 		side->closed = g_array_new(FALSE, FALSE, sizeof(uint16_t));
 		side->msgs = g_ptr_array_new_with_free_func(sctp_msg_free);
 		g_queue_init(&p->q[i]);
+		g_queue_init(&p->due[i]);
 		side->s = pp_sctp_new(p->ctx, &c, &sctp_pair_cb, side);
 		g_assert_nonnull(side->s);
 	}
@@ -295,6 +315,7 @@ void sctp_pair_free(struct sctp_pair *p)
 		side->s = NULL;
 		while ((b = g_queue_pop_head(&p->q[i])))
 			g_bytes_unref(b);
+		g_queue_clear(&p->due[i]);
 		g_ptr_array_free(side->opened, TRUE);
 		g_array_free(side->closed, TRUE);
 		g_ptr_array_free(side->msgs, TRUE);

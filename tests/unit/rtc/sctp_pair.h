@@ -2,8 +2,9 @@
 /* Two SCTP associations in one process joined by an in-memory link: each
  * side's send_packet queues a copy for the other, and an idle source on the
  * shared GMainContext feeds the queued packets in (so delivery is
- * asynchronous, like a real lower layer). The link can lose packets at
- * random, drop those over a size, or drop everything. Used by test_sctp.c
+ * asynchronous, like a real lower layer). The link can delay packets,
+ * lose them at random, drop those over a size, or drop everything. Used by
+ * test_sctp.c
  * and bench/sctp-bench.c. */
 #ifndef PEERPIPE_TESTS_SCTP_PAIR_H
 #define PEERPIPE_TESTS_SCTP_PAIR_H
@@ -52,7 +53,11 @@ struct sctp_pair {
 	GMainContext *ctx;
 	struct sctp_side side[2];   /* 0: DTLS client (even ids), 1: server */
 	GQueue q[2];                /* GBytes waiting for side i */
-	GSource *idle;
+	GQueue due[2];              /* with delay_ms: when each is delivered
+	                             * (ms of the monotonic clock, as pointers) */
+	unsigned delay_ms;          /* one-way delay, set before sctp_pair_connect();
+	                             * 0: at the next loop turn */
+	GSource *idle;              /* delivers (a 1 ms timer with delay_ms) */
 	GRand *rng;
 	double loss;                /* probability a packet is lost */
 	bool dead;                  /* drop everything */

@@ -394,6 +394,53 @@ static void test_pause_receive(void)
 	sctp_pair_free(&p);
 }
 
+/* A long path without loss (80 ms round trip in memory): T3 must never
+ * expire. usrsctp's express SACK path did not restart T3 when the
+ * cumulative ack moved, so under a steady transfer it expired every RTO
+ * (400 ms) and cut cwnd to one packet (scripts/usrsctp-patches/0001). The
+ * delay is far below the RTO, so only a stall of the test process for
+ * 300 ms or more could make an expiry real. */
+static void test_long_path_no_t3(void)
+{
+	struct sctp_pair p;
+	struct pp_sctp_channel *ch = NULL;
+	struct pp_sctp_totals t0, t1;
+	static uint8_t chunk[16 * 1024];
+	const unsigned count = 512; /* 8 MiB */
+	gint64 start;
+
+	sctp_pair_init(&p, NULL, NULL);
+	p.delay_ms = 40;
+	sctp_pair_connect(&p);
+	g_assert_cmpint(pp_sctp_channel_open(p.side[0].s, "long", "", NULL, &ch), ==, 0);
+	SCTP_RUN_UNTIL(&p, p.side[1].opened->len == 1, 5000);
+	pp_sctp_get_totals(&t0);
+	start = g_get_monotonic_time();
+	for (unsigned i = 0; i < count; i++) {
+		memset(chunk, (int)(i & 0xff), sizeof(chunk));
+		g_assert_cmpint(pp_sctp_channel_send(ch, false, chunk, sizeof(chunk)), ==, 0);
+	}
+	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == count, 60000);
+	pp_sctp_get_totals(&t1);
+	g_test_message("8 MiB over an 80 ms round trip in %.2f s: %" G_GUINT64_FORMAT
+	               " DATA chunks, %" G_GUINT64_FORMAT " retransmitted, %" G_GUINT64_FORMAT
+	               " T3 expiries", (g_get_monotonic_time() - start) / 1e6,
+	               t1.data_chunks_sent - t0.data_chunks_sent,
+	               t1.chunks_retransmitted - t0.chunks_retransmitted,
+	               t1.t3_expiries - t0.t3_expiries);
+	g_assert_cmpuint(t1.data_chunks_sent - t0.data_chunks_sent, >=, count);
+	g_assert_cmpuint(t1.t3_expiries - t0.t3_expiries, ==, 0);
+	g_assert_cmpuint(t1.chunks_retransmitted - t0.chunks_retransmitted, ==, 0);
+	for (unsigned i = 0; i < count; i++) {
+		struct sctp_msg *m = g_ptr_array_index(p.side[1].msgs, i);
+		gsize len;
+		const uint8_t *d = g_bytes_get_data(m->data, &len);
+		g_assert_cmpuint(len, ==, sizeof(chunk));
+		g_assert_cmpuint(d[0], ==, i & 0xff);
+	}
+	sctp_pair_free(&p);
+}
+
 /* Channels sharing the association: usrsctp takes big messages in parts
  * (explicit EOR), so messages of other channels must wait their turn. */
 static void test_bulk_channels(void)
@@ -1491,6 +1538,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/bulk", test_bulk);
 	g_test_add_func("/sctp/bulk_channels", test_bulk_channels);
 	g_test_add_func("/sctp/pause_receive", test_pause_receive);
+	g_test_add_func("/sctp/long_path_no_t3", test_long_path_no_t3);
 	g_test_add_func("/sctp/churn", test_churn);
 	g_test_add_func("/sctp/churn_bundled", test_churn_bundled);
 	g_test_add_func("/sctp/threads", test_threads);
