@@ -596,6 +596,13 @@ static unsigned lossy_run(struct sctp_pair *p, struct pp_sctp_channel *ch, unsig
 	}
 	/* Nothing stays stuck behind lost messages. */
 	SCTP_RUN_UNTIL(p, pp_sctp_channel_buffered_amount(ch) == 0, 20000);
+	/* Still lossy while usrsctp sends what its buffer took (all of it
+	 * with 4 MiB buffers): until nothing new arrives for longer than the
+	 * longest RTO here (400 ms). */
+	do {
+		last = *got;
+		sctp_pair_run_for(p, 1000);
+	} while (*got != last);
 	p->loss = 0;
 	do {
 		last = *got;
@@ -929,6 +936,8 @@ static void test_reused_stream_holds_nobody(void)
 	struct pp_sctp_channel *y, *x, *x2 = NULL, *x2_at_a;
 	struct pp_sctp_stats st_a, st_b;
 	static uint8_t block[16384];
+	/* more than usrsctp's send buffer takes, so that y's channel queues */
+	const int blocks = (int)(PP_SCTP_BUFFER_DEFAULT / sizeof(block)) + 64;
 	uint64_t want = 0, before;
 
 	sctp_pair_init(&p, &cfg, &cfg);
@@ -951,7 +960,7 @@ static void test_reused_stream_holds_nobody(void)
 	g_assert_cmpint(pp_sctp_channel_send(x2_at_a, true, "on 1", 4), ==, 0);
 	pp_sctp_get_stats(p.side[1].s, &st_b);
 	before = st_b.bytes_received;
-	for (int i = 0; i < 256; i++) {
+	for (int i = 0; i < blocks; i++) {
 		memset(block, i, sizeof(block));
 		g_assert_cmpint(pp_sctp_channel_send(y, false, block, sizeof(block)), ==, 0);
 		want += sizeof(block);
@@ -968,7 +977,7 @@ static void test_reused_stream_holds_nobody(void)
 	 * one of y's messages: the held channel must not go ahead of that
 	 * message's rest (usrsctp would refuse its ACK as an error, not
 	 * EAGAIN, and the ACK would be dropped) */
-	for (int i = 0; i < 256; i++) {
+	for (int i = 0; i < blocks; i++) {
 		memset(block, i, sizeof(block));
 		g_assert_cmpint(pp_sctp_channel_send(y, false, block, sizeof(block)), ==, 0);
 		want += sizeof(block);
@@ -1187,15 +1196,21 @@ static void pmtu_limit_both(struct sctp_pair *p, size_t limit)
 
 /* A 4 MB transfer A->B; the packets A sent for it (the channel's open
  * included), and the largest. */
-static uint64_t pmtu_transfer(struct sctp_pair *p, size_t *max_packet)
+/* 4 MiB from side 0 in messages of msg bytes. */
+static uint64_t pmtu_transfer_msgs(struct sctp_pair *p, size_t msg, size_t *max_packet)
 {
-	struct bulk b = { .total = 4u << 20, .msg = 64 * 1024 };
+	struct bulk b = { .total = 4u << 20, .msg = msg };
 	uint64_t before = p->side[0].packets;
 
 	p->side[0].max_packet = 0;
 	bulk_run(p, &b, 1);
 	*max_packet = p->side[0].max_packet;
 	return p->side[0].packets - before;
+}
+
+static uint64_t pmtu_transfer(struct sctp_pair *p, size_t *max_packet)
+{
+	return pmtu_transfer_msgs(p, 64 * 1024, max_packet);
 }
 
 /* A clean path: both sides end at the limit, and the same transfer takes
@@ -1263,7 +1278,10 @@ static void test_pmtu_ladder(void)
 		g_assert_cmpuint(st.pmtu_probes_sent, >=, 2 * 3 + 1);
 		g_assert_cmpuint(st.pmtu_probes_acked, >=, 1);
 	}
-	pmtu_transfer(&p, &max);
+	/* Messages of 1,300 bytes: each fits one chunk above the base size
+	 * (usrsctp cuts longer ones at the base fragmentation point, and two
+	 * such chunks do not fit 1432 together). */
+	pmtu_transfer_msgs(&p, 1300, &max);
 	g_assert_cmpuint(max, >, PMTU_BASE);
 	g_assert_cmpuint(max, <=, 1432);
 	for (int i = 0; i < 2; i++) {
