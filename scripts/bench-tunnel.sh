@@ -541,8 +541,10 @@ delay_stop() {
 	done
 	stop nfq-delay
 }
+link_shaper=
 if has_phase link; then
 	shape "$rate"
+	link_shaper=$shaper
 	say "SQL dump ($dump_bytes bytes) between bcli and bsvc over $shaper on c0 and g0:"
 	say "  (down = service to client, the gateway compresses; up = client to service, the client"
 	say "   compresses; off = client --compression off and gateway compression = off)"
@@ -724,7 +726,7 @@ xfer_rows() {
 	done
 }
 if has_phase link; then
-	say "5. SQL dump, $(calc %.0f "$dump_bytes / 1e6") MB, over ${shaper:-a limited link}; zstd -3 ratio $(v zstd_ratio), lz4 $(v lz4_ratio)"
+	say "5. SQL dump, $(calc %.0f "$dump_bytes / 1e6") MB, over ${link_shaper:-a limited link}; zstd -3 ratio $(v zstd_ratio), lz4 $(v lz4_ratio)"
 	xfer_rows "" off auto
 	[ -n "$tunnel_ok" ] &&
 		say "   compression auto / off: down $(ratio auto_down_MBps off_down_MBps) x, up $(ratio auto_up_MBps off_up_MBps) x  (no target given; CPU in s)"
