@@ -351,6 +351,21 @@ static void test_bulk(void)
 	sctp_pair_free(&p);
 }
 
+/* side received n messages of size bytes, message i filled with i & 0xff
+ * (its first and last byte checked). */
+static void expect_filled(struct sctp_side *side, unsigned n, size_t size)
+{
+	g_assert_cmpuint(side->msgs->len, ==, n);
+	for (unsigned i = 0; i < n; i++) {
+		struct sctp_msg *m = g_ptr_array_index(side->msgs, i);
+		gsize len;
+		const uint8_t *d = g_bytes_get_data(m->data, &len);
+		g_assert_cmpuint(len, ==, size);
+		g_assert_cmpuint(d[0], ==, i & 0xff);
+		g_assert_cmpuint(d[len - 1], ==, i & 0xff);
+	}
+}
+
 /* Receive-side flow control: while the receiver is paused nothing is
  * delivered, the sender's queue grows (the window closed), and after the
  * resume every message arrives in order. */
@@ -383,14 +398,7 @@ static void test_pause_receive(void)
 	g_assert_cmpuint(pp_sctp_channel_buffered_amount(ch), >, 4u * 1024 * 1024);
 	pp_sctp_pause_receive(p.side[1].s, false);
 	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == sent, 20000);
-	for (unsigned i = 0; i < sent; i++) {
-		struct sctp_msg *m = g_ptr_array_index(p.side[1].msgs, i);
-		gsize len;
-		const uint8_t *d = g_bytes_get_data(m->data, &len);
-		g_assert_cmpuint(len, ==, sizeof(chunk));
-		g_assert_cmpuint(d[0], ==, i & 0xff);
-		g_assert_cmpuint(d[len - 1], ==, i & 0xff);
-	}
+	expect_filled(&p.side[1], sent, sizeof(chunk));
 	sctp_pair_free(&p);
 }
 
@@ -431,13 +439,7 @@ static void test_long_path_no_t3(void)
 	g_assert_cmpuint(t1.data_chunks_sent - t0.data_chunks_sent, >=, count);
 	g_assert_cmpuint(t1.t3_expiries - t0.t3_expiries, ==, 0);
 	g_assert_cmpuint(t1.chunks_retransmitted - t0.chunks_retransmitted, ==, 0);
-	for (unsigned i = 0; i < count; i++) {
-		struct sctp_msg *m = g_ptr_array_index(p.side[1].msgs, i);
-		gsize len;
-		const uint8_t *d = g_bytes_get_data(m->data, &len);
-		g_assert_cmpuint(len, ==, sizeof(chunk));
-		g_assert_cmpuint(d[0], ==, i & 0xff);
-	}
+	expect_filled(&p.side[1], count, sizeof(chunk));
 	sctp_pair_free(&p);
 }
 
