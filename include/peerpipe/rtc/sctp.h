@@ -200,8 +200,10 @@ void pp_sctp_pause_receive(struct pp_sctp *s, bool paused);
 void pp_sctp_get_stats(const struct pp_sctp *s, struct pp_sctp_stats *out);
 
 /* usrsctp's own counters, for every association of the process together
- * since it started (usrsctp keeps no per-association ones): how loss
- * recovery went. All zero before the first association. */
+ * (usrsctp keeps no per-association ones): how loss recovery went. They
+ * count from the first association after none: usrsctp is shut down when
+ * the last one goes, and its counters with it. All zero while there is
+ * none. */
 struct pp_sctp_totals {
 	uint64_t data_chunks_sent;      /* first transmissions */
 	uint64_t chunks_retransmitted;  /* by fast retransmit or T3 */
