@@ -479,20 +479,20 @@ if has_phase tunnel && [ -n "$tunnel_ok" ]; then
 fi
 
 # ---- 5. compressible payload over a rate-limited link; 6. over a WAN ----
-shaper=
-# shape RATE: limits c0 and g0 to RATE; says how in $shaper.
+# shape RATE: limits c0 and g0 to RATE; prints how.
 shape() {
-	local ns dev
+	local ns dev how
 	for nd in "$NS_C c0" "$NS_G g0"; do
 		read -r ns dev <<<"$nd"
 		if tc -n "$ns" qdisc add dev "$dev" root netem rate "$1" 2>/dev/null; then
-			shaper="netem rate $1"
+			how="netem rate $1"
 		else
 			# This kernel may lack netem: a token bucket gives the same rate.
 			tc -n "$ns" qdisc add dev "$dev" root tbf rate "$1" burst 32kb latency 20ms
-			shaper="tbf rate $1 (no netem in this kernel)"
+			how="tbf rate $1 (no netem in this kernel)"
 		fi
 	done
+	printf '%s' "$how"
 }
 unshape() {
 	tc -n $NS_C qdisc del dev c0 root 2>/dev/null || true
@@ -543,9 +543,8 @@ delay_stop() {
 }
 link_shaper=
 if has_phase link; then
-	shape "$rate"
-	link_shaper=$shaper
-	say "SQL dump ($dump_bytes bytes) between bcli and bsvc over $shaper on c0 and g0:"
+	link_shaper=$(shape "$rate")
+	say "SQL dump ($dump_bytes bytes) between bcli and bsvc over $link_shaper on c0 and g0:"
 	say "  (down = service to client, the gateway compresses; up = client to service, the client"
 	say "   compresses; off = client --compression off and gateway compression = off)"
 	# shellcheck disable=SC2086 # the modes are words
@@ -567,8 +566,7 @@ if has_phase wan; then
 		wan_state="no NFQUEUE delay here ($(tail -1 "$logs/nfq-delay.log" 2>/dev/null))"
 		delay_stop
 	else
-		shape "$wan_rate"
-		wan_state="$shaper, ${wan_rtt} ms round trip (bench/nfq-delay)"
+		wan_state="$(shape "$wan_rate"), ${wan_rtt} ms round trip (bench/nfq-delay)"
 		say "SQL dump over a WAN: $wan_state, compression: $wan_modes"
 		# shellcheck disable=SC2086 # the modes are words
 		transfers wan_ $wan_modes || true
