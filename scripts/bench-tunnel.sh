@@ -58,7 +58,8 @@
 #   BENCH_RATE         link rate for phase 5 (100mbit)
 #   BENCH_LINK_MODES   compression modes of phase 5, each both ends' setting
 #                      ("off auto"; also lz4, zstd: lines only, no summary)
-#   BENCH_WAN          "RATE RTT_MS" of phase 6 ("200mbit 80")
+#   BENCH_WAN          "RATE RTT_MS QUEUE_MS" of phase 6 ("200mbit 80 20"; the
+#                      queue is the most the bottleneck holds, where tbf shapes)
 #   BENCH_WAN_MODES    compression modes of phase 6 ("off")
 #   BENCH_CLIENT_ARGS  extra arguments for `peerpipe connect` in phases 1-4
 #   BENCH_PIN=0        do not pin the requester and the echo server (2-3)
@@ -100,7 +101,7 @@ fb_runs=${BENCH_FB_RUNS:-10}
 dump_mb=${BENCH_DUMP_MB:-100}
 rate=${BENCH_RATE:-100mbit}
 link_modes=${BENCH_LINK_MODES:-off auto}
-read -r wan_rate wan_rtt <<<"${BENCH_WAN:-200mbit 80}"
+read -r wan_rate wan_rtt wan_queue <<<"${BENCH_WAN:-200mbit 80 20}"
 wan_modes=${BENCH_WAN_MODES:-off}
 read -r -a client_extra <<<"${BENCH_CLIENT_ARGS:-}"
 
@@ -273,15 +274,30 @@ shaper_drops() {
 	done
 	printf '%s' "$n"
 }
+# socket_drops: UDP datagrams the kernel dropped so far for want of room in
+# a receiving socket's buffer (RcvbufErrors, IPv4 and IPv6), in the client's
+# and the gateway's namespaces: losses the shaper did not make.
+socket_drops() {
+	local ns n=0 v
+	for ns in $NS_C $NS_G; do
+		for v in $(ip netns exec "$ns" awk '
+			$1 == "Udp:" && !h4 { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") c4 = i; h4 = 1; next }
+			$1 == "Udp:" { print $c4 }
+			$1 == "Udp6RcvbufErrors" { print $2 }' /proc/net/snmp /proc/net/snmp6); do
+			n=$((n + v))
+		done
+	done
+	printf '%s' "$n"
+}
 # xfer_run LABEL fetch|push ADDR [PID...]: the dump from bsvc (fetch) or to
 # bsvc (push), verified at the receiver; results in R[LABEL_MBps] etc.
 xfer_run() {
 	local label=$1 dir=$2 addr=$3 line
 	shift 3
 	local -a pids=("$@") p0=()
-	local i t0 t1 drops0
+	local i t0 t1 drops0 sdrops0
 	for i in "${!pids[@]}"; do p0[i]=$(cpu_ticks "${pids[i]}"); done
-	drops0=$(shaper_drops)
+	drops0=$(shaper_drops) sdrops0=$(socket_drops)
 	t0=$(now)
 	if ! line=$(in_c "$rrbin" -t 120 "--$dir" "$addr" "$dump" 2>>"$logs/$label.err"); then
 		say "  $dir $label: failed ($(tail -1 "$logs/$label.err"))"
@@ -294,9 +310,10 @@ xfer_run() {
 		R[${label}_cpu_$i]=$(calc %.2f "($(cpu_ticks "${pids[i]}") - ${p0[i]}) / $clk_tck")
 	done
 	R[${label}_drops]=$(($(shaper_drops) - drops0))
+	R[${label}_sdrops]=$(($(socket_drops) - sdrops0))
 	R[${label}_MBps]=$(kv MBps <<<"$line")
 	R[${label}_secs]=$(kv secs <<<"$line")
-	say "  $dir $label: ${R[${label}_MBps]} MB/s (${R[${label}_secs]} s for $dump_bytes bytes, verified; ${R[${label}_drops]} dropped by the shaper)$(
+	say "  $dir $label: ${R[${label}_MBps]} MB/s (${R[${label}_secs]} s for $dump_bytes bytes, verified; ${R[${label}_drops]} dropped by the shaper, ${R[${label}_sdrops]} by full socket buffers)$(
 		[ ${#pids[@]} -gt 0 ] && printf '; CPU %s, %s' "$(cpu_note "$label" 0 client)" "$(cpu_note "$label" 1 gateway)")"
 }
 
@@ -479,7 +496,8 @@ if has_phase tunnel && [ -n "$tunnel_ok" ]; then
 fi
 
 # ---- 5. compressible payload over a rate-limited link; 6. over a WAN ----
-# shape RATE: limits c0 and g0 to RATE; prints how.
+# shape RATE [QUEUE_MS]: limits c0 and g0 to RATE; a token bucket holds at
+# most QUEUE_MS (20) of traffic at that rate. Prints how.
 shape() {
 	local ns dev how
 	for nd in "$NS_C c0" "$NS_G g0"; do
@@ -488,8 +506,8 @@ shape() {
 			how="netem rate $1"
 		else
 			# This kernel may lack netem: a token bucket gives the same rate.
-			tc -n "$ns" qdisc add dev "$dev" root tbf rate "$1" burst 32kb latency 20ms
-			how="tbf rate $1 (no netem in this kernel)"
+			tc -n "$ns" qdisc add dev "$dev" root tbf rate "$1" burst 32kb latency "${2:-20}ms"
+			how="tbf rate $1, queue ${2:-20} ms (no netem in this kernel)"
 		fi
 	done
 	printf '%s' "$how"
@@ -566,7 +584,7 @@ if has_phase wan; then
 		wan_state="no NFQUEUE delay here ($(tail -1 "$logs/nfq-delay.log" 2>/dev/null))"
 		delay_stop
 	else
-		wan_state="$(shape "$wan_rate"), ${wan_rtt} ms round trip (bench/nfq-delay)"
+		wan_state="$(shape "$wan_rate" "${wan_queue:-20}"), ${wan_rtt} ms round trip (bench/nfq-delay)"
 		say "SQL dump over a WAN: $wan_state, compression: $wan_modes"
 		# shellcheck disable=SC2086 # the modes are words
 		transfers wan_ $wan_modes || true
@@ -704,20 +722,22 @@ else
 	printf '   %s   | target <= 100 ms\n' "$(tun fb_med)"
 fi
 say ""
+# drops LABEL: "shaper/socket" drops of one transfer
+drops() { printf '%s/%s' "$(v "${1}_drops")" "$(v "${1}_sdrops")"; }
 # xfer_rows PREFIX MODE...: the table of transfers() PREFIX MODE...
 xfer_rows() {
 	local p=$1 mode
 	shift
-	say "                                       down MB/s  x direct |  up MB/s  x direct | CPU s client/gateway: down; up | shaper drops: down; up"
+	say "                                       down MB/s  x direct |  up MB/s  x direct | CPU s client/gateway: down; up | drops, shaper/socket: down; up"
 	printf '   %-34s %9s %9s | %8s %9s | %31s | %s; %s\n' "direct TCP (reference)" "$(v "${p}direct_down_MBps")" "" \
-		"$(v "${p}direct_up_MBps")" "" "" "$(v "${p}direct_down_drops")" "$(v "${p}direct_up_drops")"
+		"$(v "${p}direct_up_MBps")" "" "" "$(drops "${p}direct_down")" "$(drops "${p}direct_up")"
 	for mode in "$@"; do
 		if [ -n "$tunnel_ok" ]; then
 			printf '   %-34s %9s %9s | %8s %9s | %31s | %s; %s\n' "tunnel, --compression $mode" \
 				"$(v "$p${mode}_down_MBps" failed)" "$(ratio "$p${mode}_down_MBps" "${p}direct_down_MBps")" \
 				"$(v "$p${mode}_up_MBps" failed)" "$(ratio "$p${mode}_up_MBps" "${p}direct_up_MBps")" \
 				"$(v "$p${mode}_down_cpu_0") / $(v "$p${mode}_down_cpu_1"); $(v "$p${mode}_up_cpu_0") / $(v "$p${mode}_up_cpu_1")" \
-				"$(v "$p${mode}_down_drops")" "$(v "$p${mode}_up_drops")"
+				"$(drops "$p${mode}_down")" "$(drops "$p${mode}_up")"
 		else
 			printf '   %-34s tunnel: %s\n' "tunnel, --compression $mode" "$tunnel_state"
 		fi
