@@ -153,7 +153,7 @@ static void pp_sctp_input(struct pp_sctp *s, const uint8_t *pkt, size_t len)
 	s->stats.packets_received++;
 	pp_sctp_lock();
 	pp_sctp_feeding = s;
-	pp_sctp_glue_clock_wake(pkt, len);
+	pp_sctp_clock_wake(pkt, len);
 	if (s->sock)
 		usrsctp_conninput(s, pkt, len, 0);
 	pp_sctp_feeding = outer;
@@ -199,7 +199,7 @@ int pp_sctp_connect(struct pp_sctp *s)
 		return PP_ERR_STATE;
 	pp_sctp_conn_addr(s, s->cfg.remote_port, &remote);
 	pp_sctp_lock();
-	pp_sctp_glue_clock_wake(NULL, 0); /* T1-init runs from now */
+	pp_sctp_clock_wake(NULL, 0); /* T1-init runs from now */
 	if (usrsctp_connect(s->sock, (struct sockaddr *)&remote, sizeof(remote)) < 0 &&
 	    errno != EINPROGRESS)
 		rc = -errno;
@@ -292,7 +292,7 @@ void pp_sctp_maybe_shutdown(struct pp_sctp *s)
 		return;
 	s->shutdown_sent = true;
 	pp_sctp_lock();
-	pp_sctp_glue_clock_wake(NULL, 0);
+	pp_sctp_clock_wake(NULL, 0);
 	if (s->sock && usrsctp_shutdown(s->sock, SHUT_WR) < 0 && errno != ENOTCONN)
 		pp_log(PP_LOG_WARN, s->log_peer, "sctp: shutdown: %s", g_strerror(errno));
 	pp_sctp_unlock();

@@ -1,26 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The process-wide usrsctp instance: init/finish refcounted by the live
- * associations, one big lock, the timer, the output and upcall hooks.
+ * associations, one big lock, the output and upcall hooks (the clock that
+ * drives usrsctp's timers is sctp_clock.c's).
  *
  * usrsctp runs without threads (usrsctp_init_nothreads): it only executes
  * inside calls we make, all of them under one recursive lock, so its
  * internal lock orders (the conninput/timer deadlocks of the threaded mode)
  * never come into play, even when associations live on contexts run by
- * different threads. Its clock is a GLib timeout on the context of one
- * live association; the elapsed time is measured, so a late tick is not
- * lost. usrsctp has no "next deadline" query in 0.9.5. The clock ticks
- * every 10 ms, well below its smallest timer (our 20 ms delayed SACK, 1 s
- * RTO by default), while packets go in or out; after 1 s in which no
- * association sent or received one it ticks every 250 ms, so an idle
- * tunnel (a laptop's client, say) wakes 4 times a second, not 100. Timers
- * still running then (heartbeat, the free of a closed socket, the
- * retransmission of a peer that went silent) fire at most 250 ms late;
- * the first packet in or out puts the 10 ms clock back at once, and
- * before usrsctp is called with it (fed a packet, asked to send, reset or
- * shut down) its time is brought up to now, so the timers that call arms
- * (delayed SACK, T3-rtx) run from the right time.
- * Packets of heartbeats alone (usrsctp's, and our path MTU probes, every
- * 10 s each) arm nothing short and leave the clock as it is.
+ * different threads. Its clock is sctp_clock.c's.
  *
  * The output hook writes the CRC32c (usrsctp's own is offloaded), then hands
  * the packet to the association's send_packet when the current thread owns
@@ -33,8 +20,6 @@
  * socket after usrsctp_close() (usrsctp issue #405). */
 #include "sctp_priv.h"
 
-#include "be.h"
-
 #include "peerpipe/log.h"
 #include "peerpipe/loop.h"
 #include "peerpipe/source.h"
@@ -44,10 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PP_SCTP_TICK_MS 10
-#define PP_SCTP_IDLE_TICK_MS 250
-#define PP_SCTP_QUIET_TICKS 100 /* fast ticks without a packet: slow down */
-#define PP_SCTP_FINISH_TICKS 3000 /* give up finishing after ~30 s */
+#define PP_SCTP_FINISH_TRIES 3000 /* clock ticks: give up finishing after ~30 s */
 
 static GRecMutex pp_sctp_big; /* static storage: no init needed */
 static _Thread_local unsigned pp_sctp_depth; /* lock depth of this thread */
@@ -61,14 +43,7 @@ static struct {
 	unsigned refs;
 	bool up;
 	GHashTable *live; /* struct pp_sctp * -> itself, under pp_sctp_live_lock */
-	GSource *timer;
-	GMainContext *timer_ctx;
-	gint64 last_us;
-	unsigned finish_ticks;
-	bool active;          /* a packet went in or out since the last tick */
-	bool slow;            /* ticking every PP_SCTP_IDLE_TICK_MS */
-	unsigned quiet_ticks; /* fast ticks in a row without a packet */
-	guint64 ticks;
+	unsigned finish_tries;
 } pp_sctp_g;
 
 void pp_sctp_lock(void)
@@ -199,7 +174,7 @@ static int pp_sctp_output(void *addr, void *buffer, size_t len, uint8_t tos, uin
 	if (len < PP_SCTP_HEADER_LEN)
 		return -1;
 	if (pp_sctp_depth > 0) /* not usrsctp's own thread: the big lock is ours */
-		pp_sctp_glue_activity(buffer, len);
+		pp_sctp_clock_activity(buffer, len);
 	g_mutex_lock(&pp_sctp_live_lock);
 	live = pp_sctp_is_live(s);
 	if (live) {
@@ -271,145 +246,30 @@ static void pp_sctp_usrsctp_init(void)
 	 * "Congestion"). */
 	usrsctp_sysctl_set_sctp_use_cwnd_based_maxburst(0);
 	pp_sctp_g.up = true;
-	pp_sctp_g.finish_ticks = 0;
+	pp_sctp_g.finish_tries = 0;
 	pp_log(PP_LOG_DEBUG, NULL, "sctp: usrsctp initialised (no threads)");
 }
 
-static gboolean pp_sctp_tick(gpointer unused);
-
-/* Lock held. */
-static void pp_sctp_timer_stop(void)
+bool pp_sctp_lock_outermost(void)
 {
-	pp_source_clear(&pp_sctp_g.timer);
-	pp_sctp_g.timer_ctx = NULL;
-	pp_sctp_g.slow = false;
+	return pp_sctp_depth == 1;
 }
 
-/* Lock held. A new clock source at this pace; the clock itself (last_us)
- * carries on. */
-static void pp_sctp_timer_pace(GMainContext *ctx, guint ms)
+bool pp_sctp_glue_live(void)
 {
-	pp_source_clear(&pp_sctp_g.timer);
-	pp_sctp_g.timer = g_timeout_source_new(ms);
-	g_source_set_callback(pp_sctp_g.timer, pp_sctp_tick, NULL, NULL);
-	g_source_set_static_name(pp_sctp_g.timer, "pp-sctp-timer");
-	g_source_attach(pp_sctp_g.timer, ctx);
-	pp_sctp_g.timer_ctx = ctx;
-	pp_sctp_g.slow = ms > PP_SCTP_TICK_MS;
-	pp_sctp_g.quiet_ticks = 0;
+	return pp_sctp_g.refs > 0;
 }
 
-/* False when every chunk of the packet is a HEARTBEAT, HEARTBEAT ACK or
- * PAD (RFC 9260 §3.3.5-6, RFC 4820): nothing in it needs the fast clock. */
-static bool pp_sctp_packet_wakes_clock(const uint8_t *pkt, size_t len)
+bool pp_sctp_glue_finish(void)
 {
-	size_t off = PP_SCTP_HEADER_LEN;
-
-	while (off + 4 <= len) {
-		uint8_t type = pkt[off];
-		size_t clen = pp_be16(pkt + off + 2);
-		if (type != PP_SCTP_CHUNK_HEARTBEAT && type != PP_SCTP_CHUNK_HEARTBEAT_ACK &&
-		    type != PP_SCTP_CHUNK_PAD)
-			return true;
-		if (clen < 4)
-			return true; /* malformed: usrsctp will say so */
-		off += pp_sctp_pad4(clen);
+	if (pp_sctp_g.refs > 0 || !pp_sctp_g.up)
+		return pp_sctp_g.refs == 0;
+	if (usrsctp_finish() == 0) {
+		pp_sctp_g.up = false;
+		pp_log(PP_LOG_DEBUG, NULL, "sctp: usrsctp finished");
+		return true;
 	}
-	return off == PP_SCTP_HEADER_LEN; /* no chunk at all: count it */
-}
-
-/* Lock held: usrsctp's time brought up to now (it only moves here, and
- * arms every timer relative to it); expired timers fire. */
-static void pp_sctp_clock_advance(void)
-{
-	gint64 ms = (g_get_monotonic_time() - pp_sctp_g.last_us) / 1000;
-
-	if (ms > 0) {
-		pp_sctp_g.last_us += ms * 1000;
-		usrsctp_handle_timers((uint32_t)MIN(ms, G_GINT64_CONSTANT(60000)));
-	}
-}
-
-/* Lock held: back to the fast pace. Attaching a source from the thread
- * that runs its context wakes nothing; this happens once per idle spell. */
-static void pp_sctp_clock_fast(void)
-{
-	pp_sctp_g.active = true;
-	if (G_UNLIKELY(pp_sctp_g.slow) && pp_sctp_g.timer_ctx)
-		pp_sctp_timer_pace(pp_sctp_g.timer_ctx, PP_SCTP_TICK_MS);
-}
-
-/* Lock held, in usrsctp's output hook: a packet went out. */
-void pp_sctp_glue_activity(const uint8_t *pkt, size_t len)
-{
-	if (pp_sctp_packet_wakes_clock(pkt, len))
-		pp_sctp_clock_fast();
-}
-
-/* Lock held, outside any usrsctp call, before one that may arm timers (a
- * packet fed in, a send, a stream reset, a shutdown). While the clock is
- * slow usrsctp's time lags by up to PP_SCTP_IDLE_TICK_MS; a timer armed
- * from it (T3-rtx: the RTO from the send) would fire that much early, so
- * it is brought up to now first. pkt NULL: whatever the call is, it is
- * activity. */
-void pp_sctp_glue_clock_wake(const uint8_t *pkt, size_t len)
-{
-	if (pkt && !pp_sctp_packet_wakes_clock(pkt, len))
-		return;
-	/* Only from the outermost call: a packet fed from another
-	 * association's output (two ends in one thread) is inside usrsctp. */
-	if (G_UNLIKELY(pp_sctp_g.slow) && pp_sctp_depth == 1)
-		pp_sctp_clock_advance();
-	pp_sctp_clock_fast();
-}
-
-void pp_sctp_clock_read(struct pp_sctp_clock *out)
-{
-	pp_sctp_lock();
-	out->slow = pp_sctp_g.slow;
-	out->ticks = pp_sctp_g.ticks;
-	pp_sctp_unlock();
-}
-
-static gboolean pp_sctp_tick(gpointer unused)
-{
-	gboolean keep = G_SOURCE_CONTINUE;
-
-	pp_sctp_lock();
-	pp_sctp_g.ticks++;
-	pp_sctp_clock_advance();
-	if (pp_sctp_g.active) {
-		pp_sctp_g.active = false;
-		pp_sctp_g.quiet_ticks = 0;
-	} else if (!pp_sctp_g.slow && pp_sctp_g.refs > 0 &&
-	           ++pp_sctp_g.quiet_ticks >= PP_SCTP_QUIET_TICKS) {
-		/* Destroys this source from its own dispatch (GLib allows it). */
-		pp_sctp_timer_pace(pp_sctp_g.timer_ctx, PP_SCTP_IDLE_TICK_MS);
-		pp_sctp_unlock();
-		return G_SOURCE_REMOVE;
-	}
-	if (pp_sctp_g.refs == 0 && pp_sctp_g.up) {
-		/* Closed sockets may linger in usrsctp until their timers free
-		 * them; finish once it agrees. */
-		if (usrsctp_finish() == 0) {
-			pp_sctp_g.up = false;
-			keep = G_SOURCE_REMOVE;
-			pp_log(PP_LOG_DEBUG, NULL, "sctp: usrsctp finished");
-		} else if (++pp_sctp_g.finish_ticks > PP_SCTP_FINISH_TICKS) {
-			keep = G_SOURCE_REMOVE; /* stays initialised */
-		}
-	}
-	if (keep == G_SOURCE_REMOVE)
-		pp_sctp_timer_stop(); /* this source, or the one a packet just put in */
-	pp_sctp_unlock();
-	return keep;
-}
-
-/* Lock held. */
-static void pp_sctp_timer_start(GMainContext *ctx)
-{
-	pp_sctp_timer_pace(ctx, PP_SCTP_TICK_MS);
-	pp_sctp_g.last_us = g_get_monotonic_time();
+	return ++pp_sctp_g.finish_tries > PP_SCTP_FINISH_TRIES; /* stays initialised */
 }
 
 int pp_sctp_glue_attach(struct pp_sctp *s)
@@ -423,13 +283,7 @@ int pp_sctp_glue_attach(struct pp_sctp *s)
 	if (!pp_sctp_g.up)
 		pp_sctp_usrsctp_init();
 	usrsctp_register_address(s);
-	/* A timer whose context was dropped is destroyed with it. One left
-	 * on another context by the last association to go (to finish
-	 * usrsctp) comes here: nobody may run that context any more. */
-	if (!pp_sctp_g.timer || g_source_is_destroyed(pp_sctp_g.timer))
-		pp_sctp_timer_start(s->ctx);
-	else if (pp_sctp_g.refs == 0 && pp_sctp_g.timer_ctx != s->ctx)
-		pp_sctp_timer_pace(s->ctx, PP_SCTP_TICK_MS);
+	pp_sctp_clock_attach(s->ctx);
 	pp_sctp_g.refs++;
 	pp_sctp_unlock();
 	return 0;
@@ -438,34 +292,17 @@ int pp_sctp_glue_attach(struct pp_sctp *s)
 /* After this no output or upcall reaches s. */
 void pp_sctp_glue_detach(struct pp_sctp *s)
 {
-	GHashTableIter it;
-	gpointer key;
-	GMainContext *other = NULL;
 	bool was_live;
 
 	g_mutex_lock(&pp_sctp_live_lock);
 	was_live = pp_sctp_g.live && g_hash_table_remove(pp_sctp_g.live, s);
-	if (was_live) {
-		/* A context someone still runs, for the clock (same one first). */
-		g_hash_table_iter_init(&it, pp_sctp_g.live);
-		while (g_hash_table_iter_next(&it, &key, NULL)) {
-			other = ((struct pp_sctp *)key)->ctx;
-			if (other == s->ctx)
-				break;
-		}
-		if (other)
-			g_main_context_ref(other);
-	}
 	g_mutex_unlock(&pp_sctp_live_lock);
 	if (!was_live)
 		return;
 	pp_sctp_lock();
 	usrsctp_deregister_address(s);
 	pp_sctp_g.refs--;
-	pp_sctp_g.finish_ticks = 0;
-	if (pp_sctp_g.timer_ctx == s->ctx && other && other != s->ctx)
-		pp_sctp_timer_pace(other, PP_SCTP_TICK_MS); /* the clock carries on */
+	pp_sctp_g.finish_tries = 0;
+	pp_sctp_clock_detach(s->ctx, pp_sctp_g.refs == 0);
 	pp_sctp_unlock();
-	if (other)
-		g_main_context_unref(other);
 }

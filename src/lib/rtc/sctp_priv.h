@@ -191,18 +191,32 @@ bool pp_sctp_in_usrsctp(void);
 int pp_sctp_glue_attach(struct pp_sctp *s);
 void pp_sctp_glue_detach(struct pp_sctp *s);
 void pp_sctp_glue_upcall(struct socket *sock, void *arg, int flags);
-/* Lock held, in the output hook: a packet of some association went out
- * (the clock ticks fast again unless it holds heartbeats only). */
-void pp_sctp_glue_activity(const uint8_t *pkt, size_t len);
-/* Lock held, before a usrsctp call that may arm timers: brings a slow
- * clock's time up to now, then ticks fast (pkt: the packet about to be
- * fed, which may be heartbeats only; NULL for a send, reset or shutdown). */
-void pp_sctp_glue_clock_wake(const uint8_t *pkt, size_t len);
+/* Lock held. True in the outermost pp_sctp_lock() of this thread. */
+bool pp_sctp_lock_outermost(void);
+/* Lock held, for the clock: is any association live; and, with none,
+ * try to finish usrsctp (true: finished, or given up after 30 s of
+ * tries: the clock may stop). */
+bool pp_sctp_glue_live(void);
+bool pp_sctp_glue_finish(void);
+
+/* sctp_clock.c: usrsctp's clock, a tick source on each context with a live
+ * association. Lock held for all but _read. */
+void pp_sctp_clock_attach(GMainContext *ctx);
+/* last: no association is left anywhere (the source stays, to finish). */
+void pp_sctp_clock_detach(GMainContext *ctx, bool last);
+/* In the output hook: a packet of some association went out (the clock
+ * ticks fast again unless it holds heartbeats only). */
+void pp_sctp_clock_activity(const uint8_t *pkt, size_t len);
+/* Before a usrsctp call that may arm timers: brings a slow clock's time
+ * up to now, then ticks fast (pkt: the packet about to be fed, which may
+ * be heartbeats only; NULL for a send, reset or shutdown). */
+void pp_sctp_clock_wake(const uint8_t *pkt, size_t len);
 
 /* The usrsctp clock, for tests. */
 struct pp_sctp_clock {
-	bool slow;      /* ticking every 250 ms: no packet for 1 s */
-	guint64 ticks;  /* since the process started */
+	bool slow;        /* ticking every 250 ms: no packet for 1 s */
+	guint64 ticks;    /* since the process started, from every context */
+	unsigned sources; /* contexts ticking */
 };
 void pp_sctp_clock_read(struct pp_sctp_clock *out);
 

@@ -44,7 +44,7 @@ static ssize_t pp_sctp_sendv(struct pp_sctp_channel *ch, uint32_t ppid,
 		}
 	}
 	pp_sctp_lock();
-	pp_sctp_glue_clock_wake(NULL, 0);
+	pp_sctp_clock_wake(NULL, 0);
 	n = s->sock ? usrsctp_sendv(s->sock, data, len, NULL, 0, &spa, sizeof(spa),
 	                            SCTP_SENDV_SPA, 0) : -1;
 	err = s->sock ? errno : ENOTCONN;
@@ -236,7 +236,7 @@ static void pp_sctp_issue_resets(struct pp_sctp *s)
 	srs->srs_number_streams = (uint16_t)ids->len;
 	memcpy(srs->srs_stream_list, ids->data, ids->len * sizeof(uint16_t));
 	pp_sctp_lock();
-	pp_sctp_glue_clock_wake(NULL, 0);
+	pp_sctp_clock_wake(NULL, 0);
 	rc = usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_RESET_STREAMS, srs, (socklen_t)len);
 	err = errno;
 	pp_sctp_unlock();

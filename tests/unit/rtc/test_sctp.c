@@ -533,13 +533,12 @@ static void test_churn_bundled(void)
 }
 
 /* Associations on two contexts run by two threads: usrsctp's timers for
- * both fire from one of them, retransmissions included (lossy link). */
-/* Each pair lives and ends on its own thread. The usrsctp clock is a
- * timeout on the context of one live association (sctp_glue.c); a thread
- * that stopped running its context while its pair lived on would hold the
- * other thread's timers: freeing the pair here moves the clock to a
- * context that is still run (with 4 MiB buffers the other pair's last
- * loss then waited forever for its T3, 4 runs of 20). */
+ * both fire from their ticks, retransmissions included (lossy link). The
+ * pairs outlive their threads, freed after both ended: a thread that
+ * stopped running its context while its pair lived on must not hold the
+ * other thread's timers (with one clock on the first association's
+ * context, the other pair's last loss waited forever for its T3, 4 runs
+ * of 20; sctp_clock.c). */
 static gpointer bulk_thread(gpointer data)
 {
 	struct sctp_pair *p = data;
@@ -549,7 +548,6 @@ static gpointer bulk_thread(gpointer data)
 	p->loss = 0.002;
 	bulk_run(p, &b, 1);
 	p->loss = 0;
-	sctp_pair_free(p);
 	return NULL;
 }
 
@@ -567,6 +565,8 @@ static void test_threads(void)
 		g_thread_join(t[i]);
 	g_test_message("threads: %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT " packets lost",
 	               p[0].lost, p[1].lost);
+	for (int i = 0; i < 2; i++)
+		sctp_pair_free(&p[i]);
 }
 
 /* max_retransmits 0 on a lossy link: messages get lost, the sender never

@@ -128,6 +128,35 @@ static void test_clock_follows(void)
 	g_main_context_unref(stale);
 }
 
+/* Associations on two contexts, and one of them is no longer run (a
+ * thread that stopped running its context while its association lived
+ * on): the other's timers fire all the same, from its own context's tick.
+ * p comes first: a single clock on the first association's context (as
+ * before each context had its own) never fired q's T3 here. */
+static void test_any_context_runs(void)
+{
+	struct sctp_pair p, q;
+	struct pp_sctp_channel *ch;
+	struct pp_sctp_clock c;
+	uint64_t lost;
+
+	pair_up(&p, 60000);
+	ch = pair_up(&q, 60000);
+	pp_sctp_clock_read(&c);
+	g_assert_cmpuint(c.sources, ==, 2);
+	/* From here on only q's context runs. */
+	q.dead = true;
+	lost = q.lost;
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, "lost once", 9), ==, 0);
+	SCTP_RUN_UNTIL(&q, q.lost > lost + 1, 5000); /* T3 fired: its copy was lost too */
+	q.dead = false;
+	SCTP_RUN_UNTIL(&q, q.side[1].msgs->len == 1, 10000);
+	sctp_pair_free(&q);
+	pp_sctp_clock_read(&c);
+	g_assert_cmpuint(c.sources, ==, 1); /* q's context ticks no more */
+	sctp_pair_free(&p);
+}
+
 /* Heartbeats still go out when the clock is slow, and leave it slow: they
  * arm no timer shorter than its pace. */
 static void test_heartbeat_while_idle(void)
@@ -159,6 +188,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/clock/lost_while_idle", test_lost_while_idle);
 	g_test_add_func("/sctp/clock/rto_from_now", test_rto_from_now);
 	g_test_add_func("/sctp/clock/follows_new_context", test_clock_follows);
+	g_test_add_func("/sctp/clock/any_context_runs", test_any_context_runs);
 	g_test_add_func("/sctp/clock/heartbeat_while_idle", test_heartbeat_while_idle);
 	return g_test_run();
 }
