@@ -7,6 +7,7 @@
 #include "fd_limit.h"
 #include "gateway.h"
 #include "host_ports.h"
+#include "mem_bound.h"
 #include "resolve.h"
 
 #include "peerpipe/error.h"
@@ -272,6 +273,7 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 				.identity = id,
 				.local_addresses = (const char *const *)cfg->ice_addresses,
 				.n_local_addresses = cfg->n_ice_addresses,
+				.sctp_buffer = (uint32_t)s->peer_buffer,
 			},
 			.is_gateway = true,
 			.max_datagram = (uint32_t)s->max_datagram,
@@ -287,6 +289,7 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 	int rc;
 
 	gw_fd_limit_check(s->max_peers, s->max_streams_per_peer); /* before any fd is taken */
+	gw_mem_bound_log(s->max_peers, s->max_streams_per_peer, s->peer_buffer, s->stream_buffer);
 	gw->cfg = cfg;
 	gw->start_cfg = gw_config_ref(cfg); /* the node keeps pointers into it */
 	gw->flows = g_hash_table_new(g_str_hash, g_str_equal);

@@ -57,6 +57,7 @@ struct gw_settings {
 	int64_t max_peers;
 	int64_t max_streams_per_peer;
 	int64_t stream_buffer;     /* bytes: per-stream flow-control high mark */
+	int64_t peer_buffer;       /* bytes: SCTP send and receive buffer per peer */
 	int64_t connect_timeout_ms;
 	int64_t pending_limit;     /* bytes a stream may send before CONNECTED */
 	char *compression;

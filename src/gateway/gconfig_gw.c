@@ -26,6 +26,7 @@ const struct pp_cfg_key gw_config_keys[] = {
 	{ "gateway", "max_peers", PP_CFG_INT, 1, 4096, "64", F(max_peers), "concurrent peer connections" },
 	{ "gateway", "max_streams_per_peer", PP_CFG_INT, 1, 1024, "256", F(max_streams_per_peer), "concurrent service streams per peer" },
 	{ "gateway", "stream_buffer", PP_CFG_SIZE, 16 * KiB, 16 * MiB, "256KiB", F(stream_buffer), "flow-control high mark per stream" },
+	{ "gateway", "peer_buffer", PP_CFG_SIZE, 256 * KiB, 64 * MiB, "4MiB", F(peer_buffer), "SCTP send and receive buffer per peer" },
 	{ "gateway", "connect_timeout", PP_CFG_DURATION, 100, 300000, "5s", F(connect_timeout_ms), "TCP connect to a service" },
 	{ "gateway", "pending_limit", PP_CFG_SIZE, 16 * KiB, GW_PENDING_LIMIT_MAX, "256KiB", F(pending_limit), "data a stream may send before CONNECTED" },
 	{ "gateway", "compression", PP_CFG_STRING, 1, 8, "auto", F(compression), "auto, off, lz4 or zstd" },

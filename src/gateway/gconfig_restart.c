@@ -38,6 +38,7 @@ size_t gw_config_restart_changes(const struct gw_config *a, const struct gw_conf
 		{ "identity_dir", GW_STR_CHANGED(identity_dir) },
 		{ "max_peers", GW_NUM_CHANGED(max_peers) },
 		{ "stream_buffer", GW_NUM_CHANGED(stream_buffer) },
+		{ "peer_buffer", GW_NUM_CHANGED(peer_buffer) },
 		{ "pending_limit", GW_NUM_CHANGED(pending_limit) },
 		{ "compression", a->compression != b->compression },
 		{ "max_datagram", GW_NUM_CHANGED(max_datagram) },

@@ -110,6 +110,7 @@ write_gw1_config() {
 		bans_file = $W/gw1/bans.json
 		audit_log = $W/gw1/audit.log
 		connect_timeout = ${CONNECT_TIMEOUT:-1s}
+		peer_buffer = 2MiB
 		${2:-}
 
 		[service api]
@@ -224,6 +225,9 @@ case_tunnel_up() {
 	done
 	[[ $out == ok ]] || fail "GET /health through the tunnel never said ok (last: '$out')"
 	touch "$W/tunnel.up"
+	# peer_buffer reached usrsctp (the client keeps the 4 MiB default)
+	grep -Eq 'alice.*sctp: connected .*buffers 2048 KiB out, 2048 KiB in' "$W/gw1.log" ||
+		fail "the gateway's association does not use peer_buffer = 2MiB: $(grep 'sctp: connected' "$W/gw1.log" | tail -n 1)"
 	# the gateway records where alice connects from: her NAT's public address
 	alice_audit_from_home_nat peer_connected || fail "peer_connected: alice's address"
 }

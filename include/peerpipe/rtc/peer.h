@@ -97,6 +97,10 @@ struct pp_peer_config {
 	size_t n_local_addresses;
 	bool relay_only;
 	size_t max_message_size;           /* 0: 262144 (tunnel.md §1) */
+	uint32_t sctp_buffer;              /* usrsctp's send and receive buffer (the
+	                                    * most the association holds each way;
+	                                    * a path carries at most this per round
+	                                    * trip); 0: PP_SCTP_BUFFER_DEFAULT */
 	const char *log_peer;
 	/* ICE failure after CONNECTED: DISCONNECTED and wait for a restart
 	 * instead of FAILED (see the top). */

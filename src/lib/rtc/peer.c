@@ -178,6 +178,8 @@ static void pp_peer_dtls_state(void *user, enum pp_dtls_state st, enum pp_dtls_r
 		struct pp_sctp_config sc = {
 			.role = p->dtls_role == PP_DTLS_CLIENT ? PP_SCTP_ROLE_CLIENT : PP_SCTP_ROLE_SERVER,
 			.max_message_size = p->cfg.max_message_size,
+			.send_buffer = p->cfg.sctp_buffer,
+			.recv_buffer = p->cfg.sctp_buffer,
 			.log_peer = p->log_peer,
 			.bundle = true, /* sent with the batch: pp_peer_batch_flush */
 			/* the ACK rides with the reply (the tunnel's CONNECTED) */

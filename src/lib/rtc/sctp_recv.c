@@ -37,8 +37,10 @@ static void pp_sctp_on_assoc_change(struct pp_sctp *s, const struct sctp_assoc_c
 		s->state = PP_SCTP_CONNECTED;
 		s->out_streams = sac->sac_outbound_streams;
 		s->in_streams = sac->sac_inbound_streams;
-		pp_log(PP_LOG_INFO, s->log_peer, "sctp: connected (%u out, %u in streams)",
-		       s->out_streams, s->in_streams);
+		pp_log(PP_LOG_INFO, s->log_peer,
+		       "sctp: connected (%u out, %u in streams; buffers %u KiB out, %u KiB in)",
+		       s->out_streams, s->in_streams, s->cfg.send_buffer >> 10,
+		       s->cfg.recv_buffer >> 10);
 		pp_sctp_channels_up(s);
 		if (!s->reported_up) {
 			s->reported_up = true;

@@ -4,6 +4,7 @@
  * needs (src/gateway/fd_limit.c). Sentinel counts only the service's faults. */
 #include "connect_fault.h"
 #include "fd_limit.h"
+#include "mem_bound.h"
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -60,6 +61,22 @@ static void test_fd_limit_needed(void)
 	g_assert_cmpuint(gw_fd_limit_needed(64, 256), >, 64 * 256);
 }
 
+/* The peers' data the limits allow: the defaults' product, and each
+ * factor scales it (docs/gateway.md, "Memory"). */
+static void test_mem_bound(void)
+{
+	const uint64_t KiB = 1024, MiB = 1024 * KiB;
+	uint64_t per_stream = 2 * 256 * KiB + 320 * KiB;
+	uint64_t dflt = gw_mem_bound(64, 256, 4 * MiB, 256 * KiB);
+
+	g_assert_cmpuint(dflt, ==, 64 * (8 * MiB + 256 * per_stream));
+	g_assert_cmpuint(gw_mem_bound(128, 256, 4 * MiB, 256 * KiB), ==, 2 * dflt);
+	g_assert_cmpuint(gw_mem_bound(64, 256, 8 * MiB, 256 * KiB), ==, dflt + 64 * 8 * MiB);
+	/* the largest settings do not overflow */
+	g_assert_cmpuint(gw_mem_bound(4096, 1024, 64 * MiB, 16 * MiB), ==,
+	                 4096 * (128 * MiB + 1024 * (32 * MiB + 320 * KiB)));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -67,5 +84,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/connect_fault/errno-gateway", test_errno_gateway);
 	g_test_add_func("/connect_fault/gerror", test_gerror);
 	g_test_add_func("/fd_limit/needed", test_fd_limit_needed);
+	g_test_add_func("/mem_bound/product", test_mem_bound);
 	return g_test_run();
 }

@@ -15,6 +15,7 @@ static void test_good_file(void)
 		"token_file = /run/token\n"
 		"max_peers = 100\n"
 		"stream_buffer = 1MiB\n"
+		"peer_buffer = 1MiB\n"
 		"connect_timeout = 2500ms\n"
 		"pending_limit = 64KiB\n"
 		"compression = zstd\n"
@@ -44,6 +45,7 @@ static void test_good_file(void)
 	g_assert_cmpint(g->max_peers, ==, 100);
 	g_assert_cmpint(g->max_streams_per_peer, ==, 256);
 	g_assert_cmpint(g->stream_buffer, ==, 1 << 20);
+	g_assert_cmpint(g->peer_buffer, ==, 1 << 20);
 	g_assert_cmpint(g->connect_timeout_ms, ==, 2500);
 	g_assert_cmpint(g->pending_limit, ==, 64 << 10);
 	g_assert_cmpint(cfg->compression, ==, GW_COMPRESSION_ZSTD);
@@ -99,6 +101,7 @@ static void test_defaults_and_empty_room(void)
 	g_assert_false(cfg->gw.insecure_ws);
 	g_assert_cmpint(cfg->gw.max_peers, ==, 64);
 	g_assert_cmpint(cfg->gw.stream_buffer, ==, 256 << 10);
+	g_assert_cmpint(cfg->gw.peer_buffer, ==, 4 << 20);
 	g_assert_cmpint(cfg->gw.connect_timeout_ms, ==, 5000);
 	g_assert_cmpint(cfg->gw.pending_limit, ==, 256 << 10);
 	g_assert_cmpint(cfg->gw.max_datagram, ==, 16384);
@@ -157,6 +160,8 @@ static void test_gateway_errors(void)
 	             "t.ini:4: [gateway] max_datagram: 16385 is out of range (1200..16384)");
 	expect_error(GWT_HEAD "max_streams_per_peer = 1025\n", "t.ini:4: [gateway] max_streams_per_peer");
 	expect_error(GWT_HEAD "stream_buffer = 32MiB\n", "t.ini:4: [gateway] stream_buffer");
+	expect_error(GWT_HEAD "peer_buffer = 128KiB\n", "t.ini:4: [gateway] peer_buffer");
+	expect_error(GWT_HEAD "peer_buffer = 65MiB\n", "t.ini:4: [gateway] peer_buffer");
 	expect_error(GWT_HEAD "pending_limit = 257KiB\n", "t.ini:4: [gateway] pending_limit");
 	expect_error(GWT_HEAD "connect_timeout = soon\n", "t.ini:4: [gateway] connect_timeout: cannot parse");
 	expect_error(GWT_HEAD "insecure_ws = maybe\n", "t.ini:4: [gateway] insecure_ws");
@@ -390,11 +395,11 @@ static void test_restart_changes(void)
 		gwt_fp(1), gwt_fp(2));
 	char *t3 = g_strdup_printf(
 		GWT_HEAD "ids = ids\nids_interface = eth1\nids_rules = /r/a.rules\n"
-		"ids_policy = fail-open\nids_engine = sidecar\nstream_buffer = 1MiB\n"
+		"ids_policy = fail-open\nids_engine = sidecar\nstream_buffer = 1MiB\npeer_buffer = 1MiB\n"
 		"pending_limit = 64KiB\nmax_peers = 10\ncompression = lz4\nmax_datagram = 1200\n"
 		"log_json = true\n[identity alice]\nfingerprint = %s\n", gwt_fp(1));
 	struct gw_config *a = gwt_load_ok(t1), *b = gwt_load_ok(t2), *c = gwt_load_ok(t3);
-	const char *want[] = { "max_peers", "stream_buffer", "pending_limit", "compression",
+	const char *want[] = { "max_peers", "stream_buffer", "peer_buffer", "pending_limit", "compression",
 		               "max_datagram", "log_json", "ids", "ids_engine", "ids_interface",
 		               "ids_rules", "ids_policy" };
 	const char *names[GW_RESTART_KEYS_MAX];
