@@ -104,6 +104,21 @@ static void test_rto_from_now(void)
 	sctp_pair_free(&p);
 }
 
+/* A message sent on ch over a link that loses everything, until the
+ * T3-rtx timer fired (its copy was lost too); then the link works and the
+ * message arrives. Runs only p's context. */
+static void send_through_t3(struct sctp_pair *p, struct pp_sctp_channel *ch)
+{
+	uint64_t lost;
+
+	p->dead = true;
+	lost = p->lost;
+	g_assert_cmpint(pp_sctp_channel_send(ch, false, "lost once", 9), ==, 0);
+	SCTP_RUN_UNTIL(p, p->lost > lost + 1, 5000);
+	p->dead = false;
+	SCTP_RUN_UNTIL(p, p->side[1].msgs->len == 1, 10000);
+}
+
 /* The last association gone, the clock stays on its context to finish
  * usrsctp; a context that is kept but no longer run must not keep it from
  * the next association's, whose timers (T3-rtx here) would never fire. */
@@ -112,18 +127,12 @@ static void test_clock_follows(void)
 	struct sctp_pair p, q;
 	struct pp_sctp_channel *ch;
 	GMainContext *stale;
-	uint64_t lost;
 
 	pair_up(&p, 60000);
 	stale = g_main_context_ref(p.ctx);
 	sctp_pair_free(&p);
 	ch = pair_up(&q, 60000);
-	q.dead = true;
-	lost = q.lost;
-	g_assert_cmpint(pp_sctp_channel_send(ch, false, "lost once", 9), ==, 0);
-	SCTP_RUN_UNTIL(&q, q.lost > lost + 1, 5000); /* T3 fired: its copy was lost too */
-	q.dead = false;
-	SCTP_RUN_UNTIL(&q, q.side[1].msgs->len == 1, 10000);
+	send_through_t3(&q, ch);
 	sctp_pair_free(&q);
 	g_main_context_unref(stale);
 }
@@ -138,19 +147,12 @@ static void test_any_context_runs(void)
 	struct sctp_pair p, q;
 	struct pp_sctp_channel *ch;
 	struct pp_sctp_clock c;
-	uint64_t lost;
 
 	pair_up(&p, 60000);
 	ch = pair_up(&q, 60000);
 	pp_sctp_clock_read(&c);
 	g_assert_cmpuint(c.sources, ==, 2);
-	/* From here on only q's context runs. */
-	q.dead = true;
-	lost = q.lost;
-	g_assert_cmpint(pp_sctp_channel_send(ch, false, "lost once", 9), ==, 0);
-	SCTP_RUN_UNTIL(&q, q.lost > lost + 1, 5000); /* T3 fired: its copy was lost too */
-	q.dead = false;
-	SCTP_RUN_UNTIL(&q, q.side[1].msgs->len == 1, 10000);
+	send_through_t3(&q, ch); /* only q's context runs */
 	sctp_pair_free(&q);
 	pp_sctp_clock_read(&c);
 	g_assert_cmpuint(c.sources, ==, 1); /* q's context ticks no more */
