@@ -286,10 +286,13 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 		},
 		.max_links = (unsigned)s->max_peers,
 	};
+	char mem[256];
 	int rc;
 
 	gw_fd_limit_check(s->max_peers, s->max_streams_per_peer); /* before any fd is taken */
-	gw_mem_bound_log(s->max_peers, s->max_streams_per_peer, s->peer_buffer, s->stream_buffer);
+	gw_mem_bound_describe(mem, sizeof(mem), s->max_peers, s->max_streams_per_peer, s->peer_buffer,
+	                      s->stream_buffer);
+	pp_log(PP_LOG_INFO, NULL, "memory: %s", mem);
 	gw->cfg = cfg;
 	gw->start_cfg = gw_config_ref(cfg); /* the node keeps pointers into it */
 	gw->flows = g_hash_table_new(g_str_hash, g_str_equal);

@@ -4,6 +4,7 @@
 #include "bans.h"
 #include "cmd_bans.h"
 #include "gateway.h"
+#include "mem_bound.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/jwt.h"
@@ -176,7 +177,7 @@ static int gw_check(const char *path, const struct gw_config *cfg)
 {
 	const struct gw_settings *s = &cfg->gw;
 	struct bans *b = NULL;
-	char err[512], room[PP_NAME_MAX + 1];
+	char err[512], room[PP_NAME_MAX + 1], mem[256];
 	int rc;
 
 	if (bans_open(s->bans_file, &b, err, sizeof(err)) < 0) {
@@ -197,6 +198,9 @@ static int gw_check(const char *path, const struct gw_config *cfg)
 		return 1;
 	}
 	printf("%s: ok (%zu services, %zu identities)\n", path, cfg->n_services, cfg->n_identities);
+	gw_mem_bound_describe(mem, sizeof(mem), s->max_peers, s->max_streams_per_peer, s->peer_buffer,
+	                      s->stream_buffer);
+	printf("%s: %s\n", path, mem);
 	return 0;
 }
 

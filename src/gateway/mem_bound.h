@@ -9,6 +9,7 @@
  * product at start, so that the limits match the machine. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define GW_MEM_STREAM_SLACK (64 * 1024 + 256 * 1024) /* one read, one message */
@@ -18,6 +19,7 @@
 uint64_t gw_mem_bound(int64_t max_peers, int64_t max_streams_per_peer, int64_t peer_buffer,
                       int64_t stream_buffer);
 
-/* At start: logs the bound and what it is made of. */
-void gw_mem_bound_log(int64_t max_peers, int64_t max_streams_per_peer, int64_t peer_buffer,
-                      int64_t stream_buffer);
+/* The bound and what it is made of, as one line of text ("peers' data is
+ * bounded at N MiB: ..."), for the start's log and --check-config. */
+void gw_mem_bound_describe(char *buf, size_t len, int64_t max_peers, int64_t max_streams_per_peer,
+                           int64_t peer_buffer, int64_t stream_buffer);

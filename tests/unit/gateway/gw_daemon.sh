@@ -72,7 +72,7 @@ stop() {
 	return $st
 }
 
-echo "1..7"
+echo "1..8"
 
 # check CONFIG WANT_EXIT ERE: --check-config exits WANT_EXIT saying ERE,
 # and the daemon on the same file agrees (refuses at once, or starts)
@@ -121,6 +121,13 @@ check_case "--check-config: an audit_log that cannot be opened, as the start ref
 ini "room = r1" "audit_log = $dir/audit.log" >"$dir/ok.ini"
 check_case "--check-config: a good file passes and the gateway starts" \
 	"$dir/ok.ini" 0 ': ok \(1 services, 0 identities\)'
+# the most data the limits let peers hold, from the check and at the start
+mem_re="peers' data is bounded at 13824 MiB: max_peers 64 x 216 MiB per peer"
+if grep -q "$mem_re" "$dir/check.out" && grep -q "memory: $mem_re" "$dir/start.out"; then
+	ok "--check-config and the start give the memory bound of the limits"
+else
+	not_ok "no memory bound: check '$(tr '\n' '|' <"$dir/check.out")', start '$(grep memory "$dir/start.out")'"
+fi
 
 # 1. HUP during the start: a reload once started, not a dead gateway. The
 # file says warn, --log-level debug: the reload keeps the command line's
