@@ -262,8 +262,10 @@ bool pp_sctp_glue_live(void)
 
 bool pp_sctp_glue_finish(void)
 {
-	if (pp_sctp_g.refs > 0 || !pp_sctp_g.up)
-		return pp_sctp_g.refs == 0;
+	if (pp_sctp_g.refs > 0)
+		return false; /* associations live: the clock runs */
+	if (!pp_sctp_g.up)
+		return true;
 	if (usrsctp_finish() == 0) {
 		pp_sctp_g.up = false;
 		pp_log(PP_LOG_DEBUG, NULL, "sctp: usrsctp finished");
