@@ -7,6 +7,7 @@
  * must stay bounded too. Nothing here depends on timing. */
 #include "tunnel_pair.h"
 #include "peerpipe/rtc/sctp.h"
+#include "peerpipe/tunnel/frame.h"
 
 #include <errno.h>
 #include <string.h>
@@ -239,6 +240,112 @@ static void test_stalled_service_ended(void)
 	tp_pair_free(tp);
 }
 
+/* Many streams of one peer, each with a slow consumer: what they hold
+ * together at the gateway stays within the session's streams_memory (the
+ * pool, stream.h), each way, where each stream alone would be allowed its
+ * own marks (256 KiB each way: 8 MiB for 32 streams). */
+#define POOL_STREAMS 32
+#define POOL_LIMIT (1u * MiB)
+#define POOL_PUSH (2u * MiB)
+
+struct pool_watch {
+	struct tp_stream *ds[POOL_STREAMS];
+	struct tp_stream *gs[POOL_STREAMS];
+	bool slow_service;
+	size_t to_sockets, to_sockets_max;   /* sums over the gateway's streams */
+	size_t to_peer, to_peer_max;
+	unsigned max_streams_seen;
+};
+
+static void pool_add_stream(struct pp_tstream *st, void *data)
+{
+	struct pool_watch *w = data;
+	struct pp_sctp_channel *ch = pp_tstream_channel(st);
+
+	w->to_sockets += pp_tstream_write_pending(st);
+	if (ch)
+		w->to_peer += pp_sctp_channel_buffered_amount(ch);
+}
+
+static bool pool_done(void *data)
+{
+	struct tunnel_pair *tp = ((void **)data)[0];
+	struct pool_watch *w = ((void **)data)[1];
+
+	w->to_sockets = w->to_peer = 0;
+	pp_tsession_foreach_stream(tp->gw.s, pool_add_stream, w);
+	w->to_sockets_max = MAX(w->to_sockets_max, w->to_sockets);
+	w->to_peer_max = MAX(w->to_peer_max, w->to_peer);
+	w->max_streams_seen = MAX(w->max_streams_seen, pp_tsession_stream_count(tp->gw.s));
+	for (int i = 0; i < POOL_STREAMS; i++) {
+		struct tp_pump *consumer = w->slow_service ? w->gs[i]->pump : w->ds[i]->pump;
+		if (!tp_pump_done(consumer))
+			return false;
+	}
+	return true;
+}
+
+static void run_pool(bool slow_service)
+{
+	struct tp_pair_opts o = { .sockbuf = 64 * 1024, .streams_memory = POOL_LIMIT };
+	struct tunnel_pair *tp = tp_pair_new(&o);
+	struct tp_pump_cfg slow = { .read_chunk = 16 * 1024, .read_delay_ms = 20, .shut_wr = true,
+	                            .timeout_s = 100 };
+	struct tp_service svc = { .pump = slow };
+	struct pool_watch w = { .slow_service = slow_service };
+	void *args[2] = { tp, &w };
+
+	if (!slow_service)
+		svc.pump = (struct tp_pump_cfg){ .send = POOL_PUSH, .seed = 5, .shut_wr = true,
+		                                 .timeout_s = 100 };
+	tp_service_add(tp, "svc", &svc);
+	for (int i = 0; i < POOL_STREAMS; i++) {
+		struct tp_pump_cfg c = slow;
+		if (slow_service)
+			c = (struct tp_pump_cfg){ .send = POOL_PUSH, .seed = 100 + (uint32_t)i,
+			                          .shut_wr = true, .timeout_s = 100 };
+		w.ds[i] = tp_open(tp, "svc", false, &c, NULL);
+	}
+	for (int i = 0; i < POOL_STREAMS; i++)
+		w.gs[i] = tp_wait_established(tp, w.ds[i], false);
+	g_assert_true(tp_run_until(tp, pool_done, args, 110000));
+	for (int i = 0; i < POOL_STREAMS; i++) {
+		g_assert_true(tp_run_until(tp, tp_pred_stream_closed, w.ds[i], 20000));
+		g_assert_true(tp_run_until(tp, tp_pred_stream_closed, w.gs[i], 20000));
+	}
+	g_test_message("%d streams, slow %s: the gateway's streams held at most %zu KiB toward "
+	               "their sockets and %zu KiB toward the peer (pool %u KiB)",
+	               POOL_STREAMS, slow_service ? "services" : "clients", w.to_sockets_max >> 10,
+	               w.to_peer_max >> 10, POOL_LIMIT >> 10);
+	for (int i = 0; i < POOL_STREAMS; i++) {
+		struct tp_pump *producer = slow_service ? w.ds[i]->pump : w.gs[i]->pump;
+		struct tp_pump *consumer = slow_service ? w.gs[i]->pump : w.ds[i]->pump;
+		g_assert_cmpint(producer->err, ==, 0);
+		g_assert_cmpint(consumer->err, ==, 0);
+		g_assert_true(consumer->eof);
+		g_assert_cmpuint(consumer->received, ==, POOL_PUSH);
+		g_assert_cmpmem(consumer->recv_sha, TP_SHA_LEN, producer->sent_sha, TP_SHA_LEN);
+		g_assert_cmpstr(w.gs[i]->reason, ==, "done");
+	}
+	g_assert_cmpuint(w.max_streams_seen, ==, POOL_STREAMS);
+	if (slow_service) /* the pool's limit and the one message that passed it */
+		g_assert_cmpuint(w.to_sockets_max, <=, POOL_LIMIT + PP_FRAME_DATA_MAX);
+	else /* each stream's share (limit / streams), a read of 4 KiB past it, headers */
+		g_assert_cmpuint(w.to_peer_max, <=,
+		                 POOL_LIMIT + POOL_STREAMS * (PP_TSTREAM_SHARE_READ + 1024));
+	tp_pair_free(tp);
+}
+
+static void test_pool_slow_services(void)
+{
+	run_pool(true);
+}
+
+static void test_pool_slow_clients(void)
+{
+	run_pool(false);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -246,5 +353,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel/flow/slow-client", test_slow_client);
 	g_test_add_func("/tunnel/flow/stuck-service-recovers", test_stuck_service_recovers);
 	g_test_add_func("/tunnel/flow/stalled-service-ended", test_stalled_service_ended);
+	g_test_add_func("/tunnel/flow/pool-slow-services", test_pool_slow_services);
+	g_test_add_func("/tunnel/flow/pool-slow-clients", test_pool_slow_clients);
 	return g_test_run();
 }

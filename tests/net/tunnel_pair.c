@@ -617,6 +617,7 @@ static void tp_side_session(struct tp_side *side, const struct tp_side *other,
 		.our_formats = PP_FRAME_FMT_ALL,
 		.compression = o->compression,
 		.stream = o->stream,
+		.streams_memory = o->streams_memory,
 	};
 	side->s = pp_tsession_new(side->pair->ctx, &cfg, &tp_callbacks, side);
 	g_assert_nonnull(side->s);

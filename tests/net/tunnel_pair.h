@@ -139,6 +139,7 @@ struct tp_pair_opts {
 	int compression;                 /* enum pp_frame_policy */
 	struct pp_tstream_config stream; /* both sides */
 	int sockbuf;                     /* see tp_socket_pair() */
+	size_t streams_memory;           /* both sessions' pool; 0: the default */
 };
 
 struct tunnel_pair {

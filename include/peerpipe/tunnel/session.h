@@ -24,6 +24,7 @@
 #include <glib.h>
 
 #define PP_TUNNEL_VERSION "1.0"
+#define PP_TSESSION_STREAMS_MEMORY_DEFAULT ((size_t)4 * 1024 * 1024)
 
 struct pp_tsession;
 struct pp_ctrl_msg;
@@ -42,6 +43,10 @@ struct pp_tsession_config {
 	unsigned our_formats;    /* PP_FRAME_FMT_* we decode (HELLO compression) */
 	int compression;         /* enum pp_frame_policy for our streams */
 	struct pp_tstream_config stream; /* defaults for every stream */
+	/* What the streams of this peer may hold together, each way: the
+	 * bound of their flow-control pool (stream.h). 0:
+	 * PP_TSESSION_STREAMS_MEMORY_DEFAULT. */
+	size_t streams_memory;
 	uint32_t hello_timeout_ms; /* 0 = 10000: connected but no HELLO */
 	uint32_t connect_timeout_ms; /* 0 = 30000: created but not connected */
 	/* When the ICE path of a READY session is lost (pp_peer DISCONNECTED,

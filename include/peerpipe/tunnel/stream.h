@@ -13,7 +13,15 @@
  *   the session pauses the whole association (pp_peer_pause_receive), so
  *   the SCTP window closes and the sender stops reading its socket.
  *   Every stream and the control channel of that peer wait meanwhile, so
- *   a socket that takes nothing at all for stall_ms ends its stream.
+ *   a socket that takes nothing at all for stall_ms ends its stream;
+ * - together: the streams of one peer share a pool (set by the session),
+ *   which bounds their sums, each way. Toward the peer, each open stream's
+ *   high mark is at most an equal share of the pool's limit (16 KiB at
+ *   least); toward the sockets, the decoded bytes of all streams past the
+ *   limit pause the association too, and every stream that holds some of
+ *   them is then under pressure (and its stall_ms check) until they fall
+ *   to half the limit. Without it, max_streams streams could each hold
+ *   their own marks at once.
  *
  * Half-close: TCP EOF sends {"type":"EOF"}; a received EOF shuts our
  * socket's write side once everything before it is written. The stream
@@ -45,7 +53,14 @@
 /* tunnel.md §4: what an opener may send before CONNECTED. */
 #define PP_TSTREAM_PENDING_MAX (256 * 1024)
 
+/* The pool (stream.h, "together"): a stream's share toward the peer is
+ * never under PP_TSTREAM_SHARE_MIN, and a stream held to its share reads
+ * its socket at most PP_TSTREAM_SHARE_READ bytes past it. */
+#define PP_TSTREAM_SHARE_MIN (16 * 1024)
+#define PP_TSTREAM_SHARE_READ 4096
+
 struct pp_tstream;
+struct pp_tstream_pool;
 struct pp_ctrl_msg;
 
 struct pp_tstream_config {
@@ -61,6 +76,8 @@ struct pp_tstream_config {
 	unsigned our_formats;    /* PP_FRAME_FMT_* we advertised */
 	int compression;         /* enum pp_frame_policy */
 	struct pp_frame_budget *zstd_budget; /* the peer's (frame.h); NULL: none */
+	struct pp_tstream_pool *pool; /* the peer's streams together (set by the
+	                          * session; NULL: none) */
 	bool opener;             /* we opened the channel: after EOF both ways
 	                          * the other side closes it (tunnel.md §4);
 	                          * we do after linger_ms only if it does not */
@@ -126,6 +143,13 @@ void pp_tstream_finish(struct pp_tstream *st, const char *reason);
  * freed. */
 void pp_tstream_end_now(struct pp_tstream *st, const char *reason);
 
+/* The most the streams sharing a pool of `limit` bytes hold, both ways
+ * together, however many of them are open, up to max_streams, each with
+ * high_mark (and write_max = high_mark): toward the peer, each one's mark
+ * or share and one socket read past it; toward the sockets, the limit and
+ * the one message that passed it. Allocation overhead is not counted. */
+uint64_t pp_tstream_pool_bound(size_t limit, unsigned max_streams, size_t high_mark);
+
 /* Channel events, from the session's pp_peer callbacks. */
 void pp_tstream_on_message(struct pp_tstream *st, enum pp_sctp_kind kind,
                            const uint8_t *data, size_t len);
@@ -134,6 +158,9 @@ void pp_tstream_on_channel_closed(struct pp_tstream *st);
 
 void pp_tstream_get_stats(const struct pp_tstream *st, struct pp_tstream_stats *out);
 struct pp_sctp_channel *pp_tstream_channel(const struct pp_tstream *st);
+/* Decoded bytes waiting for the socket (toward it; the channel's buffered
+ * amount is the other way). */
+size_t pp_tstream_write_pending(const struct pp_tstream *st);
 /* "<label>#<stream id>" as ALERT names it (tunnel.md §3). */
 const char *pp_tstream_name(const struct pp_tstream *st);
 void pp_tstream_set_user(struct pp_tstream *st, void *user);

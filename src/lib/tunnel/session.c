@@ -2,7 +2,8 @@
 /* A tunnel session: one pp_peer, its control channel, its streams.
  * See peerpipe/tunnel/session.h. Control messages: session_ctrl.c. */
 #include "session_priv.h"
-#include "stream_priv.h" /* pp_tstream_read_now */
+#include "stream_priv.h" /* pp_tstream_read_now, pp_tstream_check_pressure */
+#include "stream_pool.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
@@ -18,6 +19,11 @@ static void pp_tsession_report_closed(struct pp_tsession *s, const char *reason)
 
 /* --- streams ---------------------------------------------------------------- */
 
+static void pp_tsession_update_pause(struct pp_tsession *s)
+{
+	pp_peer_pause_receive(s->peer, s->pressured > 0 || pp_tstream_pool_over(s->pool));
+}
+
 static void pp_tsession_stream_pressure(void *user, struct pp_tstream *st, bool over)
 {
 	struct pp_tsession *s = user;
@@ -26,7 +32,22 @@ static void pp_tsession_stream_pressure(void *user, struct pp_tstream *st, bool 
 		s->pressured++;
 	else if (s->pressured > 0)
 		s->pressured--;
-	pp_peer_pause_receive(s->peer, s->pressured > 0);
+	pp_tsession_update_pause(s);
+}
+
+/* The streams' decoded bytes together passed the pool's limit, or fell to
+ * half of it: every stream that holds some is under pressure meanwhile. */
+static void pp_tsession_pool_over(void *user, bool over)
+{
+	struct pp_tsession *s = user;
+	GHashTableIter it;
+	gpointer st;
+
+	(void)over;
+	g_hash_table_iter_init(&it, s->streams);
+	while (g_hash_table_iter_next(&it, &st, NULL))
+		pp_tstream_check_pressure(st);
+	pp_tsession_update_pause(s);
 }
 
 static void pp_tsession_stream_text(void *user, struct pp_tstream *st, const struct pp_ctrl_msg *m)
@@ -63,6 +84,7 @@ static struct pp_tstream *pp_tsession_make_stream(struct pp_tsession *s, struct 
 	c.our_formats = s->cfg.our_formats;
 	c.compression = s->cfg.compression;
 	c.zstd_budget = s->zstd_budget;
+	c.pool = s->pool;
 	c.unconfirmed_max = opener ? PP_TSTREAM_PENDING_MAX : 0;
 	c.opener = opener;
 	c.log_peer = s->log_peer;
@@ -361,6 +383,9 @@ struct pp_tsession *pp_tsession_new(GMainContext *ctx, const struct pp_tsession_
 		s->cfg.connect_timeout_ms = 30000;
 	s->streams = g_hash_table_new(NULL, NULL);
 	s->zstd_budget = pp_frame_budget_new();
+	if (!s->cfg.streams_memory)
+		s->cfg.streams_memory = PP_TSESSION_STREAMS_MEMORY_DEFAULT;
+	s->pool = pp_tstream_pool_new(s->cfg.streams_memory, pp_tsession_pool_over, s);
 	s->peer = pp_peer_new(ctx, &s->cfg.peer, &pp_tsession_peer_cb, s);
 	if (!s->peer || !s->zstd_budget) {
 		pp_tsession_free(s);
@@ -380,6 +405,8 @@ void pp_tsession_free(struct pp_tsession *s)
 	pp_tsession_stop_timers(s);
 	pp_source_clear(&s->closed_idle);
 	pp_source_clear(&s->restart_wait);
+	pp_tstream_pool_disown(s->pool); /* no report while its streams go */
+	s->pool = NULL;
 	g_hash_table_iter_init(&it, s->streams);
 	while (g_hash_table_iter_next(&it, &key, NULL))
 		pp_tstream_free(key);

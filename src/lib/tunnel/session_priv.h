@@ -31,6 +31,7 @@ struct pp_tsession {
 	GHashTable *streams;       /* struct pp_tstream * set */
 	struct pp_frame_budget *zstd_budget; /* this peer's zstd-stream contexts */
 	unsigned pressured;        /* streams whose socket is behind */
+	struct pp_tstream_pool *pool; /* what the streams hold together (stream_pool.h) */
 
 	bool peer_up;              /* the peer connection was CONNECTED once */
 	unsigned restarts_tried;   /* our ICE restarts of this outage */

@@ -2,6 +2,7 @@
 /* The channel side of a stream and its life cycle: framing out and in,
  * EOF, the normal end and aborts. See peerpipe/tunnel/stream.h. */
 #include "stream_priv.h"
+#include "stream_pool.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
@@ -54,6 +55,8 @@ struct pp_tstream *pp_tstream_new(GMainContext *ctx, struct pp_sctp_channel *ch,
 	pp_frame_encoder_set_budget(st->enc, cfg->zstd_budget); /* NULL: none */
 	pp_frame_decoder_set_budget(st->dec, cfg->zstd_budget);
 	st->cfg.zstd_budget = NULL; /* the codecs hold their references */
+	st->cfg.pool = pp_tstream_pool_ref(cfg->pool);
+	pp_tstream_pool_join(st->cfg.pool);
 	g_snprintf(st->name, sizeof(st->name), "%s#%u", pp_sctp_channel_label(ch),
 	           pp_sctp_channel_id(ch));
 	pp_sctp_channel_set_user(ch, st);
@@ -69,6 +72,8 @@ void pp_tstream_free(struct pp_tstream *st)
 	if (st->ch)
 		pp_sctp_channel_set_user(st->ch, NULL);
 	pp_tstream_sock_close(st, true);
+	pp_tstream_pool_leave(st->cfg.pool);
+	pp_tstream_pool_unref(st->cfg.pool);
 	pp_source_clear(&st->linger);
 	pp_source_clear(&st->idle);
 	pp_source_clear(&st->soon_timer);
@@ -220,8 +225,14 @@ void pp_tstream_maybe_done(struct pp_tstream *st)
 	pp_tstream_check_closed(st);
 }
 
+size_t pp_tstream_high_mark(const struct pp_tstream *st)
+{
+	return pp_tstream_pool_share(st->cfg.pool, st->cfg.high_mark);
+}
+
 static int pp_tstream_send_msg(struct pp_tstream *st, bool text, const void *data, size_t len)
 {
+	size_t high;
 	int rc;
 
 	if (!st->ch || st->chan_closing)
@@ -233,8 +244,12 @@ static int pp_tstream_send_msg(struct pp_tstream *st, bool text, const void *dat
 		return rc;
 	}
 	st->stats.wire_in += len;
-	if (pp_sctp_channel_buffered_amount(st->ch) > st->cfg.high_mark)
+	high = pp_tstream_high_mark(st);
+	if (pp_sctp_channel_buffered_amount(st->ch) > high) {
 		st->read_blocked = true;
+		/* resumes at a quarter of the mark it stopped at */
+		pp_sctp_channel_set_low_threshold(st->ch, MIN(st->cfg.low_mark, high / 4));
+	}
 	return 0;
 }
 
@@ -388,6 +403,11 @@ void pp_tstream_get_stats(const struct pp_tstream *st, struct pp_tstream_stats *
 struct pp_sctp_channel *pp_tstream_channel(const struct pp_tstream *st)
 {
 	return st->ch;
+}
+
+size_t pp_tstream_write_pending(const struct pp_tstream *st)
+{
+	return st->wlen - st->woff;
 }
 
 const char *pp_tstream_name(const struct pp_tstream *st)

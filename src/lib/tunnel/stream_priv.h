@@ -32,7 +32,7 @@ struct pp_tstream {
 
 	/* socket -> channel */
 	bool read_eof;                  /* our socket said EOF; EOF message sent */
-	bool read_blocked;              /* buffered amount over high_mark */
+	bool read_blocked;              /* buffered amount over the high mark */
 	bool confirmed;                 /* CONNECTED seen (or no limit) */
 	uint64_t unconfirmed;           /* bytes sent before CONNECTED */
 
@@ -41,7 +41,8 @@ struct pp_tstream {
 	size_t wlen, woff, wcap;
 	bool eof_received;              /* EOF message seen: shut our write side */
 	bool wr_shut;
-	bool pressure;
+	bool pressure;                  /* over_own, or the pool over and bytes here */
+	bool over_own;                  /* over write_max, until half of it */
 	GSource *stall;                 /* under pressure: progress check */
 	uint64_t stall_mark;            /* bytes_out at the last check */
 
@@ -59,6 +60,10 @@ struct pp_tstream {
 };
 
 /* stream_sock.c */
+/* Whether the stream holds the association paused (its own write buffer
+ * over write_max, until half of it; or the pool over its limit while the
+ * stream has bytes in it), after either changed. */
+void pp_tstream_check_pressure(struct pp_tstream *st);
 void pp_tstream_sock_update(struct pp_tstream *st);
 void pp_tstream_sock_close(struct pp_tstream *st, bool rst);
 void pp_tstream_sock_flush(struct pp_tstream *st);
@@ -70,6 +75,9 @@ int pp_tstream_queue_write(struct pp_tstream *st, const uint8_t *data, size_t le
 void pp_tstream_read_now(struct pp_tstream *st);
 
 /* stream.c */
+/* The mark the channel's queue stops reading the socket at: high_mark, or
+ * the stream's share of the pool if less. */
+size_t pp_tstream_high_mark(const struct pp_tstream *st);
 void pp_tstream_fail(struct pp_tstream *st, const char *reason);
 void pp_tstream_maybe_done(struct pp_tstream *st);
 void pp_tstream_send_eof(struct pp_tstream *st);

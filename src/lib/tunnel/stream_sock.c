@@ -3,6 +3,7 @@
  * the flow-control state (read while the channel has room, write while
  * decoded bytes wait), the write buffer, half-close and close. */
 #include "stream_priv.h"
+#include "stream_pool.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/fdwatch.h"
@@ -102,6 +103,20 @@ static void pp_tstream_set_pressure(struct pp_tstream *st, bool over)
 		st->cb.on_pressure(st->user, st, over);
 }
 
+void pp_tstream_check_pressure(struct pp_tstream *st)
+{
+	size_t pending = st->wlen - st->woff;
+
+	if (st->fd < 0)
+		st->over_own = false; /* before the socket: early_max; after it: nothing waits */
+	else if (pending > st->cfg.write_max)
+		st->over_own = true;
+	else if (pending <= st->cfg.write_max / 2)
+		st->over_own = false;
+	pp_tstream_set_pressure(st, st->over_own || (st->fd >= 0 && pending > 0 &&
+	                                             pp_tstream_pool_over(st->cfg.pool)));
+}
+
 /* After writing: shut our write side once EOF came and all is written. */
 static void pp_tstream_after_write(struct pp_tstream *st)
 {
@@ -114,8 +129,7 @@ static void pp_tstream_after_write(struct pp_tstream *st)
 			shutdown(st->fd, SHUT_WR);
 		}
 	}
-	if (pending <= st->cfg.write_max / 2)
-		pp_tstream_set_pressure(st, false);
+	pp_tstream_check_pressure(st);
 	pp_tstream_maybe_done(st);
 }
 
@@ -134,6 +148,7 @@ void pp_tstream_sock_flush(struct pp_tstream *st)
 		}
 		st->woff += (size_t)n;
 		st->stats.bytes_out += (uint64_t)n;
+		pp_tstream_pool_take(st->cfg.pool, (size_t)n);
 	}
 	pp_tstream_after_write(st);
 	pp_tstream_sock_update(st);
@@ -167,8 +182,8 @@ int pp_tstream_queue_write(struct pp_tstream *st, const uint8_t *data, size_t le
 	}
 	memcpy(st->wbuf + st->wlen, data, len);
 	st->wlen += len;
-	if (st->fd >= 0 && st->wlen - st->woff > st->cfg.write_max)
-		pp_tstream_set_pressure(st, true);
+	pp_tstream_pool_add(st->cfg.pool, len);
+	pp_tstream_check_pressure(st);
 	return 0;
 }
 
@@ -178,6 +193,11 @@ static void pp_tstream_sock_read(struct pp_tstream *st)
 
 	for (int i = 0; i < PP_TSTREAM_READ_BURST && pp_tstream_want_read(st); i++) {
 		size_t want = sizeof(buf);
+		size_t high = pp_tstream_high_mark(st);
+		if (high < st->cfg.high_mark) { /* held to its share: no more than it has room for */
+			size_t queued = pp_sctp_channel_buffered_amount(st->ch);
+			want = MIN(want, MAX(high > queued ? high - queued : 0, PP_TSTREAM_SHARE_READ));
+		}
 		if (!st->confirmed && st->cfg.unconfirmed_max)
 			want = MIN(want, st->cfg.unconfirmed_max - st->unconfirmed);
 		ssize_t n = recv(st->fd, buf, want, 0);
@@ -237,8 +257,7 @@ int pp_tstream_attach(struct pp_tstream *st, int fd)
 		return -errno;
 	st->fd = fd;
 	/* Data that came before the socket goes out first. */
-	if (st->wlen - st->woff > st->cfg.write_max)
-		pp_tstream_set_pressure(st, true);
+	pp_tstream_check_pressure(st);
 	pp_tstream_sock_flush(st);
 	return 0;
 }
@@ -263,6 +282,8 @@ void pp_tstream_sock_close(struct pp_tstream *st, bool rst)
 	st->sock_closed = true;
 	free(st->wbuf);
 	st->wbuf = NULL;
+	pp_tstream_pool_take(st->cfg.pool, st->wlen - st->woff);
 	st->wcap = st->wlen = st->woff = 0;
+	st->over_own = false;
 	pp_tstream_set_pressure(st, false);
 }
