@@ -283,6 +283,8 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 				.high_mark = (size_t)s->stream_buffer,
 				.early_max = (size_t)s->pending_limit,
 			},
+			/* its streams together, each way, as much as SCTP holds */
+			.streams_memory = (size_t)s->peer_buffer,
 		},
 		.max_links = (unsigned)s->max_peers,
 	};

@@ -1,18 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* How much data the gateway may hold for its peers at most, from the
  * configured limits (docs/gateway.md, "Memory"). Every buffer on the data
- * path is bounded, but the bounds multiply: max_peers associations, each
- * with usrsctp's send buffer and receive window (peer_buffer each way),
- * and max_streams_per_peer streams, each with its flow-control queue
- * towards the peer and its write queue towards the service (stream_buffer
- * each, plus one socket read and one message). The operator reads the
- * product at start, so that the limits match the machine. */
+ * path is bounded, and the bounds multiply by max_peers: each peer's
+ * association has usrsctp's send buffer and receive window (peer_buffer
+ * each way), and its streams share a pool of peer_buffer each way
+ * (peerpipe/tunnel/stream.h, pp_tstream_pool_bound), whatever their
+ * number up to max_streams_per_peer. The operator reads the product at
+ * start, so that the limits match the machine. */
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
-
-#define GW_MEM_STREAM_SLACK (64 * 1024 + 256 * 1024) /* one read, one message */
 
 /* Bytes of peers' data the limits allow at most (allocation overhead not
  * counted). */

@@ -66,15 +66,27 @@ static void test_fd_limit_needed(void)
 static void test_mem_bound(void)
 {
 	const uint64_t KiB = 1024, MiB = 1024 * KiB;
-	uint64_t per_stream = 2 * 256 * KiB + 320 * KiB;
+	/* Defaults: 64 peers, 256 streams of 256 KiB, peer_buffer 4 MiB. Per
+	 * peer: SCTP 2 x 4 MiB; toward the services the pool's 4 MiB and one
+	 * 64 KiB message; toward the peer the worst number of streams, 256,
+	 * each held to its share (16 KiB) plus a 4 KiB read and 1 KiB of
+	 * framing (16 streams at their own 256 KiB and one 65 KiB message
+	 * each: 5,136 KiB, less). */
+	uint64_t per_peer = 8 * MiB + (4 * MiB + 64 * KiB) + 256 * (16 + 4 + 1) * KiB;
 	uint64_t dflt = gw_mem_bound(64, 256, 4 * MiB, 256 * KiB);
 
-	g_assert_cmpuint(dflt, ==, 64 * (8 * MiB + 256 * per_stream));
+	g_assert_cmpuint(dflt, ==, 64 * per_peer);
+	g_assert_cmpuint(dflt, ==, 1108 * MiB); /* 13,824 MiB without the pool */
 	g_assert_cmpuint(gw_mem_bound(128, 256, 4 * MiB, 256 * KiB), ==, 2 * dflt);
-	g_assert_cmpuint(gw_mem_bound(64, 256, 8 * MiB, 256 * KiB), ==, dflt + 64 * 8 * MiB);
-	/* the largest settings do not overflow */
+	/* few streams: each at its own mark and one read (4 x (256 + 65) KiB) */
+	g_assert_cmpuint(gw_mem_bound(1, 4, 4 * MiB, 256 * KiB), ==,
+	                 8 * MiB + (4 * MiB + 64 * KiB) + 4 * (256 + 65) * KiB);
+	/* a larger pool: more each way, never less */
+	g_assert_cmpuint(gw_mem_bound(64, 256, 8 * MiB, 256 * KiB), >, dflt + 64 * 8 * MiB);
+	/* the largest settings do not overflow: 1,024 streams of 16 MiB share
+	 * 64 MiB (64 KiB each, plus 5 KiB) */
 	g_assert_cmpuint(gw_mem_bound(4096, 1024, 64 * MiB, 16 * MiB), ==,
-	                 4096 * (128 * MiB + 1024 * (32 * MiB + 320 * KiB)));
+	                 4096 * (128 * MiB + (64 * MiB + 64 * KiB) + 1024 * (64 + 5) * KiB));
 }
 
 int main(int argc, char **argv)
