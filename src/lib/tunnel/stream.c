@@ -38,6 +38,8 @@ struct pp_tstream *pp_tstream_new(GMainContext *ctx, struct pp_sctp_channel *ch,
 	st->ctx = ctx;
 	st->cfg = *cfg;
 	pp_tstream_apply_defaults(&st->cfg);
+	st->cfg.pool = pp_tstream_pool_ref(cfg->pool); /* before anything can fail: free leaves it */
+	pp_tstream_pool_join(st->cfg.pool);
 	st->cb = *cb;
 	st->user = user;
 	st->log_peer = g_strdup(cfg->log_peer);
@@ -55,8 +57,6 @@ struct pp_tstream *pp_tstream_new(GMainContext *ctx, struct pp_sctp_channel *ch,
 	pp_frame_encoder_set_budget(st->enc, cfg->zstd_budget); /* NULL: none */
 	pp_frame_decoder_set_budget(st->dec, cfg->zstd_budget);
 	st->cfg.zstd_budget = NULL; /* the codecs hold their references */
-	st->cfg.pool = pp_tstream_pool_ref(cfg->pool);
-	pp_tstream_pool_join(st->cfg.pool);
 	g_snprintf(st->name, sizeof(st->name), "%s#%u", pp_sctp_channel_label(ch),
 	           pp_sctp_channel_id(ch));
 	pp_sctp_channel_set_user(ch, st);
