@@ -17,11 +17,12 @@
  * - together: the streams of one peer share a pool (set by the session),
  *   which bounds their sums, each way. Toward the peer, each open stream's
  *   high mark is at most an equal share of the pool's limit (16 KiB at
- *   least); toward the sockets, the decoded bytes of all streams past the
- *   limit pause the association too, and every stream that holds some of
- *   them is then under pressure (and its stall_ms check) until they fall
- *   to half the limit. Without it, max_streams streams could each hold
- *   their own marks at once.
+ *   least: a queue filled with fewer streams open keeps its bytes until
+ *   they drain); toward the sockets, the decoded bytes of all streams
+ *   past the limit pause the association too, and every stream that
+ *   holds some of them is then under pressure (and its stall_ms check)
+ *   until they fall to half the limit. Without it, max_streams streams
+ *   could each hold their own marks at once.
  *
  * Half-close: TCP EOF sends {"type":"EOF"}; a received EOF shuts our
  * socket's write side once everything before it is written. The stream
@@ -144,10 +145,11 @@ void pp_tstream_finish(struct pp_tstream *st, const char *reason);
 void pp_tstream_end_now(struct pp_tstream *st, const char *reason);
 
 /* The most the streams sharing a pool of `limit` bytes hold, both ways
- * together, however many of them are open, up to max_streams, each with
- * high_mark (and write_max = high_mark): toward the peer, each one's mark
- * or share and one socket read past it; toward the sockets, the limit and
- * the one message that passed it. Allocation overhead is not counted. */
+ * together, with up to max_streams open, each with high_mark (and
+ * write_max = high_mark): toward the peer, for the i-th oldest stream its
+ * mark or the share it had with i streams open, and one socket read past
+ * it; toward the sockets, the limit and the one message that passed it.
+ * Allocation overhead is not counted. */
 uint64_t pp_tstream_pool_bound(size_t limit, unsigned max_streams, size_t high_mark);
 
 /* Channel events, from the session's pp_peer callbacks. */

@@ -114,11 +114,16 @@ uint64_t pp_tstream_pool_bound(size_t limit, unsigned max_streams, size_t high_m
 	const uint64_t framing = PP_FRAME_MSG_MAX - PP_FRAME_DATA_MAX; /* a message past its data */
 	uint64_t toward_peer = 0;
 
-	for (uint64_t n = 1; n <= max_streams; n++) {
-		uint64_t share = MAX(limit / n, (uint64_t)PP_TSTREAM_SHARE_MIN);
-		uint64_t one = high_mark <= share ? high_mark + PP_FRAME_MSG_MAX /* a whole read */
+	/* A stream's queue holds at most the share it last read its socket
+	 * with, and one read. Taking the live streams by age, the i-th one
+	 * last read with at least i streams open (the i - 1 older ones
+	 * existed then), so its share was limit / i at most: queues filled
+	 * while fewer streams were open drain as the shares shrink, and the
+	 * sum is bounded by limit times a harmonic number, not by limit. */
+	for (uint64_t i = 1; i <= max_streams; i++) {
+		uint64_t share = MAX(limit / i, (uint64_t)PP_TSTREAM_SHARE_MIN);
+		toward_peer += high_mark <= share ? high_mark + PP_FRAME_MSG_MAX /* a whole read */
 		                                  : share + PP_TSTREAM_SHARE_READ + framing;
-		toward_peer = MAX(toward_peer, n * one);
 	}
 	return toward_peer + limit + PP_FRAME_DATA_MAX;
 }

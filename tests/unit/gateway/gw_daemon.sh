@@ -122,7 +122,7 @@ ini "room = r1" "audit_log = $dir/audit.log" >"$dir/ok.ini"
 check_case "--check-config: a good file passes and the gateway starts" \
 	"$dir/ok.ini" 0 ': ok \(1 services, 0 identities\)'
 # the most data the limits let peers hold, from the check and at the start
-mem_re="peers' data is bounded at 1108 MiB: max_peers 64 x 18 MiB per peer"
+mem_re="peers' data is bounded at 1871 MiB: max_peers 64 x 30 MiB per peer"
 if grep -q "$mem_re" "$dir/check.out" && grep -q "memory: $mem_re" "$dir/start.out"; then
 	ok "--check-config and the start give the memory bound of the limits"
 else

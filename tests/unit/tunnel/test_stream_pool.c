@@ -80,25 +80,32 @@ static void test_shares(void)
 	pp_tstream_pool_unref(p);
 }
 
-/* The bound: the worst number of streams toward the peer, plus the limit
- * and one message toward the sockets. */
+/* The bound: toward the peer, the i-th oldest of the open streams holds
+ * at most its mark or the share it had with i streams open (limit / i,
+ * 16 KiB least) and one read; toward the sockets, the limit and the one
+ * message that passed it. */
 static void test_bound(void)
 {
-	const size_t framing = PP_FRAME_MSG_MAX - PP_FRAME_DATA_MAX;
-	const size_t sockets = 4 * MiB + PP_FRAME_DATA_MAX;
+	const uint64_t framing = PP_FRAME_MSG_MAX - PP_FRAME_DATA_MAX;
+	const uint64_t sockets = 4 * MiB + PP_FRAME_DATA_MAX;
+	const uint64_t own = 256 * KiB + PP_FRAME_MSG_MAX; /* a stream at its own mark */
+	uint64_t small = 0;
 
 	/* one stream: its mark and a whole message */
-	g_assert_cmpuint(pp_tstream_pool_bound(4 * MiB, 1, 256 * KiB), ==,
-	                 256 * KiB + PP_FRAME_MSG_MAX + sockets);
-	/* 16 streams fit at their own marks; 256 are held to 16 KiB each */
-	g_assert_cmpuint(pp_tstream_pool_bound(4 * MiB, 16, 256 * KiB), ==,
-	                 16 * (256 * KiB + PP_FRAME_MSG_MAX) + sockets);
-	g_assert_cmpuint(pp_tstream_pool_bound(4 * MiB, 256, 256 * KiB), ==,
-	                 256 * (16 * KiB + PP_TSTREAM_SHARE_READ + framing) + sockets);
-	/* more streams than the limit has 16 KiB shares for: the least share */
+	g_assert_cmpuint(pp_tstream_pool_bound(4 * MiB, 1, 256 * KiB), ==, own + sockets);
+	/* 16 streams fit at their own marks; the 17th's share is 4 MiB / 17 */
+	g_assert_cmpuint(pp_tstream_pool_bound(4 * MiB, 16, 256 * KiB), ==, 16 * own + sockets);
+	g_assert_cmpuint(pp_tstream_pool_bound(4 * MiB, 17, 256 * KiB), ==,
+	                 16 * own + (4 * MiB / 17 + PP_TSTREAM_SHARE_READ + framing) + sockets);
+	/* the defaults: 17.2 MiB toward the peer (256 streams of 16 KiB would
+	 * be 5.3, but queues filled with fewer streams open drain slowly) */
+	g_assert_cmpuint(pp_tstream_pool_bound(4 * MiB, 256, 256 * KiB) - sockets, ==, 17995520);
+	/* a pool smaller than one mark: past the 16th stream, the least share */
+	for (uint64_t i = 2; i <= 16; i++)
+		small += 256 * KiB / i + PP_TSTREAM_SHARE_READ + framing;
 	g_assert_cmpuint(pp_tstream_pool_bound(256 * KiB, 1024, 256 * KiB), ==,
-	                 1024 * (PP_TSTREAM_SHARE_MIN + PP_TSTREAM_SHARE_READ + framing) + 256 * KiB +
-	                     PP_FRAME_DATA_MAX);
+	                 own + small + 1008 * (PP_TSTREAM_SHARE_MIN + PP_TSTREAM_SHARE_READ + framing) +
+	                     256 * KiB + PP_FRAME_DATA_MAX);
 }
 
 int main(int argc, char **argv)
