@@ -8,6 +8,7 @@
 #include "gateway.h"
 #include "host_ports.h"
 #include "mem_bound.h"
+#include "mem_limit.h"
 #include "resolve.h"
 
 #include "peerpipe/error.h"
@@ -288,13 +289,19 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 		},
 		.max_links = (unsigned)s->max_peers,
 	};
-	char mem[256];
+	char mem[256], *over;
 	int rc;
 
 	gw_fd_limit_check(s->max_peers, s->max_streams_per_peer); /* before any fd is taken */
 	gw_mem_bound_describe(mem, sizeof(mem), s->max_peers, s->max_streams_per_peer, s->peer_buffer,
 	                      s->stream_buffer);
 	pp_log(PP_LOG_INFO, NULL, "memory: %s", mem);
+	over = gw_mem_limit_warning(gw_mem_bound(s->max_peers, s->max_streams_per_peer,
+	                                         s->peer_buffer, s->stream_buffer),
+	                            gw_mem_limit_self());
+	if (over)
+		pp_log(PP_LOG_WARN, NULL, "memory: %s", over);
+	g_free(over);
 	gw->cfg = cfg;
 	gw->start_cfg = gw_config_ref(cfg); /* the node keeps pointers into it */
 	gw->flows = g_hash_table_new(g_str_hash, g_str_equal);

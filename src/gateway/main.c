@@ -5,6 +5,7 @@
 #include "cmd_bans.h"
 #include "gateway.h"
 #include "mem_bound.h"
+#include "mem_limit.h"
 
 #include "peerpipe/error.h"
 #include "peerpipe/jwt.h"
@@ -177,7 +178,7 @@ static int gw_check(const char *path, const struct gw_config *cfg)
 {
 	const struct gw_settings *s = &cfg->gw;
 	struct bans *b = NULL;
-	char err[512], room[PP_NAME_MAX + 1], mem[256];
+	char err[512], room[PP_NAME_MAX + 1], mem[256], *over;
 	int rc;
 
 	if (bans_open(s->bans_file, &b, err, sizeof(err)) < 0) {
@@ -201,6 +202,12 @@ static int gw_check(const char *path, const struct gw_config *cfg)
 	gw_mem_bound_describe(mem, sizeof(mem), s->max_peers, s->max_streams_per_peer, s->peer_buffer,
 	                      s->stream_buffer);
 	printf("%s: %s\n", path, mem);
+	over = gw_mem_limit_warning(gw_mem_bound(s->max_peers, s->max_streams_per_peer,
+	                                         s->peer_buffer, s->stream_buffer),
+	                            gw_mem_limit_self());
+	if (over)
+		printf("%s: warning: %s\n", path, over);
+	g_free(over);
 	return 0;
 }
 

@@ -72,7 +72,7 @@ stop() {
 	return $st
 }
 
-echo "1..8"
+echo "1..9"
 
 # check CONFIG WANT_EXIT ERE: --check-config exits WANT_EXIT saying ERE,
 # and the daemon on the same file agrees (refuses at once, or starts)
@@ -127,6 +127,16 @@ if grep -q "$mem_re" "$dir/check.out" && grep -q "memory: $mem_re" "$dir/start.o
 	ok "--check-config and the start give the memory bound of the limits"
 else
 	not_ok "no memory bound: check '$(tr '\n' '|' <"$dir/check.out")', start '$(grep memory "$dir/start.out")'"
+fi
+# limits that let peers' data outgrow any machine this runs on (about 2.4
+# TiB): a warning from the check and at the start, which still starts
+ini "room = r1" "max_peers = 4096" "max_streams_per_peer = 1024" "peer_buffer = 64MiB" \
+	"stream_buffer = 16MiB" >"$dir/huge.ini"
+over_re="the limits let peers' data take [0-9]+ MiB, more than the [0-9]+ MiB this gateway may use"
+if check "$dir/huge.ini" 0 "warning: $over_re" && grep -Eq "memory: $over_re" "$dir/start.out"; then
+	ok "limits beyond the machine's memory: --check-config and the start warn"
+else
+	not_ok "no memory warning: check '$(tr '\n' '|' <"$dir/check.out")', start '$(grep memory "$dir/start.out")'"
 fi
 
 # 1. HUP during the start: a reload once started, not a dead gateway. The
