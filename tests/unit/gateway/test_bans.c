@@ -6,6 +6,7 @@
 #include "gw_test.h"
 
 #include "peerpipe/error.h"
+#include "tmptree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,13 +41,6 @@ static char *tmpdir(void)
 	char *d = g_dir_make_tmp("pp-bans-XXXXXX", &e);
 	g_assert_no_error(e);
 	return d;
-}
-
-static void rm_rf(const char *dir)
-{
-	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-	g_assert_cmpint(system(cmd), ==, 0);
-	g_free(cmd);
 }
 
 static void write_text(const char *path, const char *text)
@@ -315,7 +309,7 @@ static void test_store_roundtrip(void)
 	g_assert_cmpint(bans_find(a, &f1, NOW)->until, ==, NOW + 7200);
 	bans_free(a);
 	bans_free(b);
-	rm_rf(dir);
+	tmptree_remove(dir);
 	g_free(path);
 	g_free(dir);
 }
@@ -345,7 +339,7 @@ static void test_expiry(void)
 	g_assert_cmpuint(n, ==, 0);
 	g_assert_null(bans_find(b, &f2, NOW + 100));
 	bans_free(b);
-	rm_rf(dir);
+	tmptree_remove(dir);
 	g_free(path);
 	g_free(dir);
 }
@@ -413,7 +407,7 @@ static void test_lift_refresh(void)
 	g_assert_cmpuint(bans_count(gw), ==, 0);
 	bans_free(gw);
 	bans_free(cli);
-	rm_rf(dir);
+	tmptree_remove(dir);
 	g_free(path);
 	g_free(dir);
 }
@@ -451,7 +445,7 @@ static void test_refresh_fd_shortage(void)
 	g_assert_nonnull(bans_find(gw, &f1, NOW));
 	bans_free(gw);
 	bans_free(cli);
-	rm_rf(dir);
+	tmptree_remove(dir);
 	g_free(path);
 	g_free(dir);
 }
@@ -488,7 +482,7 @@ static void test_open_refused(void)
 	g_assert_nonnull(bans_find(b, &f4, NOW));
 	bans_free(b);
 	g_free(missing);
-	rm_rf(dir);
+	tmptree_remove(dir);
 	g_free(path);
 	g_free(dir);
 }
@@ -533,7 +527,7 @@ static void test_atomic_failure(void)
 	g_free(before);
 	g_free(after);
 	bans_free(b);
-	rm_rf(dir);
+	tmptree_remove(dir);
 	g_free(path);
 	g_free(dir);
 }
@@ -597,7 +591,7 @@ static void test_concurrent(void)
 	}
 	g_assert_cmpuint(stray_files(dir, NULL), ==, 0);
 	bans_free(b);
-	rm_rf(dir);
+	tmptree_remove(dir);
 	g_free(path);
 	g_free(dir);
 }

@@ -4,6 +4,7 @@
  * cgroup mounted as the root, limits set above the process's cgroup, and
  * none at all. */
 #include "mem_limit.h"
+#include "tmptree.h"
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -59,27 +60,9 @@ static void fake_setup(struct fake *f, gconstpointer data)
 	fake_write(f, "meminfo", "MemTotal:        4096000 kB\nMemFree: 1 kB\n");
 }
 
-static void rm_tree(const char *path)
-{
-	GDir *d = g_dir_open(path, 0, NULL);
-	const char *name;
-
-	while (d && (name = g_dir_read_name(d))) {
-		char *child = g_build_filename(path, name, NULL);
-		if (g_file_test(child, G_FILE_TEST_IS_DIR))
-			rm_tree(child);
-		else
-			g_unlink(child);
-		g_free(child);
-	}
-	if (d)
-		g_dir_close(d);
-	g_rmdir(path);
-}
-
 static void fake_teardown(struct fake *f, gconstpointer data)
 {
-	rm_tree(f->dir);
+	tmptree_remove(f->dir);
 	g_free(f->dir);
 }
 

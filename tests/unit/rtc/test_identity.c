@@ -2,6 +2,7 @@
 #include "peerpipe/error.h"
 #include "peerpipe/log.h"
 #include "peerpipe/rtc/identity.h"
+#include "tmptree.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -30,24 +31,6 @@ static char *tmp_dir(void)
 
 	g_assert_no_error(err);
 	return d;
-}
-
-static void rm_tree(const char *dir)
-{
-	GDir *g = g_dir_open(dir, 0, NULL);
-	const char *name;
-
-	while (g && (name = g_dir_read_name(g))) {
-		char *p = g_build_filename(dir, name, NULL);
-		if (g_file_test(p, G_FILE_TEST_IS_DIR))
-			rm_tree(p);
-		else
-			g_unlink(p);
-		g_free(p);
-	}
-	if (g)
-		g_dir_close(g);
-	g_rmdir(dir);
 }
 
 static mode_t file_mode(const char *dir, const char *name)
@@ -156,7 +139,7 @@ static void test_create_then_load(void)
 		count++;
 	g_dir_close(g);
 	g_assert_cmpint(count, ==, 2);
-	rm_tree(base);
+	tmptree_remove(base);
 	g_free(dir);
 	g_free(base);
 }
@@ -183,7 +166,7 @@ static void test_refuse_open_key(void)
 	set_mode(dir, PP_IDENTITY_CERT_FILE, 0644);
 	g_assert_cmpint(pp_identity_load_or_create(dir, &id), ==, 0);
 	pp_identity_free(id);
-	rm_tree(dir);
+	tmptree_remove(dir);
 	g_free(dir);
 }
 
@@ -198,7 +181,7 @@ static void test_refuse_open_dir(void)
 	g_assert_cmpint(chmod(dir, 0755), ==, 0);
 	g_assert_cmpint(pp_identity_load_or_create(dir, &id), ==, 0);
 	pp_identity_free(id);
-	rm_tree(dir);
+	tmptree_remove(dir);
 	g_free(dir);
 }
 
@@ -282,7 +265,7 @@ static void test_refuse_broken(void)
 	g_free(cert_b);
 	pp_identity_free(a);
 	pp_identity_free(b);
-	rm_tree(dir);
+	tmptree_remove(dir);
 	g_free(dir);
 }
 
@@ -306,7 +289,7 @@ static void test_links_and_fifos(void)
 	pp_identity_free(id);
 
 	/* dangling links are an error, never replaced by a new identity */
-	rm_tree(real);
+	tmptree_remove(real);
 	g_assert_cmpint(pp_identity_load_or_create(dir, &id), ==, -ENOENT);
 	char *key = g_build_filename(dir, PP_IDENTITY_KEY_FILE, NULL);
 	char *cert = g_build_filename(dir, PP_IDENTITY_CERT_FILE, NULL);
@@ -324,7 +307,7 @@ static void test_links_and_fifos(void)
 	g_free(key);
 	g_free(cert);
 	pp_identity_free(a);
-	rm_tree(dir);
+	tmptree_remove(dir);
 	g_free(dir);
 	g_free(real);
 }
