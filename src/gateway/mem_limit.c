@@ -31,32 +31,30 @@ static uint64_t gw_mem_read_limit(const char *path)
 	return v;
 }
 
-/* The cgroup path of the hierarchy that has the memory controller: v2's
- * "0::/path", or v1's "N:...memory...:/path". */
-static char *gw_mem_cgroup_path(const char *cgroup, bool v2)
+static bool gw_mem_has_word(const char *list, const char *word)
 {
-	char *text = NULL, *found = NULL;
-	char **lines;
+	char **w = g_strsplit(list, ",", -1);
+	bool found = g_strv_contains((const char *const *)w, word);
 
-	if (!g_file_get_contents(cgroup, &text, NULL, NULL))
-		return NULL;
-	lines = g_strsplit(text, "\n", -1);
+	g_strfreev(w);
+	return found;
+}
+
+/* The cgroup path of the hierarchy that has the memory controller, from
+ * /proc/self/cgroup's text: v2's "0::/path", or v1's "N:...memory...:/path". */
+static char *gw_mem_cgroup_path(const char *cgroups, bool v2)
+{
+	char **lines = g_strsplit(cgroups, "\n", -1);
+	char *found = NULL;
+
 	for (char **l = lines; *l && !found; l++) {
 		char **f = g_strsplit(*l, ":", 3);
-		if (g_strv_length(f) == 3) {
-			bool is_v2 = strcmp(f[0], "0") == 0 && f[1][0] == '\0';
-			bool has_memory = false;
-			char **ctl = g_strsplit(f[1], ",", -1);
-			for (char **c = ctl; *c; c++)
-				has_memory |= strcmp(*c, "memory") == 0;
-			g_strfreev(ctl);
-			if (v2 ? is_v2 : has_memory)
-				found = g_strdup(f[2]);
-		}
+		if (g_strv_length(f) == 3 &&
+		    (v2 ? strcmp(f[0], "0") == 0 && f[1][0] == '\0' : gw_mem_has_word(f[1], "memory")))
+			found = g_strdup(f[2]);
 		g_strfreev(f);
 	}
 	g_strfreev(lines);
-	g_free(text);
 	return found;
 }
 
@@ -81,29 +79,19 @@ static uint64_t gw_mem_walk_up(const char *mountpoint, const char *rel, const ch
 	return least;
 }
 
-static bool gw_mem_has_word(const char *list, const char *word)
+/* mountinfo's text: "id parent maj:min root mountpoint opts [optional...] -
+ * type source superopts"; the hierarchy's limits, from the process's cgroup
+ * up. */
+static uint64_t gw_mem_cgroup_limit(const char *mounts, const char *cgroups, bool v2)
 {
-	char **w = g_strsplit(list, ",", -1);
-	bool found = g_strv_contains((const char *const *)w, word);
-
-	g_strfreev(w);
-	return found;
-}
-
-/* mountinfo: "id parent maj:min root mountpoint opts [optional...] - type
- * source superopts"; the hierarchy's limits, from the process's cgroup up. */
-static uint64_t gw_mem_cgroup_limit(const char *mountinfo, const char *cgroup, bool v2)
-{
-	char *text = NULL, *cg = gw_mem_cgroup_path(cgroup, v2);
+	char *cg = gw_mem_cgroup_path(cgroups, v2);
 	const char *file = v2 ? "memory.max" : "memory.limit_in_bytes";
 	uint64_t least = GW_MEM_UNLIMITED;
 	char **lines;
 
-	if (!cg || !g_file_get_contents(mountinfo, &text, NULL, NULL)) {
-		g_free(cg);
+	if (!cg)
 		return least;
-	}
-	lines = g_strsplit(text, "\n", -1);
+	lines = g_strsplit(mounts, "\n", -1);
 	for (char **l = lines; *l; l++) {
 		char *dash = strstr(*l, " - ");
 		if (!dash)
@@ -130,7 +118,6 @@ static uint64_t gw_mem_cgroup_limit(const char *mountinfo, const char *cgroup, b
 		g_strfreev(post);
 	}
 	g_strfreev(lines);
-	g_free(text);
 	g_free(cg);
 	return least;
 }
@@ -153,9 +140,16 @@ struct gw_mem_limit gw_mem_limit_read(const char *mountinfo, const char *cgroup,
                                       const char *meminfo)
 {
 	struct gw_mem_limit lim = { gw_mem_total(meminfo), "MemTotal" };
-	uint64_t v2 = gw_mem_cgroup_limit(mountinfo, cgroup, true);
-	uint64_t v1 = gw_mem_cgroup_limit(mountinfo, cgroup, false);
+	char *mounts = NULL, *cgroups = NULL;
+	uint64_t v2 = GW_MEM_UNLIMITED, v1 = GW_MEM_UNLIMITED;
 
+	if (g_file_get_contents(mountinfo, &mounts, NULL, NULL) &&
+	    g_file_get_contents(cgroup, &cgroups, NULL, NULL)) {
+		v2 = gw_mem_cgroup_limit(mounts, cgroups, true);
+		v1 = gw_mem_cgroup_limit(mounts, cgroups, false);
+	}
+	g_free(mounts);
+	g_free(cgroups);
 	if (lim.bytes == 0)
 		lim.bytes = GW_MEM_UNLIMITED;
 	if (v2 < lim.bytes)
