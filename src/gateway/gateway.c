@@ -7,7 +7,6 @@
 #include "fd_limit.h"
 #include "gateway.h"
 #include "host_ports.h"
-#include "mem_bound.h"
 #include "mem_limit.h"
 #include "resolve.h"
 
@@ -293,12 +292,8 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 	int rc;
 
 	gw_fd_limit_check(s->max_peers, s->max_streams_per_peer); /* before any fd is taken */
-	gw_mem_bound_describe(mem, sizeof(mem), s->max_peers, s->max_streams_per_peer, s->peer_buffer,
-	                      s->stream_buffer);
+	over = gw_mem_check(s, mem, sizeof(mem));
 	pp_log(PP_LOG_INFO, NULL, "memory: %s", mem);
-	over = gw_mem_limit_warning(gw_mem_bound(s->max_peers, s->max_streams_per_peer,
-	                                         s->peer_buffer, s->stream_buffer),
-	                            gw_mem_limit_self());
 	if (over)
 		pp_log(PP_LOG_WARN, NULL, "memory: %s", over);
 	g_free(over);

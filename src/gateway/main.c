@@ -4,7 +4,6 @@
 #include "bans.h"
 #include "cmd_bans.h"
 #include "gateway.h"
-#include "mem_bound.h"
 #include "mem_limit.h"
 
 #include "peerpipe/error.h"
@@ -199,12 +198,8 @@ static int gw_check(const char *path, const struct gw_config *cfg)
 		return 1;
 	}
 	printf("%s: ok (%zu services, %zu identities)\n", path, cfg->n_services, cfg->n_identities);
-	gw_mem_bound_describe(mem, sizeof(mem), s->max_peers, s->max_streams_per_peer, s->peer_buffer,
-	                      s->stream_buffer);
+	over = gw_mem_check(s, mem, sizeof(mem));
 	printf("%s: %s\n", path, mem);
-	over = gw_mem_limit_warning(gw_mem_bound(s->max_peers, s->max_streams_per_peer,
-	                                         s->peer_buffer, s->stream_buffer),
-	                            gw_mem_limit_self());
 	if (over)
 		printf("%s: warning: %s\n", path, over);
 	g_free(over);

@@ -2,6 +2,9 @@
 /* How much memory this gateway may use (mem_limit.h). */
 #include "mem_limit.h"
 
+#include "gconfig.h"
+#include "mem_bound.h"
+
 #include <glib.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -175,4 +178,13 @@ char *gw_mem_limit_warning(uint64_t bound, struct gw_mem_limit lim)
 	                       "toward stalled services could get it killed; lower max_peers, "
 	                       "peer_buffer or max_streams_per_peer",
 	                       (bound + (1 << 20) - 1) >> 20, lim.bytes >> 20, lim.source);
+}
+
+char *gw_mem_check(const struct gw_settings *s, char *buf, size_t len)
+{
+	gw_mem_bound_describe(buf, len, s->max_peers, s->max_streams_per_peer, s->peer_buffer,
+	                      s->stream_buffer);
+	return gw_mem_limit_warning(gw_mem_bound(s->max_peers, s->max_streams_per_peer, s->peer_buffer,
+	                                         s->stream_buffer),
+	                            gw_mem_limit_self());
 }

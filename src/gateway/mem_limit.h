@@ -7,6 +7,7 @@
  * (mem_bound.h) and warns. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct gw_mem_limit {
@@ -25,3 +26,10 @@ struct gw_mem_limit gw_mem_limit_self(void);
 /* At start and in --check-config: one line if bound (bytes) is more than
  * the limit, NULL otherwise; the caller frees it. */
 char *gw_mem_limit_warning(uint64_t bound, struct gw_mem_limit lim);
+
+struct gw_settings;
+
+/* Both, for s's limits: their bound as one line in buf
+ * (gw_mem_bound_describe), and the warning against this process's limit
+ * (gw_mem_limit_self), or NULL; the caller frees it. */
+char *gw_mem_check(const struct gw_settings *s, char *buf, size_t len);
