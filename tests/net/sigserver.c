@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "sigserver.h"
+#include "tmptree.h"
 
 #include "peerpipe/jwt.h"
 
@@ -392,24 +393,6 @@ void sig_server_stop_clean(SigServer *s)
 	sig_server_free(s);
 }
 
-static void rm_rf(const char *dir)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	if (d) {
-		const char *n;
-		while ((n = g_dir_read_name(d))) {
-			char *p = g_build_filename(dir, n, NULL);
-			if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-				rm_rf(p);
-			else
-				g_unlink(p);
-			g_free(p);
-		}
-		g_dir_close(d);
-	}
-	g_rmdir(dir);
-}
-
 void sig_server_free(SigServer *s)
 {
 	if (!s)
@@ -419,7 +402,7 @@ void sig_server_free(SigServer *s)
 		reap(s, 5000);
 	}
 	join_readers(s);
-	rm_rf(s->dir);
+	tmptree_remove(s->dir);
 	g_free(s->dir);
 	g_free(s->secret);
 	g_free(s->secret_path);

@@ -29,6 +29,7 @@
  * message, raced the client's close). */
 #include "netns_private.h"
 #include "sigserver.h"
+#include "tmptree.h"
 
 #include "peerpipe/fdwatch.h"
 #include "peerpipe/log.h"
@@ -454,9 +455,7 @@ static void cli_stop(struct cli *c)
 
 static void cli_free(struct cli *c)
 {
-	char *cmd = g_strdup_printf("rm -rf '%s'", c->dir);
-	sh(cmd);
-	g_free(cmd);
+	tmptree_remove(c->dir);
 	g_free(c->dir);
 	g_free(c->out);
 	g_free(c->err);

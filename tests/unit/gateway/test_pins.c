@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: the peerpipe CLI's pins file (src/cli/pins.c). */
 #include "pins.h"
+#include "tmptree.h"
 
 #include "peerpipe/error.h"
 
@@ -62,19 +63,7 @@ static char *dir_listing(const char *dir)
 
 static void rm_dir(char *dir)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char *p = g_build_filename(dir, e->d_name, NULL);
-		if (g_remove(p) < 0)
-			g_rmdir(p);
-		g_free(p);
-	}
-	if (d)
-		closedir(d);
-	g_rmdir(dir);
+	tmptree_remove(dir);
 	g_free(dir);
 }
 
