@@ -86,9 +86,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pp_frame_encoder_free(e);
 	if (budget) { /* every context given back */
 		unsigned ne = 1, nd = 1;
-		pp_frame_budget_counts(budget, &ne, &nd);
-		CHECK(ne == 0 && nd == 0);
+		size_t bytes = 1;
+		pp_frame_budget_counts(budget, &ne, &nd, &bytes);
+		CHECK(ne == 0 && nd == 0 && bytes == 0);
 		pp_frame_budget_unref(budget);
 	}
+	CHECK(pp_frame_zstd_decoder_memory_used() == 0);
 	return 0;
 }

@@ -62,29 +62,32 @@
 /* Our stream encoder's window: 1 MiB of history per direction. */
 #define PP_FRAME_ZSTD_WINDOW_LOG 20
 /* The decoder refuses zstd frames whose window is over 8 MiB, so a peer
- * can make one stream direction hold at most about 8 MiB + 128 KiB. zstd's
+ * can make one stream direction hold at most about 8.5 MiB. zstd's
  * own level 19 uses 2^23 for large inputs; nothing sane needs more for
  * messages of 64 KiB. */
 #define PP_FRAME_ZSTD_WINDOW_LOG_MAX 23
 /* zstd-stream (flag 3) contexts hold megabytes each (encoder about
- * 2.6 MB, decoder up to 8 MiB + 128 KiB), one per stream direction that
- * uses flag 3, and a peer decides how many streams exist. So each peer
- * (a pp_frame_budget, one per session) may have PP_FRAME_ZSTD_STREAMS_PER_PEER
- * streams that send flag 3 and twice as many that receive it, and the
- * process at most the _MAX contexts below. An encoder beyond either sends
- * LZ4 (or raw) instead and keeps its peer slot until it is freed (the
- * peer's decoder keeps its context as long); a decoder beyond either
+ * 2.6 MB; decoder about 1.5 MB for our 2^20 window, up to 8.5 MiB for a
+ * peer's 2^23), one per stream direction that uses flag 3, and a peer
+ * decides how many streams exist. So each peer (a pp_frame_budget, one per
+ * session) may have PP_FRAME_ZSTD_STREAMS_PER_PEER streams that send flag
+ * 3, and its decoders may hold pp_frame_zstd_peer_decoder_memory() bytes:
+ * PP_FRAME_ZSTD_DECODERS_PER_PEER at our window, fewer at a larger one. The
+ * process holds at most PP_FRAME_ZSTD_ENCODERS_MAX encoders, and decoders
+ * of pp_frame_zstd_decoder_memory() bytes in all. An encoder beyond either
+ * sends LZ4 (or raw) instead and keeps its peer slot until it is freed
+ * (the peer's decoder keeps its context as long); a decoder beyond either
  * refuses the piece and that stream closes. The decoders' headroom covers
- * streams whose close is still on its way, so two PeerPipe ends never
- * meet the decoder's limit; a peer that does only loses its own stream.
- * Flag 2 needs no state between messages: one context per thread, never
- * refused. */
+ * streams whose close is still on its way, so two PeerPipe ends never meet
+ * the decoder's limit; a peer that does only loses its own stream. Flag 2
+ * needs no state between messages: one context per thread, never refused. */
 #define PP_FRAME_ZSTD_STREAMS_PER_PEER 16
 #define PP_FRAME_ZSTD_DECODERS_PER_PEER (2 * PP_FRAME_ZSTD_STREAMS_PER_PEER)
 /* An encoder frees its zstd-stream context (not its peer slot) after this
  * many messages in a row sent without it (the link keeps up again). */
 #define PP_FRAME_ZSTD_KEEP_MSGS 64
 #define PP_FRAME_ZSTD_ENCODERS_MAX 64
+/* The process's decoder memory unless set: this many at our window. */
 #define PP_FRAME_ZSTD_DECODERS_MAX 256
 
 enum pp_frame_kind {
@@ -132,9 +135,23 @@ struct pp_frame_budget;
 struct pp_frame_budget *pp_frame_budget_new(void);
 struct pp_frame_budget *pp_frame_budget_ref(struct pp_frame_budget *b);
 void pp_frame_budget_unref(struct pp_frame_budget *b);
-/* zstd-stream contexts held now (tests). */
+/* zstd-stream contexts held now, and the decoders' bytes (tests). */
 void pp_frame_budget_counts(const struct pp_frame_budget *b, unsigned *encoders,
-                            unsigned *decoders);
+                            unsigned *decoders, size_t *decoder_bytes);
+
+/* Bytes of one zstd-stream decoder for a 2^window_log window, and of one
+ * of our encoders. */
+size_t pp_frame_zstd_decoder_size(unsigned window_log);
+size_t pp_frame_zstd_encoder_size(void);
+/* What one peer's decoders may hold together. */
+size_t pp_frame_zstd_peer_decoder_memory(void);
+/* What all the process's decoders may hold together: set once, before any
+ * stream (a gateway: max_peers peers' worth, so no peer within its own
+ * budget is refused); 0 restores the default, PP_FRAME_ZSTD_DECODERS_MAX
+ * at our window. _used: what they hold now. */
+void pp_frame_zstd_set_decoder_memory(size_t bytes);
+size_t pp_frame_zstd_decoder_memory(void);
+size_t pp_frame_zstd_decoder_memory_used(void);
 
 /* peer_formats: PP_FRAME_FMT_* the other side listed. NULL on no memory. */
 struct pp_frame_encoder *pp_frame_encoder_new(unsigned peer_formats);
@@ -176,9 +193,10 @@ void pp_frame_decoder_set_budget(struct pp_frame_decoder *d, struct pp_frame_bud
  *                   2^PP_FRAME_ZSTD_WINDOW_LOG_MAX, not exactly one frame
  *   PP_ERR_TOO_BIG  the output would pass PP_FRAME_DATA_MAX bytes (found
  *                   without allocating beyond the bounds above)
- *   PP_ERR_NOMEM    no memory for a decompression context, or no
- *                   zstd-stream context left in the peer's budget or the
- *                   process's ("too many zstd streams from this peer")
+ *   PP_ERR_NOMEM    no memory for a decompression context, or a zstd
+ *                   stream context past the peer's budget or the
+ *                   process's ("zstd streams from this peer hold too
+ *                   much memory")
  * A raw message may carry 0 bytes; a compressed one must have a non-empty
  * payload but may decode to 0 bytes (another encoder may send that).
  * After an error in a zstd stream piece the stream is out of sync: every

@@ -10,11 +10,13 @@
 #include <stdint.h>
 #include <zstd.h>
 
-/* One peer's share of zstd stream contexts (frame.h): counts what its
- * streams' encoders and decoders hold. */
+/* One peer's share of zstd stream contexts (frame.h): what its streams'
+ * encoders (a count: each is the same size) and decoders (bytes: each is
+ * as large as the window the peer chose) hold. */
 struct pp_frame_budget {
 	unsigned refs;
 	unsigned enc, dec;
+	size_t dec_bytes;
 };
 
 /* The sending side of one direction's zstd stream. */
@@ -30,6 +32,7 @@ struct pp_zstream_enc {
 struct pp_zstream_dec {
 	ZSTD_DCtx *dc;
 	struct pp_frame_budget *budget;
+	size_t charged; /* bytes of dc counted against the budgets */
 };
 
 /* LZ4 payload (length + block) of src in dst[0..cap), or 0 when it does

@@ -2,6 +2,7 @@
 /* Flags 2 and 3: independent zstd frames, and one zstd stream per
  * direction made of flushed pieces (tunnel.md §4; the restart scheme is
  * explained in frame.h). */
+#define ZSTD_STATIC_LINKING_ONLY /* the ZSTD_estimate* functions */
 #include "codec_priv.h"
 
 #include "peerpipe/error.h"
@@ -15,16 +16,22 @@
  * size 0. It ends a frame without a checksum. */
 static const uint8_t pp_zstd_end_block[3] = { 0x01, 0x00, 0x00 };
 
-/* Stream contexts hold megabytes (about 2.6 MB to compress, up to 8 MiB
- * to decompress a 2^23 window) and a peer decides how many streams exist,
- * so they are counted twice: against the peer's budget (one session's
- * streams) and against the process's. Beyond either, an encoder sends LZ4
- * or raw instead and a decoder refuses zstd-stream pieces (that stream
- * closes). An encoder's peer slot lasts as long as the stream, as the
- * peer's decoder context does, and the decoders may hold twice as many
- * (streams whose close is still on its way), so two PeerPipe ends never
- * meet the decoder's limit. */
-static unsigned pp_zstd_cctx_live, pp_zstd_dctx_live;
+/* Stream contexts hold megabytes (about 2.6 MB to compress, 1.5 MB to
+ * decompress our 2^20 window and up to 8.5 MiB for a peer's 2^23) and a
+ * peer decides how many streams exist, so they are counted twice: against
+ * the peer's budget (one session's streams) and against the process's.
+ * Encoders are all alike and counted; beyond either limit an encoder sends
+ * LZ4 or raw instead. An encoder's peer slot lasts as long as the stream,
+ * as the peer's decoder context does. Decoders are counted in bytes, as
+ * the peer's window makes them: ZSTD_sizeof_DCtx after each piece (what
+ * the piece made the context allocate), so one within the bounds never
+ * refuses a peer that uses a small window because another used a large
+ * one. Beyond either a decoder refuses the piece (that stream closes) and
+ * frees its context: a piece can overshoot by one context at most. The
+ * peer's budget is twice its encoders' slots at our window (streams whose
+ * close is still on its way), so two PeerPipe ends never meet it. */
+static unsigned pp_zstd_cctx_live;
+static size_t pp_zstd_dctx_bytes, pp_zstd_dctx_max;
 
 static bool pp_zstd_take(unsigned *live, unsigned max)
 {
@@ -225,28 +232,88 @@ static int pp_zstd_fail(size_t err, const char **why)
 	}
 }
 
-/* The stream decoder's context, taken from the budgets on first use. */
+size_t pp_frame_zstd_decoder_size(unsigned window_log)
+{
+	return ZSTD_estimateDStreamSize((size_t)1 << window_log);
+}
+
+size_t pp_frame_zstd_encoder_size(void)
+{
+	ZSTD_compressionParameters cp = ZSTD_getCParams(PP_FRAME_ZSTD_LEVEL, 0, 0);
+
+	cp.windowLog = PP_FRAME_ZSTD_WINDOW_LOG;
+	return ZSTD_estimateCStreamSize_usingCParams(cp);
+}
+
+size_t pp_frame_zstd_peer_decoder_memory(void)
+{
+	return PP_FRAME_ZSTD_DECODERS_PER_PEER * pp_frame_zstd_decoder_size(PP_FRAME_ZSTD_WINDOW_LOG);
+}
+
+void pp_frame_zstd_set_decoder_memory(size_t bytes)
+{
+	__atomic_store_n(&pp_zstd_dctx_max, bytes, __ATOMIC_RELAXED);
+}
+
+size_t pp_frame_zstd_decoder_memory(void)
+{
+	size_t max = __atomic_load_n(&pp_zstd_dctx_max, __ATOMIC_RELAXED);
+
+	return max ? max : PP_FRAME_ZSTD_DECODERS_MAX *
+	                   pp_frame_zstd_decoder_size(PP_FRAME_ZSTD_WINDOW_LOG);
+}
+
+size_t pp_frame_zstd_decoder_memory_used(void)
+{
+	return __atomic_load_n(&pp_zstd_dctx_bytes, __ATOMIC_RELAXED);
+}
+
+/* Counts what z's context holds now against the budgets: NULL, or the reason
+ * it does not fit (nothing more is counted then). */
+static const char *pp_zstream_charge(struct pp_zstream_dec *z)
+{
+	size_t now = ZSTD_sizeof_DCtx(z->dc), more;
+	struct pp_frame_budget *b = z->budget;
+
+	if (now <= z->charged) {
+		__atomic_sub_fetch(&pp_zstd_dctx_bytes, z->charged - now, __ATOMIC_RELAXED);
+		if (b)
+			b->dec_bytes -= z->charged - now;
+		z->charged = now;
+		return NULL;
+	}
+	more = now - z->charged;
+	if (b && b->dec_bytes + more > pp_frame_zstd_peer_decoder_memory())
+		return "zstd streams from this peer hold too much memory";
+	size_t all = __atomic_add_fetch(&pp_zstd_dctx_bytes, more, __ATOMIC_RELAXED);
+	if (all > pp_frame_zstd_decoder_memory()) {
+		__atomic_sub_fetch(&pp_zstd_dctx_bytes, more, __ATOMIC_RELAXED);
+		return "zstd streams in this process hold too much memory";
+	}
+	if (b)
+		b->dec_bytes += more;
+	z->charged = now;
+	return NULL;
+}
+
+/* The stream decoder's context, created on first use and counted. */
 static ZSTD_DCtx *pp_zstream_dctx(struct pp_zstream_dec *z, const char **why)
 {
-	unsigned *peer = z->budget ? &z->budget->dec : NULL;
+	const char *over;
 
 	if (z->dc)
 		return z->dc;
-	if (peer && *peer >= PP_FRAME_ZSTD_DECODERS_PER_PEER) {
-		*why = "too many zstd streams from this peer";
-		return NULL;
-	}
-	if (!pp_zstd_take(&pp_zstd_dctx_live, PP_FRAME_ZSTD_DECODERS_MAX)) {
-		*why = "too many zstd streams in this process";
-		return NULL;
-	}
 	if (!(z->dc = pp_zstd_new_dctx())) {
-		pp_zstd_give(&pp_zstd_dctx_live);
 		*why = "no memory for zstd";
 		return NULL;
 	}
-	if (peer)
-		(*peer)++;
+	if (z->budget)
+		z->budget->dec++;
+	if ((over = pp_zstream_charge(z))) {
+		pp_codec_zstream_dec_release(z);
+		*why = over;
+		return NULL;
+	}
 	return z->dc;
 }
 
@@ -254,11 +321,14 @@ void pp_codec_zstream_dec_release(struct pp_zstream_dec *z)
 {
 	if (z->dc) {
 		ZSTD_freeDCtx(z->dc);
-		pp_zstd_give(&pp_zstd_dctx_live);
-		if (z->budget)
+		__atomic_sub_fetch(&pp_zstd_dctx_bytes, z->charged, __ATOMIC_RELAXED);
+		if (z->budget) {
 			z->budget->dec--;
+			z->budget->dec_bytes -= z->charged;
+		}
 	}
 	z->dc = NULL;
+	z->charged = 0;
 }
 
 static bool pp_zstd_is_frame(const uint8_t *p, size_t plen)
@@ -324,12 +394,10 @@ static int pp_zstream_drain(ZSTD_DCtx *d, ZSTD_inBuffer *in, const char **why)
 	}
 }
 
-int pp_codec_zstream_decompress(struct pp_zstream_dec *z, const uint8_t *p, size_t plen,
-                                uint8_t *out, size_t *out_len, const char **why)
+/* One piece through d into out (PP_FRAME_DATA_MAX bytes). */
+static int pp_zstream_decode(ZSTD_DCtx *d, const uint8_t *p, size_t plen, uint8_t *out,
+                             size_t *out_len, const char **why)
 {
-	ZSTD_DCtx *d = pp_zstream_dctx(z, why);
-	if (!d)
-		return PP_ERR_NOMEM;
 	ZSTD_inBuffer in = { p, plen, 0 };
 	ZSTD_outBuffer ob = { out, PP_FRAME_DATA_MAX, 0 };
 	for (;;) {
@@ -353,4 +421,24 @@ int pp_codec_zstream_decompress(struct pp_zstream_dec *z, const uint8_t *p, size
 	}
 	*out_len = ob.pos;
 	return 0;
+}
+
+int pp_codec_zstream_decompress(struct pp_zstream_dec *z, const uint8_t *p, size_t plen,
+                                uint8_t *out, size_t *out_len, const char **why)
+{
+	ZSTD_DCtx *d = pp_zstream_dctx(z, why);
+	if (!d)
+		return PP_ERR_NOMEM;
+	int rc = pp_zstream_decode(d, p, plen, out, out_len, why);
+	/* The window the frame asked for was allocated by the piece that began
+	 * it: paid for now, or given back at once. */
+	const char *over = pp_zstream_charge(z);
+	if (over) {
+		pp_codec_zstream_dec_release(z);
+		if (rc == 0) {
+			*why = over;
+			rc = PP_ERR_NOMEM;
+		}
+	}
+	return rc;
 }

@@ -63,10 +63,11 @@ void pp_frame_budget_unref(struct pp_frame_budget *b)
 }
 
 void pp_frame_budget_counts(const struct pp_frame_budget *b, unsigned *encoders,
-                            unsigned *decoders)
+                            unsigned *decoders, size_t *decoder_bytes)
 {
 	*encoders = b->enc;
 	*decoders = b->dec;
+	*decoder_bytes = b->dec_bytes;
 }
 
 void pp_frame_encoder_free(struct pp_frame_encoder *e)

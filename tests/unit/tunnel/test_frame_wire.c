@@ -302,68 +302,129 @@ static void test_bad_zstd_stream(void)
 	pp_frame_decoder_free(d);
 }
 
-/* A piece of a fresh zstd stream into m: the message length. */
-static size_t stream_piece_msg(const void *src, size_t n)
+/* A piece of a fresh zstd stream with a 2^wlog window into m: the message
+ * length. */
+static size_t stream_piece_msg(const void *src, size_t n, int wlog)
 {
 	static uint8_t buf[PP_FRAME_MSG_MAX];
-	ZSTD_CCtx *c = zcc(3, 0, 0);
+	ZSTD_CCtx *c = zcc(3, wlog, 0);
 	size_t k = zpiece(c, src, n, buf, sizeof(buf), ZSTD_e_flush);
 
 	ZSTD_freeCCtx(c);
 	return mk(3, buf, k);
 }
 
-/* zstd-stream contexts are counted per peer: one peer's streams beyond
- * PP_FRAME_ZSTD_DECODERS_PER_PEER refuse flag 3 (that stream closes) while
- * another peer's streams and every flag-2 message still decode; its
- * encoders beyond PP_FRAME_ZSTD_STREAMS_PER_PEER send LZ4 instead, and
- * keep their slot while they live (the peer's decoder keeps its context as
- * long), so two of ours never meet the decoder's limit. */
+/* Opens decoders on b, each sent one piece with a 2^wlog window, until one
+ * is refused (or max): how many decoded. The refused one is d[return]. */
+static size_t open_until_refused(struct pp_frame_decoder **d, size_t max,
+                                 struct pp_frame_budget *b, int wlog, const char **why)
+{
+	size_t len = stream_piece_msg(sql, 8192, wlog), got;
+
+	for (size_t i = 0; i < max; i++) {
+		d[i] = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
+		pp_frame_decoder_set_budget(d[i], b);
+		*why = NULL;
+		int rc = pp_frame_decode(d[i], m, len, out, &got, why);
+		if (rc == PP_ERR_NOMEM)
+			return i;
+		g_assert_cmpint(rc, ==, 0);
+		g_assert_cmpmem(out, got, sql, 8192);
+	}
+	return max;
+}
+
+static void free_decoders(struct pp_frame_decoder **d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pp_frame_decoder_free(d[i]);
+}
+
+/* zstd-stream decoders are counted in bytes, per peer and per process: a
+ * peer that uses the largest window gets fewer streams (a refused one
+ * closes and frees its context at once) while another peer's streams at
+ * our window all decode, and so does every flag-2 message; a stream freed
+ * gives its bytes back. */
 static void test_zstd_budget(void)
 {
-	enum { N = PP_FRAME_ZSTD_STREAMS_PER_PEER, ND = PP_FRAME_ZSTD_DECODERS_PER_PEER };
+	enum { ND = PP_FRAME_ZSTD_DECODERS_PER_PEER, MANY = 4 * ND };
 	struct pp_frame_budget *mallory = pp_frame_budget_new(), *alice = pp_frame_budget_new();
-	struct pp_frame_decoder *d[ND + 1], *other;
-	struct pp_frame_encoder *e[N + 1];
-	size_t len = stream_piece_msg(sql, 8192), z, flen, got = 0, n = 0, held;
+	struct pp_frame_decoder *dm[MANY], *da[MANY];
+	size_t peer = pp_frame_zstd_peer_decoder_memory();
+	size_t big = pp_frame_zstd_decoder_size(PP_FRAME_ZSTD_WINDOW_LOG_MAX);
+	size_t ours = pp_frame_zstd_decoder_size(PP_FRAME_ZSTD_WINDOW_LOG);
+	size_t nm, na, z, flen, bytes, used0 = pp_frame_zstd_decoder_memory_used();
 	const char *why = NULL;
 	unsigned ne, nd;
-	uint8_t msg[PP_FRAME_MSG_MAX];
 
-	g_assert_cmpuint(ND, >=, N);
-	for (size_t i = 0; i <= ND; i++) {
-		d[i] = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
-		pp_frame_decoder_set_budget(d[i], mallory);
-	}
-	for (size_t i = 0; i < ND; i++)
-		ok(d[i], len, sql, 8192);
-	g_assert_cmpint(pp_frame_decode(d[ND], m, len, out, &got, &why), ==, PP_ERR_NOMEM);
-	g_assert_cmpstr(why, ==, "too many zstd streams from this peer");
-	pp_frame_budget_counts(mallory, &ne, &nd);
-	g_assert_cmpuint(nd, ==, ND);
+	g_test_message("decoder: %zu bytes at our window, %zu at the largest; a peer's "
+	               "budget %zu, the process's %zu",
+	               ours, big, peer, pp_frame_zstd_decoder_memory());
+	g_assert_cmpuint(peer, ==, ND * ours);
+	g_assert_cmpuint(pp_frame_zstd_decoder_memory(), ==, PP_FRAME_ZSTD_DECODERS_MAX * ours);
 
-	/* Another peer is not affected. */
-	other = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
-	pp_frame_decoder_set_budget(other, alice);
-	ok(other, len, sql, 8192);
-	pp_frame_decoder_free(other);
-	/* Nor are independent frames, on any stream. */
+	/* Largest windows: as many as fit in the peer's bytes (5 with zstd 1.5). */
+	nm = open_until_refused(dm, MANY, mallory, PP_FRAME_ZSTD_WINDOW_LOG_MAX, &why);
+	g_assert_cmpuint(nm, ==, peer / big);
+	g_assert_cmpstr(why, ==, "zstd streams from this peer hold too much memory");
+	pp_frame_budget_counts(mallory, &ne, &nd, &bytes);
+	g_assert_cmpuint(nd, ==, nm);
+	g_assert_cmpuint(bytes, ==, nm * big);
+	/* The refused stream holds nothing: its context went back at once. */
+	g_assert_cmpuint(pp_frame_decoder_memory(dm[nm]), <, 1024);
+	g_assert_cmpuint(pp_frame_zstd_decoder_memory_used(), ==, used0 + nm * big);
+
+	/* Another peer at our encoder's window gets all its 32 streams, not
+	 * the 32nd of the process's contexts less mallory's. */
+	na = open_until_refused(da, MANY, alice, PP_FRAME_ZSTD_WINDOW_LOG, &why);
+	g_assert_cmpuint(na, ==, ND);
+	g_assert_cmpstr(why, ==, "zstd streams from this peer hold too much memory");
+	free_decoders(da, na + 1);
+
+	/* Independent frames still decode on any stream. */
 	z = ZSTD_compress(m + 1, sizeof(m) - 1, sql, 8192, 3);
 	g_assert_false(ZSTD_isError(z));
 	m[0] = PP_FRAME_ZSTD;
 	flen = z + 1;
-	pp_frame_decoder_free(d[ND]); /* the refused stream closes */
-	d[ND] = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
-	pp_frame_decoder_set_budget(d[ND], mallory);
-	ok(d[ND], flen, sql, 8192);
-	/* A stream freed gives its context back to the peer. */
-	pp_frame_decoder_free(d[0]);
-	len = stream_piece_msg(sql, 8192);
-	ok(d[ND], len, sql, 8192);
-	for (size_t i = 1; i <= ND; i++)
-		pp_frame_decoder_free(d[i]);
-	pp_frame_budget_counts(mallory, &ne, &nd);
+	ok(dm[nm], flen, sql, 8192);
+	/* A stream freed gives its bytes back to the peer. */
+	pp_frame_decoder_free(dm[nm]); /* the refused stream closes */
+	pp_frame_decoder_free(dm[0]);
+	dm[0] = pp_frame_decoder_new(PP_FRAME_FMT_ALL);
+	pp_frame_decoder_set_budget(dm[0], mallory);
+	ok(dm[0], stream_piece_msg(sql, 8192, PP_FRAME_ZSTD_WINDOW_LOG_MAX), sql, 8192);
+	free_decoders(dm, nm);
+	pp_frame_budget_counts(mallory, &ne, &nd, &bytes);
 	g_assert_cmpuint(nd, ==, 0);
+	g_assert_cmpuint(bytes, ==, 0);
+	g_assert_cmpuint(pp_frame_zstd_decoder_memory_used(), ==, used0);
+
+	/* The process's bytes: three streams' worth at our window, whoever asks. */
+	pp_frame_zstd_set_decoder_memory(used0 + 3 * ours);
+	na = open_until_refused(da, MANY, alice, PP_FRAME_ZSTD_WINDOW_LOG, &why);
+	g_assert_cmpuint(na, ==, 3);
+	g_assert_cmpstr(why, ==, "zstd streams in this process hold too much memory");
+	nm = open_until_refused(dm, MANY, mallory, PP_FRAME_ZSTD_WINDOW_LOG, &why);
+	g_assert_cmpuint(nm, ==, 0);
+	free_decoders(dm, 1);
+	free_decoders(da, na + 1);
+	pp_frame_zstd_set_decoder_memory(0);
+	g_assert_cmpuint(pp_frame_zstd_decoder_memory_used(), ==, used0);
+	pp_frame_budget_unref(mallory);
+	pp_frame_budget_unref(alice);
+}
+
+/* A peer's encoders beyond PP_FRAME_ZSTD_STREAMS_PER_PEER send LZ4
+ * instead, and keep their slot while they live (the peer's decoder keeps
+ * its context as long), so two of ours never meet the decoder's limit. */
+static void test_zstd_encoder_budget(void)
+{
+	enum { N = PP_FRAME_ZSTD_STREAMS_PER_PEER };
+	struct pp_frame_budget *mallory = pp_frame_budget_new();
+	struct pp_frame_encoder *e[N + 1];
+	size_t n = 0, held, bytes;
+	unsigned ne, nd;
+	uint8_t msg[PP_FRAME_MSG_MAX];
 
 	for (size_t i = 0; i <= N; i++) {
 		e[i] = pp_frame_encoder_new(PP_FRAME_FMT_ALL);
@@ -388,7 +449,7 @@ static void test_zstd_budget(void)
 	g_test_message("encoder memory: %zu bytes with its context, %zu after",
 	               held, pp_frame_encoder_memory(e[1]));
 	g_assert_cmpuint(pp_frame_encoder_memory(e[1]), <, held / 100);
-	pp_frame_budget_counts(mallory, &ne, &nd);
+	pp_frame_budget_counts(mallory, &ne, &nd, &bytes);
 	g_assert_cmpuint(ne, ==, N);
 	g_assert_cmpint(pp_frame_encode(e[N], sql, 8192, true, msg, sizeof(msg), &n), ==, 0);
 	g_assert_cmpuint(msg[0] & PP_FRAME_KIND_MASK, ==, PP_FRAME_LZ4);
@@ -401,10 +462,9 @@ static void test_zstd_budget(void)
 	g_assert_cmpuint(msg[0] & PP_FRAME_KIND_MASK, ==, PP_FRAME_ZSTD_STREAM);
 	for (size_t i = 1; i <= N; i++)
 		pp_frame_encoder_free(e[i]);
-	pp_frame_budget_counts(mallory, &ne, &nd);
+	pp_frame_budget_counts(mallory, &ne, &nd, &bytes);
 	g_assert_cmpuint(ne, ==, 0);
 	pp_frame_budget_unref(mallory);
-	pp_frame_budget_unref(alice);
 }
 
 int main(int argc, char **argv)
@@ -414,6 +474,7 @@ int main(int argc, char **argv)
 	td_random(rnd, sizeof(rnd), 11);
 	g_test_add_func("/tunnel/frame_wire/foreign_stream", test_foreign_stream);
 	g_test_add_func("/tunnel/frame_wire/zstd_budget", test_zstd_budget);
+	g_test_add_func("/tunnel/frame_wire/zstd_encoder_budget", test_zstd_encoder_budget);
 	g_test_add_func("/tunnel/frame_wire/foreign_forms", test_foreign_forms);
 	g_test_add_func("/tunnel/frame_wire/bad_flags", test_bad_flags);
 	g_test_add_func("/tunnel/frame_wire/bad_lz4", test_bad_lz4);
