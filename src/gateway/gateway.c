@@ -7,6 +7,7 @@
 #include "fd_limit.h"
 #include "gateway.h"
 #include "host_ports.h"
+#include "mem_bound.h"
 #include "mem_limit.h"
 #include "resolve.h"
 
@@ -288,10 +289,11 @@ int gw_start(struct gw *gw, struct gw_config *cfg, struct pp_identity *id)
 		},
 		.max_links = (unsigned)s->max_peers,
 	};
-	char mem[256], *over;
+	char mem[GW_MEM_LINE_MAX], *over;
 	int rc;
 
 	gw_fd_limit_check(s->max_peers, s->max_streams_per_peer); /* before any fd is taken */
+	pp_frame_zstd_set_decoder_memory(gw_mem_zstd_decoders(s->max_peers));
 	over = gw_mem_check(s, mem, sizeof(mem));
 	pp_log(PP_LOG_INFO, NULL, "memory: %s", mem);
 	if (over)

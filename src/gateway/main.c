@@ -177,7 +177,7 @@ static int gw_check(const char *path, const struct gw_config *cfg)
 {
 	const struct gw_settings *s = &cfg->gw;
 	struct bans *b = NULL;
-	char err[512], room[PP_NAME_MAX + 1], mem[256], *over;
+	char err[512], room[PP_NAME_MAX + 1], mem[GW_MEM_LINE_MAX], *over;
 	int rc;
 
 	if (bans_open(s->bans_file, &b, err, sizeof(err)) < 0) {

@@ -29,6 +29,9 @@ char *gw_mem_limit_warning(uint64_t bound, struct gw_mem_limit lim);
 
 struct gw_settings;
 
+/* Room for gw_mem_check's line. */
+#define GW_MEM_LINE_MAX 512
+
 /* Both, for s's limits: their bound as one line in buf
  * (gw_mem_bound_describe), and the warning against this process's limit
  * (gw_mem_limit_self), or NULL; the caller frees it. */

@@ -5,9 +5,11 @@
 #include "connect_fault.h"
 #include "fd_limit.h"
 #include "mem_bound.h"
+#include "peerpipe/tunnel/frame.h"
 #include "peerpipe/tunnel/stream.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <gio/gio.h>
 
 /* What the service or the network says counts against the peer... */
@@ -62,25 +64,38 @@ static void test_fd_limit_needed(void)
 	g_assert_cmpuint(gw_fd_limit_needed(64, 256), >, 64 * 256);
 }
 
-/* The peers' data the limits allow: per peer SCTP's buffers and the
- * streams' pool (its own bound: tests/unit/tunnel/test_stream_pool.c),
- * times max_peers (docs/gateway.md, "Memory"). */
+/* The peers' data the limits allow: per peer SCTP's buffers, the
+ * streams' pool (its own bound: tests/unit/tunnel/test_stream_pool.c) and
+ * the zstd stream decoders' budget, times max_peers, and the process's
+ * zstd stream encoders (docs/gateway.md, "Memory"). */
 static void test_mem_bound(void)
 {
 	const uint64_t KiB = 1024, MiB = 1024 * KiB;
-	uint64_t per_peer = 2 * 4 * MiB + pp_tstream_pool_bound(4 * MiB, 256, 256 * KiB);
+	uint64_t dec = pp_frame_zstd_peer_decoder_memory();
+	uint64_t enc = PP_FRAME_ZSTD_ENCODERS_MAX * pp_frame_zstd_encoder_size();
+	uint64_t per_peer = 2 * 4 * MiB + pp_tstream_pool_bound(4 * MiB, 256, 256 * KiB) + dec;
 	uint64_t dflt = gw_mem_bound(64, 256, 4 * MiB, 256 * KiB);
 
-	g_assert_cmpuint(dflt, ==, 64 * per_peer);
-	g_assert_cmpuint((dflt + MiB - 1) / MiB, ==, 1871); /* 13,824 MiB without the pool */
-	g_assert_cmpuint(gw_mem_bound(128, 256, 4 * MiB, 256 * KiB), ==, 2 * dflt);
+	g_test_message("defaults: %" PRIu64 " MiB; zstd decoders %" PRIu64 " KiB per peer, "
+	               "encoders %" PRIu64 " KiB",
+	               (dflt + MiB - 1) / MiB, dec / KiB, enc / KiB);
+	g_assert_cmpuint(dflt, ==, 64 * per_peer + enc);
+	/* the data: 13,824 MiB without the pool (the zstd contexts' size
+	 * depends on the zstd library: 3,163 MiB with Debian 12's 1.5.4) */
+	g_assert_cmpuint((dflt - 64 * dec - enc + MiB - 1) / MiB, ==, 1871);
+	g_assert_cmpuint(gw_mem_zstd_decoders(64), ==, 64 * dec);
+	/* one peer: one peer's 16 encoders */
+	g_assert_cmpuint(gw_mem_bound(1, 256, 4 * MiB, 256 * KiB), ==,
+	                 per_peer + PP_FRAME_ZSTD_STREAMS_PER_PEER * pp_frame_zstd_encoder_size());
+	g_assert_cmpuint(gw_mem_bound(128, 256, 4 * MiB, 256 * KiB), ==, 2 * dflt - enc);
 	/* each factor moves it the right way */
 	g_assert_cmpuint(gw_mem_bound(64, 256, 8 * MiB, 256 * KiB), >, dflt + 64 * 8 * MiB);
 	g_assert_cmpuint(gw_mem_bound(64, 128, 4 * MiB, 256 * KiB), <, dflt);
 	g_assert_cmpuint(gw_mem_bound(64, 256, 4 * MiB, 64 * KiB), <, dflt);
 	/* the largest settings do not overflow */
 	g_assert_cmpuint(gw_mem_bound(4096, 1024, 64 * MiB, 16 * MiB), ==,
-	                 4096 * (128 * MiB + pp_tstream_pool_bound(64 * MiB, 1024, 16 * MiB)));
+	                 4096 * (128 * MiB + pp_tstream_pool_bound(64 * MiB, 1024, 16 * MiB) + dec) +
+	                     enc);
 	g_assert_cmpuint(gw_mem_bound(4096, 1024, 64 * MiB, 16 * MiB), <, (uint64_t)1 << 50);
 }
 
