@@ -221,6 +221,12 @@ void pp_sctp_get_totals(struct pp_sctp_totals *out);
 void pp_sctp_set_path_limit(struct pp_sctp *s, size_t max_packet);
 /* The SCTP packet size in use (path_mtu + 12 until a probe succeeds). */
 size_t pp_sctp_path_packet(const struct pp_sctp *s);
+/* The path works again after an outage (ICE found it back): a HEARTBEAT
+ * goes now, and its answer has what the outage left outstanding resent at
+ * once (scripts/usrsctp-patches/0002) instead of at the retransmission
+ * timer's expiry, which the outage backed off up to rto_max_ms. Nothing
+ * before the association is up. */
+void pp_sctp_path_back(struct pp_sctp *s);
 /* cfg.bundle: sends the packet waiting for company, if any (owner
  * thread); _waiting: is there one. */
 void pp_sctp_flush_output(struct pp_sctp *s);

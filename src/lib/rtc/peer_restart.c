@@ -69,6 +69,7 @@ void pp_peer_path_up(struct pp_peer *p)
 	if ((was != PP_PEER_DISCONNECTED && was != PP_PEER_RESTARTING) || !pp_peer_association_up(p))
 		return;
 	pp_peer_restart_stop(p);
+	pp_sctp_path_back(p->sctp); /* resend what the outage held, now */
 	pp_peer_set_state(p, PP_PEER_CONNECTED,
 	                  was == PP_PEER_RESTARTING ? "ICE restarted" : "ICE path back");
 }

@@ -443,6 +443,56 @@ static void test_long_path_no_t3(void)
 	sctp_pair_free(&p);
 }
 
+/* An outage long enough to back the retransmission timer off (expiries at
+ * about 0.4, 1.2 and 2.8 s; the next one 3 s later, at rto_max_ms): once
+ * the path works again and pp_sctp_path_back() says so on both sides (as
+ * both peers do when ICE has the path back), what the outage held is
+ * resent on the HEARTBEAT's answer: the first message arrives before T3
+ * expires again (scripts/usrsctp-patches/0002; without it, data waits for
+ * that expiry), and all of it arrives. */
+static void test_path_back(void)
+{
+	struct sctp_pair p;
+	struct pp_sctp_channel *ch = NULL;
+	struct pp_sctp_totals t0, t1, t2;
+	static uint8_t chunk[16 * 1024];
+	const unsigned count = 64; /* 1 MiB */
+	double first;
+	gint64 back;
+
+	sctp_pair_init(&p, NULL, NULL);
+	p.delay_ms = 5;
+	sctp_pair_connect(&p);
+	g_assert_cmpint(pp_sctp_channel_open(p.side[0].s, "outage", "", NULL, &ch), ==, 0);
+	SCTP_RUN_UNTIL(&p, pp_sctp_channel_get_state(ch) == PP_SCTP_CHANNEL_OPEN, 5000);
+	sctp_pair_run_for(&p, 100); /* the last SACKs */
+	pp_sctp_get_totals(&t0);
+	p.dead = true;
+	for (unsigned i = 0; i < count; i++) {
+		memset(chunk, (int)(i & 0xff), sizeof(chunk));
+		g_assert_cmpint(pp_sctp_channel_send(ch, false, chunk, sizeof(chunk)), ==, 0);
+	}
+	sctp_pair_run_for(&p, 4500);
+	pp_sctp_get_totals(&t1);
+	g_assert_cmpuint(t1.t3_expiries - t0.t3_expiries, >=, 3);
+	g_assert_cmpuint(p.side[1].msgs->len, ==, 0);
+	p.dead = false;
+	back = g_get_monotonic_time();
+	for (int i = 0; i < 2; i++)
+		pp_sctp_path_back(p.side[i].s);
+	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len > 0, 20000);
+	first = (g_get_monotonic_time() - back) / 1e6;
+	pp_sctp_get_totals(&t2);
+	g_assert_cmpuint(t2.t3_expiries, ==, t1.t3_expiries);
+	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == count, 30000);
+	g_test_message("outage of 4.5 s (%" G_GUINT64_FORMAT " T3 expiries): the first message "
+	               "%.3f s after the path came back, all of 1 MiB after %.3f s (slow start "
+	               "after the timeouts)",
+	               t1.t3_expiries - t0.t3_expiries, first, (g_get_monotonic_time() - back) / 1e6);
+	expect_filled(&p.side[1], count, sizeof(chunk));
+	sctp_pair_free(&p);
+}
+
 /* Channels sharing the association: usrsctp takes big messages in parts
  * (explicit EOR), so messages of other channels must wait their turn. */
 static void test_bulk_channels(void)
@@ -1564,6 +1614,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/bulk_channels", test_bulk_channels);
 	g_test_add_func("/sctp/pause_receive", test_pause_receive);
 	g_test_add_func("/sctp/long_path_no_t3", test_long_path_no_t3);
+	g_test_add_func("/sctp/path_back", test_path_back);
 	g_test_add_func("/sctp/churn", test_churn);
 	g_test_add_func("/sctp/churn_bundled", test_churn_bundled);
 	g_test_add_func("/sctp/threads", test_threads);
