@@ -507,6 +507,77 @@ static void test_path_back(void)
 	sctp_pair_free(&p);
 }
 
+/* usrsctp's congestion window toward the peer of side i. */
+static uint32_t cwnd_of(struct sctp_pair *p, int i)
+{
+	struct pp_sctp *s = p->side[i].s;
+	struct sctp_status st;
+	socklen_t len = sizeof(st);
+
+	memset(&st, 0, sizeof(st));
+	pp_sctp_lock();
+	g_assert_cmpint(usrsctp_getsockopt(s->sock, IPPROTO_SCTP, SCTP_STATUS, &st, &len), ==, 0);
+	pp_sctp_unlock();
+	return st.sstat_primary.spinfo_cwnd;
+}
+
+/* Timeouts in a row keep the ssthresh the first one set
+ * (scripts/usrsctp-patches/0003, as RFC 5681 section 3.1 for TCP), and so
+ * does the resend on the path's return (0002): after an outage of three
+ * timeouts, slow start takes cwnd back up to half of what it was. Halving
+ * again at each timeout left ssthresh at 4 packets, and cwnd grew by one
+ * packet per round trip. Measured by data, not time: cwnd once 2 MiB
+ * more has arrived after the path came back. */
+static void test_outage_keeps_ssthresh(void)
+{
+	enum { BULK = 2048, AFTER = 128 }; /* 32 MiB, then 2 MiB, of 16 KiB */
+	struct sctp_pair p;
+	struct pp_sctp_channel *ch = NULL;
+	struct pp_sctp_totals t0, t1;
+	static uint8_t chunk[16 * 1024];
+	uint32_t before, after, mtu = PP_SCTP_DEF_MTU;
+	unsigned sent = 0;
+	gint64 back;
+
+	if (!needs_patched_usrsctp())
+		return;
+	sctp_pair_init(&p, NULL, NULL);
+	p.delay_ms = 5;
+	sctp_pair_connect(&p);
+	g_assert_cmpint(pp_sctp_channel_open(p.side[0].s, "bulk", "", NULL, &ch), ==, 0);
+	SCTP_RUN_UNTIL(&p, pp_sctp_channel_get_state(ch) == PP_SCTP_CHANNEL_OPEN, 5000);
+	for (; sent < BULK; sent++) {
+		g_assert_cmpint(pp_sctp_channel_send(ch, false, chunk, sizeof(chunk)), ==, 0);
+		if (pp_sctp_channel_buffered_amount(ch) > (8u << 20))
+			SCTP_RUN_UNTIL(&p, pp_sctp_channel_buffered_amount(ch) < (4u << 20), 60000);
+	}
+	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == sent, 60000);
+	before = cwnd_of(&p, 0);
+	pp_sctp_get_totals(&t0);
+	p.dead = true;
+	for (; sent < BULK + AFTER; sent++)
+		g_assert_cmpint(pp_sctp_channel_send(ch, false, chunk, sizeof(chunk)), ==, 0);
+	sctp_pair_run_for(&p, 3000);
+	pp_sctp_get_totals(&t1);
+	g_assert_cmpuint(t1.t3_expiries - t0.t3_expiries, >=, 3);
+	p.dead = false;
+	back = g_get_monotonic_time();
+	for (int i = 0; i < 2; i++)
+		pp_sctp_path_back(p.side[i].s);
+	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == sent, 60000);
+	after = cwnd_of(&p, 0);
+	g_test_message("cwnd %u before a 3 s outage (%" G_GUINT64_FORMAT " timeouts), %u once the "
+	               "2 MiB sent into it had arrived, %.3f s after the path came back",
+	               before, t1.t3_expiries - t0.t3_expiries, after,
+	               (g_get_monotonic_time() - back) / 1e6);
+	/* From 4 packets in congestion avoidance, 2 MiB (1,800 packets) leave
+	 * cwnd at most sqrt(2 x 1,800 + 16) = 61 packets; twice that means
+	 * slow start ran. */
+	g_assert_cmpuint(before, >=, 4 * 122 * mtu);
+	g_assert_cmpuint(after, >=, 2 * 61 * mtu);
+	sctp_pair_free(&p);
+}
+
 /* Channels sharing the association: usrsctp takes big messages in parts
  * (explicit EOR), so messages of other channels must wait their turn. */
 static void test_bulk_channels(void)
@@ -1629,6 +1700,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/pause_receive", test_pause_receive);
 	g_test_add_func("/sctp/long_path_no_t3", test_long_path_no_t3);
 	g_test_add_func("/sctp/path_back", test_path_back);
+	g_test_add_func("/sctp/outage_keeps_ssthresh", test_outage_keeps_ssthresh);
 	g_test_add_func("/sctp/churn", test_churn);
 	g_test_add_func("/sctp/churn_bundled", test_churn_bundled);
 	g_test_add_func("/sctp/threads", test_threads);
