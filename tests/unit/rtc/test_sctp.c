@@ -455,6 +455,29 @@ static void test_long_path_no_t3(void)
 	sctp_pair_free(&p);
 }
 
+/* A pair with a 10 ms round trip and one channel open from side 0. */
+static struct pp_sctp_channel *pair_with_channel(struct sctp_pair *p, const char *label)
+{
+	struct pp_sctp_channel *ch = NULL;
+
+	sctp_pair_init(p, NULL, NULL);
+	p->delay_ms = 5;
+	sctp_pair_connect(p);
+	g_assert_cmpint(pp_sctp_channel_open(p->side[0].s, label, "", NULL, &ch), ==, 0);
+	SCTP_RUN_UNTIL(p, pp_sctp_channel_get_state(ch) == PP_SCTP_CHANNEL_OPEN, 5000);
+	return ch;
+}
+
+/* The outage ends, and both sides hear so, as both peers do from ICE.
+ * Returns when. */
+static gint64 path_back_both(struct sctp_pair *p)
+{
+	p->dead = false;
+	for (int i = 0; i < 2; i++)
+		pp_sctp_path_back(p->side[i].s);
+	return g_get_monotonic_time();
+}
+
 /* An outage long enough to back the retransmission timer off (expiries at
  * about 0.4, 1.2 and 2.8 s; the next one 3 s later, at rto_max_ms): once
  * the path works again and pp_sctp_path_back() says so on both sides (as
@@ -465,7 +488,7 @@ static void test_long_path_no_t3(void)
 static void test_path_back(void)
 {
 	struct sctp_pair p;
-	struct pp_sctp_channel *ch = NULL;
+	struct pp_sctp_channel *ch;
 	struct pp_sctp_totals t0, t1, t2;
 	static uint8_t chunk[16 * 1024];
 	const unsigned count = 64; /* 1 MiB */
@@ -474,11 +497,7 @@ static void test_path_back(void)
 
 	if (!needs_patched_usrsctp())
 		return;
-	sctp_pair_init(&p, NULL, NULL);
-	p.delay_ms = 5;
-	sctp_pair_connect(&p);
-	g_assert_cmpint(pp_sctp_channel_open(p.side[0].s, "outage", "", NULL, &ch), ==, 0);
-	SCTP_RUN_UNTIL(&p, pp_sctp_channel_get_state(ch) == PP_SCTP_CHANNEL_OPEN, 5000);
+	ch = pair_with_channel(&p, "outage");
 	sctp_pair_run_for(&p, 100); /* the last SACKs */
 	pp_sctp_get_totals(&t0);
 	p.dead = true;
@@ -490,10 +509,7 @@ static void test_path_back(void)
 	pp_sctp_get_totals(&t1);
 	g_assert_cmpuint(t1.t3_expiries - t0.t3_expiries, >=, 3);
 	g_assert_cmpuint(p.side[1].msgs->len, ==, 0);
-	p.dead = false;
-	back = g_get_monotonic_time();
-	for (int i = 0; i < 2; i++)
-		pp_sctp_path_back(p.side[i].s);
+	back = path_back_both(&p);
 	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len > 0, 20000);
 	first = (g_get_monotonic_time() - back) / 1e6;
 	pp_sctp_get_totals(&t2);
@@ -532,7 +548,7 @@ static void test_outage_keeps_ssthresh(void)
 {
 	enum { BULK = 2048, AFTER = 128 }; /* 32 MiB, then 2 MiB, of 16 KiB */
 	struct sctp_pair p;
-	struct pp_sctp_channel *ch = NULL;
+	struct pp_sctp_channel *ch;
 	struct pp_sctp_totals t0, t1;
 	static uint8_t chunk[16 * 1024];
 	uint32_t before, after, mtu = PP_SCTP_DEF_MTU;
@@ -541,11 +557,7 @@ static void test_outage_keeps_ssthresh(void)
 
 	if (!needs_patched_usrsctp())
 		return;
-	sctp_pair_init(&p, NULL, NULL);
-	p.delay_ms = 5;
-	sctp_pair_connect(&p);
-	g_assert_cmpint(pp_sctp_channel_open(p.side[0].s, "bulk", "", NULL, &ch), ==, 0);
-	SCTP_RUN_UNTIL(&p, pp_sctp_channel_get_state(ch) == PP_SCTP_CHANNEL_OPEN, 5000);
+	ch = pair_with_channel(&p, "bulk");
 	for (; sent < BULK; sent++) {
 		g_assert_cmpint(pp_sctp_channel_send(ch, false, chunk, sizeof(chunk)), ==, 0);
 		if (pp_sctp_channel_buffered_amount(ch) > (8u << 20))
@@ -560,10 +572,7 @@ static void test_outage_keeps_ssthresh(void)
 	sctp_pair_run_for(&p, 3000);
 	pp_sctp_get_totals(&t1);
 	g_assert_cmpuint(t1.t3_expiries - t0.t3_expiries, >=, 3);
-	p.dead = false;
-	back = g_get_monotonic_time();
-	for (int i = 0; i < 2; i++)
-		pp_sctp_path_back(p.side[i].s);
+	back = path_back_both(&p);
 	SCTP_RUN_UNTIL(&p, p.side[1].msgs->len == sent, 60000);
 	after = cwnd_of(&p, 0);
 	g_test_message("cwnd %u before a 3 s outage (%" G_GUINT64_FORMAT " timeouts), %u once the "
