@@ -80,14 +80,8 @@ static void pp_sctp_pmtu_apply(struct pp_sctp *s, size_t size)
 {
 	struct sctp_paddrparams pp = { .spp_flags = SPP_PMTUD_DISABLE,
 	                               .spp_pathmtu = (uint32_t)(size - PP_SCTP_HEADER_LEN) };
-	int rc;
 
-	pp_sctp_conn_addr(s, s->cfg.remote_port, (struct sockaddr_conn *)&pp.spp_address);
-	pp_sctp_lock();
-	rc = s->sock ? usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp,
-	                                  sizeof(pp)) : -1;
-	pp_sctp_unlock();
-	if (rc < 0) {
+	if (pp_sctp_set_peer_params(s, &pp) < 0) {
 		pp_log(PP_LOG_WARN, s->log_peer, "sctp: path MTU %zu refused by usrsctp (%s)", size,
 		       g_strerror(errno));
 		return;

@@ -256,6 +256,10 @@ void pp_sctp_pmtu_stop(struct pp_sctp *s);
 void pp_sctp_apply_defaults(struct pp_sctp_config *c);
 bool pp_sctp_config_ok(const struct pp_sctp_config *c);
 void pp_sctp_conn_addr(struct pp_sctp *s, uint16_t port, struct sockaddr_conn *a);
+/* SCTP_PEER_ADDR_PARAMS for the association's one address (filled in
+ * here), under the lock: 0, or -1 with errno when usrsctp refuses or
+ * there is no socket. */
+int pp_sctp_set_peer_params(struct pp_sctp *s, struct sctp_paddrparams *pp);
 int pp_sctp_socket_open(struct pp_sctp *s);
 void pp_sctp_socket_close(struct pp_sctp *s);
 

@@ -148,19 +148,23 @@ void pp_sctp_socket_close(struct pp_sctp *s)
 	pp_sctp_unlock();
 }
 
+int pp_sctp_set_peer_params(struct pp_sctp *s, struct sctp_paddrparams *pp)
+{
+	int rc;
+
+	pp_sctp_conn_addr(s, s->cfg.remote_port, (struct sockaddr_conn *)&pp->spp_address);
+	pp_sctp_lock();
+	rc = s->sock ? usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, pp,
+	                                  sizeof(*pp)) : -1;
+	pp_sctp_unlock();
+	return rc;
+}
+
 void pp_sctp_path_back(struct pp_sctp *s)
 {
 	struct sctp_paddrparams pp = { .spp_flags = SPP_HB_DEMAND };
-	int rc;
 
-	if (s->state != PP_SCTP_CONNECTED)
-		return;
-	pp_sctp_conn_addr(s, s->cfg.remote_port, (struct sockaddr_conn *)&pp.spp_address);
-	pp_sctp_lock();
-	rc = s->sock ? usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp,
-	                                  sizeof(pp)) : -1;
-	pp_sctp_unlock();
-	if (rc < 0)
+	if (s->state == PP_SCTP_CONNECTED && pp_sctp_set_peer_params(s, &pp) < 0)
 		pp_log(PP_LOG_DEBUG, s->log_peer, "sctp: no heartbeat for the path back (%s)",
 		       g_strerror(errno));
 }
