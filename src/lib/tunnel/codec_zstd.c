@@ -275,7 +275,9 @@ static const char *pp_zstream_charge(struct pp_zstream_dec *z)
 	size_t now = ZSTD_sizeof_DCtx(z->dc), more;
 	struct pp_frame_budget *b = z->budget;
 
-	if (now <= z->charged) {
+	if (now == z->charged)
+		return NULL; /* the usual piece: no atomic on the shared total */
+	if (now < z->charged) {
 		__atomic_sub_fetch(&pp_zstd_dctx_bytes, z->charged - now, __ATOMIC_RELAXED);
 		if (b)
 			b->dec_bytes -= z->charged - now;
