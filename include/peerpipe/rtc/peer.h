@@ -171,6 +171,11 @@ void pp_peer_restart_offer_lost(struct pp_peer *p);
  * the first exchange, for an offer without an o= session id, or one that
  * does not parse. */
 bool pp_peer_offer_continues(const struct pp_peer *p, const char *offer, size_t len);
+/* True when desc (SDP text, an offer or an answer) names another o=
+ * session than this connection's remote description, both named: it was
+ * written for another connection, as when the peer's process restarted
+ * and answers our ICE restart with a session of its own. */
+bool pp_peer_other_session(const struct pp_peer *p, const char *desc, size_t len);
 /* Once CONNECTED, also while DISCONNECTED or RESTARTING (PP_ERR_STATE
  * before): open channels from on_state. */
 int pp_peer_channel_open(struct pp_peer *p, const char *label, const char *protocol,
@@ -178,6 +183,10 @@ int pp_peer_channel_open(struct pp_peer *p, const char *label, const char *proto
 /* Orderly and asynchronous: SCTP shutdown, then DTLS close_notify (after
  * at most 2 s); on_state(CLOSED) follows. */
 void pp_peer_close(struct pp_peer *p);
+/* For a peer known to be gone (its process restarted): no SCTP shutdown
+ * waits for an acknowledgement that cannot come; DTLS close_notify, and
+ * on_state(CLOSED) from within the call. */
+void pp_peer_close_now(struct pp_peer *p);
 /* Receive-side flow control (pp_sctp_pause_receive): a consumer that
  * cannot keep up pauses every channel of this peer; no-op before the
  * association exists. */

@@ -548,6 +548,20 @@ void pp_peer_close(struct pp_peer *p)
 	pp_peer_set_state(p, PP_PEER_CLOSED, "closed locally");
 }
 
+void pp_peer_close_now(struct pp_peer *p)
+{
+	if (p->state == PP_PEER_CLOSED || p->state == PP_PEER_FAILED)
+		return;
+	p->closing = true;
+	pp_peer_restart_stop(p);
+	if (p->close_timer) /* an orderly close under way: it ends here */
+		g_source_destroy(p->close_timer);
+	p->close_timer = NULL;
+	if (p->dtls)
+		pp_dtls_close(p->dtls);
+	pp_peer_set_state(p, PP_PEER_CLOSED, "closed locally, at once");
+}
+
 void pp_peer_free(struct pp_peer *p)
 {
 	if (!p)

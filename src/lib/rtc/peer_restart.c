@@ -118,16 +118,29 @@ int pp_peer_restart_ice(struct pp_peer *p)
 
 /* --- descriptions after the first exchange -------------------------------------- */
 
-bool pp_peer_offer_continues(const struct pp_peer *p, const char *offer, size_t len)
+/* desc's o= session against the remote description's: 1 the same, 0
+ * another, -1 unknown (no remote description or o= session id on either
+ * side, or desc does not parse). */
+static int pp_peer_same_origin(const struct pp_peer *p, const char *desc, size_t len)
 {
 	struct pp_sdp *sdp = NULL;
-	bool same;
+	int same;
 
-	if (!p->remote || !p->remote->origin_id[0] || pp_sdp_parse(offer, len, &sdp, NULL) < 0)
-		return false;
-	same = strcmp(sdp->origin_id, p->remote->origin_id) == 0;
+	if (!p->remote || !p->remote->origin_id[0] || pp_sdp_parse(desc, len, &sdp, NULL) < 0)
+		return -1;
+	same = !sdp->origin_id[0] ? -1 : strcmp(sdp->origin_id, p->remote->origin_id) == 0;
 	pp_sdp_free(sdp);
 	return same;
+}
+
+bool pp_peer_offer_continues(const struct pp_peer *p, const char *offer, size_t len)
+{
+	return pp_peer_same_origin(p, offer, len) == 1;
+}
+
+bool pp_peer_other_session(const struct pp_peer *p, const char *desc, size_t len)
+{
+	return pp_peer_same_origin(p, desc, len) == 0;
 }
 
 /* The DTLS role a later description implies for us must be the one we
