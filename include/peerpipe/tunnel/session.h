@@ -112,8 +112,24 @@ int pp_tsession_remote_candidate(struct pp_tsession *s, const char *line);
 /* Sends one control message (JSON text). PP_ERR_STATE before the control
  * channel is open. */
 int pp_tsession_send_control(struct pp_tsession *s, const char *json);
+/* The peer came back to signaling under a new id: is the process at the
+ * other end still the one this session runs with? Sends a PING; if no
+ * PONG comes within timeout_ms while the path looks up, restarts ICE. The
+ * restart's offer goes to the peer's current id: the same process answers
+ * it and the session goes on; a new process (the peer restarted) answers
+ * for another session, which pp_peer refuses and pp_peer_other_session()
+ * shows: the owner then ends this session and offers a new one. Only on
+ * the side that restarts ICE (cfg.ice_restart); PP_ERR_STATE elsewhere,
+ * and unless READY. */
+int pp_tsession_check_peer(struct pp_tsession *s, uint32_t timeout_ms);
+/* A check_peer waits for its PONG. */
+bool pp_tsession_checking_peer(const struct pp_tsession *s);
 /* BYE (when possible), then an orderly close; on_closed follows. */
 void pp_tsession_close(struct pp_tsession *s, const char *bye_reason);
+/* The peer is known to be gone (its process restarted): closed at once,
+ * without BYE or an SCTP shutdown that nobody would acknowledge; on_closed
+ * follows, with reason. */
+void pp_tsession_drop(struct pp_tsession *s, const char *reason);
 
 /* Desktop side: opens a stream for a service and attaches fd to it. */
 int pp_tsession_open_stream(struct pp_tsession *s, const char *service, int fd,

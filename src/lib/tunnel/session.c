@@ -141,7 +141,7 @@ static void pp_tsession_local_cand(void *user, const char *line, const char *mid
 }
 
 /* One more ICE restart of this outage. */
-static void pp_tsession_restart_ice(struct pp_tsession *s, const char *why)
+void pp_tsession_restart_ice(struct pp_tsession *s, const char *why)
 {
 	int rc;
 
@@ -334,6 +334,7 @@ static void pp_tsession_report_closed(struct pp_tsession *s, const char *reason)
 		s->close_reason = g_strdup(reason);
 	pp_tsession_stop_timers(s);
 	pp_source_clear(&s->restart_wait);
+	pp_source_clear(&s->check);
 	s->closed_idle = g_idle_source_new();
 	g_source_set_callback(s->closed_idle, pp_tsession_closed_idle, s, NULL);
 	g_source_attach(s->closed_idle, s->ctx);
@@ -345,6 +346,14 @@ void pp_tsession_fail(struct pp_tsession *s, const char *reason)
 		s->close_reason = g_strdup(reason);
 	pp_log(PP_LOG_INFO, s->log_peer, "session: closing: %s", reason);
 	pp_peer_close(s->peer);
+}
+
+void pp_tsession_drop(struct pp_tsession *s, const char *reason)
+{
+	if (!s->close_reason)
+		s->close_reason = g_strdup(reason);
+	pp_log(PP_LOG_INFO, s->log_peer, "session: dropped: %s", reason);
+	pp_peer_close_now(s->peer);
 }
 
 void pp_tsession_close(struct pp_tsession *s, const char *bye_reason)
@@ -405,6 +414,7 @@ void pp_tsession_free(struct pp_tsession *s)
 	pp_tsession_stop_timers(s);
 	pp_source_clear(&s->closed_idle);
 	pp_source_clear(&s->restart_wait);
+	pp_source_clear(&s->check);
 	pp_tstream_pool_disown(s->pool); /* no report while its streams go */
 	s->pool = NULL;
 	g_hash_table_iter_init(&it, s->streams);

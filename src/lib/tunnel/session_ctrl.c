@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The control channel of a session (tunnel.md §3): the offerer opens it,
  * both sides send HELLO first, PING is answered with PONG, the rest goes
- * to the owner. Also the session's deadlines (connect, HELLO). */
+ * to the owner. Also the session's deadlines (connect, HELLO) and the
+ * check that the peer is still the process it was (pp_tsession_check_peer). */
 #include "session_priv.h"
 
 #include "peerpipe/error.h"
@@ -121,8 +122,56 @@ void pp_tsession_on_control(struct pp_tsession *s, enum pp_sctp_kind kind,
 		if (pong)
 			pp_tsession_send_control(s, pong);
 		free(pong);
-	} else if (m.type != PP_CTRL_PONG && m.type != PP_CTRL_UNKNOWN && s->cb.on_control) {
+	} else if (m.type == PP_CTRL_PONG) {
+		if (s->check && m.t == s->check_t) {
+			pp_source_clear(&s->check);
+			pp_log(PP_LOG_INFO, s->log_peer, "session: the peer answered: the session goes on");
+		}
+	} else if (m.type != PP_CTRL_UNKNOWN && s->cb.on_control) {
 		s->cb.on_control(s->user, s, &m);
 	}
 	pp_ctrl_msg_clear(&m);
+}
+
+/* --- is the peer still there? ------------------------------------------------------ */
+
+/* No PONG: the process we had the session with may be gone (a new one
+ * took its name), or the path may be down and not noticed yet. An ICE
+ * restart tells the two apart: its offer goes to the peer's current
+ * signaling id, where the same process answers it and a new one answers
+ * for another session (the owner then ends this one). */
+static gboolean pp_tsession_check_over(gpointer data)
+{
+	struct pp_tsession *s = data;
+
+	pp_source_fired(&s->check);
+	if (s->state == PP_TSESSION_READY && pp_peer_get_state(s->peer) == PP_PEER_CONNECTED)
+		pp_tsession_restart_ice(s, "no answer to a PING after the peer rejoined signaling");
+	return G_SOURCE_REMOVE;
+}
+
+int pp_tsession_check_peer(struct pp_tsession *s, uint32_t timeout_ms)
+{
+	char *ping;
+	int rc;
+
+	if (s->state != PP_TSESSION_READY || !s->cfg.ice_restart)
+		return PP_ERR_STATE;
+	ping = pp_ctrl_build_ping(++s->check_t);
+	if (!ping)
+		return PP_ERR_NOMEM;
+	rc = pp_tsession_send_control(s, ping);
+	free(ping);
+	if (rc < 0)
+		return rc;
+	pp_source_clear(&s->check);
+	s->check = pp_source_timeout(s->ctx, timeout_ms, pp_tsession_check_over, s);
+	pp_log(PP_LOG_INFO, s->log_peer, "session: the peer rejoined signaling: PING, %u ms for its PONG",
+	       timeout_ms);
+	return 0;
+}
+
+bool pp_tsession_checking_peer(const struct pp_tsession *s)
+{
+	return s->check != NULL;
 }

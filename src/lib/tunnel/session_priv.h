@@ -37,6 +37,8 @@ struct pp_tsession {
 	unsigned restarts_tried;   /* our ICE restarts of this outage */
 	bool path_down;            /* on_path(false) reported, not yet (true) */
 	GSource *restart_wait;     /* ice_restart_wait_ms after the path was lost */
+	GSource *check;            /* pp_tsession_check_peer()'s deadline */
+	int64_t check_t;           /* its PING's "t", which the PONG echoes */
 
 	GSource *timer;            /* connect, then HELLO deadline */
 	const char *timer_reason;
@@ -55,5 +57,6 @@ void pp_tsession_stop_timers(struct pp_tsession *s);
 
 /* session.c */
 void pp_tsession_fail(struct pp_tsession *s, const char *reason);
+void pp_tsession_restart_ice(struct pp_tsession *s, const char *why);
 
 #endif
