@@ -19,6 +19,11 @@
  * desktop that lost the path too sees it within a consent period (4-6 s)
  * of us, usually sooner; two offers that cross are settled by pp_peer. */
 #define PP_TNODE_RESTART_WAIT_MS 2000
+/* A peer that rejoined signaling under a new id, while a session with it
+ * is up, may be the same process (its WebSocket dropped) or a new one (it
+ * restarted, with the same name and identity): the time its old process
+ * gets to answer a PING (pp_tsession_check_peer). */
+#define PP_TNODE_PEER_CHECK_MS 2000
 
 static const struct pp_tsession_callbacks pp_tnode_session_cb;
 
@@ -165,6 +170,17 @@ static void pp_tnode_readdress(struct pp_tnode *n, struct pp_tlink *l, const cha
 	pp_log(PP_LOG_INFO, l->log_peer, "node: session kept, peer now known as %.8s", peer_id);
 	g_strlcpy(l->peer.peer_id, peer_id, sizeof(l->peer.peer_id));
 	g_hash_table_replace(n->by_id, l->peer.peer_id, l);
+}
+
+/* l now follows its peer's new signaling id. On the side that restarts
+ * ICE, check that the process behind it is still l's: a gateway that
+ * restarted joins with the same name and identity and waits for our
+ * offer, which we would otherwise not make before consent expired and
+ * the ICE restarts failed (half a minute). */
+static void pp_tnode_check_rejoined(struct pp_tnode *n, struct pp_tlink *l)
+{
+	if (n->cfg.redial)
+		pp_tsession_check_peer(l->session, PP_TNODE_PEER_CHECK_MS);
 }
 
 /* A roster member that is the peer of l under another id and has no
@@ -326,8 +342,14 @@ static void pp_tnode_session_closed(void *user, struct pp_tsession *s, const cha
 		pp_tnode_readdress(n, live, peer->peer_id);
 	/* Its peer, under this id or a new one (it came back while the
 	 * session lived on), or any other member without a session. */
-	if (pp_tnode_roster_unlinked(n))
+	if (l->peer_restarted && n->cfg.redial && !n->stopping) {
+		/* its new process waits for our offer: no backoff */
+		pp_source_clear(&n->redial);
+		n->redial = pp_source_timeout(n->ctx, 0, pp_tnode_redial_fire, n);
+		pp_log(PP_LOG_INFO, l->log_peer, "node: offering to the restarted peer now");
+	} else if (pp_tnode_roster_unlinked(n)) {
 		pp_tnode_redial_later(n);
+	}
 	/* Not from inside the session's own callback. */
 	GSource *idle = g_idle_source_new();
 	g_source_set_callback(idle, pp_tnode_free_link_idle, l, NULL);
@@ -400,6 +422,7 @@ static void pp_tnode_sig_new_peer(void *user, const struct pp_sigclient_peer *pe
 	pp_tnode_remember(n, peer);
 	if (live) {
 		pp_tnode_readdress(n, live, peer->peer_id);
+		pp_tnode_check_rejoined(n, live);
 		return;
 	}
 	if (old) /* a fresh id is never reused; be safe */
@@ -455,6 +478,27 @@ static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, con
 	bool fresh = false;
 	int rc;
 
+	if (!offer && pp_tnode_link_up(l) && pp_tsession_restarts(l->session) &&
+	    pp_peer_other_session(pp_tsession_peer(l->session), sdp, strlen(sdp))) {
+		/* The answer to our ICE restart comes from a process that does
+		 * not have this session: the peer restarted. Its new process
+		 * waits for our offer: the redial makes it. */
+		pp_log(PP_LOG_WARN, l->log_peer,
+		       "node: the answer to our ICE restart is for another session: the peer "
+		       "restarted; this session ends and a new one is offered");
+		l->peer_restarted = true;
+		pp_tsession_drop(l->session, "the peer restarted");
+		return;
+	}
+	if (offer && l && !l->closed && !pp_tnode_link_up(l) &&
+	    pp_peer_other_session(pp_tsession_peer(l->session), sdp, strlen(sdp))) {
+		/* The peer gave up the connection it offered before, which never
+		 * came up here (it was, say, an ICE restart of a session this
+		 * process never had), and offers another: that one is answered. */
+		pp_log(PP_LOG_INFO, l->log_peer, "node: a new offer replaces the one not connected yet");
+		pp_tsession_close(l->session, NULL);
+		l = NULL;
+	}
 	if (offer && !pp_tnode_link_up(l) && (live = pp_tnode_find_continued(n, from, sdp)))
 		l = pp_tnode_follow_restart(n, live, from);
 	if (offer && pp_tnode_link_up(l)) {
@@ -556,8 +600,10 @@ static void pp_tnode_sig_left(void *user, const char *peer_id)
 	 * restart or redial would go to the id that left). */
 	if (pp_tsession_get_state(l->session) != PP_TSESSION_READY)
 		pp_tsession_close(l->session, NULL);
-	else if ((next = pp_tnode_successor(n, l)))
+	else if ((next = pp_tnode_successor(n, l))) {
 		pp_tnode_readdress(n, l, next->peer_id);
+		pp_tnode_check_rejoined(n, l);
+	}
 }
 
 static void pp_tnode_sig_error(void *user, const char *code, const char *message, const char *ref)

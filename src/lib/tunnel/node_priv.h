@@ -36,6 +36,8 @@ struct pp_tlink {
 	                     * offer's, until its next description */
 	struct pp_tlink_held *held; /* our restart offer, until signaling is
 	                             * known to carry it (node_hold.c) */
+	bool peer_restarted; /* dropped because the peer's process restarted:
+	                      * the new one waits for our offer */
 };
 
 struct pp_tnode {
