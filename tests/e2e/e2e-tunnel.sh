@@ -65,6 +65,7 @@ CASES=(
 	"a path that fails one way (alice's STUN answers dropped): the gateway's consent expires and alice's does not; the gateway restarts ICE itself and a running download carries on|case_one_way|180"
 	"(i) peerpipe-signal killed (-9) mid-transfer: $BIG_MB MB complete with equal hash, new streams still open|case_signal_killed|$BIG_TIMEOUT"
 	"a client killed (-9) and started again gets a new tunnel although the gateway still holds the old session|case_client_restart|120"
+	"a gateway killed (-9) and started again: alice's running client gets a new tunnel by itself and her forward answers|case_gateway_restart|main"
 	"(j) hostile peer: zstd/lz4 bombs, oversized, bad-flag, sealed, empty and garbage messages close only that stream; a parallel stream and alice's session are untouched|case_hostile|300"
 	"(k) a peer declaring alice's fingerprint with its own certificate gets no session (refused by the DTLS pin check, also when it claims alice's name while she is in the room) and alice's tunnel stays up|case_spoof|90"
 	"a network change: alice's address changes mid-download, taking her WebSocket and UDP path at once; her client checks signaling, rejoins and restarts ICE from its new id, and the download carries on in the same session|case_network_change|180"
@@ -198,6 +199,15 @@ relayed() { signal_metric peerpipe_signal_messages_relayed_total; }
 
 wait_listening() { # wait_listening FILE PORT TIMEOUT_S
 	wait_grep "$1" "$3" "listening.*\\b$2\\b|\\b$2\\b.*listening"
+}
+
+# start_gw1 LOG: gw1 in office, seeing its own resolv.conf and hosts (a
+# mount namespace of its own); GW_PID
+start_gw1() {
+	start_bg office "$1" unshare --mount --propagation private -- sh -c \
+		'mount --bind "$1" /etc/resolv.conf && mount --bind "$2" /etc/hosts && shift 2 && exec "$@"' \
+		sh "$W/gw1-resolv.conf" "$W/gw1-hosts" "$GATEWAY_BIN" --config "$W/gw1.ini"
+	GW_PID=$BG_PID
 }
 
 need_tunnel() {
@@ -647,6 +657,49 @@ case_client_restart() {
 	[[ $BG_STATUS == 0 ]] || fail "bob's client exited $BG_STATUS"
 }
 
+# A gateway that crashes and comes back (an upgrade, an OOM kill): the
+# running client still holds a session with the old process, which no
+# longer exists, and must not take the new gw1 for the old one (same name
+# and fingerprint, a new peer id); it gets a new tunnel by itself, and a
+# request through its forward is answered, without a restart of the client.
+# run_case_main: the gateway is restarted in this shell (its pid must stay
+# our child, for case_shutdown); the checks run in a subshell, so fail()
+# only leaves that.
+case_gateway_restart() {
+	local eoff t0
+	if [[ ! -f $W/tunnel.up ]] || ! topo_alive "$GW_PID"; then
+		echo "the tunnel did not come up (case 1)" >"$W/case.reason"
+		return 1
+	fi
+	eoff=$(file_size "$W/alice.out")
+	kill -9 "$GW_PID"
+	stop_bg "$GW_PID" 5
+	# the later cases read the running gateway's log as gw1.log
+	mv -- "$W/gw1.log" "$W/gw1-first.log"
+	t0=$(date +%s%N)
+	start_gw1 "$W/gw1.log"
+	(
+		local out="" i
+		wait_grep "$W/gw1.log" 30 'signaling: joined' ||
+			fail "the restarted gateway did not join: $(tail -n 5 "$W/gw1.log" | tr '\n' '|')"
+		wait_grep_since "$W/alice.out" "$eoff" 60 'connected to gateway' ||
+			fail "alice's client got no tunnel to the restarted gateway: $(since "$W/alice.out" "$eoff" | tail -n 4 | tr '\n' '|')"
+		# told by the restarted process's answer, not by the old
+		# session's ICE restarts running out (half a minute)
+		since "$W/alice.out" "$eoff" | grep -q 'tunnel to gw1 down: the peer restarted' ||
+			fail "alice's client did not learn that gw1 restarted: $(since "$W/alice.out" "$eoff" | grep tunnel | tr '\n' '|')"
+		for ((i = 0; i < 40; i++)); do
+			out=$(curl_in home "http://127.0.0.1:$P_API/health" --max-time 10 2>/dev/null || true)
+			[[ $out == ok ]] && break
+			sleep 0.5
+		done
+		[[ $out == ok ]] || fail "GET /health through the new tunnel: '$out'"
+		note "a new tunnel and a request answered $((($(date +%s%N) - t0) / 1000000)) ms after the gateway started again"
+		note "alice: $(since "$W/alice.out" "$eoff" | grep -E 'tunnel|connected' | tr '\n' '|')"
+		topo_alive "$GW_PID" || fail "the restarted gateway exited"
+	)
+}
+
 case_signal_killed() {
 	local dl spid out i
 	need_tunnel
@@ -916,7 +969,7 @@ case_shutdown() {
 
 # --- setup --------------------------------------------------------------
 
-dump_logs() { e2e_dump_logs "$1" e2e-tunnel.sh gw1.log alice.out alice.err rogue-gw.log signal-1.err signal-2.err turn.log; }
+dump_logs() { e2e_dump_logs "$1" e2e-tunnel.sh gw1-first.log gw1.log alice.out alice.err rogue-gw.log signal-1.err signal-2.err turn.log; }
 
 e2e_setup_begin home2 rogue
 e2e_start_web rogue 127.0.0.1 $SVC_API rogue || setup_fail "the rogue's web server did not start"
@@ -950,10 +1003,7 @@ printf 'nameserver %s\noptions timeout:%s attempts:1\n' "$(topo_addr svc)" $MUTE
 	>"$W/gw1-resolv.conf"
 { cat /etc/hosts; printf '%s %s\n%s %s\n' $GHOST_ADDR $DUAL_NAME "$(topo_addr svc)" $DUAL_NAME; } \
 	>"$W/gw1-hosts"
-start_bg office "$W/gw1.log" unshare --mount --propagation private -- sh -c \
-	'mount --bind "$1" /etc/resolv.conf && mount --bind "$2" /etc/hosts && shift 2 && exec "$@"' \
-	sh "$W/gw1-resolv.conf" "$W/gw1-hosts" "$GATEWAY_BIN" --config "$W/gw1.ini"
-GW_PID=$BG_PID
+start_gw1 "$W/gw1.log"
 wait_gateways 1 30 || setup_fail "gw1 did not join the room: $(tail -n 10 "$W/gw1.log" | tr '\n' '|')"
 start_client alice home "$W/alice.out" \
 	$P_API:api $P_ECHO:echo $P_SECRET:secret $P_NOSUCH:nosuch $P_SOURCE:source $P_DOWN:down $P_GHOST:ghost $P_MUTE:mute $P_DUAL:dual

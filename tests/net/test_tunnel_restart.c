@@ -75,6 +75,7 @@ struct node {
 	unsigned joins;            /* signaling JOINED, first time and rejoins */
 	unsigned refused;          /* desktop: a second session refused */
 	unsigned path_lost, path_back; /* on_path reports */
+	char close_reason[128];    /* of the last link closed */
 	guint16 sig_port;          /* our end of the WebSocket (pair_up) */
 	const struct tp_pump_cfg *svc; /* gateway: what the service end does */
 };
@@ -83,6 +84,7 @@ struct node {
 struct pair_opts {
 	const char *const *server_args; /* --set ... for peerpipe-signal, NULL-ended */
 	uint32_t desk_keepalive_ms;     /* the desktop's signaling keepalive */
+	uint32_t gw_keepalive_ms;       /* the gateway's */
 	uint32_t gw_connect_timeout_ms; /* the gateway's sessions' connect deadline */
 	const struct tp_pump_cfg *svc;  /* the service's end of the stream */
 	const char *const *gw_addresses; /* the gateway's ICE addresses; NULL: 127.0.0.1 */
@@ -166,6 +168,7 @@ static void on_link_closed(void *user, struct pp_tlink *l, const char *reason)
 	struct node *nd = user;
 
 	nd->closed++;
+	g_strlcpy(nd->close_reason, reason ? reason : "", sizeof(nd->close_reason));
 	g_test_message("%s: link closed: %s", nd->name, reason ? reason : "");
 	if (l == nd->link)
 		nd->link = NULL;
@@ -222,7 +225,7 @@ static void node_start(struct node *nd, SigServer *srv, const char *name, bool g
 			.room = ROOM,
 			.fingerprint = pp_identity_fingerprint_str(id),
 			.allow_insecure_ws = true,
-			.keepalive_ms = gateway ? 0 : o->desk_keepalive_ms,
+			.keepalive_ms = gateway ? o->gw_keepalive_ms : o->desk_keepalive_ms,
 		},
 		.session = {
 			.peer = {
@@ -800,6 +803,101 @@ static void test_long_outage(void)
 	pair_down(&p);
 }
 
+/* --- the gateway's process restarts, or only its signaling ------------------------ */
+
+static bool desk_ready_again(void *d)
+{
+	struct pair *p = d;
+	return p->desk.ready >= 2 && p->desk.link && p->gw.link;
+}
+
+/* The gateway's process restarts (a crash, an upgrade) while the desktop
+ * holds a session with it. Its BYE never arrives (the path is cut while
+ * it goes); the new process joins under a new id with the same name and
+ * identity and, a newcomer, waits for an offer. The desktop follows its
+ * session to the new id and PINGs: no PONG, so it restarts ICE there; the
+ * new process answers for a session of its own, and the desktop drops the
+ * old one ("the peer restarted") and offers at once, instead of waiting
+ * for consent to expire and its restarts to fail (half a minute). A
+ * stream then works on the new session. */
+static void test_gateway_process_restart(void)
+{
+	static const struct pair_opts defaults = { 0 };
+	struct pair p;
+	uint8_t want[TP_SHA_LEN];
+
+	pair_up(&p);
+	cut_path(true);
+	node_stop(&p.gw);
+	while (g_main_context_iteration(ctx, FALSE))
+		;
+	cut_path(false);
+	gint64 t0 = g_get_monotonic_time();
+	node_start(&p.gw, p.srv, "gw", true, p.gw_id, p.desk_id, &defaults);
+	g_assert_true(run_until(desk_ready_again, &p, 30000));
+	g_test_message("a new session %.1f s after the gateway's new process started",
+	               (g_get_monotonic_time() - t0) / 1e6);
+	g_assert_cmpuint(p.desk.closed, ==, 1);
+	g_assert_cmpstr(p.desk.close_reason, ==, "the peer restarted");
+	g_assert_cmpuint(p.desk.ready, ==, 2);
+	g_assert_cmpuint(p.gw.ready, ==, 1);
+	g_assert_cmpstr(pp_tlink_peer(p.desk.link)->peer_id, ==, node_peer_id(&p.gw));
+	open_stream(&p);
+	g_assert_true(run_until(pumps_done, &p, 120000));
+	g_assert_cmpuint(tp_pump_received(p.desk.pump), ==, DOWN_BYTES);
+	g_assert_cmpuint(tp_pump_received(p.gw.pump), ==, UP_BYTES);
+	tp_gen_sha(service_pump.seed, DOWN_BYTES, want);
+	g_assert_cmpmem(p.desk.pump->recv_sha, TP_SHA_LEN, want, TP_SHA_LEN);
+	tp_gen_sha(client_pump.seed, UP_BYTES, want);
+	g_assert_cmpmem(p.gw.pump->recv_sha, TP_SHA_LEN, want, TP_SHA_LEN);
+	pair_down(&p);
+}
+
+static bool desk_followed_gw(void *d)
+{
+	struct pair *p = d;
+	const char *gw_id = node_peer_id(&p->gw);
+
+	return p->gw.joins >= 2 && p->desk.link && gw_id[0] &&
+	       strcmp(pp_tlink_peer(p->desk.link)->peer_id, gw_id) == 0;
+}
+
+static bool desk_check_over(void *d)
+{
+	struct pair *p = d;
+	return !p->desk.link || !pp_tsession_checking_peer(pp_tlink_session(p->desk.link));
+}
+
+/* The control of the above: only the gateway's WebSocket dies (its TCP
+ * connection is dropped), the process and the path live on. It rejoins
+ * under a new id; once its old id leaves the room (ping timeout) the
+ * desktop follows the session there and PINGs; the PONG comes over the
+ * path and the session goes on: no ICE restart, no new session, the
+ * stream completes on it. */
+static void test_gateway_rejoin_same_process(void)
+{
+	static const char *const server_args[] = { "--set", "limits.ping_interval=1s", "--set",
+		                                   "limits.ping_timeout=5s", NULL };
+	const struct pair_opts o = { .server_args = server_args, .gw_keepalive_ms = 1000 };
+	struct pair p;
+
+	pair_up_opts(&p, &o);
+	struct pp_tlink *gl = p.gw.link, *dl = p.desk.link;
+	open_stream(&p);
+	block_tcp_port(p.gw.sig_port, true);
+	gint64 t0 = g_get_monotonic_time();
+	g_assert_true(run_until(desk_followed_gw, &p, 40000));
+	g_test_message("the gateway rejoined as %.8s and the desktop's session followed it after "
+	               "%.1f s", node_peer_id(&p.gw), (g_get_monotonic_time() - t0) / 1e6);
+	g_assert_true(pp_tsession_checking_peer(pp_tlink_session(dl)));
+	g_assert_true(run_until(desk_check_over, &p, 10000));
+	g_assert_cmpuint(pp_tsession_restarts(pp_tlink_session(dl)), ==, 0); /* the PONG came */
+	block_tcp_port(p.gw.sig_port, false);
+	streams_complete_after(&p, gl, dl, 0, 0);
+	g_assert_cmpuint(p.gw.closed, ==, 0);
+	pair_down(&p);
+}
+
 /* --- a restart storm: every peer of a full gateway at once ---------------------- */
 
 #define STORM_DESKS 64 /* the gateway's default max_peers */
@@ -927,5 +1025,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel-restart/restart-storm", test_restart_storm);
 	g_test_add_func("/tunnel-restart/long-outage", test_long_outage);
 	g_test_add_func("/tunnel-restart/short-outage", test_short_outage);
+	g_test_add_func("/tunnel-restart/gateway-process-restart", test_gateway_process_restart);
+	g_test_add_func("/tunnel-restart/gateway-rejoin-same-process", test_gateway_rejoin_same_process);
 	return g_test_run();
 }
