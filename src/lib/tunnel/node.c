@@ -31,6 +31,7 @@ static const struct pp_tsession_callbacks pp_tnode_session_cb;
 
 static void pp_tlink_free(struct pp_tlink *l)
 {
+	pp_tnode_defer_clear(l);
 	pp_tsession_free(l->session);
 	pp_tnode_hold_clear(l);
 	pp_ice_server_set_clear(&l->ice);
@@ -87,6 +88,7 @@ static struct pp_tlink *pp_tnode_link_new(struct pp_tnode *n, const struct pp_si
 		pp_tlink_free(l);
 		return NULL;
 	}
+	l->offerer = offerer;
 	g_hash_table_add(n->links, l);
 	g_hash_table_replace(n->by_id, l->peer.peer_id, l);
 	return l;
@@ -122,11 +124,11 @@ static struct pp_tlink *pp_tnode_find_live(struct pp_tnode *n, const struct pp_s
 	return NULL;
 }
 
-/* A session that is up (signaling may still carry its ICE restart). */
-static bool pp_tnode_link_up(const struct pp_tlink *l)
+bool pp_tnode_link_up(const struct pp_tlink *l)
 {
 	return l && !l->closed && pp_tsession_get_state(l->session) == PP_TSESSION_READY;
 }
+
 
 /* An offer from `from` that continues one of our live sessions under
  * another peer_id (the same o= session): that session's peer came back
@@ -282,6 +284,8 @@ static void pp_tnode_stream_closed(void *user, struct pp_tsession *s, struct pp_
 static void pp_tnode_path(void *user, struct pp_tsession *s, bool up, const char *reason)
 {
 	struct pp_tlink *l = user;
+	if (up)
+		pp_tnode_defer_path_back(l);
 	if (l->node->cb.on_path)
 		l->node->cb.on_path(l->node->user, l, up, reason);
 }
@@ -342,6 +346,7 @@ static void pp_tnode_session_closed(void *user, struct pp_tsession *s, const cha
 		pp_tnode_readdress(n, live, peer->peer_id);
 	/* Its peer, under this id or a new one (it came back while the
 	 * session lived on), or any other member without a session. */
+	pp_tnode_defer_closed(n, l);
 	if (l->peer_restarted && n->cfg.redial && !n->stopping) {
 		/* its new process waits for our offer: no backoff */
 		pp_source_clear(&n->redial);
@@ -430,8 +435,7 @@ static void pp_tnode_sig_new_peer(void *user, const struct pp_sigclient_peer *pe
 	pp_tnode_link_new(n, peer, true); /* the existing member offers */
 }
 
-/* An offer or early candidates from a peer we have no session with. */
-static struct pp_tlink *pp_tnode_answerer(struct pp_tnode *n, const char *from)
+struct pp_tlink *pp_tnode_answerer(struct pp_tnode *n, const char *from)
 {
 	const struct pp_sigclient_peer *peer = g_hash_table_lookup(n->roster, from);
 
@@ -442,8 +446,7 @@ static struct pp_tlink *pp_tnode_answerer(struct pp_tnode *n, const char *from)
 	return pp_tnode_link_new(n, peer, false);
 }
 
-/* A session was made for an offer: the candidates that came first. */
-static void pp_tnode_replay_early(struct pp_tnode *n, struct pp_tlink *l)
+void pp_tnode_replay_early(struct pp_tnode *n, struct pp_tlink *l)
 {
 	GPtrArray *q = g_hash_table_lookup(n->early, l->peer.peer_id);
 
@@ -528,6 +531,8 @@ static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, con
 		 * the offerer hears nothing and its session ends unconnected,
 		 * as with any peer we do not want. */
 		struct pp_tlink *next = pp_tnode_answerer(n, from);
+		if (!next && pp_tnode_defer_offer(n, l, sdp))
+			return;
 		if (!next) {
 			pp_log(PP_LOG_INFO, l->log_peer,
 			       "node: a new offer refused: the session that is up keeps the peer");
@@ -546,11 +551,33 @@ static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, con
 	rc = pp_tsession_remote_sdp(l->session, type, sdp);
 	if (fresh && rc == 0)
 		pp_tnode_replay_early(n, l);
+	if (rc == PP_ERR_STATE && offer && l->offerer && !pp_tnode_link_up(l)) {
+		/* An offer that crossed ours before its answer: the peer's ICE
+		 * restart of a session we no longer have (it was away while
+		 * ours ended). Ours, a new session, stands: the peer drops its
+		 * old one and answers it (pp_tnode_defer_offer). */
+		pp_log(PP_LOG_INFO, l->log_peer, "node: an offer crossed ours: ours stands");
+		return;
+	}
 	if (rc < 0) {
 		pp_log(PP_LOG_WARN, l->log_peer, "node: remote %s refused: %s", type, pp_strerror(rc));
 		if (pp_tsession_get_state(l->session) != PP_TSESSION_READY)
 			pp_tsession_close(l->session, NULL);
 	}
+}
+
+void pp_tnode_queue_early(struct pp_tnode *n, const char *from, const struct pp_sigclient_ice *cand)
+{
+	GPtrArray *q = g_hash_table_lookup(n->early, from);
+
+	if (!g_hash_table_contains(n->roster, from))
+		return;
+	if (!q) {
+		q = g_ptr_array_new_with_free_func(g_free);
+		g_hash_table_insert(n->early, g_strdup(from), q);
+	}
+	if (pp_tnode_early_fits(q->len, !(cand && cand->candidate[0])))
+		g_ptr_array_add(q, g_strdup(cand && cand->candidate[0] ? cand->candidate : ""));
 }
 
 static void pp_tnode_sig_ice(void *user, const char *from, const struct pp_sigclient_ice *cand)
@@ -562,19 +589,18 @@ static void pp_tnode_sig_ice(void *user, const char *from, const struct pp_sigcl
 		/* Before its offer (trickle may overtake it), or a stray one for
 		 * a session that is gone: kept, bounded, for the offer to come.
 		 * A candidate never makes a session by itself. */
-		GPtrArray *q = g_hash_table_lookup(n->early, from);
-		if (!g_hash_table_contains(n->roster, from))
-			return;
-		if (!q) {
-			q = g_ptr_array_new_with_free_func(g_free);
-			g_hash_table_insert(n->early, g_strdup(from), q);
-		}
-		if (pp_tnode_early_fits(q->len, !(cand && cand->candidate[0])))
-			g_ptr_array_add(q, g_strdup(cand && cand->candidate[0] ? cand->candidate : ""));
+		pp_tnode_queue_early(n, from, cand);
 		return;
 	}
 	if (l->closed)
 		return;
+	/* A new offer waits (node_defer.c): its candidates are kept for it;
+	 * our restart's go to the session, which drops the others by ufrag. */
+	if (l->deferred_offer) {
+		pp_tnode_queue_early(n, from, cand);
+		if (!(cand && cand->candidate[0]))
+			return;
+	}
 	/* After a new offer we refused, the peer's candidates are that
 	 * offer's: pp_ice drops them by their ufrag (another generation), but
 	 * an end of candidates names none and would end this session's. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Internals of the tunnel node shared by node.c (signaling in, one session
- * per peer out) and node_hold.c (a restart offer held while the signaling
- * connection is checked). */
+ * per peer out), node_hold.c (a restart offer held while the signaling
+ * connection is checked) and node_defer.c (a new offer while the session
+ * has lost its path). */
 #ifndef PEERPIPE_NODE_PRIV_H
 #define PEERPIPE_NODE_PRIV_H
 
@@ -31,6 +32,7 @@ struct pp_tlink {
 	struct pp_ice_server_set ice; /* the room's, when the link was made */
 	char log_peer[PP_NAME_MAX + 16];
 	bool closed;
+	bool offerer;       /* our session made the first offer */
 	bool offer_refused; /* the peer's last description here was a new offer
 	                     * that made no session: what it trickles is that
 	                     * offer's, until its next description */
@@ -38,6 +40,9 @@ struct pp_tlink {
 	                             * known to carry it (node_hold.c) */
 	bool peer_restarted; /* dropped because the peer's process restarted:
 	                      * the new one waits for our offer */
+	char *deferred_offer; /* the peer's new offer, answered if this
+	                       * session, its path lost, ends (node_defer.c) */
+	GSource *defer_timer; /* the time it has to come back */
 };
 
 struct pp_tnode {
@@ -56,6 +61,38 @@ struct pp_tnode {
 	GSource *redial;     /* pending re-offer to peers of the roster */
 	guint redial_ms;
 };
+
+/* node.c */
+/* A session that is up (signaling may still carry its ICE restart). */
+bool pp_tnode_link_up(const struct pp_tlink *l);
+/* A new session answering an offer from a roster member (want_peer and
+ * max_links decide); NULL when none is made. */
+struct pp_tlink *pp_tnode_answerer(struct pp_tnode *n, const char *from);
+/* A session was made for an offer: the candidates that came first. */
+void pp_tnode_replay_early(struct pp_tnode *n, struct pp_tlink *l);
+/* A candidate from `from` kept, bounded, for an offer to come. */
+void pp_tnode_queue_early(struct pp_tnode *n, const char *from,
+                          const struct pp_sigclient_ice *cand);
+
+/* node_defer.c. The peer offers a new session (another SDP o= session)
+ * while our session with it has lost its path, and the owner wants no
+ * second one (the desktop: one session per gateway). The peer may still
+ * have our session (its restart from our new id is on the way: a network
+ * change here, the old id still in the room) or none any more (it gave
+ * ours up while we could not answer, a laptop asleep; or its process
+ * restarted), where our restart cannot come back. Ours gets a few
+ * seconds: back, and the offer is refused as before; not, and ours ends
+ * ("the peer started a new session") and the offer is answered. The
+ * peer's candidates meanwhile are kept for the offer too.
+ *
+ * defer_offer: true when the offer was kept (the path is lost), false to
+ * refuse it as before. */
+bool pp_tnode_defer_offer(struct pp_tnode *n, struct pp_tlink *l, const char *sdp);
+/* on_path(up) of l: the kept offer is refused. */
+void pp_tnode_defer_path_back(struct pp_tlink *l);
+/* l ended: the kept offer, if any, is answered. */
+void pp_tnode_defer_closed(struct pp_tnode *n, struct pp_tlink *l);
+void pp_tnode_defer_clear(struct pp_tlink *l);
 
 /* node_hold.c. The redialing side (the desktop) offers an ICE restart
  * when its path is lost, a gateway as a fallback when none came, and a
