@@ -66,6 +66,7 @@ CASES=(
 	"(i) peerpipe-signal killed (-9) mid-transfer: $BIG_MB MB complete with equal hash, new streams still open|case_signal_killed|$BIG_TIMEOUT"
 	"a client killed (-9) and started again gets a new tunnel although the gateway still holds the old session|case_client_restart|120"
 	"a gateway killed (-9) and started again: alice's running client gets a new tunnel by itself and her forward answers|case_gateway_restart|main"
+	"a laptop asleep (the client stopped) until the gateway ends its session: on waking it gets a new tunnel by itself|case_client_sleep|180"
 	"(j) hostile peer: zstd/lz4 bombs, oversized, bad-flag, sealed, empty and garbage messages close only that stream; a parallel stream and alice's session are untouched|case_hostile|300"
 	"(k) a peer declaring alice's fingerprint with its own certificate gets no session (refused by the DTLS pin check, also when it claims alice's name while she is in the room) and alice's tunnel stays up|case_spoof|90"
 	"a network change: alice's address changes mid-download, taking her WebSocket and UDP path at once; her client checks signaling, rejoins and restarts ICE from its new id, and the download carries on in the same session|case_network_change|180"
@@ -698,6 +699,34 @@ case_gateway_restart() {
 		note "alice: $(since "$W/alice.out" "$eoff" | grep -E 'tunnel|connected' | tr '\n' '|')"
 		topo_alive "$GW_PID" || fail "the restarted gateway exited"
 	)
+}
+
+# A laptop that sleeps (its client stopped, SIGSTOP) longer than the
+# gateway keeps a lost session: on waking, the client must notice that the
+# tunnel is gone and get a new one by itself. The gateway, which has no
+# session with alice any more, offers her a new one when she rejoins
+# signaling; her session, its path lost, must give way to it rather than
+# wait for ICE restarts the gateway cannot answer (26 s before).
+case_client_sleep() {
+	local eoff t0 out="" i
+	need_tunnel
+	eoff=$(file_size "$W/alice.out")
+	kill -STOP "$ALICE_PID"
+	wait_grep "$W/gw1.log" 60 'alice.*(session ended|peer disconnected|connection failed)' ||
+		{ kill -CONT "$ALICE_PID"; fail "the gateway kept alice's session for 60 s"; }
+	sleep 2
+	kill -CONT "$ALICE_PID"
+	t0=$(date +%s%N)
+	for ((i = 0; i < 120; i++)); do
+		out=$(curl_in home "http://127.0.0.1:$P_API/health" --max-time 5 2>/dev/null || true)
+		[[ $out == ok ]] && break
+		sleep 0.5
+	done
+	[[ $out == ok ]] || fail "GET /health after waking: '$out': $(since "$W/alice.out" "$eoff" | tr '\n' '|')"
+	since "$W/alice.out" "$eoff" | grep -q 'tunnel to gw1 down: the peer started a new session' ||
+		fail "alice's session did not give way to the gateway's new one: $(since "$W/alice.out" "$eoff" | grep tunnel | tr '\n' '|')"
+	note "woken: a request answered $((($(date +%s%N) - t0) / 1000000)) ms after SIGCONT"
+	note "alice: $(since "$W/alice.out" "$eoff" | tr '\n' '|')"
 }
 
 case_signal_killed() {
