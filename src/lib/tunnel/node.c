@@ -38,6 +38,21 @@ static void pp_tlink_free(struct pp_tlink *l)
 	g_free(l);
 }
 
+/* Links whose session has not ended: one that has (a pending offer
+ * replaced, a session dropped) is freed at the next idle, and must not
+ * take the place of the one made for its peer meanwhile. */
+static guint pp_tnode_open_links(struct pp_tnode *n)
+{
+	GHashTableIter it;
+	gpointer key;
+	guint open = 0;
+
+	g_hash_table_iter_init(&it, n->links);
+	while (g_hash_table_iter_next(&it, &key, NULL))
+		open += pp_tsession_get_state(((struct pp_tlink *)key)->session) != PP_TSESSION_CLOSED;
+	return open;
+}
+
 static struct pp_tlink *pp_tnode_link_new(struct pp_tnode *n, const struct pp_sigclient_peer *peer,
                                           bool offerer)
 {
@@ -48,7 +63,7 @@ static struct pp_tlink *pp_tnode_link_new(struct pp_tnode *n, const struct pp_si
 
 	if (n->stopping || !n->cb.want_peer(n->user, peer, &pins, &n_pins))
 		return NULL;
-	if (g_hash_table_size(n->links) >= n->cfg.max_links) {
+	if (pp_tnode_open_links(n) >= n->cfg.max_links) {
 		pp_log(PP_LOG_WARN, peer->name, "node: %u sessions already: peer refused",
 		       n->cfg.max_links);
 		return NULL;
