@@ -935,27 +935,61 @@ static bool storm_back(void *d)
 	return storm_all(d, G_STRUCT_OFFSET(struct node, path_back));
 }
 
+/* Every desktop has its second session, with the gateway's new process. */
+static bool storm_ready_again(void *d)
+{
+	struct storm *s = d;
+
+	for (int i = 0; i < STORM_DESKS; i++)
+		if (s->desk[i].ready < 2 || !s->desk[i].link)
+			return false;
+	return s->gw.ready == STORM_DESKS;
+}
+
 /* Every desktop of a full gateway (64, its default max_peers; four ICE
  * addresses) restarts ICE at once, as after an outage of the gateway's
  * uplink: the gateway answers all of them together, each answer followed
  * by its candidates (four and the end), about 380 messages through its
  * one signaling connection. Every session must come back, none may end. */
-static void test_restart_storm(void)
+static const char *const storm_gw_addrs[] = { "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4" };
+static const struct pair_opts storm_opts = { .gw_addresses = storm_gw_addrs,
+	                                     .n_gw_addresses = 4 };
+
+/* A full gateway and its 64 desktops, every session READY. */
+static struct storm *storm_up(void)
 {
-	static const char *const gw_addrs[] = { "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4" };
-	const struct pair_opts o = { .gw_addresses = gw_addrs, .n_gw_addresses = 4 };
+	const struct pair_opts *o = &storm_opts;
 	struct storm *s = g_new0(struct storm, 1);
 
 	s->srv = sig_server_new();
 	sig_server_run(s->srv);
 	g_assert_cmpint(pp_identity_new_ephemeral(&s->gw_id), ==, 0);
 	g_assert_cmpint(pp_identity_new_ephemeral(&s->desk_id), ==, 0);
-	node_start(&s->gw, s->srv, "gw", true, s->gw_id, s->desk_id, &o);
+	node_start(&s->gw, s->srv, "gw", true, s->gw_id, s->desk_id, o);
 	for (int i = 0; i < STORM_DESKS; i++) {
 		g_snprintf(s->names[i], sizeof(s->names[i]), "desk%02d", i);
-		node_start(&s->desk[i], s->srv, s->names[i], false, s->desk_id, s->gw_id, &o);
+		node_start(&s->desk[i], s->srv, s->names[i], false, s->desk_id, s->gw_id, o);
 	}
 	g_assert_true(run_until(storm_ready, s, 120000));
+	return s;
+}
+
+static void storm_down(struct storm *s)
+{
+	for (int i = 0; i < STORM_DESKS; i++)
+		node_stop(&s->desk[i]);
+	node_stop(&s->gw);
+	while (g_main_context_iteration(ctx, FALSE))
+		;
+	sig_server_stop_clean(s->srv);
+	pp_identity_free(s->gw_id);
+	pp_identity_free(s->desk_id);
+	g_free(s);
+}
+
+static void test_restart_storm(void)
+{
+	struct storm *s = storm_up();
 	gint64 t0 = g_get_monotonic_time();
 	for (int i = 0; i < STORM_DESKS; i++)
 		g_assert_cmpint(pp_peer_restart_ice(pp_tsession_peer(pp_tlink_session(s->desk[i].link))),
@@ -972,15 +1006,37 @@ static void test_restart_storm(void)
 	g_assert_true(back);
 	g_assert_cmpuint(closed, ==, 0);
 	g_assert_cmpuint(s->gw.closed, ==, 0);
-	for (int i = 0; i < STORM_DESKS; i++)
-		node_stop(&s->desk[i]);
+	storm_down(s);
+}
+
+/* The full gateway's process restarts (an upgrade): every one of its 64
+ * desktops finds out by itself (its PING unanswered, its ICE restart
+ * answered for another session) and has a new session with the new
+ * process, which answers all of their offers at once. */
+static void test_gateway_restart_storm(void)
+{
+	struct storm *s = storm_up();
+	unsigned told = 0;
+
+	cut_path(true); /* the old process's BYEs are lost, as in a crash */
 	node_stop(&s->gw);
 	while (g_main_context_iteration(ctx, FALSE))
 		;
-	sig_server_stop_clean(s->srv);
-	pp_identity_free(s->gw_id);
-	pp_identity_free(s->desk_id);
-	g_free(s);
+	cut_path(false);
+	gint64 t0 = g_get_monotonic_time();
+	node_start(&s->gw, s->srv, "gw", true, s->gw_id, s->desk_id, &storm_opts);
+	bool again = run_until(storm_ready_again, s, 90000);
+	for (int i = 0; i < STORM_DESKS; i++)
+		told += strcmp(s->desk[i].close_reason, "the peer restarted") == 0;
+	g_test_message("%u of %d desktops told the gateway restarted; every desktop with a new "
+	               "session %.1f s after the new process started: %s", told, STORM_DESKS,
+	               (g_get_monotonic_time() - t0) / 1e6, again ? "yes" : "no");
+	g_assert_true(again);
+	g_assert_cmpuint(told, ==, STORM_DESKS);
+	for (int i = 0; i < STORM_DESKS; i++)
+		g_assert_cmpuint(s->desk[i].closed, ==, 1);
+	g_assert_cmpuint(s->gw.closed, ==, 0);
+	storm_down(s);
 }
 
 static bool desk_link_closed(void *d)
@@ -1027,5 +1083,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel-restart/short-outage", test_short_outage);
 	g_test_add_func("/tunnel-restart/gateway-process-restart", test_gateway_process_restart);
 	g_test_add_func("/tunnel-restart/gateway-rejoin-same-process", test_gateway_rejoin_same_process);
+	g_test_add_func("/tunnel-restart/gateway-restart-storm", test_gateway_restart_storm);
 	return g_test_run();
 }
