@@ -519,6 +519,23 @@ static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, con
 	}
 	if (offer && !pp_tnode_link_up(l) && (live = pp_tnode_find_continued(n, from, sdp)))
 		l = pp_tnode_follow_restart(n, live, from);
+	if (offer && l && !l->closed && l->offerer && !pp_tnode_link_up(l)) {
+		/* Our first offer is out, unanswered, and the peer offers too:
+		 * its ICE restart of a session we no longer have (it was away
+		 * while ours ended), or two first offers crossing (the desktop
+		 * redials 3 s after joining when no offer came). signaling.md
+		 * has no glare, so one side settles it: the side that does not
+		 * redial keeps its offer (the peer answers it, giving up its old
+		 * session for it: node_defer.c), the redialing side drops its
+		 * own and answers. */
+		if (!n->cfg.redial) {
+			pp_log(PP_LOG_INFO, l->log_peer, "node: an offer crossed ours: ours stands");
+			return;
+		}
+		pp_log(PP_LOG_INFO, l->log_peer, "node: an offer crossed ours: the peer's is answered");
+		pp_tsession_close(l->session, NULL);
+		l = NULL;
+	}
 	if (offer && pp_tnode_link_up(l)) {
 		l->offer_refused = false;
 		if (pp_peer_offer_continues(pp_tsession_peer(l->session), sdp, strlen(sdp))) {
@@ -566,14 +583,6 @@ static void pp_tnode_sig_sdp(void *user, const char *from, const char *type, con
 	rc = pp_tsession_remote_sdp(l->session, type, sdp);
 	if (fresh && rc == 0)
 		pp_tnode_replay_early(n, l);
-	if (rc == PP_ERR_STATE && offer && l->offerer && !pp_tnode_link_up(l)) {
-		/* An offer that crossed ours before its answer: the peer's ICE
-		 * restart of a session we no longer have (it was away while
-		 * ours ended). Ours, a new session, stands: the peer drops its
-		 * old one and answers it (pp_tnode_defer_offer). */
-		pp_log(PP_LOG_INFO, l->log_peer, "node: an offer crossed ours: ours stands");
-		return;
-	}
 	if (rc < 0) {
 		pp_log(PP_LOG_WARN, l->log_peer, "node: remote %s refused: %s", type, pp_strerror(rc));
 		if (pp_tsession_get_state(l->session) != PP_TSESSION_READY)
