@@ -227,7 +227,8 @@ _e2e_w() {
 	W=${W:-$TOPO_DIR}
 }
 
-# e2e_start_turn: coturn in inet on the turn address (STUN + TURN/UDP).
+# e2e_start_turn: coturn in inet on the turn address (STUN, TURN over UDP
+# and over TCP: the signaling server hands out both).
 # Not with no-stun-backward-compatibility (libnice's checks need it off).
 e2e_start_turn() {
 	_e2e_w
@@ -260,7 +261,7 @@ e2e_start_signal() {
 
 		[ice]
 		stun_urls = stun:$(topo_addr turn):$TURN_PORT
-		turn_urls = turn:$(topo_addr turn):$TURN_PORT?transport=udp
+		turn_urls = turn:$(topo_addr turn):$TURN_PORT?transport=udp,turn:$(topo_addr turn):$TURN_PORT?transport=tcp
 		turn_secret_file = $W/pki/turn.secret
 
 		[log]

@@ -15,6 +15,10 @@
 #     |                                   '------------------'      (public, no NAT)
 #   svc 172.31.0.10 (internal: no default route, reachable only from office)
 #
+# inet's default route goes to a sink (`void`): packets for any other
+# address, private ones included, are lost silently, as on the Internet,
+# instead of failing with ENETUNREACH (which makes coturn close a relay).
+#
 # The NAT routers are Linux port-preserving MASQUERADE with the usual
 # stateful firewall that drops unsolicited packets from the WAN
 # (--ctstate NEW,INVALID -j DROP on INPUT and FORWARD): without the DROP, an
@@ -172,6 +176,15 @@ topo_up() {
 		ip -n "$TOPO_PREFIX-inet" addr add "${TOPO_ADDRS[turn]}/32" dev lo &&
 		ip -n "$TOPO_PREFIX-inet" addr add "${TOPO_ADDRS[www]}/32" dev lo &&
 		topo_exec inet sysctl -qw net.ipv4.ip_forward=1 || return 1
+	# and the rest of the Internet: a sink that swallows what is sent to
+	# any other address (private ones included), as the real one drops it
+	# somewhere, instead of an error here. coturn closes a relay whose
+	# send fails (ENETUNREACH), so a TURN client's first check to a
+	# peer's private address would kill its relay for good.
+	# (a veth whose peer stays down: this kernel has no dummy device)
+	ip -n "$TOPO_PREFIX-inet" link add void type veth peer name void-peer &&
+		ip -n "$TOPO_PREFIX-inet" link set void up &&
+		ip -n "$TOPO_PREFIX-inet" route add default dev void || return 1
 	_topo_link inet home0 "${TOPO_ADDRS[inet-home]}/24" home-nat wan "${TOPO_ADDRS[home-nat]}/24" &&
 		_topo_link inet office0 "${TOPO_ADDRS[inet-office]}/24" office-nat wan "${TOPO_ADDRS[office-nat]}/24" &&
 		_topo_link home-nat lan "${TOPO_ADDRS[home-nat-lan]}/24" home eth0 "${TOPO_ADDRS[home]}/24" &&
