@@ -65,6 +65,7 @@ CASES=(
 	"a path that fails one way (alice's STUN answers dropped): the gateway's consent expires and alice's does not; the gateway restarts ICE itself and a running download carries on|case_one_way|180"
 	"(i) peerpipe-signal killed (-9) mid-transfer: $BIG_MB MB complete with equal hash, new streams still open|case_signal_killed|$BIG_TIMEOUT"
 	"a client killed (-9) and started again gets a new tunnel although the gateway still holds the old session|case_client_restart|120"
+	"a client whose network lets no UDP out gets its tunnel through the TURN relay over TCP|case_udp_blocked|120"
 	"a gateway killed (-9) and started again: alice's running client gets a new tunnel by itself and her forward answers|case_gateway_restart|main"
 	"a laptop asleep (the client stopped) until the gateway ends its session: on waking it gets a new tunnel by itself|case_client_sleep|180"
 	"(j) hostile peer: zstd/lz4 bombs, oversized, bad-flag, sealed, empty and garbage messages close only that stream; a parallel stream and alice's session are untouched|case_hostile|300"
@@ -658,6 +659,33 @@ case_client_restart() {
 	[[ $BG_STATUS == 0 ]] || fail "bob's client exited $BG_STATUS"
 }
 
+# A client on a network that lets no UDP out (a hotel, a corporate
+# firewall): its only path is the TURN relay reached over TCP, which the
+# signaling server hands out beside the UDP one. bob's tunnel must come up
+# through it (his side's selected pair is relayed) and carry the session's
+# messages (SERVICES).
+udp_unblock() { topo_exec home2 iptables -D OUTPUT -p udp -j DROP 2>/dev/null || true; }
+
+case_udp_blocked() {
+	local pid out=$W/bob-tcp.out err=$W/bob-tcp.err
+	need_tunnel
+	topo_exec home2 iptables -I OUTPUT -p udp -j DROP || fail "cannot block UDP in home2"
+	start_bg -e "$err" home2 "$out" "$CLI_BIN" --config-dir "$W/clients/bob" connect \
+		--signal "$SIG_URL" --token-file "$W/tokens/bob.token" --ca-file "$E2E_CA" \
+		--gateway gw1 --pin "$(cat "$W/gw1.fp")" --log-level info
+	pid=$BG_PID
+	if ! wait_grep "$out" 60 'connected to gateway'; then
+		udp_unblock
+		fail "no tunnel for bob without UDP: $(grep -E 'ice:|not connected' "$err" | tail -n 4 | tr '\n' '|')"
+	fi
+	wait_grep "$out" 10 '^peerpipe: services: [1-9]' || { udp_unblock; fail "no SERVICES through the relay"; }
+	note "bob: $(grep -E 'ice: selected pair' "$err" | tail -n 1)"
+	grep -q 'ice: selected pair relay/' "$err" || { udp_unblock; fail "bob's pair is not relayed: $(grep 'selected pair' "$err" | tr '\n' '|')"; }
+	stop_bg "$pid" 10
+	udp_unblock
+	[[ $BG_STATUS == 0 ]] || fail "bob's client exited $BG_STATUS"
+}
+
 # A gateway that crashes and comes back (an upgrade, an OOM kill): the
 # running client still holds a session with the old process, which no
 # longer exists, and must not take the new gw1 for the old one (same name
@@ -680,7 +708,6 @@ case_gateway_restart() {
 	t0=$(date +%s%N)
 	start_gw1 "$W/gw1.log"
 	(
-		local out="" i
 		wait_grep "$W/gw1.log" 30 'signaling: joined' ||
 			fail "the restarted gateway did not join: $(tail -n 5 "$W/gw1.log" | tr '\n' '|')"
 		wait_grep_since "$W/alice.out" "$eoff" 60 'connected to gateway' ||
@@ -689,12 +716,7 @@ case_gateway_restart() {
 		# session's ICE restarts running out (half a minute)
 		since "$W/alice.out" "$eoff" | grep -q 'tunnel to gw1 down: the peer restarted' ||
 			fail "alice's client did not learn that gw1 restarted: $(since "$W/alice.out" "$eoff" | grep tunnel | tr '\n' '|')"
-		for ((i = 0; i < 40; i++)); do
-			out=$(curl_in home "http://127.0.0.1:$P_API/health" --max-time 10 2>/dev/null || true)
-			[[ $out == ok ]] && break
-			sleep 0.5
-		done
-		[[ $out == ok ]] || fail "GET /health through the new tunnel: '$out'"
+		health_via home $P_API 20 || fail "GET /health through the new tunnel did not say ok"
 		note "a new tunnel and a request answered $((($(date +%s%N) - t0) / 1000000)) ms after the gateway started again"
 		note "alice: $(since "$W/alice.out" "$eoff" | grep -E 'tunnel|connected' | tr '\n' '|')"
 		topo_alive "$GW_PID" || fail "the restarted gateway exited"
@@ -708,21 +730,18 @@ case_gateway_restart() {
 # signaling; her session, its path lost, must give way to it rather than
 # wait for ICE restarts the gateway cannot answer (26 s before).
 case_client_sleep() {
-	local eoff t0 out="" i
+	local eoff goff t0
 	need_tunnel
 	eoff=$(file_size "$W/alice.out")
+	goff=$(file_size "$W/gw1.log")
 	kill -STOP "$ALICE_PID"
-	wait_grep "$W/gw1.log" 60 'alice.*(session ended|peer disconnected|connection failed)' ||
+	wait_grep_since "$W/gw1.log" "$goff" 60 'alice.*(session ended|peer disconnected|connection failed)' ||
 		{ kill -CONT "$ALICE_PID"; fail "the gateway kept alice's session for 60 s"; }
 	sleep 2
 	kill -CONT "$ALICE_PID"
 	t0=$(date +%s%N)
-	for ((i = 0; i < 120; i++)); do
-		out=$(curl_in home "http://127.0.0.1:$P_API/health" --max-time 5 2>/dev/null || true)
-		[[ $out == ok ]] && break
-		sleep 0.5
-	done
-	[[ $out == ok ]] || fail "GET /health after waking: '$out': $(since "$W/alice.out" "$eoff" | tr '\n' '|')"
+	health_via home $P_API 60 ||
+		fail "GET /health after waking did not say ok: $(since "$W/alice.out" "$eoff" | tr '\n' '|')"
 	since "$W/alice.out" "$eoff" | grep -q 'tunnel to gw1 down: the peer started a new session' ||
 		fail "alice's session did not give way to the gateway's new one: $(since "$W/alice.out" "$eoff" | grep tunnel | tr '\n' '|')"
 	note "woken: a request answered $((($(date +%s%N) - t0) / 1000000)) ms after SIGCONT"
