@@ -898,6 +898,52 @@ static void test_gateway_rejoin_same_process(void)
 	pair_down(&p);
 }
 
+/* --- two first offers that cross -------------------------------------------------- */
+
+static bool desk_offered(void *d)
+{
+	struct pair *p = d;
+	return pp_tnode_link_count(p->desk.n) >= 1;
+}
+
+/* The gateway's offer to a new desktop is late (its signaling connection
+ * held for a few seconds, as under a restart storm's load): the desktop,
+ * given none, offers itself 3 s after joining, and the two offers cross.
+ * One settles it: the gateway keeps its offer, the desktop drops its own
+ * and answers; one session, READY on both sides. */
+static void test_offers_cross(void)
+{
+	static const struct pair_opts defaults = { 0 };
+	struct pair p;
+
+	memset(&p, 0, sizeof(p));
+	p.srv = sig_server_new();
+	sig_server_run(p.srv);
+	g_assert_cmpint(pp_identity_new_ephemeral(&p.gw_id), ==, 0);
+	g_assert_cmpint(pp_identity_new_ephemeral(&p.desk_id), ==, 0);
+	node_start(&p.gw, p.srv, "gw", true, p.gw_id, p.desk_id, &defaults);
+	gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	while (pp_sigclient_get_state(pp_tnode_sigclient(p.gw.n)) != PP_SIGCLIENT_JOINED &&
+	       g_get_monotonic_time() < end)
+		g_main_context_iteration(ctx, TRUE);
+	GArray *ports = sig_client_ports(p.srv);
+	g_assert_cmpuint(ports->len, ==, 1);
+	p.gw.sig_port = g_array_index(ports, guint16, 0);
+	g_array_free(ports, TRUE);
+	block_tcp_port(p.gw.sig_port, true);
+	node_start(&p.desk, p.srv, "desk", false, p.desk_id, p.gw_id, &defaults);
+	g_assert_true(run_until(desk_offered, &p, 10000));
+	block_tcp_port(p.gw.sig_port, false);
+	g_assert_true(run_until(both_ready, &p, 30000));
+	/* the desktop's own offer gave way; the gateway's made the session */
+	g_assert_cmpuint(p.desk.closed, ==, 1);
+	g_assert_cmpuint(p.gw.closed, ==, 0);
+	g_assert_cmpuint(p.desk.ready, ==, 1);
+	g_assert_cmpuint(p.gw.ready, ==, 1);
+	g_assert_cmpuint(pp_tnode_link_count(p.gw.n), ==, 1);
+	pair_down(&p);
+}
+
 /* --- a restart storm: every peer of a full gateway at once ---------------------- */
 
 #define STORM_DESKS 64 /* the gateway's default max_peers */
@@ -1084,5 +1130,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel-restart/gateway-process-restart", test_gateway_process_restart);
 	g_test_add_func("/tunnel-restart/gateway-rejoin-same-process", test_gateway_rejoin_same_process);
 	g_test_add_func("/tunnel-restart/gateway-restart-storm", test_gateway_restart_storm);
+	g_test_add_func("/tunnel-restart/offers-cross", test_offers_cross);
 	return g_test_run();
 }
