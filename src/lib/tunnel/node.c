@@ -144,7 +144,6 @@ bool pp_tnode_link_up(const struct pp_tlink *l)
 	return l && !l->closed && pp_tsession_get_state(l->session) == PP_TSESSION_READY;
 }
 
-
 /* An offer from `from` that continues one of our live sessions under
  * another peer_id (the same o= session): that session's peer came back
  * under a new id, its old one perhaps still in the room (a connection
