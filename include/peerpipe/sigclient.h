@@ -221,6 +221,9 @@ int pp_sigclient_leave(struct pp_sigclient *c);
  * already running keeps its deadline. PP_ERR_STATE unless JOINED: a
  * caller waits for on_joined() then. */
 int pp_sigclient_check(struct pp_sigclient *c, uint32_t timeout_ms);
+/* Joined, and the server was heard from (a message or a pong) within the
+ * last ms: what a check would wait for, if the doubt is older than that. */
+bool pp_sigclient_heard_within(const struct pp_sigclient *c, uint32_t ms);
 /* Replaces the token used by the next JOIN_ROOM (the old one is wiped).
  * PP_ERR_INVALID when it is not a JWT-shaped string. */
 int pp_sigclient_set_token(struct pp_sigclient *c, const char *token);

@@ -1330,10 +1330,13 @@ static void test_check(void)
 	SPIN_UNTIL(t->n_checked == 1, 5000);
 	g_test_message("a live server answered the check after %" G_GINT64_FORMAT " ms",
 	               ws_now_ms() - t0);
+	g_assert_true(pp_sigclient_heard_within(t->c, 3000)); /* the pong */
 	spin(3500); /* past the deadline: nothing more comes of it */
 	g_assert_cmpuint(t->n_checked, ==, 1);
 	g_assert_cmpint(t->state, ==, PP_SIGCLIENT_JOINED);
 	g_assert_cmpuint(pp_sigclient_attempts(t->c), ==, 1);
+	/* the keepalive pings every 10 s; the server's own pings do not count */
+	g_assert_false(pp_sigclient_heard_within(t->c, 3000));
 
 	g_assert_cmpint(kill(sig_server_pid(s), SIGSTOP), ==, 0);
 	t0 = ws_now_ms();
@@ -1344,9 +1347,11 @@ static void test_check(void)
 	g_assert_nonnull(strstr(t->detail, "liveness check"));
 	g_assert_cmpuint(t->n_checked, ==, 1);
 	g_assert_cmpint(pp_sigclient_check(t->c, 3000), ==, PP_ERR_STATE);
+	g_assert_false(pp_sigclient_heard_within(t->c, 60000)); /* not joined */
 	g_assert_cmpint(kill(sig_server_pid(s), SIGCONT), ==, 0);
 	SPIN_UNTIL(t->n_joined == 2 && t->state == PP_SIGCLIENT_JOINED, 10000);
 	g_assert_cmpstr(t->peer_id, !=, first_id);
+	g_assert_true(pp_sigclient_heard_within(t->c, 3000)); /* JOINED */
 	g_assert_cmpuint(t->n_checked, ==, 1);
 	tc_free(t);
 	spin(100);

@@ -91,6 +91,38 @@ struct pair_opts {
 	size_t n_gw_addresses;
 };
 
+/* Log lines of one side's links (their tag: "[gw/" is the desktop's link
+ * to the gateway) that contain a needle, counted while a test watches. */
+static struct {
+	const char *tag;
+	const char *needle[2];
+	unsigned seen[2];
+} watch;
+
+static void watch_sink(enum pp_log_level level, const char *line, void *user)
+{
+	for (unsigned i = 0; i < G_N_ELEMENTS(watch.needle); i++)
+		watch.seen[i] += strstr(line, watch.tag) && strstr(line, watch.needle[i]);
+	if (level <= PP_LOG_WARN || g_test_verbose())
+		fprintf(stderr, "%s\n", line);
+}
+
+static void watch_log(const char *tag, const char *a, const char *b)
+{
+	memset(&watch, 0, sizeof(watch));
+	watch.tag = tag;
+	watch.needle[0] = a;
+	watch.needle[1] = b;
+	pp_log_set_level(g_test_verbose() ? PP_LOG_DEBUG : PP_LOG_INFO);
+	pp_log_set_sink(watch_sink, NULL);
+}
+
+static void watch_end(void)
+{
+	pp_log_set_sink(NULL, NULL);
+	pp_log_set_level(g_test_verbose() ? PP_LOG_DEBUG : PP_LOG_WARN);
+}
+
 static bool want_peer(void *user, const struct pp_sigclient_peer *peer,
                       const struct pp_fingerprint **pins, size_t *n_pins)
 {
@@ -730,14 +762,20 @@ static void test_network_change(void)
 	gint gate = 0;
 	struct tp_pump_cfg svc, cli;
 	char old_id[PP_PEER_ID_LEN + 1];
+	watch_log("[gw/", "ICE restart offer held", "ICE restart offer sent at once");
 	gint64 t0 = network_change_cut(&p, &gate, &svc, &cli, &p.desk, old_id);
 	struct pp_tlink *gl = p.gw.link, *dl = p.desk.link;
 
 	g_assert_true(run_until(desk_rejoined_restarting, &p, 40000));
+	watch_end();
 	g_test_message("signaling and path cut: the desktop rejoined as %.8s (was %.8s) and "
 	               "offered its ICE restart from there after %.1f s", desk_peer_id(&p), old_id,
 	               (g_get_monotonic_time() - t0) / 1e6);
 	g_assert_cmpstr(desk_peer_id(&p), !=, old_id);
+	/* nothing came over the desktop's dead WebSocket after the cut: its
+	 * offer waited (the gateway's, on a live one, need not) */
+	g_assert_cmpuint(watch.seen[0], ==, 1);
+	g_assert_cmpuint(watch.seen[1], ==, 0);
 	network_change_done(&p, gl, dl, &p.desk);
 }
 
@@ -833,10 +871,15 @@ static void test_gateway_process_restart(void)
 		;
 	cut_path(false);
 	gint64 t0 = g_get_monotonic_time();
+	watch_log("[gw/", "ICE restart offer sent at once", "ICE restart offer held");
 	node_start(&p.gw, p.srv, "gw", true, p.gw_id, p.desk_id, &defaults);
 	g_assert_true(run_until(desk_ready_again, &p, 30000));
+	watch_end();
 	g_test_message("a new session %.1f s after the gateway's new process started",
 	               (g_get_monotonic_time() - t0) / 1e6);
+	/* its NEW_PEER, 2 s before, showed signaling works: no check of it */
+	g_assert_cmpuint(watch.seen[0], ==, 1);
+	g_assert_cmpuint(watch.seen[1], ==, 0);
 	g_assert_cmpuint(p.desk.closed, ==, 1);
 	g_assert_cmpstr(p.desk.close_reason, ==, "the peer restarted");
 	g_assert_cmpuint(p.desk.ready, ==, 2);

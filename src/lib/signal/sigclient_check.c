@@ -41,6 +41,12 @@ int pp_sigclient_check(struct pp_sigclient *c, uint32_t timeout_ms)
 	return 0;
 }
 
+bool pp_sigclient_heard_within(const struct pp_sigclient *c, uint32_t ms)
+{
+	return !c->dead && !c->left && c->state == PP_SIGCLIENT_JOINED && c->ws &&
+	       g_get_monotonic_time() - c->last_rx_us <= (gint64)ms * 1000;
+}
+
 void pp_sigclient_check_clear(struct pp_sigclient *c)
 {
 	pp_source_clear(&c->check_timer);

@@ -19,11 +19,6 @@
  * desktop that lost the path too sees it within a consent period (4-6 s)
  * of us, usually sooner; two offers that cross are settled by pp_peer. */
 #define PP_TNODE_RESTART_WAIT_MS 2000
-/* A peer that rejoined signaling under a new id, while a session with it
- * is up, may be the same process (its WebSocket dropped) or a new one (it
- * restarted, with the same name and identity): the time its old process
- * gets to answer a PING (pp_tsession_check_peer). */
-#define PP_TNODE_PEER_CHECK_MS 2000
 
 static const struct pp_tsession_callbacks pp_tnode_session_cb;
 

@@ -49,6 +49,12 @@ bool pp_tnode_hold_sdp(struct pp_tlink *l, const char *type, const char *sdp)
 	if (strcmp(type, "offer") != 0 ||
 	    pp_tsession_get_state(l->session) != PP_TSESSION_READY)
 		return false;
+	if (pp_sigclient_heard_within(n->sig, PP_TNODE_SIG_FRESH_MS)) {
+		pp_log(PP_LOG_INFO, l->log_peer,
+		       "node: ICE restart offer sent at once: signaling was heard within %u ms",
+		       PP_TNODE_SIG_FRESH_MS);
+		return false;
+	}
 	pp_tnode_hold_clear(l); /* a newer offer replaces one not yet sent */
 	l->held = g_new0(struct pp_tlink_held, 1);
 	l->held->sdp = g_strdup(sdp);

@@ -13,6 +13,15 @@
                                * and of a held restart offer */
 #define PP_TNODE_SEND_QUEUE_PER_LINK 16 /* signaling messages that may wait per
                                          * link: a description, candidates */
+/* A peer that rejoined signaling under a new id, while a session with it
+ * is up, may be the same process (its WebSocket dropped) or a new one (it
+ * restarted, with the same name and identity): the time its old process
+ * gets to answer a PING (pp_tsession_check_peer). */
+#define PP_TNODE_PEER_CHECK_MS 2000
+/* A restart offer is not held when signaling was heard this recently
+ * (node_hold.c): longer than the peer check, far shorter than the 10 s in
+ * which ICE reports a lost path. */
+#define PP_TNODE_SIG_FRESH_MS (PP_TNODE_PEER_CHECK_MS + 500)
 
 /* Whether a queue of n candidates takes one more: up to the bound, and
  * one end-of-candidates marker past it, so that the end of a long
@@ -101,7 +110,14 @@ void pp_tnode_defer_clear(struct pp_tlink *l);
  * keepalive would notice only after the restart window. So the offer and
  * its candidates are held, the signaling connection is checked
  * (pp_sigclient_check), and they go out once it answered, or from the new
- * peer_id after a reconnect.
+ * peer_id after a reconnect. Unless the server was heard from within
+ * PP_TNODE_SIG_FRESH_MS: ICE reports a lost path 10 s after the peer's
+ * last answer, so that was after any outage of ours began; a restart
+ * after a failed peer check comes 2 s after the signaling message that
+ * started it (a restarted gateway's NEW_PEER), which is the proof. Only an
+ * outage of ours that begins within those 2 s sends the offer to a dead
+ * WebSocket, and then the restart window and the redial recover, as
+ * before the hold.
  *
  * hold_sdp/hold_ice: true when the message was held (the caller sends
  * nothing); hold_ice also holds while an offer is held. */
