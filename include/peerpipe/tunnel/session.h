@@ -97,6 +97,11 @@ struct pp_tsession_callbacks {
 	 * (up true), with pp_peer's reason. Once per change; a session that
 	 * ends instead reports on_closed. */
 	void (*on_path)(void *user, struct pp_tsession *s, bool up, const char *reason);
+	/* Optional. A pp_tsession_check_peer() heard nothing from the peer in
+	 * time; called before the session restarts ICE, so that the owner may
+	 * re-address it (the restart's offer goes where the signaling
+	 * callbacks send it). */
+	void (*on_peer_silent)(void *user, struct pp_tsession *s);
 };
 
 struct pp_tsession *pp_tsession_new(GMainContext *ctx, const struct pp_tsession_config *cfg,
@@ -113,16 +118,20 @@ int pp_tsession_remote_candidate(struct pp_tsession *s, const char *line);
  * channel is open. */
 int pp_tsession_send_control(struct pp_tsession *s, const char *json);
 /* The peer came back to signaling under a new id: is the process at the
- * other end still the one this session runs with? Sends a PING; if no
- * PONG comes within timeout_ms while the path looks up, restarts ICE. The
+ * other end still the one this session runs with? Sends a PING; anything
+ * the peer sends over the session meanwhile (its PONG, or any message on
+ * any channel: only that process holds the session's keys) ends the
+ * check. If nothing comes within timeout_ms, on_peer_silent, then, while
+ * the path looks up, an ICE restart. The
  * restart's offer goes to the peer's current id: the same process answers
  * it and the session goes on; a new process (the peer restarted) answers
  * for another session, which pp_peer refuses and pp_peer_other_session()
  * shows: the owner then ends this session and offers a new one. Only on
  * the side that restarts ICE (cfg.ice_restart); PP_ERR_STATE elsewhere,
- * and unless READY. */
+ * unless READY, and while the path is lost (the ICE restarts under way
+ * settle it). */
 int pp_tsession_check_peer(struct pp_tsession *s, uint32_t timeout_ms);
-/* A check_peer waits for its PONG. */
+/* A check_peer waits for the peer. */
 bool pp_tsession_checking_peer(const struct pp_tsession *s);
 /* BYE (when possible), then an orderly close; on_closed follows. */
 void pp_tsession_close(struct pp_tsession *s, const char *bye_reason);

@@ -261,6 +261,8 @@ static void pp_tsession_ch_message(void *user, struct pp_sctp_channel *ch, enum 
 	struct pp_tsession *s = user;
 	struct pp_tstream *st;
 
+	if (G_UNLIKELY(s->check))
+		pp_tsession_peer_heard(s);
 	if (ch == s->control) {
 		pp_tsession_on_control(s, kind, data, len);
 		return;

@@ -38,7 +38,7 @@ struct pp_tsession {
 	bool path_down;            /* on_path(false) reported, not yet (true) */
 	GSource *restart_wait;     /* ice_restart_wait_ms after the path was lost */
 	GSource *check;            /* pp_tsession_check_peer()'s deadline */
-	int64_t check_t;           /* its PING's "t", which the PONG echoes */
+	int64_t check_t;           /* its PING's "t" */
 
 	GSource *timer;            /* connect, then HELLO deadline */
 	const char *timer_reason;
@@ -54,6 +54,8 @@ void pp_tsession_on_control(struct pp_tsession *s, enum pp_sctp_kind kind,
                             const uint8_t *data, size_t len);
 void pp_tsession_start_timer(struct pp_tsession *s, uint32_t ms, const char *reason);
 void pp_tsession_stop_timers(struct pp_tsession *s);
+/* A message from the peer while a check_peer waits: the check is over. */
+void pp_tsession_peer_heard(struct pp_tsession *s);
 
 /* session.c */
 void pp_tsession_fail(struct pp_tsession *s, const char *reason);
