@@ -858,11 +858,44 @@ static bool desk_ready_again(void *d)
  * old one ("the peer restarted") and offers at once, instead of waiting
  * for consent to expire and its restarts to fail (half a minute). A
  * stream then works on the new session. */
+static bool desk_check_over(void *d)
+{
+	struct pair *p = d;
+	return !p->desk.link || !pp_tsession_checking_peer(pp_tlink_session(p->desk.link));
+}
+
+/* The check that a newcomer's claim started is over. */
+static bool desk_check_over_claimed(void *d)
+{
+	return watch.seen[0] && desk_check_over(d);
+}
+
+/* The desktop's session with the gateway's new process is up, after the
+ * one with the old process ended as "the peer restarted": a stream works
+ * on it, both directions intact. */
+static void new_session_carries(struct pair *p)
+{
+	uint8_t want[TP_SHA_LEN];
+
+	g_assert_cmpuint(p->desk.closed, ==, 1);
+	g_assert_cmpstr(p->desk.close_reason, ==, "the peer restarted");
+	g_assert_cmpuint(p->desk.ready, ==, 2);
+	g_assert_cmpuint(p->gw.ready, ==, 1);
+	g_assert_cmpstr(pp_tlink_peer(p->desk.link)->peer_id, ==, node_peer_id(&p->gw));
+	open_stream(p);
+	g_assert_true(run_until(pumps_done, p, 120000));
+	g_assert_cmpuint(tp_pump_received(p->desk.pump), ==, DOWN_BYTES);
+	g_assert_cmpuint(tp_pump_received(p->gw.pump), ==, UP_BYTES);
+	tp_gen_sha(service_pump.seed, DOWN_BYTES, want);
+	g_assert_cmpmem(p->desk.pump->recv_sha, TP_SHA_LEN, want, TP_SHA_LEN);
+	tp_gen_sha(client_pump.seed, UP_BYTES, want);
+	g_assert_cmpmem(p->gw.pump->recv_sha, TP_SHA_LEN, want, TP_SHA_LEN);
+}
+
 static void test_gateway_process_restart(void)
 {
 	static const struct pair_opts defaults = { 0 };
 	struct pair p;
-	uint8_t want[TP_SHA_LEN];
 
 	pair_up(&p);
 	cut_path(true);
@@ -880,19 +913,79 @@ static void test_gateway_process_restart(void)
 	/* its NEW_PEER, 2 s before, showed signaling works: no check of it */
 	g_assert_cmpuint(watch.seen[0], ==, 1);
 	g_assert_cmpuint(watch.seen[1], ==, 0);
-	g_assert_cmpuint(p.desk.closed, ==, 1);
-	g_assert_cmpstr(p.desk.close_reason, ==, "the peer restarted");
-	g_assert_cmpuint(p.desk.ready, ==, 2);
-	g_assert_cmpuint(p.gw.ready, ==, 1);
-	g_assert_cmpstr(pp_tlink_peer(p.desk.link)->peer_id, ==, node_peer_id(&p.gw));
+	new_session_carries(&p);
+	pair_down(&p);
+}
+
+/* The gateway's host is lost (a crash, a power cut): its WebSocket dies
+ * without a close, so the server keeps the old id in the room until its
+ * ping timeout (30 s), and the new process joins while it is still there.
+ * The desktop cannot take the newcomer for its gateway on a declared name
+ * and identity alone: it checks its session (PING), hears nothing, and
+ * only then lets the session follow the newcomer and restart ICE there;
+ * the new process answers for a session of its own, and the desktop
+ * offers to it at once. Before, nothing happened until consent expired
+ * and the restarts to the old id failed, or the old id left: half a
+ * minute. */
+static void test_gateway_crash_no_fin(void)
+{
+	static const struct pair_opts defaults = { 0 };
+	struct pair p;
+
+	pair_up(&p);
+	guint16 old_port = p.gw.sig_port;
+	block_tcp_port(old_port, true); /* no close reaches the server */
+	cut_path(true);
+	node_stop(&p.gw);
+	while (g_main_context_iteration(ctx, FALSE))
+		;
+	cut_path(false);
+	gint64 t0 = g_get_monotonic_time();
+	watch_log("[gw/", "declares this peer's name and identity", "the session follows it");
+	node_start(&p.gw, p.srv, "gw", true, p.gw_id, p.desk_id, &defaults);
+	g_assert_true(run_until(desk_ready_again, &p, 40000));
+	watch_end();
+	g_test_message("a new session %.1f s after the gateway's new process started",
+	               (g_get_monotonic_time() - t0) / 1e6);
+	g_assert_cmpuint(watch.seen[0], ==, 1);
+	g_assert_cmpuint(watch.seen[1], ==, 1);
+	/* no offer to the old id, taken for gone (it would end unconnected) */
+	g_assert_cmpuint(pp_tnode_link_count(p.desk.n), ==, 1);
+	char *log = sig_server_log(p.srv);
+	g_assert_null(strstr(log, "no pong")); /* the old id was still in the room */
+	g_free(log);
+	new_session_carries(&p);
+	block_tcp_port(old_port, false);
+	pair_down(&p);
+}
+
+/* The control of the above: a second process declares the gateway's name
+ * and identity while the first one lives (a copy started by mistake, or
+ * someone with its token). The desktop checks its session: the first
+ * process answers over the path, the session stays where it is (no ICE
+ * restart), the newcomer gets no session, and the running stream ends on
+ * the same session. */
+static void test_gateway_twin(void)
+{
+	static const struct pair_opts defaults = { 0 };
+	struct pair p;
+	struct node twin;
+
+	pair_up(&p);
+	struct pp_tlink *gl = p.gw.link, *dl = p.desk.link;
 	open_stream(&p);
-	g_assert_true(run_until(pumps_done, &p, 120000));
-	g_assert_cmpuint(tp_pump_received(p.desk.pump), ==, DOWN_BYTES);
-	g_assert_cmpuint(tp_pump_received(p.gw.pump), ==, UP_BYTES);
-	tp_gen_sha(service_pump.seed, DOWN_BYTES, want);
-	g_assert_cmpmem(p.desk.pump->recv_sha, TP_SHA_LEN, want, TP_SHA_LEN);
-	tp_gen_sha(client_pump.seed, UP_BYTES, want);
-	g_assert_cmpmem(p.gw.pump->recv_sha, TP_SHA_LEN, want, TP_SHA_LEN);
+	watch_log("[gw/", "declares this peer's name and identity", "the session follows it");
+	node_start(&twin, p.srv, "gw", true, p.gw_id, p.desk_id, &defaults);
+	g_assert_true(run_until(desk_check_over_claimed, &p, 10000));
+	watch_end();
+	g_assert_cmpuint(watch.seen[0], ==, 1);
+	g_assert_cmpuint(watch.seen[1], ==, 0);
+	g_assert_cmpuint(p.desk.refused, ==, 1);
+	g_assert_cmpuint(pp_tsession_restarts(pp_tlink_session(dl)), ==, 0);
+	g_assert_cmpstr(pp_tlink_peer(dl)->peer_id, ==, node_peer_id(&p.gw));
+	streams_complete_after(&p, gl, dl, 0, 0);
+	g_assert_cmpuint(twin.ready, ==, 0);
+	node_stop(&twin);
 	pair_down(&p);
 }
 
@@ -905,11 +998,6 @@ static bool desk_followed_gw(void *d)
 	       strcmp(pp_tlink_peer(p->desk.link)->peer_id, gw_id) == 0;
 }
 
-static bool desk_check_over(void *d)
-{
-	struct pair *p = d;
-	return !p->desk.link || !pp_tsession_checking_peer(pp_tlink_session(p->desk.link));
-}
 
 /* The control of the above: only the gateway's WebSocket dies (its TCP
  * connection is dropped), the process and the path live on. It rejoins
@@ -1172,6 +1260,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel-restart/short-outage", test_short_outage);
 	g_test_add_func("/tunnel-restart/gateway-process-restart", test_gateway_process_restart);
 	g_test_add_func("/tunnel-restart/gateway-rejoin-same-process", test_gateway_rejoin_same_process);
+	g_test_add_func("/tunnel-restart/gateway-crash-no-fin", test_gateway_crash_no_fin);
+	g_test_add_func("/tunnel-restart/gateway-twin", test_gateway_twin);
 	g_test_add_func("/tunnel-restart/gateway-restart-storm", test_gateway_restart_storm);
 	g_test_add_func("/tunnel-restart/offers-cross", test_offers_cross);
 	return g_test_run();

@@ -179,6 +179,7 @@ static void pp_tnode_readdress(struct pp_tnode *n, struct pp_tlink *l, const cha
 	if (g_hash_table_lookup(n->by_id, l->peer.peer_id) == l)
 		g_hash_table_remove(n->by_id, l->peer.peer_id);
 	pp_log(PP_LOG_INFO, l->log_peer, "node: session kept, peer now known as %.8s", peer_id);
+	l->claimant[0] = '\0'; /* settled */
 	g_strlcpy(l->peer.peer_id, peer_id, sizeof(l->peer.peer_id));
 	g_hash_table_replace(n->by_id, l->peer.peer_id, l);
 }
@@ -212,6 +213,65 @@ static const struct pp_sigclient_peer *pp_tnode_successor(struct pp_tnode *n,
 			return peer;
 	}
 	return NULL;
+}
+
+/* A newcomer declares the name and identity of the peer of live session
+ * l, whose id is still in the room: a second process (refused, as ever),
+ * or the peer back after its old connection died without a close (a
+ * crash or a lost host: the server keeps the old id until its ping
+ * timeout, 30 s by default). On the side that restarts ICE, l is checked
+ * as after a rejoin; if its peer is silent (pp_tnode_peer_silent), the
+ * session follows the newcomer before it restarts ICE, and a new process
+ * answers for a session of its own, as after a restart. Name and identity
+ * are only declared, but a newcomer gets no more than an ICE restart offer
+ * for a session whose peer has gone silent; the new session that may
+ * follow checks the pinned fingerprint. */
+static void pp_tnode_check_claimed(struct pp_tnode *n, const struct pp_sigclient_peer *peer)
+{
+	GHashTableIter it;
+	gpointer key;
+
+	if (!n->cfg.redial)
+		return;
+	g_hash_table_iter_init(&it, n->links);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		struct pp_tlink *l = key;
+		if (!pp_tnode_link_up(l) || !pp_tnode_same_peer(peer, &l->peer) ||
+		    strcmp(l->peer.peer_id, peer->peer_id) == 0 ||
+		    !g_hash_table_contains(n->roster, l->peer.peer_id))
+			continue;
+		if (pp_tsession_check_peer(l->session, PP_TNODE_PEER_CHECK_MS) < 0)
+			continue;
+		pp_log(PP_LOG_INFO, l->log_peer,
+		       "node: %.8s declares this peer's name and identity: is the peer still there?",
+		       peer->peer_id);
+		g_strlcpy(l->claimant, peer->peer_id, sizeof(l->claimant));
+	}
+}
+
+/* pp_tsession_check_peer heard nothing (on_peer_silent): the session
+ * follows the claimant, if it is still in the room without a session and
+ * nothing re-addressed this one meanwhile. */
+static void pp_tnode_peer_silent(void *user, struct pp_tsession *s)
+{
+	struct pp_tlink *l = user;
+	struct pp_tnode *n = l->node;
+	char id[PP_PEER_ID_LEN + 1];
+
+	if (!l->claimant[0])
+		return;
+	g_strlcpy(id, l->claimant, sizeof(id));
+	l->claimant[0] = '\0';
+	if (!g_hash_table_contains(n->roster, id) || g_hash_table_contains(n->by_id, id))
+		return;
+	pp_log(PP_LOG_WARN, l->log_peer,
+	       "node: the peer is silent, and %.8s declares its name and identity: the session "
+	       "follows it",
+	       id);
+	/* Its old id is taken for gone, as the server will say at its ping
+	 * timeout: no redial offers to it meanwhile. */
+	g_hash_table_remove(n->roster, l->peer.peer_id);
+	pp_tnode_readdress(n, l, id);
 }
 
 /* Some roster member has no session: the redial may make one. */
@@ -381,6 +441,7 @@ static const struct pp_tsession_callbacks pp_tnode_session_cb = {
 	.on_stream_closed = pp_tnode_stream_closed,
 	.on_closed = pp_tnode_session_closed,
 	.on_path = pp_tnode_path,
+	.on_peer_silent = pp_tnode_peer_silent,
 };
 
 /* --- signaling callbacks ------------------------------------------------------------- */
@@ -439,6 +500,7 @@ static void pp_tnode_sig_new_peer(void *user, const struct pp_sigclient_peer *pe
 		pp_tnode_check_rejoined(n, live);
 		return;
 	}
+	pp_tnode_check_claimed(n, peer);
 	if (old) /* a fresh id is never reused; be safe */
 		pp_tsession_close(old->session, NULL);
 	pp_tnode_link_new(n, peer, true); /* the existing member offers */

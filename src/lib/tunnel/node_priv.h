@@ -49,6 +49,11 @@ struct pp_tlink {
 	                             * known to carry it (node_hold.c) */
 	bool peer_restarted; /* dropped because the peer's process restarted:
 	                      * the new one waits for our offer */
+	char claimant[PP_PEER_ID_LEN + 1]; /* a newcomer that declares this
+	                                    * peer's name and identity while
+	                                    * its id is still in the room: if
+	                                    * the check finds the peer silent,
+	                                    * the session follows it ("" none) */
 	char *deferred_offer; /* the peer's new offer, answered if this
 	                       * session, its path lost, ends (node_defer.c) */
 	GSource *defer_timer; /* the time it has to come back */
