@@ -67,6 +67,7 @@ CASES=(
 	"a client killed (-9) and started again gets a new tunnel although the gateway still holds the old session|case_client_restart|120"
 	"a client whose network lets no UDP out gets its tunnel through the TURN relay over TCP|case_udp_blocked|120"
 	"a gateway killed (-9) and started again: alice's running client gets a new tunnel by itself and her forward answers|case_gateway_restart|main"
+	"a gateway lost without a close (no FIN: its old id stays in the room) and started again: alice's session, found silent, follows the new process and she gets a new tunnel before the old id leaves|case_gateway_lost|main"
 	"a laptop asleep (the client stopped) until the gateway ends its session: on waking it gets a new tunnel by itself|case_client_sleep|180"
 	"(j) hostile peer: zstd/lz4 bombs, oversized, bad-flag, sealed, empty and garbage messages close only that stream; a parallel stream and alice's session are untouched|case_hostile|300"
 	"(k) a peer declaring alice's fingerprint with its own certificate gets no session (refused by the DTLS pin check, also when it claims alice's name while she is in the room) and alice's tunnel stays up|case_spoof|90"
@@ -723,6 +724,62 @@ case_gateway_restart() {
 	)
 }
 
+# A gateway whose host is lost (a crash, a power cut): no FIN reaches the
+# signaling server, which keeps gw1's old id in the room until its ping
+# timeout (30 s), and the new process joins while it is still there.
+# alice's client must not take the newcomer for gw1 on a declared name
+# and identity alone: its session is checked (PING), found silent, and
+# only then follows the newcomer, whose answer is for a session of its
+# own; alice gets a new tunnel before the old id has left the room. The
+# old connection is silenced both ways in office (by its own port), so
+# that neither a FIN nor an RST reaches the server. run_case_main, as
+# above; gw1's second process's log becomes gw1-second.log.
+case_gateway_lost() {
+	local eoff aoff t0 port old_id rc=0
+	local -a out_rule in_rule
+	if [[ ! -f $W/tunnel.up ]] || ! topo_alive "$GW_PID"; then
+		echo "the tunnel did not come up (case 1)" >"$W/case.reason"
+		return 1
+	fi
+	port=$(topo_exec office ss -Htn state established "( dport = :$SIG_PORT )" |
+		awk '{ sub(/.*:/, "", $3); print $3; exit }')
+	old_id=$(grep -o 'joined room [^ ]* as [0-9a-f]*' "$W/gw1.log" | tail -n 1 | awk '{ print $5 }')
+	if [[ ! $port =~ ^[0-9]+$ || -z $old_id ]]; then
+		echo "gw1's signaling connection not found (port '$port', id '$old_id')" >"$W/case.reason"
+		return 1
+	fi
+	out_rule=(OUTPUT -p tcp --sport "$port" --dport "$SIG_PORT" -j DROP)
+	in_rule=(INPUT -p tcp --dport "$port" --sport "$SIG_PORT" -j DROP)
+	topo_exec office iptables -I "${out_rule[@]}"
+	topo_exec office iptables -I "${in_rule[@]}"
+	eoff=$(file_size "$W/alice.out")
+	aoff=$(file_size "$W/alice.err")
+	kill -9 "$GW_PID"
+	stop_bg "$GW_PID" 5
+	mv -- "$W/gw1.log" "$W/gw1-second.log"
+	t0=$(date +%s%N)
+	start_gw1 "$W/gw1.log"
+	(
+		wait_grep "$W/gw1.log" 30 'signaling: joined' ||
+			fail "the restarted gateway did not join: $(tail -n 5 "$W/gw1.log" | tr '\n' '|')"
+		wait_grep_since "$W/alice.out" "$eoff" 60 'connected to gateway' ||
+			fail "alice's client got no tunnel to the new gw1: $(since "$W/alice.out" "$eoff" | tail -n 4 | tr '\n' '|')"
+		# before the old id left: followed on a silent check, not on PEER_LEFT
+		! grep -q "\[$old_id\] left room" "$W/signal-"*.err ||
+			fail "gw1's old id left the room before alice's new tunnel: the case tests nothing"
+		since "$W/alice.err" "$aoff" | grep -q 'the peer is silent, and .* declares its name and identity: the session follows it' ||
+			fail "alice's session did not follow the new gw1: $(since "$W/alice.err" "$aoff" | tail -n 4 | tr '\n' '|')"
+		since "$W/alice.out" "$eoff" | grep -q 'tunnel to gw1 down: the peer restarted' ||
+			fail "alice's client did not learn that gw1 restarted: $(since "$W/alice.out" "$eoff" | grep tunnel | tr '\n' '|')"
+		health_via home $P_API 20 || fail "GET /health through the new tunnel did not say ok"
+		note "a new tunnel and a request answered $((($(date +%s%N) - t0) / 1000000)) ms after the gateway started again, gw1's old id ${old_id:0:8} still in the room"
+		topo_alive "$GW_PID" || fail "the restarted gateway exited"
+	) || rc=$?
+	topo_exec office iptables -D "${out_rule[@]}"
+	topo_exec office iptables -D "${in_rule[@]}"
+	return "$rc"
+}
+
 # A laptop that sleeps (its client stopped, SIGSTOP) longer than the
 # gateway keeps a lost session: on waking, the client must notice that the
 # tunnel is gone and get a new one by itself. The gateway, which has no
@@ -1017,7 +1074,7 @@ case_shutdown() {
 
 # --- setup --------------------------------------------------------------
 
-dump_logs() { e2e_dump_logs "$1" e2e-tunnel.sh gw1-first.log gw1.log alice.out alice.err rogue-gw.log signal-1.err signal-2.err turn.log; }
+dump_logs() { e2e_dump_logs "$1" e2e-tunnel.sh gw1-first.log gw1-second.log gw1.log alice.out alice.err rogue-gw.log signal-1.err signal-2.err turn.log; }
 
 e2e_setup_begin home2 rogue
 e2e_start_web rogue 127.0.0.1 $SVC_API rogue || setup_fail "the rogue's web server did not start"
