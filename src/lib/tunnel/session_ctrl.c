@@ -154,9 +154,8 @@ int pp_tsession_check_peer(struct pp_tsession *s, uint32_t timeout_ms)
 	char *ping;
 	int rc;
 
-	/* While the path is lost, ICE restarts settle it; a PING queued into
-	 * the outage only slowed SCTP's recovery after it (measured:
-	 * tunnel-restart gateway-network-change, 0.1 -> 15.7 s). */
+	/* While the path is lost no PONG can come back: the ICE restarts
+	 * under way settle who is at the other end. */
 	if (s->state != PP_TSESSION_READY || !s->cfg.ice_restart ||
 	    pp_peer_get_state(s->peer) != PP_PEER_CONNECTED)
 		return PP_ERR_STATE;
