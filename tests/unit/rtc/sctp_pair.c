@@ -99,6 +99,20 @@ static bool sctp_pair_inspect(struct sctp_side *side, const uint8_t *pkt, size_t
 	return ordered;
 }
 
+/* b (taken) goes on its way to side `to`. */
+static void sctp_pair_enqueue(struct sctp_pair *p, int to, GBytes *b)
+{
+	g_queue_push_tail(&p->q[to], b);
+	if (p->delay_ms)
+		g_queue_push_tail(&p->due[to], GUINT_TO_POINTER(sctp_pair_now_ms() + p->delay_ms));
+	if (!p->idle) {
+		p->idle = p->delay_ms ? g_timeout_source_new(1) : g_idle_source_new();
+		g_source_set_priority(p->idle, G_PRIORITY_DEFAULT);
+		g_source_set_callback(p->idle, sctp_pair_deliver, p, NULL);
+		g_source_attach(p->idle, p->ctx);
+	}
+}
+
 static int sctp_pair_send(void *user, const uint8_t *data, size_t len)
 {
 	struct sctp_side *side = user;
@@ -130,17 +144,42 @@ static int sctp_pair_send(void *user, const uint8_t *data, size_t len)
 		p->lost++;
 		return 0;
 	}
-	g_queue_push_tail(&p->q[1 - side->idx], g_bytes_new(data, len));
-	if (p->delay_ms)
-		g_queue_push_tail(&p->due[1 - side->idx],
-		                  GUINT_TO_POINTER(sctp_pair_now_ms() + p->delay_ms));
-	if (!p->idle) {
-		p->idle = p->delay_ms ? g_timeout_source_new(1) : g_idle_source_new();
-		g_source_set_priority(p->idle, G_PRIORITY_DEFAULT);
-		g_source_set_callback(p->idle, sctp_pair_deliver, p, NULL);
-		g_source_attach(p->idle, p->ctx);
+	switch (p->filter ? p->filter(p, side->idx, data, len) : SCTP_PASS) {
+	case SCTP_DROP:
+		p->lost++;
+		return 0;
+	case SCTP_HOLD:
+		g_queue_push_tail(&p->held[side->idx], g_bytes_new(data, len));
+		return 0;
+	case SCTP_PASS:
+		break;
 	}
+	sctp_pair_enqueue(p, 1 - side->idx, g_bytes_new(data, len));
 	return 0;
+}
+
+void sctp_pair_release(struct sctp_pair *p, int from)
+{
+	GBytes *b;
+
+	while ((b = g_queue_pop_head(&p->held[from])))
+		sctp_pair_enqueue(p, 1 - from, b);
+}
+
+bool sctp_pair_first_tsn(const uint8_t *pkt, size_t len, uint32_t *tsn)
+{
+	for (size_t off = 12; off + 8 <= len;) {
+		size_t clen = (size_t)pkt[off + 2] << 8 | pkt[off + 3];
+		if (pkt[off] == 0 || pkt[off] == 64) {
+			*tsn = (uint32_t)pkt[off + 4] << 24 | (uint32_t)pkt[off + 5] << 16 |
+			       (uint32_t)pkt[off + 6] << 8 | pkt[off + 7];
+			return true;
+		}
+		if (clen < 4)
+			break;
+		off += (clen + 3) & ~(size_t)3;
+	}
+	return false;
 }
 
 static void sctp_side_state(void *user, enum pp_sctp_state st)
@@ -263,6 +302,7 @@ void sctp_pair_init(struct sctp_pair *p, const struct pp_sctp_config *c0,
 		side->msgs = g_ptr_array_new_with_free_func(sctp_msg_free);
 		g_queue_init(&p->q[i]);
 		g_queue_init(&p->due[i]);
+		g_queue_init(&p->held[i]);
 		side->s = pp_sctp_new(p->ctx, &c, &sctp_pair_cb, side);
 		g_assert_nonnull(side->s);
 	}
@@ -314,6 +354,8 @@ void sctp_pair_free(struct sctp_pair *p)
 		pp_sctp_free(side->s);
 		side->s = NULL;
 		while ((b = g_queue_pop_head(&p->q[i])))
+			g_bytes_unref(b);
+		while ((b = g_queue_pop_head(&p->held[i])))
 			g_bytes_unref(b);
 		g_queue_clear(&p->due[i]);
 		g_ptr_array_free(side->opened, TRUE);

@@ -49,6 +49,13 @@ struct sctp_side {
 	bool free_on_send;          /* pp_sctp_free() from inside send_packet */
 };
 
+/* What a test's filter does with a packet (sctp_pair.filter). */
+enum sctp_verdict {
+	SCTP_PASS,
+	SCTP_DROP,
+	SCTP_HOLD, /* kept in order until sctp_pair_release() */
+};
+
 struct sctp_pair {
 	GMainContext *ctx;
 	struct sctp_side side[2];   /* 0: DTLS client (even ids), 1: server */
@@ -73,6 +80,12 @@ struct sctp_pair {
 	uint64_t responses_dropped;
 	GBytes *last_dropped[2];    /* the last of them, to feed in by hand */
 	GSource *flush;             /* pp_sctp_flush_output() at each loop turn */
+	/* Optional: sees each packet side `from` sends, after the checks
+	 * above; held ones wait in held[from]. */
+	enum sctp_verdict (*filter)(struct sctp_pair *p, int from, const uint8_t *pkt,
+	                            size_t len);
+	void *filter_data;
+	GQueue held[2];             /* GBytes held by the filter */
 };
 
 /* cfg may be NULL for defaults; the roles are set here. With cfg->bundle
@@ -99,6 +112,12 @@ void sctp_msg_free(gpointer m);
 			g_main_context_iteration((p)->ctx, TRUE);                    \
 		}                                                                    \
 	} while (0)
+
+/* The packets side `from` sent that the filter held go on to the other
+ * side, in order, behind what is already on its way. */
+void sctp_pair_release(struct sctp_pair *p, int from);
+/* The first TSN of the DATA or I-DATA chunks of a packet; false if none. */
+bool sctp_pair_first_tsn(const uint8_t *pkt, size_t len, uint32_t *tsn);
 
 /* Runs the context for ms milliseconds. */
 void sctp_pair_run_for(struct sctp_pair *p, int ms);
