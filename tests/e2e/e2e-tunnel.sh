@@ -696,32 +696,45 @@ case_udp_blocked() {
 # our child, for case_shutdown); the checks run in a subshell, so fail()
 # only leaves that.
 case_gateway_restart() {
-	local eoff t0
+	local eoff
 	if [[ ! -f $W/tunnel.up ]] || ! topo_alive "$GW_PID"; then
 		echo "the tunnel did not come up (case 1)" >"$W/case.reason"
 		return 1
 	fi
 	eoff=$(file_size "$W/alice.out")
+	restart_gw1 gw1-first.log
+	(
+		alice_back_after_restart "$eoff"
+		note "a new tunnel and a request answered $((($(date +%s%N) - RESTART_T0) / 1000000)) ms after the gateway started again"
+		note "alice: $(since "$W/alice.out" "$eoff" | grep -E 'tunnel|connected' | tr '\n' '|')"
+	)
+}
+
+# restart_gw1 KEEP: gw1 killed (-9) and started again; its log so far is
+# kept as KEEP (the later cases read the running gateway's log as
+# gw1.log); RESTART_T0 is when it started again.
+restart_gw1() {
 	kill -9 "$GW_PID"
 	stop_bg "$GW_PID" 5
-	# the later cases read the running gateway's log as gw1.log
-	mv -- "$W/gw1.log" "$W/gw1-first.log"
-	t0=$(date +%s%N)
+	mv -- "$W/gw1.log" "$W/$1"
+	RESTART_T0=$(date +%s%N)
 	start_gw1 "$W/gw1.log"
-	(
-		wait_grep "$W/gw1.log" 30 'signaling: joined' ||
-			fail "the restarted gateway did not join: $(tail -n 5 "$W/gw1.log" | tr '\n' '|')"
-		wait_grep_since "$W/alice.out" "$eoff" 60 'connected to gateway' ||
-			fail "alice's client got no tunnel to the restarted gateway: $(since "$W/alice.out" "$eoff" | tail -n 4 | tr '\n' '|')"
-		# told by the restarted process's answer, not by the old
-		# session's ICE restarts running out (half a minute)
-		since "$W/alice.out" "$eoff" | grep -q 'tunnel to gw1 down: the peer restarted' ||
-			fail "alice's client did not learn that gw1 restarted: $(since "$W/alice.out" "$eoff" | grep tunnel | tr '\n' '|')"
-		health_via home $P_API 20 || fail "GET /health through the new tunnel did not say ok"
-		note "a new tunnel and a request answered $((($(date +%s%N) - t0) / 1000000)) ms after the gateway started again"
-		note "alice: $(since "$W/alice.out" "$eoff" | grep -E 'tunnel|connected' | tr '\n' '|')"
-		topo_alive "$GW_PID" || fail "the restarted gateway exited"
-	)
+}
+
+# alice_back_after_restart EOFF (in a case's subshell): the restarted gw1
+# joined; alice's client (its stdout since EOFF) got a new tunnel, told
+# so by the new process's answer, not by the old session's ICE restarts
+# running out (half a minute); her forward answers; gw1 still runs.
+alice_back_after_restart() {
+	local eoff=$1
+	wait_grep "$W/gw1.log" 30 'signaling: joined' ||
+		fail "the restarted gateway did not join: $(tail -n 5 "$W/gw1.log" | tr '\n' '|')"
+	wait_grep_since "$W/alice.out" "$eoff" 60 'connected to gateway' ||
+		fail "alice's client got no tunnel to the restarted gateway: $(since "$W/alice.out" "$eoff" | tail -n 4 | tr '\n' '|')"
+	since "$W/alice.out" "$eoff" | grep -q 'tunnel to gw1 down: the peer restarted' ||
+		fail "alice's client did not learn that gw1 restarted: $(since "$W/alice.out" "$eoff" | grep tunnel | tr '\n' '|')"
+	health_via home $P_API 20 || fail "GET /health through the new tunnel did not say ok"
+	topo_alive "$GW_PID" || fail "the restarted gateway exited"
 }
 
 # A gateway whose host is lost (a crash, a power cut): no FIN reaches the
@@ -735,7 +748,7 @@ case_gateway_restart() {
 # that neither a FIN nor an RST reaches the server. run_case_main, as
 # above; gw1's second process's log becomes gw1-second.log.
 case_gateway_lost() {
-	local eoff aoff t0 port old_id rc=0
+	local eoff aoff port old_id rc=0
 	local -a out_rule in_rule
 	if [[ ! -f $W/tunnel.up ]] || ! topo_alive "$GW_PID"; then
 		echo "the tunnel did not come up (case 1)" >"$W/case.reason"
@@ -754,26 +767,15 @@ case_gateway_lost() {
 	topo_exec office iptables -I "${in_rule[@]}"
 	eoff=$(file_size "$W/alice.out")
 	aoff=$(file_size "$W/alice.err")
-	kill -9 "$GW_PID"
-	stop_bg "$GW_PID" 5
-	mv -- "$W/gw1.log" "$W/gw1-second.log"
-	t0=$(date +%s%N)
-	start_gw1 "$W/gw1.log"
+	restart_gw1 gw1-second.log
 	(
-		wait_grep "$W/gw1.log" 30 'signaling: joined' ||
-			fail "the restarted gateway did not join: $(tail -n 5 "$W/gw1.log" | tr '\n' '|')"
-		wait_grep_since "$W/alice.out" "$eoff" 60 'connected to gateway' ||
-			fail "alice's client got no tunnel to the new gw1: $(since "$W/alice.out" "$eoff" | tail -n 4 | tr '\n' '|')"
+		alice_back_after_restart "$eoff"
 		# before the old id left: followed on a silent check, not on PEER_LEFT
 		! grep -q "\[$old_id\] left room" "$W/signal-"*.err ||
 			fail "gw1's old id left the room before alice's new tunnel: the case tests nothing"
 		since "$W/alice.err" "$aoff" | grep -q 'the peer is silent, and .* declares its name and identity: the session follows it' ||
 			fail "alice's session did not follow the new gw1: $(since "$W/alice.err" "$aoff" | tail -n 4 | tr '\n' '|')"
-		since "$W/alice.out" "$eoff" | grep -q 'tunnel to gw1 down: the peer restarted' ||
-			fail "alice's client did not learn that gw1 restarted: $(since "$W/alice.out" "$eoff" | grep tunnel | tr '\n' '|')"
-		health_via home $P_API 20 || fail "GET /health through the new tunnel did not say ok"
-		note "a new tunnel and a request answered $((($(date +%s%N) - t0) / 1000000)) ms after the gateway started again, gw1's old id ${old_id:0:8} still in the room"
-		topo_alive "$GW_PID" || fail "the restarted gateway exited"
+		note "a new tunnel and a request answered $((($(date +%s%N) - RESTART_T0) / 1000000)) ms after the gateway started again, gw1's old id ${old_id:0:8} still in the room"
 	) || rc=$?
 	topo_exec office iptables -D "${out_rule[@]}"
 	topo_exec office iptables -D "${in_rule[@]}"

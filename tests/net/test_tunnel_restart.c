@@ -870,6 +870,26 @@ static bool desk_check_over_claimed(void *d)
 	return watch.seen[0] && desk_check_over(d);
 }
 
+/* The gateway's process goes (its BYE lost: the path is cut meanwhile)
+ * and a new one with the same name and identity starts; returns once the
+ * desktop has a new session with it (the log watch ends there). */
+static void gw_process_replaced(struct pair *p)
+{
+	static const struct pair_opts defaults = { 0 };
+
+	cut_path(true);
+	node_stop(&p->gw);
+	while (g_main_context_iteration(ctx, FALSE))
+		;
+	cut_path(false);
+	gint64 t0 = g_get_monotonic_time();
+	node_start(&p->gw, p->srv, "gw", true, p->gw_id, p->desk_id, &defaults);
+	g_assert_true(run_until(desk_ready_again, p, 40000));
+	watch_end();
+	g_test_message("a new session %.1f s after the gateway's new process started",
+	               (g_get_monotonic_time() - t0) / 1e6);
+}
+
 /* The desktop's session with the gateway's new process is up, after the
  * one with the old process ended as "the peer restarted": a stream works
  * on it, both directions intact. */
@@ -894,22 +914,11 @@ static void new_session_carries(struct pair *p)
 
 static void test_gateway_process_restart(void)
 {
-	static const struct pair_opts defaults = { 0 };
 	struct pair p;
 
 	pair_up(&p);
-	cut_path(true);
-	node_stop(&p.gw);
-	while (g_main_context_iteration(ctx, FALSE))
-		;
-	cut_path(false);
-	gint64 t0 = g_get_monotonic_time();
 	watch_log("[gw/", "ICE restart offer sent at once", "ICE restart offer held");
-	node_start(&p.gw, p.srv, "gw", true, p.gw_id, p.desk_id, &defaults);
-	g_assert_true(run_until(desk_ready_again, &p, 30000));
-	watch_end();
-	g_test_message("a new session %.1f s after the gateway's new process started",
-	               (g_get_monotonic_time() - t0) / 1e6);
+	gw_process_replaced(&p);
 	/* its NEW_PEER, 2 s before, showed signaling works: no check of it */
 	g_assert_cmpuint(watch.seen[0], ==, 1);
 	g_assert_cmpuint(watch.seen[1], ==, 0);
@@ -929,24 +938,13 @@ static void test_gateway_process_restart(void)
  * minute. */
 static void test_gateway_crash_no_fin(void)
 {
-	static const struct pair_opts defaults = { 0 };
 	struct pair p;
 
 	pair_up(&p);
 	guint16 old_port = p.gw.sig_port;
 	block_tcp_port(old_port, true); /* no close reaches the server */
-	cut_path(true);
-	node_stop(&p.gw);
-	while (g_main_context_iteration(ctx, FALSE))
-		;
-	cut_path(false);
-	gint64 t0 = g_get_monotonic_time();
 	watch_log("[gw/", "declares this peer's name and identity", "the session follows it");
-	node_start(&p.gw, p.srv, "gw", true, p.gw_id, p.desk_id, &defaults);
-	g_assert_true(run_until(desk_ready_again, &p, 40000));
-	watch_end();
-	g_test_message("a new session %.1f s after the gateway's new process started",
-	               (g_get_monotonic_time() - t0) / 1e6);
+	gw_process_replaced(&p);
 	g_assert_cmpuint(watch.seen[0], ==, 1);
 	g_assert_cmpuint(watch.seen[1], ==, 1);
 	/* no offer to the old id, taken for gone (it would end unconnected) */
