@@ -42,6 +42,9 @@
 #      trip (bench/nfq-delay holds what crosses g0 in bgw, half each way:
 #      this kernel has no netem delay), direct and through the tunnel with
 #      compression off: what the transport itself makes of a long path.
+#   In 5 and 6, while each transfer runs, 10 new connections (connect and a
+#   64-byte echo, 100 ms apart) to the echo server, direct or through the
+#   same tunnel: the wait of a user who opens one while the link is full.
 #
 # usage: scripts/bench-tunnel.sh        (as root; about 2.5 minutes)
 #
@@ -317,6 +320,37 @@ xfer_run() {
 		[ ${#pids[@]} -gt 0 ] && printf '; CPU %s, %s' "$(cpu_note "$label" 0 client)" "$(cpu_note "$label" 1 gateway)")"
 }
 
+# probe_start LABEL ADDR: while a transfer runs, 10 fresh connections (with
+# a 64-byte echo) to ADDR, from 0.5 s into it, 100 ms apart: what a user
+# opening a connection waits while a download or an upload fills the link.
+probe_start() {
+	(
+		sleep 0.5
+		in_c "$rrbin" -t 60 --gap-us 100000 --connect-cost 10 "$2" >"$logs/probe-$1.out" \
+			2>>"$logs/probe-$1.err"
+	) &
+	PROBE_PID=$!
+}
+# probe_end LABEL: right after the transfer; results in R[LABEL_load_conn50]
+# etc., and R[LABEL_load_late] when the transfer ended first (the later
+# connections then had the link to themselves).
+probe_end() {
+	kill -0 "$PROBE_PID" 2>/dev/null && R[${1}_load_late]=1
+	wait "$PROBE_PID" || true
+	grep -q '^connect:' "$logs/probe-$1.out" 2>/dev/null &&
+		conn_parse "${1}_load" "$(grep '^connect:' "$logs/probe-$1.out")"
+	return 0
+}
+# xfer_probed LABEL DIR ADDR PROBE_ADDR [PID...]: xfer_run with probe_start
+# and probe_end around it.
+xfer_probed() {
+	local label=$1 dir=$2 addr=$3 probe=$4
+	shift 4
+	probe_start "$label" "$probe"
+	xfer_run "$label" "$dir" "$addr" "$@" || true
+	probe_end "$label"
+}
+
 # ---- 1-3: direct ----
 if has_phase direct; then
 	say "direct (bcli -> bsvc routed by bgw):"
@@ -522,14 +556,16 @@ unshape() {
 transfers() {
 	local p=$1 mode
 	shift
-	xfer_run "${p}direct_down" fetch $IP_S:5400 || true
-	xfer_run "${p}direct_up" push $IP_S:5400 || true
+	xfer_probed "${p}direct_down" fetch $IP_S:5400 $IP_S:5300
+	xfer_probed "${p}direct_up" push $IP_S:5400 $IP_S:5300
 	[ -n "$tunnel_ok" ] || return 0
 	for mode in "$@"; do
 		gateway_start "$mode" || { keep_logs=1; return 1; }
 		if client_start "client-$p$mode" 2 -L 15400:dump -L 15300:rr --compression "$mode"; then
-			xfer_run "$p${mode}_down" fetch 127.0.0.1:15400 "${PID[client-$p$mode]}" "${PID[gateway]}" || true
-			xfer_run "$p${mode}_up" push 127.0.0.1:15400 "${PID[client-$p$mode]}" "${PID[gateway]}" || true
+			xfer_probed "$p${mode}_down" fetch 127.0.0.1:15400 127.0.0.1:15300 \
+				"${PID[client-$p$mode]}" "${PID[gateway]}"
+			xfer_probed "$p${mode}_up" push 127.0.0.1:15400 127.0.0.1:15300 \
+				"${PID[client-$p$mode]}" "${PID[gateway]}"
 		else
 			keep_logs=1
 		fi
@@ -742,7 +778,24 @@ xfer_rows() {
 			printf '   %-34s tunnel: %s\n' "tunnel, --compression $mode" "$tunnel_state"
 		fi
 	done
+	say "   a new connection (connect + 64-byte echo) while the transfer runs, p50 / p99 ms (10 of them):"
+	load_row "direct TCP" "${p}direct"
+	if [ -n "$tunnel_ok" ]; then
+		for mode in "$@"; do load_row "tunnel, --compression $mode" "$p$mode"; done
+	fi
 }
+# load_row NAME KEY: probe_end's figures for KEY_down and KEY_up, in ms.
+load_row() {
+	local d sep=
+	printf '     %-32s' "$1"
+	for d in down up; do
+		printf '%s %s %s / %s%s' "$sep" "$d" "$(ms "${2}_${d}_load_conn50")" "$(ms "${2}_${d}_load_conn99")" \
+			"$([ -n "${R[${2}_${d}_load_late]:-}" ] && printf ' (the transfer ended first)')"
+		sep=';'
+	done
+	printf '\n'
+}
+ms() { [ -n "${R[$1]:-}" ] && calc %.1f "${R[$1]} / 1000" || printf -- -; }
 if has_phase link; then
 	say "5. SQL dump, $(calc %.0f "$dump_bytes / 1e6") MB, over ${link_shaper:-a limited link}; zstd -3 ratio $(v zstd_ratio), lz4 $(v lz4_ratio)"
 	xfer_rows "" off auto
