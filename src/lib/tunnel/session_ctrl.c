@@ -145,7 +145,7 @@ static gboolean pp_tsession_check_over(gpointer data)
 	if (s->cb.on_peer_silent)
 		s->cb.on_peer_silent(s->user, s);
 	if (s->state == PP_TSESSION_READY && pp_peer_get_state(s->peer) == PP_PEER_CONNECTED)
-		pp_tsession_restart_ice(s, "no answer to a PING after the peer rejoined signaling");
+		pp_tsession_restart_ice(s, "no answer to a PING: is the peer still the same process?");
 	return G_SOURCE_REMOVE;
 }
 
@@ -168,8 +168,8 @@ int pp_tsession_check_peer(struct pp_tsession *s, uint32_t timeout_ms)
 		return rc;
 	pp_source_clear(&s->check);
 	s->check = pp_source_timeout(s->ctx, timeout_ms, pp_tsession_check_over, s);
-	pp_log(PP_LOG_INFO, s->log_peer, "session: the peer rejoined signaling: PING, %u ms for its PONG",
-	       timeout_ms);
+	pp_log(PP_LOG_INFO, s->log_peer,
+	       "session: is the peer still the same process? PING, %u ms for an answer", timeout_ms);
 	return 0;
 }
 
