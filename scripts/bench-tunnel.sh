@@ -42,9 +42,11 @@
 #      trip (bench/nfq-delay holds what crosses g0 in bgw, half each way:
 #      this kernel has no netem delay), direct and through the tunnel with
 #      compression off: what the transport itself makes of a long path.
-#   In 5 and 6, while each transfer runs, 10 new connections (connect and a
-#   64-byte echo, 100 ms apart) to the echo server, direct or through the
-#   same tunnel: the wait of a user who opens one while the link is full.
+#   In 5, and in a second round of 6, while each transfer runs, new
+#   connections (connect and a 64-byte echo) to the echo server, direct or
+#   through the same tunnel: tunnel-rr's 20 unmeasured ones back to back,
+#   then 10 measured, 100 ms apart. The wait of a user who opens one while
+#   the link is full, and what opening them costs the transfer.
 #
 # usage: scripts/bench-tunnel.sh        (as root; about 2.5 minutes)
 #
@@ -320,14 +322,16 @@ xfer_run() {
 		[ ${#pids[@]} -gt 0 ] && printf '; CPU %s, %s' "$(cpu_note "$label" 0 client)" "$(cpu_note "$label" 1 gateway)")"
 }
 
-# probe_start LABEL ADDR: while a transfer runs, 10 fresh connections (with
-# a 64-byte echo) to ADDR, from 0.5 s into it, 100 ms apart: what a user
-# opening a connection waits while a download or an upload fills the link.
+# probe_start LABEL ADDR: while a transfer runs, from 0.5 s into it, fresh
+# connections (with a 64-byte echo) to ADDR: tunnel-rr's 20 warm-up ones
+# back to back, then 10 measured, 100 ms apart: what a user opening a
+# connection waits while a download or an upload fills the link.
 probe_start() {
 	(
 		sleep 0.5
 		in_c "$rrbin" -t 60 --gap-us 100000 --connect-cost 10 "$2" >"$logs/probe-$1.out" \
 			2>>"$logs/probe-$1.err"
+		touch "$logs/probe-$1.done"
 	) &
 	PROBE_PID=$!
 }
@@ -335,17 +339,22 @@ probe_start() {
 # etc., and R[LABEL_load_late] when the transfer ended first (the later
 # connections then had the link to themselves).
 probe_end() {
-	kill -0 "$PROBE_PID" 2>/dev/null && R[${1}_load_late]=1
+	[ -e "$logs/probe-$1.done" ] || R[${1}_load_late]=1
 	wait "$PROBE_PID" || true
 	grep -q '^connect:' "$logs/probe-$1.out" 2>/dev/null &&
 		conn_parse "${1}_load" "$(grep '^connect:' "$logs/probe-$1.out")"
 	return 0
 }
-# xfer_probed LABEL DIR ADDR PROBE_ADDR [PID...]: xfer_run with probe_start
-# and probe_end around it.
+# xfer_probed LABEL DIR ADDR PROBE_ADDR [PID...]: xfer_run, with
+# probe_start and probe_end around it when $probing is set.
+probing=
 xfer_probed() {
 	local label=$1 dir=$2 addr=$3 probe=$4
 	shift 4
+	if [ -z "$probing" ]; then
+		xfer_run "$label" "$dir" "$addr" "$@" || true
+		return 0
+	fi
 	probe_start "$label" "$probe"
 	xfer_run "$label" "$dir" "$addr" "$@" || true
 	probe_end "$label"
@@ -602,7 +611,9 @@ if has_phase link; then
 	say "  (down = service to client, the gateway compresses; up = client to service, the client"
 	say "   compresses; off = client --compression off and gateway compression = off)"
 	# shellcheck disable=SC2086 # the modes are words
+	probing=1
 	transfers "" $link_modes || true
+	probing=
 	unshape
 	if command -v zstd >/dev/null; then
 		R[zstd_ratio]=$(calc %.2f "$dump_bytes / $(zstd -3 -T1 -c "$dump" | wc -c)")
@@ -624,6 +635,11 @@ if has_phase wan; then
 		say "SQL dump over a WAN: $wan_state, compression: $wan_modes"
 		# shellcheck disable=SC2086 # the modes are words
 		transfers wan_ $wan_modes || true
+		say "The same, new connections opening during each transfer:"
+		probing=1
+		# shellcheck disable=SC2086 # the modes are words
+		transfers wan_probed_ $wan_modes || true
+		probing=
 		wan_ran=1
 		unshape
 		delay_stop
@@ -778,7 +794,8 @@ xfer_rows() {
 			printf '   %-34s tunnel: %s\n' "tunnel, --compression $mode" "$tunnel_state"
 		fi
 	done
-	say "   a new connection (connect + 64-byte echo) while the transfer runs, p50 / p99 ms (10 of them):"
+	[ -n "${R[${p}direct_down_load_conn50]:-}${R[${p}direct_up_load_conn50]:-}" ] || return 0
+	say "   a new connection (connect + 64-byte echo) while the transfer runs, p50 / p99 ms (10, after 20 unmeasured):"
 	load_row "direct TCP" "${p}direct"
 	if [ -n "$tunnel_ok" ]; then
 		for mode in "$@"; do load_row "tunnel, --compression $mode" "$p$mode"; done
@@ -805,7 +822,12 @@ fi
 if has_phase wan; then
 	say ""
 	say "6. SQL dump, $(calc %.0f "$dump_bytes / 1e6") MB, over a WAN: $wan_state"
-	# shellcheck disable=SC2086 # the modes are words
-	[ -n "$wan_ran" ] && xfer_rows wan_ $wan_modes
+	if [ -n "$wan_ran" ]; then
+		# shellcheck disable=SC2086 # the modes are words
+		xfer_rows wan_ $wan_modes
+		say "   the same, each transfer with 30 new connections opened during it (as in 5):"
+		# shellcheck disable=SC2086 # the modes are words
+		xfer_rows wan_probed_ $wan_modes
+	fi
 fi
 say "==============================================================="
