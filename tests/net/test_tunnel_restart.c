@@ -987,22 +987,12 @@ static void test_gateway_twin(void)
 	pair_down(&p);
 }
 
-static bool desk_followed_gw(void *d)
-{
-	struct pair *p = d;
-	const char *gw_id = node_peer_id(&p->gw);
-
-	return p->gw.joins >= 2 && p->desk.link && gw_id[0] &&
-	       strcmp(pp_tlink_peer(p->desk.link)->peer_id, gw_id) == 0;
-}
-
-
-/* The control of the above: only the gateway's WebSocket dies (its TCP
- * connection is dropped), the process and the path live on. It rejoins
- * under a new id; once its old id leaves the room (ping timeout) the
- * desktop follows the session there and PINGs; the PONG comes over the
- * path and the session goes on: no ICE restart, no new session, the
- * stream completes on it. */
+/* The control of gateway-process-restart: only the gateway's WebSocket
+ * dies (its TCP connection is dropped), the process and the path live
+ * on. It rejoins under a new id; once its old id leaves the room (ping
+ * timeout) the desktop follows the session there and PINGs; the PONG
+ * comes over the path and the session goes on: no ICE restart, no new
+ * session, the stream completes on it. */
 static void test_gateway_rejoin_same_process(void)
 {
 	static const char *const server_args[] = { "--set", "limits.ping_interval=1s", "--set",
@@ -1015,7 +1005,7 @@ static void test_gateway_rejoin_same_process(void)
 	open_stream(&p);
 	block_tcp_port(p.gw.sig_port, true);
 	gint64 t0 = g_get_monotonic_time();
-	g_assert_true(run_until(desk_followed_gw, &p, 40000));
+	g_assert_true(run_until(gw_rejoined_and_followed, &p, 40000));
 	g_test_message("the gateway rejoined as %.8s and the desktop's session followed it after "
 	               "%.1f s", node_peer_id(&p.gw), (g_get_monotonic_time() - t0) / 1e6);
 	g_assert_true(pp_tsession_checking_peer(pp_tlink_session(dl)));
