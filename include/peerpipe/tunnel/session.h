@@ -121,7 +121,8 @@ int pp_tsession_send_control(struct pp_tsession *s, const char *json);
  * other end still the one this session runs with? Sends a PING; anything
  * the peer sends over the session meanwhile (its PONG, or any message on
  * any channel: only that process holds the session's keys) ends the
- * check. If nothing comes within timeout_ms, on_peer_silent, then, while
+ * check; only the PONG while receive is or was paused since the PING (a
+ * slow consumer: what waits in the association may predate it). If nothing comes within timeout_ms, on_peer_silent, then, while
  * the path looks up, an ICE restart. The
  * restart's offer goes to the peer's current id: the same process answers
  * it and the session goes on; a new process (the peer restarted) answers
@@ -133,6 +134,9 @@ int pp_tsession_send_control(struct pp_tsession *s, const char *json);
 int pp_tsession_check_peer(struct pp_tsession *s, uint32_t timeout_ms);
 /* A check_peer waits for the peer. */
 bool pp_tsession_checking_peer(const struct pp_tsession *s);
+/* Receive is paused: a stream's socket is behind, or the streams together
+ * hold their pool's limit (nothing is read from the association). */
+bool pp_tsession_receive_paused(const struct pp_tsession *s);
 /* BYE (when possible), then an orderly close; on_closed follows. */
 void pp_tsession_close(struct pp_tsession *s, const char *bye_reason);
 /* The peer is known to be gone (its process restarted): closed at once,

@@ -123,7 +123,8 @@ void pp_tsession_on_control(struct pp_tsession *s, enum pp_sctp_kind kind,
 			pp_tsession_send_control(s, pong);
 		free(pong);
 	} else if (m.type == PP_CTRL_PONG) {
-		/* pp_tsession_peer_heard() took it */
+		if (s->check)
+			pp_tsession_peer_heard(s, m.t);
 	} else if (m.type != PP_CTRL_UNKNOWN && s->cb.on_control) {
 		s->cb.on_control(s->user, s, &m);
 	}
@@ -168,13 +169,21 @@ int pp_tsession_check_peer(struct pp_tsession *s, uint32_t timeout_ms)
 		return rc;
 	pp_source_clear(&s->check);
 	s->check = pp_source_timeout(s->ctx, timeout_ms, pp_tsession_check_over, s);
+	/* Paused, usrsctp holds what came before the PING: only the PONG
+	 * tells the peer is there now (pp_tsession_update_pause sets it too
+	 * when a pause begins during the check). */
+	s->check_pong_only = s->rx_paused;
 	pp_log(PP_LOG_INFO, s->log_peer,
-	       "session: is the peer still the same process? PING, %u ms for an answer", timeout_ms);
+	       "session: is the peer still the same process? PING, %u ms for %s", timeout_ms,
+	       s->check_pong_only ? "its PONG (receive is paused: older data proves nothing)"
+	                          : "an answer");
 	return 0;
 }
 
-void pp_tsession_peer_heard(struct pp_tsession *s)
+void pp_tsession_peer_heard(struct pp_tsession *s, int64_t pong_t)
 {
+	if (s->check_pong_only && pong_t != s->check_t)
+		return;
 	pp_source_clear(&s->check);
 	pp_log(PP_LOG_INFO, s->log_peer, "session: the peer answered: the session goes on");
 }

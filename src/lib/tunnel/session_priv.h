@@ -38,7 +38,11 @@ struct pp_tsession {
 	bool path_down;            /* on_path(false) reported, not yet (true) */
 	GSource *restart_wait;     /* ice_restart_wait_ms after the path was lost */
 	GSource *check;            /* pp_tsession_check_peer()'s deadline */
-	int64_t check_t;           /* its PING's "t" */
+	int64_t check_t;           /* its PING's "t", which a PONG echoes */
+	bool check_pong_only;      /* receive was paused since the PING: what
+	                            * usrsctp holds may predate it, so only the
+	                            * PONG answers */
+	bool rx_paused;            /* the association's receive is paused */
 
 	GSource *timer;            /* connect, then HELLO deadline */
 	const char *timer_reason;
@@ -54,8 +58,10 @@ void pp_tsession_on_control(struct pp_tsession *s, enum pp_sctp_kind kind,
                             const uint8_t *data, size_t len);
 void pp_tsession_start_timer(struct pp_tsession *s, uint32_t ms, const char *reason);
 void pp_tsession_stop_timers(struct pp_tsession *s);
-/* A message from the peer while a check_peer waits: the check is over. */
-void pp_tsession_peer_heard(struct pp_tsession *s);
+/* A message from the peer while a check_peer waits: the check is over,
+ * unless receive was paused meanwhile (check_pong_only) and it is not the
+ * PONG to this check's PING (pong_t: its "t"; -1 for any other message). */
+void pp_tsession_peer_heard(struct pp_tsession *s, int64_t pong_t);
 
 /* session.c */
 void pp_tsession_fail(struct pp_tsession *s, const char *reason);
