@@ -434,16 +434,23 @@ static bool streams_flowing(void *d)
 	       tp_pump_received(p->gw.pump) >= UP_BYTES / 4;
 }
 
-static void open_stream_cfg(struct pair *p, const struct tp_pump_cfg *cli)
+/* A stream from the desktop, its client end a pump of cli; sockbuf: see
+ * tp_socket_pair(). */
+static void start_stream(struct pair *p, const struct tp_pump_cfg *cli, int sockbuf)
 {
 	int a, b;
 	struct pp_tstream *st = NULL;
 
-	tp_socket_pair(false, 0, &a, &b);
+	tp_socket_pair(false, sockbuf, &a, &b);
 	g_assert_cmpint(tp_set_nonblock(a), ==, 0);
 	g_assert_cmpint(pp_tsession_open_stream(pp_tlink_session(p->desk.link), SVC, a, &st), ==, 0);
 	p->desk.st = st;
 	p->desk.pump = tp_pump_start(b, cli, ctx);
+}
+
+static void open_stream_cfg(struct pair *p, const struct tp_pump_cfg *cli)
+{
+	start_stream(p, cli, 0);
 	g_assert_true(run_until(streams_flowing, p, 60000));
 }
 
@@ -871,9 +878,10 @@ static bool desk_check_over_claimed(void *d)
 }
 
 /* The gateway's process goes (its BYE lost: the path is cut meanwhile)
- * and a new one with the same name and identity starts; returns once the
+ * and a new one with the same name and identity starts; returns once
+ * ready(p) (desk_ready_again, or one that also acts meanwhile): the
  * desktop has a new session with it (the log watch ends there). */
-static void gw_process_replaced(struct pair *p)
+static void gw_process_replaced_until(struct pair *p, pred_fn ready)
 {
 	static const struct pair_opts defaults = { 0 };
 
@@ -884,10 +892,15 @@ static void gw_process_replaced(struct pair *p)
 	cut_path(false);
 	gint64 t0 = g_get_monotonic_time();
 	node_start(&p->gw, p->srv, "gw", true, p->gw_id, p->desk_id, &defaults);
-	g_assert_true(run_until(desk_ready_again, p, 40000));
+	g_assert_true(run_until(ready, p, 40000));
 	watch_end();
 	g_test_message("a new session %.1f s after the gateway's new process started",
 	               (g_get_monotonic_time() - t0) / 1e6);
+}
+
+static void gw_process_replaced(struct pair *p)
+{
+	gw_process_replaced_until(p, desk_ready_again);
 }
 
 /* The desktop's session with the gateway's new process is up, after the
@@ -957,9 +970,82 @@ static void test_gateway_crash_no_fin(void)
 	pair_down(&p);
 }
 
-/* The control of the above: a second process declares the gateway's name
- * and identity while the first one lives (a copy started by mistake, or
- * someone with its token). The desktop checks its session: the first
+/* gateway-crash-no-fin while the desktop's receive is paused: its user's
+ * program stopped reading a download, so the gateway's data waits in the
+ * desktop's association. The user reads again while the desktop checks
+ * its session: that data was sent before the PING and proves nothing, and
+ * must not pass for an answer (it did, and the desktop stayed with the
+ * dead process for half a minute). Only a PONG answers then: none comes,
+ * and the session follows the new process as above. */
+static volatile gint desk_reads;
+
+static bool desk_paused(void *d)
+{
+	struct pair *p = d;
+	return p->desk.link && pp_tsession_receive_paused(pp_tlink_session(p->desk.link));
+}
+
+/* The service has written nothing for 500 ms: every buffer between it and
+ * the desktop's paused association is full, that association's too. */
+static bool service_stalled(void *d)
+{
+	static uint64_t last;
+	static gint64 since;
+	struct pair *p = d;
+	uint64_t sent = p->gw.pump ? tp_pump_sent(p->gw.pump) : 0;
+	gint64 now = g_get_monotonic_time();
+
+	if (sent != last || since == 0) {
+		last = sent;
+		since = now;
+	}
+	return sent > 0 && now - since >= 500000;
+}
+
+/* desk_ready_again; the desktop's user reads again once the check began. */
+static bool desk_ready_reading_on_check(void *d)
+{
+	if (watch.seen[0])
+		g_atomic_int_set(&desk_reads, 1);
+	return desk_ready_again(d);
+}
+
+static void test_gateway_crash_paused_desktop(void)
+{
+	const struct tp_pump_cfg reader = { .seed = 1, .shut_wr = true, .timeout_s = 120,
+		                            .read_gate = &desk_reads };
+	struct pair p;
+
+	g_atomic_int_set(&desk_reads, 0);
+	pair_up(&p);
+	start_stream(&p, &reader, 64 * 1024);
+	g_assert_true(run_until(desk_paused, &p, 30000));
+	g_assert_true(run_until(service_stalled, &p, 30000));
+	g_assert_cmpuint(tp_pump_received(p.desk.pump), ==, 0);
+	guint16 old_port = p.gw.sig_port;
+	block_tcp_port(old_port, true);
+	watch_log("[gw/", "declares this peer's name and identity", "the session follows it");
+	gw_process_replaced_until(&p, desk_ready_reading_on_check);
+	g_assert_cmpuint(watch.seen[0], ==, 1);
+	g_assert_cmpuint(watch.seen[1], ==, 1);
+	g_assert_cmpint(g_atomic_int_get(&desk_reads), ==, 1);
+	g_assert_cmpuint(pp_tnode_link_count(p.desk.n), ==, 1);
+	/* more than its socket and stream held: the association's data came
+	 * through while the session was still checked, and did not count */
+	g_test_message("the desktop's user read %" G_GUINT64_FORMAT " bytes sent before the PING",
+	               tp_pump_received(p.desk.pump));
+	g_assert_cmpuint(tp_pump_received(p.desk.pump), >, 1u << 20);
+	tp_pump_stop(p.desk.pump); /* the old session's stream */
+	tp_pump_free(p.desk.pump);
+	p.desk.pump = NULL;
+	new_session_carries(&p);
+	block_tcp_port(old_port, false);
+	pair_down(&p);
+}
+
+/* The control of gateway-crash-no-fin: a second process declares the
+ * gateway's name and identity while the first one lives (a copy started
+ * by mistake, or someone with its token). The desktop checks its session: the first
  * process answers over the path, the session stays where it is (no ICE
  * restart), the newcomer gets no session, and the running stream ends on
  * the same session. */
@@ -1249,6 +1335,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel-restart/gateway-process-restart", test_gateway_process_restart);
 	g_test_add_func("/tunnel-restart/gateway-rejoin-same-process", test_gateway_rejoin_same_process);
 	g_test_add_func("/tunnel-restart/gateway-crash-no-fin", test_gateway_crash_no_fin);
+	g_test_add_func("/tunnel-restart/gateway-crash-paused-desktop",
+	                test_gateway_crash_paused_desktop);
 	g_test_add_func("/tunnel-restart/gateway-twin", test_gateway_twin);
 	g_test_add_func("/tunnel-restart/gateway-restart-storm", test_gateway_restart_storm);
 	g_test_add_func("/tunnel-restart/offers-cross", test_offers_cross);

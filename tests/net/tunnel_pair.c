@@ -194,7 +194,7 @@ static gpointer tp_pump_main(gpointer data)
 		bool paused = c->pause_at && sent >= c->pause_at && c->gate && !g_atomic_int_get(c->gate);
 		bool want_w = !wr_done && out.len > out.off && !paused;
 		bool want_r = !rd_done && !c->no_read && (!c->echo || out.len < out.cap / 2) &&
-		              now >= next_read;
+		              now >= next_read && (!c->read_gate || g_atomic_int_get(c->read_gate));
 		int timeout = 100;
 		if (!rd_done && !c->no_read && now < next_read)
 			timeout = (int)MIN((gint64)100, (next_read - now + 999) / 1000);

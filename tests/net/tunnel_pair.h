@@ -35,6 +35,7 @@ struct tp_pump_cfg {
 	bool sha_reply;          /* after EOF: send the SHA-256 of what was read */
 	bool shut_wr;            /* shutdown(SHUT_WR) once everything is sent */
 	bool no_read;            /* never read (the socket's buffers fill) */
+	volatile gint *read_gate; /* if set: no read while *read_gate is zero */
 	uint64_t pause_at;       /* stop sending after this many bytes ... */
 	volatile gint *gate;     /* ... until *gate is non-zero */
 	size_t read_chunk;       /* bytes per read; 0 = 64 KiB */
