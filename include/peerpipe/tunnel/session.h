@@ -122,9 +122,10 @@ int pp_tsession_send_control(struct pp_tsession *s, const char *json);
  * the peer sends over the session meanwhile (its PONG, or any message on
  * any channel: only that process holds the session's keys) ends the
  * check; only the PONG while receive is or was paused since the PING (a
- * slow consumer: what waits in the association may predate it). If nothing comes within timeout_ms, on_peer_silent, then, while
- * the path looks up, an ICE restart. The
- * restart's offer goes to the peer's current id: the same process answers
+ * slow consumer: what waits in the association may predate it). If
+ * nothing comes within timeout_ms, on_peer_silent, then, while the path
+ * looks up, an ICE restart. The restart's offer goes to the peer's
+ * current id: the same process answers
  * it and the session goes on; a new process (the peer restarted) answers
  * for another session, which pp_peer refuses and pp_peer_other_session()
  * shows: the owner then ends this session and offers a new one. Only on

@@ -21,10 +21,11 @@ static void pp_tsession_report_closed(struct pp_tsession *s, const char *reason)
 
 static void pp_tsession_update_pause(struct pp_tsession *s)
 {
-	s->rx_paused = s->pressured > 0 || pp_tstream_pool_over(s->pool);
-	if (s->rx_paused && s->check)
+	bool paused = pp_tsession_receive_paused(s);
+
+	if (paused && s->check)
 		s->check_pong_only = true;
-	pp_peer_pause_receive(s->peer, s->rx_paused);
+	pp_peer_pause_receive(s->peer, paused);
 }
 
 static void pp_tsession_stream_pressure(void *user, struct pp_tstream *st, bool over)
@@ -264,7 +265,7 @@ static void pp_tsession_ch_message(void *user, struct pp_sctp_channel *ch, enum 
 	struct pp_tsession *s = user;
 	struct pp_tstream *st;
 
-	if (G_UNLIKELY(s->check) && !s->check_pong_only)
+	if (G_UNLIKELY(s->check))
 		pp_tsession_peer_heard(s, -1);
 	if (ch == s->control) {
 		pp_tsession_on_control(s, kind, data, len);
@@ -487,7 +488,7 @@ unsigned pp_tsession_stream_count(const struct pp_tsession *s)
 
 bool pp_tsession_receive_paused(const struct pp_tsession *s)
 {
-	return s->rx_paused;
+	return s->pressured > 0 || pp_tstream_pool_over(s->pool);
 }
 
 void pp_tsession_foreach_stream(struct pp_tsession *s,

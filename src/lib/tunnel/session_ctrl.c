@@ -172,7 +172,7 @@ int pp_tsession_check_peer(struct pp_tsession *s, uint32_t timeout_ms)
 	/* Paused, usrsctp holds what came before the PING: only the PONG
 	 * tells the peer is there now (pp_tsession_update_pause sets it too
 	 * when a pause begins during the check). */
-	s->check_pong_only = s->rx_paused;
+	s->check_pong_only = pp_tsession_receive_paused(s);
 	pp_log(PP_LOG_INFO, s->log_peer,
 	       "session: is the peer still the same process? PING, %u ms for %s", timeout_ms,
 	       s->check_pong_only ? "its PONG (receive is paused: older data proves nothing)"

@@ -42,7 +42,6 @@ struct pp_tsession {
 	bool check_pong_only;      /* receive was paused since the PING: what
 	                            * usrsctp holds may predate it, so only the
 	                            * PONG answers */
-	bool rx_paused;            /* the association's receive is paused */
 
 	GSource *timer;            /* connect, then HELLO deadline */
 	const char *timer_reason;
