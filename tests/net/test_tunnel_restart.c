@@ -939,6 +939,25 @@ static void test_gateway_process_restart(void)
 	pair_down(&p);
 }
 
+/* The gateway's host is lost without a close (its signaling blocked both
+ * ways, so no close reaches the server, then the process replaced) and
+ * the desktop's session follows the newcomer once the check finds the old
+ * process silent; until ready(p). Returns the old signaling port, still
+ * blocked. */
+static guint16 gw_lost_without_close(struct pair *p, pred_fn ready)
+{
+	guint16 old_port = p->gw.sig_port;
+
+	block_tcp_port(old_port, true);
+	watch_log("[gw/", "declares this peer's name and identity", "the session follows it");
+	gw_process_replaced_until(p, ready);
+	g_assert_cmpuint(watch.seen[0], ==, 1);
+	g_assert_cmpuint(watch.seen[1], ==, 1);
+	/* no offer to the old id, taken for gone (it would end unconnected) */
+	g_assert_cmpuint(pp_tnode_link_count(p->desk.n), ==, 1);
+	return old_port;
+}
+
 /* The gateway's host is lost (a crash, a power cut): its WebSocket dies
  * without a close, so the server keeps the old id in the room until its
  * ping timeout (30 s), and the new process joins while it is still there.
@@ -954,14 +973,7 @@ static void test_gateway_crash_no_fin(void)
 	struct pair p;
 
 	pair_up(&p);
-	guint16 old_port = p.gw.sig_port;
-	block_tcp_port(old_port, true); /* no close reaches the server */
-	watch_log("[gw/", "declares this peer's name and identity", "the session follows it");
-	gw_process_replaced(&p);
-	g_assert_cmpuint(watch.seen[0], ==, 1);
-	g_assert_cmpuint(watch.seen[1], ==, 1);
-	/* no offer to the old id, taken for gone (it would end unconnected) */
-	g_assert_cmpuint(pp_tnode_link_count(p.desk.n), ==, 1);
+	guint16 old_port = gw_lost_without_close(&p, desk_ready_again);
 	char *log = sig_server_log(p.srv);
 	g_assert_null(strstr(log, "no pong")); /* the old id was still in the room */
 	g_free(log);
@@ -1022,14 +1034,8 @@ static void test_gateway_crash_paused_desktop(void)
 	g_assert_true(run_until(desk_paused, &p, 30000));
 	g_assert_true(run_until(service_stalled, &p, 30000));
 	g_assert_cmpuint(tp_pump_received(p.desk.pump), ==, 0);
-	guint16 old_port = p.gw.sig_port;
-	block_tcp_port(old_port, true);
-	watch_log("[gw/", "declares this peer's name and identity", "the session follows it");
-	gw_process_replaced_until(&p, desk_ready_reading_on_check);
-	g_assert_cmpuint(watch.seen[0], ==, 1);
-	g_assert_cmpuint(watch.seen[1], ==, 1);
+	guint16 old_port = gw_lost_without_close(&p, desk_ready_reading_on_check);
 	g_assert_cmpint(g_atomic_int_get(&desk_reads), ==, 1);
-	g_assert_cmpuint(pp_tnode_link_count(p.desk.n), ==, 1);
 	/* more than its socket and stream held: the association's data came
 	 * through while the session was still checked, and did not count */
 	g_test_message("the desktop's user read %" G_GUINT64_FORMAT " bytes sent before the PING",
@@ -1045,10 +1051,10 @@ static void test_gateway_crash_paused_desktop(void)
 
 /* The control of gateway-crash-no-fin: a second process declares the
  * gateway's name and identity while the first one lives (a copy started
- * by mistake, or someone with its token). The desktop checks its session: the first
- * process answers over the path, the session stays where it is (no ICE
- * restart), the newcomer gets no session, and the running stream ends on
- * the same session. */
+ * by mistake, or someone with its token). The desktop checks its
+ * session: the first process answers over the path, the session stays
+ * where it is (no ICE restart), the newcomer gets no session, and the
+ * running stream ends on the same session. */
 static void test_gateway_twin(void)
 {
 	static const struct pair_opts defaults = { 0 };
