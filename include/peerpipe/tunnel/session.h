@@ -125,13 +125,12 @@ int pp_tsession_send_control(struct pp_tsession *s, const char *json);
  * slow consumer: what waits in the association may predate it). If
  * nothing comes within timeout_ms, on_peer_silent, then, while the path
  * looks up, an ICE restart. The restart's offer goes to the peer's
- * current id: the same process answers
- * it and the session goes on; a new process (the peer restarted) answers
- * for another session, which pp_peer refuses and pp_peer_other_session()
- * shows: the owner then ends this session and offers a new one. Only on
- * the side that restarts ICE (cfg.ice_restart); PP_ERR_STATE elsewhere,
- * unless READY, and while the path is lost (the ICE restarts under way
- * settle it). */
+ * current id: the same process answers it and the session goes on; a
+ * new process (the peer restarted) answers for another session, which
+ * pp_peer refuses and pp_peer_other_session() shows: the owner then ends
+ * this session and offers a new one. Only on the side that restarts ICE
+ * (cfg.ice_restart); PP_ERR_STATE elsewhere, unless READY, and while the
+ * path is lost (the ICE restarts under way settle it). */
 int pp_tsession_check_peer(struct pp_tsession *s, uint32_t timeout_ms);
 /* A check_peer waits for the peer. */
 bool pp_tsession_checking_peer(const struct pp_tsession *s);
